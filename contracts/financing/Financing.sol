@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SignedActions} from "../common/SignedActions.sol";
+import {IFinancing} from "../interfaces/IFinancing.sol";
+import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
+import {IReceivables, IRepaymentRouter} from "../interfaces/IReceivables.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Financing
+/// @notice Credit lines and receivable financing. Invariants: a line's utilisation equals the
+/// principal outstanding of the financings it approved (less write-offs) and never exceeds its
+/// limit; a receivable is financed at most once (the receivables ledger assigns only from
+/// Accepted, and an assigned receivable never returns there).
+contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev Slot 0: financier (160) | maxAdvanceBps (16) | discountBps (16) | expiry (48) | open (8).
+    /// Slot 1: debtor (160) | limit (64). Slot 2: supplier (160) | utilised (64): the only slot
+    /// approval and repayment write.
+    struct Line {
+        address financier;
+        uint16 maxAdvanceBps;
+        uint16 discountBps;
+        uint48 expiry;
+        bool open;
+        address debtor;
+        uint64 limit;
+        address supplier;
+        uint64 utilised;
+    }
+
+    /// @dev One slot: supplier (160) | status (8) | lineId (24) | principal (64). Line ids are
+    /// therefore capped at 2^24 - 1 (16.7 million lines).
+    struct Record {
+        address supplier;
+        Status status;
+        uint24 lineId;
+        uint64 principal;
+    }
+
+    uint256 private constant BPS = 10_000;
+    uint256 private constant MAX_LINE_ID = type(uint24).max;
+
+    bytes32 private constant OPEN_TYPEHASH =
+        keccak256(
+            "OpenCreditLine(address financier,address debtor,address supplier,LineTerms terms,uint256 nonce,uint256 deadline)"
+            "LineTerms(uint256 limit,uint256 maxAdvanceBps,uint256 discountBps,uint256 expiry)"
+        );
+    bytes32 private constant UPDATE_TYPEHASH =
+        keccak256(
+            "UpdateCreditLine(address financier,uint256 lineId,LineTerms terms,uint256 nonce,uint256 deadline)"
+            "LineTerms(uint256 limit,uint256 maxAdvanceBps,uint256 discountBps,uint256 expiry)"
+        );
+    bytes32 private constant TERMS_TYPEHASH =
+        keccak256("LineTerms(uint256 limit,uint256 maxAdvanceBps,uint256 discountBps,uint256 expiry)");
+    bytes32 private constant CLOSE_TYPEHASH =
+        keccak256("CloseCreditLine(address financier,uint256 lineId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant REQUEST_TYPEHASH =
+        keccak256("RequestFinancing(address supplier,uint256 receivableId,uint256 lineId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant APPROVE_TYPEHASH =
+        keccak256("ApproveFinancing(address financier,uint256 receivableId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant REJECT_TYPEHASH =
+        keccak256(
+            "RejectFinancing(address financier,uint256 receivableId,bytes32 reasonCode,uint256 nonce,uint256 deadline)"
+        );
+    bytes32 private constant WRITE_OFF_TYPEHASH =
+        keccak256("WriteOff(address financier,uint256 receivableId,uint256 nonce,uint256 deadline)");
+
+    IParticipantRegistry private immutable _registry;
+    IReceivables private immutable _receivables;
+    IERC20 private immutable _token;
+
+    uint256 private _lineCount;
+    mapping(uint256 lineId => Line) private _lines;
+    mapping(uint256 receivableId => Record) private _records;
+
+    /// @param registry_ Participant registry.
+    /// @param receivables_ Receivables ledger (must then wire this contract as its financing module).
+    constructor(
+        IParticipantRegistry registry_,
+        IReceivables receivables_
+    ) EIP712("SCF Financing", "1") {
+        _registry = registry_;
+        _receivables = receivables_;
+        _token = IERC20(receivables_.settlementToken());
+    }
+
+    // ------------------------------------------------------------------ credit lines
+
+    /// @inheritdoc IFinancing
+    function openCreditLine(address debtor, address supplier, LineTerms calldata terms) external returns (uint256) {
+        return _open(msg.sender, debtor, supplier, terms);
+    }
+
+    /// @notice Opens a credit line authorised by `financier`'s signature.
+    function openCreditLineBySig(
+        address financier,
+        address debtor,
+        address supplier,
+        LineTerms calldata terms,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256) {
+        bytes32 structHash = keccak256(
+            abi.encode(OPEN_TYPEHASH, financier, debtor, supplier, _hashTerms(terms), _useNonce(financier), deadline)
+        );
+        _verifySigned(financier, structHash, deadline, signature);
+        return _open(financier, debtor, supplier, terms);
+    }
+
+    /// @inheritdoc IFinancing
+    function updateCreditLine(uint256 lineId, LineTerms calldata terms) external {
+        _update(msg.sender, lineId, terms);
+    }
+
+    /// @notice Updates a credit line, authorised by the financier's signature.
+    function updateCreditLineBySig(
+        address financier,
+        uint256 lineId,
+        LineTerms calldata terms,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        bytes32 structHash = keccak256(
+            abi.encode(UPDATE_TYPEHASH, financier, lineId, _hashTerms(terms), _useNonce(financier), deadline)
+        );
+        _verifySigned(financier, structHash, deadline, signature);
+        _update(financier, lineId, terms);
+    }
+
+    /// @inheritdoc IFinancing
+    function closeCreditLine(uint256 lineId) external {
+        _close(msg.sender, lineId);
+    }
+
+    /// @notice Closes a credit line, authorised by the financier's signature.
+    function closeCreditLineBySig(address financier, uint256 lineId, uint256 deadline, bytes calldata signature) external {
+        _verifySigned(
+            financier,
+            keccak256(abi.encode(CLOSE_TYPEHASH, financier, lineId, _useNonce(financier), deadline)),
+            deadline,
+            signature
+        );
+        _close(financier, lineId);
+    }
+
+    // ------------------------------------------------------------------ financing
+
+    /// @inheritdoc IFinancing
+    function requestFinancing(uint256 receivableId, uint256 lineId) external {
+        _request(msg.sender, receivableId, lineId);
+    }
+
+    /// @notice Requests financing, authorised by the holder's signature.
+    function requestFinancingBySig(
+        address supplier,
+        uint256 receivableId,
+        uint256 lineId,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _verifySigned(
+            supplier,
+            keccak256(abi.encode(REQUEST_TYPEHASH, supplier, receivableId, lineId, _useNonce(supplier), deadline)),
+            deadline,
+            signature
+        );
+        _request(supplier, receivableId, lineId);
+    }
+
+    /// @inheritdoc IFinancing
+    function approveFinancing(uint256 receivableId) external nonReentrant {
+        _approveFinancing(msg.sender, receivableId);
+    }
+
+    /// @notice Approves financing, authorised by the financier's signature.
+    function approveFinancingBySig(
+        address financier,
+        uint256 receivableId,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        _verifySigned(
+            financier,
+            keccak256(abi.encode(APPROVE_TYPEHASH, financier, receivableId, _useNonce(financier), deadline)),
+            deadline,
+            signature
+        );
+        _approveFinancing(financier, receivableId);
+    }
+
+    /// @inheritdoc IFinancing
+    function rejectFinancing(uint256 receivableId, bytes32 reasonCode) external {
+        _reject(msg.sender, receivableId, reasonCode);
+    }
+
+    /// @notice Rejects financing, authorised by the financier's signature.
+    function rejectFinancingBySig(
+        address financier,
+        uint256 receivableId,
+        bytes32 reasonCode,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _verifySigned(
+            financier,
+            keccak256(abi.encode(REJECT_TYPEHASH, financier, receivableId, reasonCode, _useNonce(financier), deadline)),
+            deadline,
+            signature
+        );
+        _reject(financier, receivableId, reasonCode);
+    }
+
+    /// @inheritdoc IFinancing
+    function writeOff(uint256 receivableId) external {
+        _writeOff(msg.sender, receivableId);
+    }
+
+    /// @notice Writes off a defaulted financing, authorised by the financier's signature.
+    function writeOffBySig(address financier, uint256 receivableId, uint256 deadline, bytes calldata signature) external {
+        _verifySigned(
+            financier,
+            keccak256(abi.encode(WRITE_OFF_TYPEHASH, financier, receivableId, _useNonce(financier), deadline)),
+            deadline,
+            signature
+        );
+        _writeOff(financier, receivableId);
+    }
+
+    /// @inheritdoc IRepaymentRouter
+    /// @dev Principal first: the financier is repaid up to its advance, the rest is the supplier's
+    /// reserve. After a write-off, late payments still repay the written-off principal first.
+    function onRepayment(uint256 receivableId, uint256 amount) external returns (address supplier, uint256 toSupplier) {
+        if (msg.sender != address(_receivables)) revert FinancingUnauthorizedCaller(msg.sender);
+        Record storage f = _records[receivableId];
+        Status s = f.status;
+        supplier = f.supplier;
+        uint256 principal = f.principal;
+        uint256 toFinancier = amount < principal ? amount : principal;
+        // Cannot underflow: toFinancier <= principal and toFinancier <= amount.
+        unchecked {
+            principal -= toFinancier;
+            toSupplier = amount - toFinancier;
+        }
+        f.principal = uint64(principal);
+        if (s == Status.Active) {
+            Line storage ln = _lines[f.lineId];
+            // Cannot underflow: utilisation includes this financing's remaining principal.
+            unchecked {
+                ln.utilised -= uint64(toFinancier);
+            }
+            if (principal == 0) f.status = Status.Repaid;
+        }
+        emit FinancingRepaid(receivableId, f.lineId, toFinancier, toSupplier, principal);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IFinancing
+    function creditLine(uint256 lineId) external view returns (CreditLineView memory) {
+        Line storage line = _line(lineId);
+        return
+            CreditLineView({
+                id: lineId,
+                financier: line.financier,
+                debtor: line.debtor,
+                supplier: line.supplier,
+                limit: line.limit,
+                utilised: line.utilised,
+                maxAdvanceBps: line.maxAdvanceBps,
+                discountBps: line.discountBps,
+                expiry: line.expiry,
+                open: line.open
+            });
+    }
+
+    /// @inheritdoc IFinancing
+    function financing(uint256 receivableId) external view returns (FinancingView memory) {
+        Record storage f = _records[receivableId];
+        return
+            FinancingView({
+                receivableId: receivableId,
+                supplier: f.supplier,
+                lineId: f.lineId,
+                status: f.status,
+                principal: f.principal
+            });
+    }
+
+    /// @notice Number of credit lines opened so far (ids run from 1).
+    function creditLineCount() external view returns (uint256) {
+        return _lineCount;
+    }
+
+    /// @notice Advance and supplier payout for financing `outstanding` due at `dueDate` on `lineId` now.
+    function quote(uint256 lineId, uint256 outstanding, uint256 dueDate) public view returns (uint256 advance, uint256 paid) {
+        Line storage line = _line(lineId);
+        advance = (outstanding * line.maxAdvanceBps) / BPS;
+        uint256 term = dueDate > block.timestamp ? dueDate - block.timestamp : 0;
+        uint256 discount = (advance * line.discountBps * term) / (BPS * 365 days);
+        paid = advance - discount;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _open(
+        address financier,
+        address debtor,
+        address supplier,
+        LineTerms calldata t
+    ) private returns (uint256 lineId) {
+        _requireVerified(financier, Roles.FINANCIER);
+        if ((debtor == address(0) && supplier == address(0)) || debtor == financier || supplier == financier) {
+            revert CreditLineInvalidScope(debtor, supplier);
+        }
+        if (debtor != address(0)) _requireVerified(debtor, Roles.BUYER);
+        if (supplier != address(0)) _requireVerified(supplier, Roles.SUPPLIER);
+        _checkTerms(t, 0);
+        lineId = _lineCount + 1;
+        if (lineId > MAX_LINE_ID) revert CreditLineIdsExhausted();
+        _lineCount = lineId;
+        _lines[lineId] = Line({
+            financier: financier,
+            maxAdvanceBps: uint16(t.maxAdvanceBps),
+            discountBps: uint16(t.discountBps),
+            expiry: uint48(t.expiry),
+            open: true,
+            debtor: debtor,
+            limit: uint64(t.limit),
+            supplier: supplier,
+            utilised: 0
+        });
+        emit CreditLineOpened(lineId, financier, debtor, supplier, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry);
+    }
+
+    function _update(address financier, uint256 lineId, LineTerms calldata t) private {
+        Line storage line = _ownLine(financier, lineId);
+        _checkTerms(t, line.utilised);
+        line.limit = uint64(t.limit);
+        line.maxAdvanceBps = uint16(t.maxAdvanceBps);
+        line.discountBps = uint16(t.discountBps);
+        line.expiry = uint48(t.expiry);
+        emit CreditLineUpdated(lineId, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry);
+    }
+
+    function _close(address financier, uint256 lineId) private {
+        Line storage line = _ownLine(financier, lineId);
+        if (!line.open) revert CreditLineUnavailable(lineId);
+        line.open = false;
+        emit CreditLineClosed(lineId);
+    }
+
+    function _request(address supplier, uint256 receivableId, uint256 lineId) private {
+        _requireVerified(supplier, Roles.SUPPLIER);
+        IReceivables.ReceivableView memory r = _receivables.receivable(receivableId);
+        if (r.holder != supplier) revert FinancingNotHolder(receivableId, supplier);
+        if (r.status != IReceivables.Status.Accepted) {
+            revert FinancingInvalidReceivableStatus(receivableId, uint8(r.status));
+        }
+        Line storage line = _availableLine(lineId);
+        _checkScope(line, lineId, r.debtor, supplier);
+        Record storage f = _records[receivableId];
+        // A rejected request may be made again (to this or another line); anything else is final.
+        if (f.status != Status.None && f.status != Status.Rejected) revert FinancingInvalidStatus(receivableId, f.status);
+        f.supplier = supplier;
+        f.status = Status.Requested;
+        f.lineId = uint24(lineId);
+        emit FinancingRequested(receivableId, lineId, supplier);
+    }
+
+    function _approveFinancing(address financier, uint256 receivableId) private {
+        Record storage f = _records[receivableId];
+        if (f.status != Status.Requested) revert FinancingInvalidStatus(receivableId, f.status);
+        uint256 lineId = f.lineId;
+        Line storage line = _availableLine(lineId);
+        if (line.financier != financier) revert CreditLineUnauthorized(lineId, financier);
+        _requireVerified(financier, Roles.FINANCIER);
+        address requestedBy = f.supplier;
+        _requireVerified(requestedBy, Roles.SUPPLIER);
+
+        (address holder, uint256 outstanding, uint256 dueDate, address debtor) = _receivables.assignToFinancier(
+            receivableId,
+            financier
+        );
+        if (holder != requestedBy) revert FinancingHolderChanged(receivableId, requestedBy, holder);
+        if (dueDate <= block.timestamp) revert FinancingReceivableOverdue(receivableId, dueDate);
+        _checkScope(line, lineId, debtor, holder);
+
+        (uint256 advance, uint256 paid) = quote(lineId, outstanding, dueDate);
+        uint256 utilised = line.utilised;
+        if (utilised + advance > line.limit) revert CreditLineLimitExceeded(lineId, utilised, advance, line.limit);
+        // Fits: utilised + advance <= limit, a uint64.
+        line.utilised = uint64(utilised + advance);
+        f.status = Status.Active;
+        f.principal = uint64(advance);
+        emit FinancingApproved(receivableId, lineId, financier, holder, advance, paid);
+        if (paid != 0) _token.safeTransferFrom(financier, holder, paid);
+    }
+
+    function _reject(address financier, uint256 receivableId, bytes32 reasonCode) private {
+        Record storage f = _records[receivableId];
+        if (f.status != Status.Requested) revert FinancingInvalidStatus(receivableId, f.status);
+        uint256 lineId = f.lineId;
+        if (_lines[lineId].financier != financier) revert CreditLineUnauthorized(lineId, financier);
+        f.status = Status.Rejected;
+        emit FinancingRejected(receivableId, lineId, reasonCode);
+    }
+
+    function _writeOff(address financier, uint256 receivableId) private {
+        Record storage f = _records[receivableId];
+        if (f.status != Status.Active) revert FinancingInvalidStatus(receivableId, f.status);
+        uint256 lineId = f.lineId;
+        Line storage line = _lines[lineId];
+        if (line.financier != financier) revert CreditLineUnauthorized(lineId, financier);
+        IReceivables.Status rs = _receivables.receivable(receivableId).status;
+        if (rs != IReceivables.Status.Defaulted) revert FinancingInvalidReceivableStatus(receivableId, uint8(rs));
+        uint64 principal = f.principal;
+        // Cannot underflow: utilisation includes this financing's remaining principal.
+        unchecked {
+            line.utilised -= principal;
+        }
+        f.status = Status.WrittenOff;
+        emit FinancingWrittenOff(receivableId, lineId, principal);
+    }
+
+    function _checkTerms(LineTerms calldata t, uint256 utilised) private view {
+        if (t.limit == 0 || t.limit > type(uint64).max || t.limit < utilised) {
+            revert CreditLineInvalidLimit(t.limit, utilised);
+        }
+        if (t.maxAdvanceBps == 0 || t.maxAdvanceBps > BPS || t.discountBps > BPS) {
+            revert CreditLineInvalidRates(t.maxAdvanceBps, t.discountBps);
+        }
+        if (t.expiry <= block.timestamp || t.expiry > type(uint48).max) revert CreditLineInvalidExpiry(t.expiry);
+    }
+
+    function _hashTerms(LineTerms calldata t) private pure returns (bytes32) {
+        return keccak256(abi.encode(TERMS_TYPEHASH, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry));
+    }
+
+    function _checkScope(Line storage line, uint256 lineId, address debtor, address supplier) private view {
+        bool debtorOutside = line.debtor != address(0) && line.debtor != debtor;
+        bool supplierOutside = line.supplier != address(0) && line.supplier != supplier;
+        if (debtorOutside || supplierOutside) {
+            revert CreditLineScopeMismatch(lineId, debtor, supplier);
+        }
+    }
+
+    function _line(uint256 lineId) private view returns (Line storage line) {
+        line = _lines[lineId];
+        if (line.financier == address(0)) revert CreditLineNotFound(lineId);
+    }
+
+    function _ownLine(address financier, uint256 lineId) private view returns (Line storage line) {
+        line = _line(lineId);
+        if (line.financier != financier) revert CreditLineUnauthorized(lineId, financier);
+    }
+
+    function _availableLine(uint256 lineId) private view returns (Line storage line) {
+        line = _line(lineId);
+        if (!line.open || line.expiry <= block.timestamp) revert CreditLineUnavailable(lineId);
+    }
+
+    function _requireVerified(address account, uint8 role) private view {
+        if (!_registry.isVerified(account, role)) revert FinancingUnverifiedParty(account, role);
+    }
+}

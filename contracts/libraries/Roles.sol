@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title Ledger roles
+/// @notice Bits of the registry's role mask, and the AccessControl roles of the service's keys.
+library Roles {
+    uint8 internal constant SUPPLIER = 1;
+    uint8 internal constant BUYER = 2;
+    uint8 internal constant FINANCIER = 4;
+    uint8 internal constant AUDITOR = 8;
+    uint8 internal constant ALL = SUPPLIER | BUYER | FINANCIER | AUDITOR;
+
+    /// @dev Registers members and edits their profile.
+    bytes32 internal constant ONBOARDING_OPERATOR = keccak256("ONBOARDING_OPERATOR");
+    /// @dev Renews KYC, suspends and reinstates members.
+    bytes32 internal constant COMPLIANCE_OFFICER = keccak256("COMPLIANCE_OFFICER");
+    /// @dev Mints and burns the settlement token.
+    bytes32 internal constant ISSUER = keccak256("ISSUER");
+    /// @dev Pauses and unpauses the settlement token.
+    bytes32 internal constant PAUSER = keccak256("PAUSER");
+}

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SignedActions} from "../common/SignedActions.sol";
+import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
+import {IReceivables, IRepaymentRouter} from "../interfaces/IReceivables.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Receivables
+/// @notice The receivables ledger: tokenisation, acceptance, cancellation, credit notes, splits,
+/// transfers, payment and default. Each act is done by the participant it belongs to, directly or
+/// through a relayed EIP-712 signature.
+/// Invariants: a fingerprint is tokenised at most once, ever; outstanding <= face value; children
+/// of a split sum to the parent's outstanding at the split; only the financing module can assign a
+/// receivable to a financier, and only once.
+/// @dev The ERC-721 owner lives inside the packed receivable record instead of OpenZeppelin's own
+/// owner mapping, so tokenising writes two fresh slots (plus the holder's balance) rather than four:
+/// `_ownerOf`, `balanceOf` and `_update` are overridden to read and write that record.
+contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @dev Packed record. Slot A: holder (160) | outstanding (64) | status (8) | financed (8).
+    /// Slot B: debtor (160) | faceValue (64) | dueDate (32). Amounts are in fen: 2^64 fen is
+    /// 1.8e17 yuan, beyond any invoice. uint32 seconds last until 2106 and a due date is at most
+    /// one year out.
+    struct Record {
+        address holder;
+        uint64 outstanding;
+        Status status;
+        bool financed;
+        address debtor;
+        uint64 faceValue;
+        uint32 dueDate;
+    }
+
+    /// @notice Longest allowed term: a due date at most this far after tokenisation.
+    uint256 public constant MAX_TERM = 365 days;
+    /// @notice Most children one split may create.
+    uint256 public constant MAX_SPLIT_CHILDREN = 20;
+    /// @notice Most invoices one batch may tokenise.
+    uint256 public constant MAX_BATCH = 200;
+
+    bytes32 private constant INVOICE_TYPEHASH =
+        keccak256("Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)");
+    bytes32 private constant TOKENISE_TYPEHASH =
+        keccak256(
+            "Tokenise(address seller,Invoice invoice,uint256 nonce,uint256 deadline)"
+            "Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)"
+        );
+    bytes32 private constant TOKENISE_BATCH_TYPEHASH =
+        keccak256(
+            "TokeniseBatch(address seller,Invoice[] invoices,uint256 nonce,uint256 deadline)"
+            "Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)"
+        );
+    bytes32 private constant ACCEPT_TYPEHASH =
+        keccak256("Accept(address debtor,uint256 receivableId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant CANCEL_TYPEHASH =
+        keccak256("Cancel(address seller,uint256 receivableId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant CREDIT_NOTE_TYPEHASH =
+        keccak256(
+            "CreditNote(address holder,uint256 receivableId,uint256 amount,bytes32 creditNoteHash,uint256 nonce,uint256 deadline)"
+        );
+    bytes32 private constant SPLIT_TYPEHASH =
+        keccak256("Split(address holder,uint256 receivableId,uint256[] amounts,uint256 nonce,uint256 deadline)");
+    bytes32 private constant TRANSFER_TYPEHASH =
+        keccak256("TransferReceivable(address holder,uint256 receivableId,address to,uint256 nonce,uint256 deadline)");
+    bytes32 private constant PAY_TYPEHASH =
+        keccak256("Pay(address debtor,uint256 receivableId,uint256 amount,uint256 nonce,uint256 deadline)");
+
+    IParticipantRegistry private immutable _registry;
+    IERC20 private immutable _token;
+    uint256 private immutable _minDenomination;
+    uint256 private immutable _gracePeriod;
+
+    IRepaymentRouter private _financing;
+    mapping(uint256 id => Record) private _records;
+    mapping(address holder => uint256) private _holdings;
+    mapping(uint256 childId => uint256 parentId) private _parents;
+
+    /// @notice Thrown when the financing module is set a second time.
+    error ReceivableFinancingModuleAlreadySet(address current);
+    /// @notice Thrown when the financing module address is zero.
+    error ReceivableInvalidFinancingModule();
+
+    /// @notice Emitted when the admin wires the financing module (once).
+    /// @param module The financing contract.
+    event FinancingModuleSet(address indexed module);
+
+    /// @param registry Participant registry.
+    /// @param token Settlement token (any ERC-20).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (wires the financing module).
+    /// @param minDenomination Smallest face value a split child may have.
+    /// @param gracePeriod Seconds after the due date before an unpaid receivable may be defaulted.
+    constructor(
+        IParticipantRegistry registry,
+        IERC20 token,
+        address admin,
+        uint256 minDenomination,
+        uint256 gracePeriod
+    ) ERC721("SCF Receivable", "SCFR") EIP712("SCF Receivables", "1") {
+        _registry = registry;
+        _token = token;
+        _minDenomination = minDenomination;
+        _gracePeriod = gracePeriod;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /// @notice Wires the financing module, the only contract that may assign receivables. Once.
+    function setFinancingModule(IRepaymentRouter module) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(module) == address(0)) revert ReceivableInvalidFinancingModule();
+        if (address(_financing) != address(0)) revert ReceivableFinancingModuleAlreadySet(address(_financing));
+        _financing = module;
+        emit FinancingModuleSet(address(module));
+    }
+
+    // ------------------------------------------------------------------ tokenise
+
+    /// @inheritdoc IReceivables
+    function tokenise(Invoice calldata invoice) external returns (uint256 id) {
+        _requireVerified(msg.sender, Roles.SUPPLIER);
+        return _tokenise(msg.sender, invoice);
+    }
+
+    /// @inheritdoc IReceivables
+    function tokeniseBySig(
+        address seller,
+        Invoice calldata invoice,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 id) {
+        bytes32 structHash = keccak256(
+            abi.encode(TOKENISE_TYPEHASH, seller, _hashInvoice(invoice), _useNonce(seller), deadline)
+        );
+        _verifySigned(seller, structHash, deadline, signature);
+        _requireVerified(seller, Roles.SUPPLIER);
+        return _tokenise(seller, invoice);
+    }
+
+    /// @inheritdoc IReceivables
+    function tokeniseBatch(Invoice[] calldata invoices) external returns (uint256[] memory ids) {
+        _requireVerified(msg.sender, Roles.SUPPLIER);
+        return _tokeniseBatch(msg.sender, invoices);
+    }
+
+    /// @inheritdoc IReceivables
+    function tokeniseBatchBySig(
+        address seller,
+        Invoice[] calldata invoices,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256[] memory ids) {
+        uint256 n = invoices.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) hashes[i] = _hashInvoice(invoices[i]);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                TOKENISE_BATCH_TYPEHASH,
+                seller,
+                keccak256(abi.encodePacked(hashes)),
+                _useNonce(seller),
+                deadline
+            )
+        );
+        _verifySigned(seller, structHash, deadline, signature);
+        _requireVerified(seller, Roles.SUPPLIER);
+        return _tokeniseBatch(seller, invoices);
+    }
+
+    // ------------------------------------------------------------------ accept / cancel
+
+    /// @inheritdoc IReceivables
+    function accept(uint256 id) external {
+        _accept(msg.sender, id);
+    }
+
+    /// @inheritdoc IReceivables
+    function acceptBySig(address debtor, uint256 id, uint256 deadline, bytes calldata signature) external {
+        _verifySigned(
+            debtor,
+            keccak256(abi.encode(ACCEPT_TYPEHASH, debtor, id, _useNonce(debtor), deadline)),
+            deadline,
+            signature
+        );
+        _accept(debtor, id);
+    }
+
+    /// @inheritdoc IReceivables
+    function cancel(uint256 id) external {
+        _cancel(msg.sender, id);
+    }
+
+    /// @inheritdoc IReceivables
+    function cancelBySig(address seller, uint256 id, uint256 deadline, bytes calldata signature) external {
+        _verifySigned(
+            seller,
+            keccak256(abi.encode(CANCEL_TYPEHASH, seller, id, _useNonce(seller), deadline)),
+            deadline,
+            signature
+        );
+        _cancel(seller, id);
+    }
+
+    // ------------------------------------------------------------------ credit notes
+
+    /// @inheritdoc IReceivables
+    function applyCreditNote(uint256 id, uint256 amount, bytes32 creditNoteHash) external {
+        _applyCreditNote(msg.sender, id, amount, creditNoteHash);
+    }
+
+    /// @inheritdoc IReceivables
+    function applyCreditNoteBySig(
+        address holder,
+        uint256 id,
+        uint256 amount,
+        bytes32 creditNoteHash,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _verifySigned(
+            holder,
+            keccak256(
+                abi.encode(CREDIT_NOTE_TYPEHASH, holder, id, amount, creditNoteHash, _useNonce(holder), deadline)
+            ),
+            deadline,
+            signature
+        );
+        _applyCreditNote(holder, id, amount, creditNoteHash);
+    }
+
+    // ------------------------------------------------------------------ split / transfer
+
+    /// @inheritdoc IReceivables
+    function split(uint256 id, uint256[] calldata amounts) external returns (uint256[] memory childIds) {
+        return _split(msg.sender, id, amounts);
+    }
+
+    /// @inheritdoc IReceivables
+    function splitBySig(
+        address holder,
+        uint256 id,
+        uint256[] calldata amounts,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256[] memory childIds) {
+        _verifySigned(
+            holder,
+            keccak256(
+                abi.encode(SPLIT_TYPEHASH, holder, id, keccak256(abi.encodePacked(amounts)), _useNonce(holder), deadline)
+            ),
+            deadline,
+            signature
+        );
+        return _split(holder, id, amounts);
+    }
+
+    /// @inheritdoc IReceivables
+    function transferBySig(
+        address holder,
+        uint256 id,
+        address to,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        _verifySigned(
+            holder,
+            keccak256(abi.encode(TRANSFER_TYPEHASH, holder, id, to, _useNonce(holder), deadline)),
+            deadline,
+            signature
+        );
+        if (to == address(0)) revert ERC721InvalidReceiver(address(0));
+        _update(to, id, holder);
+    }
+
+    // ------------------------------------------------------------------ settlement
+
+    /// @inheritdoc IReceivables
+    function pay(uint256 id, uint256 amount) external nonReentrant {
+        _pay(msg.sender, id, amount);
+    }
+
+    /// @inheritdoc IReceivables
+    function payBySig(
+        address debtor,
+        uint256 id,
+        uint256 amount,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        _verifySigned(
+            debtor,
+            keccak256(abi.encode(PAY_TYPEHASH, debtor, id, amount, _useNonce(debtor), deadline)),
+            deadline,
+            signature
+        );
+        _pay(debtor, id, amount);
+    }
+
+    /// @inheritdoc IReceivables
+    function markDefaulted(uint256 id) external {
+        Record storage r = _existing(id);
+        Status s = r.status;
+        if (s != Status.Accepted && s != Status.Financed) revert ReceivableInvalidStatus(id, s);
+        uint256 overdueAt = uint256(r.dueDate) + _gracePeriod;
+        if (block.timestamp <= overdueAt) revert ReceivableNotOverdue(id, overdueAt);
+        r.status = Status.Defaulted;
+        emit ReceivableDefaulted(id, r.holder, r.outstanding);
+    }
+
+    // ------------------------------------------------------------------ financing module
+
+    /// @inheritdoc IReceivables
+    function assignToFinancier(
+        uint256 id,
+        address financier
+    ) external returns (address supplier, uint256 outstanding, uint256 dueDate, address debtor) {
+        if (msg.sender != address(_financing)) revert ReceivableUnauthorized(id, msg.sender);
+        Record storage r = _existing(id);
+        if (r.status != Status.Accepted) revert ReceivableInvalidStatus(id, r.status);
+        supplier = r.holder;
+        outstanding = r.outstanding;
+        dueDate = r.dueDate;
+        debtor = r.debtor;
+        // One slot write: holder, status and the financed flag share slot A.
+        r.holder = financier;
+        r.status = Status.Financed;
+        r.financed = true;
+        _moveHolding(supplier, financier, id);
+        emit ReceivableAssigned(id, supplier, financier);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IReceivables
+    function receivable(uint256 id) external view returns (ReceivableView memory v) {
+        Record storage r = _existing(id);
+        v = ReceivableView({
+            id: id,
+            holder: r.holder,
+            debtor: r.debtor,
+            faceValue: r.faceValue,
+            outstanding: r.outstanding,
+            dueDate: r.dueDate,
+            status: r.status,
+            financed: r.financed,
+            parentId: _parents[id]
+        });
+    }
+
+    /// @inheritdoc IReceivables
+    function settlementToken() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @notice The registry, the financing module, the minimum split denomination and the grace period.
+    function configuration()
+        external
+        view
+        returns (address registry, address financing, uint256 minDenomination, uint256 gracePeriod)
+    {
+        return (address(_registry), address(_financing), _minDenomination, _gracePeriod);
+    }
+
+    /// @notice Child id of the `index`-th part of a split of `parentId`.
+    function childId(uint256 parentId, uint256 index) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(parentId, index)));
+    }
+
+    /// @inheritdoc ERC721
+    function balanceOf(address owner) public view override returns (uint256) {
+        if (owner == address(0)) revert ERC721InvalidOwner(address(0));
+        return _holdings[owner];
+    }
+
+    /// @inheritdoc ERC721
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
+        return ERC721.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _tokenise(address seller, Invoice calldata invoice) private returns (uint256 id) {
+        _requireVerified(invoice.debtor, Roles.BUYER);
+        id = _mintInvoice(seller, invoice);
+    }
+
+    function _tokeniseBatch(address seller, Invoice[] calldata invoices) private returns (uint256[] memory ids) {
+        uint256 n = invoices.length;
+        if (n == 0 || n > MAX_BATCH) revert ReceivableInvalidBatchSize(n);
+        ids = new uint256[](n);
+        address lastDebtor;
+        for (uint256 i; i < n; ++i) {
+            Invoice calldata inv = invoices[i];
+            // Batches usually bill one buyer: ask the registry once per run of the same debtor.
+            if (inv.debtor != lastDebtor) {
+                _requireVerified(inv.debtor, Roles.BUYER);
+                lastDebtor = inv.debtor;
+            }
+            ids[i] = _mintInvoice(seller, inv);
+        }
+        // Cannot overflow: bounded by MAX_BATCH new tokens.
+        unchecked {
+            _holdings[seller] += n;
+        }
+    }
+
+    /// @dev Writes the record (holder included) and emits the events; the caller adds the holding.
+    function _mintInvoice(address seller, Invoice calldata inv) private returns (uint256 id) {
+        if (seller == inv.debtor) revert ReceivableSelfDealing(seller);
+        if (inv.fingerprint == bytes32(0) || inv.documentHash == bytes32(0)) revert ReceivableInvalidHash();
+        uint256 face = inv.faceValue;
+        if (face == 0 || face > type(uint64).max) revert ReceivableInvalidAmount(face);
+        uint256 latest = block.timestamp + MAX_TERM;
+        if (inv.dueDate <= block.timestamp || inv.dueDate > latest) {
+            revert ReceivableInvalidDueDate(inv.dueDate, block.timestamp + 1, latest);
+        }
+        id = uint256(inv.fingerprint);
+        Record storage r = _records[id];
+        if (r.status != Status.None) revert ReceivableDuplicate(id);
+        r.holder = seller;
+        r.outstanding = uint64(face);
+        r.status = Status.Issued;
+        r.debtor = inv.debtor;
+        r.faceValue = uint64(face);
+        r.dueDate = uint32(inv.dueDate);
+        emit Transfer(address(0), seller, id);
+        emit ReceivableTokenised(id, seller, inv.debtor, face, inv.dueDate, inv.documentHash);
+    }
+
+    function _accept(address debtor, uint256 id) private {
+        Record storage r = _existing(id);
+        if (r.debtor != debtor) revert ReceivableUnauthorized(id, debtor);
+        if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
+        _requireVerified(debtor, Roles.BUYER);
+        r.status = Status.Accepted;
+        emit ReceivableAccepted(id, debtor);
+    }
+
+    function _cancel(address seller, uint256 id) private {
+        Record storage r = _existing(id);
+        // Before acceptance a receivable cannot move, so its holder is its seller.
+        if (r.holder != seller) revert ReceivableUnauthorized(id, seller);
+        if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
+        r.status = Status.Cancelled;
+        _burnHolding(seller, id);
+        emit ReceivableCancelled(id, seller);
+    }
+
+    function _applyCreditNote(address holder, uint256 id, uint256 amount, bytes32 creditNoteHash) private {
+        Record storage r = _existing(id);
+        if (r.holder != holder) revert ReceivableUnauthorized(id, holder);
+        Status s = r.status;
+        // A financed receivable's dilution is between supplier and financier: refused here so the
+        // credit line's utilisation always matches what the debtor still owes.
+        if (s != Status.Issued && s != Status.Accepted) revert ReceivableInvalidStatus(id, s);
+        if (creditNoteHash == bytes32(0)) revert ReceivableInvalidHash();
+        if (amount == 0) revert ReceivableInvalidAmount(amount);
+        uint256 outstanding = r.outstanding;
+        if (amount > outstanding) revert ReceivableAmountExceedsOutstanding(id, amount, outstanding);
+        // Cannot underflow: checked just above.
+        unchecked {
+            outstanding -= amount;
+        }
+        r.outstanding = uint64(outstanding);
+        if (outstanding == 0) r.status = Status.Paid;
+        emit CreditNoteApplied(id, holder, amount, outstanding, creditNoteHash);
+    }
+
+    function _split(address holder, uint256 id, uint256[] calldata amounts) private returns (uint256[] memory ids) {
+        Record storage parent = _existing(id);
+        if (parent.holder != holder) revert ReceivableUnauthorized(id, holder);
+        if (parent.status != Status.Accepted) revert ReceivableInvalidStatus(id, parent.status);
+        _requireVerified(holder, Roles.SUPPLIER);
+        uint256 n = amounts.length;
+        if (n < 2 || n > MAX_SPLIT_CHILDREN) revert ReceivableInvalidSplitCount(n);
+        uint256 sum;
+        for (uint256 i; i < n; ++i) {
+            uint256 a = amounts[i];
+            if (a < _minDenomination || a == 0) revert ReceivableBelowMinimumDenomination(a, _minDenomination);
+            sum += a;
+        }
+        uint256 outstanding = parent.outstanding;
+        if (sum != outstanding) revert ReceivableSplitSumMismatch(id, sum, outstanding);
+
+        parent.status = Status.Split;
+        _burnHolding(holder, id);
+        address debtor = parent.debtor;
+        uint32 dueDate = parent.dueDate;
+        ids = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 cid = childId(id, i);
+            Record storage c = _records[cid];
+            if (c.status != Status.None) revert ReceivableDuplicate(cid);
+            // Each amount is at most the parent's outstanding, itself a uint64.
+            uint64 a = uint64(amounts[i]);
+            c.holder = holder;
+            c.outstanding = a;
+            c.status = Status.Accepted;
+            c.debtor = debtor;
+            c.faceValue = a;
+            c.dueDate = dueDate;
+            _parents[cid] = id;
+            ids[i] = cid;
+            emit Transfer(address(0), holder, cid);
+            emit ReceivableSplit(id, cid, holder, a);
+        }
+        // Cannot overflow: at most MAX_SPLIT_CHILDREN new tokens.
+        unchecked {
+            _holdings[holder] += n;
+        }
+    }
+
+    function _pay(address debtor, uint256 id, uint256 amount) private {
+        Record storage r = _existing(id);
+        if (r.debtor != debtor) revert ReceivableUnauthorized(id, debtor);
+        Status s = r.status;
+        if (s != Status.Accepted && s != Status.Financed && s != Status.Defaulted) {
+            revert ReceivableInvalidStatus(id, s);
+        }
+        if (amount == 0) revert ReceivableInvalidAmount(amount);
+        uint256 outstanding = r.outstanding;
+        if (amount > outstanding) revert ReceivableAmountExceedsOutstanding(id, amount, outstanding);
+        // Cannot underflow: checked just above.
+        unchecked {
+            outstanding -= amount;
+        }
+        address holder = r.holder;
+        r.outstanding = uint64(outstanding);
+        if (outstanding == 0) r.status = Status.Paid;
+        emit ReceivablePaid(id, debtor, holder, amount, outstanding);
+
+        if (r.financed) {
+            (address supplier, uint256 toSupplier) = _financing.onRepayment(id, amount);
+            if (toSupplier != 0) _token.safeTransferFrom(debtor, supplier, toSupplier);
+            if (amount > toSupplier) _token.safeTransferFrom(debtor, holder, amount - toSupplier);
+        } else {
+            _token.safeTransferFrom(debtor, holder, amount);
+        }
+    }
+
+    /// @dev ERC-721 transfers (transferFrom, safeTransferFrom, transferBySig) land here. Only an
+    /// accepted, unfinanced receivable moves, from a verified member to a verified supplier or
+    /// financier. Minting, burning and assignment use the private helpers below instead.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        Record storage r = _records[tokenId];
+        from = r.holder;
+        if (from == address(0)) revert ERC721NonexistentToken(tokenId);
+        if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
+        if (r.status != Status.Accepted) revert ReceivableInvalidStatus(tokenId, r.status);
+        if (!_registry.isActiveMember(from)) revert ReceivableUnverifiedParty(from, 0);
+        if (!_registry.isVerified(to, Roles.SUPPLIER) && !_registry.isVerified(to, Roles.FINANCIER)) {
+            revert ReceivableUnverifiedParty(to, Roles.SUPPLIER | Roles.FINANCIER);
+        }
+        r.holder = to;
+        _moveHolding(from, to, tokenId);
+    }
+
+    /// @inheritdoc ERC721
+    function _ownerOf(uint256 tokenId) internal view override returns (address) {
+        return _records[tokenId].holder;
+    }
+
+    function _moveHolding(address from, address to, uint256 id) private {
+        _approve(address(0), id, address(0), false);
+        // Cannot underflow or overflow: `from` holds `id`, and holdings count existing tokens.
+        unchecked {
+            _holdings[from] -= 1;
+            _holdings[to] += 1;
+        }
+        emit Transfer(from, to, id);
+    }
+
+    /// @dev Ends the token (cancel, split) but keeps the record, so the id can never be reused.
+    function _burnHolding(address holder, uint256 id) private {
+        _approve(address(0), id, address(0), false);
+        _records[id].holder = address(0);
+        // Cannot underflow: `holder` holds `id`.
+        unchecked {
+            _holdings[holder] -= 1;
+        }
+        emit Transfer(holder, address(0), id);
+    }
+
+    function _existing(uint256 id) private view returns (Record storage r) {
+        r = _records[id];
+        if (r.status == Status.None) revert ReceivableNotFound(id);
+    }
+
+    function _requireVerified(address account, uint8 role) private view {
+        if (!_registry.isVerified(account, role)) revert ReceivableUnverifiedParty(account, role);
+    }
+
+    function _hashInvoice(Invoice calldata inv) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(INVOICE_TYPEHASH, inv.debtor, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint)
+            );
+    }
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title ParticipantRegistry
+/// @notice Membership, roles and KYC validity of every ledger participant. Onboarding a member is
+/// one registry write (two storage slots), not a contract per member.
+/// Invariant: `isVerified` is true only for an active member holding the roles whose KYC expiry
+/// lies in the future.
+contract ParticipantRegistry is IParticipantRegistry, AccessControl {
+    /// @dev Slot 0: roles (8) | status (8) | kycExpiry (48) | jurisdiction (16); slot 1: entityIdHash.
+    mapping(address account => Member) private _members;
+
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants the operator and officer roles).
+    /// @param onboardingOperator The service key that registers members.
+    /// @param complianceOfficer The service key that renews KYC, suspends and reinstates.
+    constructor(address admin, address onboardingOperator, address complianceOfficer) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(Roles.ONBOARDING_OPERATOR, onboardingOperator);
+        _grantRole(Roles.COMPLIANCE_OFFICER, complianceOfficer);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function register(
+        address account,
+        uint8 roles,
+        uint48 kycExpiry,
+        bytes2 jurisdiction,
+        bytes32 entityIdHash
+    ) external onlyRole(Roles.ONBOARDING_OPERATOR) {
+        if (account == address(0)) revert RegistryInvalidAccount(account);
+        if (_members[account].status != Status.None) revert RegistryMemberExists(account);
+        _checkRoles(roles);
+        _checkKycExpiry(kycExpiry);
+        _checkProfile(jurisdiction, entityIdHash);
+        _members[account] = Member({
+            roles: roles,
+            status: Status.Active,
+            kycExpiry: kycExpiry,
+            jurisdiction: jurisdiction,
+            entityIdHash: entityIdHash
+        });
+        emit MemberRegistered(account, roles, kycExpiry, jurisdiction, entityIdHash);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function update(
+        address account,
+        uint8 roles,
+        bytes2 jurisdiction,
+        bytes32 entityIdHash
+    ) external onlyRole(Roles.ONBOARDING_OPERATOR) {
+        Member storage m = _existing(account);
+        _checkRoles(roles);
+        _checkProfile(jurisdiction, entityIdHash);
+        m.roles = roles;
+        m.jurisdiction = jurisdiction;
+        m.entityIdHash = entityIdHash;
+        emit MemberUpdated(account, roles, jurisdiction, entityIdHash);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function renewKyc(address account, uint48 kycExpiry) external onlyRole(Roles.COMPLIANCE_OFFICER) {
+        Member storage m = _existing(account);
+        _checkKycExpiry(kycExpiry);
+        m.kycExpiry = kycExpiry;
+        emit KycRenewed(account, kycExpiry);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function suspend(address account, bytes32 reasonCode) external onlyRole(Roles.COMPLIANCE_OFFICER) {
+        Member storage m = _existing(account);
+        if (m.status == Status.Suspended) revert RegistryAlreadySuspended(account);
+        m.status = Status.Suspended;
+        emit MemberSuspended(account, reasonCode);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function reinstate(address account) external onlyRole(Roles.COMPLIANCE_OFFICER) {
+        Member storage m = _existing(account);
+        if (m.status != Status.Suspended) revert RegistryNotSuspended(account);
+        m.status = Status.Active;
+        emit MemberReinstated(account);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function isVerified(address account, uint8 roleMask) external view returns (bool) {
+        Member storage m = _members[account];
+        return roleMask != 0 && m.roles & roleMask == roleMask && _isActive(m);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function isActiveMember(address account) external view returns (bool) {
+        return _isActive(_members[account]);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function member(address account) external view returns (Member memory) {
+        return _members[account];
+    }
+
+    function _isActive(Member storage m) private view returns (bool) {
+        return m.status == Status.Active && m.kycExpiry > block.timestamp;
+    }
+
+    function _existing(address account) private view returns (Member storage m) {
+        m = _members[account];
+        if (m.status == Status.None) revert RegistryUnknownMember(account);
+    }
+
+    function _checkRoles(uint8 roles) private pure {
+        if (roles == 0 || roles & ~Roles.ALL != 0) revert RegistryInvalidRoles(roles);
+    }
+
+    function _checkKycExpiry(uint48 kycExpiry) private view {
+        if (kycExpiry <= block.timestamp) revert RegistryInvalidKycExpiry(kycExpiry, uint48(block.timestamp));
+    }
+
+    function _checkProfile(bytes2 jurisdiction, bytes32 entityIdHash) private pure {
+        bytes1 a = jurisdiction[0];
+        bytes1 b = jurisdiction[1];
+        if (a < 0x41 || a > 0x5A || b < 0x41 || b > 0x5A) revert RegistryInvalidJurisdiction(jurisdiction);
+        if (entityIdHash == bytes32(0)) revert RegistryInvalidEntityId();
+    }
+}

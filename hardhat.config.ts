@@ -1,0 +1,72 @@
+/**
+ * Hardhat configuration.
+ *
+ * The Solidity compiler comes from the npm `solc` package (soljson), never from the compiler
+ * download site: these machines cannot reach it. We override the subtask that resolves a compiler
+ * build so Hardhat uses the bundled soljson. The version pinned in package.json must equal
+ * SOLC_VERSION below, and `evmVersion` is pinned to one Hyperledger Besu executes (cancun).
+ */
+import { subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig } from "hardhat/config";
+import "@nomicfoundation/hardhat-toolbox";
+
+const SOLC_VERSION = "0.8.30";
+
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersion: string }) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const installed: string = require("solc/package.json").version;
+  if (args.solcVersion !== SOLC_VERSION || installed !== SOLC_VERSION) {
+    throw new Error(
+      `This project compiles only with solc ${SOLC_VERSION} from the npm 'solc' package ` +
+        `(requested ${args.solcVersion}, installed ${installed}). Run 'npm ci'.`,
+    );
+  }
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: `${SOLC_VERSION}+commit.73712a01`,
+  };
+});
+
+// Pinned genesis time so that a journal of raw transactions replays to identical block hashes.
+const INITIAL_DATE = process.env.HARDHAT_INITIAL_DATE ?? "2026-01-01T00:00:00Z";
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+      viaIR: false,
+    },
+  },
+  networks: {
+    hardhat: {
+      initialDate: INITIAL_DATE,
+      allowUnlimitedContractSize: false,
+    },
+    localhost: {
+      url: process.env.RPC_URL ?? "http://127.0.0.1:8545",
+    },
+  },
+  paths: {
+    sources: "./contracts",
+    tests: "./test/contracts",
+    cache: "./cache",
+    artifacts: "./artifacts",
+  },
+  typechain: {
+    outDir: "typechain-types",
+    target: "ethers-v6",
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+  },
+  mocha: {
+    timeout: 120_000,
+  },
+};
+
+export default config;

@@ -1,0 +1,127 @@
+/**
+ * EIP-712 typed-data definitions of every participant act, exactly as the contracts hash them.
+ * Shared by the service (`GET /eip712`, signature checks before relaying), the CLI, the scripts and
+ * the tests: a change to a contract's typehash must change this file, and the signed-action tests
+ * fail until it does.
+ */
+import type { TypedDataField } from "ethers";
+
+type Types = Record<string, TypedDataField[]>;
+
+const Invoice: TypedDataField[] = [
+  { name: "debtor", type: "address" },
+  { name: "faceValue", type: "uint256" },
+  { name: "dueDate", type: "uint256" },
+  { name: "documentHash", type: "bytes32" },
+  { name: "fingerprint", type: "bytes32" },
+];
+
+const LineTerms: TypedDataField[] = [
+  { name: "limit", type: "uint256" },
+  { name: "maxAdvanceBps", type: "uint256" },
+  { name: "discountBps", type: "uint256" },
+  { name: "expiry", type: "uint256" },
+];
+
+const tail: TypedDataField[] = [
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+];
+
+/** Acts verified by the Receivables contract (domain name "SCF Receivables", version "1"). */
+export const RECEIVABLES_TYPES = {
+  Tokenise: { Tokenise: [{ name: "seller", type: "address" }, { name: "invoice", type: "Invoice" }, ...tail], Invoice },
+  TokeniseBatch: {
+    TokeniseBatch: [{ name: "seller", type: "address" }, { name: "invoices", type: "Invoice[]" }, ...tail],
+    Invoice,
+  },
+  Accept: { Accept: [{ name: "debtor", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail] },
+  Cancel: { Cancel: [{ name: "seller", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail] },
+  CreditNote: {
+    CreditNote: [
+      { name: "holder", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "amount", type: "uint256" },
+      { name: "creditNoteHash", type: "bytes32" },
+      ...tail,
+    ],
+  },
+  Split: {
+    Split: [
+      { name: "holder", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "amounts", type: "uint256[]" },
+      ...tail,
+    ],
+  },
+  TransferReceivable: {
+    TransferReceivable: [
+      { name: "holder", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "to", type: "address" },
+      ...tail,
+    ],
+  },
+  Pay: {
+    Pay: [
+      { name: "debtor", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "amount", type: "uint256" },
+      ...tail,
+    ],
+  },
+} satisfies Record<string, Types>;
+
+/** Acts verified by the Financing contract (domain name "SCF Financing", version "1"). */
+export const FINANCING_TYPES = {
+  OpenCreditLine: {
+    OpenCreditLine: [
+      { name: "financier", type: "address" },
+      { name: "debtor", type: "address" },
+      { name: "supplier", type: "address" },
+      { name: "terms", type: "LineTerms" },
+      ...tail,
+    ],
+    LineTerms,
+  },
+  UpdateCreditLine: {
+    UpdateCreditLine: [
+      { name: "financier", type: "address" },
+      { name: "lineId", type: "uint256" },
+      { name: "terms", type: "LineTerms" },
+      ...tail,
+    ],
+    LineTerms,
+  },
+  CloseCreditLine: {
+    CloseCreditLine: [{ name: "financier", type: "address" }, { name: "lineId", type: "uint256" }, ...tail],
+  },
+  RequestFinancing: {
+    RequestFinancing: [
+      { name: "supplier", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "lineId", type: "uint256" },
+      ...tail,
+    ],
+  },
+  ApproveFinancing: {
+    ApproveFinancing: [{ name: "financier", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail],
+  },
+  RejectFinancing: {
+    RejectFinancing: [
+      { name: "financier", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "reasonCode", type: "bytes32" },
+      ...tail,
+    ],
+  },
+  WriteOff: {
+    WriteOff: [{ name: "financier", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail],
+  },
+} satisfies Record<string, Types>;
+
+export type ReceivablesAct = keyof typeof RECEIVABLES_TYPES;
+export type FinancingAct = keyof typeof FINANCING_TYPES;
+
+export const RECEIVABLES_DOMAIN = { name: "SCF Receivables", version: "1" } as const;
+export const FINANCING_DOMAIN = { name: "SCF Financing", version: "1" } as const;

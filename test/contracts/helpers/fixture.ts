@@ -1,0 +1,156 @@
+/**
+ * Shared contract-test fixture: the whole ledger deployed and wired, with named actors already
+ * registered and funded. Load it with `loadFixture(ledgerFixture)` so each test starts from the
+ * same snapshot.
+ */
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { ethers } from "hardhat";
+import type { TypedDataField } from "ethers";
+import { deployLedger, DEFAULT_PARAMS, type Ledger } from "../../../scripts/lib/deploy-ledger";
+import type { IReceivables } from "../../../typechain-types";
+
+export const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4, AUDITOR: 8 } as const;
+export const DAY = 24n * 3600n;
+export const YEAR = 365n * DAY;
+export const JURISDICTION_CN = "0x434e"; // "CN"
+export const MIN_DENOMINATION = DEFAULT_PARAMS.minDenomination;
+export const GRACE_PERIOD = DEFAULT_PARAMS.gracePeriod;
+/** Opening balance of buyers and financiers, in fen (10 million yuan). */
+export const FUNDING = 10_000_000_00n;
+
+export interface Actors {
+  admin: HardhatEthersSigner;
+  operator: HardhatEthersSigner;
+  officer: HardhatEthersSigner;
+  issuer: HardhatEthersSigner;
+  supplier: HardhatEthersSigner;
+  supplier2: HardhatEthersSigner;
+  buyer: HardhatEthersSigner;
+  buyer2: HardhatEthersSigner;
+  financier: HardhatEthersSigner;
+  financier2: HardhatEthersSigner;
+  auditor: HardhatEthersSigner;
+  outsider: HardhatEthersSigner;
+}
+
+export type LedgerFixture = Ledger & Actors & { actors: Actors };
+
+export function entityIdHash(label: string): string {
+  return ethers.keccak256(ethers.toUtf8Bytes(label));
+}
+
+/** Deploys the ledger, registers one member per role (two suppliers, buyers and financiers), funds
+ * buyers and financiers, and gives the ledger contracts unlimited allowances from them. */
+export async function ledgerFixture(): Promise<LedgerFixture> {
+  const signers = await ethers.getSigners();
+  const [admin, operator, officer, issuer, supplier, supplier2, buyer, buyer2, financier, financier2, auditor, outsider] =
+    signers;
+  const actors: Actors = {
+    admin,
+    operator,
+    officer,
+    issuer,
+    supplier,
+    supplier2,
+    buyer,
+    buyer2,
+    financier,
+    financier2,
+    auditor,
+    outsider,
+  };
+  const ledger = await deployLedger(admin, {
+    admin: admin.address,
+    onboardingOperator: operator.address,
+    complianceOfficer: officer.address,
+    issuer: issuer.address,
+  });
+  const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
+  const members: Array<[HardhatEthersSigner, number]> = [
+    [supplier, ROLE.SUPPLIER],
+    [supplier2, ROLE.SUPPLIER],
+    [buyer, ROLE.BUYER],
+    [buyer2, ROLE.BUYER | ROLE.SUPPLIER],
+    [financier, ROLE.FINANCIER],
+    [financier2, ROLE.FINANCIER],
+    [auditor, ROLE.AUDITOR],
+  ];
+  for (const [who, roles] of members) {
+    await ledger.registry
+      .connect(operator)
+      .register(who.address, roles, kycExpiry, JURISDICTION_CN, entityIdHash(who.address));
+  }
+  const receivablesAddress = await ledger.receivables.getAddress();
+  const financingAddress = await ledger.financing.getAddress();
+  for (const who of [buyer, buyer2, financier, financier2]) {
+    await ledger.token.connect(issuer).mint(who.address, FUNDING);
+  }
+  for (const who of [buyer, buyer2]) {
+    await ledger.token.connect(who).approve(receivablesAddress, ethers.MaxUint256);
+  }
+  for (const who of [financier, financier2]) {
+    await ledger.token.connect(who).approve(financingAddress, ethers.MaxUint256);
+  }
+  return { ...ledger, ...actors, actors };
+}
+
+let invoiceCounter = 0;
+
+/** A fresh, valid invoice owed by `debtor`, due in 90 days unless overridden. Fingerprints never repeat. */
+export async function makeInvoice(
+  debtor: string,
+  overrides: Partial<IReceivables.InvoiceStruct> = {},
+): Promise<IReceivables.InvoiceStruct> {
+  invoiceCounter += 1;
+  const now = BigInt(await time.latest());
+  return {
+    debtor,
+    faceValue: 1_000_000_00n,
+    dueDate: now + 90n * DAY,
+    documentHash: ethers.sha256(ethers.toUtf8Bytes(`invoice document ${invoiceCounter}`)),
+    fingerprint: ethers.keccak256(ethers.toUtf8Bytes(`fingerprint ${invoiceCounter} ${Math.random()}`)),
+    ...overrides,
+  };
+}
+
+/** Tokenises and accepts an invoice; returns its id. */
+export async function acceptedReceivable(
+  f: LedgerFixture,
+  seller = f.supplier,
+  debtor = f.buyer,
+  overrides: Partial<IReceivables.InvoiceStruct> = {},
+): Promise<bigint> {
+  const inv = await makeInvoice(debtor.address, overrides);
+  await f.receivables.connect(seller).tokenise(inv);
+  const id = BigInt(inv.fingerprint as string);
+  await f.receivables.connect(debtor).accept(id);
+  return id;
+}
+
+/** Default line terms: limit 5 million yuan, 90% advance, 5% a year, open for a year. */
+export async function lineTerms(overrides: Partial<{ limit: bigint; maxAdvanceBps: bigint; discountBps: bigint; expiry: bigint }> = {}) {
+  return {
+    limit: 5_000_000_00n,
+    maxAdvanceBps: 9_000n,
+    discountBps: 500n,
+    expiry: BigInt(await time.latest()) + YEAR,
+    ...overrides,
+  };
+}
+
+/** Signs `value` as `primaryType` for the contract at `verifyingContract` with its EIP-712 domain. */
+export async function signAct(
+  signer: HardhatEthersSigner,
+  domain: { name: string; version: string; chainId?: bigint; verifyingContract: string },
+  types: Record<string, TypedDataField[]>,
+  value: Record<string, unknown>,
+): Promise<string> {
+  const chainId = domain.chainId ?? (await ethers.provider.getNetwork()).chainId;
+  return signer.signTypedData({ ...domain, chainId }, types, value);
+}
+
+/** A deadline one hour from the latest block. */
+export async function deadline(): Promise<bigint> {
+  return BigInt(await time.latest()) + 3600n;
+}
