@@ -9,11 +9,11 @@ import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Recei
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
-/// @title An ERC-20 that calls back into a target during transferFrom, to test reentrancy. Test only.
-/// @dev Set `target` and `payload`; every transferFrom first calls target with payload and records
+/// @title An ERC-20 that calls back into a callee during transferFrom, to test reentrancy. Test only.
+/// @dev Set `callee` and `payload`; every transferFrom first calls callee with payload and records
 /// whether the reentrant call succeeded, then moves the tokens as usual.
 contract ReentrantToken is ERC20 {
-    address public target;
+    address public callee;
     bytes public payload;
     bool public lastReentrySucceeded;
     bytes public lastReentryError;
@@ -26,14 +26,14 @@ contract ReentrantToken is ERC20 {
     }
 
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        callee = target_;
         payload = payload_;
     }
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
-        if (target != address(0)) {
-            address t = target;
-            target = address(0);
+        if (callee != address(0)) {
+            address t = callee;
+            callee = address(0);
             reentryAttempts += 1;
             (bool ok, bytes memory err) = t.call(payload);
             lastReentrySucceeded = ok;
@@ -43,16 +43,16 @@ contract ReentrantToken is ERC20 {
     }
 }
 
-/// @title An ERC-721 receiver that re-enters a target when it receives a token. Test only.
+/// @title An ERC-721 receiver that re-enters a callee when it receives a token. Test only.
 contract ReentrantReceiver is IERC721Receiver {
-    address public target;
+    address public callee;
     bytes public payload;
     bool public lastReentrySucceeded;
     bytes public lastReentryError;
     uint256 public received;
 
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        callee = target_;
         payload = payload_;
     }
 
@@ -69,9 +69,9 @@ contract ReentrantReceiver is IERC721Receiver {
 
     function onERC721Received(address, address, uint256, bytes calldata) external returns (bytes4) {
         received += 1;
-        if (target != address(0)) {
-            address t = target;
-            target = address(0);
+        if (callee != address(0)) {
+            address t = callee;
+            callee = address(0);
             (bool ok, bytes memory err) = t.call(payload);
             lastReentrySucceeded = ok;
             lastReentryError = err;
