@@ -389,6 +389,10 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     function _tokenise(address seller, Invoice calldata invoice) private returns (uint256 id) {
         _requireVerified(invoice.debtor, Roles.BUYER);
         id = _mintInvoice(seller, invoice);
+        // Cannot overflow: holdings count existing tokens.
+        unchecked {
+            _holdings[seller] += 1;
+        }
     }
 
     function _tokeniseBatch(address seller, Invoice[] calldata invoices) private returns (uint256[] memory ids) {
@@ -399,7 +403,7 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         for (uint256 i; i < n; ++i) {
             Invoice calldata inv = invoices[i];
             // Batches usually bill one buyer: ask the registry once per run of the same debtor.
-            if (inv.debtor != lastDebtor) {
+            if (i == 0 || inv.debtor != lastDebtor) {
                 _requireVerified(inv.debtor, Roles.BUYER);
                 lastDebtor = inv.debtor;
             }
@@ -445,9 +449,9 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
 
     function _cancel(address seller, uint256 id) private {
         Record storage r = _existing(id);
+        if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
         // Before acceptance a receivable cannot move, so its holder is its seller.
         if (r.holder != seller) revert ReceivableUnauthorized(id, seller);
-        if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
         r.status = Status.Cancelled;
         _burnHolding(seller, id);
         emit ReceivableCancelled(id, seller);
@@ -480,13 +484,17 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         _requireVerified(holder, Roles.SUPPLIER);
         uint256 n = amounts.length;
         if (n < 2 || n > MAX_SPLIT_CHILDREN) revert ReceivableInvalidSplitCount(n);
+        uint256 outstanding = parent.outstanding;
         uint256 sum;
         for (uint256 i; i < n; ++i) {
             uint256 a = amounts[i];
             if (a < _minDenomination || a == 0) revert ReceivableBelowMinimumDenomination(a, _minDenomination);
-            sum += a;
+            if (a > outstanding) revert ReceivableAmountExceedsOutstanding(id, a, outstanding);
+            // Cannot overflow: at most MAX_SPLIT_CHILDREN parts, each at most a uint64.
+            unchecked {
+                sum += a;
+            }
         }
-        uint256 outstanding = parent.outstanding;
         if (sum != outstanding) revert ReceivableSplitSumMismatch(id, sum, outstanding);
 
         parent.status = Status.Split;
