@@ -1,0 +1,1249 @@
+/**
+ * Relayed EIP-712 acts (`…BySig`) of Receivables and Financing, and SignedActions.useNonce().
+ *
+ * Every act is described once in ACTS (how to set it up, sign it, relay it, do it directly, tamper
+ * with it and read the state it changes); a table then checks each act against the same list of
+ * attacks: replay, expiry, another chain, another contract, another key, an altered field, the
+ * malleable twin of the signature, a burned nonce and a future nonce. Further blocks cover what the
+ * table cannot: a second deployment, the shared nonce sequence, ERC-1271 contract wallets and the
+ * domain the contracts report. The typed data come from services/src/chain/eip712-types.ts, so a
+ * contract typehash that drifts from the service's definitions fails every relay here.
+ */
+import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import type { ContractTransactionReceipt, ContractTransactionResponse, TypedDataField, Wallet } from "ethers";
+import {
+  FINANCING_DOMAIN,
+  FINANCING_TYPES,
+  RECEIVABLES_DOMAIN,
+  RECEIVABLES_TYPES,
+} from "../../services/src/chain/eip712-types";
+import { deployLedger } from "../../scripts/lib/deploy-ledger";
+import { MultisigWallet__factory } from "../../typechain-types";
+import type { IReceivables, MultisigWallet } from "../../typechain-types";
+import {
+  DAY,
+  FUNDING,
+  GRACE_PERIOD,
+  JURISDICTION_CN,
+  ROLE,
+  YEAR,
+  deadline,
+  entityIdHash,
+  ledgerFixture,
+  lineTerms,
+  makeInvoice,
+  signAct,
+  type LedgerFixture,
+} from "./helpers/fixture";
+
+type Types = Record<string, TypedDataField[]>;
+type Target = "receivables" | "financing";
+type Domain = { name: string; version: string; chainId?: bigint; verifyingContract: string };
+
+/** Order of the secp256k1 group: `s` and `n - s` are both valid halves of an ECDSA signature. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const ECRECOVER = "0x0000000000000000000000000000000000000001";
+const BPS = 10_000n;
+const FACE = 1_000_000_00n;
+const REASON = ethers.encodeBytes32String("CONCENTRATION");
+const CREDIT_NOTE_HASH = ethers.keccak256(ethers.toUtf8Bytes("credit note CN-1"));
+
+const RStatus = { None: 0n, Issued: 1n, Accepted: 2n, Financed: 3n, Paid: 4n, Defaulted: 5n, Cancelled: 6n, Split: 7n };
+const FStatus = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n };
+
+// ------------------------------------------------------------------ helpers
+
+function contractAddress(f: LedgerFixture, target: Target): Promise<string> {
+  return target === "receivables" ? f.receivables.getAddress() : f.financing.getAddress();
+}
+
+function nonceOf(f: LedgerFixture, target: Target, who: string): Promise<bigint> {
+  return target === "receivables" ? f.receivables.nonces(who) : f.financing.nonces(who);
+}
+
+async function domainOf(f: LedgerFixture, target: Target): Promise<Domain> {
+  const base = target === "receivables" ? RECEIVABLES_DOMAIN : FINANCING_DOMAIN;
+  return { ...base, verifyingContract: await contractAddress(f, target) };
+}
+
+async function chainId(): Promise<bigint> {
+  return (await ethers.provider.getNetwork()).chainId;
+}
+
+/** Flattens a receivable view (or "none" before it exists) so states compare with deep equality. */
+async function readReceivable(f: LedgerFixture, id: bigint): Promise<unknown> {
+  const r = await f.receivables.receivable(id).catch(() => null);
+  return r === null ? "none" : Array.from(r);
+}
+
+function logsOf(receipt: ContractTransactionReceipt | null): unknown[] {
+  if (receipt === null) throw new Error("no receipt");
+  return receipt.logs.map((l) => [l.address, [...l.topics], l.data]);
+}
+
+async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
+  const receipt = await tx.wait();
+  const block = await ethers.provider.getBlock(receipt!.blockNumber);
+  return BigInt(block!.timestamp);
+}
+
+/** The twin of a 65-byte ECDSA signature: same r, s replaced by n - s, v flipped. Recovers the same signer. */
+function malleableTwin(signature: string): string {
+  const bytes = ethers.getBytes(signature);
+  const s = BigInt(ethers.hexlify(bytes.slice(32, 64)));
+  const v = bytes[64];
+  return ethers.concat([bytes.slice(0, 32), ethers.toBeHex(SECP256K1_N - s, 32), new Uint8Array([v === 27 ? 28 : 27])]);
+}
+
+/** What the bare ecrecover precompile (which has no low-s rule) recovers from `signature` over `digest`. */
+async function ecrecover(digest: string, signature: string): Promise<string> {
+  const bytes = ethers.getBytes(signature);
+  const data = ethers.concat([
+    digest,
+    ethers.toBeHex(bytes[64], 32),
+    bytes.slice(0, 32),
+    bytes.slice(32, 64),
+  ]);
+  const out = await ethers.provider.call({ to: ECRECOVER, data });
+  return ethers.getAddress(ethers.dataSlice(out, 12));
+}
+
+async function invoiceAndId(debtor: string, overrides: Partial<IReceivables.InvoiceStruct> = {}) {
+  const inv = await makeInvoice(debtor, overrides);
+  return { inv, id: BigInt(inv.fingerprint as string) };
+}
+
+/** An issued (not yet accepted) receivable of f.supplier owed by f.buyer. */
+async function issued(f: LedgerFixture) {
+  const r = await invoiceAndId(f.buyer.address);
+  await f.receivables.connect(f.supplier).tokenise(r.inv);
+  return r;
+}
+
+/** An accepted receivable of f.supplier owed by f.buyer. */
+async function accepted(f: LedgerFixture) {
+  const r = await issued(f);
+  await f.receivables.connect(f.buyer).accept(r.id);
+  return r;
+}
+
+/** Opens line `expectedId` for f.financier scoped to (f.buyer, f.supplier). */
+async function openLine(f: LedgerFixture) {
+  const terms = await lineTerms();
+  await f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, terms);
+  return { lineId: await f.financing.creditLineCount(), terms };
+}
+
+/** An accepted receivable with financing requested on line `lineId`. */
+async function requested(f: LedgerFixture, lineId: bigint) {
+  const r = await accepted(f);
+  await f.financing.connect(f.supplier).requestFinancing(r.id, lineId);
+  return r;
+}
+
+/** Advance and supplier payout the default line terms give for FACE due at `dueDate`, approved at `at`. */
+function expectedQuote(dueDate: bigint, at: bigint, terms: { maxAdvanceBps: bigint; discountBps: bigint }) {
+  const advance = (FACE * terms.maxAdvanceBps) / BPS;
+  const discount = (advance * terms.discountBps * (dueDate - at)) / (BPS * 365n * DAY);
+  return { advance, paid: advance - discount };
+}
+
+// ------------------------------------------------------------------ the acts
+
+interface Prepared {
+  signer: HardhatEthersSigner;
+  /** The typed message without nonce and deadline. */
+  message: Record<string, unknown>;
+  /** The same act done by the signer itself. */
+  direct: () => Promise<ContractTransactionResponse>;
+  /** The act relayed by f.outsider (a non-member). */
+  relay: (deadline: bigint, signature: string) => Promise<ContractTransactionResponse>;
+  /** The relay with one signed field changed after signing. */
+  tamper: (deadline: bigint, signature: string) => Promise<ContractTransactionResponse>;
+  /** The state the act changes. */
+  state: () => Promise<unknown>;
+  /** Asserts the act's exact events and effects on a successful relay. */
+  effect: (tx: ContractTransactionResponse) => Promise<void>;
+}
+
+interface ActCase {
+  fn: string;
+  target: Target;
+  types: Types;
+  prepare: (f: LedgerFixture) => Promise<Prepared>;
+}
+
+const ACTS: ActCase[] = [
+  {
+    fn: "tokeniseBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.Tokenise,
+    prepare: async (f) => {
+      const { inv, id } = await invoiceAndId(f.buyer.address);
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { seller: f.supplier.address, invoice: inv },
+        direct: () => f.receivables.connect(f.supplier).tokenise(inv),
+        relay: (dl, sig) => r.tokeniseBySig(f.supplier.address, inv, dl, sig),
+        tamper: (dl, sig) =>
+          r.tokeniseBySig(f.supplier.address, { ...inv, faceValue: BigInt(inv.faceValue) + 1n }, dl, sig),
+        state: async () => [await readReceivable(f, id), await f.receivables.balanceOf(f.supplier.address)],
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.receivables, "ReceivableTokenised")
+            .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+          await expect(tx).to.emit(f.receivables, "Transfer").withArgs(ethers.ZeroAddress, f.supplier.address, id);
+          expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+          expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
+          // ERC-721: the seller's balance counts the new token.
+          expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(1n);
+          expect(await f.receivables.balanceOf(f.outsider.address)).to.equal(0n);
+        },
+      };
+    },
+  },
+  {
+    fn: "tokeniseBatchBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.TokeniseBatch,
+    prepare: async (f) => {
+      const a = await invoiceAndId(f.buyer.address);
+      const b = await invoiceAndId(f.buyer2.address, { faceValue: 250_000_00n });
+      const invoices = [a.inv, b.inv];
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { seller: f.supplier.address, invoices },
+        direct: () => f.receivables.connect(f.supplier).tokeniseBatch(invoices),
+        relay: (dl, sig) => r.tokeniseBatchBySig(f.supplier.address, invoices, dl, sig),
+        tamper: (dl, sig) =>
+          r.tokeniseBatchBySig(f.supplier.address, [a.inv, { ...b.inv, faceValue: 250_000_01n }], dl, sig),
+        state: async () => [
+          await readReceivable(f, a.id),
+          await readReceivable(f, b.id),
+          await f.receivables.balanceOf(f.supplier.address),
+        ],
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.receivables, "ReceivableTokenised")
+            .withArgs(a.id, f.supplier.address, f.buyer.address, a.inv.faceValue, a.inv.dueDate, a.inv.documentHash);
+          await expect(tx)
+            .to.emit(f.receivables, "ReceivableTokenised")
+            .withArgs(b.id, f.supplier.address, f.buyer2.address, b.inv.faceValue, b.inv.dueDate, b.inv.documentHash);
+          expect(await f.receivables.ownerOf(a.id)).to.equal(f.supplier.address);
+          expect(await f.receivables.ownerOf(b.id)).to.equal(f.supplier.address);
+          expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(2n);
+        },
+      };
+    },
+  },
+  {
+    fn: "acceptBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.Accept,
+    prepare: async (f) => {
+      const { id } = await issued(f);
+      const other = await issued(f);
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.buyer,
+        message: { debtor: f.buyer.address, receivableId: id },
+        direct: () => f.receivables.connect(f.buyer).accept(id),
+        relay: (dl, sig) => r.acceptBySig(f.buyer.address, id, dl, sig),
+        tamper: (dl, sig) => r.acceptBySig(f.buyer.address, other.id, dl, sig),
+        state: async () => [await readReceivable(f, id), await readReceivable(f, other.id)],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.receivables, "ReceivableAccepted").withArgs(id, f.buyer.address);
+          expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Accepted);
+          expect((await f.receivables.receivable(other.id)).status).to.equal(RStatus.Issued);
+        },
+      };
+    },
+  },
+  {
+    fn: "cancelBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.Cancel,
+    prepare: async (f) => {
+      const { id } = await issued(f);
+      const other = await issued(f);
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { seller: f.supplier.address, receivableId: id },
+        direct: () => f.receivables.connect(f.supplier).cancel(id),
+        relay: (dl, sig) => r.cancelBySig(f.supplier.address, id, dl, sig),
+        tamper: (dl, sig) => r.cancelBySig(f.supplier.address, other.id, dl, sig),
+        state: async () => [
+          await readReceivable(f, id),
+          await readReceivable(f, other.id),
+          await f.receivables.balanceOf(f.supplier.address),
+        ],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.receivables, "ReceivableCancelled").withArgs(id, f.supplier.address);
+          await expect(tx).to.emit(f.receivables, "Transfer").withArgs(f.supplier.address, ethers.ZeroAddress, id);
+          expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Cancelled);
+          expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(1n);
+          await expect(f.receivables.ownerOf(id))
+            .to.be.revertedWithCustomError(f.receivables, "ERC721NonexistentToken")
+            .withArgs(id);
+        },
+      };
+    },
+  },
+  {
+    fn: "applyCreditNoteBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.CreditNote,
+    prepare: async (f) => {
+      const { id } = await accepted(f);
+      const amount = 100_000_00n;
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { holder: f.supplier.address, receivableId: id, amount, creditNoteHash: CREDIT_NOTE_HASH },
+        direct: () => f.receivables.connect(f.supplier).applyCreditNote(id, amount, CREDIT_NOTE_HASH),
+        relay: (dl, sig) => r.applyCreditNoteBySig(f.supplier.address, id, amount, CREDIT_NOTE_HASH, dl, sig),
+        tamper: (dl, sig) => r.applyCreditNoteBySig(f.supplier.address, id, 2n * amount, CREDIT_NOTE_HASH, dl, sig),
+        state: async () => readReceivable(f, id),
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.receivables, "CreditNoteApplied")
+            .withArgs(id, f.supplier.address, amount, FACE - amount, CREDIT_NOTE_HASH);
+          expect((await f.receivables.receivable(id)).outstanding).to.equal(FACE - amount);
+        },
+      };
+    },
+  },
+  {
+    fn: "splitBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.Split,
+    prepare: async (f) => {
+      const { id } = await accepted(f);
+      const amounts = [600_000_00n, 400_000_00n];
+      const c0 = await f.receivables.childId(id, 0);
+      const c1 = await f.receivables.childId(id, 1);
+      const r = f.receivables.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { holder: f.supplier.address, receivableId: id, amounts },
+        direct: () => f.receivables.connect(f.supplier).split(id, amounts),
+        relay: (dl, sig) => r.splitBySig(f.supplier.address, id, amounts, dl, sig),
+        tamper: (dl, sig) => r.splitBySig(f.supplier.address, id, [400_000_00n, 600_000_00n], dl, sig),
+        state: async () => [
+          await readReceivable(f, id),
+          await readReceivable(f, c0),
+          await readReceivable(f, c1),
+          await f.receivables.balanceOf(f.supplier.address),
+        ],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.receivables, "ReceivableSplit").withArgs(id, c0, f.supplier.address, amounts[0]);
+          await expect(tx).to.emit(f.receivables, "ReceivableSplit").withArgs(id, c1, f.supplier.address, amounts[1]);
+          await expect(tx).to.emit(f.receivables, "Transfer").withArgs(f.supplier.address, ethers.ZeroAddress, id);
+          expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Split);
+          expect(await f.receivables.ownerOf(c0)).to.equal(f.supplier.address);
+          expect(await f.receivables.ownerOf(c1)).to.equal(f.supplier.address);
+          expect((await f.receivables.receivable(c1)).parentId).to.equal(id);
+          expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(2n);
+        },
+      };
+    },
+  },
+  {
+    fn: "transferBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.TransferReceivable,
+    prepare: async (f) => {
+      const { id } = await accepted(f);
+      const r = f.receivables.connect(f.outsider);
+      const balances = async () =>
+        Promise.all([f.supplier, f.supplier2, f.financier].map((w) => f.receivables.balanceOf(w.address)));
+      return {
+        signer: f.supplier,
+        message: { holder: f.supplier.address, receivableId: id, to: f.supplier2.address },
+        direct: () => f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id),
+        relay: (dl, sig) => r.transferBySig(f.supplier.address, id, f.supplier2.address, dl, sig),
+        tamper: (dl, sig) => r.transferBySig(f.supplier.address, id, f.financier.address, dl, sig),
+        state: async () => [await readReceivable(f, id), await balances()],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.receivables, "Transfer").withArgs(f.supplier.address, f.supplier2.address, id);
+          expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
+          expect(await balances()).to.deep.equal([0n, 1n, 0n]);
+        },
+      };
+    },
+  },
+  {
+    fn: "payBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.Pay,
+    prepare: async (f) => {
+      const { id } = await accepted(f);
+      const amount = 250_000_00n;
+      const r = f.receivables.connect(f.outsider);
+      const balances = async () =>
+        Promise.all([f.buyer, f.supplier, f.outsider].map((w) => f.token.balanceOf(w.address)));
+      return {
+        signer: f.buyer,
+        message: { debtor: f.buyer.address, receivableId: id, amount },
+        direct: () => f.receivables.connect(f.buyer).pay(id, amount),
+        relay: (dl, sig) => r.payBySig(f.buyer.address, id, amount, dl, sig),
+        tamper: (dl, sig) => r.payBySig(f.buyer.address, id, amount + 1n, dl, sig),
+        state: async () => [await readReceivable(f, id), await balances()],
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.receivables, "ReceivablePaid")
+            .withArgs(id, f.buyer.address, f.supplier.address, amount, FACE - amount);
+          // The debtor's money moves; the relayer pays gas only.
+          await expect(tx).to.changeTokenBalances(f.token, [f.buyer, f.supplier, f.outsider], [-amount, amount, 0n]);
+          expect((await f.receivables.receivable(id)).outstanding).to.equal(FACE - amount);
+        },
+      };
+    },
+  },
+  {
+    fn: "openCreditLineBySig",
+    target: "financing",
+    types: FINANCING_TYPES.OpenCreditLine,
+    prepare: async (f) => {
+      const terms = await lineTerms();
+      const fin = f.financing.connect(f.outsider);
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, debtor: f.buyer.address, supplier: f.supplier.address, terms },
+        direct: () => f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, terms),
+        relay: (dl, sig) =>
+          fin.openCreditLineBySig(f.financier.address, f.buyer.address, f.supplier.address, terms, dl, sig),
+        tamper: (dl, sig) =>
+          fin.openCreditLineBySig(
+            f.financier.address,
+            f.buyer.address,
+            f.supplier.address,
+            { ...terms, limit: terms.limit * 2n },
+            dl,
+            sig,
+          ),
+        state: async () => {
+          const count = await f.financing.creditLineCount();
+          return [count, count === 0n ? "none" : Array.from(await f.financing.creditLine(1))];
+        },
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.financing, "CreditLineOpened")
+            .withArgs(
+              1n,
+              f.financier.address,
+              f.buyer.address,
+              f.supplier.address,
+              terms.limit,
+              terms.maxAdvanceBps,
+              terms.discountBps,
+              terms.expiry,
+            );
+          const line = await f.financing.creditLine(1);
+          expect(line.financier).to.equal(f.financier.address);
+          expect(line.limit).to.equal(terms.limit);
+          expect(line.open).to.equal(true);
+        },
+      };
+    },
+  },
+  {
+    fn: "updateCreditLineBySig",
+    target: "financing",
+    types: FINANCING_TYPES.UpdateCreditLine,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const terms = await lineTerms({ limit: 7_000_000_00n, maxAdvanceBps: 8_000n, discountBps: 300n });
+      const fin = f.financing.connect(f.outsider);
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, lineId, terms },
+        direct: () => f.financing.connect(f.financier).updateCreditLine(lineId, terms),
+        relay: (dl, sig) => fin.updateCreditLineBySig(f.financier.address, lineId, terms, dl, sig),
+        tamper: (dl, sig) =>
+          fin.updateCreditLineBySig(f.financier.address, lineId, { ...terms, maxAdvanceBps: 10_000n }, dl, sig),
+        state: async () => Array.from(await f.financing.creditLine(lineId)),
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.financing, "CreditLineUpdated")
+            .withArgs(lineId, terms.limit, terms.maxAdvanceBps, terms.discountBps, terms.expiry);
+          const line = await f.financing.creditLine(lineId);
+          expect([line.limit, line.maxAdvanceBps, line.discountBps, line.expiry]).to.deep.equal([
+            terms.limit,
+            terms.maxAdvanceBps,
+            terms.discountBps,
+            terms.expiry,
+          ]);
+        },
+      };
+    },
+  },
+  {
+    fn: "closeCreditLineBySig",
+    target: "financing",
+    types: FINANCING_TYPES.CloseCreditLine,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const other = await openLine(f);
+      const fin = f.financing.connect(f.outsider);
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, lineId },
+        direct: () => f.financing.connect(f.financier).closeCreditLine(lineId),
+        relay: (dl, sig) => fin.closeCreditLineBySig(f.financier.address, lineId, dl, sig),
+        tamper: (dl, sig) => fin.closeCreditLineBySig(f.financier.address, other.lineId, dl, sig),
+        state: async () => [(await f.financing.creditLine(lineId)).open, (await f.financing.creditLine(other.lineId)).open],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.financing, "CreditLineClosed").withArgs(lineId);
+          expect((await f.financing.creditLine(lineId)).open).to.equal(false);
+          expect((await f.financing.creditLine(other.lineId)).open).to.equal(true);
+        },
+      };
+    },
+  },
+  {
+    fn: "requestFinancingBySig",
+    target: "financing",
+    types: FINANCING_TYPES.RequestFinancing,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const other = await openLine(f);
+      const { id } = await accepted(f);
+      const fin = f.financing.connect(f.outsider);
+      return {
+        signer: f.supplier,
+        message: { supplier: f.supplier.address, receivableId: id, lineId },
+        direct: () => f.financing.connect(f.supplier).requestFinancing(id, lineId),
+        relay: (dl, sig) => fin.requestFinancingBySig(f.supplier.address, id, lineId, dl, sig),
+        tamper: (dl, sig) => fin.requestFinancingBySig(f.supplier.address, id, other.lineId, dl, sig),
+        state: async () => Array.from(await f.financing.financing(id)),
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.financing, "FinancingRequested").withArgs(id, lineId, f.supplier.address);
+          const fv = await f.financing.financing(id);
+          expect([fv.status, fv.supplier, fv.lineId]).to.deep.equal([FStatus.Requested, f.supplier.address, lineId]);
+        },
+      };
+    },
+  },
+  {
+    fn: "approveFinancingBySig",
+    target: "financing",
+    types: FINANCING_TYPES.ApproveFinancing,
+    prepare: async (f) => {
+      const { lineId, terms } = await openLine(f);
+      const { id, inv } = await requested(f, lineId);
+      const other = await requested(f, lineId);
+      const fin = f.financing.connect(f.outsider);
+      const balances = async () =>
+        Promise.all([f.financier, f.supplier, f.outsider].map((w) => f.token.balanceOf(w.address)));
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, receivableId: id },
+        direct: () => f.financing.connect(f.financier).approveFinancing(id),
+        relay: (dl, sig) => fin.approveFinancingBySig(f.financier.address, id, dl, sig),
+        tamper: (dl, sig) => fin.approveFinancingBySig(f.financier.address, other.id, dl, sig),
+        state: async () => [
+          Array.from(await f.financing.financing(id)),
+          Array.from(await f.financing.financing(other.id)),
+          (await f.financing.creditLine(lineId)).utilised,
+          await readReceivable(f, id),
+          await balances(),
+        ],
+        effect: async (tx) => {
+          const { advance, paid } = expectedQuote(BigInt(inv.dueDate), await blockTime(tx), terms);
+          await expect(tx)
+            .to.emit(f.financing, "FinancingApproved")
+            .withArgs(id, lineId, f.financier.address, f.supplier.address, advance, paid);
+          await expect(tx)
+            .to.emit(f.receivables, "ReceivableAssigned")
+            .withArgs(id, f.supplier.address, f.financier.address);
+          await expect(tx).to.changeTokenBalances(f.token, [f.financier, f.supplier, f.outsider], [-paid, paid, 0n]);
+          expect(await f.receivables.ownerOf(id)).to.equal(f.financier.address);
+          expect((await f.financing.creditLine(lineId)).utilised).to.equal(advance);
+          expect((await f.financing.financing(id)).status).to.equal(FStatus.Active);
+          expect((await f.financing.financing(other.id)).status).to.equal(FStatus.Requested);
+        },
+      };
+    },
+  },
+  {
+    fn: "rejectFinancingBySig",
+    target: "financing",
+    types: FINANCING_TYPES.RejectFinancing,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const { id } = await requested(f, lineId);
+      const fin = f.financing.connect(f.outsider);
+      const otherReason = ethers.encodeBytes32String("OTHER");
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, receivableId: id, reasonCode: REASON },
+        direct: () => f.financing.connect(f.financier).rejectFinancing(id, REASON),
+        relay: (dl, sig) => fin.rejectFinancingBySig(f.financier.address, id, REASON, dl, sig),
+        tamper: (dl, sig) => fin.rejectFinancingBySig(f.financier.address, id, otherReason, dl, sig),
+        state: async () => Array.from(await f.financing.financing(id)),
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.financing, "FinancingRejected").withArgs(id, lineId, REASON);
+          expect((await f.financing.financing(id)).status).to.equal(FStatus.Rejected);
+        },
+      };
+    },
+  },
+  {
+    fn: "writeOffBySig",
+    target: "financing",
+    types: FINANCING_TYPES.WriteOff,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const a = await requested(f, lineId);
+      const b = await requested(f, lineId);
+      await f.financing.connect(f.financier).approveFinancing(a.id);
+      await f.financing.connect(f.financier).approveFinancing(b.id);
+      const principal = (await f.financing.financing(a.id)).principal;
+      await time.increaseTo(BigInt(b.inv.dueDate) + GRACE_PERIOD + 1n);
+      await f.receivables.markDefaulted(a.id);
+      await f.receivables.markDefaulted(b.id);
+      const utilisedBefore = (await f.financing.creditLine(lineId)).utilised;
+      const fin = f.financing.connect(f.outsider);
+      return {
+        signer: f.financier,
+        message: { financier: f.financier.address, receivableId: a.id },
+        direct: () => f.financing.connect(f.financier).writeOff(a.id),
+        relay: (dl, sig) => fin.writeOffBySig(f.financier.address, a.id, dl, sig),
+        tamper: (dl, sig) => fin.writeOffBySig(f.financier.address, b.id, dl, sig),
+        state: async () => [
+          Array.from(await f.financing.financing(a.id)),
+          Array.from(await f.financing.financing(b.id)),
+          (await f.financing.creditLine(lineId)).utilised,
+        ],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.financing, "FinancingWrittenOff").withArgs(a.id, lineId, principal);
+          expect((await f.financing.financing(a.id)).status).to.equal(FStatus.WrittenOff);
+          expect((await f.financing.financing(b.id)).status).to.equal(FStatus.Active);
+          expect((await f.financing.creditLine(lineId)).utilised).to.equal(utilisedBefore - principal);
+        },
+      };
+    },
+  },
+];
+
+interface SignOptions {
+  by?: HardhatEthersSigner;
+  deadline?: bigint;
+  nonce?: bigint;
+  domain?: Partial<Domain>;
+}
+
+/** Signs `p`'s act (by default: its signer, next nonce, one-hour deadline, the contract's own domain). */
+async function signCase(f: LedgerFixture, c: ActCase, p: Prepared, opts: SignOptions = {}) {
+  const dl = opts.deadline ?? (await deadline());
+  const nonce = opts.nonce ?? (await nonceOf(f, c.target, p.signer.address));
+  const domain = { ...(await domainOf(f, c.target)), chainId: await chainId(), ...opts.domain };
+  const value = { ...p.message, nonce, deadline: dl };
+  const signature = await signAct(opts.by ?? p.signer, domain, c.types, value);
+  const digest = ethers.TypedDataEncoder.hash(domain, c.types, value);
+  return { deadline: dl, signature, digest, nonce };
+}
+
+function contractOf(f: LedgerFixture, c: ActCase) {
+  return c.target === "receivables" ? f.receivables : f.financing;
+}
+
+/** Asserts `tx` reverts with SignedActionInvalidSignature(signer) and leaves state and nonce as they were. */
+async function expectInvalid(
+  f: LedgerFixture,
+  c: ActCase,
+  p: Prepared,
+  tx: () => Promise<ContractTransactionResponse>,
+) {
+  const before = await p.state();
+  const nonce = await nonceOf(f, c.target, p.signer.address);
+  await expect(tx())
+    .to.be.revertedWithCustomError(contractOf(f, c), "SignedActionInvalidSignature")
+    .withArgs(p.signer.address);
+  expect(await p.state()).to.deep.equal(before);
+  expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce);
+}
+
+// ------------------------------------------------------------------ the table
+
+describe("Signed actions", function () {
+  for (const c of ACTS) {
+    describe(`.${c.fn}()`, function () {
+      describe("when a non-member relays the participant's signature", function () {
+        it("takes effect exactly as the direct call, attributed to the signer, and uses the signer's nonce", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature } = await signCase(f, c, p);
+          const stateBefore = await p.state();
+          const at = BigInt(await time.latest()) + 100n;
+
+          const snapshot = await takeSnapshot();
+          await time.setNextBlockTimestamp(at);
+          const directLogs = logsOf(await (await p.direct()).wait());
+          const directState = await p.state();
+          await snapshot.restore();
+
+          const nonce = await nonceOf(f, c.target, p.signer.address);
+          await time.setNextBlockTimestamp(at);
+          const tx = await p.relay(dl, signature);
+          expect(logsOf(await tx.wait())).to.deep.equal(directLogs);
+          expect(directState).to.not.deep.equal(stateBefore);
+          expect(await p.state()).to.deep.equal(directState);
+          await p.effect(tx);
+          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce + 1n);
+          expect(await nonceOf(f, c.target, f.outsider.address)).to.equal(0n);
+        });
+      });
+
+      describe("when the same signature is relayed a second time", function () {
+        it("reverts with SignedActionInvalidSignature because the nonce moved on", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature } = await signCase(f, c, p);
+          await p.relay(dl, signature);
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+
+      describe("when the deadline has passed", function () {
+        it("reverts with SignedActionExpired(deadline, block time)", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const dl = BigInt(await time.latest()) + 10n;
+          const { signature } = await signCase(f, c, p, { deadline: dl });
+          const before = await p.state();
+          const nonce = await nonceOf(f, c.target, p.signer.address);
+          await time.setNextBlockTimestamp(dl + 1n);
+          await expect(p.relay(dl, signature))
+            .to.be.revertedWithCustomError(contractOf(f, c), "SignedActionExpired")
+            .withArgs(dl, dl + 1n);
+          expect(await p.state()).to.deep.equal(before);
+          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce);
+        });
+
+        it("still works in the block whose time equals the deadline", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const dl = BigInt(await time.latest()) + 10n;
+          const { signature } = await signCase(f, c, p, { deadline: dl });
+          await time.setNextBlockTimestamp(dl);
+          await p.effect(await p.relay(dl, signature));
+        });
+      });
+
+      describe("when the domain names another chain id", function () {
+        it("reverts with SignedActionInvalidSignature", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature } = await signCase(f, c, p, { domain: { chainId: 1n } });
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+
+      describe("when the domain names another verifying contract", function () {
+        it("reverts with SignedActionInvalidSignature", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const elsewhere = await contractAddress(f, c.target === "receivables" ? "financing" : "receivables");
+          const { deadline: dl, signature } = await signCase(f, c, p, { domain: { verifyingContract: elsewhere } });
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+
+      describe("when another key signed the act in the participant's name", function () {
+        it("reverts with SignedActionInvalidSignature(participant)", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature } = await signCase(f, c, p, { by: f.outsider });
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+
+      describe("when a signed field is changed after signing", function () {
+        it("reverts with SignedActionInvalidSignature", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature } = await signCase(f, c, p);
+          await expectInvalid(f, c, p, () => p.tamper(dl, signature));
+          await expectInvalid(f, c, p, () => p.relay(dl + 1n, signature));
+        });
+      });
+
+      describe("when the signature is the malleable twin (n - s, v flipped) of a valid one", function () {
+        it("reverts with SignedActionInvalidSignature, and the original still works", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature, digest } = await signCase(f, c, p);
+          const twin = malleableTwin(signature);
+          // A genuine twin: the bare precompile recovers the signer from it.
+          expect(await ecrecover(digest, twin)).to.equal(p.signer.address);
+          expect(await ecrecover(digest, signature)).to.equal(p.signer.address);
+          await expectInvalid(f, c, p, () => p.relay(dl, twin));
+          await p.effect(await p.relay(dl, signature));
+        });
+      });
+
+      describe("when the signer burned the nonce with useNonce() before the relay", function () {
+        it("reverts with SignedActionInvalidSignature", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { deadline: dl, signature, nonce } = await signCase(f, c, p);
+          await contractOf(f, c).connect(p.signer).useNonce();
+          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce + 1n);
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+
+      describe("when signed with a nonce ahead of the signer's next one", function () {
+        it("reverts with SignedActionInvalidSignature", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const next = await nonceOf(f, c.target, p.signer.address);
+          const { deadline: dl, signature } = await signCase(f, c, p, { nonce: next + 1n });
+          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+        });
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- beyond the table
+
+  describe(".tokeniseBySig() across deployments", function () {
+    async function twoLedgersFixture() {
+      const f = await ledgerFixture();
+      const other = await deployLedger(f.admin, {
+        admin: f.admin.address,
+        onboardingOperator: f.operator.address,
+        complianceOfficer: f.officer.address,
+        issuer: f.issuer.address,
+      });
+      const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
+      for (const [who, roles] of [
+        [f.supplier, ROLE.SUPPLIER],
+        [f.buyer, ROLE.BUYER],
+      ] as const) {
+        await other.registry
+          .connect(f.operator)
+          .register(who.address, roles, kycExpiry, JURISDICTION_CN, entityIdHash(who.address));
+      }
+      return { f, other };
+    }
+
+    describe("when a signature for one Receivables deployment is relayed to a second one", function () {
+      it("reverts with SignedActionInvalidSignature on the second, though the signer's nonce is the same there", async function () {
+        const { f, other } = await loadFixture(twoLedgersFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        expect(await other.receivables.nonces(f.supplier.address)).to.equal(await f.receivables.nonces(f.supplier.address));
+        const signature = await signAct(
+          f.supplier,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Tokenise,
+          { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
+        );
+        await expect(other.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
+          .to.be.revertedWithCustomError(other.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        await expect(other.receivables.receivable(id))
+          .to.be.revertedWithCustomError(other.receivables, "ReceivableNotFound")
+          .withArgs(id);
+        // The same signature is good where it was meant to go.
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
+          .to.emit(f.receivables, "ReceivableTokenised")
+          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+      });
+    });
+
+    describe("when a signature for one Financing deployment is relayed to a second one", function () {
+      it("reverts approveFinancingBySig with SignedActionInvalidSignature", async function () {
+        const { f, other } = await loadFixture(twoLedgersFixture);
+        const dl = await deadline();
+        await other.registry
+          .connect(f.operator)
+          .register(
+            f.financier.address,
+            ROLE.FINANCIER,
+            BigInt(await time.latest()) + YEAR,
+            JURISDICTION_CN,
+            entityIdHash(f.financier.address),
+          );
+        const { lineId } = await openLine(f);
+        const { id } = await requested(f, lineId);
+        // Sign for the second deployment, relay to the first.
+        const signature = await signAct(
+          f.financier,
+          { ...FINANCING_DOMAIN, verifyingContract: await other.financing.getAddress() },
+          FINANCING_TYPES.ApproveFinancing,
+          { financier: f.financier.address, receivableId: id, nonce: 0n, deadline: dl },
+        );
+        await expect(f.financing.connect(f.outsider).approveFinancingBySig(f.financier.address, id, dl, signature))
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.financier.address);
+        expect((await f.financing.financing(id)).status).to.equal(FStatus.Requested);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+      });
+    });
+  });
+
+  describe(".tokeniseBySig() and the seller's ERC-721 balance", function () {
+    describe("when the relayed receivable is accepted and then transferred", function () {
+      it("leaves the seller with 0 and the recipient with 1", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.supplier,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Tokenise,
+          { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
+        );
+        await f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature);
+        await f.receivables.connect(f.buyer).accept(id);
+        await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
+        expect(await f.receivables.balanceOf(f.supplier2.address)).to.equal(1n);
+        expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
+      });
+    });
+  });
+
+  describe("nonce sequence", function () {
+    describe("when two different acts were signed with the same nonce", function () {
+      it("relays the first and refuses the second with SignedActionInvalidSignature", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await accepted(f);
+        const dl = await deadline();
+        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
+        const amounts = [500_000_00n, 500_000_00n];
+        const splitSig = await signAct(f.supplier, domain, RECEIVABLES_TYPES.Split, {
+          holder: f.supplier.address,
+          receivableId: id,
+          amounts,
+          nonce: 0n,
+          deadline: dl,
+        });
+        const transferSig = await signAct(f.supplier, domain, RECEIVABLES_TYPES.TransferReceivable, {
+          holder: f.supplier.address,
+          receivableId: id,
+          to: f.supplier2.address,
+          nonce: 0n,
+          deadline: dl,
+        });
+        await f.receivables.connect(f.outsider).transferBySig(f.supplier.address, id, f.supplier2.address, dl, transferSig);
+        await expect(f.receivables.connect(f.outsider).splitBySig(f.supplier.address, id, amounts, dl, splitSig))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Accepted);
+      });
+    });
+
+    describe("when an act was signed with the nonce after the next one", function () {
+      it("is refused until the earlier nonce is used, then relays", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const first = await invoiceAndId(f.buyer.address);
+        const second = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
+        const sign = (invoice: IReceivables.InvoiceStruct, nonce: bigint) =>
+          signAct(f.supplier, domain, RECEIVABLES_TYPES.Tokenise, {
+            seller: f.supplier.address,
+            invoice,
+            nonce,
+            deadline: dl,
+          });
+        const sig0 = await sign(first.inv, 0n);
+        const sig1 = await sign(second.inv, 1n);
+        const relayer = f.receivables.connect(f.outsider);
+        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, dl, sig1))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        await relayer.tokeniseBySig(f.supplier.address, first.inv, dl, sig0);
+        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, dl, sig1))
+          .to.emit(f.receivables, "ReceivableTokenised")
+          .withArgs(
+            second.id,
+            f.supplier.address,
+            f.buyer.address,
+            second.inv.faceValue,
+            second.inv.dueDate,
+            second.inv.documentHash,
+          );
+        expect(await f.receivables.nonces(f.supplier.address)).to.equal(2n);
+      });
+    });
+
+    describe("when a signature is refused for a business rule after it verified", function () {
+      it("does not use the nonce (the whole call reverts)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await accepted(f);
+        const dl = await deadline();
+        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
+        const tooMuch = FACE + 1n;
+        const signature = await signAct(f.buyer, domain, RECEIVABLES_TYPES.Pay, {
+          debtor: f.buyer.address,
+          receivableId: id,
+          amount: tooMuch,
+          nonce: 0n,
+          deadline: dl,
+        });
+        await expect(f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, tooMuch, dl, signature))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAmountExceedsOutstanding")
+          .withArgs(id, tooMuch, FACE);
+        expect(await f.receivables.nonces(f.buyer.address)).to.equal(0n);
+      });
+    });
+  });
+
+  describe(".useNonce()", function () {
+    describe("when a participant calls it", function () {
+      it("returns the caller's current nonce and advances only that nonce, on that contract only", async function () {
+        const f = await loadFixture(ledgerFixture);
+        expect(await f.receivables.connect(f.supplier).useNonce.staticCall()).to.equal(0n);
+        await f.receivables.connect(f.supplier).useNonce();
+        expect(await f.receivables.connect(f.supplier).useNonce.staticCall()).to.equal(1n);
+        await f.receivables.connect(f.supplier).useNonce();
+        expect(await f.receivables.nonces(f.supplier.address)).to.equal(2n);
+        expect(await f.receivables.nonces(f.buyer.address)).to.equal(0n);
+        expect(await f.financing.nonces(f.supplier.address)).to.equal(0n);
+        await f.financing.connect(f.financier).useNonce();
+        expect(await f.financing.nonces(f.financier.address)).to.equal(1n);
+        expect(await f.receivables.nonces(f.financier.address)).to.equal(0n);
+      });
+    });
+
+    describe("when the participant signed a tokenisation it no longer wants relayed", function () {
+      it("voids the signed but unsent act", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.supplier,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Tokenise,
+          { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
+        );
+        await f.receivables.connect(f.supplier).useNonce();
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        await expect(f.receivables.receivable(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
+          .withArgs(id);
+      });
+    });
+  });
+
+  describe(".eip712Domain()", function () {
+    for (const [target, expected] of [
+      ["receivables", RECEIVABLES_DOMAIN],
+      ["financing", FINANCING_DOMAIN],
+    ] as const) {
+      describe(`when read from ${target === "receivables" ? "Receivables" : "Financing"}`, function () {
+        it("matches the service's domain, the chain id and the contract address", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const c = target === "receivables" ? f.receivables : f.financing;
+          const d = await c.eip712Domain();
+          expect(d.fields).to.equal("0x0f");
+          expect(d.name).to.equal(expected.name);
+          expect(d.version).to.equal(expected.version);
+          expect(d.chainId).to.equal(await chainId());
+          expect(d.verifyingContract).to.equal(await c.getAddress());
+          expect(d.salt).to.equal(ethers.ZeroHash);
+          expect(d.extensions).to.deep.equal([]);
+        });
+      });
+    }
+  });
+
+  // ---------------------------------------------------------------- ERC-1271 contract wallets
+
+  describe("ERC-1271 contract wallets", function () {
+    /** Two 2-of-2 multisigs with the same owners: walletA a supplier, walletB a buyer (and supplier). */
+    async function walletsFixture() {
+      const f = await ledgerFixture();
+      const owners = [1, 2]
+        .map((i) => new ethers.Wallet(ethers.id(`scf multisig owner ${i}`)))
+        .sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+      const factory = new MultisigWallet__factory(f.admin);
+      const walletA = await factory.deploy(
+        owners.map((o) => o.address),
+        2,
+      );
+      const walletB = await factory.deploy(
+        owners.map((o) => o.address),
+        2,
+      );
+      const kycExpiry = BigInt(await time.latest()) + YEAR;
+      for (const [w, roles] of [
+        [walletA, ROLE.SUPPLIER],
+        [walletB, ROLE.BUYER | ROLE.SUPPLIER],
+      ] as const) {
+        const a = await w.getAddress();
+        await f.registry.connect(f.operator).register(a, roles, kycExpiry, JURISDICTION_CN, entityIdHash(a));
+      }
+      return { f, owners, walletA, walletB };
+    }
+
+    async function digestFor(f: LedgerFixture, types: Types, value: Record<string, unknown>) {
+      const domain = {
+        ...RECEIVABLES_DOMAIN,
+        chainId: await chainId(),
+        verifyingContract: await f.receivables.getAddress(),
+      };
+      return ethers.TypedDataEncoder.hash(domain, types, value);
+    }
+
+    function multisign(owners: Wallet[], digest: string): string {
+      return ethers.concat(owners.map((o) => o.signingKey.sign(digest).serialized));
+    }
+
+    async function tokeniseDigest(f: LedgerFixture, wallet: MultisigWallet, inv: IReceivables.InvoiceStruct, dl: bigint) {
+      const seller = await wallet.getAddress();
+      return digestFor(f, RECEIVABLES_TYPES.Tokenise, {
+        seller,
+        invoice: inv,
+        nonce: await f.receivables.nonces(seller),
+        deadline: dl,
+      });
+    }
+
+    describe("when both owners of a supplier wallet signed the tokenisation", function () {
+      it("tokenises for the wallet and uses the wallet's nonce", async function () {
+        const { f, owners, walletA, walletB } = await loadFixture(walletsFixture);
+        const a = await walletA.getAddress();
+        const b = await walletB.getAddress();
+        const { inv, id } = await invoiceAndId(b);
+        const dl = await deadline();
+        const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature))
+          .to.emit(f.receivables, "ReceivableTokenised")
+          .withArgs(id, a, b, inv.faceValue, inv.dueDate, inv.documentHash);
+        expect(await f.receivables.ownerOf(id)).to.equal(a);
+        expect(await f.receivables.balanceOf(a)).to.equal(1n);
+        expect(await f.receivables.nonces(a)).to.equal(1n);
+        expect(await f.receivables.nonces(b)).to.equal(0n);
+      });
+    });
+
+    describe("when both owners of a buyer wallet signed the acceptance", function () {
+      it("accepts for the wallet", async function () {
+        const { f, owners, walletA, walletB } = await loadFixture(walletsFixture);
+        const a = await walletA.getAddress();
+        const b = await walletB.getAddress();
+        const { inv, id } = await invoiceAndId(b);
+        const dl = await deadline();
+        await f.receivables
+          .connect(f.outsider)
+          .tokeniseBySig(a, inv, dl, multisign(owners, await tokeniseDigest(f, walletA, inv, dl)));
+        const digest = await digestFor(f, RECEIVABLES_TYPES.Accept, {
+          debtor: b,
+          receivableId: id,
+          nonce: await f.receivables.nonces(b),
+          deadline: dl,
+        });
+        await expect(f.receivables.connect(f.outsider).acceptBySig(b, id, dl, multisign(owners, digest)))
+          .to.emit(f.receivables, "ReceivableAccepted")
+          .withArgs(id, b);
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Accepted);
+        expect(await f.receivables.nonces(b)).to.equal(1n);
+      });
+    });
+
+    describe("when only one owner signed", function () {
+      it("reverts with SignedActionInvalidSignature(wallet)", async function () {
+        const { f, owners, walletA } = await loadFixture(walletsFixture);
+        const a = await walletA.getAddress();
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const digest = await tokeniseDigest(f, walletA, inv, dl);
+        for (const owner of owners) {
+          await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, multisign([owner], digest)))
+            .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+            .withArgs(a);
+        }
+        // An owner's own EIP-712 signature (as an EOA) does not speak for the wallet either.
+        const eoaSig = await owners[0].signTypedData(
+          { ...RECEIVABLES_DOMAIN, chainId: await chainId(), verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Tokenise,
+          { seller: a, invoice: inv, nonce: 0n, deadline: dl },
+        );
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, eoaSig))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(a);
+        await expect(f.receivables.receivable(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
+          .withArgs(id);
+        expect(await f.receivables.nonces(a)).to.equal(0n);
+      });
+    });
+
+    describe("when wallet A's signed act is relayed as wallet B's, both wallets having the same owners", function () {
+      it("reverts with SignedActionInvalidSignature(walletB) because the signer is part of the typed struct", async function () {
+        const { f, owners, walletA, walletB } = await loadFixture(walletsFixture);
+        const a = await walletA.getAddress();
+        const b = await walletB.getAddress();
+        // Both wallets are verified suppliers with nonce 0: only the signer field tells the acts apart.
+        expect(await f.registry.isVerified(b, ROLE.SUPPLIER)).to.equal(true);
+        expect(await f.receivables.nonces(a)).to.equal(await f.receivables.nonces(b));
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signatureA = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(b, inv, dl, signatureA))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(b);
+        await expect(f.receivables.receivable(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
+          .withArgs(id);
+        expect(await f.receivables.nonces(b)).to.equal(0n);
+        // The signature is valid for wallet A.
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signatureA))
+          .to.emit(f.receivables, "ReceivableTokenised")
+          .withArgs(id, a, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+      });
+    });
+
+    describe("when the wallet's signature is relayed a second time", function () {
+      it("reverts with SignedActionInvalidSignature(wallet)", async function () {
+        const { f, owners, walletA } = await loadFixture(walletsFixture);
+        const a = await walletA.getAddress();
+        const { inv } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
+        await f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature);
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(a);
+        expect(await f.receivables.balanceOf(a)).to.equal(1n);
+      });
+    });
+  });
+
+  describe("relayer funds", function () {
+    describe("when the relayer holds no settlement tokens", function () {
+      it("still relays a payment, which moves the debtor's tokens only", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await accepted(f);
+        expect(await f.token.balanceOf(f.outsider.address)).to.equal(0n);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.buyer,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Pay,
+          { debtor: f.buyer.address, receivableId: id, amount: FACE, nonce: 0n, deadline: dl },
+        );
+        await f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, FACE, dl, signature);
+        expect(await f.token.balanceOf(f.buyer.address)).to.equal(FUNDING - FACE);
+        expect(await f.token.balanceOf(f.supplier.address)).to.equal(FACE);
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Paid);
+      });
+    });
+  });
+});
