@@ -33,6 +33,10 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersi
 // Pinned genesis time so that a journal of raw transactions replays to identical block hashes.
 const INITIAL_DATE = process.env.HARDHAT_INITIAL_DATE ?? "2026-01-01T00:00:00Z";
 
+// HARDHAT_MINING_INTERVAL=200 makes `hardhat node` mine a block every 200 ms with a FIFO mempool,
+// like a QBFT block period; unset, every transaction is mined at once (automine).
+const MINING_INTERVAL = Number(process.env.HARDHAT_MINING_INTERVAL || 0);
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -46,6 +50,7 @@ const config: HardhatUserConfig = {
     hardhat: {
       initialDate: INITIAL_DATE,
       allowUnlimitedContractSize: false,
+      mining: MINING_INTERVAL > 0 ? { auto: false, interval: MINING_INTERVAL, mempool: { order: "fifo" } } : undefined,
     },
     localhost: {
       url: process.env.RPC_URL ?? "http://127.0.0.1:8545",

@@ -1,0 +1,59 @@
+/**
+ * The service's root module. Feature modules own their routes; the global pieces are the
+ * configuration, the database (migrations at boot), the chain connection, the transaction sender,
+ * the indexer, authentication (global guard) and throttling.
+ */
+import { randomUUID } from "node:crypto";
+import { Module, type DynamicModule, type Type } from "@nestjs/common";
+import { APP_GUARD } from "@nestjs/core";
+import { ScheduleModule } from "@nestjs/schedule";
+import { ThrottlerGuard, ThrottlerModule } from "@nestjs/throttler";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { LoggerModule } from "nestjs-pino";
+import { ChainModule } from "./chain/chain.module";
+import { AppConfigModule } from "./config/config.module";
+import type { AppConfig } from "./config/env";
+import { dataSourceOptions } from "./database/data-source";
+import { DatabaseModule } from "./database/database.module";
+import { ENTITIES } from "./database/entities";
+import { HealthModule } from "./health/health.module";
+import { IndexerModule } from "./indexer/indexer.module";
+import { OutboxModule } from "./outbox/outbox.module";
+import { FEATURE_MODULES } from "./features";
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const imports: Array<Type | DynamicModule> = [
+      AppConfigModule.forRoot(config),
+      LoggerModule.forRoot({
+        pinoHttp: {
+          level: config.LOG_LEVEL,
+          genReqId: (req, res) => {
+            const given = req.headers["x-request-id"];
+            const id = typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+            res.setHeader("x-request-id", id);
+            return id;
+          },
+          redact: ["req.headers.authorization", "req.headers.cookie"],
+          autoLogging: config.NODE_ENV !== "test",
+        },
+      }),
+      TypeOrmModule.forRoot({ ...dataSourceOptions(config.database), migrationsRun: true }),
+      TypeOrmModule.forFeature(ENTITIES),
+      DatabaseModule,
+      ThrottlerModule.forRoot([{ ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }]),
+      ScheduleModule.forRoot(),
+      ChainModule,
+      OutboxModule,
+      IndexerModule,
+      HealthModule,
+      ...FEATURE_MODULES,
+    ];
+    return {
+      module: AppModule,
+      imports,
+      providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+    };
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The one connection to the chain: a JSON-RPC provider, the deployment's contracts as TypeChain
+ * bindings (read-only; writes go through the transaction sender) and the service's own wallets.
+ */
+import { Injectable, Logger, type OnApplicationShutdown } from "@nestjs/common";
+import { JsonRpcProvider, Network } from "ethers";
+import {
+  Financing__factory,
+  ParticipantRegistry__factory,
+  Receivables__factory,
+  SettlementToken__factory,
+} from "../../../typechain-types";
+import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../../typechain-types";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { readDeployment, type DeploymentRecord } from "./deployment";
+import { loadServiceWallets, type ServiceWallets } from "./keys";
+
+export interface LedgerContracts {
+  registry: ParticipantRegistry;
+  token: SettlementToken;
+  receivables: Receivables;
+  financing: Financing;
+}
+
+@Injectable()
+export class ChainService implements OnApplicationShutdown {
+  private readonly logger = new Logger(ChainService.name);
+
+  constructor(
+    readonly provider: JsonRpcProvider,
+    readonly deployment: DeploymentRecord,
+    readonly contracts: LedgerContracts,
+    readonly wallets: ServiceWallets,
+    readonly chainId: bigint,
+  ) {}
+
+  /** Connects, checks the chain id and that every deployed contract has code, unlocks the keys. */
+  static async connect(config: AppConfig): Promise<ChainService> {
+    const network = Network.from(config.CHAIN_ID);
+    const provider = new JsonRpcProvider(config.RPC_URL, network, {
+      staticNetwork: network,
+      batchMaxCount: 100,
+      pollingInterval: 250,
+      // ethers caches identical calls for 250 ms by default: a nonce or gas estimate read twice in
+      // quick succession would then be stale.
+      cacheTimeout: -1,
+    });
+    let remote: bigint;
+    try {
+      remote = BigInt(await provider.send("eth_chainId", []));
+    } catch (err) {
+      provider.destroy();
+      throw new Error(`Cannot reach the chain at RPC_URL=${config.RPC_URL}: ${(err as Error).message}`);
+    }
+    if (remote !== BigInt(config.CHAIN_ID)) {
+      provider.destroy();
+      throw new Error(`RPC_URL serves chain ${remote} but CHAIN_ID is ${config.CHAIN_ID}.`);
+    }
+    const deployment = readDeployment(config.paths.deployment);
+    if (BigInt(deployment.chainId) !== remote) {
+      provider.destroy();
+      throw new Error(`${config.paths.deployment} is for chain ${deployment.chainId}, not ${remote}.`);
+    }
+    for (const [name, address] of Object.entries(deployment.contracts)) {
+      if ((await provider.getCode(address)) === "0x") {
+        provider.destroy();
+        throw new Error(`No contract code for ${name} at ${address} on chain ${remote}: redeploy or fix DEPLOYMENT_FILE.`);
+      }
+    }
+    const contracts: LedgerContracts = {
+      registry: ParticipantRegistry__factory.connect(deployment.contracts.ParticipantRegistry, provider),
+      token: SettlementToken__factory.connect(deployment.contracts.SettlementToken, provider),
+      receivables: Receivables__factory.connect(deployment.contracts.Receivables, provider),
+      financing: Financing__factory.connect(deployment.contracts.Financing, provider),
+    };
+    const wallets = await loadServiceWallets({
+      dir: config.paths.keystoreDir,
+      password: config.KEYSTORE_PASSWORD,
+      files: {
+        operator: config.OPERATOR_KEYSTORE,
+        compliance: config.COMPLIANCE_KEYSTORE,
+        relayer: config.RELAYER_KEYSTORE,
+      },
+    });
+    return new ChainService(provider, deployment, contracts, wallets, remote);
+  }
+
+  /** Addresses of the deployed contracts, keyed by contract name. */
+  get addresses(): DeploymentRecord["contracts"] {
+    return this.deployment.contracts;
+  }
+
+  async headNumber(): Promise<number> {
+    return this.provider.getBlockNumber();
+  }
+
+  onApplicationShutdown(): void {
+    this.logger.log("closing chain provider");
+    this.provider.destroy();
+  }
+}
+
+export const CHAIN_SERVICE_FACTORY = {
+  provide: ChainService,
+  inject: [APP_CONFIG],
+  useFactory: (config: AppConfig) => ChainService.connect(config),
+};
+

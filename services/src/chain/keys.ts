@@ -1,0 +1,53 @@
+/**
+ * The service's own keys (onboarding operator, compliance officer, relayer), each kept in an
+ * encrypted JSON keystore. Participants' keys never come here: they sign their own acts.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet, encryptKeystoreJsonSync, type HDNodeWallet } from "ethers";
+import type { ServiceKey } from "../outbox/entities/outbox.entity";
+
+export const SERVICE_KEYS: readonly ServiceKey[] = ["operator", "compliance", "relayer"];
+
+export type ServiceWallets = Record<ServiceKey, Wallet>;
+
+export interface KeystoreFiles {
+  dir: string;
+  files: Record<ServiceKey, string>;
+  password: string | undefined;
+}
+
+/** Decrypts the three keystores; names the missing file or wrong password plainly. */
+export async function loadServiceWallets(k: KeystoreFiles): Promise<ServiceWallets> {
+  if (!k.password) {
+    throw new Error("KEYSTORE_PASSWORD is not set: the service cannot unlock its keystores.");
+  }
+  const out: Partial<ServiceWallets> = {};
+  for (const key of SERVICE_KEYS) {
+    const path = join(k.dir, k.files[key]);
+    if (!existsSync(path)) {
+      throw new Error(`Keystore for the ${key} key not found at ${path}. Create keys with 'npm run keys:init'.`);
+    }
+    try {
+      const w = await Wallet.fromEncryptedJson(readFileSync(path, "utf8"), k.password);
+      out[key] = w instanceof Wallet ? w : new Wallet(w.privateKey);
+    } catch (err) {
+      throw new Error(`Cannot unlock the ${key} keystore at ${path}: ${(err as Error).message}`);
+    }
+  }
+  return out as ServiceWallets;
+}
+
+/**
+ * Writes a keystore for `wallet`. `fast` lowers the scrypt cost for tests and throwaway dev keys
+ * (N = 2^10 instead of 2^17); never use it for keys that guard value.
+ */
+export function writeKeystore(path: string, wallet: Wallet | HDNodeWallet, password: string, fast = false): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  const json = encryptKeystoreJsonSync(
+    { address: wallet.address, privateKey: wallet.privateKey },
+    password,
+    fast ? { scrypt: { N: 1 << 10 } } : {},
+  );
+  writeFileSync(path, json, { mode: 0o600 });
+}

@@ -1,0 +1,119 @@
+/**
+ * Configuration: parsed and validated once at boot from the environment. A bad value fails fast
+ * with every problem named at once, so an operator fixes their `.env` in one go.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0"])
+  .transform((v) => v === "true" || v === "1");
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  DATABASE_URL: z
+    .string()
+    .default("sqlite:data/ledger.sqlite")
+    .refine((v) => /^(postgres|postgresql):\/\//.test(v) || v.startsWith("sqlite:") || v === ":memory:", {
+      message: "must be a postgres:// URL, sqlite:PATH or :memory:",
+    }),
+
+  RPC_URL: z.string().url().default("http://127.0.0.1:8545"),
+  CHAIN_ID: int(1).default(31337),
+  CONFIRMATIONS: int(0, 1000).default(0),
+  DEPLOYMENT_FILE: z.string().default("deployments/localhost.json"),
+
+  KEYSTORE_DIR: z.string().default("data/keys"),
+  KEYSTORE_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  OPERATOR_KEYSTORE: z.string().default("operator.json"),
+  COMPLIANCE_KEYSTORE: z.string().default("compliance.json"),
+  RELAYER_KEYSTORE: z.string().default("relayer.json"),
+
+  SIWE_DOMAIN: z.string().min(1).default("localhost:3000"),
+  SIWE_URI: z.string().url().default("http://localhost:3000"),
+  CHALLENGE_TTL_SECONDS: int(10, 3600).default(300),
+  SESSION_TTL_SECONDS: int(60, 86400).default(900),
+
+  INDEXER_ENABLED: bool.default("true"),
+  INDEXER_POLL_MS: int(10, 60_000).default(250),
+  INDEXER_BATCH_BLOCKS: int(1, 100_000).default(2_000),
+
+  SENDER_ENABLED: bool.default("true"),
+  SENDER_POLL_MS: int(10, 60_000).default(100),
+  SENDER_MAX_ATTEMPTS: int(1, 100).default(8),
+
+  SANCTIONS_LIST_FILE: z.string().default("services/data/sanctions/un-consolidated-sample.xml"),
+  SANCTIONS_MATCH_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
+  SANCTIONS_REVIEW_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.8),
+  ALLOWED_JURISDICTIONS: z
+    .string()
+    .default("CN,HK,MO,SG")
+    .transform((s) => s.split(",").map((x) => x.trim().toUpperCase()).filter(Boolean))
+    .refine((a) => a.every((c) => /^[A-Z]{2}$/.test(c)), { message: "must be ISO 3166 alpha-2 codes" }),
+  KYC_VALIDITY_DAYS: int(1, 3650).default(365),
+  KYC_JOB_INTERVAL_MS: int(1000).default(60_000),
+  KYC_WARNING_DAYS: int(0, 365).default(30),
+  CONCENTRATION_LIMIT_BPS: int(1, 10_000).default(5_000),
+
+  DOCUMENTS_DIR: z.string().default("data/documents"),
+  MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
+  BODY_LIMIT: z.string().default("1mb"),
+  THROTTLE_TTL_MS: int(1).default(60_000),
+  THROTTLE_LIMIT: int(1).default(600),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface AppConfig extends Env {
+  /** Resolved database settings. */
+  database: { kind: "postgres"; url: string } | { kind: "sqlite"; path: string };
+  /** Absolute paths. */
+  paths: { deployment: string; keystoreDir: string; documents: string; sanctions: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `env` (usually `process.env`); throws ConfigError listing every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") picked[key] = v;
+  }
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const database: AppConfig["database"] = /^postgres(ql)?:\/\//.test(e.DATABASE_URL)
+    ? { kind: "postgres", url: e.DATABASE_URL }
+    : { kind: "sqlite", path: e.DATABASE_URL === ":memory:" ? ":memory:" : abs(e.DATABASE_URL.slice("sqlite:".length)) };
+  const problems: string[] = [];
+  if (e.SANCTIONS_REVIEW_THRESHOLD > e.SANCTIONS_MATCH_THRESHOLD) {
+    problems.push("SANCTIONS_REVIEW_THRESHOLD: must not exceed SANCTIONS_MATCH_THRESHOLD");
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...e,
+    database,
+    paths: {
+      deployment: abs(e.DEPLOYMENT_FILE),
+      keystoreDir: abs(e.KEYSTORE_DIR),
+      documents: abs(e.DOCUMENTS_DIR),
+      sanctions: abs(e.SANCTIONS_LIST_FILE),
+    },
+  };
+}
+
+export const APP_CONFIG = Symbol("APP_CONFIG");

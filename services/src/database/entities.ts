@@ -1,0 +1,33 @@
+/** Every entity the service persists, registered with TypeORM in one place. */
+import { ApplicationDocumentEntity, ApplicationEntity } from "../onboarding/entities/application.entity";
+import { AuthChallengeEntity, SessionEntity } from "../auth/entities/auth.entity";
+import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
+import { IndexedBlockEntity, IndexerStateEntity } from "../indexer/entities/indexer-state.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
+import {
+  CreditLineEntity,
+  FinancingEntity,
+  MemberEntity,
+  PaymentEntity,
+  ReceivableEntity,
+} from "../indexer/entities/projections.entity";
+import { KeyNonceEntity, OutboxEntity } from "../outbox/entities/outbox.entity";
+
+export const ENTITIES = [
+  LedgerEventEntity,
+  LedgerEventPartyEntity,
+  IndexerStateEntity,
+  IndexedBlockEntity,
+  MemberEntity,
+  ReceivableEntity,
+  CreditLineEntity,
+  FinancingEntity,
+  PaymentEntity,
+  OutboxEntity,
+  KeyNonceEntity,
+  AuthChallengeEntity,
+  SessionEntity,
+  ApplicationEntity,
+  ApplicationDocumentEntity,
+  ComplianceCheckEntity,
+];

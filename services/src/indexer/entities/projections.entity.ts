@@ -1,0 +1,200 @@
+/**
+ * Projections of the chain's state, written only by the indexer. Each row can be recomputed from
+ * `ledger_events`; `/audit/verify` compares them with the contracts.
+ */
+import { Column, Entity, Index, PrimaryColumn } from "typeorm";
+import { amountTransformer, numberTransformer } from "../../common/columns";
+
+@Entity("members")
+export class MemberEntity {
+  @PrimaryColumn({ type: "varchar", length: 42 })
+  address!: string;
+
+  @Column({ type: "integer" })
+  roles!: number;
+
+  @Column({ type: "varchar", length: 16 })
+  status!: "active" | "suspended";
+
+  @Column({ name: "kyc_expiry", type: "bigint", transformer: numberTransformer })
+  kycExpiry!: number;
+
+  @Column({ type: "varchar", length: 2 })
+  jurisdiction!: string;
+
+  @Column({ name: "entity_id_hash", type: "varchar", length: 66 })
+  entityIdHash!: string;
+
+  @Column({ name: "suspension_reason", type: "varchar", length: 66, nullable: true })
+  suspensionReason!: string | null;
+
+  @Column({ name: "registered_block", type: "bigint", transformer: numberTransformer })
+  registeredBlock!: number;
+
+  @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
+  updatedBlock!: number;
+}
+
+export type ReceivableStatus =
+  | "issued"
+  | "accepted"
+  | "financed"
+  | "paid"
+  | "defaulted"
+  | "cancelled"
+  | "split";
+
+@Entity("receivables")
+@Index("ix_receivables_holder", ["holder", "status", "dueDate", "id"])
+@Index("ix_receivables_seller", ["seller", "status", "dueDate", "id"])
+@Index("ix_receivables_debtor", ["debtor", "status", "dueDate", "id"])
+@Index("ix_receivables_parent", ["parentId"])
+export class ReceivableEntity {
+  @PrimaryColumn({ type: "varchar", length: 66 })
+  id!: string;
+
+  @Column({ type: "varchar", length: 42 })
+  seller!: string;
+
+  @Column({ type: "varchar", length: 42 })
+  debtor!: string;
+
+  /** Null once the token is burned (cancelled or split). */
+  @Column({ type: "varchar", length: 42, nullable: true })
+  holder!: string | null;
+
+  @Column({ name: "face_value", type: "varchar", length: 20, transformer: amountTransformer })
+  faceValue!: bigint;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer })
+  outstanding!: bigint;
+
+  @Column({ name: "due_date", type: "bigint", transformer: numberTransformer })
+  dueDate!: number;
+
+  @Column({ type: "varchar", length: 16 })
+  status!: ReceivableStatus;
+
+  @Column({ type: "boolean", default: false })
+  financed!: boolean;
+
+  @Column({ name: "parent_id", type: "varchar", length: 66, nullable: true })
+  parentId!: string | null;
+
+  @Column({ name: "document_hash", type: "varchar", length: 66, nullable: true })
+  documentHash!: string | null;
+
+  @Column({ name: "created_block", type: "bigint", transformer: numberTransformer })
+  createdBlock!: number;
+
+  @Column({ name: "created_tx", type: "varchar", length: 66 })
+  createdTx!: string;
+
+  @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
+  updatedBlock!: number;
+}
+
+@Entity("credit_lines")
+@Index("ix_credit_lines_financier", ["financier"])
+export class CreditLineEntity {
+  @PrimaryColumn({ type: "integer" })
+  id!: number;
+
+  @Column({ type: "varchar", length: 42 })
+  financier!: string;
+
+  @Column({ type: "varchar", length: 42, nullable: true })
+  debtor!: string | null;
+
+  @Column({ type: "varchar", length: 42, nullable: true })
+  supplier!: string | null;
+
+  @Column({ name: "limit_amount", type: "varchar", length: 20, transformer: amountTransformer })
+  limit!: bigint;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer })
+  utilised!: bigint;
+
+  @Column({ name: "max_advance_bps", type: "integer" })
+  maxAdvanceBps!: number;
+
+  @Column({ name: "discount_bps", type: "integer" })
+  discountBps!: number;
+
+  @Column({ type: "bigint", transformer: numberTransformer })
+  expiry!: number;
+
+  @Column({ type: "boolean" })
+  open!: boolean;
+
+  @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
+  updatedBlock!: number;
+}
+
+export type FinancingStatus = "requested" | "rejected" | "active" | "repaid" | "written_off";
+
+@Entity("financings")
+@Index("ix_financings_line", ["lineId", "status"])
+@Index("ix_financings_supplier", ["supplier"])
+export class FinancingEntity {
+  @PrimaryColumn({ name: "receivable_id", type: "varchar", length: 66 })
+  receivableId!: string;
+
+  @Column({ name: "line_id", type: "integer" })
+  lineId!: number;
+
+  @Column({ type: "varchar", length: 42 })
+  supplier!: string;
+
+  @Column({ type: "varchar", length: 42, nullable: true })
+  financier!: string | null;
+
+  @Column({ type: "varchar", length: 16 })
+  status!: FinancingStatus;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer })
+  principal!: bigint;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer, nullable: true })
+  advance!: bigint | null;
+
+  @Column({ name: "paid_to_supplier", type: "varchar", length: 20, transformer: amountTransformer, nullable: true })
+  paidToSupplier!: bigint | null;
+
+  @Column({ name: "reject_reason", type: "varchar", length: 66, nullable: true })
+  rejectReason!: string | null;
+
+  @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
+  updatedBlock!: number;
+}
+
+@Entity("payments")
+@Index("ix_payments_receivable", ["receivableId", "blockNumber"])
+export class PaymentEntity {
+  @PrimaryColumn({ name: "tx_hash", type: "varchar", length: 66 })
+  txHash!: string;
+
+  @PrimaryColumn({ name: "log_index", type: "integer" })
+  logIndex!: number;
+
+  @Column({ name: "receivable_id", type: "varchar", length: 66 })
+  receivableId!: string;
+
+  @Column({ type: "varchar", length: 42 })
+  debtor!: string;
+
+  @Column({ type: "varchar", length: 42 })
+  holder!: string;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer })
+  amount!: bigint;
+
+  @Column({ name: "outstanding_after", type: "varchar", length: 20, transformer: amountTransformer })
+  outstandingAfter!: bigint;
+
+  @Column({ name: "block_number", type: "bigint", transformer: numberTransformer })
+  blockNumber!: number;
+
+  @Column({ type: "bigint", transformer: numberTransformer })
+  timestamp!: number;
+}

@@ -1,0 +1,325 @@
+/**
+ * Follows the chain and projects the ledger's events into the database.
+ *
+ * Each pass takes the next range of blocks up to (head - CONFIRMATIONS), fetches the four
+ * contracts' logs with eth_getLogs and the headers (with senders) of the blocks that have logs,
+ * checks that every log belongs to the header fetched for its block, and then, in ONE database
+ * transaction, appends the events, applies them to the projections and moves the checkpoint. A
+ * crash therefore leaves either the whole range or none of it: restart resumes with no gap and no
+ * duplicate.
+ * Reorgs are detected by comparing the checkpoint's hash (and the first new block's parent hash)
+ * with the chain. The indexer then walks its recent block hashes back to the common ancestor,
+ * deletes everything above it and rebuilds the projections from the remaining event feed.
+ */
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { Mutex } from "async-mutex";
+import { Interface, getAddress, type Log } from "ethers";
+import { DataSource, LessThan, MoreThan, type EntityManager } from "typeorm";
+import {
+  Financing__factory,
+  ParticipantRegistry__factory,
+  Receivables__factory,
+  SettlementToken__factory,
+} from "../../../typechain-types";
+import { ChainService } from "../chain/chain.service";
+import { DbWriter } from "../database/db-writer";
+import { describeError } from "../chain/errors";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { IndexedBlockEntity, IndexerStateEntity } from "./entities/indexer-state.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
+import { PaymentEntity } from "./entities/projections.entity";
+import { ACTOR_ARG, PROJECTION_TABLES, RECEIVABLE_ARG, idHex, project } from "./projector";
+
+const STATE_ID = "ledger";
+const KEEP_BLOCK_HASHES = 512;
+
+interface RpcBlock {
+  number: string;
+  hash: string;
+  parentHash: string;
+  timestamp: string;
+  transactions: Array<{ hash: string; from: string; transactionIndex: string }>;
+}
+
+export class ReorgDetected extends Error {}
+
+@Injectable()
+export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(IndexerService.name);
+  private readonly decoders: Map<string, { name: string; iface: Interface }>;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+  private lastHead = 0;
+  /** One indexing step at a time, whether from the loop or a caller of catchUp(). */
+  private readonly stepLock = new Mutex();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly db: DbWriter,
+    private readonly chain: ChainService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    const c = chain.addresses;
+    this.decoders = new Map([
+      [c.ParticipantRegistry.toLowerCase(), { name: "ParticipantRegistry", iface: new Interface(ParticipantRegistry__factory.abi) }],
+      [c.SettlementToken.toLowerCase(), { name: "SettlementToken", iface: new Interface(SettlementToken__factory.abi) }],
+      [c.Receivables.toLowerCase(), { name: "Receivables", iface: new Interface(Receivables__factory.abi) }],
+      [c.Financing.toLowerCase(), { name: "Financing", iface: new Interface(Financing__factory.abi) }],
+    ]);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.INDEXER_ENABLED) this.schedule(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.catchUp()
+        .catch((err: unknown) => this.logger.error(`indexer pass failed: ${describeError(err)}`))
+        .finally(() => {
+          this.running = null;
+          this.schedule(this.config.INDEXER_POLL_MS);
+        });
+    }, ms);
+  }
+
+  /** Indexes until the confirmed head is reached. Returns the checkpoint block. */
+  async catchUp(): Promise<number> {
+    for (;;) {
+      if (this.stopped) return (await this.checkpoint()).blockNumber;
+      const progressed = await this.step();
+      if (!progressed) return (await this.checkpoint()).blockNumber;
+    }
+  }
+
+  /** The last indexed block and how far behind the confirmed head it is. */
+  async status(): Promise<{ checkpoint: number; head: number; lag: number }> {
+    const cp = await this.checkpoint();
+    const head = await this.chain.headNumber().catch(() => this.lastHead);
+    this.lastHead = head;
+    return { checkpoint: cp.blockNumber, head, lag: Math.max(0, head - this.config.CONFIRMATIONS - cp.blockNumber) };
+  }
+
+  async checkpoint(): Promise<IndexerStateEntity> {
+    const found = await this.ds.getRepository(IndexerStateEntity).findOneBy({ id: STATE_ID });
+    if (found) return found;
+    // Start just below the deployment block: nothing of ours exists before it.
+    const start = Math.max(0, this.chain.deployment.blockNumber - 10);
+    const block = await this.rpcBlock(start, false);
+    const state = { id: STATE_ID, blockNumber: start, blockHash: block.hash, updatedAt: Date.now() };
+    await this.db.write((m) => m.createQueryBuilder().insert().into(IndexerStateEntity).values(state).orIgnore().execute());
+    return this.ds.getRepository(IndexerStateEntity).findOneByOrFail({ id: STATE_ID });
+  }
+
+  /** Indexes one range. Returns false when there was nothing new. */
+  step(): Promise<boolean> {
+    return this.stepLock.runExclusive(() => this.stepUnlocked());
+  }
+
+  private async stepUnlocked(): Promise<boolean> {
+    const cp = await this.checkpoint();
+    const head = await this.chain.headNumber();
+    this.lastHead = head;
+    const target = head - this.config.CONFIRMATIONS;
+    const atCheckpoint = await this.rpcBlock(cp.blockNumber, false).catch(() => null);
+    if (!atCheckpoint || atCheckpoint.hash !== cp.blockHash) {
+      await this.rollBack(cp);
+      return true;
+    }
+    if (target <= cp.blockNumber) return false;
+    const from = cp.blockNumber + 1;
+    const to = Math.min(target, cp.blockNumber + this.config.INDEXER_BATCH_BLOCKS);
+    try {
+      await this.indexRange(cp, from, to);
+    } catch (err) {
+      if (err instanceof ReorgDetected) {
+        this.logger.warn(`chain changed while reading blocks ${from}-${to}: ${err.message}; retrying`);
+        return true;
+      }
+      throw err;
+    }
+    return true;
+  }
+
+  private async indexRange(cp: IndexerStateEntity, from: number, to: number): Promise<void> {
+    const logs = await this.chain.provider.getLogs({
+      address: [...this.decoders.keys()],
+      fromBlock: from,
+      toBlock: to,
+    });
+    const numbers = new Set<number>(logs.map((l) => l.blockNumber));
+    numbers.add(from);
+    numbers.add(to);
+    const blocks = new Map<number, RpcBlock>();
+    const sorted = [...numbers].sort((a, b) => a - b);
+    const fetched = await Promise.all(sorted.map((n) => this.rpcBlock(n, logs.some((l) => l.blockNumber === n))));
+    sorted.forEach((n, i) => blocks.set(n, fetched[i]));
+    if (blocks.get(from)!.parentHash !== cp.blockHash) {
+      throw new ReorgDetected(`block ${from} no longer follows the checkpoint`);
+    }
+    for (const log of logs) {
+      if (blocks.get(log.blockNumber)!.hash !== log.blockHash) {
+        throw new ReorgDetected(`log of block ${log.blockNumber} is from another fork`);
+      }
+    }
+    const events = logs.map((l) => this.toEvent(l, blocks.get(l.blockNumber)!)).filter((e) => e !== null);
+    const end = blocks.get(to)!;
+    await this.db.write(async (m) => {
+      await this.appendAndProject(m, events);
+      const keep = [...blocks.values()].map((b) => ({
+        number: Number(b.number),
+        hash: b.hash,
+        parentHash: b.parentHash,
+        timestamp: Number(b.timestamp),
+      }));
+      await m.createQueryBuilder().insert().into(IndexedBlockEntity).values(keep).orIgnore().execute();
+      await m.delete(IndexedBlockEntity, { number: LessThan(to - KEEP_BLOCK_HASHES) });
+      const res = await m
+        .createQueryBuilder()
+        .update(IndexerStateEntity)
+        .set({ blockNumber: to, blockHash: end.hash, updatedAt: Date.now() })
+        .where("id = :id AND block_number = :n", { id: STATE_ID, n: cp.blockNumber })
+        .execute();
+      if (!res.affected) throw new Error("checkpoint moved under us (another indexer is running?)");
+    });
+    if (events.length) this.logger.debug(`indexed blocks ${from}-${to}: ${events.length} events`);
+  }
+
+  private async appendAndProject(m: EntityManager, events: LedgerEventEntity[]): Promise<void> {
+    if (events.length === 0) return;
+    for (let i = 0; i < events.length; i += 200) {
+      await m.createQueryBuilder().insert().into(LedgerEventEntity).values(events.slice(i, i + 200)).execute();
+    }
+    const parties: LedgerEventPartyEntity[] = [];
+    for (const e of events) {
+      const seen = new Set<string>();
+      for (const v of Object.values(e.args)) {
+        if (typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) && !/^0x0{40}$/.test(v) && !seen.has(v)) {
+          seen.add(v);
+          parties.push({ txHash: e.txHash, logIndex: e.logIndex, address: v, blockNumber: e.blockNumber });
+        }
+      }
+    }
+    for (let i = 0; i < parties.length; i += 300) {
+      await m.createQueryBuilder().insert().into(LedgerEventPartyEntity).values(parties.slice(i, i + 300)).execute();
+    }
+    for (const e of events) await project(e, m);
+  }
+
+  private toEvent(log: Log, block: RpcBlock): LedgerEventEntity | null {
+    const d = this.decoders.get(log.address.toLowerCase());
+    if (!d) return null;
+    let parsed;
+    try {
+      parsed = d.iface.parseLog({ topics: [...log.topics], data: log.data });
+    } catch {
+      parsed = null;
+    }
+    if (!parsed) return null;
+    const args: Record<string, string | boolean> = {};
+    parsed.fragment.inputs.forEach((input, i) => {
+      const v = parsed.args[i];
+      args[input.name] = typeof v === "boolean" ? v : String(v);
+    });
+    const tx = block.transactions.find((t) => t.hash === log.transactionHash);
+    const actorArg = ACTOR_ARG[parsed.name];
+    const ridArg = RECEIVABLE_ARG.find((k) => k in args && (d.name !== "SettlementToken"));
+    const e = new LedgerEventEntity();
+    e.txHash = log.transactionHash;
+    e.logIndex = log.index;
+    e.blockNumber = log.blockNumber;
+    e.blockHash = log.blockHash;
+    e.txIndex = log.transactionIndex;
+    e.timestamp = Number(block.timestamp);
+    e.contract = d.name;
+    e.address = log.address;
+    e.eventName = parsed.name;
+    e.args = args;
+    e.txFrom = tx ? tx.from : "0x0000000000000000000000000000000000000000";
+    e.actor = actorArg && typeof args[actorArg] === "string" ? (args[actorArg] as string) : null;
+    e.receivableId = ridArg ? idHex(args[ridArg] as string) : null;
+    e.lineId = "lineId" in args ? Number(args.lineId) : null;
+    return e;
+  }
+
+  private async rpcBlock(n: number, withTxs: boolean): Promise<RpcBlock> {
+    const b = (await this.chain.provider.send("eth_getBlockByNumber", ["0x" + n.toString(16), withTxs])) as RpcBlock | null;
+    if (!b) throw new ReorgDetected(`block ${n} not found`);
+    if (withTxs) {
+      b.transactions = b.transactions.map((t) => ({ ...t, from: getAddress(t.from) }));
+    } else {
+      b.transactions = [];
+    }
+    return b;
+  }
+
+  /** Finds the common ancestor, deletes everything above it and rebuilds the projections. */
+  private async rollBack(cp: IndexerStateEntity): Promise<void> {
+    const recent = await this.ds.getRepository(IndexedBlockEntity).find({
+      where: { number: LessThan(cp.blockNumber + 1) },
+      order: { number: "DESC" },
+    });
+    let ancestor: { number: number; hash: string } | null = null;
+    for (const b of recent) {
+      const onChain = await this.rpcBlock(b.number, false).catch(() => null);
+      if (onChain && onChain.hash === b.hash) {
+        ancestor = { number: b.number, hash: b.hash };
+        break;
+      }
+    }
+    if (!ancestor) {
+      // Deeper than we remember: index again from just below the deployment.
+      const start = Math.max(0, this.chain.deployment.blockNumber - 10);
+      ancestor = { number: start, hash: (await this.rpcBlock(start, false)).hash };
+    }
+    this.logger.warn(`reorg: checkpoint ${cp.blockNumber} replaced; rolling back to block ${ancestor.number}`);
+    await this.db.write(async (m) => {
+      await m.delete(LedgerEventPartyEntity, { blockNumber: MoreThan(ancestor.number) });
+      await m.delete(LedgerEventEntity, { blockNumber: MoreThan(ancestor.number) });
+      await m.delete(IndexedBlockEntity, { number: MoreThan(ancestor.number) });
+      await this.rebuildProjections(m);
+      await m.update(
+        IndexerStateEntity,
+        { id: STATE_ID },
+        { blockNumber: ancestor.number, blockHash: ancestor.hash, updatedAt: Date.now() },
+      );
+    });
+  }
+
+  /** Empties the projections and folds the whole event feed into them again. */
+  async rebuildProjections(m: EntityManager): Promise<void> {
+    for (const t of [PaymentEntity, ...PROJECTION_TABLES.filter((x) => x !== PaymentEntity)]) {
+      await m.createQueryBuilder().delete().from(t).execute();
+    }
+    const page = 2_000;
+    let after: { b: number; t: number; l: number } | null = null;
+    for (;;) {
+      const qb = m
+        .createQueryBuilder(LedgerEventEntity, "e")
+        .orderBy("e.block_number", "ASC")
+        .addOrderBy("e.tx_index", "ASC")
+        .addOrderBy("e.log_index", "ASC")
+        .take(page);
+      if (after) {
+        qb.where(
+          "(e.block_number > :b) OR (e.block_number = :b AND e.tx_index > :t) OR (e.block_number = :b AND e.tx_index = :t AND e.log_index > :l)",
+          after,
+        );
+      }
+      const rows = await qb.getMany();
+      for (const e of rows) await project(e, m);
+      if (rows.length < page) break;
+      const last = rows[rows.length - 1];
+      after = { b: last.blockNumber, t: last.txIndex, l: last.logIndex };
+    }
+  }
+}

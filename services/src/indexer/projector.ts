@@ -1,0 +1,315 @@
+/**
+ * Folds ledger events into the projection tables. Every handler sets state from the event's own
+ * values (the contracts emit absolute amounts: outstanding after a payment, principal after a
+ * repayment) and derived figures such as a line's utilisation are recomputed, so applying the same
+ * event stream from scratch always yields the same tables.
+ */
+import type { EntityManager } from "typeorm";
+import { LedgerEventEntity } from "./entities/ledger-event.entity";
+import {
+  CreditLineEntity,
+  FinancingEntity,
+  MemberEntity,
+  PaymentEntity,
+  ReceivableEntity,
+} from "./entities/projections.entity";
+
+export const PROJECTION_TABLES = [MemberEntity, ReceivableEntity, CreditLineEntity, FinancingEntity, PaymentEntity];
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+type Args = LedgerEventEntity["args"];
+const big = (a: Args, k: string) => BigInt(a[k] as string);
+const num = (a: Args, k: string) => Number(a[k] as string);
+const str = (a: Args, k: string) => a[k] as string;
+export const idHex = (v: string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
+
+type Handler = (e: LedgerEventEntity, m: EntityManager) => Promise<void>;
+
+async function recomputeUtilisation(m: EntityManager, lineId: number, block: number): Promise<void> {
+  const active = await m.find(FinancingEntity, { where: { lineId, status: "active" } });
+  const utilised = active.reduce((s, f) => s + f.principal, 0n);
+  await m.update(CreditLineEntity, { id: lineId }, { utilised, updatedBlock: block });
+}
+
+const HANDLERS: Record<string, Handler> = {
+  "ParticipantRegistry.MemberRegistered": async (e, m) => {
+    const a = e.args;
+    await m.save(MemberEntity, {
+      address: str(a, "account"),
+      roles: num(a, "roles"),
+      status: "active",
+      kycExpiry: num(a, "kycExpiry"),
+      jurisdiction: Buffer.from(str(a, "jurisdiction").slice(2), "hex").toString("latin1"),
+      entityIdHash: str(a, "entityIdHash"),
+      suspensionReason: null,
+      registeredBlock: e.blockNumber,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "ParticipantRegistry.MemberUpdated": async (e, m) => {
+    const a = e.args;
+    await m.update(
+      MemberEntity,
+      { address: str(a, "account") },
+      {
+        roles: num(a, "roles"),
+        jurisdiction: Buffer.from(str(a, "jurisdiction").slice(2), "hex").toString("latin1"),
+        entityIdHash: str(a, "entityIdHash"),
+        updatedBlock: e.blockNumber,
+      },
+    );
+  },
+  "ParticipantRegistry.KycRenewed": async (e, m) => {
+    await m.update(
+      MemberEntity,
+      { address: str(e.args, "account") },
+      { kycExpiry: num(e.args, "kycExpiry"), updatedBlock: e.blockNumber },
+    );
+  },
+  "ParticipantRegistry.MemberSuspended": async (e, m) => {
+    await m.update(
+      MemberEntity,
+      { address: str(e.args, "account") },
+      { status: "suspended", suspensionReason: str(e.args, "reasonCode"), updatedBlock: e.blockNumber },
+    );
+  },
+  "ParticipantRegistry.MemberReinstated": async (e, m) => {
+    await m.update(
+      MemberEntity,
+      { address: str(e.args, "account") },
+      { status: "active", suspensionReason: null, updatedBlock: e.blockNumber },
+    );
+  },
+
+  "Receivables.ReceivableTokenised": async (e, m) => {
+    const a = e.args;
+    await m.save(ReceivableEntity, {
+      id: idHex(str(a, "id")),
+      seller: str(a, "seller"),
+      debtor: str(a, "debtor"),
+      holder: str(a, "seller"),
+      faceValue: big(a, "faceValue"),
+      outstanding: big(a, "faceValue"),
+      dueDate: num(a, "dueDate"),
+      status: "issued",
+      financed: false,
+      parentId: null,
+      documentHash: str(a, "documentHash"),
+      createdBlock: e.blockNumber,
+      createdTx: e.txHash,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Receivables.Transfer": async (e, m) => {
+    const from = str(e.args, "from");
+    const to = str(e.args, "to");
+    if (from === ZERO_ADDRESS) return; // mints are recorded by ReceivableTokenised / ReceivableSplit
+    await m.update(
+      ReceivableEntity,
+      { id: idHex(str(e.args, "tokenId")) },
+      { holder: to === ZERO_ADDRESS ? null : to, updatedBlock: e.blockNumber },
+    );
+  },
+  "Receivables.ReceivableAccepted": async (e, m) => {
+    await m.update(ReceivableEntity, { id: idHex(str(e.args, "id")) }, { status: "accepted", updatedBlock: e.blockNumber });
+  },
+  "Receivables.ReceivableCancelled": async (e, m) => {
+    await m.update(
+      ReceivableEntity,
+      { id: idHex(str(e.args, "id")) },
+      { status: "cancelled", holder: null, updatedBlock: e.blockNumber },
+    );
+  },
+  "Receivables.CreditNoteApplied": async (e, m) => {
+    const outstanding = big(e.args, "outstanding");
+    await m.update(
+      ReceivableEntity,
+      { id: idHex(str(e.args, "id")) },
+      { outstanding, ...(outstanding === 0n ? { status: "paid" as const } : {}), updatedBlock: e.blockNumber },
+    );
+  },
+  "Receivables.ReceivableSplit": async (e, m) => {
+    const parentId = idHex(str(e.args, "parentId"));
+    const parent = await m.findOneByOrFail(ReceivableEntity, { id: parentId });
+    if (parent.status !== "split" || parent.holder !== null) {
+      await m.update(ReceivableEntity, { id: parentId }, { status: "split", holder: null, updatedBlock: e.blockNumber });
+    }
+    const amount = big(e.args, "amount");
+    await m.save(ReceivableEntity, {
+      id: idHex(str(e.args, "childId")),
+      seller: str(e.args, "holder"),
+      debtor: parent.debtor,
+      holder: str(e.args, "holder"),
+      faceValue: amount,
+      outstanding: amount,
+      dueDate: parent.dueDate,
+      status: "accepted",
+      financed: false,
+      parentId,
+      documentHash: parent.documentHash,
+      createdBlock: e.blockNumber,
+      createdTx: e.txHash,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Receivables.ReceivableAssigned": async (e, m) => {
+    await m.update(
+      ReceivableEntity,
+      { id: idHex(str(e.args, "id")) },
+      { holder: str(e.args, "financier"), status: "financed", financed: true, updatedBlock: e.blockNumber },
+    );
+  },
+  "Receivables.ReceivablePaid": async (e, m) => {
+    const a = e.args;
+    const id = idHex(str(a, "id"));
+    const outstanding = big(a, "outstanding");
+    await m.update(
+      ReceivableEntity,
+      { id },
+      { outstanding, ...(outstanding === 0n ? { status: "paid" as const } : {}), updatedBlock: e.blockNumber },
+    );
+    await m.save(PaymentEntity, {
+      txHash: e.txHash,
+      logIndex: e.logIndex,
+      receivableId: id,
+      debtor: str(a, "debtor"),
+      holder: str(a, "holder"),
+      amount: big(a, "amount"),
+      outstandingAfter: outstanding,
+      blockNumber: e.blockNumber,
+      timestamp: e.timestamp,
+    });
+  },
+  "Receivables.ReceivableDefaulted": async (e, m) => {
+    await m.update(ReceivableEntity, { id: idHex(str(e.args, "id")) }, { status: "defaulted", updatedBlock: e.blockNumber });
+  },
+
+  "Financing.CreditLineOpened": async (e, m) => {
+    const a = e.args;
+    await m.save(CreditLineEntity, {
+      id: num(a, "lineId"),
+      financier: str(a, "financier"),
+      debtor: str(a, "debtor") === ZERO_ADDRESS ? null : str(a, "debtor"),
+      supplier: str(a, "supplier") === ZERO_ADDRESS ? null : str(a, "supplier"),
+      limit: big(a, "limit"),
+      utilised: 0n,
+      maxAdvanceBps: num(a, "maxAdvanceBps"),
+      discountBps: num(a, "discountBps"),
+      expiry: num(a, "expiry"),
+      open: true,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Financing.CreditLineUpdated": async (e, m) => {
+    const a = e.args;
+    await m.update(
+      CreditLineEntity,
+      { id: num(a, "lineId") },
+      {
+        limit: big(a, "limit"),
+        maxAdvanceBps: num(a, "maxAdvanceBps"),
+        discountBps: num(a, "discountBps"),
+        expiry: num(a, "expiry"),
+        updatedBlock: e.blockNumber,
+      },
+    );
+  },
+  "Financing.CreditLineClosed": async (e, m) => {
+    await m.update(CreditLineEntity, { id: num(e.args, "lineId") }, { open: false, updatedBlock: e.blockNumber });
+  },
+  "Financing.FinancingRequested": async (e, m) => {
+    const lineId = num(e.args, "lineId");
+    const line = await m.findOneBy(CreditLineEntity, { id: lineId });
+    await m.save(FinancingEntity, {
+      receivableId: idHex(str(e.args, "receivableId")),
+      lineId,
+      supplier: str(e.args, "supplier"),
+      financier: line?.financier ?? null,
+      status: "requested",
+      principal: 0n,
+      advance: null,
+      paidToSupplier: null,
+      rejectReason: null,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Financing.FinancingRejected": async (e, m) => {
+    await m.update(
+      FinancingEntity,
+      { receivableId: idHex(str(e.args, "receivableId")) },
+      { status: "rejected", rejectReason: str(e.args, "reasonCode"), updatedBlock: e.blockNumber },
+    );
+  },
+  "Financing.FinancingApproved": async (e, m) => {
+    const a = e.args;
+    await m.update(
+      FinancingEntity,
+      { receivableId: idHex(str(a, "receivableId")) },
+      {
+        status: "active",
+        financier: str(a, "financier"),
+        principal: big(a, "advance"),
+        advance: big(a, "advance"),
+        paidToSupplier: big(a, "paid"),
+        updatedBlock: e.blockNumber,
+      },
+    );
+    await recomputeUtilisation(m, num(a, "lineId"), e.blockNumber);
+  },
+  "Financing.FinancingRepaid": async (e, m) => {
+    const a = e.args;
+    const id = idHex(str(a, "receivableId"));
+    const principal = big(a, "principal");
+    const f = await m.findOneByOrFail(FinancingEntity, { receivableId: id });
+    await m.update(
+      FinancingEntity,
+      { receivableId: id },
+      {
+        principal,
+        ...(principal === 0n && f.status === "active" ? { status: "repaid" as const } : {}),
+        updatedBlock: e.blockNumber,
+      },
+    );
+    await recomputeUtilisation(m, num(a, "lineId"), e.blockNumber);
+  },
+  "Financing.FinancingWrittenOff": async (e, m) => {
+    const a = e.args;
+    await m.update(
+      FinancingEntity,
+      { receivableId: idHex(str(a, "receivableId")) },
+      { status: "written_off", updatedBlock: e.blockNumber },
+    );
+    await recomputeUtilisation(m, num(a, "lineId"), e.blockNumber);
+  },
+};
+
+/** Applies one event to the projections (events with no projection are only kept in the feed). */
+export async function project(e: LedgerEventEntity, m: EntityManager): Promise<void> {
+  const h = HANDLERS[`${e.contract}.${e.eventName}`];
+  if (h) await h(e, m);
+}
+
+/** Which argument names the participant an event's act belongs to. */
+export const ACTOR_ARG: Record<string, string> = {
+  MemberRegistered: "account",
+  MemberUpdated: "account",
+  KycRenewed: "account",
+  MemberSuspended: "account",
+  MemberReinstated: "account",
+  ReceivableTokenised: "seller",
+  ReceivableAccepted: "debtor",
+  ReceivableCancelled: "seller",
+  CreditNoteApplied: "holder",
+  ReceivableSplit: "holder",
+  ReceivableAssigned: "financier",
+  ReceivablePaid: "debtor",
+  ReceivableDefaulted: "holder",
+  CreditLineOpened: "financier",
+  FinancingRequested: "supplier",
+  FinancingApproved: "financier",
+  Transfer: "from",
+};
+
+/** Arguments that carry a receivable id. */
+export const RECEIVABLE_ARG = ["id", "receivableId", "childId", "tokenId"];

@@ -1,0 +1,384 @@
+/**
+ * Transaction sender with a transactional outbox, for the service's own keys.
+ *
+ * A request that needs a transaction writes its own row and an outbox row in one database
+ * transaction (`enqueue`). This worker then moves each outbox row through
+ * queued -> signed -> sent -> mined | failed:
+ * - signing allocates the key's next nonce from the database and stores the raw signed
+ *   transaction in the same database transaction, so a crash never loses a nonce or signs twice;
+ * - sending re-broadcasts the stored raw transaction until the node has it ("already known" is
+ *   success), so a crash between send and bookkeeping sends nothing twice: it is the same bytes;
+ * - the receipt settles the row, and the row's completion handler runs in the same database
+ *   transaction as the final state.
+ * Retryable errors (transport) are retried with backoff; reverts and refusals are final, with a
+ * decoded reason. If a signed transaction can never be broadcast, its nonce is filled with a
+ * zero-value self-transfer so later transactions are not stuck behind a gap.
+ */
+import { randomUUID } from "node:crypto";
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { Mutex } from "async-mutex";
+import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
+import { DataSource, In, LessThanOrEqual, type EntityManager } from "typeorm";
+import { ChainService } from "../chain/chain.service";
+import { DbWriter } from "../database/db-writer";
+import { decodeRevertData, describeError, isRetryable, isRevert, revertDataOf } from "../chain/errors";
+import { SERVICE_KEYS } from "../chain/keys";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { KeyNonceEntity, OutboxEntity, type ServiceKey } from "./entities/outbox.entity";
+
+export interface EnqueueRequest {
+  signer: ServiceKey;
+  to: string;
+  data: string;
+  kind: string;
+  referenceType?: string;
+  referenceId?: string;
+}
+
+/** Runs in the database transaction that makes `row` final (mined or failed). */
+export type CompletionHandler = (row: OutboxEntity, manager: EntityManager) => Promise<void>;
+
+const FINAL = ["mined", "failed"] as const;
+const BATCH = 50;
+const REBROADCAST_AFTER_MS = 15_000;
+
+function backoff(attempts: number): number {
+  return Math.min(30_000, 200 * 2 ** attempts) + Math.floor(Math.random() * 100);
+}
+
+@Injectable()
+export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(TxSenderService.name);
+  private readonly handlers = new Map<string, CompletionHandler>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+  private gasPrice: { value: bigint; at: number } | null = null;
+  private readonly tickLock = new Mutex();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly db: DbWriter,
+    private readonly chain: ChainService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Registers what to do when a row with this reference type becomes final. */
+  onCompletion(referenceType: string, handler: CompletionHandler): void {
+    this.handlers.set(referenceType, handler);
+  }
+
+  /** Adds a transaction to the outbox inside the caller's database transaction. */
+  async enqueue(manager: EntityManager, req: EnqueueRequest): Promise<OutboxEntity> {
+    const now = Date.now();
+    const row = manager.create(OutboxEntity, {
+      id: randomUUID(),
+      signer: req.signer,
+      fromAddress: this.wallet(req.signer).address,
+      toAddress: req.to,
+      data: req.data,
+      kind: req.kind,
+      referenceType: req.referenceType ?? null,
+      referenceId: req.referenceId ?? null,
+      status: "queued",
+      nonce: null,
+      gasLimit: null,
+      txHash: null,
+      rawTx: null,
+      attempts: 0,
+      lastError: null,
+      failureReason: null,
+      blockNumber: null,
+      gasUsed: null,
+      nextAttemptAt: 0,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return manager.save(row);
+  }
+
+  /** Resolves when the row is final, or after `timeoutMs` with its current state. */
+  async waitFor(id: string, timeoutMs = 30_000): Promise<OutboxEntity> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const row = await this.ds.getRepository(OutboxEntity).findOneByOrFail({ id });
+      if ((FINAL as readonly string[]).includes(row.status) || Date.now() >= until) return row;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.SENDER_ENABLED) this.schedule(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.logger.error(`sender tick failed: ${describeError(err)}`))
+        .finally(() => {
+          this.ticking = null;
+          this.schedule(this.config.SENDER_POLL_MS);
+        });
+    }, ms);
+  }
+
+  /** One pass over every key: settle, broadcast, sign, broadcast. Exposed for tests. */
+  tick(): Promise<void> {
+    return this.tickLock.runExclusive(() => this.tickUnlocked());
+  }
+
+  private async tickUnlocked(): Promise<void> {
+    for (const signer of SERVICE_KEYS) {
+      if (this.stopped) return;
+      await this.settleSent(signer);
+      await this.broadcastSigned(signer);
+      await this.signQueued(signer);
+      await this.broadcastSigned(signer);
+    }
+  }
+
+  private wallet(signer: ServiceKey): Wallet {
+    return this.chain.wallets[signer];
+  }
+
+  // ---------------------------------------------------------------- queued -> signed
+
+  private async signQueued(signer: ServiceKey): Promise<void> {
+    const repo = this.ds.getRepository(OutboxEntity);
+    const rows = await repo.find({
+      where: { signer, status: "queued", nextAttemptAt: LessThanOrEqual(Date.now()) },
+      order: { seq: "ASC" },
+      take: BATCH,
+    });
+    if (rows.length === 0) return;
+    const wallet = this.wallet(signer);
+    await this.ensureNonceRow(wallet.address);
+    const gasPrice = await this.currentGasPrice();
+    for (const row of rows) {
+      if (this.stopped) return;
+      let gas: bigint;
+      try {
+        gas = await this.chain.provider.estimateGas({ from: wallet.address, to: row.toAddress, data: row.data });
+      } catch (err) {
+        if (isRevert(err)) {
+          // It may depend on one of this key's transactions still in flight: wait for those.
+          const inFlight = await repo.count({ where: { signer, status: In(["signed", "sent"]) } });
+          if (inFlight > 0 && row.attempts < this.config.SENDER_MAX_ATTEMPTS) {
+            await this.defer(row, describeError(err));
+            continue;
+          }
+          await this.finalize(row, "failed", { failureReason: describeError(err) });
+          continue;
+        }
+        if (isRetryable(err) && row.attempts < this.config.SENDER_MAX_ATTEMPTS) {
+          await this.defer(row, describeError(err));
+          return; // the node is unwell: stop this key's pass
+        }
+        await this.finalize(row, "failed", { failureReason: describeError(err) });
+        continue;
+      }
+      const gasLimit = (gas * 12n) / 10n + 10_000n;
+      await this.db.write(async (m) => {
+        const nonceRow = await this.lockNonce(m, wallet.address);
+        const tx = Transaction.from({
+          type: 0,
+          chainId: this.chain.chainId,
+          nonce: nonceRow.nextNonce,
+          to: row.toAddress,
+          data: row.data,
+          gasLimit,
+          gasPrice,
+          value: 0n,
+        });
+        const raw = await wallet.signTransaction(tx);
+        const hash = Transaction.from(raw).hash!;
+        const claimed = await m
+          .createQueryBuilder()
+          .update(OutboxEntity)
+          .set({
+            status: "signed",
+            nonce: nonceRow.nextNonce,
+            gasLimit: gasLimit.toString(),
+            txHash: hash,
+            rawTx: raw,
+            updatedAt: Date.now(),
+          })
+          .where("id = :id AND status = 'queued'", { id: row.id })
+          .execute();
+        if (!claimed.affected) return; // another worker took it
+        await m.update(KeyNonceEntity, { address: wallet.address }, { nextNonce: nonceRow.nextNonce + 1 });
+      });
+    }
+  }
+
+  private async ensureNonceRow(address: string): Promise<void> {
+    if (await this.ds.getRepository(KeyNonceEntity).findOneBy({ address })) return;
+    const next = await this.chain.provider.getTransactionCount(address, "pending");
+    await this.db.write((m) =>
+      m.createQueryBuilder().insert().into(KeyNonceEntity).values({ address, nextNonce: next }).orIgnore().execute(),
+    );
+  }
+
+  private async lockNonce(m: EntityManager, address: string): Promise<KeyNonceEntity> {
+    const qb = m.createQueryBuilder(KeyNonceEntity, "k").where("k.address = :address", { address });
+    if (this.ds.options.type === "postgres") qb.setLock("pessimistic_write");
+    return qb.getOneOrFail();
+  }
+
+  private async currentGasPrice(): Promise<bigint> {
+    if (!this.gasPrice || Date.now() - this.gasPrice.at > 30_000) {
+      const value = BigInt(await this.chain.provider.send("eth_gasPrice", []));
+      this.gasPrice = { value, at: Date.now() };
+    }
+    return this.gasPrice.value;
+  }
+
+  // ---------------------------------------------------------------- signed -> sent
+
+  private async broadcastSigned(signer: ServiceKey): Promise<void> {
+    const repo = this.ds.getRepository(OutboxEntity);
+    const rows = await repo.find({
+      where: { signer, status: "signed", nextAttemptAt: LessThanOrEqual(Date.now()) },
+      order: { nonce: "ASC" },
+      take: BATCH,
+    });
+    for (const row of rows) {
+      if (this.stopped) return;
+      try {
+        await this.chain.provider.send("eth_sendRawTransaction", [row.rawTx]);
+      } catch (err) {
+        const msg = describeError(err).toLowerCase();
+        if (!/already known|known transaction|nonce too low|already imported|nonce has already been used/.test(msg)) {
+          if (row.attempts + 1 < this.config.SENDER_MAX_ATTEMPTS) {
+            await this.defer(row, describeError(err));
+            return; // keep nonce order: later ones wait
+          }
+          await this.fillNonceGap(row, describeError(err));
+          continue;
+        }
+      }
+      await this.db.write((m) => m.update(OutboxEntity, { id: row.id, status: "signed" }, { status: "sent", updatedAt: Date.now() }));
+    }
+  }
+
+  /** Gives up on `row` and spends its nonce on a zero-value self-transfer. */
+  private async fillNonceGap(row: OutboxEntity, reason: string): Promise<void> {
+    const wallet = this.wallet(row.signer);
+    const filler = await wallet.signTransaction(
+      Transaction.from({
+        type: 0,
+        chainId: this.chain.chainId,
+        nonce: row.nonce!,
+        to: wallet.address,
+        value: 0n,
+        gasLimit: 21_000n,
+        gasPrice: await this.currentGasPrice(),
+      }),
+    );
+    try {
+      await this.chain.provider.send("eth_sendRawTransaction", [filler]);
+    } catch (err) {
+      this.logger.error(`nonce ${row.nonce} of ${wallet.address}: filler not accepted: ${describeError(err)}`);
+      await this.defer(row, `filler refused: ${describeError(err)}`);
+      return;
+    }
+    this.logger.warn(`outbox ${row.id}: giving up after ${row.attempts + 1} attempts (${reason}); nonce filled`);
+    await this.finalize(row, "failed", {
+      failureReason: `The node refused the transaction: ${reason}`,
+      rawTx: filler,
+      txHash: Transaction.from(filler).hash,
+    });
+  }
+
+  // ---------------------------------------------------------------- sent -> mined | failed
+
+  private async settleSent(signer: ServiceKey): Promise<void> {
+    const rows = await this.ds.getRepository(OutboxEntity).find({
+      where: { signer, status: "sent" },
+      order: { nonce: "ASC" },
+      take: 200,
+    });
+    if (rows.length === 0) return;
+    const receipts = await Promise.all(
+      rows.map((r) => this.chain.provider.getTransactionReceipt(r.txHash!).catch(() => undefined)),
+    );
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const receipt = receipts[i];
+      if (receipt === undefined) continue; // transport trouble: next tick
+      if (receipt === null) {
+        if (Date.now() - row.updatedAt > REBROADCAST_AFTER_MS) await this.rebroadcast(row);
+        continue;
+      }
+      await this.settle(row, receipt);
+    }
+  }
+
+  private async rebroadcast(row: OutboxEntity): Promise<void> {
+    try {
+      await this.chain.provider.send("eth_sendRawTransaction", [row.rawTx]);
+    } catch {
+      /* already known, or transport trouble: the receipt will tell */
+    }
+    await this.db.write((m) => m.update(OutboxEntity, { id: row.id }, { updatedAt: Date.now() }));
+  }
+
+  private async settle(row: OutboxEntity, receipt: TransactionReceipt): Promise<void> {
+    const extra = { blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed.toString() };
+    if (receipt.status === 1) {
+      await this.finalize(row, "mined", extra);
+      return;
+    }
+    let reason = "reverted";
+    try {
+      await this.chain.provider.call({
+        from: row.fromAddress,
+        to: row.toAddress,
+        data: row.data,
+        blockTag: receipt.blockNumber - 1,
+      });
+    } catch (err) {
+      reason = `reverted: ${decodeRevertData(revertDataOf(err)) ?? describeError(err)}`;
+    }
+    await this.finalize(row, "failed", { ...extra, failureReason: reason });
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  private async defer(row: OutboxEntity, error: string): Promise<void> {
+    await this.db.write((m) =>
+      m.update(
+        OutboxEntity,
+        { id: row.id },
+        { attempts: row.attempts + 1, lastError: error, nextAttemptAt: Date.now() + backoff(row.attempts), updatedAt: Date.now() },
+      ),
+    );
+  }
+
+  private async finalize(
+    row: OutboxEntity,
+    status: "mined" | "failed",
+    fields: Partial<Pick<OutboxEntity, "failureReason" | "blockNumber" | "gasUsed" | "rawTx" | "txHash">>,
+  ): Promise<void> {
+    await this.db.write(async (m) => {
+      const res = await m
+        .createQueryBuilder()
+        .update(OutboxEntity)
+        .set({ ...fields, status, updatedAt: Date.now() })
+        .where("id = :id AND status = :from", { id: row.id, from: row.status })
+        .execute();
+      if (!res.affected) return;
+      const handler = row.referenceType ? this.handlers.get(row.referenceType) : undefined;
+      if (handler) await handler({ ...row, ...fields, status } as OutboxEntity, m);
+    });
+    if (status === "failed") this.logger.warn(`outbox ${row.id} (${row.kind}) failed: ${fields.failureReason}`);
+  }
+}

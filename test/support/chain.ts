@@ -1,0 +1,104 @@
+/**
+ * A real chain for service tests: a `hardhat node` child process on a free loopback port, spoken to
+ * over JSON-RPC exactly as the service would speak to Besu.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { JsonRpcProvider, Network, Wallet, HDNodeWallet, Mnemonic, parseEther, type Signer } from "ethers";
+import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type Ledger } from "../../scripts/lib/deploy-ledger";
+
+const ROOT = join(__dirname, "..", "..");
+export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestChain {
+  url: string;
+  chainId: bigint;
+  provider: JsonRpcProvider;
+  /** Hardhat's funded development account #i. */
+  account(i: number): Wallet;
+  /** A fresh random key funded with 100 ETH for gas. */
+  fundedWallet(): Promise<Wallet>;
+  stop(): Promise<void>;
+  process: ChildProcess;
+}
+
+/** Starts `hardhat node` (automine unless `intervalMs` is given) and waits until it answers. */
+export async function startChain(opts: { intervalMs?: number } = {}): Promise<TestChain> {
+  const port = await freePort();
+  const env = { ...process.env, HARDHAT_MINING_INTERVAL: opts.intervalMs ? String(opts.intervalMs) : "" };
+  const child = spawn(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const network = Network.from(31337);
+  const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 50, cacheTimeout: -1 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
+    try {
+      await provider.send("eth_chainId", []);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`hardhat node did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(HARDHAT_MNEMONIC), "m/44'/60'/0'/0");
+  const account = (i: number) => new Wallet(root.deriveChild(i).privateKey, provider);
+  let funder = 0;
+  return {
+    url,
+    chainId: 31337n,
+    provider,
+    process: child,
+    account,
+    async fundedWallet() {
+      const w = Wallet.createRandom().connect(provider);
+      const from = account(10 + (funder++ % 8));
+      await (await from.sendTransaction({ to: w.address, value: parseEther("100") })).wait();
+      return new Wallet(w.privateKey, provider);
+    },
+    async stop() {
+      provider.destroy();
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+    },
+  };
+}
+
+export interface DeployedLedger extends Ledger {
+  record: DeploymentRecord;
+}
+
+/** Deploys a fresh ledger on `chain` with the given service keys holding the operator roles. */
+export async function deployTo(
+  chain: TestChain,
+  keys: { operator: string; compliance: string; deployer?: Signer },
+): Promise<DeployedLedger> {
+  const deployer = keys.deployer ?? chain.account(0);
+  const admin = await deployer.getAddress();
+  const roles = { admin, onboardingOperator: keys.operator, complianceOfficer: keys.compliance, issuer: admin };
+  const ledger = await deployLedger(deployer, roles, DEFAULT_PARAMS);
+  const record = await describeDeployment(ledger, roles, DEFAULT_PARAMS, chain.chainId, await chain.provider.getBlockNumber());
+  return { ...ledger, record };
+}
