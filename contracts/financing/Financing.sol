@@ -19,19 +19,21 @@ import {Roles} from "../libraries/Roles.sol";
 contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev Slot 0: financier (160) | maxAdvanceBps (16) | discountBps (16) | expiry (48) | open (8).
-    /// Slot 1: debtor (160) | limit (64). Slot 2: supplier (160) | utilised (64): the only slot
-    /// approval and repayment write.
+    /// @dev Slot 0: financier (160) | maxAdvanceBps (16) | discountBps (16) | expiry (48).
+    /// Slot 1: debtor (160) | utilised (64) | open (8): the only slot approval and repayment write.
+    /// `open` keeps it non-zero while the line can lend, so raising utilisation from zero costs a
+    /// 5,000-gas update instead of a 22,100-gas fresh write, even for supplier-only lines.
+    /// Slot 2: supplier (160) | limit (64).
     struct Line {
         address financier;
         uint16 maxAdvanceBps;
         uint16 discountBps;
         uint48 expiry;
-        bool open;
         address debtor;
-        uint64 limit;
-        address supplier;
         uint64 utilised;
+        bool open;
+        address supplier;
+        uint64 limit;
     }
 
     /// @dev One slot: supplier (160) | status (8) | lineId (24) | principal (64). Line ids are
@@ -329,11 +331,11 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
             maxAdvanceBps: uint16(t.maxAdvanceBps),
             discountBps: uint16(t.discountBps),
             expiry: uint48(t.expiry),
-            open: true,
             debtor: debtor,
-            limit: uint64(t.limit),
+            utilised: 0,
+            open: true,
             supplier: supplier,
-            utilised: 0
+            limit: uint64(t.limit)
         });
         emit CreditLineOpened(lineId, financier, debtor, supplier, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry);
     }
