@@ -8,7 +8,11 @@
  * Every scenario starts from one base snapshot (ledger deployed, members registered, funded, every
  * allowance at MaxUint256, established participants already holding receivables and credit lines),
  * prepares its own state, sends the direct transaction, reverts to the prepared state and sends the
- * relayed variant, so both variants meet identical storage. Calldata is realistic: pseudo-random
+ * relayed variant, so both variants meet identical storage. Nonces are unordered (a bitmap per
+ * signer and contract): each signer draws consecutive nonces from a cursor that every scenario
+ * resets, so an established participant's act lands in a bitmap word that already holds a used nonce
+ * (a 5,000-gas update) and a first-ever participant's first act on a contract in a word never touched
+ * (a new slot, 22,100); both are checked before signing. Calldata is realistic: pseudo-random
  * 32-byte hashes and non-round amounts, derived from a fixed seed so that runs are comparable.
  * Each receipt is also traced (debug_traceTransaction) to count the storage writes and events
  * behind the number. Budgets are reported, not enforced: the exit code is 0 when a budget is missed
@@ -197,11 +201,11 @@ interface Base extends Ledger {
   /** Sends every …BySig transaction; holds no role. */
   relayer: Signer;
   buyer: Signer;
-  /** Holds receivables, a settlement-token balance and non-zero nonces. */
+  /** Holds receivables, a settlement-token balance and used nonces (nonce 0 on both contracts). */
   supplier: Signer;
   /** Registered, but no receivables, no settlement tokens, unused nonces. */
   newSupplier: Signer;
-  /** Holds receivables, two used credit lines (lines[90], lines[100]) and non-zero nonces. */
+  /** Holds receivables, two used credit lines (lines[90], lines[100]) and used nonces (0 on both contracts). */
   financier: Signer;
   /** Registered, funded and approved, but no line, no receivables, unused nonces. */
   newFinancier: Signer;
@@ -267,10 +271,12 @@ async function buildBase(): Promise<Base> {
   for (const who of [financier, newFinancier]) {
     await (await token.connect(who).approve(B.financingAddress, ethers.MaxUint256)).wait();
   }
-  // Established participants have relayed acts before: their nonces are non-zero.
+  // Established participants have relayed acts before: nonce 0 is used on both contracts, so the
+  // bitmap word their next nonces fall in is already non-zero. Their cursors start at 1.
   for (const who of [buyer, supplier, financier]) {
-    await (await receivables.connect(who).useNonce()).wait();
-    await (await financing.connect(who).useNonce()).wait();
+    await (await receivables.connect(who).invalidateNonce(0n)).wait();
+    await (await financing.connect(who).invalidateNonce(0n)).wait();
+    for (const space of ["receivables", "financing"] as const) baseNonceCursor.set(cursorKey(space, who.address), 1n);
   }
   B.lines[90] = await openLine(financier, 9_000n);
   B.lines[100] = await openLine(financier, 10_000n);
@@ -338,22 +344,84 @@ async function deadline(): Promise<bigint> {
 
 type Types = Record<string, TypedDataField[]>;
 
-/** Signs a Receivables act for `signer` with its next nonce; returns [deadline, signature]. */
-async function signR(signer: Signer, act: ReceivablesAct, value: Record<string, unknown>): Promise<[bigint, string]> {
-  const dl = await deadline();
-  const nonce = await B.receivables.nonces(signer.address);
-  const domain = { ...RECEIVABLES_DOMAIN, chainId: B.chainId, verifyingContract: B.receivablesAddress };
-  const sig = await signer.signTypedData(domain, RECEIVABLES_TYPES[act] as Types, { ...value, nonce, deadline: dl });
-  return [dl, sig];
+// ------------------------------------------------------------------ unordered nonces
+
+/** ISignedActions.Authorization: what a relayed act carries besides its own fields. */
+interface Auth {
+  nonce: bigint;
+  deadline: bigint;
+  signature: string;
+}
+type NonceSpace = "receivables" | "financing";
+
+/** Cursors of the base state: established signers start at 1 (nonce 0 used), everyone else at 0. */
+const baseNonceCursor = new Map<string, bigint>();
+/** Next nonce per signer and contract; reset to the base cursors at the start of every scenario. */
+let nonceCursor = new Map<string, bigint>();
+/** Nonces signed since the variant started; each must be used once the variant has run. */
+let signedNonces: Array<{ space: NonceSpace; signer: string; nonce: bigint }> = [];
+
+function cursorKey(space: NonceSpace, signer: string): string {
+  return `${space}:${signer}`;
 }
 
-/** Signs a Financing act for `signer` with its next nonce; returns [deadline, signature]. */
-async function signF(signer: Signer, act: FinancingAct, value: Record<string, unknown>): Promise<[bigint, string]> {
+function resetNonces(): void {
+  nonceCursor = new Map(baseNonceCursor);
+  signedNonces = [];
+}
+
+function nonceContract(space: NonceSpace) {
+  return space === "receivables" ? B.receivables : B.financing;
+}
+
+/**
+ * The signer's next nonce on `space`. An established signer's nonce must fall in a bitmap word that
+ * already holds a used nonce (so the relay pays the 5,000-gas update); a first-ever signer's first
+ * nonce in the scenario must fall in a word never touched (so it pays the new slot).
+ */
+async function takeNonce(space: NonceSpace, signer: Signer): Promise<bigint> {
+  const key = cursorKey(space, signer.address);
+  const start = baseNonceCursor.get(key);
+  const nonce = nonceCursor.get(key) ?? start ?? 0n;
+  nonceCursor.set(key, nonce + 1n);
+  const word = await nonceContract(space).nonceBitmap(signer.address, nonce >> 8n);
+  if (start !== undefined) {
+    check(word !== 0n, `${space} nonce ${nonce} of established ${signer.address}: its bitmap word is empty`);
+  } else if (nonce === 0n) {
+    check(word === 0n, `${space} nonce 0 of first-ever ${signer.address}: its bitmap word is not empty`);
+  }
+  check(
+    !(await nonceContract(space).isNonceUsed(signer.address, nonce)),
+    `${space} nonce ${nonce} of ${signer.address} is already used`,
+  );
+  signedNonces.push({ space, signer: signer.address, nonce });
+  return nonce;
+}
+
+/** Signs a Receivables act for `signer` with its next nonce and a one-hour deadline. */
+async function signR(signer: Signer, act: ReceivablesAct, value: Record<string, unknown>): Promise<Auth> {
   const dl = await deadline();
-  const nonce = await B.financing.nonces(signer.address);
+  const nonce = await takeNonce("receivables", signer);
+  const domain = { ...RECEIVABLES_DOMAIN, chainId: B.chainId, verifyingContract: B.receivablesAddress };
+  const signature = await signer.signTypedData(domain, RECEIVABLES_TYPES[act] as Types, {
+    ...value,
+    nonce,
+    deadline: dl,
+  });
+  return { nonce, deadline: dl, signature };
+}
+
+/** Signs a Financing act for `signer` with its next nonce and a one-hour deadline. */
+async function signF(signer: Signer, act: FinancingAct, value: Record<string, unknown>): Promise<Auth> {
+  const dl = await deadline();
+  const nonce = await takeNonce("financing", signer);
   const domain = { ...FINANCING_DOMAIN, chainId: B.chainId, verifyingContract: B.financingAddress };
-  const sig = await signer.signTypedData(domain, FINANCING_TYPES[act] as Types, { ...value, nonce, deadline: dl });
-  return [dl, sig];
+  const signature = await signer.signTypedData(domain, FINANCING_TYPES[act] as Types, {
+    ...value,
+    nonce,
+    deadline: dl,
+  });
+  return { nonce, deadline: dl, signature };
 }
 
 // ------------------------------------------------------------------ scenarios
@@ -389,6 +457,7 @@ async function scenario<C>(
   verify?: (c: C, variant: string) => Promise<void>,
 ): Promise<Measured> {
   await base.restore();
+  resetNonces();
   const c = await prepare();
   const prepared = await takeSnapshot();
   const d = await direct(c);
@@ -396,8 +465,16 @@ async function scenario<C>(
   let r: Tx[] | undefined;
   if (relayed) {
     await prepared.restore();
+    signedNonces = [];
     r = await relayed(c);
     if (verify) await verify(c, `${name} (relayed)`);
+    check(signedNonces.length > 0, `${name} (relayed): no nonce was signed`);
+    for (const { space, signer, nonce } of signedNonces) {
+      check(
+        await nonceContract(space).isNonceUsed(signer, nonce),
+        `${name} (relayed): ${space} nonce ${nonce} of ${signer} is not marked used`,
+      );
+    }
   }
   process.stdout.write(".");
   return { direct: d, relayed: r };
@@ -412,15 +489,17 @@ async function tokeniseScenario(name: string, seller: Signer): Promise<Measured>
     async () => ({ inv: await invoice(B.buyer.address), before: await receivables.balanceOf(seller.address) }),
     async ({ inv }) => [await record("tokenise", receivables.connect(seller).tokenise(inv))],
     async ({ inv }) => {
-      const [dl, sig] = await signR(seller, "Tokenise", { seller: seller.address, invoice: inv });
-      return [await record("tokeniseBySig", receivables.connect(B.relayer).tokeniseBySig(seller.address, inv, dl, sig))];
+      const auth = await signR(seller, "Tokenise", { seller: seller.address, invoice: inv });
+      return [await record("tokeniseBySig", receivables.connect(B.relayer).tokeniseBySig(seller.address, inv, auth))];
     },
     async ({ inv, before }, variant) => {
       check((await receivables.ownerOf(idOf(inv))) === seller.address, `${variant}: ownerOf(id) is not the seller`);
       const after = await receivables.balanceOf(seller.address);
       check(
         after === before + 1n,
-        `${variant}: balanceOf(seller) went ${bal(before)} → ${bal(after)}, expected ${bal(before + 1n)}; the new token ` +
+        `${variant}: balanceOf(seller) went ${bal(before)} → ${bal(after)}, expected ${bal(
+          before + 1n,
+        )}; the new token ` +
           `is not counted in the holder's balance, so this row lacks the balance write it should pay for`,
       );
     },
@@ -445,8 +524,13 @@ async function approveScenario(name: string, worst: boolean): Promise<Measured> 
       };
       if (worst) {
         check(
-          state.supplierTokens === 0n && state.supplierHolds === 1n && state.financierHolds === 0n && state.utilised === 0n,
-          `${name}: setup is not a first-ever financing (${JSON.stringify(state, (_, v) => (typeof v === "bigint" ? v.toString() : v))})`,
+          state.supplierTokens === 0n &&
+            state.supplierHolds === 1n &&
+            state.financierHolds === 0n &&
+            state.utilised === 0n,
+          `${name}: setup is not a first-ever financing (${JSON.stringify(state, (_, v) =>
+            typeof v === "bigint" ? v.toString() : v,
+          )})`,
         );
       } else {
         check(
@@ -458,13 +542,19 @@ async function approveScenario(name: string, worst: boolean): Promise<Measured> 
     },
     async ({ id }) => [await record("approveFinancing", financing.connect(financier).approveFinancing(id))],
     async ({ id }) => {
-      const [dl, sig] = await signF(financier, "ApproveFinancing", { financier: financier.address, receivableId: id });
+      const auth = await signF(financier, "ApproveFinancing", { financier: financier.address, receivableId: id });
       return [
-        await record("approveFinancingBySig", financing.connect(B.relayer).approveFinancingBySig(financier.address, id, dl, sig)),
+        await record(
+          "approveFinancingBySig",
+          financing.connect(B.relayer).approveFinancingBySig(financier.address, id, auth),
+        ),
       ];
     },
     async ({ id }, variant) => {
-      check((await receivables.ownerOf(id)) === financier.address, `${variant}: receivable not assigned to the financier`);
+      check(
+        (await receivables.ownerOf(id)) === financier.address,
+        `${variant}: receivable not assigned to the financier`,
+      );
       check((await financing.financing(id)).status === FS.Active, `${variant}: financing not active`);
     },
   );
@@ -482,12 +572,13 @@ async function repayScenario(name: string, lineKey: 90 | 100 | null): Promise<Me
     },
     async ({ id, amount }) => [await record("pay", receivables.connect(buyer).pay(id, amount))],
     async ({ id, amount }) => {
-      const [dl, sig] = await signR(buyer, "Pay", { debtor: buyer.address, receivableId: id, amount });
-      return [await record("payBySig", receivables.connect(B.relayer).payBySig(buyer.address, id, amount, dl, sig))];
+      const auth = await signR(buyer, "Pay", { debtor: buyer.address, receivableId: id, amount });
+      return [await record("payBySig", receivables.connect(B.relayer).payBySig(buyer.address, id, amount, auth))];
     },
     async ({ id }, variant) => {
       check((await receivables.receivable(id)).status === RS.Paid, `${variant}: receivable not paid`);
-      if (lineKey !== null) check((await financing.financing(id)).status === FS.Repaid, `${variant}: financing not repaid`);
+      if (lineKey !== null)
+        check((await financing.financing(id)).status === FS.Repaid, `${variant}: financing not repaid`);
     },
   );
 }
@@ -517,31 +608,39 @@ async function lifecycleScenario(name: string, first: boolean): Promise<Measured
     },
     async ({ inv, lineId }) => {
       const id = idOf(inv);
-      let [dl, sig] = await signR(supplier, "Tokenise", { seller: supplier.address, invoice: inv });
-      const txs = [await record("tokeniseBySig", receivables.connect(relayer).tokeniseBySig(supplier.address, inv, dl, sig))];
-      [dl, sig] = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
-      txs.push(await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, dl, sig)));
-      [dl, sig] = await signF(supplier, "RequestFinancing", { supplier: supplier.address, receivableId: id, lineId });
+      let auth = await signR(supplier, "Tokenise", { seller: supplier.address, invoice: inv });
+      const txs = [
+        await record("tokeniseBySig", receivables.connect(relayer).tokeniseBySig(supplier.address, inv, auth)),
+      ];
+      auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
+      txs.push(await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, auth)));
+      auth = await signF(supplier, "RequestFinancing", { supplier: supplier.address, receivableId: id, lineId });
       txs.push(
         await record(
           "requestFinancingBySig",
-          financing.connect(relayer).requestFinancingBySig(supplier.address, id, lineId, dl, sig),
+          financing.connect(relayer).requestFinancingBySig(supplier.address, id, lineId, auth),
         ),
       );
-      [dl, sig] = await signF(financier, "ApproveFinancing", { financier: financier.address, receivableId: id });
+      auth = await signF(financier, "ApproveFinancing", { financier: financier.address, receivableId: id });
       txs.push(
-        await record("approveFinancingBySig", financing.connect(relayer).approveFinancingBySig(financier.address, id, dl, sig)),
+        await record(
+          "approveFinancingBySig",
+          financing.connect(relayer).approveFinancingBySig(financier.address, id, auth),
+        ),
       );
       const amount = (await receivables.receivable(id)).outstanding;
-      [dl, sig] = await signR(buyer, "Pay", { debtor: buyer.address, receivableId: id, amount });
-      txs.push(await record("payBySig", receivables.connect(relayer).payBySig(buyer.address, id, amount, dl, sig)));
+      auth = await signR(buyer, "Pay", { debtor: buyer.address, receivableId: id, amount });
+      txs.push(await record("payBySig", receivables.connect(relayer).payBySig(buyer.address, id, amount, auth)));
       return txs;
     },
     async ({ inv, before }, variant) => {
       check((await receivables.receivable(idOf(inv))).status === RS.Paid, `${variant}: receivable not paid`);
       // Tokenised, then assigned to the financier: the supplier's receivable balance is back where it was.
       const after = await receivables.balanceOf(supplier.address);
-      check(after === before, `${variant}: balanceOf(supplier) went ${bal(before)} → ${bal(after)}, expected ${bal(before)}`);
+      check(
+        after === before,
+        `${variant}: balanceOf(supplier) went ${bal(before)} → ${bal(after)}, expected ${bal(before)}`,
+      );
     },
   );
 }
@@ -588,7 +687,9 @@ function describeBreakdown(tx: Tx): string {
   const accounted =
     TX_BASE + tx.calldataGas + b.newSlotGas + b.updateGas + b.clearGas + b.otherWriteGas + b.coldReadGas + b.eventGas;
   const rest = tx.gasUsed + b.refund - accounted;
-  parts.push(`${formatInt(rest)} other execution (${count(b.calls, "call")} to other contracts, warm reads, hashing, checks)`);
+  parts.push(
+    `${formatInt(rest)} other execution (${count(b.calls, "call")} to other contracts, warm reads, hashing, checks)`,
+  );
   let s = `${formatInt(tx.gasUsed)} = ${parts.join(" + ")}`;
   if (b.refund > 0n) s += ` − ${formatInt(b.refund)} refund`;
   return s;
@@ -644,7 +745,8 @@ async function main(): Promise<void> {
         ),
       ],
       undefined,
-      async ({ account }, variant) => check((await registry.member(account)).status === 1n, `${variant}: not registered`),
+      async ({ account }, variant) =>
+        check((await registry.member(account)).status === 1n, `${variant}: not registered`),
     ),
     80_000n,
     "erc721",
@@ -675,11 +777,11 @@ async function main(): Promise<void> {
       },
       async ({ invoices }) => [await record("tokeniseBatch", receivables.connect(supplier).tokeniseBatch(invoices))],
       async ({ invoices }) => {
-        const [dl, sig] = await signR(supplier, "TokeniseBatch", { seller: supplier.address, invoices });
+        const auth = await signR(supplier, "TokeniseBatch", { seller: supplier.address, invoices });
         return [
           await record(
             "tokeniseBatchBySig",
-            receivables.connect(relayer).tokeniseBatchBySig(supplier.address, invoices, dl, sig),
+            receivables.connect(relayer).tokeniseBatchBySig(supplier.address, invoices, auth),
           ),
         ];
       },
@@ -698,8 +800,8 @@ async function main(): Promise<void> {
       async () => ({ id: (await issue(supplier, 1))[0] }),
       async ({ id }) => [await record("accept", receivables.connect(buyer).accept(id))],
       async ({ id }) => {
-        const [dl, sig] = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
-        return [await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, dl, sig))];
+        const auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
+        return [await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, auth))];
       },
       async ({ id }, variant) =>
         check((await receivables.receivable(id)).status === RS.Accepted, `${variant}: not accepted`),
@@ -721,9 +823,27 @@ async function main(): Promise<void> {
     150_000n,
     "erc20",
   );
-  budgeted("repay-90", "repay in full: 90% advance (two transfers)", await repayScenario("repay 90%", 90), 90_000n, "erc20");
-  budgeted("repay-100", "repay in full: 100% advance (one transfer)", await repayScenario("repay 100%", 100), 90_000n, "erc20");
-  budgeted("repay-unfinanced", "repay in full: unfinanced", await repayScenario("repay unfinanced", null), 90_000n, "erc20");
+  budgeted(
+    "repay-90",
+    "repay in full: 90% advance (two transfers)",
+    await repayScenario("repay 90%", 90),
+    90_000n,
+    "erc20",
+  );
+  budgeted(
+    "repay-100",
+    "repay in full: 100% advance (one transfer)",
+    await repayScenario("repay 100%", 100),
+    90_000n,
+    "erc20",
+  );
+  budgeted(
+    "repay-unfinanced",
+    "repay in full: unfinanced",
+    await repayScenario("repay unfinanced", null),
+    90_000n,
+    "erc20",
+  );
   budgeted(
     "lifecycle",
     "whole lifecycle (5 receipts): established participants",
@@ -746,14 +866,20 @@ async function main(): Promise<void> {
     await scenario(
       "requestFinancing",
       async () => ({ id: await accepted(supplier) }),
-      async ({ id }) => [await record("requestFinancing", financing.connect(supplier).requestFinancing(id, B.lines[90]))],
+      async ({ id }) => [
+        await record("requestFinancing", financing.connect(supplier).requestFinancing(id, B.lines[90])),
+      ],
       async ({ id }) => {
         const lineId = B.lines[90];
-        const [dl, sig] = await signF(supplier, "RequestFinancing", { supplier: supplier.address, receivableId: id, lineId });
+        const auth = await signF(supplier, "RequestFinancing", {
+          supplier: supplier.address,
+          receivableId: id,
+          lineId,
+        });
         return [
           await record(
             "requestFinancingBySig",
-            financing.connect(relayer).requestFinancingBySig(supplier.address, id, lineId, dl, sig),
+            financing.connect(relayer).requestFinancingBySig(supplier.address, id, lineId, auth),
           ),
         ];
       },
@@ -769,10 +895,13 @@ async function main(): Promise<void> {
       "openCreditLine",
       async () => ({ terms: await lineTerms(8_500n), count: await financing.creditLineCount() }),
       async ({ terms }) => [
-        await record("openCreditLine", financing.connect(financier).openCreditLine(buyer.address, ethers.ZeroAddress, terms)),
+        await record(
+          "openCreditLine",
+          financing.connect(financier).openCreditLine(buyer.address, ethers.ZeroAddress, terms),
+        ),
       ],
       async ({ terms }) => {
-        const [dl, sig] = await signF(financier, "OpenCreditLine", {
+        const auth = await signF(financier, "OpenCreditLine", {
           financier: financier.address,
           debtor: buyer.address,
           supplier: ethers.ZeroAddress,
@@ -783,7 +912,7 @@ async function main(): Promise<void> {
             "openCreditLineBySig",
             financing
               .connect(relayer)
-              .openCreditLineBySig(financier.address, buyer.address, ethers.ZeroAddress, terms, dl, sig),
+              .openCreditLineBySig(financier.address, buyer.address, ethers.ZeroAddress, terms, auth),
           ),
         ];
       },
@@ -805,8 +934,10 @@ async function main(): Promise<void> {
       },
       async ({ id, amounts }) => [await record("split", receivables.connect(supplier).split(id, amounts))],
       async ({ id, amounts }) => {
-        const [dl, sig] = await signR(supplier, "Split", { holder: supplier.address, receivableId: id, amounts });
-        return [await record("splitBySig", receivables.connect(relayer).splitBySig(supplier.address, id, amounts, dl, sig))];
+        const auth = await signR(supplier, "Split", { holder: supplier.address, receivableId: id, amounts });
+        return [
+          await record("splitBySig", receivables.connect(relayer).splitBySig(supplier.address, id, amounts, auth)),
+        ];
       },
       async ({ id }, variant) => check((await receivables.receivable(id)).status === RS.Split, `${variant}: not split`),
     ),
@@ -819,10 +950,13 @@ async function main(): Promise<void> {
       "transfer",
       async () => ({ id: await accepted(supplier) }),
       async ({ id }) => [
-        await record("transferFrom", receivables.connect(supplier).transferFrom(supplier.address, financier.address, id)),
+        await record(
+          "transferFrom",
+          receivables.connect(supplier).transferFrom(supplier.address, financier.address, id),
+        ),
       ],
       async ({ id }) => {
-        const [dl, sig] = await signR(supplier, "TransferReceivable", {
+        const auth = await signR(supplier, "TransferReceivable", {
           holder: supplier.address,
           receivableId: id,
           to: financier.address,
@@ -830,7 +964,7 @@ async function main(): Promise<void> {
         return [
           await record(
             "transferBySig",
-            receivables.connect(relayer).transferBySig(supplier.address, id, financier.address, dl, sig),
+            receivables.connect(relayer).transferBySig(supplier.address, id, financier.address, auth),
           ),
         ];
       },
@@ -852,7 +986,7 @@ async function main(): Promise<void> {
         await record("applyCreditNote", receivables.connect(supplier).applyCreditNote(id, amount, hash)),
       ],
       async ({ id, amount, hash }) => {
-        const [dl, sig] = await signR(supplier, "CreditNote", {
+        const auth = await signR(supplier, "CreditNote", {
           holder: supplier.address,
           receivableId: id,
           amount,
@@ -861,7 +995,7 @@ async function main(): Promise<void> {
         return [
           await record(
             "applyCreditNoteBySig",
-            receivables.connect(relayer).applyCreditNoteBySig(supplier.address, id, amount, hash, dl, sig),
+            receivables.connect(relayer).applyCreditNoteBySig(supplier.address, id, amount, hash, auth),
           ),
         ];
       },
@@ -878,13 +1012,49 @@ async function main(): Promise<void> {
       async () => ({ id: (await issue(supplier, 1))[0] }),
       async ({ id }) => [await record("cancel", receivables.connect(supplier).cancel(id))],
       async ({ id }) => {
-        const [dl, sig] = await signR(supplier, "Cancel", { seller: supplier.address, receivableId: id });
-        return [await record("cancelBySig", receivables.connect(relayer).cancelBySig(supplier.address, id, dl, sig))];
+        const auth = await signR(supplier, "Cancel", { seller: supplier.address, receivableId: id });
+        return [await record("cancelBySig", receivables.connect(relayer).cancelBySig(supplier.address, id, auth))];
       },
       async ({ id }, variant) =>
         check((await receivables.receivable(id)).status === RS.Cancelled, `${variant}: not cancelled`),
     ),
     "erc20",
+  );
+  other(
+    "invalidate",
+    "invalidateNonce: the word already holds a used nonce",
+    await scenario(
+      "invalidateNonce",
+      async () => ({ nonce: await takeNonce("receivables", supplier) }),
+      async ({ nonce }) => [await record("invalidateNonce", receivables.connect(supplier).invalidateNonce(nonce))],
+      undefined,
+      async ({ nonce }, variant) =>
+        check(await receivables.isNonceUsed(supplier.address, nonce), `${variant}: nonce not marked used`),
+    ),
+    "empty",
+  );
+  other(
+    "invalidate-new-word",
+    "invalidateNonce: first nonce of a new block of 256",
+    await scenario(
+      "invalidateNonce (new word)",
+      async () => {
+        const nonce = 256n;
+        check(
+          (await receivables.nonceBitmap(supplier.address, nonce >> 8n)) === 0n,
+          "invalidateNonce (new word): word 1 of the supplier is not empty",
+        );
+        return { nonce };
+      },
+      async ({ nonce }) => [await record("invalidateNonce", receivables.connect(supplier).invalidateNonce(nonce))],
+      undefined,
+      async ({ nonce }, variant) =>
+        check(
+          (await receivables.nonceBitmap(supplier.address, nonce >> 8n)) === 1n << (nonce & 0xffn),
+          `${variant}: nonce not marked used`,
+        ),
+    ),
+    "empty",
   );
   // Last: it moves the clock past the due date and grace period.
   other(
@@ -949,7 +1119,9 @@ async function main(): Promise<void> {
     ["l", "r"],
   );
   const floorBinding = rows.flatMap((row) =>
-    [...row.m.direct, ...(row.m.relayed ?? [])].filter((t) => t.floorGas >= t.gasUsed).map((t) => `${row.label}: ${t.label}`),
+    [...row.m.direct, ...(row.m.relayed ?? [])]
+      .filter((t) => t.floorGas >= t.gasUsed)
+      .map((t) => `${row.label}: ${t.label}`),
   );
 
   console.log(baselineTable);
@@ -990,7 +1162,11 @@ interface DocInput {
 
 function buildDocument(x: DocInput): string {
   const solc = hre.config.solidity.compilers[0];
-  const settings = solc.settings as { optimizer?: { enabled?: boolean; runs?: number }; evmVersion?: string; viaIR?: boolean };
+  const settings = solc.settings as {
+    optimizer?: { enabled?: boolean; runs?: number };
+    evmVersion?: string;
+    viaIR?: boolean;
+  };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hardhatVersion: string = require("hardhat/package.json").version;
   const hardfork = (hre.config.networks.hardhat as { hardfork?: string }).hardfork ?? "default";
@@ -1009,16 +1185,15 @@ function buildDocument(x: DocInput): string {
   const tokeniseDelta = d("tokenise-first") - d("tokenise");
   const balanceBug = b("tokenise-first").newSlots <= 2;
   const lcSum = (f: (t: Tx) => bigint): bigint => row("lifecycle").m.direct.reduce((acc, t) => acc + f(t), 0n);
-  const balanceNote =
-    balanceBug
-      ? ` The two rows differ by only ${g(tokeniseDelta)} gas and the first-invoice trace shows ` +
-        `${b("tokenise-first").newSlots} new slots, not 3: \`Receivables.tokenise\` never adds the token to ` +
-        `\`_holdings\` (only \`tokeniseBatch\` and \`split\` do), so \`balanceOf\` undercounts and these rows ` +
-        `are missing the balance write (about 22,100 for a first invoice, 5,000 after). Corrected, the ` +
-        `first-invoice row would be about ${g(d("tokenise-first") + 22_100n)} and the other about ` +
-        `${g(d("tokenise") + 5_000n)}.`
-      : ` The first invoice costs ${g(tokeniseDelta)} more than a later one: the holder's balance slot ` +
-        `goes 0 → 1 (a new slot, 22,100) instead of n → n+1 (5,000).`;
+  const balanceNote = balanceBug
+    ? ` The two rows differ by only ${g(tokeniseDelta)} gas and the first-invoice trace shows ` +
+      `${b("tokenise-first").newSlots} new slots, not 3: \`Receivables.tokenise\` never adds the token to ` +
+      `\`_holdings\` (only \`tokeniseBatch\` and \`split\` do), so \`balanceOf\` undercounts and these rows ` +
+      `are missing the balance write (about 22,100 for a first invoice, 5,000 after). Corrected, the ` +
+      `first-invoice row would be about ${g(d("tokenise-first") + 22_100n)} and the other about ` +
+      `${g(d("tokenise") + 5_000n)}.`
+    : ` The first invoice costs ${g(tokeniseDelta)} more than a later one: the holder's balance slot ` +
+      `goes 0 → 1 (a new slot, 22,100) instead of n → n+1 (5,000).`;
 
   const batchTotal = sum(row("batch").m.direct);
   const singleSaved = d("tokenise") - d("batch");
@@ -1026,6 +1201,8 @@ function buildDocument(x: DocInput): string {
   const repayTransfer = d("repay-90") - d("repay-100");
   const routing = d("repay-100") - d("repay-unfinanced");
   const lc = row("lifecycle").m.direct;
+  const nonceNew = d("invalidate-new-word");
+  const nonceOld = d("invalidate");
   const lcFirst = row("lifecycle-first").m.direct;
 
   const paragraphs = [
@@ -1039,9 +1216,10 @@ function buildDocument(x: DocInput): string {
       `status | financed and B = debtor | faceValue | dueDate (the ERC-721 owner lives in slot A, so there is ` +
       `no separate owner slot), two registry calls (seller, then debtor: the registry account is cold on the ` +
       `first, each member slot is a cold read) and two events (ERC-721 Transfer and ReceivableTokenised with ` +
-      `the document hash).${balanceNote} Relaying costs ${overhead("tokenise")} more for an established seller (signer, ` +
-      `deadline and 65-byte signature in calldata, EIP-712 hashing of the invoice, ecrecover, the nonce ` +
-      `update) and ${overhead("tokenise-first")} for a seller's first signed act, whose nonce slot is new.`,
+      `the document hash).${balanceNote} Relaying costs ${overhead("tokenise")} more for an established seller (the ` +
+      `signer and the authorisation — nonce, deadline, 65-byte signature — in calldata, EIP-712 hashing of the ` +
+      `invoice, ecrecover, setting the nonce's bit in a bitmap word that already holds a used nonce) and ` +
+      `${overhead("tokenise-first")} for a seller's first signed act, whose bitmap word is a new slot.`,
     `**Tokenise in a batch of ${BATCH}** (${g(d("batch"))} per invoice, ${g(batchTotal)} in total). Per invoice ` +
       `the batch still writes the two new record slots (${g(b("batch").newSlotGas / BigInt(BATCH))} per ` +
       `invoice) and emits the two events; the 21,000 base, the seller's registry check, the debtor's ` +
@@ -1063,7 +1241,8 @@ function buildDocument(x: DocInput): string {
       `(${describeBreakdown(tx0("approve-first"))}) is ${g(approveDelta)} dearer: the financier's receivable ` +
       `balance, the supplier's settlement-token balance and the fresh line's utilisation are new slots ` +
       `(0 → non-zero), while the supplier's receivable balance goes to zero (a refund). Relayed: ` +
-      `+${overhead("approve")} established, +${overhead("approve-first")} when the financier's nonce slot is new.`,
+      `+${overhead("approve")} established, +${overhead("approve-first")} when the financier's first nonce opens a ` +
+      `new bitmap word.`,
     `**Repay in full** (${g(d("repay-90"))} at a 90% advance, ${g(d("repay-100"))} at 100%, ` +
       `${g(d("repay-unfinanced"))} unfinanced). 90%: ${describeBreakdown(tx0("repay-90"))}. The receivable's ` +
       `slot A (outstanding → 0, status Paid), then Financing.onRepayment updates the financing record ` +
@@ -1085,17 +1264,32 @@ function buildDocument(x: DocInput): string {
       `(${g(lcSum((t) => t.breakdown.coldReadGas))}), ${lcSum((t) => BigInt(t.breakdown.events))} events ` +
       `(${g(lcSum((t) => t.breakdown.eventGas))}) and ${lcSum((t) => BigInt(t.breakdown.calls))} calls between ` +
       `the contracts. Five transactions pay five bases and re-read the same cold state (registry members, ` +
-      `the receivable record) five times over. Relaying all five acts adds ${overhead("lifecycle")}.` +
+      `the receivable record) five times over. Relaying all five acts adds ${overhead("lifecycle")} for established ` +
+      `participants and ${overhead("lifecycle-first")} first ever, where three of the five nonces open a new ` +
+      `bitmap word (the new supplier's on Receivables and on Financing, the new financier's).` +
       (balanceBug
         ? ` With the holder-balance defect above, the first-ever supplier's receivable balance is still 0 when ` +
           `the financier is assigned the receivable, and the unchecked decrement wraps it to 2^256 − 1: that ` +
           `approval pays a new slot (${g(lcFirst[3].gasUsed)} against ${g(d("approve-first"))} in the ` +
           `first-ever approval row) in place of the balance write tokenise skipped.`
         : ""),
+    `**Unordered nonces** (invalidateNonce ${g(nonceOld)} in a word already in use, ${g(nonceNew)} opening a ` +
+      `new one). A relayed act carries any nonce its signer has not used on that contract; the contract sets ` +
+      `bit \`nonce % 256\` of the signer's bitmap word \`nonce / 256\`. A signer's first act in each block of ` +
+      `256 nonces turns that word from zero to non-zero, a fresh slot (22,100 gas with its cold access); every ` +
+      `later act in the block updates the word (5,000: a 2,100 cold read and a 2,900 write), the same prices ` +
+      `as the sequential counter the contracts used before. invalidateNonce shows the two alone ` +
+      `(${describeBreakdown(tx0("invalidate-new-word"))}; against ${describeBreakdown(tx0("invalidate"))}): ` +
+      `${g(nonceNew - nonceOld)} apart. Nonces drawn consecutively per signer and contract, as here, keep 255 ` +
+      `of every 256 acts on the update; scattered random nonces would pay the fresh slot nearly every time. ` +
+      `What the unordered scheme does add is calldata and decoding: the nonce now travels with the deadline and ` +
+      `signature in an \`Authorization\` struct (one more word plus the struct's offset), which adds roughly 500 gas ` +
+      `to every relayed act against the sequential counter, whose nonce the contract read from storage (relaying ` +
+      `overhead with the sequential counter → now: tokenise +15,264 → +${overhead("tokenise")}, accept +14,707 → ` +
+      `+${overhead("accept")}, approve financing +14,662 → +${overhead("approve")}).`,
   ];
 
-  const missesText =
-    x.misses.length === 0 ? "All budgets met." : x.misses.map((m) => `- **${m}**`).join("\n");
+  const missesText = x.misses.length === 0 ? "All budgets met." : x.misses.map((m) => `- **${m}**`).join("\n");
   const checksText =
     checkFailures.length === 0
       ? ""
@@ -1112,9 +1306,10 @@ function buildDocument(x: DocInput): string {
     "",
     "Receipt `gasUsed` of each act on the in-process Hardhat network, sent directly by its participant and,",
     "beside it, as the relayed `…BySig` variant (sent by a separate relayer account carrying the participant's",
-    "EIP-712 signature). Both variants of a row start from the same state (EVM snapshot). \"Established\"",
-    "participants already hold receivables, settlement tokens, used credit lines and used nonces; \"first",
-    "ever\" ones have none. Every allowance is MaxUint256 and set beforehand, so no measured transfer writes",
+    'EIP-712 signature). Both variants of a row start from the same state (EVM snapshot). "Established"',
+    "participants already hold receivables, settlement tokens, used credit lines and used nonces (their next",
+    'nonce falls in a bitmap word already in use); "first ever" ones have none, so their first nonce on a',
+    "contract opens a new word. Every allowance is MaxUint256 and set beforehand, so no measured transfer writes",
     "an allowance. The budget is judged on the direct gas; a relayed variant over budget is flagged too.",
     "Direct figures repeat exactly from run to run (calldata comes from a fixed seed); relayed ones move by a",
     "few tens of gas, because the signature depends on a clock-based deadline and its count of zero bytes varies.",

@@ -3,39 +3,46 @@ pragma solidity 0.8.30;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {ISignedActions} from "../interfaces/ISignedActions.sol";
 
 /// @title SignedActions
-/// @notice Lets a participant authorise an act with an EIP-712 signature that anyone may relay.
-/// Each typed struct names its signer and carries the signer's next nonce and a deadline, and the
-/// domain separator binds the chain id and this contract's address, so a signature works once, on
-/// one chain, on one contract, for one signer. Contract wallets (ERC-1271) sign too; ECDSA
-/// signatures with a high `s` (malleable twins) are refused by OpenZeppelin's ECDSA.
-abstract contract SignedActions is EIP712, Nonces {
-    /// @notice Thrown when a signed act is relayed after its deadline.
-    /// @param deadline The deadline in the signed message.
-    /// @param nowTime The block time.
-    error SignedActionExpired(uint256 deadline, uint256 nowTime);
-    /// @notice Thrown when the signature is not a valid signature of `signer` over the typed act.
-    /// @param signer The participant the act is attributed to.
-    error SignedActionInvalidSignature(address signer);
+/// @notice Verifies relayed participant acts: deadline, signature (ECDSA or ERC-1271) and a
+/// single-use unordered nonce. ECDSA signatures with a high `s` (malleable twins) are refused by
+/// OpenZeppelin's ECDSA, so one act has one valid signature per key.
+abstract contract SignedActions is ISignedActions, EIP712 {
+    /// @dev Bit `nonce & 255` of word `nonce >> 8` is set once the nonce is used. Consecutive nonces
+    /// share a word, so a signer's acts mostly update one warm-able slot instead of writing new ones.
+    mapping(address signer => mapping(uint256 wordPos => uint256 bitmap)) private _nonceBitmaps;
 
-    /// @dev Consumes `signer`'s nonce and checks the signature over `structHash`, which the caller
-    /// built with `nonce` as the next nonce of `signer`.
-    function _verifySigned(
-        address signer,
-        bytes32 structHash,
-        uint256 deadline,
-        bytes calldata signature
-    ) internal view {
-        if (block.timestamp > deadline) revert SignedActionExpired(deadline, block.timestamp);
-        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature)) {
-            revert SignedActionInvalidSignature(signer);
-        }
+    /// @inheritdoc ISignedActions
+    function isNonceUsed(address signer, uint256 nonce) external view returns (bool) {
+        return _nonceBitmaps[signer][nonce >> 8] & (uint256(1) << (nonce & 0xff)) != 0;
     }
 
-    /// @notice Burns the caller's next nonce, voiding any signature it gave out with that nonce.
-    function useNonce() external returns (uint256) {
-        return _useNonce(msg.sender);
+    /// @inheritdoc ISignedActions
+    function nonceBitmap(address signer, uint256 wordPos) external view returns (uint256) {
+        return _nonceBitmaps[signer][wordPos];
+    }
+
+    /// @inheritdoc ISignedActions
+    function invalidateNonce(uint256 nonce) external {
+        _useNonce(msg.sender, nonce);
+        emit NonceInvalidated(msg.sender, nonce);
+    }
+
+    /// @dev Checks the deadline and `signer`'s signature over `structHash` (built with
+    /// `auth.nonce` and `auth.deadline`), then consumes the nonce.
+    function _verifySigned(address signer, bytes32 structHash, Authorization calldata auth) internal {
+        if (block.timestamp > auth.deadline) revert SignedActionExpired(auth.deadline, block.timestamp);
+        if (!SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), auth.signature)) {
+            revert SignedActionInvalidSignature(signer);
+        }
+        _useNonce(signer, auth.nonce);
+    }
+
+    function _useNonce(address signer, uint256 nonce) private {
+        uint256 bit = uint256(1) << (nonce & 0xff);
+        uint256 flipped = _nonceBitmaps[signer][nonce >> 8] ^= bit;
+        if (flipped & bit == 0) revert SignedActionNonceUsed(signer, nonce);
     }
 }

@@ -105,13 +105,12 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         address debtor,
         address supplier,
         LineTerms calldata terms,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256) {
         bytes32 structHash = keccak256(
-            abi.encode(OPEN_TYPEHASH, financier, debtor, supplier, _hashTerms(terms), _useNonce(financier), deadline)
+            abi.encode(OPEN_TYPEHASH, financier, debtor, supplier, _hashTerms(terms), auth.nonce, auth.deadline)
         );
-        _verifySigned(financier, structHash, deadline, signature);
+        _verifySigned(financier, structHash, auth);
         return _open(financier, debtor, supplier, terms);
     }
 
@@ -125,13 +124,12 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         address financier,
         uint256 lineId,
         LineTerms calldata terms,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external {
         bytes32 structHash = keccak256(
-            abi.encode(UPDATE_TYPEHASH, financier, lineId, _hashTerms(terms), _useNonce(financier), deadline)
+            abi.encode(UPDATE_TYPEHASH, financier, lineId, _hashTerms(terms), auth.nonce, auth.deadline)
         );
-        _verifySigned(financier, structHash, deadline, signature);
+        _verifySigned(financier, structHash, auth);
         _update(financier, lineId, terms);
     }
 
@@ -141,12 +139,11 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     }
 
     /// @notice Closes a credit line, authorised by the financier's signature.
-    function closeCreditLineBySig(address financier, uint256 lineId, uint256 deadline, bytes calldata signature) external {
+    function closeCreditLineBySig(address financier, uint256 lineId, Authorization calldata auth) external {
         _verifySigned(
             financier,
-            keccak256(abi.encode(CLOSE_TYPEHASH, financier, lineId, _useNonce(financier), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(CLOSE_TYPEHASH, financier, lineId, auth.nonce, auth.deadline)),
+            auth
         );
         _close(financier, lineId);
     }
@@ -163,14 +160,12 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         address supplier,
         uint256 receivableId,
         uint256 lineId,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external {
         _verifySigned(
             supplier,
-            keccak256(abi.encode(REQUEST_TYPEHASH, supplier, receivableId, lineId, _useNonce(supplier), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(REQUEST_TYPEHASH, supplier, receivableId, lineId, auth.nonce, auth.deadline)),
+            auth
         );
         _request(supplier, receivableId, lineId);
     }
@@ -184,14 +179,12 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     function approveFinancingBySig(
         address financier,
         uint256 receivableId,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external nonReentrant {
         _verifySigned(
             financier,
-            keccak256(abi.encode(APPROVE_TYPEHASH, financier, receivableId, _useNonce(financier), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(APPROVE_TYPEHASH, financier, receivableId, auth.nonce, auth.deadline)),
+            auth
         );
         _approveFinancing(financier, receivableId);
     }
@@ -206,14 +199,12 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         address financier,
         uint256 receivableId,
         bytes32 reasonCode,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external {
         _verifySigned(
             financier,
-            keccak256(abi.encode(REJECT_TYPEHASH, financier, receivableId, reasonCode, _useNonce(financier), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(REJECT_TYPEHASH, financier, receivableId, reasonCode, auth.nonce, auth.deadline)),
+            auth
         );
         _reject(financier, receivableId, reasonCode);
     }
@@ -224,12 +215,11 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     }
 
     /// @notice Writes off a defaulted financing, authorised by the financier's signature.
-    function writeOffBySig(address financier, uint256 receivableId, uint256 deadline, bytes calldata signature) external {
+    function writeOffBySig(address financier, uint256 receivableId, Authorization calldata auth) external {
         _verifySigned(
             financier,
-            keccak256(abi.encode(WRITE_OFF_TYPEHASH, financier, receivableId, _useNonce(financier), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(WRITE_OFF_TYPEHASH, financier, receivableId, auth.nonce, auth.deadline)),
+            auth
         );
         _writeOff(financier, receivableId);
     }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IRepaymentRouter} from "./IReceivables.sol";
+import {ISignedActions} from "./ISignedActions.sol";
 
 /// @title Receivables financing
 /// @notice Credit lines opened by financiers, financing requests by holders of accepted
@@ -13,7 +14,7 @@ import {IRepaymentRouter} from "./IReceivables.sol";
 /// Recourse: none on-chain. On default the advance stays utilised until the debtor pays late or the
 /// financier writes it off; a claim against the supplier is a matter for the financing contract
 /// between them, off this ledger.
-interface IFinancing is IRepaymentRouter {
+interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @notice A financing's lifecycle; keyed by receivable id. `None`: never requested.
     enum Status {
         None,

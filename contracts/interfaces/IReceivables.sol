@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {ISignedActions} from "./ISignedActions.sol";
+
 /// @title Receivables ledger
 /// @notice One ERC-721 token per receivable: a buyer's debt to a supplier for an invoice.
 /// The token id is the invoice fingerprint (a salted hash of the normalised seller tax id, buyer tax
@@ -9,7 +11,7 @@ pragma solidity 0.8.30;
 /// parent id and their index.
 /// Lifecycle: Issued -> Accepted (by the debtor, irrevocable) -> optionally Split / transferred ->
 /// Financed -> Paid (in part or in full) or Defaulted; Cancelled only before acceptance.
-interface IReceivables {
+interface IReceivables is ISignedActions {
     /// @notice Where a receivable is in its lifecycle. `None` means the id was never used.
     enum Status {
         None,
@@ -158,8 +160,7 @@ interface IReceivables {
     function tokeniseBySig(
         address seller,
         Invoice calldata invoice,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256 id);
 
     /// @notice Tokenises many invoices in one transaction; the caller is the seller.
@@ -169,21 +170,20 @@ interface IReceivables {
     function tokeniseBatchBySig(
         address seller,
         Invoice[] calldata invoices,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256[] memory ids);
 
     /// @notice The debtor accepts the receivable: from now on it owes the amount to the holder.
     function accept(uint256 id) external;
 
     /// @notice Acceptance authorised by the debtor's signature.
-    function acceptBySig(address debtor, uint256 id, uint256 deadline, bytes calldata signature) external;
+    function acceptBySig(address debtor, uint256 id, Authorization calldata auth) external;
 
     /// @notice The seller withdraws a receivable the debtor has not accepted.
     function cancel(uint256 id) external;
 
     /// @notice Cancellation authorised by the seller's signature.
-    function cancelBySig(address seller, uint256 id, uint256 deadline, bytes calldata signature) external;
+    function cancelBySig(address seller, uint256 id, Authorization calldata auth) external;
 
     /// @notice The holder records a credit note (dilution) of `amount`.
     function applyCreditNote(uint256 id, uint256 amount, bytes32 creditNoteHash) external;
@@ -194,8 +194,7 @@ interface IReceivables {
         uint256 id,
         uint256 amount,
         bytes32 creditNoteHash,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external;
 
     /// @notice The holder splits an accepted receivable into children summing to its outstanding.
@@ -206,18 +205,17 @@ interface IReceivables {
         address holder,
         uint256 id,
         uint256[] calldata amounts,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256[] memory childIds);
 
     /// @notice Transfer authorised by the holder's signature (direct transfers use ERC-721 transferFrom).
-    function transferBySig(address holder, uint256 id, address to, uint256 deadline, bytes calldata signature) external;
+    function transferBySig(address holder, uint256 id, address to, Authorization calldata auth) external;
 
     /// @notice The debtor pays `amount` of the receivable to its holder in the settlement token.
     function pay(uint256 id, uint256 amount) external;
 
     /// @notice Payment authorised by the debtor's signature (the token allowance may come from a permit).
-    function payBySig(address debtor, uint256 id, uint256 amount, uint256 deadline, bytes calldata signature) external;
+    function payBySig(address debtor, uint256 id, uint256 amount, Authorization calldata auth) external;
 
     /// @notice Marks a receivable unpaid past its due date plus the grace period as defaulted. Anyone.
     function markDefaulted(uint256 id) external;

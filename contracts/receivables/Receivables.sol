@@ -133,13 +133,12 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     function tokeniseBySig(
         address seller,
         Invoice calldata invoice,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256 id) {
         bytes32 structHash = keccak256(
-            abi.encode(TOKENISE_TYPEHASH, seller, _hashInvoice(invoice), _useNonce(seller), deadline)
+            abi.encode(TOKENISE_TYPEHASH, seller, _hashInvoice(invoice), auth.nonce, auth.deadline)
         );
-        _verifySigned(seller, structHash, deadline, signature);
+        _verifySigned(seller, structHash, auth);
         _requireVerified(seller, Roles.SUPPLIER);
         return _tokenise(seller, invoice);
     }
@@ -154,8 +153,7 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     function tokeniseBatchBySig(
         address seller,
         Invoice[] calldata invoices,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256[] memory ids) {
         uint256 n = invoices.length;
         bytes32[] memory hashes = new bytes32[](n);
@@ -165,11 +163,11 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
                 TOKENISE_BATCH_TYPEHASH,
                 seller,
                 keccak256(abi.encodePacked(hashes)),
-                _useNonce(seller),
-                deadline
+                auth.nonce,
+                auth.deadline
             )
         );
-        _verifySigned(seller, structHash, deadline, signature);
+        _verifySigned(seller, structHash, auth);
         _requireVerified(seller, Roles.SUPPLIER);
         return _tokeniseBatch(seller, invoices);
     }
@@ -182,12 +180,11 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     }
 
     /// @inheritdoc IReceivables
-    function acceptBySig(address debtor, uint256 id, uint256 deadline, bytes calldata signature) external {
+    function acceptBySig(address debtor, uint256 id, Authorization calldata auth) external {
         _verifySigned(
             debtor,
-            keccak256(abi.encode(ACCEPT_TYPEHASH, debtor, id, _useNonce(debtor), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(ACCEPT_TYPEHASH, debtor, id, auth.nonce, auth.deadline)),
+            auth
         );
         _accept(debtor, id);
     }
@@ -198,12 +195,11 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     }
 
     /// @inheritdoc IReceivables
-    function cancelBySig(address seller, uint256 id, uint256 deadline, bytes calldata signature) external {
+    function cancelBySig(address seller, uint256 id, Authorization calldata auth) external {
         _verifySigned(
             seller,
-            keccak256(abi.encode(CANCEL_TYPEHASH, seller, id, _useNonce(seller), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(CANCEL_TYPEHASH, seller, id, auth.nonce, auth.deadline)),
+            auth
         );
         _cancel(seller, id);
     }
@@ -221,16 +217,14 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         uint256 id,
         uint256 amount,
         bytes32 creditNoteHash,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external {
         _verifySigned(
             holder,
             keccak256(
-                abi.encode(CREDIT_NOTE_TYPEHASH, holder, id, amount, creditNoteHash, _useNonce(holder), deadline)
+                abi.encode(CREDIT_NOTE_TYPEHASH, holder, id, amount, creditNoteHash, auth.nonce, auth.deadline)
             ),
-            deadline,
-            signature
+            auth
         );
         _applyCreditNote(holder, id, amount, creditNoteHash);
     }
@@ -247,16 +241,14 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         address holder,
         uint256 id,
         uint256[] calldata amounts,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external returns (uint256[] memory childIds) {
         _verifySigned(
             holder,
             keccak256(
-                abi.encode(SPLIT_TYPEHASH, holder, id, keccak256(abi.encodePacked(amounts)), _useNonce(holder), deadline)
+                abi.encode(SPLIT_TYPEHASH, holder, id, keccak256(abi.encodePacked(amounts)), auth.nonce, auth.deadline)
             ),
-            deadline,
-            signature
+            auth
         );
         return _split(holder, id, amounts);
     }
@@ -266,14 +258,12 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         address holder,
         uint256 id,
         address to,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external {
         _verifySigned(
             holder,
-            keccak256(abi.encode(TRANSFER_TYPEHASH, holder, id, to, _useNonce(holder), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(TRANSFER_TYPEHASH, holder, id, to, auth.nonce, auth.deadline)),
+            auth
         );
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
         _update(to, id, holder);
@@ -291,14 +281,12 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         address debtor,
         uint256 id,
         uint256 amount,
-        uint256 deadline,
-        bytes calldata signature
+        Authorization calldata auth
     ) external nonReentrant {
         _verifySigned(
             debtor,
-            keccak256(abi.encode(PAY_TYPEHASH, debtor, id, amount, _useNonce(debtor), deadline)),
-            deadline,
-            signature
+            keccak256(abi.encode(PAY_TYPEHASH, debtor, id, amount, auth.nonce, auth.deadline)),
+            auth
         );
         _pay(debtor, id, amount);
     }

@@ -10,7 +10,12 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
-import { RECEIVABLES_DOMAIN, FINANCING_DOMAIN, RECEIVABLES_TYPES, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
+import {
+  RECEIVABLES_DOMAIN,
+  FINANCING_DOMAIN,
+  RECEIVABLES_TYPES,
+  FINANCING_TYPES,
+} from "../../services/src/chain/eip712-types";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
@@ -40,11 +45,16 @@ const BPS = 10_000n;
 const GUARD_ERROR = ethers.id("ReentrancyGuardReentrantCall()").slice(0, 10);
 const RStatus = { Accepted: 2n, Financed: 3n, Paid: 4n, Split: 7n };
 const FStatus = { Requested: 1n, Active: 3n, Repaid: 4n };
+/** Nonce of the signed acts here: any unused value works (nonces are unordered); word 1, bit 44. */
+const NONCE = 300n;
 
 /** Number of `name` events `contract` emitted in `tx`. */
 async function countEvents(
   tx: ContractTransactionResponse,
-  contract: { getAddress(): Promise<string>; interface: { parseLog(log: { topics: string[]; data: string }): { name: string } | null } },
+  contract: {
+    getAddress(): Promise<string>;
+    interface: { parseLog(log: { topics: string[]; data: string }): { name: string } | null };
+  },
   name: string,
 ): Promise<number> {
   const receipt = await tx.wait();
@@ -65,7 +75,11 @@ async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
 async function reentrantLedgerFixture() {
   const f = await ledgerFixture();
   const { admin, operator, officer, supplier, buyer, financier, outsider } = f.actors;
-  const registry = await new ParticipantRegistry__factory(admin).deploy(admin.address, operator.address, officer.address);
+  const registry = await new ParticipantRegistry__factory(admin).deploy(
+    admin.address,
+    operator.address,
+    officer.address,
+  );
   const token = await new ReentrantToken__factory(admin).deploy();
   const receivables = await new Receivables__factory(admin).deploy(
     registry,
@@ -82,7 +96,9 @@ async function reentrantLedgerFixture() {
     [buyer, ROLE.BUYER],
     [financier, ROLE.FINANCIER],
   ] as const) {
-    await registry.connect(operator).register(who.address, roles, kycExpiry, JURISDICTION_CN, entityIdHash(who.address));
+    await registry
+      .connect(operator)
+      .register(who.address, roles, kycExpiry, JURISDICTION_CN, entityIdHash(who.address));
   }
   await token.mint(buyer.address, FUNDING);
   await token.mint(financier.address, FUNDING);
@@ -149,22 +165,26 @@ describe("Reentrancy", function () {
             h.buyer,
             { ...RECEIVABLES_DOMAIN, verifyingContract: await h.receivables.getAddress() },
             RECEIVABLES_TYPES.Pay,
-            { debtor: h.buyer.address, receivableId: id, amount, nonce: 0n, deadline: dl },
+            { debtor: h.buyer.address, receivableId: id, amount, nonce: NONCE, deadline: dl },
           );
+          const auth = { nonce: NONCE, deadline: dl, signature };
           await h.token.arm(
             h.receivables,
-            h.receivables.interface.encodeFunctionData("payBySig", [h.buyer.address, id, amount, dl, signature]),
+            h.receivables.interface.encodeFunctionData("payBySig", [h.buyer.address, id, amount, auth]),
           );
           const tx = await h.receivables.connect(h.buyer).pay(id, amount);
           expect(await countEvents(tx, h.receivables, "ReceivablePaid")).to.equal(1);
           await expect(tx).to.changeTokenBalances(h.token, [h.buyer, h.supplier], [-amount, amount]);
           await expectGuardStoppedOnce(h);
           expect((await h.receivables.receivable(id)).outstanding).to.equal(FACE - amount);
-          expect(await h.receivables.nonces(h.buyer.address)).to.equal(0n);
-          // Only the guard stopped it: on its own the same signature pays.
-          await expect(h.receivables.connect(h.outsider).payBySig(h.buyer.address, id, amount, dl, signature))
+          // The nested call's nonce use was rolled back with it.
+          expect(await h.receivables.isNonceUsed(h.buyer.address, NONCE)).to.equal(false);
+          expect(await h.receivables.nonceBitmap(h.buyer.address, NONCE >> 8n)).to.equal(0n);
+          // Only the guard stopped it: on its own the same signature pays, and then uses the nonce.
+          await expect(h.receivables.connect(h.outsider).payBySig(h.buyer.address, id, amount, auth))
             .to.emit(h.receivables, "ReceivablePaid")
             .withArgs(id, h.buyer.address, h.supplier.address, amount, FACE - 2n * amount);
+          expect(await h.receivables.isNonceUsed(h.buyer.address, NONCE)).to.equal(true);
         });
       });
 
@@ -210,15 +230,18 @@ describe("Reentrancy", function () {
             h.buyer,
             { ...RECEIVABLES_DOMAIN, verifyingContract: await h.receivables.getAddress() },
             RECEIVABLES_TYPES.Pay,
-            { debtor: h.buyer.address, receivableId: id, amount, nonce: 0n, deadline: dl },
+            { debtor: h.buyer.address, receivableId: id, amount, nonce: NONCE, deadline: dl },
           );
           await h.token.arm(h.receivables, h.receivables.interface.encodeFunctionData("pay", [id, amount]));
-          const tx = await h.receivables.connect(h.outsider).payBySig(h.buyer.address, id, amount, dl, signature);
+          const tx = await h.receivables
+            .connect(h.outsider)
+            .payBySig(h.buyer.address, id, amount, { nonce: NONCE, deadline: dl, signature });
           expect(await countEvents(tx, h.receivables, "ReceivablePaid")).to.equal(1);
           await expect(tx).to.changeTokenBalances(h.token, [h.buyer, h.supplier], [-amount, amount]);
           await expectGuardStoppedOnce(h);
           expect((await h.receivables.receivable(id)).outstanding).to.equal(FACE - amount);
-          expect(await h.receivables.nonces(h.buyer.address)).to.equal(1n);
+          expect(await h.receivables.isNonceUsed(h.buyer.address, NONCE)).to.equal(true);
+          expect(await h.receivables.nonceBitmap(h.buyer.address, NONCE >> 8n)).to.equal(1n << (NONCE & 0xffn));
         });
       });
     });
@@ -263,11 +286,12 @@ describe("Reentrancy", function () {
             h.financier,
             { ...FINANCING_DOMAIN, verifyingContract: await h.financing.getAddress() },
             FINANCING_TYPES.ApproveFinancing,
-            { financier: h.financier.address, receivableId: second.id, nonce: 0n, deadline: dl },
+            { financier: h.financier.address, receivableId: second.id, nonce: NONCE, deadline: dl },
           );
+          const auth = { nonce: NONCE, deadline: dl, signature };
           await h.token.arm(
             h.financing,
-            h.financing.interface.encodeFunctionData("approveFinancingBySig", [h.financier.address, second.id, dl, signature]),
+            h.financing.interface.encodeFunctionData("approveFinancingBySig", [h.financier.address, second.id, auth]),
           );
           const tx = await h.financing.connect(h.financier).approveFinancing(first.id);
           const q1 = expectedQuote(first.dueDate, await blockTime(tx), terms);
@@ -276,14 +300,17 @@ describe("Reentrancy", function () {
           expect((await h.financing.financing(second.id)).status).to.equal(FStatus.Requested);
           expect(await h.receivables.ownerOf(second.id)).to.equal(h.supplier.address);
           expect((await h.financing.creditLine(lineId)).utilised).to.equal(q1.advance);
-          expect(await h.financing.nonces(h.financier.address)).to.equal(0n);
+          expect(await h.financing.isNonceUsed(h.financier.address, NONCE)).to.equal(false);
 
-          const relayed = await h.financing.connect(h.outsider).approveFinancingBySig(h.financier.address, second.id, dl, signature);
+          const relayed = await h.financing
+            .connect(h.outsider)
+            .approveFinancingBySig(h.financier.address, second.id, auth);
           const q2 = expectedQuote(second.dueDate, await blockTime(relayed), terms);
           await expect(relayed)
             .to.emit(h.financing, "FinancingApproved")
             .withArgs(second.id, lineId, h.financier.address, h.supplier.address, q2.advance, q2.paid);
           expect((await h.financing.creditLine(lineId)).utilised).to.equal(q1.advance + q2.advance);
+          expect(await h.financing.isNonceUsed(h.financier.address, NONCE)).to.equal(true);
         });
       });
     });
@@ -337,7 +364,14 @@ describe("Reentrancy", function () {
 
     function accountsOf(r: R) {
       const { f } = r;
-      return [f.supplier.address, f.supplier2.address, r.address, f.buyer.address, f.financier.address, f.outsider.address];
+      return [
+        f.supplier.address,
+        f.supplier2.address,
+        r.address,
+        f.buyer.address,
+        f.financier.address,
+        f.outsider.address,
+      ];
     }
 
     async function sendToReceiver(r: R, id: bigint) {

@@ -1,13 +1,16 @@
 /**
- * Relayed EIP-712 acts (`…BySig`) of Receivables and Financing, and SignedActions.useNonce().
+ * Relayed EIP-712 acts (`…BySig`) of Receivables and Financing, and the unordered nonces of
+ * SignedActions (isNonceUsed, nonceBitmap, invalidateNonce).
  *
  * Every act is described once in ACTS (how to set it up, sign it, relay it, do it directly, tamper
  * with it and read the state it changes); a table then checks each act against the same list of
- * attacks: replay, expiry, another chain, another contract, another key, an altered field, the
- * malleable twin of the signature, a burned nonce and a future nonce. Further blocks cover what the
- * table cannot: a second deployment, the shared nonce sequence, ERC-1271 contract wallets and the
- * domain the contracts report. The typed data come from services/src/chain/eip712-types.ts, so a
- * contract typehash that drifts from the service's definitions fails every relay here.
+ * attacks: replay, a nonce already used, expiry, another chain, another contract, another key, an
+ * altered field, a nonce other than the signed one, and the malleable twin of the signature. Further
+ * blocks cover what the table cannot: a second deployment, the unordered nonce bitmap (any order,
+ * independence across signers and contracts, word boundaries), invalidateNonce, ERC-1271 contract
+ * wallets and the domain the contracts report. The typed data come from
+ * services/src/chain/eip712-types.ts, so a contract typehash that drifts from the service's
+ * definitions fails every relay here.
  */
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -42,6 +45,12 @@ import {
 type Types = Record<string, TypedDataField[]>;
 type Target = "receivables" | "financing";
 type Domain = { name: string; version: string; chainId?: bigint; verifyingContract: string };
+/** What every relayed act carries besides its own fields: nonce, deadline and signature. */
+interface Auth {
+  nonce: bigint;
+  deadline: bigint;
+  signature: string;
+}
 
 /** Order of the secp256k1 group: `s` and `n - s` are both valid halves of an ECDSA signature. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -60,8 +69,20 @@ function contractAddress(f: LedgerFixture, target: Target): Promise<string> {
   return target === "receivables" ? f.receivables.getAddress() : f.financing.getAddress();
 }
 
-function nonceOf(f: LedgerFixture, target: Target, who: string): Promise<bigint> {
-  return target === "receivables" ? f.receivables.nonces(who) : f.financing.nonces(who);
+function isNonceUsed(f: LedgerFixture, target: Target, who: string, nonce: bigint): Promise<boolean> {
+  return target === "receivables" ? f.receivables.isNonceUsed(who, nonce) : f.financing.isNonceUsed(who, nonce);
+}
+
+function nonceBitmap(f: LedgerFixture, target: Target, who: string, wordPos: bigint): Promise<bigint> {
+  return target === "receivables" ? f.receivables.nonceBitmap(who, wordPos) : f.financing.nonceBitmap(who, wordPos);
+}
+
+/** Word and bit of `nonce` in the signer's bitmap: bit `nonce % 256` of word `nonce / 256`. */
+function wordOf(nonce: bigint): bigint {
+  return nonce >> 8n;
+}
+function bitOf(nonce: bigint): bigint {
+  return 1n << (nonce & 0xffn);
 }
 
 async function domainOf(f: LedgerFixture, target: Target): Promise<Domain> {
@@ -101,12 +122,7 @@ function malleableTwin(signature: string): string {
 /** What the bare ecrecover precompile (which has no low-s rule) recovers from `signature` over `digest`. */
 async function ecrecover(digest: string, signature: string): Promise<string> {
   const bytes = ethers.getBytes(signature);
-  const data = ethers.concat([
-    digest,
-    ethers.toBeHex(bytes[64], 32),
-    bytes.slice(0, 32),
-    bytes.slice(32, 64),
-  ]);
+  const data = ethers.concat([digest, ethers.toBeHex(bytes[64], 32), bytes.slice(0, 32), bytes.slice(32, 64)]);
   const out = await ethers.provider.call({ to: ECRECOVER, data });
   return ethers.getAddress(ethers.dataSlice(out, 12));
 }
@@ -160,9 +176,9 @@ interface Prepared {
   /** The same act done by the signer itself. */
   direct: () => Promise<ContractTransactionResponse>;
   /** The act relayed by f.outsider (a non-member). */
-  relay: (deadline: bigint, signature: string) => Promise<ContractTransactionResponse>;
+  relay: (auth: Auth) => Promise<ContractTransactionResponse>;
   /** The relay with one signed field changed after signing. */
-  tamper: (deadline: bigint, signature: string) => Promise<ContractTransactionResponse>;
+  tamper: (auth: Auth) => Promise<ContractTransactionResponse>;
   /** The state the act changes. */
   state: () => Promise<unknown>;
   /** Asserts the act's exact events and effects on a successful relay. */
@@ -188,9 +204,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { seller: f.supplier.address, invoice: inv },
         direct: () => f.receivables.connect(f.supplier).tokenise(inv),
-        relay: (dl, sig) => r.tokeniseBySig(f.supplier.address, inv, dl, sig),
-        tamper: (dl, sig) =>
-          r.tokeniseBySig(f.supplier.address, { ...inv, faceValue: BigInt(inv.faceValue) + 1n }, dl, sig),
+        relay: (auth) => r.tokeniseBySig(f.supplier.address, inv, auth),
+        tamper: (auth) => r.tokeniseBySig(f.supplier.address, { ...inv, faceValue: BigInt(inv.faceValue) + 1n }, auth),
         state: async () => [await readReceivable(f, id), await f.receivables.balanceOf(f.supplier.address)],
         effect: async (tx) => {
           await expect(tx)
@@ -219,9 +234,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { seller: f.supplier.address, invoices },
         direct: () => f.receivables.connect(f.supplier).tokeniseBatch(invoices),
-        relay: (dl, sig) => r.tokeniseBatchBySig(f.supplier.address, invoices, dl, sig),
-        tamper: (dl, sig) =>
-          r.tokeniseBatchBySig(f.supplier.address, [a.inv, { ...b.inv, faceValue: 250_000_01n }], dl, sig),
+        relay: (auth) => r.tokeniseBatchBySig(f.supplier.address, invoices, auth),
+        tamper: (auth) => r.tokeniseBatchBySig(f.supplier.address, [a.inv, { ...b.inv, faceValue: 250_000_01n }], auth),
         state: async () => [
           await readReceivable(f, a.id),
           await readReceivable(f, b.id),
@@ -253,8 +267,8 @@ const ACTS: ActCase[] = [
         signer: f.buyer,
         message: { debtor: f.buyer.address, receivableId: id },
         direct: () => f.receivables.connect(f.buyer).accept(id),
-        relay: (dl, sig) => r.acceptBySig(f.buyer.address, id, dl, sig),
-        tamper: (dl, sig) => r.acceptBySig(f.buyer.address, other.id, dl, sig),
+        relay: (auth) => r.acceptBySig(f.buyer.address, id, auth),
+        tamper: (auth) => r.acceptBySig(f.buyer.address, other.id, auth),
         state: async () => [await readReceivable(f, id), await readReceivable(f, other.id)],
         effect: async (tx) => {
           await expect(tx).to.emit(f.receivables, "ReceivableAccepted").withArgs(id, f.buyer.address);
@@ -276,8 +290,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { seller: f.supplier.address, receivableId: id },
         direct: () => f.receivables.connect(f.supplier).cancel(id),
-        relay: (dl, sig) => r.cancelBySig(f.supplier.address, id, dl, sig),
-        tamper: (dl, sig) => r.cancelBySig(f.supplier.address, other.id, dl, sig),
+        relay: (auth) => r.cancelBySig(f.supplier.address, id, auth),
+        tamper: (auth) => r.cancelBySig(f.supplier.address, other.id, auth),
         state: async () => [
           await readReceivable(f, id),
           await readReceivable(f, other.id),
@@ -307,8 +321,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { holder: f.supplier.address, receivableId: id, amount, creditNoteHash: CREDIT_NOTE_HASH },
         direct: () => f.receivables.connect(f.supplier).applyCreditNote(id, amount, CREDIT_NOTE_HASH),
-        relay: (dl, sig) => r.applyCreditNoteBySig(f.supplier.address, id, amount, CREDIT_NOTE_HASH, dl, sig),
-        tamper: (dl, sig) => r.applyCreditNoteBySig(f.supplier.address, id, 2n * amount, CREDIT_NOTE_HASH, dl, sig),
+        relay: (auth) => r.applyCreditNoteBySig(f.supplier.address, id, amount, CREDIT_NOTE_HASH, auth),
+        tamper: (auth) => r.applyCreditNoteBySig(f.supplier.address, id, 2n * amount, CREDIT_NOTE_HASH, auth),
         state: async () => readReceivable(f, id),
         effect: async (tx) => {
           await expect(tx)
@@ -333,8 +347,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { holder: f.supplier.address, receivableId: id, amounts },
         direct: () => f.receivables.connect(f.supplier).split(id, amounts),
-        relay: (dl, sig) => r.splitBySig(f.supplier.address, id, amounts, dl, sig),
-        tamper: (dl, sig) => r.splitBySig(f.supplier.address, id, [400_000_00n, 600_000_00n], dl, sig),
+        relay: (auth) => r.splitBySig(f.supplier.address, id, amounts, auth),
+        tamper: (auth) => r.splitBySig(f.supplier.address, id, [400_000_00n, 600_000_00n], auth),
         state: async () => [
           await readReceivable(f, id),
           await readReceivable(f, c0),
@@ -367,8 +381,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { holder: f.supplier.address, receivableId: id, to: f.supplier2.address },
         direct: () => f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id),
-        relay: (dl, sig) => r.transferBySig(f.supplier.address, id, f.supplier2.address, dl, sig),
-        tamper: (dl, sig) => r.transferBySig(f.supplier.address, id, f.financier.address, dl, sig),
+        relay: (auth) => r.transferBySig(f.supplier.address, id, f.supplier2.address, auth),
+        tamper: (auth) => r.transferBySig(f.supplier.address, id, f.financier.address, auth),
         state: async () => [await readReceivable(f, id), await balances()],
         effect: async (tx) => {
           await expect(tx).to.emit(f.receivables, "Transfer").withArgs(f.supplier.address, f.supplier2.address, id);
@@ -392,8 +406,8 @@ const ACTS: ActCase[] = [
         signer: f.buyer,
         message: { debtor: f.buyer.address, receivableId: id, amount },
         direct: () => f.receivables.connect(f.buyer).pay(id, amount),
-        relay: (dl, sig) => r.payBySig(f.buyer.address, id, amount, dl, sig),
-        tamper: (dl, sig) => r.payBySig(f.buyer.address, id, amount + 1n, dl, sig),
+        relay: (auth) => r.payBySig(f.buyer.address, id, amount, auth),
+        tamper: (auth) => r.payBySig(f.buyer.address, id, amount + 1n, auth),
         state: async () => [await readReceivable(f, id), await balances()],
         effect: async (tx) => {
           await expect(tx)
@@ -417,16 +431,14 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, debtor: f.buyer.address, supplier: f.supplier.address, terms },
         direct: () => f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, terms),
-        relay: (dl, sig) =>
-          fin.openCreditLineBySig(f.financier.address, f.buyer.address, f.supplier.address, terms, dl, sig),
-        tamper: (dl, sig) =>
+        relay: (auth) => fin.openCreditLineBySig(f.financier.address, f.buyer.address, f.supplier.address, terms, auth),
+        tamper: (auth) =>
           fin.openCreditLineBySig(
             f.financier.address,
             f.buyer.address,
             f.supplier.address,
             { ...terms, limit: terms.limit * 2n },
-            dl,
-            sig,
+            auth,
           ),
         state: async () => {
           const count = await f.financing.creditLineCount();
@@ -465,9 +477,9 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, lineId, terms },
         direct: () => f.financing.connect(f.financier).updateCreditLine(lineId, terms),
-        relay: (dl, sig) => fin.updateCreditLineBySig(f.financier.address, lineId, terms, dl, sig),
-        tamper: (dl, sig) =>
-          fin.updateCreditLineBySig(f.financier.address, lineId, { ...terms, maxAdvanceBps: 10_000n }, dl, sig),
+        relay: (auth) => fin.updateCreditLineBySig(f.financier.address, lineId, terms, auth),
+        tamper: (auth) =>
+          fin.updateCreditLineBySig(f.financier.address, lineId, { ...terms, maxAdvanceBps: 10_000n }, auth),
         state: async () => Array.from(await f.financing.creditLine(lineId)),
         effect: async (tx) => {
           await expect(tx)
@@ -496,9 +508,12 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, lineId },
         direct: () => f.financing.connect(f.financier).closeCreditLine(lineId),
-        relay: (dl, sig) => fin.closeCreditLineBySig(f.financier.address, lineId, dl, sig),
-        tamper: (dl, sig) => fin.closeCreditLineBySig(f.financier.address, other.lineId, dl, sig),
-        state: async () => [(await f.financing.creditLine(lineId)).open, (await f.financing.creditLine(other.lineId)).open],
+        relay: (auth) => fin.closeCreditLineBySig(f.financier.address, lineId, auth),
+        tamper: (auth) => fin.closeCreditLineBySig(f.financier.address, other.lineId, auth),
+        state: async () => [
+          (await f.financing.creditLine(lineId)).open,
+          (await f.financing.creditLine(other.lineId)).open,
+        ],
         effect: async (tx) => {
           await expect(tx).to.emit(f.financing, "CreditLineClosed").withArgs(lineId);
           expect((await f.financing.creditLine(lineId)).open).to.equal(false);
@@ -520,8 +535,8 @@ const ACTS: ActCase[] = [
         signer: f.supplier,
         message: { supplier: f.supplier.address, receivableId: id, lineId },
         direct: () => f.financing.connect(f.supplier).requestFinancing(id, lineId),
-        relay: (dl, sig) => fin.requestFinancingBySig(f.supplier.address, id, lineId, dl, sig),
-        tamper: (dl, sig) => fin.requestFinancingBySig(f.supplier.address, id, other.lineId, dl, sig),
+        relay: (auth) => fin.requestFinancingBySig(f.supplier.address, id, lineId, auth),
+        tamper: (auth) => fin.requestFinancingBySig(f.supplier.address, id, other.lineId, auth),
         state: async () => Array.from(await f.financing.financing(id)),
         effect: async (tx) => {
           await expect(tx).to.emit(f.financing, "FinancingRequested").withArgs(id, lineId, f.supplier.address);
@@ -546,8 +561,8 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, receivableId: id },
         direct: () => f.financing.connect(f.financier).approveFinancing(id),
-        relay: (dl, sig) => fin.approveFinancingBySig(f.financier.address, id, dl, sig),
-        tamper: (dl, sig) => fin.approveFinancingBySig(f.financier.address, other.id, dl, sig),
+        relay: (auth) => fin.approveFinancingBySig(f.financier.address, id, auth),
+        tamper: (auth) => fin.approveFinancingBySig(f.financier.address, other.id, auth),
         state: async () => [
           Array.from(await f.financing.financing(id)),
           Array.from(await f.financing.financing(other.id)),
@@ -585,8 +600,8 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, receivableId: id, reasonCode: REASON },
         direct: () => f.financing.connect(f.financier).rejectFinancing(id, REASON),
-        relay: (dl, sig) => fin.rejectFinancingBySig(f.financier.address, id, REASON, dl, sig),
-        tamper: (dl, sig) => fin.rejectFinancingBySig(f.financier.address, id, otherReason, dl, sig),
+        relay: (auth) => fin.rejectFinancingBySig(f.financier.address, id, REASON, auth),
+        tamper: (auth) => fin.rejectFinancingBySig(f.financier.address, id, otherReason, auth),
         state: async () => Array.from(await f.financing.financing(id)),
         effect: async (tx) => {
           await expect(tx).to.emit(f.financing, "FinancingRejected").withArgs(id, lineId, REASON);
@@ -615,8 +630,8 @@ const ACTS: ActCase[] = [
         signer: f.financier,
         message: { financier: f.financier.address, receivableId: a.id },
         direct: () => f.financing.connect(f.financier).writeOff(a.id),
-        relay: (dl, sig) => fin.writeOffBySig(f.financier.address, a.id, dl, sig),
-        tamper: (dl, sig) => fin.writeOffBySig(f.financier.address, b.id, dl, sig),
+        relay: (auth) => fin.writeOffBySig(f.financier.address, a.id, auth),
+        tamper: (auth) => fin.writeOffBySig(f.financier.address, b.id, auth),
         state: async () => [
           Array.from(await f.financing.financing(a.id)),
           Array.from(await f.financing.financing(b.id)),
@@ -633,6 +648,10 @@ const ACTS: ActCase[] = [
   },
 ];
 
+/** The table's nonce: arbitrary and far from 0 (word 3, bit 9), so nothing assumes nonces run in sequence. */
+const NONCE = 777n;
+const MAX_UINT256 = 2n ** 256n - 1n;
+
 interface SignOptions {
   by?: HardhatEthersSigner;
   deadline?: bigint;
@@ -640,35 +659,68 @@ interface SignOptions {
   domain?: Partial<Domain>;
 }
 
-/** Signs `p`'s act (by default: its signer, next nonce, one-hour deadline, the contract's own domain). */
+/** Signs `p`'s act (by default: its signer, nonce NONCE, one-hour deadline, the contract's own domain). */
 async function signCase(f: LedgerFixture, c: ActCase, p: Prepared, opts: SignOptions = {}) {
   const dl = opts.deadline ?? (await deadline());
-  const nonce = opts.nonce ?? (await nonceOf(f, c.target, p.signer.address));
+  const nonce = opts.nonce ?? NONCE;
   const domain = { ...(await domainOf(f, c.target)), chainId: await chainId(), ...opts.domain };
   const value = { ...p.message, nonce, deadline: dl };
   const signature = await signAct(opts.by ?? p.signer, domain, c.types, value);
   const digest = ethers.TypedDataEncoder.hash(domain, c.types, value);
-  return { deadline: dl, signature, digest, nonce };
+  const auth: Auth = { nonce, deadline: dl, signature };
+  return { auth, deadline: dl, signature, digest, nonce };
 }
 
 function contractOf(f: LedgerFixture, c: ActCase) {
   return c.target === "receivables" ? f.receivables : f.financing;
 }
 
-/** Asserts `tx` reverts with SignedActionInvalidSignature(signer) and leaves state and nonce as they were. */
+function otherTarget(target: Target): Target {
+  return target === "receivables" ? "financing" : "receivables";
+}
+
+/** The signer's bitmap words holding `nonces`, to compare before and after a refusal. */
+function wordsOf(f: LedgerFixture, c: ActCase, p: Prepared, nonces: bigint[]): Promise<bigint[]> {
+  return Promise.all(nonces.map((n) => nonceBitmap(f, c.target, p.signer.address, wordOf(n))));
+}
+
+/**
+ * Asserts `tx` reverts with SignedActionInvalidSignature(signer) and leaves the act's state as it was
+ * and every nonce in `nonces` unused (an invalid signature never consumes a nonce).
+ */
 async function expectInvalid(
   f: LedgerFixture,
   c: ActCase,
   p: Prepared,
   tx: () => Promise<ContractTransactionResponse>,
+  nonces: bigint[] = [NONCE],
 ) {
   const before = await p.state();
-  const nonce = await nonceOf(f, c.target, p.signer.address);
+  const words = await wordsOf(f, c, p, nonces);
   await expect(tx())
     .to.be.revertedWithCustomError(contractOf(f, c), "SignedActionInvalidSignature")
     .withArgs(p.signer.address);
   expect(await p.state()).to.deep.equal(before);
-  expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce);
+  expect(await wordsOf(f, c, p, nonces)).to.deep.equal(words);
+  for (const n of nonces) expect(await isNonceUsed(f, c.target, p.signer.address, n), `nonce ${n}`).to.equal(false);
+}
+
+/** Asserts `tx` reverts with SignedActionNonceUsed(signer, nonce) and leaves the act's state and the bitmap as they were. */
+async function expectNonceUsed(
+  f: LedgerFixture,
+  c: ActCase,
+  p: Prepared,
+  tx: () => Promise<ContractTransactionResponse>,
+  nonce: bigint,
+) {
+  const before = await p.state();
+  const words = await wordsOf(f, c, p, [nonce]);
+  expect(await isNonceUsed(f, c.target, p.signer.address, nonce)).to.equal(true);
+  await expect(tx())
+    .to.be.revertedWithCustomError(contractOf(f, c), "SignedActionNonceUsed")
+    .withArgs(p.signer.address, nonce);
+  expect(await p.state()).to.deep.equal(before);
+  expect(await wordsOf(f, c, p, [nonce])).to.deep.equal(words);
 }
 
 // ------------------------------------------------------------------ the table
@@ -677,10 +729,10 @@ describe("Signed actions", function () {
   for (const c of ACTS) {
     describe(`.${c.fn}()`, function () {
       describe("when a non-member relays the participant's signature", function () {
-        it("takes effect exactly as the direct call, attributed to the signer, and uses the signer's nonce", async function () {
+        it("takes effect exactly as the direct call, attributed to the signer, and marks the signer's nonce used", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature } = await signCase(f, c, p);
+          const { auth } = await signCase(f, c, p);
           const stateBefore = await p.state();
           const at = BigInt(await time.latest()) + 100n;
 
@@ -688,27 +740,54 @@ describe("Signed actions", function () {
           await time.setNextBlockTimestamp(at);
           const directLogs = logsOf(await (await p.direct()).wait());
           const directState = await p.state();
+          // The direct act uses no nonce.
+          expect(await nonceBitmap(f, c.target, p.signer.address, wordOf(NONCE))).to.equal(0n);
           await snapshot.restore();
 
-          const nonce = await nonceOf(f, c.target, p.signer.address);
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE)).to.equal(false);
           await time.setNextBlockTimestamp(at);
-          const tx = await p.relay(dl, signature);
+          const tx = await p.relay(auth);
           expect(logsOf(await tx.wait())).to.deep.equal(directLogs);
           expect(directState).to.not.deep.equal(stateBefore);
           expect(await p.state()).to.deep.equal(directState);
           await p.effect(tx);
-          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce + 1n);
-          expect(await nonceOf(f, c.target, f.outsider.address)).to.equal(0n);
+          // Exactly the signed nonce is used: one bit of one word.
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE)).to.equal(true);
+          expect(await nonceBitmap(f, c.target, p.signer.address, wordOf(NONCE))).to.equal(bitOf(NONCE));
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE - 1n)).to.equal(false);
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE + 1n)).to.equal(false);
+          expect(await nonceBitmap(f, c.target, p.signer.address, 0n)).to.equal(0n);
+          // Neither the relayer's nonces nor the signer's on the other contract are touched.
+          expect(await isNonceUsed(f, c.target, f.outsider.address, NONCE)).to.equal(false);
+          expect(await nonceBitmap(f, c.target, f.outsider.address, wordOf(NONCE))).to.equal(0n);
+          expect(await nonceBitmap(f, otherTarget(c.target), p.signer.address, wordOf(NONCE))).to.equal(0n);
         });
       });
 
       describe("when the same signature is relayed a second time", function () {
-        it("reverts with SignedActionInvalidSignature because the nonce moved on", async function () {
+        it("reverts with SignedActionNonceUsed(signer, nonce)", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature } = await signCase(f, c, p);
-          await p.relay(dl, signature);
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+          const { auth } = await signCase(f, c, p);
+          await p.relay(auth);
+          await expectNonceUsed(f, c, p, () => p.relay(auth), NONCE);
+        });
+      });
+
+      describe("when the signer invalidated the signed nonce before the relay", function () {
+        it("reverts with SignedActionNonceUsed(signer, nonce); the act re-signed with an unused nonce relays", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { auth } = await signCase(f, c, p);
+          await expect(contractOf(f, c).connect(p.signer).invalidateNonce(NONCE))
+            .to.emit(contractOf(f, c), "NonceInvalidated")
+            .withArgs(p.signer.address, NONCE);
+          await expectNonceUsed(f, c, p, () => p.relay(auth), NONCE);
+          const fresh = await signCase(f, c, p, { nonce: NONCE + 1n });
+          await p.effect(await p.relay(fresh.auth));
+          expect(await nonceBitmap(f, c.target, p.signer.address, wordOf(NONCE))).to.equal(
+            bitOf(NONCE) | bitOf(NONCE + 1n),
+          );
         });
       });
 
@@ -717,24 +796,24 @@ describe("Signed actions", function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
           const dl = BigInt(await time.latest()) + 10n;
-          const { signature } = await signCase(f, c, p, { deadline: dl });
+          const { auth } = await signCase(f, c, p, { deadline: dl });
           const before = await p.state();
-          const nonce = await nonceOf(f, c.target, p.signer.address);
           await time.setNextBlockTimestamp(dl + 1n);
-          await expect(p.relay(dl, signature))
+          await expect(p.relay(auth))
             .to.be.revertedWithCustomError(contractOf(f, c), "SignedActionExpired")
             .withArgs(dl, dl + 1n);
           expect(await p.state()).to.deep.equal(before);
-          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce);
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE)).to.equal(false);
         });
 
         it("still works in the block whose time equals the deadline", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
           const dl = BigInt(await time.latest()) + 10n;
-          const { signature } = await signCase(f, c, p, { deadline: dl });
+          const { auth } = await signCase(f, c, p, { deadline: dl });
           await time.setNextBlockTimestamp(dl);
-          await p.effect(await p.relay(dl, signature));
+          await p.effect(await p.relay(auth));
+          expect(await isNonceUsed(f, c.target, p.signer.address, NONCE)).to.equal(true);
         });
       });
 
@@ -742,8 +821,8 @@ describe("Signed actions", function () {
         it("reverts with SignedActionInvalidSignature", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature } = await signCase(f, c, p, { domain: { chainId: 1n } });
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+          const { auth } = await signCase(f, c, p, { domain: { chainId: 1n } });
+          await expectInvalid(f, c, p, () => p.relay(auth));
         });
       });
 
@@ -751,9 +830,9 @@ describe("Signed actions", function () {
         it("reverts with SignedActionInvalidSignature", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const elsewhere = await contractAddress(f, c.target === "receivables" ? "financing" : "receivables");
-          const { deadline: dl, signature } = await signCase(f, c, p, { domain: { verifyingContract: elsewhere } });
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+          const elsewhere = await contractAddress(f, otherTarget(c.target));
+          const { auth } = await signCase(f, c, p, { domain: { verifyingContract: elsewhere } });
+          await expectInvalid(f, c, p, () => p.relay(auth));
         });
       });
 
@@ -761,8 +840,9 @@ describe("Signed actions", function () {
         it("reverts with SignedActionInvalidSignature(participant)", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature } = await signCase(f, c, p, { by: f.outsider });
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+          const { auth } = await signCase(f, c, p, { by: f.outsider });
+          await expectInvalid(f, c, p, () => p.relay(auth));
+          expect(await isNonceUsed(f, c.target, f.outsider.address, NONCE)).to.equal(false);
         });
       });
 
@@ -770,9 +850,22 @@ describe("Signed actions", function () {
         it("reverts with SignedActionInvalidSignature", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature } = await signCase(f, c, p);
-          await expectInvalid(f, c, p, () => p.tamper(dl, signature));
-          await expectInvalid(f, c, p, () => p.relay(dl + 1n, signature));
+          const { auth, deadline: dl } = await signCase(f, c, p);
+          await expectInvalid(f, c, p, () => p.tamper(auth));
+          await expectInvalid(f, c, p, () => p.relay({ ...auth, deadline: dl + 1n }));
+        });
+      });
+
+      describe("when relayed with a nonce other than the one signed", function () {
+        it("reverts with SignedActionInvalidSignature because the nonce is part of the signed struct", async function () {
+          const f = await loadFixture(ledgerFixture);
+          const p = await c.prepare(f);
+          const { auth } = await signCase(f, c, p);
+          for (const other of [NONCE + 1n, NONCE - 1n, 0n]) {
+            await expectInvalid(f, c, p, () => p.relay({ ...auth, nonce: other }), [NONCE, other]);
+          }
+          // With the nonce it was signed over, the same signature relays.
+          await p.effect(await p.relay(auth));
         });
       });
 
@@ -780,34 +873,13 @@ describe("Signed actions", function () {
         it("reverts with SignedActionInvalidSignature, and the original still works", async function () {
           const f = await loadFixture(ledgerFixture);
           const p = await c.prepare(f);
-          const { deadline: dl, signature, digest } = await signCase(f, c, p);
+          const { auth, signature, digest } = await signCase(f, c, p);
           const twin = malleableTwin(signature);
           // A genuine twin: the bare precompile recovers the signer from it.
           expect(await ecrecover(digest, twin)).to.equal(p.signer.address);
           expect(await ecrecover(digest, signature)).to.equal(p.signer.address);
-          await expectInvalid(f, c, p, () => p.relay(dl, twin));
-          await p.effect(await p.relay(dl, signature));
-        });
-      });
-
-      describe("when the signer burned the nonce with useNonce() before the relay", function () {
-        it("reverts with SignedActionInvalidSignature", async function () {
-          const f = await loadFixture(ledgerFixture);
-          const p = await c.prepare(f);
-          const { deadline: dl, signature, nonce } = await signCase(f, c, p);
-          await contractOf(f, c).connect(p.signer).useNonce();
-          expect(await nonceOf(f, c.target, p.signer.address)).to.equal(nonce + 1n);
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
-        });
-      });
-
-      describe("when signed with a nonce ahead of the signer's next one", function () {
-        it("reverts with SignedActionInvalidSignature", async function () {
-          const f = await loadFixture(ledgerFixture);
-          const p = await c.prepare(f);
-          const next = await nonceOf(f, c.target, p.signer.address);
-          const { deadline: dl, signature } = await signCase(f, c, p, { nonce: next + 1n });
-          await expectInvalid(f, c, p, () => p.relay(dl, signature));
+          await expectInvalid(f, c, p, () => p.relay({ ...auth, signature: twin }));
+          await p.effect(await p.relay(auth));
         });
       });
     });
@@ -837,27 +909,32 @@ describe("Signed actions", function () {
     }
 
     describe("when a signature for one Receivables deployment is relayed to a second one", function () {
-      it("reverts with SignedActionInvalidSignature on the second, though the signer's nonce is the same there", async function () {
+      it("reverts with SignedActionInvalidSignature on the second, though the nonce is unused there too", async function () {
         const { f, other } = await loadFixture(twoLedgersFixture);
         const { inv, id } = await invoiceAndId(f.buyer.address);
         const dl = await deadline();
-        expect(await other.receivables.nonces(f.supplier.address)).to.equal(await f.receivables.nonces(f.supplier.address));
+        expect(await other.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
         const signature = await signAct(
           f.supplier,
           { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
           RECEIVABLES_TYPES.Tokenise,
           { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
         );
-        await expect(other.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
+        const auth: Auth = { nonce: 0n, deadline: dl, signature };
+        await expect(other.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, auth))
           .to.be.revertedWithCustomError(other.receivables, "SignedActionInvalidSignature")
           .withArgs(f.supplier.address);
         await expect(other.receivables.receivable(id))
           .to.be.revertedWithCustomError(other.receivables, "ReceivableNotFound")
           .withArgs(id);
-        // The same signature is good where it was meant to go.
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
+        expect(await other.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
+        // The same signature is good where it was meant to go, and uses the nonce there only.
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, auth))
           .to.emit(f.receivables, "ReceivableTokenised")
           .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(true);
+        expect(await other.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
       });
     });
 
@@ -883,11 +960,16 @@ describe("Signed actions", function () {
           FINANCING_TYPES.ApproveFinancing,
           { financier: f.financier.address, receivableId: id, nonce: 0n, deadline: dl },
         );
-        await expect(f.financing.connect(f.outsider).approveFinancingBySig(f.financier.address, id, dl, signature))
+        await expect(
+          f.financing
+            .connect(f.outsider)
+            .approveFinancingBySig(f.financier.address, id, { nonce: 0n, deadline: dl, signature }),
+        )
           .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
           .withArgs(f.financier.address);
         expect((await f.financing.financing(id)).status).to.equal(FStatus.Requested);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+        expect(await f.financing.isNonceUsed(f.financier.address, 0n)).to.equal(false);
       });
     });
   });
@@ -904,7 +986,9 @@ describe("Signed actions", function () {
           RECEIVABLES_TYPES.Tokenise,
           { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
         );
-        await f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature);
+        await f.receivables
+          .connect(f.outsider)
+          .tokeniseBySig(f.supplier.address, inv, { nonce: 0n, deadline: dl, signature });
         await f.receivables.connect(f.buyer).accept(id);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
@@ -914,113 +998,285 @@ describe("Signed actions", function () {
     });
   });
 
-  describe("nonce sequence", function () {
+  describe("unordered nonces", function () {
+    async function receivablesDomain(f: LedgerFixture): Promise<Domain> {
+      return { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
+    }
+
+    /** `seller`'s signed tokenisation of `inv` with `nonce`, ready to relay. */
+    async function signedTokenise(
+      f: LedgerFixture,
+      seller: HardhatEthersSigner,
+      inv: IReceivables.InvoiceStruct,
+      nonce: bigint,
+      dl: bigint,
+    ): Promise<Auth> {
+      const signature = await signAct(seller, await receivablesDomain(f), RECEIVABLES_TYPES.Tokenise, {
+        seller: seller.address,
+        invoice: inv,
+        nonce,
+        deadline: dl,
+      });
+      return { nonce, deadline: dl, signature };
+    }
+
+    function expectTokenised(
+      f: LedgerFixture,
+      tx: Promise<ContractTransactionResponse>,
+      seller: string,
+      r: { inv: IReceivables.InvoiceStruct; id: bigint },
+    ) {
+      return expect(tx)
+        .to.emit(f.receivables, "ReceivableTokenised")
+        .withArgs(r.id, seller, r.inv.debtor, r.inv.faceValue, r.inv.dueDate, r.inv.documentHash);
+    }
+
     describe("when two different acts were signed with the same nonce", function () {
-      it("relays the first and refuses the second with SignedActionInvalidSignature", async function () {
+      it("relays the first, refuses the second with SignedActionNonceUsed(signer, nonce), and the second re-signed with another nonce relays", async function () {
         const f = await loadFixture(ledgerFixture);
-        const { id } = await accepted(f);
         const dl = await deadline();
-        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
-        const amounts = [500_000_00n, 500_000_00n];
-        const splitSig = await signAct(f.supplier, domain, RECEIVABLES_TYPES.Split, {
-          holder: f.supplier.address,
-          receivableId: id,
-          amounts,
-          nonce: 0n,
-          deadline: dl,
-        });
-        const transferSig = await signAct(f.supplier, domain, RECEIVABLES_TYPES.TransferReceivable, {
-          holder: f.supplier.address,
-          receivableId: id,
-          to: f.supplier2.address,
-          nonce: 0n,
-          deadline: dl,
-        });
-        await f.receivables.connect(f.outsider).transferBySig(f.supplier.address, id, f.supplier2.address, dl, transferSig);
-        await expect(f.receivables.connect(f.outsider).splitBySig(f.supplier.address, id, amounts, dl, splitSig))
-          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
-          .withArgs(f.supplier.address);
-        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
-        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Accepted);
+        const first = await invoiceAndId(f.buyer.address);
+        const second = await invoiceAndId(f.buyer.address);
+        const auth1 = await signedTokenise(f, f.supplier, first.inv, 0n, dl);
+        const auth2 = await signedTokenise(f, f.supplier, second.inv, 0n, dl);
+        const relayer = f.receivables.connect(f.outsider);
+        await expectTokenised(
+          f,
+          relayer.tokeniseBySig(f.supplier.address, first.inv, auth1),
+          f.supplier.address,
+          first,
+        );
+        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, auth2))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, 0n);
+        await expect(f.receivables.receivable(second.id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
+          .withArgs(second.id);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n);
+
+        const again = await signedTokenise(f, f.supplier, second.inv, 1n, dl);
+        await expectTokenised(
+          f,
+          relayer.tokeniseBySig(f.supplier.address, second.inv, again),
+          f.supplier.address,
+          second,
+        );
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(0b11n);
+        expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(2n);
       });
     });
 
-    describe("when an act was signed with the nonce after the next one", function () {
-      it("is refused until the earlier nonce is used, then relays", async function () {
+    describe("when acts were signed with nonces 5, 2 and 9", function () {
+      const permutations: bigint[][] = [
+        [5n, 2n, 9n],
+        [5n, 9n, 2n],
+        [2n, 5n, 9n],
+        [2n, 9n, 5n],
+        [9n, 5n, 2n],
+        [9n, 2n, 5n],
+      ];
+      for (const order of permutations) {
+        it(`relays them in the order ${order.join(", ")}, setting exactly their bits`, async function () {
+          const f = await loadFixture(ledgerFixture);
+          const dl = await deadline();
+          const signed = new Map<bigint, { r: { inv: IReceivables.InvoiceStruct; id: bigint }; auth: Auth }>();
+          for (const nonce of [5n, 2n, 9n]) {
+            const r = await invoiceAndId(f.buyer.address);
+            signed.set(nonce, { r, auth: await signedTokenise(f, f.supplier, r.inv, nonce, dl) });
+          }
+          let expected = 0n;
+          for (const nonce of order) {
+            const { r, auth } = signed.get(nonce)!;
+            await expectTokenised(
+              f,
+              f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+              f.supplier.address,
+              r,
+            );
+            expected |= 1n << nonce;
+            expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(expected);
+          }
+          expect(expected).to.equal((1n << 2n) | (1n << 5n) | (1n << 9n));
+          for (let n = 0n; n <= 10n; n++) {
+            expect(await f.receivables.isNonceUsed(f.supplier.address, n), `nonce ${n}`).to.equal(
+              [2n, 5n, 9n].includes(n),
+            );
+          }
+          for (const { r } of signed.values()) expect(await f.receivables.ownerOf(r.id)).to.equal(f.supplier.address);
+          expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(3n);
+        });
+      }
+    });
+
+    describe("when two signers use the same nonce value", function () {
+      it("relays both: each signer's nonces are its own", async function () {
         const f = await loadFixture(ledgerFixture);
-        const first = await invoiceAndId(f.buyer.address);
-        const second = await invoiceAndId(f.buyer.address);
         const dl = await deadline();
-        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
-        const sign = (invoice: IReceivables.InvoiceStruct, nonce: bigint) =>
-          signAct(f.supplier, domain, RECEIVABLES_TYPES.Tokenise, {
-            seller: f.supplier.address,
-            invoice,
-            nonce,
-            deadline: dl,
-          });
-        const sig0 = await sign(first.inv, 0n);
-        const sig1 = await sign(second.inv, 1n);
+        const a = await invoiceAndId(f.buyer.address);
+        const b = await invoiceAndId(f.buyer.address);
+        const authA = await signedTokenise(f, f.supplier, a.inv, 7n, dl);
+        const authB = await signedTokenise(f, f.supplier2, b.inv, 7n, dl);
         const relayer = f.receivables.connect(f.outsider);
-        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, dl, sig1))
-          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
-          .withArgs(f.supplier.address);
-        await relayer.tokeniseBySig(f.supplier.address, first.inv, dl, sig0);
-        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, dl, sig1))
-          .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(
-            second.id,
-            f.supplier.address,
-            f.buyer.address,
-            second.inv.faceValue,
-            second.inv.dueDate,
-            second.inv.documentHash,
-          );
-        expect(await f.receivables.nonces(f.supplier.address)).to.equal(2n);
+        await expectTokenised(f, relayer.tokeniseBySig(f.supplier.address, a.inv, authA), f.supplier.address, a);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 7n)).to.equal(true);
+        expect(await f.receivables.isNonceUsed(f.supplier2.address, 7n)).to.equal(false);
+        await expectTokenised(f, relayer.tokeniseBySig(f.supplier2.address, b.inv, authB), f.supplier2.address, b);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
+        expect(await f.receivables.nonceBitmap(f.supplier2.address, 0n)).to.equal(1n << 7n);
+      });
+    });
+
+    describe("when a signer uses the same nonce value on Receivables and on Financing", function () {
+      it("relays both: each contract keeps its own bitmap", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const dl = await deadline();
+        const r = await invoiceAndId(f.buyer.address);
+        await expectTokenised(
+          f,
+          f.receivables
+            .connect(f.outsider)
+            .tokeniseBySig(f.supplier.address, r.inv, await signedTokenise(f, f.supplier, r.inv, 7n, dl)),
+          f.supplier.address,
+          r,
+        );
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 7n)).to.equal(true);
+        expect(await f.financing.isNonceUsed(f.supplier.address, 7n)).to.equal(false);
+        await f.receivables.connect(f.buyer).accept(r.id);
+        const { lineId } = await openLine(f);
+        const signature = await signAct(
+          f.supplier,
+          { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
+          FINANCING_TYPES.RequestFinancing,
+          { supplier: f.supplier.address, receivableId: r.id, lineId, nonce: 7n, deadline: dl },
+        );
+        await expect(
+          f.financing
+            .connect(f.outsider)
+            .requestFinancingBySig(f.supplier.address, r.id, lineId, { nonce: 7n, deadline: dl, signature }),
+        )
+          .to.emit(f.financing, "FinancingRequested")
+          .withArgs(r.id, lineId, f.supplier.address);
+        expect(await f.financing.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
+      });
+    });
+
+    describe("when nonces 0 and 255 are used, then 256", function () {
+      it("sets bits 0 and 255 of word 0, and 256 starts word 1 at bit 0", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const asSupplier = f.receivables.connect(f.supplier);
+        await asSupplier.invalidateNonce(0n);
+        await asSupplier.invalidateNonce(255n);
+        const word0 = 1n | (1n << 255n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(word0);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 1n)).to.equal(0n);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 256n)).to.equal(false);
+
+        const r = await invoiceAndId(f.buyer.address);
+        const auth = await signedTokenise(f, f.supplier, r.inv, 256n, await deadline());
+        await expectTokenised(
+          f,
+          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+          f.supplier.address,
+          r,
+        );
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(word0);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 1n)).to.equal(1n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 2n)).to.equal(0n);
+        for (const [n, used] of [
+          [0n, true],
+          [1n, false],
+          [254n, false],
+          [255n, true],
+          [256n, true],
+          [257n, false],
+          [511n, false],
+          [512n, false],
+        ] as const) {
+          expect(await f.receivables.isNonceUsed(f.supplier.address, n), `nonce ${n}`).to.equal(used);
+        }
+      });
+    });
+
+    describe("when the largest nonce (2^256 - 1) is used", function () {
+      it("sets bit 255 of the last word, 2^248 - 1, and nothing else", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const r = await invoiceAndId(f.buyer.address);
+        const auth = await signedTokenise(f, f.supplier, r.inv, MAX_UINT256, await deadline());
+        await expectTokenised(
+          f,
+          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+          f.supplier.address,
+          r,
+        );
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 2n ** 248n - 1n)).to.equal(1n << 255n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(0n);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, MAX_UINT256)).to.equal(true);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 255n)).to.equal(false);
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, MAX_UINT256);
       });
     });
 
     describe("when a signature is refused for a business rule after it verified", function () {
-      it("does not use the nonce (the whole call reverts)", async function () {
+      it("leaves the nonce unused (the whole call reverts), so a valid act signed with it still relays", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await accepted(f);
         const dl = await deadline();
-        const domain = { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() };
-        const tooMuch = FACE + 1n;
-        const signature = await signAct(f.buyer, domain, RECEIVABLES_TYPES.Pay, {
-          debtor: f.buyer.address,
-          receivableId: id,
-          amount: tooMuch,
-          nonce: 0n,
+        const domain = await receivablesDomain(f);
+        const payAuth = async (amount: bigint): Promise<Auth> => ({
+          nonce: 3n,
           deadline: dl,
+          signature: await signAct(f.buyer, domain, RECEIVABLES_TYPES.Pay, {
+            debtor: f.buyer.address,
+            receivableId: id,
+            amount,
+            nonce: 3n,
+            deadline: dl,
+          }),
         });
-        await expect(f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, tooMuch, dl, signature))
+        const tooMuch = FACE + 1n;
+        await expect(f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, tooMuch, await payAuth(tooMuch)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableAmountExceedsOutstanding")
           .withArgs(id, tooMuch, FACE);
-        expect(await f.receivables.nonces(f.buyer.address)).to.equal(0n);
+        expect(await f.receivables.isNonceUsed(f.buyer.address, 3n)).to.equal(false);
+        expect(await f.receivables.nonceBitmap(f.buyer.address, 0n)).to.equal(0n);
+        expect((await f.receivables.receivable(id)).outstanding).to.equal(FACE);
+
+        await expect(f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, FACE, await payAuth(FACE)))
+          .to.emit(f.receivables, "ReceivablePaid")
+          .withArgs(id, f.buyer.address, f.supplier.address, FACE, 0n);
+        expect(await f.receivables.isNonceUsed(f.buyer.address, 3n)).to.equal(true);
       });
     });
   });
 
-  describe(".useNonce()", function () {
-    describe("when a participant calls it", function () {
-      it("returns the caller's current nonce and advances only that nonce, on that contract only", async function () {
+  describe(".invalidateNonce()", function () {
+    describe("when a participant voids an unused nonce", function () {
+      it("emits NonceInvalidated(caller, nonce) and marks only that nonce of the caller used, on that contract only", async function () {
         const f = await loadFixture(ledgerFixture);
-        expect(await f.receivables.connect(f.supplier).useNonce.staticCall()).to.equal(0n);
-        await f.receivables.connect(f.supplier).useNonce();
-        expect(await f.receivables.connect(f.supplier).useNonce.staticCall()).to.equal(1n);
-        await f.receivables.connect(f.supplier).useNonce();
-        expect(await f.receivables.nonces(f.supplier.address)).to.equal(2n);
-        expect(await f.receivables.nonces(f.buyer.address)).to.equal(0n);
-        expect(await f.financing.nonces(f.supplier.address)).to.equal(0n);
-        await f.financing.connect(f.financier).useNonce();
-        expect(await f.financing.nonces(f.financier.address)).to.equal(1n);
-        expect(await f.receivables.nonces(f.financier.address)).to.equal(0n);
+        await expect(f.receivables.connect(f.supplier).invalidateNonce(300n))
+          .to.emit(f.receivables, "NonceInvalidated")
+          .withArgs(f.supplier.address, 300n);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 300n)).to.equal(true);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 1n)).to.equal(1n << 44n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(0n);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 299n)).to.equal(false);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 301n)).to.equal(false);
+        expect(await f.receivables.isNonceUsed(f.buyer.address, 300n)).to.equal(false);
+        expect(await f.financing.isNonceUsed(f.supplier.address, 300n)).to.equal(false);
+
+        await expect(f.financing.connect(f.financier).invalidateNonce(300n))
+          .to.emit(f.financing, "NonceInvalidated")
+          .withArgs(f.financier.address, 300n);
+        expect(await f.financing.nonceBitmap(f.financier.address, 1n)).to.equal(1n << 44n);
+        expect(await f.receivables.isNonceUsed(f.financier.address, 300n)).to.equal(false);
       });
     });
 
     describe("when the participant signed a tokenisation it no longer wants relayed", function () {
-      it("voids the signed but unsent act", async function () {
+      it("voids the signed but unsent act: the relay reverts with SignedActionNonceUsed", async function () {
         const f = await loadFixture(ledgerFixture);
         const { inv, id } = await invoiceAndId(f.buyer.address);
         const dl = await deadline();
@@ -1028,15 +1284,82 @@ describe("Signed actions", function () {
           f.supplier,
           { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
           RECEIVABLES_TYPES.Tokenise,
-          { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
+          { seller: f.supplier.address, invoice: inv, nonce: 12n, deadline: dl },
         );
-        await f.receivables.connect(f.supplier).useNonce();
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, dl, signature))
-          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
-          .withArgs(f.supplier.address);
+        await expect(f.receivables.connect(f.supplier).invalidateNonce(12n))
+          .to.emit(f.receivables, "NonceInvalidated")
+          .withArgs(f.supplier.address, 12n);
+        await expect(
+          f.receivables
+            .connect(f.outsider)
+            .tokeniseBySig(f.supplier.address, inv, { nonce: 12n, deadline: dl, signature }),
+        )
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, 12n);
         await expect(f.receivables.receivable(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
           .withArgs(id);
+        expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
+      });
+    });
+
+    describe("when the nonce was already invalidated", function () {
+      it("reverts with SignedActionNonceUsed(caller, nonce) and leaves the bitmap as it was", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await f.receivables.connect(f.supplier).invalidateNonce(12n);
+        await expect(f.receivables.connect(f.supplier).invalidateNonce(12n))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, 12n);
+        expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 12n);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 12n)).to.equal(true);
+      });
+    });
+
+    describe("when the nonce was used by a relayed act", function () {
+      it("reverts with SignedActionNonceUsed(caller, nonce)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issued(f);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.buyer,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Accept,
+          { debtor: f.buyer.address, receivableId: id, nonce: 40n, deadline: dl },
+        );
+        await f.receivables
+          .connect(f.outsider)
+          .acceptBySig(f.buyer.address, id, { nonce: 40n, deadline: dl, signature });
+        await expect(f.receivables.connect(f.buyer).invalidateNonce(40n))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.buyer.address, 40n);
+        expect(await f.receivables.nonceBitmap(f.buyer.address, 0n)).to.equal(1n << 40n);
+      });
+    });
+
+    describe("when someone other than the signer calls it with the signer's nonce", function () {
+      it("voids the caller's own nonce only: the signer's act still relays", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.supplier,
+          { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
+          RECEIVABLES_TYPES.Tokenise,
+          { seller: f.supplier.address, invoice: inv, nonce: 12n, deadline: dl },
+        );
+        await expect(f.receivables.connect(f.outsider).invalidateNonce(12n))
+          .to.emit(f.receivables, "NonceInvalidated")
+          .withArgs(f.outsider.address, 12n);
+        expect(await f.receivables.isNonceUsed(f.outsider.address, 12n)).to.equal(true);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 12n)).to.equal(false);
+        await expect(
+          f.receivables
+            .connect(f.outsider)
+            .tokeniseBySig(f.supplier.address, inv, { nonce: 12n, deadline: dl, signature }),
+        )
+          .to.emit(f.receivables, "ReceivableTokenised")
+          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 12n)).to.equal(true);
       });
     });
   });
@@ -1105,12 +1428,17 @@ describe("Signed actions", function () {
       return ethers.concat(owners.map((o) => o.signingKey.sign(digest).serialized));
     }
 
-    async function tokeniseDigest(f: LedgerFixture, wallet: MultisigWallet, inv: IReceivables.InvoiceStruct, dl: bigint) {
-      const seller = await wallet.getAddress();
+    async function tokeniseDigest(
+      f: LedgerFixture,
+      wallet: MultisigWallet,
+      inv: IReceivables.InvoiceStruct,
+      dl: bigint,
+      nonce = 0n,
+    ) {
       return digestFor(f, RECEIVABLES_TYPES.Tokenise, {
-        seller,
+        seller: await wallet.getAddress(),
         invoice: inv,
-        nonce: await f.receivables.nonces(seller),
+        nonce,
         deadline: dl,
       });
     }
@@ -1122,19 +1450,20 @@ describe("Signed actions", function () {
         const b = await walletB.getAddress();
         const { inv, id } = await invoiceAndId(b);
         const dl = await deadline();
-        const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature))
+        const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl, 5n));
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, { nonce: 5n, deadline: dl, signature }))
           .to.emit(f.receivables, "ReceivableTokenised")
           .withArgs(id, a, b, inv.faceValue, inv.dueDate, inv.documentHash);
         expect(await f.receivables.ownerOf(id)).to.equal(a);
         expect(await f.receivables.balanceOf(a)).to.equal(1n);
-        expect(await f.receivables.nonces(a)).to.equal(1n);
-        expect(await f.receivables.nonces(b)).to.equal(0n);
+        expect(await f.receivables.nonceBitmap(a, 0n)).to.equal(1n << 5n);
+        expect(await f.receivables.nonceBitmap(b, 0n)).to.equal(0n);
+        expect(await f.receivables.nonceBitmap(f.outsider.address, 0n)).to.equal(0n);
       });
     });
 
     describe("when both owners of a buyer wallet signed the acceptance", function () {
-      it("accepts for the wallet", async function () {
+      it("accepts for the wallet, with the same nonce value wallet A used", async function () {
         const { f, owners, walletA, walletB } = await loadFixture(walletsFixture);
         const a = await walletA.getAddress();
         const b = await walletB.getAddress();
@@ -1142,18 +1471,27 @@ describe("Signed actions", function () {
         const dl = await deadline();
         await f.receivables
           .connect(f.outsider)
-          .tokeniseBySig(a, inv, dl, multisign(owners, await tokeniseDigest(f, walletA, inv, dl)));
+          .tokeniseBySig(a, inv, {
+            nonce: 0n,
+            deadline: dl,
+            signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
+          });
         const digest = await digestFor(f, RECEIVABLES_TYPES.Accept, {
           debtor: b,
           receivableId: id,
-          nonce: await f.receivables.nonces(b),
+          nonce: 0n,
           deadline: dl,
         });
-        await expect(f.receivables.connect(f.outsider).acceptBySig(b, id, dl, multisign(owners, digest)))
+        await expect(
+          f.receivables
+            .connect(f.outsider)
+            .acceptBySig(b, id, { nonce: 0n, deadline: dl, signature: multisign(owners, digest) }),
+        )
           .to.emit(f.receivables, "ReceivableAccepted")
           .withArgs(id, b);
         expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Accepted);
-        expect(await f.receivables.nonces(b)).to.equal(1n);
+        expect(await f.receivables.isNonceUsed(a, 0n)).to.equal(true);
+        expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(true);
       });
     });
 
@@ -1165,7 +1503,11 @@ describe("Signed actions", function () {
         const dl = await deadline();
         const digest = await tokeniseDigest(f, walletA, inv, dl);
         for (const owner of owners) {
-          await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, multisign([owner], digest)))
+          await expect(
+            f.receivables
+              .connect(f.outsider)
+              .tokeniseBySig(a, inv, { nonce: 0n, deadline: dl, signature: multisign([owner], digest) }),
+          )
             .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
             .withArgs(a);
         }
@@ -1175,13 +1517,15 @@ describe("Signed actions", function () {
           RECEIVABLES_TYPES.Tokenise,
           { seller: a, invoice: inv, nonce: 0n, deadline: dl },
         );
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, eoaSig))
+        await expect(
+          f.receivables.connect(f.outsider).tokeniseBySig(a, inv, { nonce: 0n, deadline: dl, signature: eoaSig }),
+        )
           .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
           .withArgs(a);
         await expect(f.receivables.receivable(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
           .withArgs(id);
-        expect(await f.receivables.nonces(a)).to.equal(0n);
+        expect(await f.receivables.nonceBitmap(a, 0n)).to.equal(0n);
       });
     });
 
@@ -1190,37 +1534,48 @@ describe("Signed actions", function () {
         const { f, owners, walletA, walletB } = await loadFixture(walletsFixture);
         const a = await walletA.getAddress();
         const b = await walletB.getAddress();
-        // Both wallets are verified suppliers with nonce 0: only the signer field tells the acts apart.
+        // Both wallets are verified suppliers with nonce 0 unused: only the signer field tells the acts apart.
         expect(await f.registry.isVerified(b, ROLE.SUPPLIER)).to.equal(true);
-        expect(await f.receivables.nonces(a)).to.equal(await f.receivables.nonces(b));
+        expect(await f.receivables.isNonceUsed(a, 0n)).to.equal(false);
+        expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
         const { inv, id } = await invoiceAndId(f.buyer.address);
         const dl = await deadline();
-        const signatureA = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(b, inv, dl, signatureA))
+        const authA: Auth = {
+          nonce: 0n,
+          deadline: dl,
+          signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
+        };
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(b, inv, authA))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
           .withArgs(b);
         await expect(f.receivables.receivable(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
           .withArgs(id);
-        expect(await f.receivables.nonces(b)).to.equal(0n);
+        expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
         // The signature is valid for wallet A.
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signatureA))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, authA))
           .to.emit(f.receivables, "ReceivableTokenised")
           .withArgs(id, a, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+        expect(await f.receivables.isNonceUsed(a, 0n)).to.equal(true);
+        expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
       });
     });
 
     describe("when the wallet's signature is relayed a second time", function () {
-      it("reverts with SignedActionInvalidSignature(wallet)", async function () {
+      it("reverts with SignedActionNonceUsed(wallet, nonce)", async function () {
         const { f, owners, walletA } = await loadFixture(walletsFixture);
         const a = await walletA.getAddress();
         const { inv } = await invoiceAndId(f.buyer.address);
         const dl = await deadline();
-        const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl));
-        await f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature);
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, dl, signature))
-          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
-          .withArgs(a);
+        const auth: Auth = {
+          nonce: 0n,
+          deadline: dl,
+          signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
+        };
+        await f.receivables.connect(f.outsider).tokeniseBySig(a, inv, auth);
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, auth))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(a, 0n);
         expect(await f.receivables.balanceOf(a)).to.equal(1n);
       });
     });
@@ -1239,7 +1594,9 @@ describe("Signed actions", function () {
           RECEIVABLES_TYPES.Pay,
           { debtor: f.buyer.address, receivableId: id, amount: FACE, nonce: 0n, deadline: dl },
         );
-        await f.receivables.connect(f.outsider).payBySig(f.buyer.address, id, FACE, dl, signature);
+        await f.receivables
+          .connect(f.outsider)
+          .payBySig(f.buyer.address, id, FACE, { nonce: 0n, deadline: dl, signature });
         expect(await f.token.balanceOf(f.buyer.address)).to.equal(FUNDING - FACE);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(FACE);
         expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Paid);
