@@ -45,3 +45,16 @@ export function hasRole(user: AuthUser, role: AccessRole): boolean {
       return user.verifiedMember && (user.roles & ROLE_BITS[role]) !== 0;
   }
 }
+
+/** Every role `@RequireRoles` understands, in the order /auth/me lists them. */
+export const ACCESS_ROLES: readonly AccessRole[] = ["supplier", "buyer", "financier", "auditor", "compliance", "member"];
+
+/** Names of the ledger roles set in a registry bit mask. */
+export function ledgerRoleNames(mask: number): Array<keyof typeof ROLE_BITS> {
+  return (Object.keys(ROLE_BITS) as Array<keyof typeof ROLE_BITS>).filter((r) => (mask & ROLE_BITS[r]) !== 0);
+}
+
+/** The roles `user` satisfies, i.e. what `@RequireRoles` lets it through for. */
+export function accessRolesOf(user: AuthUser): AccessRole[] {
+  return ACCESS_ROLES.filter((r) => hasRole(user, r));
+}

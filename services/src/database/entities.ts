@@ -12,6 +12,7 @@ import {
   ReceivableEntity,
 } from "../indexer/entities/projections.entity";
 import { KeyNonceEntity, OutboxEntity } from "../outbox/entities/outbox.entity";
+import { ParticipantActionEntity } from "../participants/entities/participant-action.entity";
 
 export const ENTITIES = [
   LedgerEventEntity,
@@ -30,4 +31,5 @@ export const ENTITIES = [
   ApplicationEntity,
   ApplicationDocumentEntity,
   ComplianceCheckEntity,
+  ParticipantActionEntity,
 ];

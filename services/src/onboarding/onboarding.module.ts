@@ -1,5 +1,28 @@
 import { Module } from "@nestjs/common";
+import { MulterModule } from "@nestjs/platform-express";
+import { memoryStorage } from "multer";
+import { DocumentsStore } from "../common/documents.store";
+import { ComplianceModule } from "../compliance/compliance.module";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { ParticipantsController } from "../participants/participants.controller";
+import { ParticipantsService } from "../participants/participants.service";
+import { OnboardingController } from "./onboarding.controller";
+import { OnboardingService } from "./onboarding.service";
 
-/** Placeholder: filled in by the onboarding work. */
-@Module({})
+/** Applications, decisions, and the members they produce (participants, KYC expiry job). */
+@Module({
+  imports: [
+    ComplianceModule,
+    MulterModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        storage: memoryStorage(),
+        limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 10, fields: 20 },
+      }),
+    }),
+  ],
+  controllers: [OnboardingController, ParticipantsController],
+  providers: [OnboardingService, ParticipantsService, DocumentsStore],
+  exports: [OnboardingService, ParticipantsService, DocumentsStore],
+})
 export class OnboardingModule {}

@@ -1,5 +1,6 @@
 /** Migrations in the order they run. Generate new ones with `npm run db:migration -- Name`. */
 import type { MigrationInterface } from "typeorm";
 import { InitialSchema1795725091214 } from "./1795725091214-InitialSchema";
+import { ParticipantActions1795726982278 } from "./1795726982278-ParticipantActions";
 
-export const MIGRATIONS: Array<new () => MigrationInterface> = [InitialSchema1795725091214];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [InitialSchema1795725091214, ParticipantActions1795726982278];

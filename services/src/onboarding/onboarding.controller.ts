@@ -1,0 +1,76 @@
+/** Onboarding endpoints: any signed-in address applies; compliance officers decide. */
+import { Body, Controller, Get, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Post, Query, UploadedFiles, UseInterceptors } from "@nestjs/common";
+import { FilesInterceptor } from "@nestjs/platform-express";
+import { ApiBearerAuth, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
+import {
+  ApplicationPageDto,
+  ApplicationResponseDto,
+  ApproveApplicationDto,
+  CreateApplicationDto,
+  ListApplicationsQueryDto,
+  RejectApplicationDto,
+} from "./dto/application.dto";
+import { OnboardingService, type UploadedDocument } from "./onboarding.service";
+
+@ApiTags("onboarding")
+@ApiBearerAuth()
+@Controller("onboarding/applications")
+export class OnboardingController {
+  constructor(private readonly onboarding: OnboardingService) {}
+
+  @Post()
+  @UseInterceptors(FilesInterceptor("documents", 10))
+  @ApiConsumes("multipart/form-data", "application/json")
+  @ApiOperation({ summary: "Apply for membership (KYC documents as multipart field 'documents'); screening runs at once" })
+  @ApiOkResponse({ type: ApplicationResponseDto })
+  submit(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateApplicationDto,
+    @UploadedFiles() files: UploadedDocument[] | undefined,
+  ): Promise<ApplicationResponseDto> {
+    return this.onboarding.submit(user.address, dto, files ?? []);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "Applications: your own, or all for compliance officers and auditors" })
+  @ApiOkResponse({ type: ApplicationPageDto })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListApplicationsQueryDto): Promise<ApplicationPageDto> {
+    return this.onboarding.list(user, q);
+  }
+
+  @Get(":id")
+  @ApiOperation({ summary: "One application (applicant, compliance officers, auditors)" })
+  @ApiOkResponse({ type: ApplicationResponseDto })
+  get(@CurrentUser() user: AuthUser, @Param("id", ParseUUIDPipe) id: string): Promise<ApplicationResponseDto> {
+    return this.onboarding.get(user, id);
+  }
+
+  @Post(":id/approve")
+  @HttpCode(202)
+  @RequireRoles("compliance")
+  @ApiQuery({ name: "wait", required: false, description: "Wait until the registration is mined or failed" })
+  @ApiOperation({ summary: "Approve: registers the applicant on-chain with a KYC expiry (compliance officers)" })
+  @ApiOkResponse({ type: ApplicationResponseDto })
+  approve(
+    @CurrentUser() user: AuthUser,
+    @Param("id", ParseUUIDPipe) id: string,
+    @Body() dto: ApproveApplicationDto,
+    @Query("wait", new ParseBoolPipe({ optional: true })) wait?: boolean,
+  ): Promise<ApplicationResponseDto> {
+    return this.onboarding.approve(user, id, dto, wait ?? false);
+  }
+
+  @Post(":id/reject")
+  @HttpCode(200)
+  @RequireRoles("compliance")
+  @ApiOperation({ summary: "Reject with a reason shown to the applicant (compliance officers)" })
+  @ApiOkResponse({ type: ApplicationResponseDto })
+  reject(
+    @CurrentUser() user: AuthUser,
+    @Param("id", ParseUUIDPipe) id: string,
+    @Body() dto: RejectApplicationDto,
+  ): Promise<ApplicationResponseDto> {
+    return this.onboarding.reject(user, id, dto.reason);
+  }
+}

@@ -1,0 +1,59 @@
+/** Member directory and the compliance officer's suspend / reinstate. */
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from "@nestjs/common";
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
+import {
+  ListParticipantsQueryDto,
+  ParticipantPageDto,
+  ParticipantResponseDto,
+  ReinstateParticipantDto,
+  SuspendParticipantDto,
+} from "./dto/participant.dto";
+import { ParticipantsService } from "./participants.service";
+
+@ApiTags("participants")
+@ApiBearerAuth()
+@Controller("participants")
+export class ParticipantsController {
+  constructor(private readonly participants: ParticipantsService) {}
+
+  @Get()
+  @ApiOperation({ summary: "Members: yourself, or all for compliance officers and auditors" })
+  @ApiOkResponse({ type: ParticipantPageDto })
+  list(@CurrentUser() user: AuthUser, @Query() q: ListParticipantsQueryDto): Promise<ParticipantPageDto> {
+    return this.participants.list(user, q);
+  }
+
+  @Get(":address")
+  @ApiOperation({ summary: "One member (yourself, or any for compliance officers and auditors)" })
+  @ApiOkResponse({ type: ParticipantResponseDto })
+  get(@CurrentUser() user: AuthUser, @Param("address") address: string): Promise<ParticipantResponseDto> {
+    return this.participants.get(user, address);
+  }
+
+  @Post(":address/suspend")
+  @HttpCode(202)
+  @RequireRoles("compliance")
+  @ApiOperation({ summary: "Suspend a member on-chain (compliance officers)" })
+  @ApiOkResponse({ type: ParticipantResponseDto })
+  suspend(
+    @CurrentUser() user: AuthUser,
+    @Param("address") address: string,
+    @Body() dto: SuspendParticipantDto,
+  ): Promise<ParticipantResponseDto> {
+    return this.participants.suspend(user, address, dto.reason, dto.reasonCode);
+  }
+
+  @Post(":address/reinstate")
+  @HttpCode(202)
+  @RequireRoles("compliance")
+  @ApiOperation({ summary: "Reinstate a suspended member on-chain (compliance officers)" })
+  @ApiOkResponse({ type: ParticipantResponseDto })
+  reinstate(
+    @CurrentUser() user: AuthUser,
+    @Param("address") address: string,
+    @Body() dto: ReinstateParticipantDto,
+  ): Promise<ParticipantResponseDto> {
+    return this.participants.reinstate(user, address, dto.reason);
+  }
+}

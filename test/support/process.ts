@@ -1,0 +1,55 @@
+/**
+ * Runs the service as a separate OS process (as `npm start` would), so tests can kill it with
+ * SIGKILL and start it again on the same database and chain.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { freePort } from "./chain";
+
+const ROOT = join(__dirname, "..", "..");
+
+export interface ServiceProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+  const p = port ?? (await freePort());
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "services/src/main.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${p}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`service did not become healthy:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    child,
+    output: () => out,
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
