@@ -91,7 +91,7 @@ describe("HTTP surface: access matrix, fuzzed bodies, operations", function () {
   }
 
   describe("access matrix", function () {
-    const reads: Array<{ name: string; path: () => Promise<string> | string; allowed: Caller[] }> = [
+    const reads: Array<{ name: string; path: string | (() => Promise<string> | string); allowed: Caller[] }> = [
       { name: "GET /health", path: "/health", allowed: CALLERS },
       { name: "GET /auth/me", path: "/auth/me", allowed: CALLERS.filter((c) => c !== "anonymous") },
       { name: "GET /onboarding/applications", path: "/onboarding/applications", allowed: CALLERS.filter((c) => c !== "anonymous") },

@@ -1,5 +1,22 @@
+/**
+ * Compliance: rules with recorded reasons (sanctions screening, entity identifiers, jurisdiction,
+ * KYC, invoice sanity, duplicates, concentration, financing pre-flight) and read access to the
+ * record. Other modules import this module and call ComplianceService; the sanctions list is
+ * loaded once at start-up and a bad list stops the service from starting.
+ */
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ComplianceController } from "./compliance.controller";
+import { ComplianceRecords } from "./compliance.records";
+import { ComplianceService } from "./compliance.service";
+import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
+import { SanctionsScreener } from "./sanctions/sanctions-screener";
 
-/** Placeholder: filled in by the compliance work. */
-@Module({})
+@Module({
+  imports: [TypeOrmModule.forFeature([ComplianceCheckEntity, ReceivableEntity, CreditLineEntity])],
+  controllers: [ComplianceController],
+  providers: [ComplianceService, ComplianceRecords, SanctionsScreener],
+  exports: [ComplianceService],
+})
 export class ComplianceModule {}

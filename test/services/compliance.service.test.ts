@@ -1,0 +1,311 @@
+/**
+ * ComplianceService against a real database (a temporary SQLite file, or PostgreSQL with
+ * TEST_DATABASE=postgres) migrated as at boot, with the shipped fictional UN sample list: one stored
+ * row per rule and run, the caller's transaction honoured, duplicates and concentration read from
+ * the receivables projection, financing pre-flight from the projection, newest run first.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BadRequestException } from "@nestjs/common";
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import type { DataSource } from "typeorm";
+import { ComplianceRecords } from "../../services/src/compliance/compliance.records";
+import { ComplianceService, parseSubject } from "../../services/src/compliance/compliance.service";
+import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
+import { CONCENTRATION_FLOOR_FEN } from "../../services/src/compliance/rules/invoice.rules";
+import { SanctionsScreener } from "../../services/src/compliance/sanctions/sanctions-screener";
+import { loadConfig, type AppConfig } from "../../services/src/config/env";
+import { openDatabase } from "../../services/src/database/data-source";
+import { DbWriter } from "../../services/src/database/db-writer";
+import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/indexer/entities/projections.entity";
+import { createTestDatabase, type TestDatabase } from "../support/app";
+
+const ROOT = join(__dirname, "..", "..");
+const DAY = 86_400_000;
+const NOW = new Date("2030-06-01T00:00:00Z");
+const fp = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+
+describe("compliance: ComplianceService on a real database", function () {
+  let dir: string;
+  let db: TestDatabase;
+  let ds: DataSource;
+  let config: AppConfig;
+  let svc: ComplianceService;
+  let nextId = 1;
+
+  const application = (over: Record<string, unknown> = {}) => ({
+    id: `app-${nextId++}`,
+    legalName: "Nowhere Paper Mills Co., Ltd.",
+    entityId: "91330106MA2CHK7T11",
+    entityIdType: "USCC" as const,
+    jurisdiction: "CN",
+    requestedRoles: 1,
+    documentCount: 1,
+    ...over,
+  });
+
+  async function receivable(seller: string, debtor: string, outstanding: bigint, status: ReceivableStatus, id = fp(nextId++)) {
+    await ds.getRepository(ReceivableEntity).insert({
+      id,
+      seller,
+      debtor,
+      holder: status === "split" || status === "cancelled" ? null : seller,
+      faceValue: outstanding,
+      outstanding,
+      dueDate: Math.floor(NOW.getTime() / 1000) + 60 * 86_400,
+      status,
+      financed: status === "financed",
+      parentId: null,
+      documentHash: null,
+      createdBlock: 1,
+      createdTx: "0x" + "11".repeat(32),
+      updatedBlock: 1,
+    });
+    return id;
+  }
+
+  const invoice = (seller: string, debtor: string, faceValue: bigint, fingerprint = fp(1_000_000 + nextId++)) => ({
+    subjectId: `inv-${nextId++}`,
+    seller,
+    debtor,
+    faceValue,
+    issueDate: new Date(NOW.getTime() - DAY),
+    dueDate: new Date(NOW.getTime() + 90 * DAY),
+    fingerprint,
+    now: NOW,
+  });
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), "scf-compliance-"));
+    db = await createTestDatabase(dir);
+    config = loadConfig({ NODE_ENV: "test", DATABASE_URL: db.url, ALLOWED_JURISDICTIONS: "CN,HK,SG" }, ROOT);
+    ds = await openDatabase(config.database);
+    const screener = new SanctionsScreener(config);
+    screener.onModuleInit();
+    svc = new ComplianceService(config, screener, new ComplianceRecords(ds), new DbWriter(ds));
+  });
+
+  after(async function () {
+    await ds?.destroy();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("loads the configured sample list (SANCTIONS_LIST_FILE default) and screens names without storing anything", async function () {
+    expect(config.paths.sanctions).to.equal(join(ROOT, "services/data/sanctions/un-consolidated-sample.xml"));
+    const before = await ds.getRepository(ComplianceCheckEntity).count();
+    expect(svc.screenName("Hongxu Maoyi")[0]).to.include({ reference: "XXe.001", result: "fail" });
+    expect(svc.screenName("Nowhere Paper Mills")).to.deep.equal([]);
+    expect(await ds.getRepository(ComplianceCheckEntity).count()).to.equal(before);
+  });
+
+  describe("screenApplication()", function () {
+    it("stores one check per rule under one run id and returns the run", async function () {
+      const a = application();
+      const run = await svc.screenApplication(null, a);
+      expect(run).to.include({ subjectType: "application", subjectId: a.id, overall: "pass" });
+      expect(run.runId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const rows = await svc.listChecks("application", a.id);
+      expect(rows.map((r) => r.ruleCode)).to.deep.equal(run.outcomes.map((o) => o.code));
+      expect(rows.every((r) => r.runId === run.runId && r.subjectType === "application" && r.subjectId === a.id)).to.equal(true);
+      expect(new Set(rows.map((r) => r.createdAt)).size).to.equal(1);
+      const sanctions = rows.find((r) => r.ruleCode === "SANCTIONS_SCREENING")!;
+      expect(sanctions.details).to.deep.include({ screenedName: a.legalName, matches: [] });
+      expect((sanctions.details as { list: { source: string; entries: number } }).list).to.include({
+        source: "un-consolidated-sample.xml",
+        entries: 7,
+      });
+    });
+
+    it("fails a listed applicant and records the match; overall is fail", async function () {
+      const a = application({ legalName: "鸿虚贸易有限公司", entityId: "12100000HJKLMNPQR9" });
+      const run = await svc.screenApplication(null, a);
+      expect(run.overall).to.equal("fail");
+      const s = run.outcomes.find((o) => o.code === "SANCTIONS_SCREENING")!;
+      expect(s.result).to.equal("fail");
+      const stored = (await svc.listChecks("application", a.id)).find((r) => r.ruleCode === "SANCTIONS_SCREENING")!;
+      expect(stored.result).to.equal("fail");
+      expect((stored.details as { matches: Array<{ reference: string }> }).matches[0].reference).to.equal("XXe.001");
+    });
+
+    it("reviews when only a review rule trips", async function () {
+      const run = await svc.screenApplication(null, application({ jurisdiction: "HK" }));
+      expect(run.overall).to.equal("review");
+    });
+
+    it("stores in the caller's transaction: nothing remains when the caller rolls back", async function () {
+      const a = application();
+      const err = await ds
+        .transaction(async (m) => {
+          await svc.screenApplication(m, a);
+          expect(await m.countBy(ComplianceCheckEntity, { subjectId: a.id })).to.equal(6);
+          throw new Error("caller aborts");
+        })
+        .catch((e: Error) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect(await svc.listChecks("application", a.id)).to.deep.equal([]);
+      await new DbWriter(ds).write((m) => svc.screenApplication(m, a));
+      expect(await svc.listChecks("application", a.id)).to.have.length(6);
+    });
+  });
+
+  describe("screenMember()", function () {
+    it("stores checks under member:<address>, with KYC expiry judged at the given time", async function () {
+      const address = Wallet.createRandom().address;
+      const run = await svc.screenMember(null, {
+        address,
+        legalName: "Nowhere Paper Mills",
+        jurisdiction: "SG",
+        kycExpiry: Math.floor(NOW.getTime() / 1000) - 1,
+        now: NOW,
+      });
+      expect(run.overall).to.equal("fail");
+      const rows = await svc.listChecks("member", address);
+      expect(rows.map((r) => [r.ruleCode, r.result])).to.deep.equal([
+        ["SANCTIONS_SCREENING", "pass"],
+        ["JURISDICTION_ALLOWED", "pass"],
+        ["KYC_NOT_EXPIRED", "fail"],
+      ]);
+    });
+  });
+
+  describe("checkInvoice()", function () {
+    it("fails a fingerprint that is already a receivable in the projection", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const id = await receivable(seller, debtor, 1_000n, "paid");
+      const run = await svc.checkInvoice(null, invoice(seller, debtor, 500n, id.toUpperCase().replace("0X", "0x")));
+      expect(run.overall).to.equal("fail");
+      const dup = run.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!;
+      expect(dup.result).to.equal("fail");
+      expect(dup.details).to.deep.equal({ fingerprint: id, existingStatus: "paid" });
+      const fresh = await svc.checkInvoice(null, invoice(seller, debtor, 500n));
+      expect(fresh.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!.result).to.equal("pass");
+    });
+
+    it("measures concentration on the seller's non-final receivables only, summing 20-digit amounts exactly", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const other = Wallet.createRandom().address;
+      const big = 9_000_000_000_000_000_000n; // above 2^63: must not pass through a SQL integer or a double
+      await receivable(seller, debtor, big, "issued");
+      await receivable(seller, debtor, 1n, "accepted");
+      await receivable(seller, other, big, "financed");
+      await receivable(seller, other, 1n, "financed");
+      // Final or burned receivables do not count, nor another seller's.
+      await receivable(seller, debtor, big, "paid");
+      await receivable(seller, debtor, big, "cancelled");
+      await receivable(seller, debtor, big, "split");
+      await receivable(seller, debtor, big, "defaulted");
+      await receivable(other, debtor, big, "issued");
+      // Addresses given in lower case still find the checksummed projection rows.
+      const run = await svc.checkInvoice(null, invoice(seller.toLowerCase(), debtor.toLowerCase(), 2n));
+      const c = run.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")!;
+      expect(c.details).to.include({
+        debtorOutstanding: (big + 3n).toString(),
+        sellerOutstanding: (2n * big + 4n).toString(),
+        openReceivables: 4,
+        applied: true,
+      });
+      // (big + 3) / (2 big + 4) is a hair above one half.
+      expect(c.result).to.equal("fail");
+      expect(c.details).to.include({ sharePercent: "50.00" });
+    });
+
+    it("passes a concentrated but small book below the floor, and fails it once above", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const first = await svc.checkInvoice(null, invoice(seller, debtor, CONCENTRATION_FLOOR_FEN - 1n));
+      expect(first.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")).to.deep.include({ result: "pass" });
+      await receivable(seller, debtor, CONCENTRATION_FLOOR_FEN, "accepted");
+      const second = await svc.checkInvoice(null, invoice(seller, debtor, 1n));
+      expect(second.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")!.result).to.equal("fail");
+    });
+  });
+
+  describe("checkFinancing()", function () {
+    it("checks the request against the projected receivable and credit line", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const id = await receivable(seller, debtor, 1_000_000n, "accepted");
+      await ds.getRepository(CreditLineEntity).insert({
+        id: 4242,
+        financier: Wallet.createRandom().address,
+        debtor,
+        supplier: null,
+        limit: 10_000_000n,
+        utilised: 0n,
+        maxAdvanceBps: 8_000,
+        discountBps: 500,
+        expiry: Math.floor(NOW.getTime() / 1000) + 365 * 86_400,
+        open: true,
+        updatedBlock: 1,
+      });
+      const ok = await svc.checkFinancing(null, { receivableId: id, requester: seller, lineId: 4242, now: NOW });
+      expect(ok.overall, JSON.stringify(ok.outcomes)).to.equal("pass");
+      expect(ok).to.include({ subjectType: "financing", subjectId: id });
+      const wrong = await svc.checkFinancing(null, { receivableId: id, requester: debtor, lineId: 77, now: NOW });
+      expect(wrong.outcomes.filter((o) => o.result === "fail").map((o) => o.code)).to.deep.equal([
+        "FINANCING_REQUESTER_IS_HOLDER",
+        "FINANCING_LINE_AVAILABLE",
+        "FINANCING_LINE_HEADROOM",
+      ]);
+      expect(await svc.listChecks("financing", id)).to.have.length(10);
+    });
+  });
+
+  describe("listChecks()", function () {
+    it("returns the newest run first and each run's rules in evaluation order, even within one millisecond", async function () {
+      const a = application();
+      const runs = [];
+      // Freeze the clock: the three runs share created_at, so only the time-ordered run ids order them.
+      const realNow = Date.now;
+      const frozen = realNow();
+      Date.now = () => frozen;
+      try {
+        for (let i = 0; i < 3; i++) runs.push(await svc.screenApplication(null, { ...a, documentCount: i }));
+      } finally {
+        Date.now = realNow;
+      }
+      const rows = await svc.listChecks("application", a.id);
+      expect(new Set(rows.map((r) => r.createdAt))).to.deep.equal(new Set([frozen]));
+      expect(rows).to.have.length(18);
+      const runOrder = [...new Set(rows.map((r) => r.runId))];
+      expect(runOrder).to.deep.equal(runs.map((r) => r.runId).reverse());
+      for (const run of runs) {
+        expect(rows.filter((r) => r.runId === run.runId).map((r) => r.ruleCode)).to.deep.equal(run.outcomes.map((o) => o.code));
+      }
+      expect(rows[0].createdAt).to.be.a("number");
+    });
+
+    it("returns nothing for an unknown subject", async function () {
+      expect(await svc.listChecks("invoice", "no-such-invoice")).to.deep.equal([]);
+    });
+  });
+
+  describe("checksOf() and parseSubject()", function () {
+    it("maps stored rows to the response shape with ISO times", async function () {
+      const a = application();
+      const run = await svc.screenApplication(null, a);
+      const out = await svc.checksOf(`application:${a.id}`);
+      expect(out).to.have.length(6);
+      expect(out[0]).to.have.all.keys("runId", "subjectType", "subjectId", "code", "result", "reason", "details", "createdAt");
+      expect(out[0]).to.include({ runId: run.runId, code: "SANCTIONS_SCREENING", result: "pass" });
+      expect(new Date(out[0].createdAt).toISOString()).to.equal(out[0].createdAt);
+    });
+
+    it("splits at the first colon and refuses malformed subjects with a 400", function () {
+      expect(parseSubject("financing:0xab:cd")).to.deep.equal({ subjectType: "financing", subjectId: "0xab:cd" });
+      for (const bad of ["application", "application:", "thing:1", ":1", "member:a b", "member:" + "x".repeat(81)]) {
+        expect(() => parseSubject(bad), bad).to.throw(BadRequestException, /subject must be "<type>:<id>"/);
+      }
+    });
+
+    it("refuses to run on an empty or over-long subject id", async function () {
+      const err = await svc.screenApplication(null, application({ id: "" })).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(BadRequestException);
+    });
+  });
+});
