@@ -3,10 +3,13 @@
  * problem and exits with status 78 (EX_CONFIG) before anything starts.
  */
 import "reflect-metadata";
+import { existsSync } from "node:fs";
 import { ConfigError, loadConfig } from "./config/env";
 import { createApp } from "./app.factory";
 
 async function main(): Promise<void> {
+  // A .env file in the working directory fills in variables the environment does not set.
+  if (existsSync(".env")) process.loadEnvFile(".env");
   let config;
   try {
     config = loadConfig();

@@ -60,6 +60,13 @@ const schema = z.object({
   KYC_WARNING_DAYS: int(0, 365).default(30),
   CONCENTRATION_LIMIT_BPS: int(1, 10_000).default(5_000),
 
+  /** Secret mixed into every invoice fingerprint so invoice data cannot be guessed from it.
+   * Keep it stable: changing it lets an invoice tokenised before the change be tokenised again. */
+  FINGERPRINT_SALT: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes as 0x-prefixed hex")
+    .default("0x5343462d6c65646765722d646576656c6f706d656e742d73616c742d2d2d2d2d"),
+
   DOCUMENTS_DIR: z.string().default("data/documents"),
   MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
   BODY_LIMIT: z.string().default("1mb"),

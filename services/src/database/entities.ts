@@ -1,4 +1,5 @@
 /** Every entity the service persists, registered with TypeORM in one place. */
+import { ActEntity, IdempotencyKeyEntity, NonceAllocationEntity } from "../acts/entities/act.entity";
 import { ApplicationDocumentEntity, ApplicationEntity } from "../onboarding/entities/application.entity";
 import { AuthChallengeEntity, SessionEntity } from "../auth/entities/auth.entity";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
@@ -32,4 +33,7 @@ export const ENTITIES = [
   ApplicationDocumentEntity,
   ComplianceCheckEntity,
   ParticipantActionEntity,
+  ActEntity,
+  NonceAllocationEntity,
+  IdempotencyKeyEntity,
 ];

@@ -1,0 +1,318 @@
+/**
+ * Participants' signed acts, end to end: build the EIP-712 typed data for the client to sign
+ * (with a nonce the service proposes), verify a returned signature (ECDSA or ERC-1271), simulate
+ * the relayed call so the contract's own refusal reaches the client as a clear HTTP error, then
+ * record the act and its outbox transaction (relayer key) in one database transaction. The act
+ * moves pending -> confirmed | failed when the transaction settles.
+ * The same signed act (same contract, signer and nonce) is accepted once; posting it again returns
+ * the first act.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+  UnauthorizedException,
+  UnprocessableEntityException,
+  type OnModuleInit,
+} from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TypedDataField } from "ethers";
+import { DataSource, type EntityManager } from "typeorm";
+import type { AuthUser } from "../auth/auth.decorators";
+import { ChainService } from "../chain/chain.service";
+import { revertDataOf } from "../chain/errors";
+import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../chain/eip712-types";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { DbWriter } from "../database/db-writer";
+import { IndexerService } from "../indexer/indexer.service";
+import type { OutboxEntity } from "../outbox/entities/outbox.entity";
+import { TxSenderService } from "../outbox/tx-sender.service";
+import { ActEntity, NonceAllocationEntity, type ActContract } from "./entities/act.entity";
+import { parseLedgerError, revertToHttp } from "./revert-to-http";
+
+export const ACT_REFERENCE = "act";
+const ERC1271_MAGIC = "0x1626ba7e";
+const ERC1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
+const DEFAULT_DEADLINE_SECONDS = 3600;
+const MAX_DEADLINE_SECONDS = 7 * 86400;
+
+/** What a feature hands over to sign and relay one act. */
+export interface ActDraft {
+  kind: string;
+  contract: ActContract;
+  primaryType: string;
+  /** The act's fields except nonce and deadline (bigints allowed). */
+  message: Record<string, unknown>;
+  /** Calldata of the `…BySig` function given the authorization tuple. */
+  encode(auth: { nonce: bigint; deadline: bigint; signature: string }): string;
+  receivableId?: string | null;
+  lineId?: number | null;
+  result?: Record<string, unknown> | null;
+}
+
+export interface SignatureFields {
+  nonce?: string;
+  deadline?: string;
+  signature?: string;
+}
+
+export interface TypedDataPayload {
+  domain: { name: string; version: string; chainId: string; verifyingContract: string };
+  types: Record<string, TypedDataField[]>;
+  primaryType: string;
+  message: Record<string, unknown>;
+}
+
+export interface UnsignedAct {
+  status: "unsigned";
+  kind: string;
+  typedData: TypedDataPayload;
+  /** SHA-256-free EIP-712 digest the signature must cover. */
+  digest: string;
+}
+
+@Injectable()
+export class ActsService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly db: DbWriter,
+    private readonly chain: ChainService,
+    private readonly sender: TxSenderService,
+    private readonly indexer: IndexerService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.sender.onCompletion(ACT_REFERENCE, (row, m) => this.onSettled(row, m));
+  }
+
+  /** Domains and types of every act, for clients that build typed data themselves. */
+  describe(): { receivables: { domain: TypedDataPayload["domain"]; types: typeof RECEIVABLES_TYPES }; financing: { domain: TypedDataPayload["domain"]; types: typeof FINANCING_TYPES } } {
+    return {
+      receivables: { domain: this.domain("Receivables"), types: RECEIVABLES_TYPES },
+      financing: { domain: this.domain("Financing"), types: FINANCING_TYPES },
+    };
+  }
+
+  domain(contract: ActContract): TypedDataPayload["domain"] {
+    const base = contract === "Receivables" ? RECEIVABLES_DOMAIN : FINANCING_DOMAIN;
+    return {
+      name: base.name,
+      version: base.version,
+      chainId: this.chain.chainId.toString(),
+      verifyingContract: contract === "Receivables" ? this.chain.addresses.Receivables : this.chain.addresses.Financing,
+    };
+  }
+
+  private types(contract: ActContract, primaryType: string): Record<string, TypedDataField[]> {
+    const table = (contract === "Receivables" ? RECEIVABLES_TYPES : FINANCING_TYPES) as Record<string, Record<string, TypedDataField[]>>;
+    const t = table[primaryType];
+    if (!t) throw new Error(`unknown act type ${contract}.${primaryType}`);
+    return t;
+  }
+
+  /** Either the typed data to sign (no signature given) or the accepted act. */
+  async handle(user: AuthUser, draft: ActDraft, sig: SignatureFields, wait: boolean): Promise<UnsignedAct | ActEntity> {
+    if (!sig.signature) return this.prepare(user.address, draft, sig);
+    const act = await this.submit(user.address, draft, sig);
+    return wait ? this.waitFor(act.id) : act;
+  }
+
+  /** The typed data `signer` must sign for `draft`, with a proposed nonce and deadline. */
+  async prepare(signer: string, draft: ActDraft, sig: SignatureFields): Promise<UnsignedAct> {
+    const nonce = sig.nonce !== undefined ? parseUint(sig.nonce, "nonce") : await this.allocateNonce(draft.contract, signer);
+    const deadline =
+      sig.deadline !== undefined ? parseUint(sig.deadline, "deadline") : BigInt(Math.floor(Date.now() / 1000) + DEFAULT_DEADLINE_SECONDS);
+    const typedData = this.typedData(draft, nonce, deadline);
+    return {
+      status: "unsigned",
+      kind: draft.kind,
+      typedData: jsonSafe(typedData) as TypedDataPayload,
+      digest: TypedDataEncoder.hash(typedData.domain, typedData.types, typedData.message),
+    };
+  }
+
+  private typedData(draft: ActDraft, nonce: bigint, deadline: bigint): TypedDataPayload {
+    return {
+      domain: this.domain(draft.contract),
+      types: this.types(draft.contract, draft.primaryType),
+      primaryType: draft.primaryType,
+      message: { ...draft.message, nonce, deadline },
+    };
+  }
+
+  /** Verifies, simulates and records a signed act with its relay transaction. */
+  async submit(signerAddress: string, draft: ActDraft, sig: SignatureFields): Promise<ActEntity> {
+    const signer = getAddress(signerAddress);
+    if (sig.nonce === undefined || sig.deadline === undefined) {
+      throw new BadRequestException("A signed act needs the nonce and deadline it was signed with.");
+    }
+    const nonce = parseUint(sig.nonce, "nonce");
+    const deadline = parseUint(sig.deadline, "deadline");
+    const signature = sig.signature!;
+    if (!/^0x([0-9a-fA-F]{2})+$/.test(signature)) throw new BadRequestException("signature must be 0x-prefixed hex.");
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    if (deadline <= now) throw new UnprocessableEntityException("The signature's deadline has passed; ask for new typed data and sign again.");
+    if (deadline > now + BigInt(MAX_DEADLINE_SECONDS)) {
+      throw new UnprocessableEntityException(`The deadline may be at most ${MAX_DEADLINE_SECONDS / 86400} days out.`);
+    }
+    const typed = this.typedData(draft, nonce, deadline);
+    const digest = TypedDataEncoder.hash(typed.domain, typed.types, typed.message);
+
+    const existing = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+    if (existing) {
+      if (existing.typedDataHash === digest) return existing;
+      throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act; ask for new typed data.`);
+    }
+    await this.verifySignature(signer, digest, signature);
+
+    const to = draft.contract === "Receivables" ? this.chain.addresses.Receivables : this.chain.addresses.Financing;
+    const data = draft.encode({ nonce, deadline, signature });
+    try {
+      await this.chain.provider.call({ from: this.chain.wallets.relayer.address, to, data });
+    } catch (err) {
+      const revert = revertDataOf(err);
+      if (revert === null) throw err;
+      throw revertToHttp(parseLedgerError(revert), revert.slice(0, 10));
+    }
+
+    const id = randomUUID();
+    try {
+      return await this.db.write(async (m) => {
+        const row = await this.sender.enqueue(m, {
+          signer: "relayer",
+          to,
+          data,
+          kind: `${draft.contract.toLowerCase()}.${draft.kind}`,
+          referenceType: ACT_REFERENCE,
+          referenceId: id,
+        });
+        const t = Date.now();
+        const act = m.create(ActEntity, {
+          id,
+          kind: draft.kind,
+          contract: draft.contract,
+          signer,
+          nonce: nonce.toString(),
+          deadline: Number(deadline),
+          primaryType: draft.primaryType,
+          message: jsonSafe(typed.message) as Record<string, unknown>,
+          signature,
+          typedDataHash: digest,
+          receivableId: draft.receivableId ?? null,
+          lineId: draft.lineId ?? null,
+          status: "pending",
+          outboxId: row.id,
+          txHash: null,
+          blockNumber: null,
+          failureReason: null,
+          result: draft.result ? (jsonSafe(draft.result) as Record<string, unknown>) : null,
+          createdAt: t,
+          updatedAt: t,
+        });
+        await m.save(ActEntity, act);
+        return act;
+      });
+    } catch (err) {
+      const again = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+      if (again?.typedDataHash === digest) return again; // a concurrent identical post won
+      if (again) throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act.`);
+      throw err;
+    }
+  }
+
+  private async verifySignature(signer: string, digest: string, signature: string): Promise<void> {
+    let recovered: string | null = null;
+    try {
+      recovered = recoverAddress(digest, signature);
+    } catch {
+      recovered = null;
+    }
+    if (recovered === signer) return;
+    if ((await this.chain.provider.getCode(signer)) !== "0x") {
+      try {
+        const res = await this.chain.provider.call({ to: signer, data: ERC1271.encodeFunctionData("isValidSignature", [digest, signature]) });
+        if (res.slice(0, 10).toLowerCase() === ERC1271_MAGIC) return;
+      } catch {
+        /* not a valid contract signature */
+      }
+    }
+    throw new UnauthorizedException(`The signature is not ${signer}'s signature of this act (sign the typed data returned without a signature).`);
+  }
+
+  /** Proposes the next nonce for `signer` on `contract`, skipping any already used on-chain. */
+  async allocateNonce(contract: ActContract, signer: string): Promise<bigint> {
+    const s = getAddress(signer);
+    const c = contract === "Receivables" ? this.chain.contracts.receivables : this.chain.contracts.financing;
+    for (;;) {
+      const n = await this.db.write(async (m) => {
+        const row = await m.findOneBy(NonceAllocationEntity, { contract, signer: s });
+        const next = row?.nextNonce ?? 0;
+        if (row) await m.update(NonceAllocationEntity, { contract, signer: s }, { nextNonce: next + 1 });
+        else await m.insert(NonceAllocationEntity, { contract, signer: s, nextNonce: next + 1 });
+        return BigInt(next);
+      });
+      if (!(await c.isNonceUsed(s, n))) return n;
+    }
+  }
+
+  /** Waits until the act is final and, when confirmed, until the indexer has projected its block. */
+  async waitFor(id: string, timeoutMs = 60_000): Promise<ActEntity> {
+    const act = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
+    const until = Date.now() + timeoutMs;
+    await this.sender.waitFor(act.outboxId, timeoutMs);
+    for (;;) {
+      const a = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
+      if (a.status === "failed") return a;
+      if (a.status === "confirmed") {
+        const { checkpoint } = await this.indexer.status();
+        if (checkpoint >= (a.blockNumber ?? 0) || Date.now() > until) return a;
+      }
+      if (Date.now() > until) return a;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async get(user: AuthUser, id: string): Promise<ActEntity> {
+    const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.ds.getRepository(ActEntity).findOneBy({ id }) : null;
+    if (!act) throw new NotFoundException(`No act ${id}.`);
+    const auditor = user.verifiedMember && (user.roles & 8) !== 0;
+    if (act.signer !== user.address && !auditor && !user.complianceOfficer) {
+      throw new ForbiddenException("Only the signer, auditors and compliance officers can read this act.");
+    }
+    return act;
+  }
+
+  private async onSettled(row: OutboxEntity, m: EntityManager): Promise<void> {
+    await m.update(
+      ActEntity,
+      { id: row.referenceId!, status: "pending" },
+      {
+        status: row.status === "mined" ? "confirmed" : "failed",
+        txHash: row.txHash,
+        blockNumber: row.blockNumber,
+        failureReason: row.status === "mined" ? null : row.failureReason,
+        updatedAt: Date.now(),
+      },
+    );
+  }
+}
+
+function parseUint(v: string, name: string): bigint {
+  if (!/^\d{1,78}$/.test(v)) throw new BadRequestException(`${name} must be a decimal integer string.`);
+  const n = BigInt(v);
+  if (n >= 2n ** 256n) throw new BadRequestException(`${name} does not fit uint256.`);
+  return n;
+}
+
+/** Bigints as decimal strings, recursively, for JSON. */
+export function jsonSafe(v: unknown): unknown {
+  if (typeof v === "bigint") return v.toString();
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
+  return v;
+}
