@@ -49,6 +49,8 @@ const config: HardhatUserConfig = {
   networks: {
     hardhat: {
       initialDate: INITIAL_DATE,
+      // Run the same EVM rules the bytecode is compiled for and Besu executes.
+      hardfork: "cancun",
       allowUnlimitedContractSize: false,
       mining: MINING_INTERVAL > 0 ? { auto: false, interval: MINING_INTERVAL, mempool: { order: "fifo" } } : undefined,
     },
