@@ -2,6 +2,9 @@
  * Error classification for everything that talks to the chain (as ponder's internal/errors does):
  * retryable errors are transport trouble and are tried again with backoff; anything else is final
  * and recorded with a readable reason.
+ * ethers wraps a node's JSON-RPC error it does not recognise as UNKNOWN_ERROR "could not coalesce
+ * error" and keeps the node's own words only in a nested object, so every test here reads the
+ * nested messages too: the node's text is what tells "already known" from a real refusal.
  */
 import { Interface, isError } from "ethers";
 import {
@@ -44,6 +47,18 @@ export function revertDataOf(err: unknown): string | null {
   return null;
 }
 
+/** The node's own error message nested in an ethers error (JSON-RPC `error.message`), if any. */
+export function rpcMessageOf(err: unknown): string | null {
+  const e = err as {
+    info?: { error?: { message?: unknown; data?: { message?: unknown } } };
+    error?: { message?: unknown; data?: { message?: unknown } };
+  };
+  for (const m of [e?.info?.error?.message, e?.error?.message, e?.info?.error?.data?.message, e?.error?.data?.message]) {
+    if (typeof m === "string" && m.length > 0) return m;
+  }
+  return null;
+}
+
 export function isRevert(err: unknown): boolean {
   return isError(err, "CALL_EXCEPTION") || revertDataOf(err) !== null;
 }
@@ -56,10 +71,28 @@ export function isRetryable(err: unknown): boolean {
   return /econnrefused|econnreset|socket hang up|etimedout|fetch failed|network|timeout|503|502/.test(msg);
 }
 
+/**
+ * True when the node refused a raw transaction because it has seen these bytes before (geth "already
+ * known", Besu/Hardhat "Known transaction") or because the nonce is already spent ("nonce too
+ * low"). Re-broadcasting our own stored transaction after a crash meets exactly these answers.
+ */
+export function isAlreadySubmitted(err: unknown): boolean {
+  if (isError(err, "NONCE_EXPIRED")) return true;
+  const texts = [rpcMessageOf(err), (err as { shortMessage?: string })?.shortMessage, (err as Error)?.message];
+  return texts.some(
+    (t) =>
+      typeof t === "string" &&
+      /already known|known transaction|nonce too low|already imported|nonce has already been used/i.test(t),
+  );
+}
+
 /** A one-line description of an error for logs and failure reasons. */
 export function describeError(err: unknown): string {
   const decoded = decodeRevertData(revertDataOf(err));
   if (decoded) return `reverted: ${decoded}`;
   const e = err as { shortMessage?: string; message?: string };
-  return e?.shortMessage ?? e?.message ?? String(err);
+  const base = e?.shortMessage ?? e?.message ?? String(err);
+  // "could not coalesce error" alone tells an operator nothing: add what the node said.
+  const rpc = rpcMessageOf(err);
+  return rpc && !base.includes(rpc) ? `${base}: ${rpc}` : base;
 }

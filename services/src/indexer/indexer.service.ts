@@ -9,19 +9,18 @@
  * duplicate.
  * Reorgs are detected by comparing the checkpoint's hash (and the first new block's parent hash)
  * with the chain. The indexer then walks its recent block hashes back to the common ancestor,
- * deletes everything above it and rebuilds the projections from the remaining event feed.
+ * deletes everything above it and rebuilds the projections from the remaining event feed. Only a
+ * block the node says it does not have counts as evidence of a reorg: a transport error is just
+ * an error, retried on the next pass, never a reason to roll back.
+ * Every event gets the participant whose act it is (`actor`), also for relayed signed acts where
+ * the transaction's sender is the relayer: from the event's own arguments, or, for a financier's
+ * act on a line (or a repayment) whose event does not name the party, from the projections as
+ * they stand just before the event.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
-import { Interface, getAddress, type Log } from "ethers";
 import { DataSource, LessThan, MoreThan, type EntityManager } from "typeorm";
-import {
-  Financing__factory,
-  ParticipantRegistry__factory,
-  Receivables__factory,
-  SettlementToken__factory,
-} from "../../../typechain-types";
 import { ChainService } from "../chain/chain.service";
 import { DbWriter } from "../database/db-writer";
 import { describeError } from "../chain/errors";
@@ -29,25 +28,24 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexedBlockEntity, IndexerStateEntity } from "./entities/indexer-state.entity";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
 import { PaymentEntity } from "./entities/projections.entity";
-import { ACTOR_ARG, PROJECTION_TABLES, RECEIVABLE_ARG, idHex, project } from "./projector";
+import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readRpcBlock, type RpcBlock } from "./ledger-log";
+import { PROJECTION_TABLES, project } from "./projector";
+
+export { ReorgDetected } from "./ledger-log";
 
 const STATE_ID = "ledger";
 const KEEP_BLOCK_HASHES = 512;
 
-interface RpcBlock {
-  number: string;
-  hash: string;
-  parentHash: string;
-  timestamp: string;
-  transactions: Array<{ hash: string; from: string; transactionIndex: string }>;
+/** A block the node does not have is a fact about the chain; any other error is rethrown. */
+function missingBlockAsNull(err: unknown): null {
+  if (err instanceof ReorgDetected) return null;
+  throw err;
 }
-
-export class ReorgDetected extends Error {}
 
 @Injectable()
 export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(IndexerService.name);
-  private readonly decoders: Map<string, { name: string; iface: Interface }>;
+  private readonly decoder: LedgerLogDecoder;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -61,13 +59,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly chain: ChainService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    const c = chain.addresses;
-    this.decoders = new Map([
-      [c.ParticipantRegistry.toLowerCase(), { name: "ParticipantRegistry", iface: new Interface(ParticipantRegistry__factory.abi) }],
-      [c.SettlementToken.toLowerCase(), { name: "SettlementToken", iface: new Interface(SettlementToken__factory.abi) }],
-      [c.Receivables.toLowerCase(), { name: "Receivables", iface: new Interface(Receivables__factory.abi) }],
-      [c.Financing.toLowerCase(), { name: "Financing", iface: new Interface(Financing__factory.abi) }],
-    ]);
+    this.decoder = new LedgerLogDecoder(chain.addresses);
   }
 
   onApplicationBootstrap(): void {
@@ -113,7 +105,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     const found = await this.ds.getRepository(IndexerStateEntity).findOneBy({ id: STATE_ID });
     if (found) return found;
     // Start just below the deployment block: nothing of ours exists before it.
-    const start = Math.max(0, this.chain.deployment.blockNumber - 10);
+    const start = indexerStartBlock(this.chain.deployment.blockNumber);
     const block = await this.rpcBlock(start, false);
     const state = { id: STATE_ID, blockNumber: start, blockHash: block.hash, updatedAt: Date.now() };
     await this.db.write((m) => m.createQueryBuilder().insert().into(IndexerStateEntity).values(state).orIgnore().execute());
@@ -130,7 +122,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     const head = await this.chain.headNumber();
     this.lastHead = head;
     const target = head - this.config.CONFIRMATIONS;
-    const atCheckpoint = await this.rpcBlock(cp.blockNumber, false).catch(() => null);
+    const atCheckpoint = await this.rpcBlock(cp.blockNumber, false).catch(missingBlockAsNull);
     if (!atCheckpoint || atCheckpoint.hash !== cp.blockHash) {
       await this.rollBack(cp);
       return true;
@@ -152,7 +144,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async indexRange(cp: IndexerStateEntity, from: number, to: number): Promise<void> {
     const logs = await this.chain.provider.getLogs({
-      address: [...this.decoders.keys()],
+      address: this.decoder.addresses,
       fromBlock: from,
       toBlock: to,
     });
@@ -171,10 +163,10 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
         throw new ReorgDetected(`log of block ${log.blockNumber} is from another fork`);
       }
     }
-    const events = logs.map((l) => this.toEvent(l, blocks.get(l.blockNumber)!)).filter((e) => e !== null);
+    const events = logs.map((l) => this.decoder.decode(l, blocks.get(l.blockNumber)!)).filter((e) => e !== null);
     const end = blocks.get(to)!;
     await this.db.write(async (m) => {
-      await this.appendAndProject(m, events);
+      await appendAndProject(m, events);
       const keep = [...blocks.values()].map((b) => ({
         number: Number(b.number),
         hash: b.hash,
@@ -194,72 +186,8 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     if (events.length) this.logger.debug(`indexed blocks ${from}-${to}: ${events.length} events`);
   }
 
-  private async appendAndProject(m: EntityManager, events: LedgerEventEntity[]): Promise<void> {
-    if (events.length === 0) return;
-    for (let i = 0; i < events.length; i += 200) {
-      await m.createQueryBuilder().insert().into(LedgerEventEntity).values(events.slice(i, i + 200)).execute();
-    }
-    const parties: LedgerEventPartyEntity[] = [];
-    for (const e of events) {
-      const seen = new Set<string>();
-      for (const v of Object.values(e.args)) {
-        if (typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) && !/^0x0{40}$/.test(v) && !seen.has(v)) {
-          seen.add(v);
-          parties.push({ txHash: e.txHash, logIndex: e.logIndex, address: v, blockNumber: e.blockNumber });
-        }
-      }
-    }
-    for (let i = 0; i < parties.length; i += 300) {
-      await m.createQueryBuilder().insert().into(LedgerEventPartyEntity).values(parties.slice(i, i + 300)).execute();
-    }
-    for (const e of events) await project(e, m);
-  }
-
-  private toEvent(log: Log, block: RpcBlock): LedgerEventEntity | null {
-    const d = this.decoders.get(log.address.toLowerCase());
-    if (!d) return null;
-    let parsed;
-    try {
-      parsed = d.iface.parseLog({ topics: [...log.topics], data: log.data });
-    } catch {
-      parsed = null;
-    }
-    if (!parsed) return null;
-    const args: Record<string, string | boolean> = {};
-    parsed.fragment.inputs.forEach((input, i) => {
-      const v = parsed.args[i];
-      args[input.name] = typeof v === "boolean" ? v : String(v);
-    });
-    const tx = block.transactions.find((t) => t.hash === log.transactionHash);
-    const actorArg = ACTOR_ARG[parsed.name];
-    const ridArg = RECEIVABLE_ARG.find((k) => k in args && (d.name !== "SettlementToken"));
-    const e = new LedgerEventEntity();
-    e.txHash = log.transactionHash;
-    e.logIndex = log.index;
-    e.blockNumber = log.blockNumber;
-    e.blockHash = log.blockHash;
-    e.txIndex = log.transactionIndex;
-    e.timestamp = Number(block.timestamp);
-    e.contract = d.name;
-    e.address = log.address;
-    e.eventName = parsed.name;
-    e.args = args;
-    e.txFrom = tx ? tx.from : "0x0000000000000000000000000000000000000000";
-    e.actor = actorArg && typeof args[actorArg] === "string" ? (args[actorArg] as string) : null;
-    e.receivableId = ridArg ? idHex(args[ridArg] as string) : null;
-    e.lineId = "lineId" in args ? Number(args.lineId) : null;
-    return e;
-  }
-
-  private async rpcBlock(n: number, withTxs: boolean): Promise<RpcBlock> {
-    const b = (await this.chain.provider.send("eth_getBlockByNumber", ["0x" + n.toString(16), withTxs])) as RpcBlock | null;
-    if (!b) throw new ReorgDetected(`block ${n} not found`);
-    if (withTxs) {
-      b.transactions = b.transactions.map((t) => ({ ...t, from: getAddress(t.from) }));
-    } else {
-      b.transactions = [];
-    }
-    return b;
+  private rpcBlock(n: number, withTxs: boolean): Promise<RpcBlock> {
+    return readRpcBlock(this.chain.provider, n, withTxs);
   }
 
   /** Finds the common ancestor, deletes everything above it and rebuilds the projections. */
@@ -270,7 +198,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     let ancestor: { number: number; hash: string } | null = null;
     for (const b of recent) {
-      const onChain = await this.rpcBlock(b.number, false).catch(() => null);
+      const onChain = await this.rpcBlock(b.number, false).catch(missingBlockAsNull);
       if (onChain && onChain.hash === b.hash) {
         ancestor = { number: b.number, hash: b.hash };
         break;
@@ -278,7 +206,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!ancestor) {
       // Deeper than we remember: index again from just below the deployment.
-      const start = Math.max(0, this.chain.deployment.blockNumber - 10);
+      const start = indexerStartBlock(this.chain.deployment.blockNumber);
       ancestor = { number: start, hash: (await this.rpcBlock(start, false)).hash };
     }
     this.logger.warn(`reorg: checkpoint ${cp.blockNumber} replaced; rolling back to block ${ancestor.number}`);

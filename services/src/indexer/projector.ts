@@ -290,6 +290,26 @@ export async function project(e: LedgerEventEntity, m: EntityManager): Promise<v
   if (h) await h(e, m);
 }
 
+/**
+ * The participant of an event that does not name it (see ACTOR_ARG): a line's financier for its
+ * acts on the line, the debtor for a repayment (it is the debtor's payment that repays). Read from
+ * the projections just before the event is applied.
+ */
+export async function resolveActor(e: LedgerEventEntity, m: EntityManager): Promise<string | null> {
+  if (e.contract !== "Financing") return null;
+  switch (e.eventName) {
+    case "CreditLineUpdated":
+    case "CreditLineClosed":
+    case "FinancingRejected":
+    case "FinancingWrittenOff":
+      return (await m.findOneBy(CreditLineEntity, { id: num(e.args, "lineId") }))?.financier ?? null;
+    case "FinancingRepaid":
+      return (await m.findOneBy(ReceivableEntity, { id: idHex(str(e.args, "receivableId")) }))?.debtor ?? null;
+    default:
+      return null;
+  }
+}
+
 /** Which argument names the participant an event's act belongs to. */
 export const ACTOR_ARG: Record<string, string> = {
   MemberRegistered: "account",
@@ -309,6 +329,8 @@ export const ACTOR_ARG: Record<string, string> = {
   FinancingRequested: "supplier",
   FinancingApproved: "financier",
   Transfer: "from",
+  Approval: "owner",
+  NonceInvalidated: "signer",
 };
 
 /** Arguments that carry a receivable id. */

@@ -10,19 +10,24 @@
  *   success), so a crash between send and bookkeeping sends nothing twice: it is the same bytes;
  * - the receipt settles the row, and the row's completion handler runs in the same database
  *   transaction as the final state.
- * Retryable errors (transport) are retried with backoff; reverts and refusals are final, with a
- * decoded reason. If a signed transaction can never be broadcast, its nonce is filled with a
- * zero-value self-transfer so later transactions are not stuck behind a gap.
+ * Retryable errors (transport) are retried with backoff for as long as they last (a node outage
+ * must not fail requests already accepted); reverts and refusals are final, with a decoded reason.
+ * If a signed transaction can never be broadcast, its nonce is filled with a zero-value
+ * self-transfer so later transactions are not stuck behind a gap.
+ * Each key's queue is strictly FIFO: a row that must wait (backoff) holds back the rows behind it,
+ * so a request that depends on an earlier one of the same key is never signed or sent first.
+ * A completion handler that throws leaves its row where it was (the whole transaction rolls back)
+ * and is retried on the next pass; it never stalls the other rows or keys.
  */
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
 import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
-import { DataSource, In, LessThanOrEqual, type EntityManager } from "typeorm";
+import { DataSource, In, type EntityManager } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { DbWriter } from "../database/db-writer";
-import { decodeRevertData, describeError, isRetryable, isRevert, revertDataOf } from "../chain/errors";
+import { decodeRevertData, describeError, isAlreadySubmitted, isRetryable, isRevert, revertDataOf } from "../chain/errors";
 import { SERVICE_KEYS } from "../chain/keys";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { KeyNonceEntity, OutboxEntity, type ServiceKey } from "./entities/outbox.entity";
@@ -153,17 +158,21 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async signQueued(signer: ServiceKey): Promise<void> {
     const repo = this.ds.getRepository(OutboxEntity);
-    const rows = await repo.find({
-      where: { signer, status: "queued", nextAttemptAt: LessThanOrEqual(Date.now()) },
-      order: { seq: "ASC" },
-      take: BATCH,
-    });
-    if (rows.length === 0) return;
+    // Not filtered on next_attempt_at: a head still in backoff must hold back the rows behind it.
+    const rows = await repo.find({ where: { signer, status: "queued" }, order: { seq: "ASC" }, take: BATCH });
+    if (rows.length === 0 || rows[0].nextAttemptAt > Date.now()) return;
     const wallet = this.wallet(signer);
-    await this.ensureNonceRow(wallet.address);
-    const gasPrice = await this.currentGasPrice();
+    let gasPrice: bigint;
+    try {
+      await this.ensureNonceRow(wallet.address);
+      gasPrice = await this.currentGasPrice();
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      await this.defer(rows[0], describeError(err)); // the node is unwell: say so on the head row
+      return;
+    }
     for (const row of rows) {
-      if (this.stopped) return;
+      if (this.stopped || row.nextAttemptAt > Date.now()) return;
       let gas: bigint;
       try {
         gas = await this.chain.provider.estimateGas({ from: wallet.address, to: row.toAddress, data: row.data });
@@ -173,16 +182,16 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
           const inFlight = await repo.count({ where: { signer, status: In(["signed", "sent"]) } });
           if (inFlight > 0 && row.attempts < this.config.SENDER_MAX_ATTEMPTS) {
             await this.defer(row, describeError(err));
-            continue;
+            return;
           }
-          await this.finalize(row, "failed", { failureReason: describeError(err) });
+          if (!(await this.finalize(row, "failed", { failureReason: describeError(err) }))) return;
           continue;
         }
-        if (isRetryable(err) && row.attempts < this.config.SENDER_MAX_ATTEMPTS) {
+        if (isRetryable(err)) {
           await this.defer(row, describeError(err));
           return; // the node is unwell: stop this key's pass
         }
-        await this.finalize(row, "failed", { failureReason: describeError(err) });
+        if (!(await this.finalize(row, "failed", { failureReason: describeError(err) }))) return;
         continue;
       }
       const gasLimit = (gas * 12n) / 10n + 10_000n;
@@ -209,6 +218,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
             gasLimit: gasLimit.toString(),
             txHash: hash,
             rawTx: raw,
+            // Attempts count per stage: waiting for the node before signing must not use up the
+            // broadcast's tries.
+            attempts: 0,
+            nextAttemptAt: 0,
             updatedAt: Date.now(),
           })
           .where("id = :id AND status = 'queued'", { id: row.id })
@@ -245,23 +258,20 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async broadcastSigned(signer: ServiceKey): Promise<void> {
     const repo = this.ds.getRepository(OutboxEntity);
-    const rows = await repo.find({
-      where: { signer, status: "signed", nextAttemptAt: LessThanOrEqual(Date.now()) },
-      order: { nonce: "ASC" },
-      take: BATCH,
-    });
+    // Nonce order, and not filtered on next_attempt_at: a nonce in backoff holds back the later ones.
+    const rows = await repo.find({ where: { signer, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
     for (const row of rows) {
-      if (this.stopped) return;
+      if (this.stopped || row.nextAttemptAt > Date.now()) return;
       try {
         await this.chain.provider.send("eth_sendRawTransaction", [row.rawTx]);
       } catch (err) {
-        const msg = describeError(err).toLowerCase();
-        if (!/already known|known transaction|nonce too low|already imported|nonce has already been used/.test(msg)) {
-          if (row.attempts + 1 < this.config.SENDER_MAX_ATTEMPTS) {
+        // "already known" / "nonce too low" for our own stored bytes: they reached the node before.
+        if (!isAlreadySubmitted(err)) {
+          if (isRetryable(err) || row.attempts + 1 < this.config.SENDER_MAX_ATTEMPTS) {
             await this.defer(row, describeError(err));
             return; // keep nonce order: later ones wait
           }
-          await this.fillNonceGap(row, describeError(err));
+          if (!(await this.fillNonceGap(row, describeError(err)))) return;
           continue;
         }
       }
@@ -269,8 +279,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  /** Gives up on `row` and spends its nonce on a zero-value self-transfer. */
-  private async fillNonceGap(row: OutboxEntity, reason: string): Promise<void> {
+  /** Gives up on `row` and spends its nonce on a zero-value self-transfer; false if that failed. */
+  private async fillNonceGap(row: OutboxEntity, reason: string): Promise<boolean> {
     const wallet = this.wallet(row.signer);
     const filler = await wallet.signTransaction(
       Transaction.from({
@@ -288,10 +298,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     } catch (err) {
       this.logger.error(`nonce ${row.nonce} of ${wallet.address}: filler not accepted: ${describeError(err)}`);
       await this.defer(row, `filler refused: ${describeError(err)}`);
-      return;
+      return false;
     }
     this.logger.warn(`outbox ${row.id}: giving up after ${row.attempts + 1} attempts (${reason}); nonce filled`);
-    await this.finalize(row, "failed", {
+    return this.finalize(row, "failed", {
       failureReason: `The node refused the transaction: ${reason}`,
       rawTx: filler,
       txHash: Transaction.from(filler).hash,
@@ -346,7 +356,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
         blockTag: receipt.blockNumber - 1,
       });
     } catch (err) {
-      reason = `reverted: ${decodeRevertData(revertDataOf(err)) ?? describeError(err)}`;
+      // Replaying the call only explains the revert; a transport error here says nothing about it.
+      if (isRevert(err)) reason = `reverted: ${decodeRevertData(revertDataOf(err)) ?? describeError(err)}`;
     }
     await this.finalize(row, "failed", { ...extra, failureReason: reason });
   }
@@ -363,22 +374,36 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     );
   }
 
+  /**
+   * Makes `row` final and runs its completion handler in the same database transaction. Returns
+   * false when the handler threw: then nothing changed (the row keeps its state and is settled
+   * again on a later pass) and the error is kept in last_error.
+   */
   private async finalize(
     row: OutboxEntity,
     status: "mined" | "failed",
     fields: Partial<Pick<OutboxEntity, "failureReason" | "blockNumber" | "gasUsed" | "rawTx" | "txHash">>,
-  ): Promise<void> {
-    await this.db.write(async (m) => {
-      const res = await m
-        .createQueryBuilder()
-        .update(OutboxEntity)
-        .set({ ...fields, status, updatedAt: Date.now() })
-        .where("id = :id AND status = :from", { id: row.id, from: row.status })
-        .execute();
-      if (!res.affected) return;
-      const handler = row.referenceType ? this.handlers.get(row.referenceType) : undefined;
-      if (handler) await handler({ ...row, ...fields, status } as OutboxEntity, m);
-    });
+  ): Promise<boolean> {
+    const handler = row.referenceType ? this.handlers.get(row.referenceType) : undefined;
+    try {
+      await this.db.write(async (m) => {
+        const res = await m
+          .createQueryBuilder()
+          .update(OutboxEntity)
+          .set({ ...fields, status, updatedAt: Date.now() })
+          .where("id = :id AND status = :from", { id: row.id, from: row.status })
+          .execute();
+        if (!res.affected) return;
+        if (handler) await handler({ ...row, ...fields, status } as OutboxEntity, m);
+      });
+    } catch (err) {
+      if (!handler) throw err;
+      const error = `completion handler for ${row.referenceType} failed: ${describeError(err)}`;
+      this.logger.error(`outbox ${row.id} (${row.kind}): ${error}; will retry`);
+      await this.db.write((m) => m.update(OutboxEntity, { id: row.id }, { lastError: error, updatedAt: Date.now() }));
+      return false;
+    }
     if (status === "failed") this.logger.warn(`outbox ${row.id} (${row.kind}) failed: ${fields.failureReason}`);
+    return true;
   }
 }

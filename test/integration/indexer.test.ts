@@ -1,0 +1,346 @@
+import { expect } from "chai";
+import request from "supertest";
+import { IndexerService } from "../../services/src/indexer/indexer.service";
+import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
+import { LedgerEventEntity } from "../../services/src/indexer/entities/ledger-event.entity";
+import { ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
+import { createApp } from "../../services/src/app.factory";
+import { startChain, type TestChain } from "../support/chain";
+import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
+import { LedgerDriver, ROLE, runFullLifecycle, DAY } from "../support/ledger-driver";
+import {
+  dataSourceOf,
+  dumpIndex,
+  eventFeed,
+  expectEventFeedMatchesChain,
+  expectProjectionsMatchChain,
+  expectStoredHashesOnChain,
+  freshIndexDump,
+  idHex,
+} from "../support/index-check";
+
+const MANUAL = { INDEXER_ENABLED: "false", SENDER_ENABLED: "false" };
+
+describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
+  let chain: TestChain;
+  let env: TestEnv;
+  let svc: RunningService | null;
+
+  before(async function () {
+    chain = await startChain();
+  });
+  after(async function () {
+    await chain?.stop();
+  });
+  afterEach(async function () {
+    await svc?.close();
+    svc = null;
+    if (env) await cleanupEnv(env);
+  });
+
+  async function start(overrides: Record<string, string> = {}): Promise<RunningService> {
+    env = await prepareEnv(chain, { ...MANUAL, ...overrides });
+    svc = await startService(env);
+    return svc;
+  }
+
+  it("indexes a full lifecycle: every event once, in order, with block, time, sender and actor; projections equal the contracts", async function () {
+    const s = await start();
+    const d = await LedgerDriver.onboard(env);
+    const life = await runFullLifecycle(d);
+    const indexer = s.app.get(IndexerService);
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    const ds = dataSourceOf(s.app);
+
+    const feed = await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+
+    // Every kind of event the lifecycle produces is in the feed.
+    const names = new Set(feed.map((e) => `${e.contract}.${e.eventName}`));
+    for (const n of [
+      "ParticipantRegistry.MemberRegistered",
+      "ParticipantRegistry.MemberUpdated",
+      "ParticipantRegistry.KycRenewed",
+      "ParticipantRegistry.MemberSuspended",
+      "ParticipantRegistry.MemberReinstated",
+      "SettlementToken.Transfer",
+      "SettlementToken.Approval",
+      "Receivables.Transfer",
+      "Receivables.ReceivableTokenised",
+      "Receivables.ReceivableAccepted",
+      "Receivables.ReceivableCancelled",
+      "Receivables.CreditNoteApplied",
+      "Receivables.ReceivableSplit",
+      "Receivables.ReceivableAssigned",
+      "Receivables.ReceivablePaid",
+      "Receivables.ReceivableDefaulted",
+      "Receivables.NonceInvalidated",
+      "Financing.CreditLineOpened",
+      "Financing.CreditLineUpdated",
+      "Financing.CreditLineClosed",
+      "Financing.FinancingRequested",
+      "Financing.FinancingRejected",
+      "Financing.FinancingApproved",
+      "Financing.FinancingRepaid",
+      "Financing.FinancingWrittenOff",
+    ]) {
+      expect(names, n).to.include(n);
+    }
+
+    // A relayed signed act: sent by the relayer, the act is the buyer's.
+    const accepted = feed.filter((e) => e.txHash === life.acceptBySigTx);
+    expect(accepted.map((e) => e.eventName)).to.deep.equal(["ReceivableAccepted"]);
+    expect(accepted[0].txFrom).to.equal(d.p.relayer.address);
+    expect(accepted[0].actor).to.equal(d.p.buyer.address);
+    expect(accepted[0].receivableId).to.equal(idHex(life.financed));
+
+    // Actors: never the zero address; a financier's acts on its line name the financier, a
+    // repayment names the paying debtor; direct acts name their sender.
+    for (const e of feed) expect(e.actor, `${e.eventName} actor`).to.not.equal("0x0000000000000000000000000000000000000000");
+    const actorOf = (name: string) => [...new Set(feed.filter((e) => e.eventName === name).map((e) => e.actor))];
+    for (const n of ["CreditLineOpened", "CreditLineUpdated", "CreditLineClosed", "FinancingRejected", "FinancingApproved", "FinancingWrittenOff"]) {
+      expect(actorOf(n), n).to.deep.equal([d.p.financier.address]);
+    }
+    expect(actorOf("FinancingRepaid")).to.deep.equal([d.p.buyer.address]);
+    expect(actorOf("ReceivablePaid")).to.deep.equal([d.p.buyer.address]);
+    expect(actorOf("NonceInvalidated")).to.deep.equal([d.p.buyer.address]);
+    expect(actorOf("FinancingRequested").sort()).to.deep.equal([d.p.supplier.address, d.p.supplier2.address].sort());
+    for (const e of feed.filter((x) => x.eventName === "MemberRegistered")) {
+      expect(e.txFrom).to.equal(env.keys.operator.address);
+      expect(e.actor).to.equal(e.args.account);
+    }
+
+    // Split children carry their parent; the parent is split and burned.
+    const repo = ds.getRepository(ReceivableEntity);
+    for (const c of life.children) {
+      expect((await repo.findOneByOrFail({ id: idHex(c) })).parentId).to.equal(idHex(life.splitParent));
+    }
+    const parent = await repo.findOneByOrFail({ id: idHex(life.splitParent) });
+    expect([parent.status, parent.holder]).to.deep.equal(["split", null]);
+
+    // The checkpoint is the head, with its hash.
+    const cp = await ds.getRepository(IndexerStateEntity).findOneByOrFail({ id: "ledger" });
+    expect(cp.blockNumber).to.equal(head);
+    expect(cp.blockHash).to.equal((await chain.provider.getBlock(head))!.hash);
+  });
+
+  it("resumes after a restart from its checkpoint with no gap and no duplicate", async function () {
+    // Small batches with the background loop on: the first app is stopped mid-stream.
+    await start({ INDEXER_BATCH_BLOCKS: "3" });
+    const d = await LedgerDriver.onboard(env);
+    const r = await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.accept(d.p.buyer, r);
+    const firstApp = svc!;
+    await firstApp.app.get(IndexerService).step(); // part of the chain only
+    await firstApp.app.get(IndexerService).step();
+    const before = await dataSourceOf(firstApp.app).getRepository(IndexerStateEntity).findOneByOrFail({ id: "ledger" });
+    expect(before.blockNumber).to.be.lessThan(await d.head());
+    await firstApp.close();
+    svc = null;
+
+    // More events while the service is down.
+    await runFullLifecycle(d);
+    const head = await d.head();
+
+    // A new application on the same database, this time with its indexing loop running.
+    const second = await createApp({ ...env.config, INDEXER_ENABLED: true, INDEXER_POLL_MS: 20 });
+    await second.init();
+    svc = { app: second, url: "", close: () => second.close() };
+    const ds = dataSourceOf(second);
+    const deadline = Date.now() + 60_000;
+    while ((await ds.getRepository(IndexerStateEntity).findOneByOrFail({ id: "ledger" })).blockNumber < head) {
+      if (Date.now() > deadline) throw new Error("the restarted indexer did not reach the head");
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await second.get(IndexerService).catchUp();
+
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+  });
+
+  it("rolls back a range whose projection fails: checkpoint, events and projections do not move; then recovers", async function () {
+    const s = await start();
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    await indexer.catchUp();
+    const ds = dataSourceOf(s.app);
+    const before = await dumpIndex(ds);
+    const blocksBefore = await ds.query("SELECT COUNT(*) AS n FROM indexed_blocks");
+
+    await runFullLifecycle(d);
+    // The payments projection refuses every insert, late in the range: the events and most
+    // projections of the range have already been written in the same transaction.
+    if (usePostgres()) {
+      await ds.query(
+        `CREATE FUNCTION test_refuse_payment() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected projection failure'; END $$ LANGUAGE plpgsql`,
+      );
+      await ds.query(`CREATE TRIGGER test_refuse_payment BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION test_refuse_payment()`);
+    } else {
+      await ds.query(`CREATE TRIGGER test_refuse_payment BEFORE INSERT ON payments BEGIN SELECT RAISE(ABORT, 'injected projection failure'); END`);
+    }
+    let failure: unknown = null;
+    try {
+      await indexer.catchUp();
+    } catch (err) {
+      failure = err;
+    }
+    expect(String(failure)).to.contain("injected projection failure");
+    expect(await dumpIndex(ds)).to.deep.equal(before);
+    expect(await ds.query("SELECT COUNT(*) AS n FROM indexed_blocks")).to.deep.equal(blocksBefore);
+
+    await ds.query(usePostgres() ? "DROP TRIGGER test_refuse_payment ON payments" : "DROP TRIGGER test_refuse_payment");
+    if (usePostgres()) await ds.query("DROP FUNCTION test_refuse_payment()");
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+  });
+
+  it("does not mistake a transport error for a reorg", async function () {
+    const s = await start();
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    await indexer.catchUp();
+    const ds = dataSourceOf(s.app);
+    await d.tokenise(d.p.supplier, d.p.buyer);
+    const before = await dumpIndex(ds);
+
+    // The node drops the connection on the next block-header read (the checkpoint check).
+    const provider = (indexer as unknown as { chain: { provider: { send: (m: string, p: unknown[]) => Promise<unknown> } } }).chain.provider;
+    const send = provider.send.bind(provider);
+    let dropped = 0;
+    provider.send = async (method: string, params: unknown[]) => {
+      if (method === "eth_getBlockByNumber" && dropped === 0) {
+        dropped++;
+        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" });
+      }
+      return send(method, params);
+    };
+    let rebuilt = 0;
+    const rebuild = indexer.rebuildProjections.bind(indexer);
+    indexer.rebuildProjections = async (m) => {
+      rebuilt++;
+      return rebuild(m);
+    };
+    try {
+      let failure: unknown = null;
+      await indexer.step().catch((err: unknown) => (failure = err));
+      expect(String(failure)).to.contain("ECONNREFUSED");
+      expect(dropped).to.equal(1);
+      expect(rebuilt, "projections rebuilt as if after a reorg").to.equal(0);
+      expect(await dumpIndex(ds)).to.deep.equal(before);
+      await indexer.catchUp();
+      expect(rebuilt).to.equal(0);
+      await expectEventFeedMatchesChain(ds, env, await d.head());
+    } finally {
+      provider.send = send;
+    }
+  });
+
+  it("follows a reorg: the result equals a fresh index of the new chain and nothing of the abandoned fork remains", async function () {
+    const s = await start({ INDEXER_BATCH_BLOCKS: "4" });
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    const r0 = await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.accept(d.p.buyer, r0);
+    await indexer.catchUp();
+    const ds = dataSourceOf(s.app);
+    const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+    const forkBase = await d.head();
+
+    // Fork A: a split, a credit line, a financing; indexed.
+    const [a1] = await d.split(d.p.supplier, r0, [300_000_00n, 700_000_00n]);
+    const lineA = await d.openLine(d.p.financier, d.p.buyer);
+    await d.request(d.p.supplier, a1, lineA);
+    await d.approve(d.p.financier, a1);
+    await d.register((await chain.fundedWallet()).address, ROLE.SUPPLIER, (await d.now()) + 365 * DAY);
+    await indexer.catchUp();
+    const forkA = (await eventFeed(ds)).filter((e) => e.blockNumber > forkBase);
+    expect(forkA.length).to.be.greaterThan(5);
+    const headA = await d.head();
+
+    // Back to the snapshot; fork B fills the same heights with different acts.
+    expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+    expect(await d.head()).to.equal(forkBase);
+    await d.pay(d.p.buyer, r0, 250_000_00n);
+    const r1 = await d.tokenise(d.p.supplier2, d.p.buyer, 2_000_000_00n);
+    await d.acceptBySig(d.p.buyer, r1);
+    await d.transfer(d.p.supplier2, d.p.supplier, r1);
+    await d.openLine(d.p.financier, d.p.buyer, 9_000_000_00n);
+    for (let h = forkBase + 1; h <= Math.min(headA, await d.head()); h++) {
+      expect((await chain.provider.getBlock(h))!.hash, `block ${h} replaced`).to.not.equal(forkA.find((e) => e.blockNumber === h)?.blockHash ?? "");
+    }
+
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    const feed = await eventFeed(ds);
+    const abandoned = new Set(forkA.map((e) => e.txHash));
+    expect(feed.filter((e) => abandoned.has(e.txHash)), "events of the abandoned fork").to.deep.equal([]);
+    expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: idHex(r0) })).to.equal(0);
+    await expectStoredHashesOnChain(ds, env);
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+  });
+
+  it("follows a reorg to a shorter chain", async function () {
+    const s = await start();
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    await indexer.catchUp();
+    const ds = dataSourceOf(s.app);
+    const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+    const r = await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.accept(d.p.buyer, r);
+    await d.cancel(d.p.supplier, await d.tokenise(d.p.supplier, d.p.buyer));
+    await indexer.catchUp();
+    expect(await ds.getRepository(ReceivableEntity).count()).to.equal(2);
+
+    await chain.provider.send("evm_revert", [snapshot]);
+    await d.tokenise(d.p.supplier2, d.p.buyer); // one block: the new head is below the checkpoint
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    expect(await ds.getRepository(ReceivableEntity).count()).to.equal(1);
+    await expectStoredHashesOnChain(ds, env);
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+  });
+
+  it("with CONFIRMATIONS=2 indexes nothing from the last two blocks and reports its lag on /health", async function () {
+    const s = await start({ CONFIRMATIONS: "2" });
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    const ds = dataSourceOf(s.app);
+    const r = await d.tokenise(d.p.supplier, d.p.buyer);
+    const last = await d.accept(d.p.buyer, r); // the last two blocks: tokenise, accept
+    const head = await d.head();
+    expect(last.blockNumber).to.equal(head);
+
+    const lagging = await request(s.url).get("/health").expect(200);
+    expect(lagging.body.info.indexer.head).to.equal(head);
+    expect(lagging.body.info.indexer.lag).to.equal(head - 2 - lagging.body.info.indexer.checkpoint);
+    expect(lagging.body.info.indexer.lag).to.be.greaterThan(0);
+
+    expect(await indexer.catchUp()).to.equal(head - 2);
+    const max = await ds.getRepository(LedgerEventEntity).maximum("blockNumber");
+    expect(Number(max)).to.be.at.most(head - 2);
+    expect(await ds.getRepository(LedgerEventEntity).countBy({ eventName: "ReceivableTokenised" })).to.equal(0);
+    expect(await ds.getRepository(ReceivableEntity).count()).to.equal(0);
+    await expectEventFeedMatchesChain(ds, env, head - 2);
+    await expectProjectionsMatchChain(ds, env, head - 2);
+    const caughtUp = await request(s.url).get("/health").expect(200);
+    expect(caughtUp.body.info.indexer).to.include({ checkpoint: head - 2, head, lag: 0 });
+
+    // One more block confirms the tokenisation but not yet the acceptance.
+    await chain.provider.send("evm_mine", []);
+    expect(await indexer.catchUp()).to.equal(head - 1);
+    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: idHex(r) })).status).to.equal("issued");
+    await chain.provider.send("evm_mine", []);
+    expect(await indexer.catchUp()).to.equal(head);
+    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: idHex(r) })).status).to.equal("accepted");
+    await expectProjectionsMatchChain(ds, env, head);
+  });
+});

@@ -1,0 +1,373 @@
+import { expect } from "chai";
+import { Wallet, id as keccakId } from "ethers";
+import type { DataSource } from "typeorm";
+import { createApp } from "../../services/src/app.factory";
+import { isRetryable } from "../../services/src/chain/errors";
+import { DbWriter } from "../../services/src/database/db-writer";
+import { KeyNonceEntity, OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
+import { TxSenderService, type EnqueueRequest } from "../../services/src/outbox/tx-sender.service";
+import { startChain, type TestChain } from "../support/chain";
+import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { dataSourceOf } from "../support/index-check";
+
+const MANUAL = { INDEXER_ENABLED: "false", SENDER_ENABLED: "false" };
+const YEAR = 365 * 86_400;
+
+/** Calls ChainService's provider through the sender, to make the node misbehave on purpose. */
+type Send = (method: string, params: unknown[]) => Promise<unknown>;
+function providerOf(sender: TxSenderService): { send: Send; estimateGas: (tx: unknown) => Promise<bigint> } {
+  return (sender as unknown as { chain: { provider: { send: Send; estimateGas: (tx: unknown) => Promise<bigint> } } }).chain.provider;
+}
+
+function connectionRefused(): Error {
+  return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" });
+}
+
+describe("Transaction sender (outbox, hardhat node over JSON-RPC, real database)", function () {
+  let chain: TestChain;
+  let env: TestEnv | null;
+  let svc: RunningService | null;
+
+  before(async function () {
+    chain = await startChain();
+  });
+  after(async function () {
+    await chain?.stop();
+  });
+  afterEach(async function () {
+    await svc?.close();
+    svc = null;
+    if (env) await cleanupEnv(env);
+    env = null;
+  });
+
+  async function start(overrides: Record<string, string> = {}, on: TestChain = chain): Promise<RunningService> {
+    env = await prepareEnv(on, { ...MANUAL, ...overrides });
+    svc = await startService(env);
+    return svc;
+  }
+
+  async function kycExpiry(on: TestChain = chain): Promise<number> {
+    return (await on.provider.getBlock("latest"))!.timestamp + YEAR;
+  }
+
+  function registerCall(account: string, expiry: number, roles = 1): EnqueueRequest {
+    return {
+      signer: "operator",
+      to: env!.ledger.record.contracts.ParticipantRegistry,
+      data: env!.ledger.registry.interface.encodeFunctionData("register", [account, roles, expiry, "0x434e", keccakId(`entity ${account}`)]),
+      kind: "registry.register",
+    };
+  }
+
+  function updateCall(account: string, roles: number): EnqueueRequest {
+    return {
+      signer: "operator",
+      to: env!.ledger.record.contracts.ParticipantRegistry,
+      data: env!.ledger.registry.interface.encodeFunctionData("update", [account, roles, "0x484b", keccakId(`entity v2 ${account}`)]),
+      kind: "registry.update",
+    };
+  }
+
+  function enqueue(s: RunningService, req: EnqueueRequest): Promise<OutboxEntity> {
+    return s.app.get(DbWriter).write((m) => s.app.get(TxSenderService).enqueue(m, req));
+  }
+
+  async function row(ds: DataSource, id: string): Promise<OutboxEntity> {
+    return ds.getRepository(OutboxEntity).findOneByOrFail({ id });
+  }
+
+  /** Transactions on the chain sent by `from` with exactly `data`. */
+  async function transactionsWith(from: string, data: string, on: TestChain = chain): Promise<string[]> {
+    const hashes: string[] = [];
+    const head = await on.provider.getBlockNumber();
+    for (let n = env!.ledger.record.blockNumber; n <= head; n++) {
+      const b = (await on.provider.getBlock(n, true))!;
+      for (const tx of b.prefetchedTransactions) if (tx.from === from && tx.data === data) hashes.push(tx.hash);
+    }
+    return hashes;
+  }
+
+  it("sends 30 concurrently enqueued transactions of one key with contiguous nonces from the key's chain nonce", async function () {
+    const s = await start({ SENDER_ENABLED: "true" });
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const operator = env!.keys.operator.address;
+    const chainNonce = await chain.provider.getTransactionCount(operator, "latest");
+    const expiry = await kycExpiry();
+    const accounts = Array.from({ length: 30 }, () => Wallet.createRandom().address);
+
+    // Each in its own database transaction, all at once.
+    const rows = await Promise.all(accounts.map((a) => enqueue(s, registerCall(a, expiry))));
+    const done = await Promise.all(rows.map((r) => sender.waitFor(r.id, 60_000)));
+
+    expect(done.map((r) => r.status)).to.deep.equal(Array(30).fill("mined"));
+    const nonces = done.map((r) => r.nonce!).sort((a, b) => a - b);
+    expect(nonces).to.deep.equal(Array.from({ length: 30 }, (_, i) => chainNonce + i));
+    const txCount = await chain.provider.getTransactionCount(operator, "latest");
+    expect(txCount).to.equal(chainNonce + 30);
+    expect((await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce).to.equal(txCount);
+    for (const r of done) {
+      const tx = (await chain.provider.getTransaction(r.txHash!))!;
+      expect([tx.from, tx.nonce, tx.blockNumber, tx.data]).to.deep.equal([operator, r.nonce, r.blockNumber, r.data]);
+    }
+    for (const a of accounts) expect(await env!.ledger.registry.isVerified(a, 1), a).to.equal(true);
+  });
+
+  it("keeps one key's queue FIFO: a request waiting out a node error holds back the request that depends on it", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const member = Wallet.createRandom().address;
+    const first = await enqueue(s, registerCall(member, await kycExpiry()));
+    const second = await enqueue(s, updateCall(member, 1 | 2)); // reverts unless `first` is mined
+
+    const provider = providerOf(sender);
+    const estimate = provider.estimateGas.bind(provider);
+    let refused = 0;
+    provider.estimateGas = async (tx: unknown) => {
+      if (refused++ === 0) throw connectionRefused();
+      return estimate(tx);
+    };
+    try {
+      await sender.tick();
+      const head = await row(ds, first.id);
+      expect([head.status, head.attempts, head.nonce]).to.deep.equal(["queued", 1, null]);
+      expect(head.lastError).to.contain("ECONNREFUSED");
+      expect(head.nextAttemptAt).to.be.greaterThan(Date.now() - 1000);
+      // However slow this machine, the head is still in its backoff for the next pass.
+      await ds.query(`UPDATE outbox SET next_attempt_at = ${Date.now() + 60_000} WHERE id = '${first.id}'`);
+      await sender.tick();
+      expect((await row(ds, first.id)).status).to.equal("queued");
+      const behind = await row(ds, second.id);
+      expect([behind.status, behind.nonce, behind.attempts, behind.failureReason]).to.deep.equal(["queued", null, 0, null]);
+    } finally {
+      provider.estimateGas = estimate;
+    }
+    await ds.query(`UPDATE outbox SET next_attempt_at = 0 WHERE id = '${first.id}'`);
+
+    const deadline = Date.now() + 20_000;
+    while (!["mined", "failed"].includes((await row(ds, second.id)).status) && Date.now() < deadline) {
+      await sender.tick();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [a, b] = [await row(ds, first.id), await row(ds, second.id)];
+    expect([a.status, b.status]).to.deep.equal(["mined", "mined"]);
+    expect(b.nonce).to.equal(a.nonce! + 1);
+    expect(Number((await env!.ledger.registry.member(member)).roles)).to.equal(3);
+  });
+
+  it("fails a transaction that reverts in estimation with the decoded custom error and spends no nonce", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const operator = env!.keys.operator.address;
+    const member = Wallet.createRandom().address;
+    const expiry = await kycExpiry();
+    const ok = await enqueue(s, registerCall(member, expiry));
+    await sender.tick();
+    await sender.tick();
+    expect((await row(ds, ok.id)).status).to.equal("mined");
+    const nonceBefore = (await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce;
+    const countBefore = await chain.provider.getTransactionCount(operator, "latest");
+
+    const dup = await enqueue(s, registerCall(member, expiry));
+    await sender.tick();
+    const failed = await row(ds, dup.id);
+    expect(failed.status).to.equal("failed");
+    expect(failed.failureReason).to.equal(`reverted: RegistryMemberExists(${member})`);
+    expect([failed.nonce, failed.txHash, failed.rawTx]).to.deep.equal([null, null, null]);
+    expect((await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce).to.equal(nonceBefore);
+    expect(await chain.provider.getTransactionCount(operator, "latest")).to.equal(countBefore);
+
+    // The next transaction takes the nonce the failed one did not use.
+    const next = await enqueue(s, registerCall(Wallet.createRandom().address, expiry));
+    await sender.tick();
+    await sender.tick();
+    const mined = await row(ds, next.id);
+    expect([mined.status, mined.nonce]).to.deep.equal(["mined", nonceBefore]);
+  });
+
+  it("after a crash between broadcast and bookkeeping, rebroadcasts the same bytes and settles the row once", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const operator = env!.keys.operator.address;
+    const queued = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+    await sender.tick(); // signed and broadcast (automine: already in a block)
+    const sent = await row(ds, queued.id);
+    expect(sent.status).to.equal("sent");
+    expect((await chain.provider.getTransaction(sent.txHash!))?.blockNumber).to.be.a("number");
+    // The process died after the node took the transaction but before `sent` was recorded.
+    await ds.query(`UPDATE outbox SET status = 'signed' WHERE id = '${queued.id}'`);
+    await s.close();
+    svc = null;
+
+    const second = await createApp({ ...env!.config, SENDER_ENABLED: true });
+    await second.init();
+    svc = { app: second, url: "", close: () => second.close() };
+    const done = await second.get(TxSenderService).waitFor(queued.id, 20_000);
+    expect(done.status).to.equal("mined");
+    expect([done.txHash, done.nonce, done.rawTx]).to.deep.equal([sent.txHash, sent.nonce, sent.rawTx]);
+    expect(await transactionsWith(operator, sent.data)).to.deep.equal([sent.txHash]);
+    expect(await chain.provider.getTransactionCount(operator, "latest")).to.equal(sent.nonce! + 1);
+    const ds2 = dataSourceOf(second);
+    expect((await ds2.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce).to.equal(sent.nonce! + 1);
+  });
+
+  it("after a crash between signing and broadcast, the new process broadcasts the stored transaction", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const operator = env!.keys.operator.address;
+    const queued = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+    const provider = providerOf(sender);
+    const send = provider.send.bind(provider);
+    provider.send = async (method: string, params: unknown[]) => {
+      if (method === "eth_sendRawTransaction") throw connectionRefused(); // never reaches the node
+      return send(method, params);
+    };
+    await sender.tick();
+    provider.send = send;
+    const signed = await row(ds, queued.id);
+    expect(signed.status).to.equal("signed");
+    expect(signed.lastError).to.contain("ECONNREFUSED");
+    expect(await chain.provider.getTransaction(signed.txHash!)).to.equal(null);
+    await s.close();
+    svc = null;
+
+    const second = await createApp({ ...env!.config, SENDER_ENABLED: true });
+    await second.init();
+    svc = { app: second, url: "", close: () => second.close() };
+    const done = await second.get(TxSenderService).waitFor(queued.id, 20_000);
+    expect(done.status).to.equal("mined");
+    expect([done.txHash, done.nonce]).to.deep.equal([signed.txHash, signed.nonce]);
+    expect(await transactionsWith(operator, signed.data)).to.deep.equal([signed.txHash]);
+    expect(await chain.provider.getTransactionCount(operator, "latest")).to.equal(signed.nonce! + 1);
+  });
+
+  it("treats the node's 'Known transaction' answer to a rebroadcast as sent", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const queued = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+    await chain.provider.send("evm_setAutomine", [false]); // the transaction waits in the mempool
+    try {
+      await sender.tick();
+      expect((await row(ds, queued.id)).status).to.equal("sent");
+      await ds.query(`UPDATE outbox SET status = 'signed' WHERE id = '${queued.id}'`);
+      await sender.tick(); // the node still holds it: "Known transaction: 0x…"
+      const again = await row(ds, queued.id);
+      expect([again.status, again.attempts, again.lastError]).to.deep.equal(["sent", 0, null]);
+      await chain.provider.send("evm_mine", []);
+    } finally {
+      await chain.provider.send("evm_setAutomine", [true]);
+    }
+    await sender.tick();
+    const done = await row(ds, queued.id);
+    expect(done.status).to.equal("mined");
+    expect(await transactionsWith(env!.keys.operator.address, done.data)).to.deep.equal([done.txHash]);
+  });
+
+  it("runs the completion handler in the transaction that makes the row final", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    const pg = ds.options.type === "postgres";
+    await ds.query("CREATE TABLE test_markers (outbox_id varchar(36) PRIMARY KEY, status varchar(16) NOT NULL)");
+    let calls = 0;
+    sender.onCompletion("test-marker", async (r, m) => {
+      calls++;
+      await m.query(`INSERT INTO test_markers (outbox_id, status) VALUES (${pg ? "$1, $2" : "?, ?"})`, [r.id, r.status]);
+      // The first call fails after writing its marker: the marker must vanish with the final state.
+      if (calls === 1) throw new Error("handler failed once");
+    });
+    /** For every row: a marker exists exactly when the row is final, with its final status. */
+    const expectMarkersIffFinal = async () => {
+      const rows: Array<{ status: string; marker: string | null }> = await ds.query(
+        "SELECT o.status AS status, t.status AS marker FROM outbox o LEFT JOIN test_markers t ON t.outbox_id = o.id WHERE o.reference_type = 'test-marker'",
+      );
+      for (const r of rows) expect(r.marker, `marker of a ${r.status} row`).to.equal(["mined", "failed"].includes(r.status) ? r.status : null);
+      return rows;
+    };
+
+    const member = Wallet.createRandom().address;
+    const expiry = await kycExpiry();
+    const good = await enqueue(s, { ...registerCall(member, expiry), referenceType: "test-marker", referenceId: "good" });
+    await sender.tick(); // signed and sent
+    expect((await row(ds, good.id)).status).to.equal("sent");
+    await expectMarkersIffFinal();
+
+    await sender.tick(); // receipt found; the handler throws: nothing of that transaction stays
+    const held = await row(ds, good.id);
+    expect(held.status).to.equal("sent");
+    expect(held.lastError).to.contain("handler failed once");
+    expect(calls).to.equal(1);
+    expect(await expectMarkersIffFinal()).to.deep.equal([{ status: "sent", marker: null }]);
+
+    await sender.tick(); // settled again; the handler succeeds this time
+    expect((await row(ds, good.id)).status).to.equal("mined");
+    expect(calls).to.equal(2);
+    expect(await expectMarkersIffFinal()).to.deep.equal([{ status: "mined", marker: "mined" }]);
+
+    // A failure is final too, and its handler runs with it.
+    const dup = await enqueue(s, { ...registerCall(member, expiry), referenceType: "test-marker", referenceId: "dup" });
+    await sender.tick();
+    expect((await row(ds, dup.id)).status).to.equal("failed");
+    expect(calls).to.equal(3);
+    const all = await expectMarkersIffFinal();
+    expect(all.map((r) => r.status).sort()).to.deep.equal(["failed", "mined"]);
+    await sender.tick(); // nothing runs twice
+    expect(calls).to.equal(3);
+  });
+
+  it("keeps rows queued while the node is down: attempts, backoff and the error recorded, no nonce spent", async function () {
+    const own = await startChain();
+    // stop() of test/support/chain.ts must run once: a second call waits for an exit already seen.
+    let stopped = false;
+    const stopOwn = async () => {
+      if (!stopped) await own.stop();
+      stopped = true;
+    };
+    try {
+      const s = await start({ SENDER_MAX_ATTEMPTS: "2" }, own);
+      const sender = s.app.get(TxSenderService);
+      const ds = dataSourceOf(s.app);
+      const operator = env!.keys.operator.address;
+      const expiry = await kycExpiry(own);
+      const warmup = await enqueue(s, registerCall(Wallet.createRandom().address, expiry));
+      await sender.tick();
+      await sender.tick();
+      expect((await row(ds, warmup.id)).status).to.equal("mined");
+      const nonceBefore = (await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce;
+      const queued = [];
+      for (let i = 0; i < 3; i++) queued.push(await enqueue(s, registerCall(Wallet.createRandom().address, expiry)));
+
+      await stopOwn();
+      const err = await providerOf(sender)
+        .send("eth_blockNumber", [])
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(isRetryable(err), "a refused connection is retryable").to.equal(true);
+
+      // Several passes, more than SENDER_MAX_ATTEMPTS, each after the backoff has run out.
+      for (let i = 0; i < 4; i++) {
+        await ds.query("UPDATE outbox SET next_attempt_at = 0");
+        await sender.tick();
+      }
+      const rows = await Promise.all(queued.map((q) => row(ds, q.id)));
+      expect(rows.map((r) => r.status)).to.deep.equal(["queued", "queued", "queued"]);
+      expect(rows.map((r) => r.nonce)).to.deep.equal([null, null, null]);
+      expect(rows[0].attempts).to.equal(4);
+      expect(rows[0].lastError).to.contain("ECONNREFUSED");
+      expect(rows[0].nextAttemptAt).to.be.greaterThan(Date.now());
+      // FIFO: the rows behind the head were not tried out of turn.
+      expect(rows.slice(1).map((r) => r.attempts)).to.deep.equal([0, 0]);
+      expect((await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address: operator })).nextNonce).to.equal(nonceBefore);
+    } finally {
+      await stopOwn();
+    }
+  });
+});
