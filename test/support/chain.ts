@@ -78,9 +78,10 @@ export async function startChain(opts: { intervalMs?: number } = {}): Promise<Te
     },
     async stop() {
       provider.destroy();
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
-        await new Promise((r) => child.once("exit", r));
+        await exited;
       }
     },
   };
