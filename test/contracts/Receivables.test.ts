@@ -96,7 +96,11 @@ async function suspend(f: LedgerFixture, who: HardhatEthersSigner): Promise<void
 
 /** Lets `who`'s KYC lapse (it stays active and keeps its roles). */
 async function expireKyc(f: LedgerFixture, who: HardhatEthersSigner): Promise<void> {
-  const expiry = BigInt(await time.latest()) + 100n;
+  // Pin the renewal's block time: after many snapshot reverts the network clock runs well ahead
+  // of the latest block, so "latest + 100" could already be in the past.
+  const at = BigInt(await time.latest()) + 1n;
+  const expiry = at + 100n;
+  await time.setNextBlockTimestamp(at);
   await f.registry.connect(f.officer).renewKyc(who.address, expiry);
   await time.increaseTo(expiry + 1n);
 }
