@@ -30,8 +30,10 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async (args: { solcVersi
   };
 });
 
-// Pinned genesis time so that a journal of raw transactions replays to identical block hashes.
-const INITIAL_DATE = process.env.HARDHAT_INITIAL_DATE ?? "2026-01-01T00:00:00Z";
+// Genesis time. Unset, the chain starts at the wall clock (block time ~ real time, as on Besu).
+// A durable embedded chain pins it (HARDHAT_INITIAL_DATE) so a journal of raw transactions replays
+// to identical block hashes.
+const INITIAL_DATE = process.env.HARDHAT_INITIAL_DATE || undefined;
 
 // HARDHAT_MINING_INTERVAL=200 makes `hardhat node` mine a block every 200 ms with a FIFO mempool,
 // like a QBFT block period; unset, every transaction is mined at once (automine).
