@@ -14,14 +14,16 @@ import {
   ForbiddenException,
   Inject,
   Injectable,
+  Logger,
   NotFoundException,
   UnauthorizedException,
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TypedDataField } from "ethers";
+import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
 import { DataSource, type EntityManager } from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
@@ -31,7 +33,7 @@ import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
-import { ActEntity, NonceAllocationEntity, type ActContract } from "./entities/act.entity";
+import { ActEntity, type ActContract } from "./entities/act.entity";
 import { parseLedgerError, revertToHttp } from "./revert-to-http";
 
 export const ACT_REFERENCE = "act";
@@ -53,6 +55,16 @@ export interface ActDraft {
   lineId?: number | null;
   result?: Record<string, unknown> | null;
 }
+
+/**
+ * Derives what a mined act produced from its receipt (e.g. the id of a new credit line, known only
+ * once mined). Pure: it reads the receipt's logs and returns fields to set on the act; `result` is
+ * merged into the act's result.
+ */
+export type ConfirmationHook = (
+  receipt: TransactionReceipt,
+  act: ActEntity,
+) => { result?: Record<string, unknown>; lineId?: number | null; receivableId?: string | null };
 
 export interface SignatureFields {
   nonce?: string;
@@ -77,6 +89,9 @@ export interface UnsignedAct {
 
 @Injectable()
 export class ActsService implements OnModuleInit {
+  private readonly logger = new Logger(ActsService.name);
+  private readonly confirmationHooks = new Map<string, ConfirmationHook>();
+
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly db: DbWriter,
@@ -88,6 +103,14 @@ export class ActsService implements OnModuleInit {
 
   onModuleInit(): void {
     this.sender.onCompletion(ACT_REFERENCE, (row, m) => this.onSettled(row, m));
+  }
+
+  /**
+   * Registers how to complete acts of `kind` once mined. The hook runs in the database transaction
+   * that marks the act confirmed, so a confirmed act always carries its result.
+   */
+  onConfirmed(kind: string, hook: ConfirmationHook): void {
+    this.confirmationHooks.set(kind, hook);
   }
 
   /** Domains and types of every act, for clients that build typed data themselves. */
@@ -249,12 +272,16 @@ export class ActsService implements OnModuleInit {
     const s = getAddress(signer);
     const c = contract === "Receivables" ? this.chain.contracts.receivables : this.chain.contracts.financing;
     for (;;) {
+      // One atomic statement: concurrent requests of one signer never get the same value, and the
+      // first request of a new signer cannot collide on the primary key.
       const n = await this.db.write(async (m) => {
-        const row = await m.findOneBy(NonceAllocationEntity, { contract, signer: s });
-        const next = row?.nextNonce ?? 0;
-        if (row) await m.update(NonceAllocationEntity, { contract, signer: s }, { nextNonce: next + 1 });
-        else await m.insert(NonceAllocationEntity, { contract, signer: s, nextNonce: next + 1 });
-        return BigInt(next);
+        const sql = this.db.isPostgres
+          ? `INSERT INTO nonce_allocations (contract, signer, next_nonce) VALUES ($1, $2, 1)
+             ON CONFLICT (contract, signer) DO UPDATE SET next_nonce = nonce_allocations.next_nonce + 1 RETURNING next_nonce`
+          : `INSERT INTO nonce_allocations (contract, signer, next_nonce) VALUES (?, ?, 1)
+             ON CONFLICT (contract, signer) DO UPDATE SET next_nonce = next_nonce + 1 RETURNING next_nonce`;
+        const rows = (await m.query(sql, [contract, s])) as Array<{ next_nonce: string | number }>;
+        return BigInt(rows[0].next_nonce) - 1n;
       });
       if (!(await c.isNonceUsed(s, n))) return n;
     }
@@ -288,6 +315,7 @@ export class ActsService implements OnModuleInit {
   }
 
   private async onSettled(row: OutboxEntity, m: EntityManager): Promise<void> {
+    const derived = row.status === "mined" ? await this.confirmationFields(row, m) : {};
     await m.update(
       ActEntity,
       { id: row.referenceId!, status: "pending" },
@@ -297,8 +325,35 @@ export class ActsService implements OnModuleInit {
         blockNumber: row.blockNumber,
         failureReason: row.status === "mined" ? null : row.failureReason,
         updatedAt: Date.now(),
+        ...derived,
       },
     );
+  }
+
+  /**
+   * Fields a confirmation hook derives from the receipt. The receipt is fetched inside the
+   * settling transaction (one RPC round trip while the write is open, only for kinds with a hook);
+   * if it cannot be read, throwing rolls the settlement back and the sender settles the row again
+   * on its next pass, so the act is never confirmed without its result. A hook that throws is a
+   * defect: the act is confirmed without the derived fields rather than left pending forever.
+   */
+  private async confirmationFields(row: OutboxEntity, m: EntityManager): Promise<QueryDeepPartialEntity<ActEntity>> {
+    const act = await m.findOneBy(ActEntity, { id: row.referenceId!, status: "pending" });
+    const hook = act ? this.confirmationHooks.get(act.kind) : undefined;
+    if (!act || !hook) return {};
+    const receipt = await this.chain.provider.getTransactionReceipt(row.txHash!);
+    if (!receipt) throw new Error(`receipt of ${row.txHash} is not available yet`);
+    let derived: ReturnType<ConfirmationHook>;
+    try {
+      derived = hook(receipt, act);
+    } catch (err) {
+      this.logger.error(`act ${act.id} (${act.kind}): confirmation hook failed: ${(err as Error).message}`);
+      return {};
+    }
+    const { result, ...columns } = derived;
+    if (!result) return columns;
+    // The JSON column defeats TypeORM's deep-partial typing; the merged result is plain JSON.
+    return { ...columns, result: jsonSafe({ ...(act.result ?? {}), ...result }) as QueryDeepPartialEntity<Record<string, unknown>> };
   }
 }
 

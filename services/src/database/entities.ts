@@ -14,6 +14,7 @@ import {
 } from "../indexer/entities/projections.entity";
 import { KeyNonceEntity, OutboxEntity } from "../outbox/entities/outbox.entity";
 import { ParticipantActionEntity } from "../participants/entities/participant-action.entity";
+import { ReceivableDocumentEntity } from "../receivables/entities/receivable-document.entity";
 
 export const ENTITIES = [
   LedgerEventEntity,
@@ -36,4 +37,5 @@ export const ENTITIES = [
   ActEntity,
   NonceAllocationEntity,
   IdempotencyKeyEntity,
+  ReceivableDocumentEntity,
 ];

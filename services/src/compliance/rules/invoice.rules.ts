@@ -11,7 +11,7 @@
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
 import { getAddress, isAddress } from "ethers";
-import { fail, pass, type Rule, type Verdict } from "./rule";
+import { fail, pass, review, type Rule, type Verdict } from "./rule";
 
 export interface InvoiceInput {
   subjectId: string;
@@ -207,11 +207,14 @@ export const INVOICE_RULES: readonly Rule<InvoiceContext>[] = [
           { ...details, applied: false },
         );
       }
+      // Above the limit the invoice is flagged for review, not refused: a tier-1 supplier of one core
+      // enterprise is 100 % concentrated by nature, and the debt is no less real for it. The risk is
+      // the financier's to price; compliance sees the flag.
       if (owed * 10_000n > limit * total) {
-        return fail(
+        return review(
           `This debtor would owe ${details.sharePercent}% of the seller's outstanding receivables, above the ${(
             policy.concentrationLimitBps / 100
-          ).toFixed(2)}% limit: diversify buyers or wait for earlier invoices to be paid.`,
+          ).toFixed(2)}% concentration limit: flagged for review.`,
           { ...details, applied: true },
         );
       }

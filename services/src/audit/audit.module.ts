@@ -1,0 +1,16 @@
+/**
+ * Audit: the ledger event feed, the verification that recomputes the projection from chain logs
+ * and compares it with the database, and the streamed CSV/JSON export. Reads only; the shared read
+ * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
+ */
+import { Module } from "@nestjs/common";
+import { AuditController } from "./audit.controller";
+import { AuditService } from "./audit.service";
+import { VerifyService } from "./verify.service";
+
+@Module({
+  controllers: [AuditController],
+  providers: [AuditService, VerifyService],
+  exports: [AuditService, VerifyService],
+})
+export class AuditModule {}

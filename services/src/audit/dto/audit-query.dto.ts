@@ -1,0 +1,82 @@
+/** Queries of the audit feed and its export: one set of filters, plus paging for the feed and a
+ * format for the export. Times are half-open ranges [from, to); blocks are inclusive. */
+import { ApiPropertyOptional } from "@nestjs/swagger";
+import { Transform, Type } from "class-transformer";
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
+import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import { commaList } from "../read-scope";
+
+export const RECEIVABLE_ID_PATTERN = /^(0x[0-9a-fA-F]{64}|[0-9]{1,78})$/;
+export const RECEIVABLE_ID_MESSAGE = "must be 0x followed by 64 hex digits, or a decimal uint256";
+
+export class AuditEventFilterDto {
+  @ApiPropertyOptional({ description: "Only events of this receivable (0x + 64 hex digits, or decimal)" })
+  @IsOptional()
+  @Matches(RECEIVABLE_ID_PATTERN, { message: `receivableId ${RECEIVABLE_ID_MESSAGE}` })
+  receivableId?: string;
+
+  @ApiPropertyOptional({
+    description: "Only events concerning this address (any address argument of the event). Members may only give their own.",
+  })
+  @IsOptional()
+  @IsEvmAddress()
+  member?: string;
+
+  @ApiPropertyOptional({
+    description: "Only these event names, comma separated (e.g. ReceivableTokenised,ReceivableAccepted)",
+    type: String,
+  })
+  @IsOptional()
+  @Transform(({ value }) => commaList(value))
+  @IsArray()
+  @ArrayMaxSize(40)
+  @Matches(/^[A-Z][A-Za-z0-9]{1,47}$/, { each: true, message: "type must list event names such as ReceivableAccepted, comma separated" })
+  type?: string[];
+
+  @ApiPropertyOptional({ description: "Events at or after this time (ISO 8601)" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: "Events before this time (ISO 8601)" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ description: "Events in this block or later" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  fromBlock?: number;
+
+  @ApiPropertyOptional({ description: "Events in this block or earlier" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  toBlock?: number;
+}
+
+export class ListAuditEventsQueryDto extends AuditEventFilterDto {
+  @ApiPropertyOptional({ description: "Page size (default 100, at most 500)" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: "nextCursor of the previous page, with the same filters" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export class ExportAuditEventsQueryDto extends AuditEventFilterDto {
+  @ApiPropertyOptional({ description: "csv (RFC 4180, header row) or json (one array)", enum: ["csv", "json"], default: "csv" })
+  @IsOptional()
+  @IsIn(["csv", "json"])
+  format?: "csv" | "json";
+}

@@ -1,0 +1,81 @@
+/** One ledger event as the API returns it: what happened, in which transaction and block, when,
+ * who sent the transaction and whose act it was. Shared by receivable histories, the audit feed and
+ * the JSON export, so every reader sees the same shape. */
+import { ApiProperty } from "@nestjs/swagger";
+import type { LedgerEventEntity } from "../../indexer/entities/ledger-event.entity";
+import { isoFromSeconds } from "../read-scope";
+
+export class LedgerEventDto {
+  @ApiProperty({ description: "Hash of the transaction that emitted the event" })
+  txHash!: string;
+
+  @ApiProperty({ description: "Index of the log in its block; (txHash, logIndex) identifies the event" })
+  logIndex!: number;
+
+  @ApiProperty({ description: "Block number" })
+  blockNumber!: number;
+
+  @ApiProperty({ description: "Hash of the block, to check against any node of the chain" })
+  blockHash!: string;
+
+  @ApiProperty({ description: "Position of the transaction in its block" })
+  txIndex!: number;
+
+  @ApiProperty({ description: "Block time (ISO 8601)", example: "2025-01-31T08:00:00.000Z" })
+  time!: string;
+
+  @ApiProperty({ description: "Contract that emitted it", enum: ["ParticipantRegistry", "SettlementToken", "Receivables", "Financing"] })
+  contract!: string;
+
+  @ApiProperty({ description: "Address of that contract (EIP-55)" })
+  address!: string;
+
+  @ApiProperty({ description: "Event name, e.g. ReceivableAccepted", example: "ReceivableAccepted" })
+  event!: string;
+
+  @ApiProperty({
+    description: "Decoded arguments by name; integers as decimal strings, addresses EIP-55, bytes as 0x hex",
+    type: "object",
+    additionalProperties: true,
+  })
+  args!: Record<string, string | boolean>;
+
+  @ApiProperty({ description: "Sender of the transaction: the participant itself, or the relayer for an act it signed" })
+  txFrom!: string;
+
+  @ApiProperty({ description: "Participant whose act this is (seller, debtor, holder, financier…), from the event", nullable: true, type: String })
+  actor!: string | null;
+
+  @ApiProperty({ description: "Receivable the event concerns (0x + 64 hex digits)", nullable: true, type: String })
+  receivableId!: string | null;
+
+  @ApiProperty({ description: "Credit line the event concerns", nullable: true, type: Number })
+  lineId!: number | null;
+
+  static from(e: LedgerEventEntity): LedgerEventDto {
+    const d = new LedgerEventDto();
+    d.txHash = e.txHash;
+    d.logIndex = e.logIndex;
+    d.blockNumber = e.blockNumber;
+    d.blockHash = e.blockHash;
+    d.txIndex = e.txIndex;
+    d.time = isoFromSeconds(e.timestamp);
+    d.contract = e.contract;
+    d.address = e.address;
+    d.event = e.eventName;
+    d.args = e.args;
+    d.txFrom = e.txFrom;
+    d.actor = e.actor;
+    d.receivableId = e.receivableId;
+    d.lineId = e.lineId;
+    return d;
+  }
+}
+
+export class LedgerEventPageDto {
+  @ApiProperty({ type: [LedgerEventDto], description: "Events in chain order: block, transaction index, log index" })
+  items!: LedgerEventDto[];
+
+  @ApiProperty({ description: "Pass as cursor to read the next page; null on the last page", nullable: true, type: String })
+  nextCursor!: string | null;
+}

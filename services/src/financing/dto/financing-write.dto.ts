@@ -1,0 +1,119 @@
+/**
+ * Request and response shapes of the financing write endpoints (credit lines and financings).
+ * Every body also carries the signature fields: post it without them to receive the typed data to
+ * sign, then post the same body again with the nonce, deadline and signature. Amounts are decimal
+ * strings in fen; rates are integer basis points; times are ISO 8601.
+ */
+import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
+import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import { SignatureFieldsDto } from "../../acts/dto/act.dto";
+
+/** Largest credit line id the Financing contract can hold (ids are packed in 24 bits). */
+export const MAX_LINE_ID = 16_777_215;
+
+/** A receivable id as clients write it: 0x-prefixed hex (up to 32 bytes) or decimal. */
+export const RECEIVABLE_ID_PATTERN = /^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/;
+
+/** The terms of a credit line, shared by opening and updating one. */
+export class CreditLineTermsDto extends SignatureFieldsDto {
+  @ApiProperty({ description: "Maximum utilisation (sum of outstanding advances), fen, decimal string", example: "500000000" })
+  @Matches(/^[1-9][0-9]{0,19}$/, { message: "limit must be a positive whole number of fen as a decimal string" })
+  limit!: string;
+
+  @ApiProperty({ description: "Share of a receivable's outstanding amount advanced, basis points (1 to 10000)", example: 8000 })
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  maxAdvanceBps!: number;
+
+  @ApiProperty({ description: "Annual discount rate charged up front on the advance, basis points (0 to 10000)", example: 1200 })
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  discountBps!: number;
+
+  @ApiProperty({ description: "When the line stops approving new financing (ISO 8601; whole seconds are kept)", example: "2027-06-30T00:00:00Z" })
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: "expiry must be an ISO 8601 date-time, e.g. 2027-06-30T00:00:00Z" })
+  expiry!: string;
+}
+
+export class OpenCreditLineDto extends CreditLineTermsDto {
+  @ApiPropertyOptional({ description: "Buyer (debtor) the line covers; omit for any debtor. Name a debtor, a supplier or both." })
+  @IsOptional()
+  @IsEvmAddress()
+  debtor?: string;
+
+  @ApiPropertyOptional({ description: "Supplier the line covers; omit for any supplier. Name a debtor, a supplier or both." })
+  @IsOptional()
+  @IsEvmAddress()
+  supplier?: string;
+}
+
+export class UpdateCreditLineDto extends CreditLineTermsDto {}
+
+export class CloseCreditLineDto extends SignatureFieldsDto {}
+
+export class RequestFinancingDto extends SignatureFieldsDto {
+  @ApiProperty({ description: "Receivable to finance: 0x-prefixed hex or decimal token id", example: "0x5f2c…" })
+  @IsString()
+  @Matches(RECEIVABLE_ID_PATTERN, { message: "receivableId must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
+  receivableId!: string;
+
+  @ApiProperty({ description: "Credit line asked to finance it", example: 1 })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LINE_ID)
+  lineId!: number;
+}
+
+export class ApproveFinancingDto extends SignatureFieldsDto {}
+
+export class WriteOffFinancingDto extends SignatureFieldsDto {}
+
+export class RejectFinancingDto extends SignatureFieldsDto {
+  @ApiProperty({
+    description: "Reason code stored on-chain (bytes32): upper-case letters, digits and underscores, at most 31 characters",
+    example: "CONCENTRATION_LIMIT",
+  })
+  @IsString()
+  @Matches(/^[A-Z][A-Z0-9_]{0,30}$/, {
+    message: "reasonCode must be 1 to 31 upper-case letters, digits or underscores, starting with a letter (e.g. CONCENTRATION_LIMIT)",
+  })
+  reasonCode!: string;
+
+  @ApiPropertyOptional({ description: "Explanation for the supplier, kept by the service (not on-chain)", maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  reason?: string;
+}
+
+export class LineIdParamDto {
+  @ApiProperty({ description: "Credit line id", example: "1" })
+  @Matches(/^[1-9][0-9]{0,7}$/, { message: "the credit line id must be a positive integer" })
+  id!: string;
+}
+
+export class ReceivableIdParamDto {
+  @ApiProperty({ description: "Receivable id: 0x-prefixed hex or decimal" })
+  @Matches(RECEIVABLE_ID_PATTERN, { message: "the receivable id must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
+  id!: string;
+}
+
+export class ActWaitQueryDto {
+  @ApiPropertyOptional({ description: "true: answer only once the act is mined and indexed (or failed)", enum: ["true", "false"] })
+  @IsOptional()
+  @IsIn(["true", "false"], { message: "wait must be true or false" })
+  wait?: "true" | "false";
+}
+
+/** The typed data to sign, returned when a body is posted without a signature. */
+export class UnsignedActResponseDto {
+  @ApiProperty({ enum: ["unsigned"] }) status!: "unsigned";
+  @ApiProperty({ description: "open_line, update_line, close_line, request_financing, approve_financing, reject_financing, write_off" })
+  kind!: string;
+  @ApiProperty({ description: "EIP-712 typed data (domain, types, primaryType, message): sign it with eth_signTypedData_v4" })
+  typedData!: Record<string, unknown>;
+  @ApiProperty({ description: "EIP-712 digest the signature covers" }) digest!: string;
+}

@@ -1,0 +1,11 @@
+/** Reads of credit lines and financings (the write side, signed acts, lives with the acts module). */
+import { Module } from "@nestjs/common";
+import { FinancingReadController } from "./financing-read.controller";
+import { FinancingReadService } from "./financing-read.service";
+
+@Module({
+  controllers: [FinancingReadController],
+  providers: [FinancingReadService],
+  exports: [FinancingReadService],
+})
+export class FinancingReadModule {}

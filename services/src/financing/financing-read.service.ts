@@ -1,0 +1,95 @@
+/**
+ * Reads of credit lines and financings, scoped to the caller.
+ *
+ * A credit line is readable by its financier and by the debtor or supplier it names; a financing
+ * by its supplier, its financier and the debtor of its receivable. Auditors and compliance officers
+ * read all (read-scope.ts). Lists page by keyset on the primary key (line id; receivable id), which
+ * never changes, so a row cannot move between pages while a client pages through.
+ */
+import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { DataSource } from "typeorm";
+import type { AuthUser } from "../auth/auth.decorators";
+import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import {
+  CreditLineDto,
+  FinancingDto,
+  type CreditLinePageDto,
+  type FinancingPageDto,
+  type ListCreditLinesQueryDto,
+  type ListFinancingsQueryDto,
+} from "./dto/financing-read.dto";
+
+@Injectable()
+export class FinancingReadService {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async creditLines(user: AuthUser, q: ListCreditLinesQueryDto): Promise<CreditLinePageDto> {
+    const limit = q.limit ?? 50;
+    const qb = this.ds.getRepository(CreditLineEntity).createQueryBuilder("l");
+    if (!readsEverything(user)) qb.andWhere("(l.financier = :me OR l.debtor = :me OR l.supplier = :me)", { me: user.address });
+    if (q.open !== undefined) qb.andWhere("l.open = :open", { open: q.open });
+    const fingerprint = queryFingerprint({ open: q.open ?? null, caller: readsEverything(user) ? "*" : user.address });
+    if (q.cursor) {
+      const [after] = decodeCursor(q.cursor, fingerprint, ["number"]);
+      qb.andWhere("l.id > :after", { after });
+    }
+    const rows = await qb.orderBy("l.id", "ASC").limit(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(CreditLineDto.from),
+      nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].id]) : null,
+    };
+  }
+
+  async creditLine(user: AuthUser, id: number): Promise<CreditLineDto> {
+    const line = await this.ds.getRepository(CreditLineEntity).findOneBy({ id });
+    if (!line) throw new NotFoundException(`no credit line ${id} on the ledger (as indexed so far)`);
+    if (!readsEverything(user) && ![line.financier, line.debtor, line.supplier].includes(user.address)) {
+      throw new ForbiddenException(`${user.address} is neither the financier of credit line ${id} nor a debtor or supplier it names`);
+    }
+    return CreditLineDto.from(line);
+  }
+
+  async financings(user: AuthUser, q: ListFinancingsQueryDto): Promise<FinancingPageDto> {
+    const limit = q.limit ?? 50;
+    const qb = this.ds.getRepository(FinancingEntity).createQueryBuilder("f");
+    if (!readsEverything(user)) {
+      qb.andWhere(
+        "(f.supplier = :me OR f.financier = :me OR EXISTS (SELECT 1 FROM receivables r WHERE r.id = f.receivable_id AND r.debtor = :me))",
+        { me: user.address },
+      );
+    }
+    if (q.status?.length) qb.andWhere("f.status IN (:...statuses)", { statuses: q.status });
+    if (q.lineId !== undefined) qb.andWhere("f.line_id = :lineId", { lineId: q.lineId });
+    const fingerprint = queryFingerprint({
+      status: q.status ? [...q.status].sort() : null,
+      lineId: q.lineId ?? null,
+      caller: readsEverything(user) ? "*" : user.address,
+    });
+    if (q.cursor) {
+      const [after] = decodeCursor(q.cursor, fingerprint, ["string"]);
+      qb.andWhere("f.receivable_id > :after", { after });
+    }
+    const rows = await qb.orderBy("f.receivable_id", "ASC").limit(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map(FinancingDto.from),
+      nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].receivableId]) : null,
+    };
+  }
+
+  async financing(user: AuthUser, rawId: string): Promise<FinancingDto> {
+    const id = parseReceivableId(rawId, "receivableId");
+    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id });
+    if (!f) throw new NotFoundException(`receivable ${id} has no financing (as indexed so far)`);
+    if (!readsEverything(user) && f.supplier !== user.address && f.financier !== user.address) {
+      const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+      if (r?.debtor !== user.address) {
+        throw new ForbiddenException(`${user.address} is neither the supplier, the financier nor the debtor of the financing of ${id}`);
+      }
+    }
+    return FinancingDto.from(f);
+  }
+}

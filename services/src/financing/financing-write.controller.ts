@@ -1,0 +1,152 @@
+/**
+ * Financing write routes. Each is a participant-signed act: posted without a signature it answers
+ * 200 with the EIP-712 typed data to sign; posted again with nonce, deadline and signature it
+ * answers 202 with the accepted act (?wait=true: once mined and indexed, or failed). Every route
+ * honours an Idempotency-Key. Reads of lines and financings live in the financing-read controller.
+ */
+import { Body, Controller, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from "@nestjs/swagger";
+import type { Response } from "express";
+import type { UnsignedAct } from "../acts/acts.service";
+import { ActResponseDto, actView } from "../acts/dto/act.dto";
+import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
+import {
+  ActWaitQueryDto,
+  ApproveFinancingDto,
+  CloseCreditLineDto,
+  LineIdParamDto,
+  OpenCreditLineDto,
+  ReceivableIdParamDto,
+  RejectFinancingDto,
+  RequestFinancingDto,
+  UnsignedActResponseDto,
+  UpdateCreditLineDto,
+  WriteOffFinancingDto,
+} from "./dto/financing-write.dto";
+import { FinancingWriteService, type ActOutcome } from "./financing-write.service";
+
+type SignedActAnswer = UnsignedAct | ActResponseDto;
+
+/** 200 with the typed data to sign, or 202 with the accepted act. */
+function answer(res: Response, out: ActOutcome): SignedActAnswer {
+  if (out.status === "unsigned") {
+    res.status(200);
+    return out;
+  }
+  res.status(202);
+  return actView(out);
+}
+
+const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  required: false,
+  description: "Retry-safe key (1 to 128 printable ASCII characters): the same key and body answer the first response again",
+};
+
+@ApiTags("financing")
+@ApiBearerAuth()
+@ApiHeader(IDEMPOTENCY_HEADER)
+@ApiOkResponse({ type: UnsignedActResponseDto, description: "Posted without a signature: the typed data to sign" })
+@ApiAcceptedResponse({ type: ActResponseDto, description: "Posted with a signature: the accepted act" })
+@UseInterceptors(IdempotencyInterceptor)
+@Controller()
+export class FinancingWriteController {
+  constructor(private readonly financing: FinancingWriteService) {}
+
+  @Post("credit-lines")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Open a credit line for a debtor and/or a supplier (financiers)" })
+  async openLine(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: OpenCreditLineDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.openCreditLine(user, dto, q.wait === "true"));
+  }
+
+  @Post("credit-lines/:id/update")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Replace the terms of one of your credit lines (financiers)" })
+  async updateLine(
+    @CurrentUser() user: AuthUser,
+    @Param() p: LineIdParamDto,
+    @Body() dto: UpdateCreditLineDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.updateCreditLine(user, Number(p.id), dto, q.wait === "true"));
+  }
+
+  @Post("credit-lines/:id/close")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Close one of your credit lines to new financing (financiers)" })
+  async closeLine(
+    @CurrentUser() user: AuthUser,
+    @Param() p: LineIdParamDto,
+    @Body() dto: CloseCreditLineDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.closeCreditLine(user, Number(p.id), dto, q.wait === "true"));
+  }
+
+  @Post("financings")
+  @RequireRoles("supplier")
+  @ApiOperation({ summary: "Ask a credit line to finance an accepted receivable you hold (suppliers); compliance runs first" })
+  async request(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: RequestFinancingDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.requestFinancing(user, dto, q.wait === "true"));
+  }
+
+  @Post("financings/:id/approve")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Approve a requested financing on your line: assignment, payment and utilisation at once (financiers)" })
+  async approve(
+    @CurrentUser() user: AuthUser,
+    @Param() p: ReceivableIdParamDto,
+    @Body() dto: ApproveFinancingDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.approveFinancing(user, p.id, dto, q.wait === "true"));
+  }
+
+  @Post("financings/:id/reject")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Reject a requested financing on your line with a reason code (financiers)" })
+  async reject(
+    @CurrentUser() user: AuthUser,
+    @Param() p: ReceivableIdParamDto,
+    @Body() dto: RejectFinancingDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.rejectFinancing(user, p.id, dto, q.wait === "true"));
+  }
+
+  @Post("financings/:id/write-off")
+  @RequireRoles("financier")
+  @ApiOperation({ summary: "Write off the principal of a defaulted receivable you financed (financiers)" })
+  async writeOff(
+    @CurrentUser() user: AuthUser,
+    @Param() p: ReceivableIdParamDto,
+    @Body() dto: WriteOffFinancingDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.writeOff(user, p.id, dto, q.wait === "true"));
+  }
+}

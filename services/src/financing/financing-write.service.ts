@@ -1,0 +1,398 @@
+/**
+ * Financing acts signed by participants: a financier opens, updates and closes credit lines and
+ * approves, rejects or writes off financings; the holder of an accepted receivable requests
+ * financing. Each act goes through ActsService (typed data to sign, signature check, simulation of
+ * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
+ * - the financing compliance rules before every request (recorded, each run's id on the act);
+ * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
+ *   is a 404 and a wrong state a 409 in words rather than a bare revert;
+ * - before handing out typed data, a simulation of the direct call from the signer, so a
+ *   participant is refused before signing an act the ledger would refuse now.
+ * A signed act already recorded (same signer and nonce) skips the checks: posting it again answers
+ * the first act even after the ledger's state has moved on (ActsService compares the digest).
+ * HTTP statuses follow the contract's own refusals: 403 not yours, 404 unknown, 409 wrong state
+ * or over the limit, 422 otherwise, whether compliance or the contract finds the problem.
+ */
+import {
+  BadRequestException,
+  ConflictException,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+  UnprocessableEntityException,
+  type OnModuleInit,
+} from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { ZeroAddress, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
+import { DataSource } from "typeorm";
+import { Financing__factory } from "../../../typechain-types";
+import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
+import { ActEntity } from "../acts/entities/act.entity";
+import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
+import type { AuthUser } from "../auth/auth.decorators";
+import { ChainService } from "../chain/chain.service";
+import { revertDataOf } from "../chain/errors";
+import { receivableIdHex } from "../common/columns";
+import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
+import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import type {
+  CreditLineTermsDto,
+  OpenCreditLineDto,
+  RejectFinancingDto,
+  RequestFinancingDto,
+  UpdateCreditLineDto,
+} from "./dto/financing-write.dto";
+
+const UINT64_MAX = 2n ** 64n - 1n;
+const UINT256_LIMIT = 2n ** 256n;
+
+/** IFinancing.Status, by its numeric value. */
+const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off"] as const;
+const REQUESTED = 1;
+const ACTIVE = 3;
+/** IReceivables.Status, by its numeric value. */
+const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"] as const;
+const DEFAULTED = 5;
+
+export type ActOutcome = UnsignedAct | ActEntity;
+
+interface LineTerms {
+  limit: bigint;
+  maxAdvanceBps: bigint;
+  discountBps: bigint;
+  expiry: bigint;
+}
+
+interface Prepared {
+  draft: ActDraft;
+  /** Calldata of the direct (unsigned) function, simulated from the signer before typed data goes out. */
+  direct: string;
+}
+
+/** A receivable id as the API takes it (0x hex or decimal), checked and normalised. */
+export function parseReceivableId(raw: string): { value: bigint; hex: string } {
+  let value: bigint;
+  try {
+    value = BigInt(raw);
+  } catch {
+    throw new BadRequestException("The receivable id must be 0x-prefixed hex or a decimal integer.");
+  }
+  if (value < 0n || value >= UINT256_LIMIT) throw new BadRequestException("The receivable id does not fit 256 bits.");
+  return { value, hex: receivableIdHex(value) };
+}
+
+@Injectable()
+export class FinancingWriteService implements OnModuleInit {
+  private readonly iface = Financing__factory.createInterface();
+
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    private readonly acts: ActsService,
+    private readonly chain: ChainService,
+    private readonly compliance: ComplianceService,
+  ) {}
+
+  onModuleInit(): void {
+    // The new line's id exists only once mined; the advance and payout depend on the block's time.
+    this.acts.onConfirmed("open_line", (receipt) => {
+      const e = this.financingEvent(receipt, "CreditLineOpened");
+      if (!e) return {};
+      const lineId = Number(e.args.lineId);
+      return { lineId, result: { lineId } };
+    });
+    this.acts.onConfirmed("approve_financing", (receipt) => {
+      const e = this.financingEvent(receipt, "FinancingApproved");
+      if (!e) return {};
+      return { result: { lineId: Number(e.args.lineId), advance: e.args.advance as bigint, paid: e.args.paid as bigint } };
+    });
+  }
+
+  // ---------------------------------------------------------------- credit lines
+
+  /** POST /credit-lines: the signed-in financier opens a line for a debtor and/or a supplier. */
+  openCreditLine(user: AuthUser, dto: OpenCreditLineDto, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const debtor = dto.debtor ? getAddress(dto.debtor.toLowerCase()) : ZeroAddress;
+    const supplier = dto.supplier ? getAddress(dto.supplier.toLowerCase()) : ZeroAddress;
+    return this.relay(user, dto, wait, (replay) => {
+      const terms = this.terms(dto, !replay);
+      if (!replay) {
+        if (debtor === ZeroAddress && supplier === ZeroAddress) {
+          throw new BadRequestException("A credit line must name the debtor, the supplier or both that it covers.");
+        }
+        if (debtor === financier || supplier === financier) {
+          throw new UnprocessableEntityException("A financier cannot be the debtor or the supplier of its own credit line.");
+        }
+        if (debtor !== ZeroAddress && debtor === supplier) {
+          throw new UnprocessableEntityException("The debtor and the supplier of a credit line must be different members.");
+        }
+      }
+      return {
+        draft: {
+          kind: "open_line",
+          contract: "Financing",
+          primaryType: "OpenCreditLine",
+          message: { financier, debtor, supplier, terms },
+          encode: (auth) => this.iface.encodeFunctionData("openCreditLineBySig", [financier, debtor, supplier, terms, auth]),
+        },
+        direct: this.iface.encodeFunctionData("openCreditLine", [debtor, supplier, terms]),
+      };
+    });
+  }
+
+  /** POST /credit-lines/:id/update: new terms for one of the financier's lines. */
+  updateCreditLine(user: AuthUser, lineId: number, dto: UpdateCreditLineDto, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    return this.relay(user, dto, wait, (replay) => {
+      const terms = this.terms(dto, !replay);
+      return {
+        draft: {
+          kind: "update_line",
+          contract: "Financing",
+          primaryType: "UpdateCreditLine",
+          message: { financier, lineId, terms },
+          encode: (auth) => this.iface.encodeFunctionData("updateCreditLineBySig", [financier, lineId, terms, auth]),
+          lineId,
+        },
+        direct: this.iface.encodeFunctionData("updateCreditLine", [lineId, terms]),
+      };
+    });
+  }
+
+  /** POST /credit-lines/:id/close: no new financing on the line; running financings continue. */
+  closeCreditLine(user: AuthUser, lineId: number, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    return this.relay(user, sig, wait, () => ({
+      draft: {
+        kind: "close_line",
+        contract: "Financing",
+        primaryType: "CloseCreditLine",
+        message: { financier, lineId },
+        encode: (auth) => this.iface.encodeFunctionData("closeCreditLineBySig", [financier, lineId, auth]),
+        lineId,
+      },
+      direct: this.iface.encodeFunctionData("closeCreditLine", [lineId]),
+    }));
+  }
+
+  // ---------------------------------------------------------------- financings
+
+  /** POST /financings: the holder of an accepted receivable asks a credit line to finance it. */
+  requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<ActOutcome> {
+    const supplier = user.address;
+    const id = parseReceivableId(dto.receivableId);
+    const lineId = dto.lineId;
+    return this.relay(user, dto, wait, async (replay) => {
+      const runId = replay ? null : await this.checkCompliance(id.hex, supplier, lineId);
+      return {
+        draft: {
+          kind: "request_financing",
+          contract: "Financing",
+          primaryType: "RequestFinancing",
+          message: { supplier, receivableId: id.value, lineId },
+          encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, lineId, auth]),
+          receivableId: id.hex,
+          lineId,
+          result: { complianceRunId: runId },
+        },
+        direct: this.iface.encodeFunctionData("requestFinancing", [id.value, lineId]),
+      };
+    });
+  }
+
+  /** POST /financings/:id/approve: assignment, payment and utilisation in one step. */
+  approveFinancing(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const id = parseReceivableId(rawId);
+    return this.relay(user, sig, wait, async (replay) => {
+      const f = await this.financingRecord(id.value);
+      if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
+      return {
+        draft: {
+          kind: "approve_financing",
+          contract: "Financing",
+          primaryType: "ApproveFinancing",
+          message: { financier, receivableId: id.value },
+          encode: (auth) => this.iface.encodeFunctionData("approveFinancingBySig", [financier, id.value, auth]),
+          receivableId: id.hex,
+          lineId: f.lineId || null,
+        },
+        direct: this.iface.encodeFunctionData("approveFinancing", [id.value]),
+      };
+    });
+  }
+
+  /** POST /financings/:id/reject: the code goes on-chain, the text stays with the act. */
+  rejectFinancing(user: AuthUser, rawId: string, dto: RejectFinancingDto, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const id = parseReceivableId(rawId);
+    const reasonCode = encodeBytes32String(dto.reasonCode);
+    return this.relay(user, dto, wait, async (replay) => {
+      const f = await this.financingRecord(id.value);
+      if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "rejected");
+      return {
+        draft: {
+          kind: "reject_financing",
+          contract: "Financing",
+          primaryType: "RejectFinancing",
+          message: { financier, receivableId: id.value, reasonCode },
+          encode: (auth) => this.iface.encodeFunctionData("rejectFinancingBySig", [financier, id.value, reasonCode, auth]),
+          receivableId: id.hex,
+          lineId: f.lineId || null,
+          result: { reasonCode: dto.reasonCode, reason: dto.reason ?? null },
+        },
+        direct: this.iface.encodeFunctionData("rejectFinancing", [id.value, reasonCode]),
+      };
+    });
+  }
+
+  /** POST /financings/:id/write-off: the principal of a defaulted receivable leaves the line. */
+  writeOff(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const id = parseReceivableId(rawId);
+    return this.relay(user, sig, wait, async (replay) => {
+      const f = await this.financingRecord(id.value);
+      if (!replay) {
+        this.requireStatus(f.status, id.hex, ACTIVE, "written off");
+        const r = await this.chain.contracts.receivables.receivable(id.value);
+        if (Number(r.status) !== DEFAULTED) {
+          throw new ConflictException(
+            `Receivable ${id.hex} is ${RECEIVABLE_STATUS[Number(r.status)]}, not defaulted: only a receivable marked defaulted ` +
+              "(unpaid past its due date and grace period) can be written off.",
+          );
+        }
+      }
+      return {
+        draft: {
+          kind: "write_off",
+          contract: "Financing",
+          primaryType: "WriteOff",
+          message: { financier, receivableId: id.value },
+          encode: (auth) => this.iface.encodeFunctionData("writeOffBySig", [financier, id.value, auth]),
+          receivableId: id.hex,
+          lineId: f.lineId || null,
+        },
+        direct: this.iface.encodeFunctionData("writeOff", [id.value]),
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- shared steps
+
+  private async relay(
+    user: AuthUser,
+    sig: SignatureFields,
+    wait: boolean,
+    prepare: (replay: boolean) => Prepared | Promise<Prepared>,
+  ): Promise<ActOutcome> {
+    const replay = await this.isRecorded(user.address, sig);
+    const { draft, direct } = await prepare(replay);
+    if (!replay && !sig.signature) await this.simulateDirect(user.address, direct);
+    return this.acts.handle(user, draft, sig, wait);
+  }
+
+  /** True when this signer's act with this nonce was already accepted (a replayed post). */
+  private async isRecorded(signer: string, sig: SignatureFields): Promise<boolean> {
+    if (!sig.signature || sig.nonce === undefined || !/^\d{1,78}$/.test(sig.nonce)) return false;
+    return this.ds.getRepository(ActEntity).existsBy({ contract: "Financing", signer, nonce: BigInt(sig.nonce).toString() });
+  }
+
+  /**
+   * Runs the direct function from the signer against the latest state. A decoded ledger error is
+   * the answer; anything else (a node that will not simulate for this sender, transport trouble)
+   * is left to the signed step, which simulates the relayed call itself.
+   */
+  private async simulateDirect(from: string, data: string): Promise<void> {
+    try {
+      await this.chain.provider.call({ from, to: this.chain.addresses.Financing, data });
+    } catch (err) {
+      const revert = revertDataOf(err);
+      const parsed = parseLedgerError(revert);
+      if (parsed) throw revertToHttp(parsed, revert!.slice(0, 10));
+    }
+  }
+
+  private terms(dto: CreditLineTermsDto, check: boolean): LineTerms {
+    const limit = BigInt(dto.limit);
+    const expiryMs = Date.parse(dto.expiry);
+    if (check) {
+      if (limit > UINT64_MAX) throw new BadRequestException(`limit must be at most ${UINT64_MAX} fen.`);
+      if (!Number.isFinite(expiryMs)) throw new BadRequestException("expiry must be an ISO 8601 date-time.");
+      if (expiryMs <= Date.now()) {
+        throw new UnprocessableEntityException(`expiry ${new Date(expiryMs).toISOString()} is not in the future.`);
+      }
+    }
+    return {
+      limit,
+      maxAdvanceBps: BigInt(dto.maxAdvanceBps),
+      discountBps: BigInt(dto.discountBps),
+      expiry: BigInt(Math.floor((Number.isFinite(expiryMs) ? expiryMs : 0) / 1000)),
+    };
+  }
+
+  private async financingRecord(receivableId: bigint): Promise<{ status: number; lineId: number }> {
+    const f = await this.chain.contracts.financing.financing(receivableId);
+    return { status: Number(f.status), lineId: Number(f.lineId) };
+  }
+
+  private requireStatus(status: number, receivableHex: string, wanted: number, verb: string): void {
+    if (status === 0) throw new NotFoundException(`No financing has been requested for receivable ${receivableHex}.`);
+    if (status !== wanted) {
+      throw new ConflictException(
+        `The financing of receivable ${receivableHex} is ${FINANCING_STATUS[status]}; only ${
+          wanted === REQUESTED ? "a requested" : "an active"
+        } financing can be ${verb}.`,
+      );
+    }
+  }
+
+  /**
+   * Runs and records the financing rules; returns the run id, or refuses with every failed rule's
+   * reason. The status names the first problem in the order the contract meets them: the
+   * receivable's state (404 unknown, 409 not accepted or already financed), the requester
+   * (403 not the holder), due date and line (404 unknown line, 409 closed, expired, out of scope
+   * or without headroom); any other failed rule answers 422.
+   */
+  private async checkCompliance(receivableId: string, requester: string, lineId: number): Promise<string> {
+    const run = await this.compliance.checkFinancing(null, { receivableId, requester, lineId });
+    if (run.overall !== "fail") return run.runId;
+    const failed = run.outcomes.filter((o) => o.result === "fail");
+    const status = await this.complianceStatus(failed, receivableId, lineId);
+    throw new HttpException(
+      {
+        error: "ComplianceCheckFailed",
+        message: `Financing of receivable ${receivableId} on credit line ${lineId} refused: ${failed.map((f) => f.reason).join(" ")}`,
+        complianceRunId: run.runId,
+        failed: failed.map(({ code, reason }) => ({ code, reason })),
+      },
+      status,
+    );
+  }
+
+  private async complianceStatus(failed: ComplianceRun["outcomes"], receivableId: string, lineId: number): Promise<number> {
+    const codes = new Set(failed.map((f) => f.code));
+    if (codes.has("FINANCING_RECEIVABLE_ACCEPTED")) {
+      const known = await this.ds.getRepository(ReceivableEntity).existsBy({ id: receivableId });
+      return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
+    }
+    if (codes.has("FINANCING_REQUESTER_IS_HOLDER")) return HttpStatus.FORBIDDEN;
+    if (codes.has("FINANCING_NOT_OVERDUE")) return HttpStatus.CONFLICT;
+    if (codes.has("FINANCING_LINE_AVAILABLE")) {
+      const known = await this.ds.getRepository(CreditLineEntity).existsBy({ id: lineId });
+      return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
+    }
+    if (codes.has("FINANCING_LINE_HEADROOM")) return HttpStatus.CONFLICT;
+    return HttpStatus.UNPROCESSABLE_ENTITY;
+  }
+
+  private financingEvent(receipt: TransactionReceipt, name: string): LogDescription | null {
+    const address = this.chain.addresses.Financing.toLowerCase();
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== address) continue;
+      const parsed = this.iface.parseLog(log);
+      if (parsed?.name === name) return parsed;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,257 @@
+/** Query and response shapes of the receivable reads. Amounts are decimal strings in fen, times
+ * ISO 8601, addresses EIP-55, receivable ids 0x + 64 lower-case hex digits. */
+import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
+import { Transform, Type } from "class-transformer";
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsISO8601,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from "class-validator";
+import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import { commaList, isoFromSeconds } from "../../audit/read-scope";
+import { FinancingDto } from "../../financing/dto/financing-read.dto";
+import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../indexer/entities/projections.entity";
+
+export const RECEIVABLE_STATUSES: readonly ReceivableStatus[] = [
+  "issued",
+  "accepted",
+  "financed",
+  "paid",
+  "defaulted",
+  "cancelled",
+  "split",
+];
+export const RECEIVABLE_SORTS = ["dueDate", "-dueDate", "amount", "-amount", "createdAt", "-createdAt"] as const;
+export type ReceivableSort = (typeof RECEIVABLE_SORTS)[number];
+export const RECEIVABLE_ROLES = ["seller", "debtor", "holder", "financier"] as const;
+
+const AMOUNT = /^[0-9]{1,20}$/;
+
+export class ListReceivablesQueryDto {
+  @ApiPropertyOptional({ description: `Only these statuses, comma separated: ${RECEIVABLE_STATUSES.join(", ")}`, type: String })
+  @IsOptional()
+  @Transform(({ value }) => commaList(value))
+  @IsArray()
+  @ArrayMaxSize(RECEIVABLE_STATUSES.length)
+  @IsIn(RECEIVABLE_STATUSES, { each: true, message: `status must list values among ${RECEIVABLE_STATUSES.join(", ")}` })
+  status?: ReceivableStatus[];
+
+  @ApiPropertyOptional({
+    description: "Only receivables where the caller is the seller, the debtor, the current holder, or the financier of its financing",
+    enum: RECEIVABLE_ROLES,
+  })
+  @IsOptional()
+  @IsIn(RECEIVABLE_ROLES)
+  role?: (typeof RECEIVABLE_ROLES)[number];
+
+  @ApiPropertyOptional({
+    description: "Only receivables this address is party to (seller, debtor, holder or financier). Auditors and compliance officers only",
+  })
+  @IsOptional()
+  @IsEvmAddress()
+  party?: string;
+
+  @ApiPropertyOptional({ description: "Due at or after this time (ISO 8601)" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  dueFrom?: string;
+
+  @ApiPropertyOptional({ description: "Due before this time (ISO 8601)" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  dueTo?: string;
+
+  @ApiPropertyOptional({ description: "Outstanding amount at least this (fen, decimal string)" })
+  @IsOptional()
+  @Matches(AMOUNT, { message: "minAmount must be a whole number of fen, as 1 to 20 decimal digits" })
+  minAmount?: string;
+
+  @ApiPropertyOptional({ description: "Outstanding amount at most this (fen, decimal string)" })
+  @IsOptional()
+  @Matches(AMOUNT, { message: "maxAmount must be a whole number of fen, as 1 to 20 decimal digits" })
+  maxAmount?: string;
+
+  @ApiPropertyOptional({
+    description: "Order: dueDate, amount (outstanding) or createdAt; a leading '-' for descending. Ties are ordered by id",
+    enum: RECEIVABLE_SORTS,
+    default: "dueDate",
+  })
+  @IsOptional()
+  @IsIn(RECEIVABLE_SORTS)
+  sort?: ReceivableSort;
+
+  @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: "nextCursor of the previous page, with the same filters and sort" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
+export class ReceivableDto {
+  @ApiProperty({ description: "Token id = invoice fingerprint (0x + 64 hex digits)" })
+  id!: string;
+
+  @ApiProperty({ description: "Seller (for a split child: the holder who split its parent)" })
+  seller!: string;
+
+  @ApiProperty({ description: "Debtor who owes it" })
+  debtor!: string;
+
+  @ApiProperty({ description: "Current holder; null once the token is burned (cancelled or split)", nullable: true, type: String })
+  holder!: string | null;
+
+  @ApiProperty({ description: "Face value (fen, decimal string)", example: "100000000" })
+  faceValue!: string;
+
+  @ApiProperty({ description: "Still owed (fen, decimal string)" })
+  outstanding!: string;
+
+  @ApiProperty({ description: "Due date (ISO 8601)" })
+  dueDate!: string;
+
+  @ApiProperty({ description: "Lifecycle status", enum: RECEIVABLE_STATUSES })
+  status!: ReceivableStatus;
+
+  @ApiProperty({ description: "Assigned to a financier at some point" })
+  financed!: boolean;
+
+  @ApiProperty({ description: "Receivable it was split from", nullable: true, type: String })
+  parentId!: string | null;
+
+  @ApiProperty({ description: "SHA-256 of the invoice document (the document stays off-chain)", nullable: true, type: String })
+  documentHash!: string | null;
+
+  @ApiProperty({ description: "Block it was created in" })
+  createdBlock!: number;
+
+  @ApiProperty({ description: "Transaction that created it" })
+  createdTx!: string;
+
+  @ApiProperty({ description: "Time of that block (ISO 8601)", nullable: true, type: String })
+  createdAt!: string | null;
+
+  @ApiProperty({ description: "Block of its last change" })
+  updatedBlock!: number;
+
+  static from(r: ReceivableEntity, createdAt: number | null): ReceivableDto {
+    const d = new ReceivableDto();
+    d.id = r.id;
+    d.seller = r.seller;
+    d.debtor = r.debtor;
+    d.holder = r.holder;
+    d.faceValue = r.faceValue.toString();
+    d.outstanding = r.outstanding.toString();
+    d.dueDate = isoFromSeconds(r.dueDate);
+    d.status = r.status;
+    d.financed = r.financed;
+    d.parentId = r.parentId;
+    d.documentHash = r.documentHash;
+    d.createdBlock = r.createdBlock;
+    d.createdTx = r.createdTx;
+    d.createdAt = createdAt === null ? null : isoFromSeconds(createdAt);
+    d.updatedBlock = r.updatedBlock;
+    return d;
+  }
+}
+
+export class PaymentDto {
+  @ApiProperty({ description: "Transaction of the payment" })
+  txHash!: string;
+
+  @ApiProperty({ description: "Log index of the ReceivablePaid event" })
+  logIndex!: number;
+
+  @ApiProperty({ description: "Debtor who paid" })
+  debtor!: string;
+
+  @ApiProperty({ description: "Holder at the time of payment" })
+  holder!: string;
+
+  @ApiProperty({ description: "Amount paid (fen, decimal string)" })
+  amount!: string;
+
+  @ApiProperty({ description: "Outstanding after this payment (fen, decimal string)" })
+  outstandingAfter!: string;
+
+  @ApiProperty({ description: "Block number" })
+  blockNumber!: number;
+
+  @ApiProperty({ description: "Block time (ISO 8601)" })
+  time!: string;
+
+  static from(p: PaymentEntity): PaymentDto {
+    const d = new PaymentDto();
+    d.txHash = p.txHash;
+    d.logIndex = p.logIndex;
+    d.debtor = p.debtor;
+    d.holder = p.holder;
+    d.amount = p.amount.toString();
+    d.outstandingAfter = p.outstandingAfter.toString();
+    d.blockNumber = p.blockNumber;
+    d.time = isoFromSeconds(p.timestamp);
+    return d;
+  }
+}
+
+export class ReceivableDetailDto extends ReceivableDto {
+  @ApiProperty({ type: FinancingDto, nullable: true, description: "Its financing, if one was ever requested" })
+  financing!: FinancingDto | null;
+
+  @ApiProperty({ type: [PaymentDto], description: "Payments in chain order" })
+  payments!: PaymentDto[];
+}
+
+export class ReceivablePageDto {
+  @ApiProperty({ type: [ReceivableDto] })
+  items!: ReceivableDto[];
+
+  @ApiProperty({ description: "Pass as cursor for the next page; null on the last page", nullable: true, type: String })
+  nextCursor!: string | null;
+}
+
+export class LineageNodeDto {
+  @ApiProperty({ description: "Receivable id" })
+  id!: string;
+
+  @ApiProperty({ description: "Parent id; null at the root", nullable: true, type: String })
+  parentId!: string | null;
+
+  @ApiProperty({ description: "Face value (fen, decimal string)" })
+  faceValue!: string;
+
+  @ApiProperty({ description: "Status", enum: RECEIVABLE_STATUSES })
+  status!: ReceivableStatus;
+
+  @ApiProperty({
+    description: "Whether the caller is party to this node; if not, its holder and outstanding amount are withheld (null)",
+  })
+  visible!: boolean;
+
+  @ApiProperty({ description: "Still owed (fen, decimal string); null when withheld", nullable: true, type: String })
+  outstanding!: string | null;
+
+  @ApiProperty({ description: "Current holder; null when burned or withheld", nullable: true, type: String })
+  holder!: string | null;
+
+  @ApiProperty({ description: "Due date (ISO 8601)" })
+  dueDate!: string;
+
+  @ApiProperty({ type: () => [LineageNodeDto], description: "Parts it was split into, in creation order" })
+  children!: LineageNodeDto[];
+}

@@ -1,0 +1,265 @@
+/**
+ * Reads of receivables: filtered lists, one receivable with its financing and payments, its event
+ * history and its split lineage.
+ *
+ * Access (read-scope.ts): a member reads a receivable when it is its seller, its debtor, its
+ * current holder or the financier of its financing; auditors and compliance officers read all. An
+ * id that does not exist is 404 for everyone, an existing one the caller may not read is 403.
+ * The lineage is the exception that shows more than the caller's own records: it returns the
+ * whole split tree so a lower-tier holder can trace its part back to the accepted original, but
+ * withholds the holder and outstanding amount of every node the caller is not party to.
+ *
+ * Lists are keyset-paginated on (sort key, id); the amount sort and range filters run on the
+ * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
+ */
+import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
+import { InjectDataSource } from "@nestjs/typeorm";
+import { DataSource, In } from "typeorm";
+import type { AuthUser } from "../auth/auth.decorators";
+import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
+import {
+  checksum,
+  decodeCursor,
+  encodeCursor,
+  isoFromSeconds,
+  parseReceivableId,
+  queryFingerprint,
+  readsEverything,
+  secondsBound,
+} from "../audit/read-scope";
+import { padAmount } from "../common/columns";
+import { FinancingDto } from "../financing/dto/financing-read.dto";
+import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
+import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import {
+  PaymentDto,
+  ReceivableDto,
+  type LineageNodeDto,
+  type ListReceivablesQueryDto,
+  type ReceivableDetailDto,
+  type ReceivablePageDto,
+} from "./dto/receivable-read.dto";
+
+const SORT_COLUMNS = { dueDate: "r.due_date", amount: "r.outstanding", createdAt: "r.created_block" } as const;
+/** Deepest split chain followed upwards; far beyond what splitting a receivable ever produces. */
+const MAX_DEPTH = 64;
+const IN_CHUNK = 500;
+
+/** SQL: `param` is party to receivable `r` (seller, debtor, holder, or financier of its financing). */
+function partyTo(param: string): string {
+  const f = `fp_${param}`;
+  return (
+    `(r.seller = :${param} OR r.debtor = :${param} OR r.holder = :${param} OR ` +
+    `EXISTS (SELECT 1 FROM financings ${f} WHERE ${f}.receivable_id = r.id AND ${f}.financier = :${param}))`
+  );
+}
+
+@Injectable()
+export class ReceivablesReadService {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  async list(user: AuthUser, q: ListReceivablesQueryDto): Promise<ReceivablePageDto> {
+    const all = readsEverything(user);
+    const limit = q.limit ?? 50;
+    const sort = q.sort ?? "dueDate";
+    const desc = sort.startsWith("-");
+    const sortKey = sort.replace(/^-/, "") as keyof typeof SORT_COLUMNS;
+    const col = SORT_COLUMNS[sortKey];
+
+    const qb = this.ds.getRepository(ReceivableEntity).createQueryBuilder("r");
+    if (!all) qb.andWhere(partyTo("me"), { me: user.address });
+    const party = q.party ? checksum(q.party) : null;
+    if (party) {
+      if (!all && party !== user.address) {
+        throw new ForbiddenException(
+          `the party filter is for auditors and compliance officers; ${user.address} lists its own receivables with role=seller|debtor|holder|financier`,
+        );
+      }
+      qb.andWhere(partyTo("party"), { party });
+    }
+    switch (q.role) {
+      case "seller":
+      case "debtor":
+      case "holder":
+        qb.andWhere(`r.${q.role} = :roleOf`, { roleOf: user.address });
+        break;
+      case "financier":
+        qb.andWhere("EXISTS (SELECT 1 FROM financings fr WHERE fr.receivable_id = r.id AND fr.financier = :roleOf)", {
+          roleOf: user.address,
+        });
+        break;
+    }
+    if (q.status?.length) qb.andWhere("r.status IN (:...statuses)", { statuses: q.status });
+    if (q.dueFrom) qb.andWhere("r.due_date >= :dueFrom", { dueFrom: secondsBound(q.dueFrom) });
+    if (q.dueTo) qb.andWhere("r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) });
+    if (q.minAmount) qb.andWhere("r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) });
+    if (q.maxAmount) qb.andWhere("r.outstanding <= :maxAmount", { maxAmount: padAmount(BigInt(q.maxAmount)) });
+
+    const fingerprint = queryFingerprint({
+      status: q.status ? [...new Set(q.status)].sort() : null,
+      role: q.role ?? null,
+      party,
+      dueFrom: q.dueFrom ? secondsBound(q.dueFrom) : null,
+      dueTo: q.dueTo ? secondsBound(q.dueTo) : null,
+      minAmount: q.minAmount ? BigInt(q.minAmount).toString() : null,
+      maxAmount: q.maxAmount ? BigInt(q.maxAmount).toString() : null,
+      sort,
+      caller: all ? "*" : user.address,
+    });
+    if (q.cursor) {
+      const [value, id] = decodeCursor(q.cursor, fingerprint, [sortKey === "amount" ? "string" : "number", "string"]);
+      const op = desc ? "<" : ">";
+      qb.andWhere(`(${col} ${op} :cv OR (${col} = :cv AND r.id ${op} :cid))`, { cv: value, cid: id });
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const rows = await qb.orderBy(col, dir).addOrderBy("r.id", dir).limit(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    const times = await this.creationTimes(page.map((r) => r.createdTx));
+    let nextCursor: string | null = null;
+    if (rows.length > limit) {
+      const last = page[page.length - 1];
+      const value = sortKey === "amount" ? padAmount(last.outstanding) : sortKey === "dueDate" ? last.dueDate : last.createdBlock;
+      nextCursor = encodeCursor(fingerprint, [value, last.id]);
+    }
+    return { items: page.map((r) => ReceivableDto.from(r, times.get(r.createdTx) ?? null)), nextCursor };
+  }
+
+  async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
+    const { receivable, financing } = await this.readable(user, rawId);
+    const payments = await this.ds.getRepository(PaymentEntity).find({
+      where: { receivableId: receivable.id },
+      order: { blockNumber: "ASC", logIndex: "ASC" },
+    });
+    const times = await this.creationTimes([receivable.createdTx]);
+    return {
+      ...ReceivableDto.from(receivable, times.get(receivable.createdTx) ?? null),
+      financing: financing ? FinancingDto.from(financing) : null,
+      payments: payments.map(PaymentDto.from),
+    };
+  }
+
+  /** Its events and its financing's in chain order, with the split events that created its
+   * children (those are indexed under each child's id). */
+  async history(user: AuthUser, rawId: string): Promise<LedgerEventDto[]> {
+    const { receivable } = await this.readable(user, rawId);
+    const rows = await this.ds
+      .getRepository(LedgerEventEntity)
+      .createQueryBuilder("e")
+      .where("e.receivable_id = :id", { id: receivable.id })
+      .orWhere(
+        "(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (SELECT c.id FROM receivables c WHERE c.parent_id = :id))",
+        { id: receivable.id },
+      )
+      .orderBy("e.block_number", "ASC")
+      .addOrderBy("e.tx_index", "ASC")
+      .addOrderBy("e.log_index", "ASC")
+      .getMany();
+    return rows.map(LedgerEventDto.from);
+  }
+
+  /** The split tree containing the receivable, from its root ancestor down. */
+  async lineage(user: AuthUser, rawId: string): Promise<LineageNodeDto> {
+    const { receivable } = await this.readable(user, rawId);
+    const repo = this.ds.getRepository(ReceivableEntity);
+    let root = receivable;
+    for (let depth = 0; root.parentId && depth < MAX_DEPTH; depth++) {
+      const parent = await repo.findOneBy({ id: root.parentId });
+      if (!parent) break;
+      root = parent;
+    }
+
+    const all = readsEverything(user);
+    const nodes = new Map<string, ReceivableEntity>([[root.id, root]]);
+    const childrenOf = new Map<string, string[]>();
+    let level = [root.id];
+    for (let depth = 0; level.length && depth < MAX_DEPTH; depth++) {
+      const children = await this.findIn(ReceivableEntity, "parentId", level);
+      const order = await this.splitOrder(children.map((c) => c.id));
+      children.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.id.localeCompare(b.id));
+      for (const c of children) {
+        nodes.set(c.id, c);
+        childrenOf.set(c.parentId!, [...(childrenOf.get(c.parentId!) ?? []), c.id]);
+      }
+      level = children.map((c) => c.id);
+    }
+    const financiers = new Map(
+      (await this.findIn(FinancingEntity, "receivableId", [...nodes.keys()])).map((f) => [f.receivableId, f.financier]),
+    );
+
+    const build = (id: string): LineageNodeDto => {
+      const r = nodes.get(id)!;
+      const visible = all || [r.seller, r.debtor, r.holder, financiers.get(id)].includes(user.address);
+      return {
+        id: r.id,
+        parentId: r.parentId,
+        faceValue: r.faceValue.toString(),
+        status: r.status,
+        visible,
+        outstanding: visible ? r.outstanding.toString() : null,
+        holder: visible ? r.holder : null,
+        dueDate: isoFromSeconds(r.dueDate),
+        children: (childrenOf.get(id) ?? []).map(build),
+      };
+    };
+    return build(root.id);
+  }
+
+  /** The receivable and its financing, once the caller is allowed to read them (else 404/403). */
+  private async readable(user: AuthUser, rawId: string): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null }> {
+    const id = parseReceivableId(rawId);
+    const receivable = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+    if (!receivable) throw new NotFoundException(`no receivable ${id} on the ledger (as indexed so far)`);
+    const financing = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id });
+    const parties = [receivable.seller, receivable.debtor, receivable.holder, financing?.financier];
+    if (!readsEverything(user) && !parties.includes(user.address)) {
+      throw new ForbiddenException(
+        `${user.address} is not party to receivable ${id}: only its seller, debtor, current holder and financier, auditors and compliance officers may read it`,
+      );
+    }
+    return { receivable, financing };
+  }
+
+  /** Block time of each creating transaction, from the event feed. */
+  private async creationTimes(txs: string[]): Promise<Map<string, number>> {
+    const unique = [...new Set(txs)];
+    const out = new Map<string, number>();
+    for (let i = 0; i < unique.length; i += IN_CHUNK) {
+      const rows = await this.ds
+        .getRepository(LedgerEventEntity)
+        .createQueryBuilder("e")
+        .select("e.tx_hash", "tx")
+        .addSelect("MIN(e.timestamp)", "ts")
+        .where("e.tx_hash IN (:...txs)", { txs: unique.slice(i, i + IN_CHUNK) })
+        .groupBy("e.tx_hash")
+        .getRawMany<{ tx: string; ts: string | number }>();
+      for (const r of rows) out.set(r.tx, Number(r.ts));
+    }
+    return out;
+  }
+
+  /** Position of each split child in chain order (block, log index of its ReceivableSplit event),
+   * which is the order of the amounts in the split call. */
+  private async splitOrder(ids: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const rows = await this.ds.getRepository(LedgerEventEntity).find({
+        select: { receivableId: true, blockNumber: true, logIndex: true },
+        where: { contract: "Receivables", eventName: "ReceivableSplit", receivableId: In(ids.slice(i, i + IN_CHUNK)) },
+      });
+      for (const e of rows) out.set(e.receivableId!, e.blockNumber * 1e6 + e.logIndex);
+    }
+    return out;
+  }
+
+  private async findIn<T extends ReceivableEntity | FinancingEntity>(
+    entity: new () => T,
+    field: keyof T & string,
+    values: string[],
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < values.length; i += IN_CHUNK) {
+      out.push(...(await this.ds.getRepository(entity).findBy({ [field]: In(values.slice(i, i + IN_CHUNK)) } as never)));
+    }
+    return out;
+  }
+}
