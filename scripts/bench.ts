@@ -1,0 +1,36 @@
+/**
+ * Service benchmarks at scale (issue 6). Each part runs alone, prints its table and rewrites only its
+ * own section of docs/BENCHMARKS.md (the `gas` section belongs to scripts/bench-gas.ts):
+ *   npm run bench -- --only indexer --events 100000      indexer catch-up vs raw eth_getLogs
+ *   npm run bench -- --only e2e --invoices 500           HTTP tokenisation vs direct transactions
+ * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
+ * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
+ */
+import { parseFlags } from "./bench/common";
+import { benchIndexer } from "./bench/indexer";
+import { benchE2e } from "./bench/e2e";
+
+const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
+  indexer: benchIndexer,
+  e2e: benchE2e,
+};
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags.has("db")) process.env.TEST_DATABASE = flags.get("db") === "postgres" ? "postgres" : "sqlite";
+  const only = flags.get("only");
+  const parts = only ? only.split(",") : Object.keys(PARTS);
+  for (const p of parts) {
+    const run = PARTS[p];
+    if (!run) throw new Error(`unknown part "${p}"; choose from ${Object.keys(PARTS).join(", ")}`);
+    await run(flags);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

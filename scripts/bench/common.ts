@@ -1,0 +1,201 @@
+/**
+ * Shared pieces of the service benchmarks (scripts/bench.ts): command-line flags, a chain with a
+ * fresh deployment and registered members, pre-signed tokenisation transactions, timers and the
+ * "under load" note. Benchmarks reuse the integration harness (test/support) so they measure the
+ * same service the tests exercise; they are scripts, never tests.
+ */
+import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { id as keccakId, Wallet, type TransactionRequest } from "ethers";
+import type { TestChain } from "../../test/support/chain";
+import type { TestEnv } from "../../test/support/app";
+
+export const SUPPLIER = 1;
+export const BUYER = 2;
+
+/** `--name value` and `--flag` pairs of argv; values stay strings. */
+export function parseFlags(argv: string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    if (eq !== -1) flags.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) flags.set(a.slice(2), argv[++i]);
+    else flags.set(a.slice(2), "true");
+  }
+  return flags;
+}
+
+export function intFlag(flags: Map<string, string>, name: string, dflt: number): number {
+  const v = flags.get(name);
+  if (v === undefined) return dflt;
+  const n = Number(v.replace(/[_,]/g, ""));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+/** The command line that reproduces this run, for the document. */
+export function commandLine(part: string, flags: Record<string, string | number>): string {
+  const extra = Object.entries(flags).map(([k, v]) => ` --${k} ${v}`).join("");
+  const db = process.env.TEST_DATABASE === "postgres" ? "TEST_DATABASE=postgres " : "";
+  return `${db}npm run bench -- --only ${part}${extra}`;
+}
+
+/** CPU busy fraction of the whole machine over `ms`, from /proc/stat, measured before a run starts
+ * anything of its own: what other processes are using. */
+export async function machineBusy(ms = 3_000): Promise<number> {
+  const read = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
+}
+
+/** A note on the machine's load at the start of a run, so figures taken under load are marked. */
+export function loadNote(busy: number): string {
+  const cores = cpus().length;
+  const pct = `${(busy * 100).toFixed(0)}% of ${cores} cores busy and 1-minute load average ${loadavg()[0].toFixed(2)}`;
+  return busy > 0.25
+    ? `**Taken under load**: ${pct} just before the run started (another process was working), so these figures are pessimistic.`
+    : `Machine idle when the run started (${pct}, the load average still decaying from earlier work).`;
+}
+
+export const nowSeconds = (): number => Number(process.hrtime.bigint()) / 1e9;
+
+export function fmtRate(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+}
+
+export function fmtSeconds(s: number): string {
+  return s >= 10 ? s.toFixed(1) : s.toFixed(2);
+}
+
+export function mib(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20).toLocaleString("en-US")} MiB`;
+}
+
+/** Samples this process's RSS every `ms` and keeps the peak. */
+export function rssSampler(ms = 50): { peak(): number; stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, ms);
+  t.unref();
+  return {
+    peak: () => peak,
+    stop: () => {
+      clearInterval(t);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+/** The time on the chain, for due dates and KYC expiries that the contracts accept. */
+export async function chainNow(chain: TestChain): Promise<number> {
+  return (await chain.provider.getBlock("latest"))!.timestamp;
+}
+
+/** Registers each wallet with `roles` through the onboarding operator key of `env`. */
+export async function registerMembers(env: TestEnv, members: { address: string; roles: number }[]): Promise<void> {
+  const kycExpiry = (await chainNow(env.chain)) + 2 * 365 * 86400;
+  const registry = env.ledger.registry.connect(env.keys.operator);
+  let nonce = await env.chain.provider.getTransactionCount(env.keys.operator.address, "pending");
+  const sent = [];
+  for (const m of members) {
+    sent.push(await registry.register(m.address, m.roles, kycExpiry, "0x434e", keccakId(`entity-${m.address}`), { nonce: nonce++ }));
+  }
+  await Promise.all(sent.map((tx) => tx.wait()));
+}
+
+/** Funded supplier wallets and one buyer, all registered. */
+export async function makeParticipants(env: TestEnv, suppliers: number): Promise<{ suppliers: Wallet[]; buyer: Wallet }> {
+  const ws: Wallet[] = [];
+  // fundedWallet() waits for each funding transfer; run them a few at a time.
+  for (let i = 0; i < suppliers; i += 4) {
+    ws.push(...(await Promise.all(Array.from({ length: Math.min(4, suppliers - i) }, () => env.chain.fundedWallet()))));
+  }
+  const buyer = await env.chain.fundedWallet();
+  await registerMembers(env, [...ws.map((w) => ({ address: w.address, roles: SUPPLIER })), { address: buyer.address, roles: BUYER }]);
+  return { suppliers: ws, buyer };
+}
+
+export interface InvoiceTuple {
+  debtor: string;
+  faceValue: bigint;
+  dueDate: bigint;
+  documentHash: string;
+  fingerprint: string;
+}
+
+/** A distinct valid invoice; `tag` makes the fingerprint (and so the token id) unique. */
+export function invoice(debtor: string, tag: string, dueDate: number): InvoiceTuple {
+  return {
+    debtor,
+    faceValue: 1_000_00n + BigInt(tag.length),
+    dueDate: BigInt(dueDate),
+    documentHash: keccakId(`doc-${tag}`),
+    fingerprint: keccakId(`fp-${tag}`),
+  };
+}
+
+/**
+ * Signs `calls` (calldata to `to`) as consecutive transactions of `wallet` starting at its pending
+ * nonce. Fees are fixed and generous so no transaction waits for a fee estimate.
+ */
+export async function presign(
+  wallet: Wallet,
+  chain: TestChain,
+  to: string,
+  calls: { data: string; gasLimit: bigint }[],
+): Promise<string[]> {
+  let nonce = await chain.provider.getTransactionCount(wallet.address, "pending");
+  const out: string[] = [];
+  for (const c of calls) {
+    const tx: TransactionRequest = {
+      type: 2,
+      chainId: chain.chainId,
+      to,
+      data: c.data,
+      nonce: nonce++,
+      gasLimit: c.gasLimit,
+      maxFeePerGas: 50_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    };
+    out.push(await wallet.signTransaction(tx));
+  }
+  return out;
+}
+
+/** Sends each wallet's raw transactions in nonce order, all wallets at once; returns the hashes. */
+export async function sendRawConcurrently(chain: TestChain, perWallet: string[][]): Promise<string[]> {
+  const hashes: string[][] = await Promise.all(
+    perWallet.map(async (raws) => {
+      const hs: string[] = [];
+      for (const raw of raws) hs.push((await chain.provider.send("eth_sendRawTransaction", [raw])) as string);
+      return hs;
+    }),
+  );
+  return hashes.flat();
+}
+
+/** Waits until every hash has a receipt; throws on a revert. */
+export async function waitReceipts(chain: TestChain, hashes: string[], pollMs = 50): Promise<number> {
+  const pending = new Set(hashes);
+  let lastBlock = 0;
+  while (pending.size) {
+    for (const h of [...pending]) {
+      const r = (await chain.provider.send("eth_getTransactionReceipt", [h])) as { status: string; blockNumber: string } | null;
+      if (!r) continue;
+      if (r.status !== "0x1") throw new Error(`transaction ${h} reverted`);
+      lastBlock = Math.max(lastBlock, Number(r.blockNumber));
+      pending.delete(h);
+    }
+    if (pending.size) await new Promise((res) => setTimeout(res, pollMs));
+  }
+  return lastBlock;
+}
