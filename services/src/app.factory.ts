@@ -2,13 +2,83 @@
  * Builds the HTTP application the same way for `npm start` and for the tests: validation,
  * body size limit, OpenAPI at /docs, JSON logs, graceful shutdown.
  */
+import type { Server } from "node:http";
 import { ValidationPipe, type INestApplication } from "@nestjs/common";
-import { NestFactory } from "@nestjs/core";
+import { NestApplication, NestFactory } from "@nestjs/core";
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import { Logger } from "nestjs-pino";
 import { AppModule } from "./app.module";
 import type { AppConfig } from "./config/env";
+
+/**
+ * Makes `app.close()` stop the HTTP server first: no new connections, idle keep-alive sockets
+ * closed at once, requests in flight given `graceMs` to finish (then cut), and only then the
+ * workers and the database (Nest's shutdown hooks). Without this, Nest stops the workers first and
+ * a request waiting on them (`?wait=true`) kept the process alive indefinitely.
+ */
+function drainOnClose(app: INestApplication, graceMs: number): void {
+  // `app` is Nest's proxy, whose set trap drops assignments: define the property on its target,
+  // and call Nest's own close from the prototype (the proxy would find this wrapper again).
+  const nestClose = (NestApplication.prototype as unknown as INestApplication).close;
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      const server = app.getHttpServer() as Server;
+      if (server.listening) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.closeAllConnections();
+            resolve();
+          }, graceMs);
+          server.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+      }
+      await nestClose.call(app);
+    })());
+  Object.defineProperty(app, "close", { value: close, configurable: true, writable: true });
+}
+
+/** Keep-alive and header timeouts for the listening server (see HTTP_KEEP_ALIVE_MS). */
+export function tuneHttpServer(app: INestApplication, config: AppConfig): void {
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_MS;
+  server.headersTimeout = config.HTTP_KEEP_ALIVE_MS + 5_000;
+}
+
+/**
+ * Signals stop the application through the draining close above; a shutdown that has not finished
+ * after the grace period plus 20 s exits anyway, saying so (every accepted request is durable in
+ * the outbox and resumes at the next start).
+ */
+export function closeOnSignals(app: INestApplication, config: AppConfig, after?: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const hard = setTimeout(() => {
+      console.error(`Shutdown after ${signal} did not finish within ${config.SHUTDOWN_GRACE_MS + 20_000} ms; exiting anyway.`);
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS + 20_000);
+    hard.unref();
+    app
+      .close()
+      .then(() => after?.())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`Error while stopping: ${(err as Error).message ?? err}`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
 
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
@@ -28,7 +98,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
       stopAtFirstError: false,
     }),
   );
-  app.enableShutdownHooks();
+  drainOnClose(app, config.SHUTDOWN_GRACE_MS);
   const doc = new DocumentBuilder()
     .setTitle("SCF Ledger API")
     .setDescription(

@@ -20,6 +20,7 @@ import { HealthModule } from "./health/health.module";
 import { IndexerModule } from "./indexer/indexer.module";
 import { OutboxModule } from "./outbox/outbox.module";
 import { FEATURE_MODULES } from "./features";
+import { SettlementModule } from "./settlement/settlement.module";
 
 @Module({})
 export class AppModule {
@@ -49,6 +50,7 @@ export class AppModule {
       IndexerModule,
       HealthModule,
       ...FEATURE_MODULES,
+      SettlementModule.forRoot(config),
     ];
     return {
       module: AppModule,

@@ -5,7 +5,7 @@
 import "reflect-metadata";
 import { existsSync } from "node:fs";
 import { ConfigError, loadConfig } from "./config/env";
-import { createApp } from "./app.factory";
+import { closeOnSignals, createApp, tuneHttpServer } from "./app.factory";
 
 async function main(): Promise<void> {
   // A .env file in the working directory fills in variables the environment does not set.
@@ -21,7 +21,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await createApp(config);
+  closeOnSignals(app, config);
   await app.listen(config.PORT, config.HOST);
+  tuneHttpServer(app, config);
   console.log(`SCF ledger service listening on http://${config.HOST}:${config.PORT} (OpenAPI at /docs)`);
 }
 

@@ -828,6 +828,38 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     });
   });
 
+  describe("concurrency, batches", function () {
+    // Regression (issue 4): ten batches posted at once used to starve the sender and indexer of the
+    // SQLite database (each invoice's compliance run was its own write transaction) and a client
+    // hitting a keep-alive race got ECONNRESET.
+    it("10 batches of 40 invoices from 10 members at once: every act confirmed, 400 receivables on-chain and indexed", async function () {
+      const members = crowd.slice(0, 10);
+      const batches = members.map((m, i) => ({
+        m,
+        invoices: Array.from({ length: 40 }, (_, j) =>
+          invoice(w.buyer, { sellerTaxId: `91330100BATCH${String(i).padStart(4, "0")}`, invoiceNumber: `B-${i}-${j}` }),
+        ),
+      }));
+      const signed = await Promise.all(
+        batches.map(async ({ m, invoices }) => {
+          const body = { invoices };
+          const res = await post(m, "/receivables/batch", body);
+          expect(res.status, JSON.stringify(res.body)).to.equal(200);
+          const td = res.body.typedData as TypedData;
+          return { m, body: { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(m.key, td) } };
+        }),
+      );
+      const answers = await Promise.all(signed.map(({ m, body }) => post(m, "/receivables/batch?wait=true", body)));
+      expect(answers.map((a) => `${a.status} ${a.body.status}`)).to.deep.equal(answers.map(() => "202 confirmed"));
+      const ids = answers.flatMap((a) => a.body.result.receivableIds as string[]);
+      expect(new Set(ids).size).to.equal(400);
+      await indexer.catchUp();
+      expect(await ds.getRepository(ReceivableEntity).countBy({ id: In(ids) })).to.equal(400);
+      const holders = await Promise.all(ids.map((id) => onChain(id).then((r) => r.holder)));
+      expect(holders).to.deep.equal(batches.flatMap(({ m }) => Array.from({ length: 40 }, () => m.key.address)));
+    });
+  });
+
   // Last, so the wait for the KYC expiry overlaps everything above.
   describe("expired KYC", function () {
     it("refuses members whose KYC expired: the seller at the door, the debtor by the contract (403)", async function () {

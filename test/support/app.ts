@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { INestApplication } from "@nestjs/common";
 import { Wallet } from "ethers";
 import { DataSource } from "typeorm";
-import { createApp } from "../../services/src/app.factory";
+import { createApp, tuneHttpServer } from "../../services/src/app.factory";
 import { loadConfig, type AppConfig } from "../../services/src/config/env";
 import { writeKeystore } from "../../services/src/chain/keys";
 import { deployTo, type DeployedLedger, type TestChain } from "./chain";
@@ -109,6 +109,7 @@ export interface RunningService {
 export async function startService(env: TestEnv): Promise<RunningService> {
   const app = await createApp(env.config);
   await app.listen(0, "127.0.0.1");
+  tuneHttpServer(app, env.config);
   const addr = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${addr.port}`, close: () => app.close() };
 }

@@ -195,8 +195,15 @@ export class ActsService implements OnModuleInit {
 
     const to = draft.contract === "Receivables" ? this.chain.addresses.Receivables : this.chain.addresses.Financing;
     const data = draft.encode({ nonce, deadline, signature });
+    // Estimating is simulating: a revert comes back with its data, and the figure spares the
+    // sender a second execution.
+    let gasEstimate: bigint;
     try {
-      await this.chain.provider.call({ from: this.chain.wallets.relayer.address, to, data });
+      // Against the last block, like the unsigned step's simulation: transactions still in the
+      // pool are not the ledger yet.
+      // (ethers' estimateGas drops the block tag, hence the raw call.)
+      const tx = this.chain.provider.getRpcTransaction({ from: this.chain.wallets.relayer.address, to, data });
+      gasEstimate = BigInt(await this.chain.provider.send("eth_estimateGas", [tx, "latest"]));
     } catch (err) {
       const revert = revertDataOf(err);
       if (revert === null) throw err;
@@ -213,6 +220,7 @@ export class ActsService implements OnModuleInit {
           kind: `${draft.contract.toLowerCase()}.${draft.kind}`,
           referenceType: ACT_REFERENCE,
           referenceId: id,
+          gasEstimate,
         });
         const t = Date.now();
         const act = m.create(ActEntity, {

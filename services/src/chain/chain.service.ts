@@ -3,7 +3,8 @@
  * bindings (read-only; writes go through the transaction sender) and the service's own wallets.
  */
 import { Injectable, Logger, type OnApplicationShutdown } from "@nestjs/common";
-import { JsonRpcProvider, Network } from "ethers";
+import retry from "async-retry";
+import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
@@ -37,7 +38,11 @@ export class ChainService implements OnApplicationShutdown {
   /** Connects, checks the chain id and that every deployed contract has code, unlocks the keys. */
   static async connect(config: AppConfig): Promise<ChainService> {
     const network = Network.from(config.CHAIN_ID);
-    const provider = new JsonRpcProvider(config.RPC_URL, network, {
+    // A bounded wait per JSON-RPC request: a node that accepts a request and never answers must
+    // surface as a retryable timeout in the sender and indexer, not as a silent stall.
+    const request = new FetchRequest(config.RPC_URL);
+    request.timeout = config.RPC_TIMEOUT_MS;
+    const provider = new JsonRpcProvider(request, network, {
       staticNetwork: network,
       batchMaxCount: 100,
       pollingInterval: 250,
@@ -45,6 +50,7 @@ export class ChainService implements OnApplicationShutdown {
       // quick succession would then be stale.
       cacheTimeout: -1,
     });
+    retryDroppedConnections(provider);
     let remote: bigint;
     try {
       remote = BigInt(await provider.send("eth_chainId", []));
@@ -80,6 +86,7 @@ export class ChainService implements OnApplicationShutdown {
         operator: config.OPERATOR_KEYSTORE,
         compliance: config.COMPLIANCE_KEYSTORE,
         relayer: config.RELAYER_KEYSTORE,
+        ...(config.ISSUER_KEYSTORE ? { issuer: config.ISSUER_KEYSTORE } : {}),
       },
     });
     return new ChainService(provider, deployment, contracts, wallets, remote);
@@ -98,6 +105,36 @@ export class ChainService implements OnApplicationShutdown {
     this.logger.log("closing chain provider");
     this.provider.destroy();
   }
+}
+
+/**
+ * Re-sends a JSON-RPC request whose connection was dropped before any answer (ECONNRESET, "socket
+ * hang up", EPIPE). Node's HTTP agent and a node's server both close idle keep-alive sockets after
+ * about 5 s, and a request written onto a socket the server is closing at that moment is lost
+ * without an answer. Re-sending is safe for every method the service uses: reads are idempotent
+ * and a re-sent raw transaction is the same bytes ("already known").
+ */
+export function retryDroppedConnections(provider: JsonRpcProvider, retries = 3): void {
+  const send = provider._send.bind(provider);
+  provider._send = (payload) =>
+    retry(
+      async (bail) => {
+        try {
+          return await send(payload);
+        } catch (err) {
+          if (!isDroppedConnection(err)) bail(err as Error);
+          throw err;
+        }
+      },
+      { retries, minTimeout: 50, maxTimeout: 1_000, factor: 3 },
+    );
+}
+
+function isDroppedConnection(err: unknown): boolean {
+  const texts = [String((err as Error)?.message ?? ""), String((err as { error?: Error })?.error?.message ?? "")];
+  let cause = (err as { cause?: unknown })?.cause;
+  for (let i = 0; cause && i < 4; i++, cause = (cause as { cause?: unknown }).cause) texts.push(String((cause as Error).message ?? ""), String((cause as { code?: string }).code ?? ""));
+  return texts.some((t) => /econnreset|socket hang up|epipe|other side closed/i.test(t));
 }
 
 export const CHAIN_SERVICE_FACTORY = {

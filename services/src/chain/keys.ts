@@ -7,13 +7,16 @@ import { join } from "node:path";
 import { Wallet, encryptKeystoreJsonSync, type HDNodeWallet } from "ethers";
 import type { ServiceKey } from "../outbox/entities/outbox.entity";
 
-export const SERVICE_KEYS: readonly ServiceKey[] = ["operator", "compliance", "relayer"];
+/** The keys every service needs. */
+export type RequiredServiceKey = Exclude<ServiceKey, "issuer">;
+export const SERVICE_KEYS: readonly RequiredServiceKey[] = ["operator", "compliance", "relayer"];
 
-export type ServiceWallets = Record<ServiceKey, Wallet>;
+/** The required keys, plus the settlement-token issuer key where ISSUER_KEYSTORE is configured (faucet). */
+export type ServiceWallets = Record<RequiredServiceKey, Wallet> & { issuer?: Wallet };
 
 export interface KeystoreFiles {
   dir: string;
-  files: Record<ServiceKey, string>;
+  files: Record<RequiredServiceKey, string> & { issuer?: string };
   password: string | undefined;
 }
 
@@ -33,6 +36,16 @@ export async function loadServiceWallets(k: KeystoreFiles): Promise<ServiceWalle
       out[key] = w instanceof Wallet ? w : new Wallet(w.privateKey);
     } catch (err) {
       throw new Error(`Cannot unlock the ${key} keystore at ${path}: ${(err as Error).message}`);
+    }
+  }
+  if (k.files.issuer) {
+    const path = join(k.dir, k.files.issuer);
+    if (!existsSync(path)) throw new Error(`ISSUER_KEYSTORE: the issuer keystore was not found at ${path}.`);
+    try {
+      const w = await Wallet.fromEncryptedJson(readFileSync(path, "utf8"), k.password);
+      out.issuer = w instanceof Wallet ? w : new Wallet(w.privateKey);
+    } catch (err) {
+      throw new Error(`Cannot unlock the issuer keystore at ${path}: ${(err as Error).message}`);
     }
   }
   return out as ServiceWallets;

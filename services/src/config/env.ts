@@ -70,8 +70,22 @@ const schema = z.object({
   DOCUMENTS_DIR: z.string().default("data/documents"),
   MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
   BODY_LIMIT: z.string().default("1mb"),
+  // Longest wait for one JSON-RPC answer before the call fails (retryable) instead of hanging.
+  RPC_TIMEOUT_MS: int(1000).default(60_000),
+  // Idle keep-alive connections are kept this long. Longer than clients' and proxies' own idle
+  // timeouts, so the client always closes first: a server closing an idle socket just as a client
+  // reuses it makes that client's request fail with ECONNRESET.
+  HTTP_KEEP_ALIVE_MS: int(1000).default(65_000),
+  // On SIGTERM/SIGINT: stop accepting, give requests in flight this long, then stop the workers.
+  SHUTDOWN_GRACE_MS: int(0).default(10_000),
   THROTTLE_TTL_MS: int(1).default(60_000),
   THROTTLE_LIMIT: int(1).default(600),
+
+  /** Test-money faucet (POST /settlement/faucet): compliance officers mint settlement tokens to verified
+   * members with the issuer key. Never enable it in production. Needs ISSUER_KEYSTORE. */
+  FAUCET_ENABLED: bool.default("false"),
+  /** Keystore (in KEYSTORE_DIR) of the settlement token's issuer key; only the faucet uses it. */
+  ISSUER_KEYSTORE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof schema>;

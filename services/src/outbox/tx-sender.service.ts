@@ -39,6 +39,8 @@ export interface EnqueueRequest {
   kind: string;
   referenceType?: string;
   referenceId?: string;
+  /** eth_estimateGas of this call, when the caller already simulated it. */
+  gasEstimate?: bigint;
 }
 
 /** Runs in the database transaction that makes `row` final (mined or failed). */
@@ -47,6 +49,11 @@ export type CompletionHandler = (row: OutboxEntity, manager: EntityManager) => P
 const FINAL = ["mined", "failed"] as const;
 const BATCH = 50;
 const REBROADCAST_AFTER_MS = 15_000;
+
+/** The gas limit signed for an estimate: 20 % headroom plus 10k, for state that moved meanwhile. */
+export function gasLimitFor(estimate: bigint): bigint {
+  return (estimate * 12n) / 10n + 10_000n;
+}
 
 function backoff(attempts: number): number {
   return Math.min(30_000, 200 * 2 ** attempts) + Math.floor(Math.random() * 100);
@@ -88,7 +95,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       referenceId: req.referenceId ?? null,
       status: "queued",
       nonce: null,
-      gasLimit: null,
+      gasLimit: req.gasEstimate !== undefined ? gasLimitFor(req.gasEstimate).toString() : null,
       txHash: null,
       rawTx: null,
       attempts: 0,
@@ -141,7 +148,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async tickUnlocked(): Promise<void> {
-    for (const signer of SERVICE_KEYS) {
+    const signers: ServiceKey[] = this.chain.wallets.issuer ? [...SERVICE_KEYS, "issuer"] : [...SERVICE_KEYS];
+    for (const signer of signers) {
       if (this.stopped) return;
       await this.settleSent(signer);
       await this.broadcastSigned(signer);
@@ -151,7 +159,9 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private wallet(signer: ServiceKey): Wallet {
-    return this.chain.wallets[signer];
+    const w = this.chain.wallets[signer];
+    if (!w) throw new Error(`The ${signer} key is not configured (set ${signer.toUpperCase()}_KEYSTORE).`);
+    return w;
   }
 
   // ---------------------------------------------------------------- queued -> signed
@@ -171,12 +181,27 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       await this.defer(rows[0], describeError(err)); // the node is unwell: say so on the head row
       return;
     }
-    for (const row of rows) {
-      if (this.stopped || row.nextAttemptAt > Date.now()) return;
-      let gas: bigint;
-      try {
-        gas = await this.chain.provider.estimateGas({ from: wallet.address, to: row.toAddress, data: row.data });
-      } catch (err) {
+    // Estimate the whole run at once (one JSON-RPC batch), then handle the answers in FIFO order:
+    // the first row that must wait stops the pass, exactly as if they had been estimated one by one.
+    const estimates = await Promise.all(
+      rows.map((row) =>
+        // A limit measured when the request was accepted (enqueue's gasEstimate) saves a second
+        // estimate: for a batch of 200 invoices each estimate re-executes the whole batch.
+        row.gasLimit !== null
+          ? { gas: BigInt(row.gasLimit), err: null as unknown }
+          : this.chain.provider.estimateGas({ from: wallet.address, to: row.toAddress, data: row.data }).then(
+              (gas) => ({ gas: gasLimitFor(gas), err: null as unknown }),
+              (err: unknown) => ({ gas: 0n, err }),
+            ),
+      ),
+    );
+    const ready: Array<{ row: OutboxEntity; gasLimit: bigint }> = [];
+    for (const [i, row] of rows.entries()) {
+      if (this.stopped || row.nextAttemptAt > Date.now()) break;
+      const { gas, err } = estimates[i];
+      if (err !== null) {
+        // Rows before this one are signed first: they keep their place in the queue.
+        await this.signRows(wallet, gasPrice, ready.splice(0));
         if (isRevert(err)) {
           // It may depend on one of this key's transactions still in flight: wait for those.
           const inFlight = await repo.count({ where: { signer, status: In(["signed", "sent"]) } });
@@ -194,13 +219,22 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
         if (!(await this.finalize(row, "failed", { failureReason: describeError(err) }))) return;
         continue;
       }
-      const gasLimit = (gas * 12n) / 10n + 10_000n;
-      await this.db.write(async (m) => {
-        const nonceRow = await this.lockNonce(m, wallet.address);
+      ready.push({ row, gasLimit: gas });
+    }
+    await this.signRows(wallet, gasPrice, ready);
+  }
+
+  /** Signs `items` in order with consecutive nonces, in one database transaction. */
+  private async signRows(wallet: Wallet, gasPrice: bigint, items: Array<{ row: OutboxEntity; gasLimit: bigint }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.write(async (m) => {
+      const nonceRow = await this.lockNonce(m, wallet.address);
+      let nonce = nonceRow.nextNonce;
+      for (const { row, gasLimit } of items) {
         const tx = Transaction.from({
           type: 0,
           chainId: this.chain.chainId,
-          nonce: nonceRow.nextNonce,
+          nonce,
           to: row.toAddress,
           data: row.data,
           gasLimit,
@@ -214,7 +248,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
           .update(OutboxEntity)
           .set({
             status: "signed",
-            nonce: nonceRow.nextNonce,
+            nonce,
             gasLimit: gasLimit.toString(),
             txHash: hash,
             rawTx: raw,
@@ -226,10 +260,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
           })
           .where("id = :id AND status = 'queued'", { id: row.id })
           .execute();
-        if (!claimed.affected) return; // another worker took it
-        await m.update(KeyNonceEntity, { address: wallet.address }, { nextNonce: nonceRow.nextNonce + 1 });
-      });
-    }
+        if (claimed.affected) nonce += 1; // else another worker took it: the nonce stays free
+      }
+      if (nonce !== nonceRow.nextNonce) await m.update(KeyNonceEntity, { address: wallet.address }, { nextNonce: nonce });
+    });
   }
 
   private async ensureNonceRow(address: string): Promise<void> {
@@ -260,23 +294,48 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     const repo = this.ds.getRepository(OutboxEntity);
     // Nonce order, and not filtered on next_attempt_at: a nonce in backoff holds back the later ones.
     const rows = await repo.find({ where: { signer, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
+    // Send the run at once: concurrent sends leave ethers as one JSON-RPC batch, in nonce order.
+    const live: OutboxEntity[] = [];
     for (const row of rows) {
-      if (this.stopped || row.nextAttemptAt > Date.now()) return;
-      try {
-        await this.chain.provider.send("eth_sendRawTransaction", [row.rawTx]);
-      } catch (err) {
-        // "already known" / "nonce too low" for our own stored bytes: they reached the node before.
-        if (!isAlreadySubmitted(err)) {
-          if (isRetryable(err) || row.attempts + 1 < this.config.SENDER_MAX_ATTEMPTS) {
-            await this.defer(row, describeError(err));
-            return; // keep nonce order: later ones wait
-          }
-          if (!(await this.fillNonceGap(row, describeError(err)))) return;
-          continue;
-        }
-      }
-      await this.db.write((m) => m.update(OutboxEntity, { id: row.id, status: "signed" }, { status: "sent", updatedAt: Date.now() }));
+      if (this.stopped || row.nextAttemptAt > Date.now()) break;
+      live.push(row);
     }
+    const answers = await Promise.all(
+      live.map((row) =>
+        this.chain.provider.send("eth_sendRawTransaction", [row.rawTx]).then(
+          () => null,
+          (err: unknown) => (isAlreadySubmitted(err) ? null : err),
+        ),
+      ),
+    );
+    const sent: string[] = [];
+    let stop = false;
+    for (const [i, row] of live.entries()) {
+      const err = answers[i];
+      if (err === null) {
+        sent.push(row.id);
+        continue;
+      }
+      await this.markSent(sent.splice(0));
+      // "already known" / "nonce too low" for our own stored bytes count as sent (above).
+      if (isRetryable(err) || row.attempts + 1 < this.config.SENDER_MAX_ATTEMPTS) {
+        await this.defer(row, describeError(err));
+        stop = true; // keep nonce order: later ones wait (and are re-sent, harmlessly, next pass)
+        break;
+      }
+      if (!(await this.fillNonceGap(row, describeError(err)))) {
+        stop = true;
+        break;
+      }
+    }
+    if (!stop) await this.markSent(sent);
+  }
+
+  private async markSent(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.write((m) =>
+      m.createQueryBuilder().update(OutboxEntity).set({ status: "sent", updatedAt: Date.now() }).where("id IN (:...ids) AND status = 'signed'", { ids }).execute(),
+    );
   }
 
   /** Gives up on `row` and spends its nonce on a zero-value self-transfer; false if that failed. */
@@ -347,17 +406,17 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       await this.finalize(row, "mined", extra);
       return;
     }
+    // Explain the revert by replaying the call: on the state before its block, and if it passes
+    // there (an earlier transaction of the same block changed the state), on the state after it.
     let reason = "reverted";
-    try {
-      await this.chain.provider.call({
-        from: row.fromAddress,
-        to: row.toAddress,
-        data: row.data,
-        blockTag: receipt.blockNumber - 1,
-      });
-    } catch (err) {
-      // Replaying the call only explains the revert; a transport error here says nothing about it.
-      if (isRevert(err)) reason = `reverted: ${decodeRevertData(revertDataOf(err)) ?? describeError(err)}`;
+    for (const blockTag of [receipt.blockNumber - 1, receipt.blockNumber]) {
+      try {
+        await this.chain.provider.call({ from: row.fromAddress, to: row.toAddress, data: row.data, blockTag });
+      } catch (err) {
+        // A transport error here says nothing about the revert.
+        if (isRevert(err)) reason = `reverted: ${decodeRevertData(revertDataOf(err)) ?? describeError(err)}`;
+        break;
+      }
     }
     await this.finalize(row, "failed", { ...extra, failureReason: reason });
   }

@@ -469,16 +469,28 @@ export class ReceivablesWriteService {
     const failures: Array<{ invoice?: number; code: string; reason: string }> = [];
     let last: ComplianceRun | null = null;
     let review = false;
-    for (const [i, inv] of invoices.entries()) {
-      const run = await this.compliance.checkInvoice(null, {
-        subjectId: inv.fingerprint,
-        seller,
-        debtor: inv.debtor,
-        faceValue: inv.faceValue,
-        issueDate: new Date(`${inv.issueDate}T00:00:00Z`),
-        dueDate: new Date(Number(inv.dueDate) * 1000),
-        fingerprint: inv.fingerprint,
-      });
+    // One transaction for the whole batch: on SQLite writes are serialised, and 200 separate
+    // transactions per batch starved the sender and indexer of the database.
+    const now = new Date();
+    const runs = await this.db.write(async (m) => {
+      const out: ComplianceRun[] = [];
+      for (const inv of invoices) {
+        out.push(
+          await this.compliance.checkInvoice(m, {
+            subjectId: inv.fingerprint,
+            seller,
+            debtor: inv.debtor,
+            faceValue: inv.faceValue,
+            issueDate: new Date(`${inv.issueDate}T00:00:00Z`),
+            dueDate: new Date(Number(inv.dueDate) * 1000),
+            fingerprint: inv.fingerprint,
+            now,
+          }),
+        );
+      }
+      return out;
+    });
+    for (const [i, run] of runs.entries()) {
       last = run;
       review ||= run.overall === "review";
       for (const o of run.outcomes) {

@@ -1,8 +1,8 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
 import { numberTransformer } from "../../common/columns";
 
-/** Which of the service's own keys sends a transaction. */
-export type ServiceKey = "operator" | "compliance" | "relayer";
+/** Which of the service's own keys sends a transaction ("issuer" only where ISSUER_KEYSTORE is configured). */
+export type ServiceKey = "operator" | "compliance" | "relayer" | "issuer";
 
 /**
  * queued  -> accepted, no nonce yet (written in the same DB transaction as the request it serves)

@@ -1,0 +1,104 @@
+/**
+ * Settlement token endpoints: balance and allowances, relayed EIP-2612 permits (two steps, like
+ * every signed act: without a signature the typed data to sign, with it 202 and the relayed
+ * operation), the operations' state, and the test-money faucet (only where it is enabled).
+ */
+import { Body, Controller, Get, Param, ParseBoolPipe, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from "@nestjs/swagger";
+import type { Response } from "express";
+import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
+import {
+  BalanceQueryDto,
+  BalanceResponseDto,
+  FaucetRequestDto,
+  PermitRequestDto,
+  SettlementOperationDto,
+  UnsignedPermitResponseDto,
+} from "./dto/settlement.dto";
+import { SettlementService } from "./settlement.service";
+
+const WAIT = new ParseBoolPipe({ optional: true });
+
+@ApiTags("settlement")
+@ApiBearerAuth()
+@Controller("settlement")
+export class SettlementController {
+  constructor(private readonly settlement: SettlementService) {}
+
+  @Get("balance")
+  @RequireRoles("member", "compliance")
+  @ApiOperation({ summary: "Settlement token balance and allowances to the ledger contracts, in fen (auditors and compliance officers may pass ?address=)" })
+  @ApiOkResponse({ type: BalanceResponseDto })
+  balance(@CurrentUser() user: AuthUser, @Query() q: BalanceQueryDto): Promise<BalanceResponseDto> {
+    return this.settlement.balance(user, q.address);
+  }
+
+  @Post("permits")
+  @RequireRoles("member")
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary:
+      "Allow a ledger contract (Receivables for repayments, Financing for advances) to draw your settlement tokens: " +
+      "post without a signature for the EIP-2612 typed data, sign it, post again with v, r, s or signature",
+  })
+  @ApiQuery({ name: "wait", required: false, description: "Answer once the permit is confirmed, or failed" })
+  @ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })
+  @ApiOkResponse({ type: UnsignedPermitResponseDto, description: "No signature in the body: the typed data to sign" })
+  @ApiAcceptedResponse({ type: SettlementOperationDto, description: "Signed: the permit, relayed through the outbox" })
+  async permit(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: PermitRequestDto,
+    @Res({ passthrough: true }) res: Response,
+    @Query("wait", WAIT) wait?: boolean,
+  ): Promise<UnsignedPermitResponseDto | SettlementOperationDto> {
+    const out = await this.settlement.permit(user, dto, wait ?? false);
+    res.status(out.status);
+    return out.body;
+  }
+
+  @Get("operations/:id")
+  @RequireRoles("member", "compliance")
+  @ApiOperation({ summary: "A relayed permit or faucet mint: pending, confirmed (tx hash, block) or failed (reason)" })
+  @ApiOkResponse({ type: SettlementOperationDto })
+  operation(@CurrentUser() user: AuthUser, @Param("id") id: string): Promise<SettlementOperationDto> {
+    return this.settlement.operation(user, id);
+  }
+}
+
+/** Registered only where FAUCET_ENABLED=true and ISSUER_KEYSTORE is set; elsewhere the route does not exist (404). */
+@ApiTags("settlement")
+@ApiBearerAuth()
+@Controller("settlement")
+export class FaucetController {
+  constructor(private readonly settlement: SettlementService) {}
+
+  @Post("faucet")
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary: "Test platforms only (FAUCET_ENABLED): a compliance officer mints settlement tokens to a verified member, at most 10^10 fen per call",
+  })
+  @ApiQuery({ name: "wait", required: false, description: "Answer once the mint is confirmed, or failed" })
+  @ApiHeader({ name: "Idempotency-Key", required: false })
+  @ApiAcceptedResponse({ type: SettlementOperationDto })
+  @ApiNotFoundResponse({ description: "The faucet is not enabled on this platform" })
+  async faucet(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: FaucetRequestDto,
+    @Res({ passthrough: true }) res: Response,
+    @Query("wait", WAIT) wait?: boolean,
+  ): Promise<SettlementOperationDto> {
+    const out = await this.settlement.faucet(user, dto, wait ?? false);
+    res.status(202);
+    return out;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The platform as a newcomer runs it: the launcher started exactly as `npm start` does (the same
+ * command, a child process, a temporary DATA_DIR and free ports), the demo run against it as a
+ * child process, then a real SIGKILL and a start on the same DATA_DIR. Every member, receivable,
+ * credit line and financing the demo created must still be there through the API, the chain's
+ * block hashes must be identical, /audit/verify must find no difference, and new acts must work
+ * (the demo runs a second time, with fresh keys, on the restarted platform).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { Wallet } from "ethers";
+import { bearer, signIn } from "../support/auth";
+import { freePort } from "../support/chain";
+
+const ROOT = join(__dirname, "..", "..");
+const TS_NODE = join(ROOT, "node_modules", ".bin", "ts-node");
+/** package.json "start", without npm in between (so SIGKILL reaches the launcher itself). */
+const START = [TS_NODE, "--transpile-only", "scripts/start.ts"];
+
+interface Launcher {
+  child: ChildProcess;
+  output(): string;
+  readyMs: number;
+}
+
+async function launch(env: Record<string, string>, url: string): Promise<Launcher> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, START, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const until = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the launcher exited with ${child.exitCode}:\n${out}`);
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > until) {
+      child.kill("SIGKILL");
+      throw new Error(`the platform did not become healthy:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { child, output: () => out, readyMs: Date.now() - t0 };
+}
+
+async function kill(l: Launcher, signal: NodeJS.Signals): Promise<void> {
+  if (l.child.exitCode !== null || l.child.signalCode !== null) return;
+  const exited = new Promise((r) => l.child.once("exit", r));
+  l.child.kill(signal);
+  await exited;
+}
+
+function runDemo(url: string, keysDir: string): Promise<{ code: number | null; output: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TS_NODE, "--transpile-only", "scripts/demo.ts", "--url", url, "--keys", keysDir], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("exit", (code) => resolve({ code, output: out, ms: Date.now() - t0 }));
+  });
+}
+
+async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result: T; error?: unknown };
+  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+async function blockHashes(chainUrl: string): Promise<string[]> {
+  const head = Number(await rpc<string>(chainUrl, "eth_blockNumber", []));
+  const hashes: string[] = [];
+  for (let n = 0; n <= head; n++) {
+    hashes.push((await rpc<{ hash: string }>(chainUrl, "eth_getBlockByNumber", ["0x" + n.toString(16), false])).hash);
+  }
+  return hashes;
+}
+
+/** Every item of a cursor-paginated list. */
+async function all(url: string, token: string, path: string): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const sep = path.includes("?") ? "&" : "?";
+    const res = await fetch(`${url}${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { headers: bearer(token) });
+    const body = (await res.json()) as { items: unknown[]; nextCursor: string | null };
+    expect(res.status, `${path}: ${JSON.stringify(body)}`).to.equal(200);
+    items.push(...body.items);
+    if (!body.nextCursor) return items;
+    cursor = body.nextCursor;
+  }
+}
+
+async function snapshot(url: string, token: string) {
+  return {
+    participants: await all(url, token, "/participants"),
+    receivables: await all(url, token, "/receivables"),
+    creditLines: await all(url, token, "/credit-lines"),
+    financings: await all(url, token, "/financings"),
+  };
+}
+
+describe("npm start: the embedded platform survives SIGKILL with nothing lost", function () {
+  this.timeout(240_000);
+  let dir: string;
+  let launcher: Launcher | null = null;
+
+  before(function () {
+    dir = mkdtempSync(join(tmpdir(), "scf-platform-"));
+  });
+  after(async function () {
+    if (launcher) await kill(launcher, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("starts, runs the demo, is killed, restarts with every record, identical blocks and a clean verification", async function () {
+    const [port, chainPort] = [await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    const chainUrl = `http://127.0.0.1:${chainPort}`;
+    const env = { DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" };
+    const keysDir = join(dir, "demo-keys");
+
+    launcher = await launch(env, url);
+    expect(launcher.output()).to.match(/SCF ledger is running/).and.to.match(/contracts\s+deployed/);
+    const firstStartMs = launcher.readyMs;
+
+    const demo = await runDemo(url, keysDir);
+    expect(demo.code, demo.output).to.equal(0);
+    expect(demo.output).to.match(/All \d+ steps behaved as expected/);
+
+    const officer = await Wallet.fromEncryptedJson(readFileSync(join(keysDir, "officer.json"), "utf8"), readFileSync(join(keysDir, "password.txt"), "utf8").trim());
+    let token = await signIn(url, officer);
+    const before = await snapshot(url, token);
+    expect(before.participants.length).to.be.at.least(5);
+    expect(before.receivables.length).to.be.at.least(4); // two invoices and the two parts of one
+    expect(before.creditLines.length).to.be.at.least(1);
+    expect(before.financings.length).to.be.at.least(1);
+    const hashes = await blockHashes(chainUrl);
+
+    await kill(launcher, "SIGKILL");
+    launcher = await launch(env, url);
+    const restartMs = launcher.readyMs;
+    expect(launcher.output()).to.match(/contracts\s+reused/);
+    expect(launcher.output()).to.match(new RegExp(`${hashes.length - 1} blocks replayed`));
+    console.log(`      first start ${firstStartMs} ms, demo ${demo.ms} ms, restart after SIGKILL ${restartMs} ms, ${hashes.length} blocks`);
+
+    expect((await blockHashes(chainUrl)).slice(0, hashes.length)).to.deep.equal(hashes);
+    token = await signIn(url, officer);
+    expect(await snapshot(url, token)).to.deep.equal(before);
+    const verify = await fetch(`${url}/audit/verify`, { headers: bearer(token) });
+    const report = (await verify.json()) as { ok: boolean; differences: unknown[] };
+    expect(verify.status).to.equal(200);
+    expect(report.differences, JSON.stringify(report.differences)).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+
+    // New acts on the restarted platform: the whole demo again, with fresh keys.
+    const again = await runDemo(url, keysDir);
+    expect(again.code, again.output).to.equal(0);
+  });
+});
