@@ -1,0 +1,270 @@
+/**
+ * `scf`: the SCF ledger from a terminal, for every role. Commands are declared here; their work
+ * lives in ./commands (required lazily, so `scf --help` starts fast).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { CliError, EXIT } from "./lib/errors";
+import type { GlobalOptions } from "./lib/context";
+
+const EXIT_HELP = `
+Exit codes:
+  0  done
+  1  refused: the API refused the request (4xx, its message is printed), or rows of an import were
+     bad or refused (the rest were imported)
+  2  usage: bad command line, unreadable input file, missing configuration
+  3  authentication: no key, wrong keystore password, sign-in refused
+  4  the service is unreachable or failed (5xx); safe to retry
+  5  a signed act was relayed but failed on-chain
+  130 interrupted (Ctrl-C); an import resumes where it stopped when run again
+
+Environment: SCF_URL, SCF_KEYS_DIR, SCF_KEY, SCF_PASSWORD (else asked on the terminal), SCF_HOME
+(sessions and import state; default ~/.scf). Amounts on the command line are yuan (e.g. 1250.50)
+unless --fen is given; --json prints amounts in fen as decimal strings.`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Handler = (g: GlobalOptions, ...args: any[]) => Promise<number | void>;
+
+/** Wraps a command's work: errors become a message and an exit code. */
+function action(load: () => Handler): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const g = cmd.optsWithGlobals() as GlobalOptions;
+    const positional = args.slice(0, -1);
+    let code: number;
+    try {
+      code = (await load()(g, ...positional)) ?? EXIT.OK;
+    } catch (e) {
+      code = report(e, g.json);
+    }
+    process.exitCode = code;
+  };
+}
+
+function report(e: unknown, json: boolean | undefined): number {
+  if (e instanceof CliError) {
+    process.stderr.write(`scf: ${e.message}\n`);
+    if (json) process.stdout.write(JSON.stringify({ error: { message: e.message, exitCode: e.exitCode, details: e.details ?? null } }, null, 2) + "\n");
+    return e.exitCode;
+  }
+  const err = e as Error;
+  // Input errors thrown by parsers (amounts, ids) read as usage errors.
+  if (err && /^(amount|amounts|--|receivable id|address)/i.test(err.message ?? "")) {
+    process.stderr.write(`scf: ${err.message}\n`);
+    return EXIT.USAGE;
+  }
+  process.stderr.write(`scf: unexpected error: ${err?.stack ?? String(e)}\n`);
+  return EXIT.UNREACHABLE;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const c = () => require("./commands/main") as typeof import("./commands/main");
+
+export function buildProgram(): Command {
+  const program = new Command("scf")
+    .description("Supply-chain finance ledger client: keys, sign-in, onboarding, invoices, financing, audit.")
+    .addOption(new Option("--url <url>", "service URL (SCF_URL; default http://127.0.0.1:3000)"))
+    .addOption(new Option("--keys-dir <dir>", "keystore directory (SCF_KEYS_DIR; default ~/.scf/keys)"))
+    .addOption(new Option("--key <name>", "key to sign with (SCF_KEY; default: the only key)"))
+    .option("--json", "machine-readable output on stdout (amounts in fen)")
+    .addHelpText("after", EXIT_HELP)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  // ------------------------------------------------------------ keys
+  const keys = program.command("keys").description("encrypted keystores of your signing keys");
+  keys
+    .command("new <name>")
+    .description("create a new key (random), encrypted with a password")
+    .option("--force", "overwrite an existing key of that name")
+    .action(action(() => c().keysNew));
+  keys
+    .command("import <name>")
+    .description("import a private key (0x + 64 hex) from a file or stdin, encrypted with a password")
+    .option("--private-key-file <file>", "file holding the private key (default: read stdin)")
+    .option("--force", "overwrite an existing key of that name")
+    .action(action(() => c().keysImport));
+  keys.command("list").description("keys in the keystore directory: name and address").action(action(() => c().keysList));
+
+  // ------------------------------------------------------------ session
+  program.command("login").description("sign in with Ethereum (SIWE) and cache the session").action(action(() => c().login));
+  program.command("logout").description("forget the cached session of this key").action(action(() => c().logout));
+  program.command("whoami").description("the signed-in address and its ledger roles").action(action(() => c().whoami));
+
+  // ------------------------------------------------------------ onboarding
+  program
+    .command("apply")
+    .description("apply for membership of the ledger (KYC screening runs at once)")
+    .requiredOption("--legal-name <name>", "registered legal name")
+    .requiredOption("--entity-id <id>", "unified social credit code (18 characters) or LEI (20)")
+    .option("--entity-id-type <type>", "USCC or LEI (default: from the id's length)")
+    .requiredOption("--jurisdiction <cc>", "ISO 3166-1 alpha-2 country of incorporation, e.g. CN")
+    .requiredOption("--roles <list>", "comma-separated: supplier,buyer,financier,auditor")
+    .option("--document <file>", "KYC document to attach (repeatable, at most 10)", (v: string, prev: string[] = []) => [...prev, v])
+    .action(action(() => c().apply));
+  program
+    .command("applications")
+    .description("onboarding applications: yours, or all (compliance officers, auditors)")
+    .option("--status <status>", "submitted, needs_review, rejected, approving, approved or failed")
+    .option("--all", "follow every page")
+    .action(action(() => c().applications));
+  program
+    .command("approve <applicationId>")
+    .description("approve an application: registers the applicant on-chain (compliance officers)")
+    .option("--kyc-days <days>", "days the KYC stays valid (default: the service's)")
+    .option("--no-wait", "return once the registration is queued")
+    .action(action(() => c().approve));
+  program
+    .command("reject <applicationId>")
+    .description("reject an application with a reason shown to the applicant (compliance officers)")
+    .requiredOption("--reason <text>", "why (3 to 500 characters)")
+    .action(action(() => c().reject));
+
+  // ------------------------------------------------------------ invoices
+  const inv = program.command("invoices").description("receivables: import an ERP export, list, show");
+  inv
+    .command("import <file>")
+    .description("tokenise the invoices of a CSV file in signed batches; resumable (see cli/README.md for the columns)")
+    .option("--batch-size <n>", "invoices per signed batch, 1 to 200", undefined)
+    .option("--buyer <address>", "buyer address for rows without buyer_address")
+    .option("--seller-tax-id <id>", "your tax id for rows without seller_tax_id")
+    .option("--dry-run", "check the file and show the plan; send nothing")
+    .option("--no-wait", "do not wait for the batches to be confirmed on-chain")
+    .option("--no-upload-documents", "do not upload document_file files once tokenised")
+    .option("--delay-ms <ms>", "pause between batches (to spare a shared service)")
+    .option("--state <file>", "state file (default SCF_HOME/imports/<sha256>-<signer>-<url>.json)")
+    .action(action(() => c().invoicesImport));
+  inv
+    .command("list")
+    .description("receivables you are party to (auditors: all)")
+    .option("--status <list>", "comma-separated: issued, accepted, financed, paid, defaulted, cancelled, split")
+    .option("--role <role>", "seller, debtor, holder or financier")
+    .option("--party <address>", "auditors: receivables of this member")
+    .option("--due-after <date>", "due at or after (ISO 8601)")
+    .option("--due-before <date>", "due before (ISO 8601)")
+    .option("--min-amount <yuan>", "outstanding at least")
+    .option("--max-amount <yuan>", "outstanding at most")
+    .option("--fen", "amounts given in fen")
+    .option("--sort <sort>", "dueDate, amount, createdAt; '-' prefix for descending")
+    .option("--limit <n>", "page size, 1 to 200")
+    .option("--cursor <cursor>", "continue from a previous page")
+    .option("--all", "follow every page")
+    .action(action(() => c().invoicesList));
+  inv.command("show <id>").description("one receivable with its financing and payments").action(action(() => c().invoicesShow));
+
+  const signing = (cmd: Command) => cmd.option("--no-wait", "return the pending act id instead of waiting for confirmation");
+
+  signing(program.command("accept <id>").description("accept a receivable you owe (buyers; irrevocable)")).action(action(() => c().accept));
+  signing(program.command("cancel <id>").description("cancel a receivable not yet accepted (its seller)")).action(action(() => c().cancel));
+  signing(
+    program
+      .command("split <id>")
+      .description("split an accepted receivable you hold into parts summing to its outstanding amount")
+      .requiredOption("--amounts <list>", "comma-separated amounts in yuan (2 to 20 parts)")
+      .option("--fen", "amounts given in fen"),
+  ).action(action(() => c().split));
+  signing(
+    program.command("transfer <id>").description("transfer an accepted receivable you hold").requiredOption("--to <address>", "new holder (a verified supplier or financier)"),
+  ).action(action(() => c().transfer));
+  signing(
+    program
+      .command("repay <id>")
+      .description("pay a receivable you owe to its holder (buyers); signs an EIP-2612 permit when the allowance is short")
+      .option("--amount <yuan>", "amount (default: the whole outstanding amount)")
+      .option("--fen", "amount given in fen"),
+  ).action(action(() => c().repay));
+
+  // ------------------------------------------------------------ financing
+  const fin = program.command("finance").description("financing of receivables");
+  signing(
+    fin.command("request <id>").description("ask a credit line to finance an accepted receivable you hold (suppliers)").requiredOption("--line <lineId>", "credit line id"),
+  ).action(action(() => c().financeRequest));
+  signing(fin.command("approve <id>").description("approve a requested financing on your line (financiers); signs a permit for the advance when the allowance is short")).action(action(() => c().financeApprove));
+  signing(
+    fin
+      .command("reject <id>")
+      .description("reject a requested financing (financiers)")
+      .requiredOption("--reason <CODE>", "reason code: upper-case letters, digits, underscores (e.g. CONCENTRATION_LIMIT)")
+      .option("--note <text>", "explanation for the supplier (kept off-chain)"),
+  ).action(action(() => c().financeReject));
+  fin
+    .command("list")
+    .description("financings you are party to")
+    .option("--status <list>", "requested, rejected, active, repaid, written_off")
+    .option("--all", "follow every page")
+    .action(action(() => c().financeList));
+
+  const lines = program.command("credit-lines").description("credit lines (financiers)");
+  signing(
+    lines
+      .command("open")
+      .description("open a credit line for a debtor and/or a supplier")
+      .option("--debtor <address>", "buyer the line covers")
+      .option("--supplier <address>", "supplier the line covers")
+      .requiredOption("--limit <yuan>", "maximum utilisation")
+      .option("--fen", "limit given in fen")
+      .requiredOption("--max-advance-bps <bps>", "advance as basis points of the outstanding amount (1 to 10000)")
+      .requiredOption("--discount-bps <bps>", "yearly discount rate, basis points (0 to 10000)")
+      .requiredOption("--expiry <date>", "when the line stops financing (ISO 8601, e.g. 2027-06-30 or 2027-06-30T00:00:00Z)"),
+  ).action(action(() => c().creditLinesOpen));
+  lines
+    .command("list")
+    .description("credit lines you grant or are named in")
+    .option("--open", "open lines only")
+    .option("--all", "follow every page")
+    .action(action(() => c().creditLinesList));
+
+  // ------------------------------------------------------------ settlement
+  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits");
+  settlement
+    .command("balance")
+    .description("your settlement balance and the allowances of the ledger contracts")
+    .option("--address <address>", "auditors, compliance officers: another member's")
+    .action(action(() => c().settlementBalance));
+  settlement
+    .command("permit")
+    .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")
+    .requiredOption("--spender <name>", "Receivables (repayments) or Financing (financing advances)")
+    .requiredOption("--amount <yuan>", "allowance to grant")
+    .option("--fen", "amount given in fen")
+    .action(action(() => c().settlementPermit));
+
+  // ------------------------------------------------------------ audit
+  const audit = program.command("audit").description("history, lineage, verification and export (auditors)");
+  audit.command("history <id>").description("ledger events of a receivable with tx hash, block, time and signer").action(action(() => c().auditHistory));
+  audit.command("lineage <id>").description("the split tree of a receivable, drawn in the terminal").action(action(() => c().auditLineage));
+  audit
+    .command("verify")
+    .description("recompute the service's records from the chain; exit 1 when anything differs")
+    .option("--contracts", "also compare against the contracts' view functions (slower)")
+    .action(action(() => c().auditVerify));
+  audit
+    .command("export")
+    .description("stream the ledger events to a file as CSV or JSON, with progress")
+    .option("--format <format>", "csv or json", "csv")
+    .option("--out <file>", "file to write (default: stdout)")
+    .option("--receivable <id>", "only this receivable's events")
+    .option("--member <address>", "only events naming this address")
+    .option("--type <list>", "only these event names, comma-separated")
+    .option("--from <time>", "events at or after (ISO 8601)")
+    .option("--to <time>", "events before (ISO 8601)")
+    .action(action(() => c().auditExport));
+
+  program.command("act <actId>").description("the state of a signed act (pending, confirmed, failed)").option("--wait", "wait until it is final").action(action(() => c().actShow));
+  return program;
+}
+
+export async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    process.exitCode = report(e, process.argv.includes("--json"));
+  }
+}
+
+if (require.main === module) void main();

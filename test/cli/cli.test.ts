@@ -1,0 +1,324 @@
+/**
+ * The real `scf` binary (node cli/bin/scf.js, a child process) against a real service on a real
+ * chain: keys, sign-in, onboarding through the CLI, a CSV import with good and bad rows, an import
+ * killed with SIGKILL mid-run and resumed without duplicates, signed acts, JSON output, exit codes,
+ * and the auditor's lineage tree.
+ */
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { Wallet, id as keccakId } from "ethers";
+import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { freePort, startChain, type TestChain } from "../support/chain";
+import { freshUscc } from "../support/entity-ids";
+
+const ROOT = join(__dirname, "..", "..");
+const BIN = join(ROOT, "cli", "bin", "scf.js");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("scf CLI against a running service", function () {
+  this.timeout(180_000);
+  let chain: TestChain;
+  let env: TestEnv;
+  let svc: RunningService;
+  let home: string;
+  const addr: Record<string, string> = {};
+
+  /** Runs the binary asynchronously (the service lives in this process: never block it). */
+  function scf(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: cliEnv(extraEnv), maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: home,
+      SCF_HOME: join(home, ".scf"),
+      SCF_KEYS_DIR: join(home, "keys"),
+      SCF_URL: svc.url,
+      SCF_PASSWORD: "correct horse battery staple",
+      SCF_SCRYPT_N: "1024",
+      ...extra,
+    };
+  }
+
+  async function json<T>(args: string[], extraEnv: Record<string, string> = {}): Promise<T> {
+    const r = await scf([...args, "--json"], extraEnv);
+    expect(r.code, `scf ${args.join(" ")}: ${r.stderr}${r.stdout}`).to.equal(0);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  function csv(name: string, rows: string[]): string {
+    const file = join(home, name);
+    writeFileSync(file, ["invoice_number,buyer_address,seller_tax_id,buyer_tax_id,issue_date,due_date,amount,currency,document_sha256", ...rows].join("\n") + "\n");
+    return file;
+  }
+
+  const today = () => new Date().toISOString().slice(0, 10);
+  const inDays = (d: number) => new Date(Date.now() + d * 86400_000).toISOString().slice(0, 10);
+  const invoiceRow = (n: string, yuan: string) => `${n},${addr.buyer},91330100MA2H000001,91330000MA2B000002,${today()},${inDays(90)},${yuan},CNY,${"ab".repeat(32)}`;
+
+  before(async function () {
+    chain = await startChain();
+    env = await prepareEnv(chain);
+    svc = await startService(env);
+    home = mkdtempSync(join(tmpdir(), "scf-cli-"));
+  });
+  after(async function () {
+    await svc?.close();
+    if (env) await cleanupEnv(env);
+    await chain?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it("creates and lists keys; imports a private key; signs in; whoami", async function () {
+    for (const k of ["supplier", "buyer", "bank", "auditor"]) {
+      const made = await json<{ name: string; address: string }>(["keys", "new", k]);
+      expect(made.name).to.equal(k);
+      addr[k] = made.address;
+    }
+    const officer = Wallet.createRandom();
+    await (await env.ledger.registry.connect(chain.account(0)).grantRole(keccakId("COMPLIANCE_OFFICER"), officer.address)).wait();
+    writeFileSync(join(home, "officer.key"), officer.privateKey + "\n", { mode: 0o600 });
+    const imported = await json<{ address: string }>(["keys", "import", "officer", "--private-key-file", join(home, "officer.key")]);
+    expect(imported.address).to.equal(officer.address);
+    addr.officer = officer.address;
+
+    const list = await json<Array<{ name: string; address: string }>>(["keys", "list"]);
+    expect(list.map((k) => k.name)).to.deep.equal(["auditor", "bank", "buyer", "officer", "supplier"]);
+    expect(list.find((k) => k.name === "buyer")!.address).to.equal(addr.buyer);
+    const keyFile = readdirSync(join(home, "keys")).find((f) => f === "supplier.json")!;
+    const keystore = JSON.parse(readFileSync(join(home, "keys", keyFile), "utf8")) as Record<string, unknown>;
+    expect(keystore.Crypto ?? keystore.crypto, "an encrypted keystore").to.have.property("kdf");
+    expect(JSON.stringify(keystore)).to.not.match(/privateKey/i);
+    expect(statSync(join(home, "keys", keyFile)).mode & 0o777).to.equal(0o600);
+
+    // Several keys and none chosen: a usage error naming them.
+    const ambiguous = await scf(["whoami"]);
+    expect(ambiguous.code).to.equal(2);
+    expect(ambiguous.stderr).to.match(/--key NAME/);
+
+    const wrong = await scf(["login", "--key", "officer"], { SCF_PASSWORD: "wrong password" });
+    expect(wrong.code, wrong.stderr).to.equal(3);
+    expect(wrong.stderr).to.match(/Wrong password/);
+
+    const session = await json<{ address: string; expiresAt: string }>(["login", "--key", "officer"]);
+    expect(session.address).to.equal(officer.address);
+    const sessions = JSON.parse(readFileSync(join(home, ".scf", "sessions.json"), "utf8")) as Record<string, unknown>;
+    expect(Object.keys(sessions)).to.deep.equal([`${svc.url}|${officer.address}`]);
+    const me = await json<{ address: string; complianceOfficer: boolean }>(["whoami", "--key", "officer"]);
+    expect(me).to.include({ address: officer.address, complianceOfficer: true });
+  });
+
+  it("onboards members with apply and approve", async function () {
+    const names: Record<string, [string, string]> = {
+      supplier: ["Taizhou Example Castings Co., Ltd.", "supplier"],
+      buyer: ["Zhejiang Example Motors Group Co., Ltd.", "buyer"],
+      bank: ["Example Commercial Bank Hangzhou Branch", "financier"],
+      auditor: ["Example Audit Partners LLP", "auditor"],
+    };
+    writeFileSync(join(home, "licence.pdf"), "business licence");
+    for (const [k, [legalName, roles]] of Object.entries(names)) {
+      const app = await json<{ id: string; status: string; applicant: string }>([
+        "apply", "--key", k, "--legal-name", legalName, "--entity-id", freshUscc(), "--jurisdiction", "CN", "--roles", roles, "--document", join(home, "licence.pdf"),
+      ]);
+      expect(app.status, k).to.equal("submitted");
+      expect(app.applicant).to.equal(addr[k]);
+      const ok = await json<{ status: string }>(["approve", app.id, "--key", "officer"]);
+      expect(ok.status, k).to.equal("approved");
+    }
+    const apps = await json<{ items: Array<{ status: string }> }>(["applications", "--key", "officer", "--status", "approved", "--all"]);
+    expect(apps.items).to.have.length(4);
+  });
+
+  it("imports a CSV: bad rows reported with line numbers and left out, good rows on the ledger", async function () {
+    const file = csv("erp-export.csv", [
+      invoiceRow("A-001", '"1,000.00"'),
+      invoiceRow("A-002", "2500.5"),
+      invoiceRow("A-003", "12.345"), // line 4: 3 decimals
+      invoiceRow("A-004", "300"),
+      `A-005,0x1234,91330100MA2H000001,91330000MA2B000002,${today()},${inDays(90)},10.00,CNY,${"ab".repeat(32)}`, // line 6
+      invoiceRow("A-006", "0.29"),
+      invoiceRow("a 001", "1000.00"), // line 8: the same invoice as line 2 once normalised
+    ]);
+    const r = await scf(["invoices", "import", file, "--key", "supplier", "--batch-size", "2", "--json"]);
+    expect(r.code, r.stderr).to.equal(1); // bad rows: the rest is imported, the exit says not everything was
+    const out = JSON.parse(r.stdout);
+    expect(out.rows).to.deep.equal({ total: 7, valid: 4, bad: 3 });
+    expect(out.bad.map((b: { line: number }) => b.line)).to.deep.equal([4, 6, 8]);
+    expect(out.bad[0].reasons.join()).to.match(/more than 2 decimals/);
+    expect(out.bad[1].reasons.join()).to.match(/buyer_address "0x1234" is not an address/);
+    expect(out.bad[2].reasons.join()).to.match(/same invoice as line 2/);
+    expect(out.invoices).to.include({ submitted: 4, skipped: 0, refused: 0, confirmed: 4 });
+    const amounts = (out.receivables as Array<{ amount: string }>).map((x) => x.amount).sort();
+    expect(amounts).to.deep.equal(["100000", "250050", "29", "30000"]);
+
+    const listed = await json<{ items: Array<{ id: string; faceValue: string; status: string }> }>(["invoices", "list", "--key", "supplier", "--all"]);
+    expect(listed.items.map((x) => x.faceValue).sort()).to.deep.equal(amounts);
+    expect(listed.items.every((x) => x.status === "issued")).to.equal(true);
+
+    // The same file again: everything is done, nothing is sent.
+    const again = JSON.parse((await scf(["invoices", "import", file, "--key", "supplier", "--json"])).stdout);
+    expect(again.resumed).to.equal(true);
+    expect(again.invoices).to.include({ submitted: 0, skipped: 4, confirmed: 4 });
+  });
+
+  it("resumes an import killed with SIGKILL mid-run: exact count, no duplicates, skipped batches reported", async function () {
+    const rows = Array.from({ length: 10 }, (_, i) => invoiceRow(`K-${String(i + 1).padStart(3, "0")}`, `${i + 1}00.00`));
+    const file = csv("big-export.csv", rows);
+    const child = spawn(process.execPath, [BIN, "invoices", "import", file, "--key", "supplier", "--batch-size", "2", "--delay-ms", "700", "--json"], { env: cliEnv() });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code, signal) => r(signal ? -1 : code)));
+    const importsDir = join(home, ".scf", "imports");
+    let killed = false;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const f = existsSync(importsDir) ? readdirSync(importsDir).filter((x) => x.endsWith(".json")).map((x) => join(importsDir, x)) : [];
+      for (const p of f) {
+        let st: { file: string; batches: Array<{ status: string }> };
+        try {
+          st = JSON.parse(readFileSync(p, "utf8"));
+        } catch {
+          continue;
+        }
+        if (st.file === file && st.batches.some((b) => b.status === "confirmed")) {
+          child.kill("SIGKILL");
+          killed = true;
+        }
+      }
+      if (killed) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(killed, "the import was killed after its first batch was confirmed").to.equal(true);
+    expect(await exited).to.equal(-1);
+
+    const r = await scf(["invoices", "import", file, "--key", "supplier", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.resumed).to.equal(true);
+    expect(out.batches.total).to.equal(5);
+    expect(out.invoices.confirmed).to.equal(10);
+    // At least the first batch was done before the kill and is reported as skipped, not re-sent.
+    expect(out.batches.skipped).to.be.at.least(1);
+    expect(out.invoices.skipped).to.equal(2 * out.batches.skipped);
+    expect(out.invoices.skipped + out.invoices.resumedInFlight + out.invoices.submitted).to.equal(10);
+    expect(out.invoices.refused).to.equal(0);
+
+    const listed = await json<{ items: Array<{ id: string; faceValue: string }> }>(["invoices", "list", "--key", "supplier", "--all", "--limit", "3"]);
+    const ids = listed.items.map((x) => x.id);
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(ids).to.have.length(4 + 10);
+    const big = listed.items.filter((x) => BigInt(x.faceValue) >= 10000n && BigInt(x.faceValue) % 10000n === 0n && BigInt(x.faceValue) <= 1000000n && x.faceValue !== "100000" && x.faceValue !== "30000");
+    expect(big.length).to.be.at.least(8);
+  });
+
+  it("re-posts a batch signed by an interrupted run exactly as signed (same act, never a second one)", async function () {
+    const file = csv("inflight-export.csv", [invoiceRow("F-001", "1.00"), invoiceRow("F-002", "2.00"), invoiceRow("F-003", "3.00"), invoiceRow("F-004", "4.00")]);
+    const first = JSON.parse((await scf(["invoices", "import", file, "--key", "supplier", "--batch-size", "2", "--no-wait", "--json"])).stdout);
+    expect(first.invoices).to.include({ submitted: 4 });
+    // As if the run died after saving the signatures: once before the answer arrived (same
+    // Idempotency-Key), once before the post (a key the service never saw).
+    const state = JSON.parse(readFileSync(first.stateFile, "utf8"));
+    const acts = state.batches.map((b: { actId: string }) => b.actId);
+    for (const b of state.batches) {
+      b.status = "signed";
+      delete b.actId;
+    }
+    state.batches[1].idempotencyKey += "-unseen";
+    writeFileSync(first.stateFile, JSON.stringify(state));
+    const r = await scf(["invoices", "import", file, "--key", "supplier", "--json"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.invoices).to.include({ submitted: 0, resumedInFlight: 4, confirmed: 4, refused: 0 });
+    const after = JSON.parse(readFileSync(first.stateFile, "utf8"));
+    expect(after.batches.map((b: { actId: string }) => b.actId)).to.deep.equal(acts);
+    const items = (await json<{ items: Array<{ id: string; faceValue: string }> }>(["invoices", "list", "--key", "supplier", "--all"])).items;
+    expect(new Set(items.map((x) => x.id)).size).to.equal(items.length);
+    expect(items.filter((x) => ["100", "200", "300", "400"].includes(x.faceValue)).map((x) => x.faceValue).sort()).to.deep.equal(["100", "200", "300", "400"]);
+  });
+
+  it("signs acts (accept, split, credit line, financing, repay with a permit), refuses with exit 1, and draws the lineage tree", async function () {
+    const listed = await json<{ items: Array<{ id: string; faceValue: string }> }>(["invoices", "list", "--key", "buyer", "--all"]);
+    const target = listed.items.find((x) => x.faceValue === "100000")!; // 1,000.00 yuan
+    expect(target, "the 1,000.00 yuan invoice").to.not.equal(undefined);
+
+    // Refusals: a supplier cannot accept (not a buyer); the buyer cannot split (not the holder).
+    const refused = await scf(["accept", target.id, "--key", "supplier"]);
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(/Refused \(HTTP 403\)/);
+    const refusedJson = await scf(["split", target.id, "--amounts", "600,400", "--key", "buyer", "--json"]);
+    expect(refusedJson.code).to.equal(1);
+    expect(JSON.parse(refusedJson.stdout).error.exitCode).to.equal(1);
+
+    const accepted = await json<{ status: string; kind: string }>(["accept", target.id, "--key", "buyer"]);
+    expect(accepted).to.include({ status: "confirmed", kind: "accept" });
+    const split = await json<{ status: string; result: { childIds: string[] } }>(["split", target.id, "--amounts", "600,400.00", "--key", "supplier"]);
+    expect(split.status).to.equal("confirmed");
+    const [first, second] = split.result.childIds;
+
+    // Financing of the 600.00 part: the bank opens a line, the supplier asks, the bank approves.
+    await (await env.ledger.token.connect(chain.account(0)).mint(addr.bank, 1_000_000n)).wait();
+    const line = await json<{ status: string; lineId: number | null; result: { lineId?: number } }>([
+      "credit-lines", "open", "--key", "bank", "--debtor", addr.buyer, "--limit", "5000", "--max-advance-bps", "9000", "--discount-bps", "500", "--expiry", inDays(200),
+    ]);
+    const lineId = String(line.lineId ?? line.result.lineId);
+    expect(Number(lineId)).to.be.greaterThan(0);
+    await json(["finance", "request", first, "--line", lineId, "--key", "supplier"]);
+    const before = await env.ledger.token.balanceOf(addr.supplier);
+    const approved = await scf(["finance", "approve", first, "--key", "bank"]);
+    expect(approved.code, approved.stderr).to.equal(0);
+    expect(await env.ledger.receivables.ownerOf(BigInt(first))).to.equal(addr.bank);
+    const advanced = (await env.ledger.token.balanceOf(addr.supplier)) - before;
+    expect(advanced > 0n && advanced <= 54_000n, String(advanced)).to.equal(true);
+
+    // Repay one part: the buyer holds settlement money but granted no allowance: the CLI signs a permit.
+    await (await env.ledger.token.connect(chain.account(0)).mint(addr.buyer, 1_000_000n)).wait();
+    expect(await env.ledger.token.allowance(addr.buyer, env.ledger.record.contracts.Receivables)).to.equal(0n);
+    const paid = await scf(["repay", second, "--key", "buyer"]);
+    expect(paid.code, paid.stderr + paid.stdout).to.equal(0);
+    expect(paid.stderr).to.match(/permit/);
+    expect((await env.ledger.token.balanceOf(addr.supplier)) - before - advanced).to.equal(40_000n);
+
+    const tree = await scf(["audit", "lineage", second, "--key", "auditor"]);
+    expect(tree.code, tree.stderr).to.equal(0);
+    const lines = tree.stdout.trim().split("\n");
+    expect(lines[0]).to.match(/1,000\.00 yuan {2}split/);
+    expect(lines[1]).to.match(/^├── .*600\.00 yuan {2}financed/);
+    expect(lines[2]).to.match(/^└── .*400\.00 yuan {2}paid.*◀$/);
+
+    const history = await json<Array<{ event: string }>>(["audit", "history", target.id, "--key", "auditor"]);
+    expect(history.map((e) => e.event)).to.include.members(["ReceivableTokenised", "ReceivableAccepted", "ReceivableSplit"]);
+    const verify = await scf(["audit", "verify", "--key", "auditor"]);
+    expect(verify.code, verify.stdout + verify.stderr).to.equal(0);
+    expect(verify.stdout).to.match(/OK: the service's records match the chain/);
+    const out = join(home, "export.csv");
+    const exp = await json<{ rows: number; file: string }>(["audit", "export", "--format", "csv", "--out", out, "--key", "auditor"]);
+    expect(exp.rows).to.equal(readFileSync(out, "utf8").trim().split("\n").length - 1);
+    expect(exp.rows).to.be.greaterThan(10);
+  });
+
+  it("exits 4 when the service is unreachable and 2 on a usage error", async function () {
+    const port = await freePort();
+    const r = await scf(["invoices", "list", "--key", "supplier", "--url", `http://127.0.0.1:${port}`]);
+    expect(r.code, r.stderr).to.equal(4);
+    expect(r.stderr).to.match(/Cannot reach the SCF service/);
+    const u = await scf(["split", "0x01", "--amounts", "1.234,5", "--key", "supplier"]);
+    expect(u.code).to.equal(2);
+    expect(u.stderr).to.match(/more than 2 decimals/);
+    const unknown = await scf(["frobnicate"]);
+    expect(unknown.code).to.equal(2);
+  });
+});
