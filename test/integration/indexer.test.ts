@@ -208,7 +208,8 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     const before = await dumpIndex(ds);
 
     // The node drops the connection on the next block-header read (the checkpoint check).
-    const provider = (indexer as unknown as { chain: { provider: { send: (m: string, p: unknown[]) => Promise<unknown> } } }).chain.provider;
+    // (The indexer reads through the chain service's non-batching `reader` connection.)
+    const provider = (indexer as unknown as { chain: { reader: { send: (m: string, p: unknown[]) => Promise<unknown> } } }).chain.reader;
     const send = provider.send.bind(provider);
     let dropped = 0;
     provider.send = async (method: string, params: unknown[]) => {

@@ -164,8 +164,15 @@ export class AuditService {
     }
     if (q.receivableId) qb.andWhere("e.receivable_id = :rid", { rid: parseReceivableId(q.receivableId, "receivableId") });
     if (q.type?.length) qb.andWhere("e.event_name IN (:...types)", { types: q.type });
-    if (q.from) qb.andWhere("e.timestamp >= :fromTime", { fromTime: secondsBound(q.from) });
-    if (q.to) qb.andWhere("e.timestamp < :toTime", { toTime: secondsBound(q.to) });
+    // A time range becomes a block range: block times strictly increase along the chain (a
+    // consensus rule), so "time >= t" is exactly "block >= the first block at or after t". The
+    // bounds come from ix_ledger_events_time in one probe each, and the page is then a range scan of
+    // ix_ledger_events_order in chain order, instead of every event of the range sorted.
+    const firstBlockAt = (param: string) =>
+      `(SELECT t_${param}.block_number FROM ledger_events t_${param} WHERE t_${param}.timestamp >= :${param} ` +
+      `ORDER BY t_${param}.timestamp ASC LIMIT 1)`;
+    if (q.from) qb.andWhere(`e.block_number >= ${firstBlockAt("fromTime")}`, { fromTime: secondsBound(q.from) });
+    if (q.to) qb.andWhere(`e.block_number < COALESCE(${firstBlockAt("toTime")}, :noBlock)`, { toTime: secondsBound(q.to), noBlock: Number.MAX_SAFE_INTEGER });
     if (q.fromBlock !== undefined) qb.andWhere("e.block_number >= :fromBlock", { fromBlock: q.fromBlock });
     if (q.toBlock !== undefined) qb.andWhere("e.block_number <= :toBlock", { toBlock: q.toBlock });
     return qb;
@@ -203,8 +210,6 @@ function inChainOrder(qb: SelectQueryBuilder<LedgerEventEntity>): SelectQueryBui
 
 /** Rows strictly after `p` in chain order. */
 function after(qb: SelectQueryBuilder<LedgerEventEntity>, p: Position): void {
-  qb.andWhere(
-    "(e.block_number > :cb OR (e.block_number = :cb AND (e.tx_index > :ct OR (e.tx_index = :ct AND e.log_index > :cl))))",
-    { cb: p.b, ct: p.t, cl: p.l },
-  );
+  // A row comparison: ix_ledger_events_order seeks straight to the position.
+  qb.andWhere("(e.block_number, e.tx_index, e.log_index) > (:cb, :ct, :cl)", { cb: p.b, ct: p.t, cl: p.l });
 }

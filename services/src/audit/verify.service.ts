@@ -19,7 +19,7 @@
  */
 import { HttpException, HttpStatus, Inject, Injectable, Logger, ServiceUnavailableException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { ZeroAddress, type Log } from "ethers";
+import { ZeroAddress } from "ethers";
 import { DataSource, type EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
@@ -35,6 +35,7 @@ import {
 } from "../indexer/entities/projections.entity";
 import {
   LedgerLogDecoder,
+  readLogs,
   ReorgDetected,
   appendAndProject,
   indexerStartBlock,
@@ -142,7 +143,7 @@ export class VerifyService {
     let count = 0;
     for (let start = from; start <= to; start += this.config.INDEXER_BATCH_BLOCKS) {
       const end = Math.min(to, start + this.config.INDEXER_BATCH_BLOCKS - 1);
-      const logs: Log[] = await provider.getLogs({ address: decoder.addresses, fromBlock: start, toBlock: end });
+      const logs = await readLogs(provider, decoder.addresses, start, end);
       const numbers = [...new Set(logs.map((l) => l.blockNumber))];
       const blocks = new Map<number, RpcBlock>();
       const fetched = await Promise.all(numbers.map((n) => readRpcBlock(provider, n, true)));

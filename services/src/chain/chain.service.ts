@@ -33,6 +33,12 @@ export class ChainService implements OnApplicationShutdown {
     readonly contracts: LedgerContracts,
     readonly wallets: ServiceWallets,
     readonly chainId: bigint,
+    /**
+     * For the indexer's reads (logs, blocks, head): a second connection that never batches. On the
+     * shared provider a cheap call batched with an eth_getLogs of thousands of entries, or with the
+     * estimate of a 200-invoice batch, waited for the whole batch's answer.
+     */
+    readonly reader: JsonRpcProvider = provider,
   ) {}
 
   /** Connects, checks the chain id and that every deployed contract has code, unlocks the keys. */
@@ -40,17 +46,23 @@ export class ChainService implements OnApplicationShutdown {
     const network = Network.from(config.CHAIN_ID);
     // A bounded wait per JSON-RPC request: a node that accepts a request and never answers must
     // surface as a retryable timeout in the sender and indexer, not as a silent stall.
-    const request = new FetchRequest(config.RPC_URL);
-    request.timeout = config.RPC_TIMEOUT_MS;
-    const provider = new JsonRpcProvider(request, network, {
-      staticNetwork: network,
-      batchMaxCount: 100,
-      pollingInterval: 250,
-      // ethers caches identical calls for 250 ms by default: a nonce or gas estimate read twice in
-      // quick succession would then be stale.
-      cacheTimeout: -1,
-    });
-    retryDroppedConnections(provider);
+    const connect = (batchMaxCount: number) => {
+      const request = new FetchRequest(config.RPC_URL);
+      request.timeout = config.RPC_TIMEOUT_MS;
+      const p = new JsonRpcProvider(request, network, {
+        staticNetwork: network,
+        batchMaxCount,
+        pollingInterval: 250,
+        // ethers caches identical calls for 250 ms by default: a nonce or gas estimate read twice in
+        // quick succession would then be stale.
+        cacheTimeout: -1,
+      });
+      retryDroppedConnections(p);
+      return p;
+    };
+    // Concurrent calls leave as one JSON-RPC batch: the sender's broadcasts reach the node in
+    // nonce order in one request.
+    const provider = connect(100);
     let remote: bigint;
     try {
       remote = BigInt(await provider.send("eth_chainId", []));
@@ -89,7 +101,7 @@ export class ChainService implements OnApplicationShutdown {
         ...(config.ISSUER_KEYSTORE ? { issuer: config.ISSUER_KEYSTORE } : {}),
       },
     });
-    return new ChainService(provider, deployment, contracts, wallets, remote);
+    return new ChainService(provider, deployment, contracts, wallets, remote, connect(1));
   }
 
   /** Addresses of the deployed contracts, keyed by contract name. */
@@ -98,12 +110,13 @@ export class ChainService implements OnApplicationShutdown {
   }
 
   async headNumber(): Promise<number> {
-    return this.provider.getBlockNumber();
+    return this.reader.getBlockNumber();
   }
 
   onApplicationShutdown(): void {
     this.logger.log("closing chain provider");
     this.provider.destroy();
+    if (this.reader !== this.provider) this.reader.destroy();
   }
 }
 

@@ -28,7 +28,7 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexedBlockEntity, IndexerStateEntity } from "./entities/indexer-state.entity";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
 import { PaymentEntity } from "./entities/projections.entity";
-import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readRpcBlock, type RpcBlock } from "./ledger-log";
+import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
 import { PROJECTION_TABLES, project } from "./projector";
 
 export { ReorgDetected } from "./ledger-log";
@@ -42,10 +42,16 @@ function missingBlockAsNull(err: unknown): null {
   throw err;
 }
 
+interface FetchedRange {
+  blocks: Map<number, RpcBlock>;
+  events: LedgerEventEntity[];
+}
+
 @Injectable()
 export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(IndexerService.name);
   private readonly decoder: LedgerLogDecoder;
+  private prefetched: { from: number; to: number; data: Promise<FetchedRange> } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -130,9 +136,20 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     if (target <= cp.blockNumber) return false;
     const from = cp.blockNumber + 1;
     const to = Math.min(target, cp.blockNumber + this.config.INDEXER_BATCH_BLOCKS);
+    // Reading the chain and writing the database overlap: while this range is written, the next
+    // one is already being fetched (it is checked against the checkpoint when its turn comes).
+    const ahead = this.prefetched;
+    this.prefetched = null;
+    const fetched = ahead && ahead.from === from && ahead.to === to ? ahead.data : this.fetchRange(from, to);
+    if (to < target) {
+      const next = { from: to + 1, to: Math.min(target, to + this.config.INDEXER_BATCH_BLOCKS) };
+      this.prefetched = { ...next, data: this.fetchRange(next.from, next.to) };
+      this.prefetched.data.catch(() => undefined); // an error surfaces when (if) it is used
+    }
     try {
-      await this.indexRange(cp, from, to);
+      await this.writeRange(cp, from, to, await fetched);
     } catch (err) {
+      this.prefetched = null;
       if (err instanceof ReorgDetected) {
         this.logger.warn(`chain changed while reading blocks ${from}-${to}: ${err.message}; retrying`);
         return true;
@@ -142,28 +159,27 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     return true;
   }
 
-  private async indexRange(cp: IndexerStateEntity, from: number, to: number): Promise<void> {
-    const logs = await this.chain.provider.getLogs({
-      address: this.decoder.addresses,
-      fromBlock: from,
-      toBlock: to,
-    });
-    const numbers = new Set<number>(logs.map((l) => l.blockNumber));
-    numbers.add(from);
-    numbers.add(to);
+  /** The range's logs, decoded, with the blocks they need; consistent with itself or ReorgDetected. */
+  private async fetchRange(from: number, to: number): Promise<FetchedRange> {
+    const logs = await readLogs(this.chain.reader, this.decoder.addresses, from, to);
+    const withLogs = new Set<number>(logs.map((l) => l.blockNumber));
+    const sorted = [...new Set([...withLogs, from, to])].sort((a, b) => a - b);
+    const fetched = await Promise.all(sorted.map((n) => this.rpcBlock(n, withLogs.has(n))));
     const blocks = new Map<number, RpcBlock>();
-    const sorted = [...numbers].sort((a, b) => a - b);
-    const fetched = await Promise.all(sorted.map((n) => this.rpcBlock(n, logs.some((l) => l.blockNumber === n))));
     sorted.forEach((n, i) => blocks.set(n, fetched[i]));
-    if (blocks.get(from)!.parentHash !== cp.blockHash) {
-      throw new ReorgDetected(`block ${from} no longer follows the checkpoint`);
-    }
     for (const log of logs) {
       if (blocks.get(log.blockNumber)!.hash !== log.blockHash) {
         throw new ReorgDetected(`log of block ${log.blockNumber} is from another fork`);
       }
     }
     const events = logs.map((l) => this.decoder.decode(l, blocks.get(l.blockNumber)!)).filter((e) => e !== null);
+    return { blocks, events };
+  }
+
+  private async writeRange(cp: IndexerStateEntity, from: number, to: number, { blocks, events }: FetchedRange): Promise<void> {
+    if (blocks.get(from)!.parentHash !== cp.blockHash) {
+      throw new ReorgDetected(`block ${from} no longer follows the checkpoint`);
+    }
     const end = blocks.get(to)!;
     await this.db.write(async (m) => {
       await appendAndProject(m, events);
@@ -187,11 +203,12 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private rpcBlock(n: number, withTxs: boolean): Promise<RpcBlock> {
-    return readRpcBlock(this.chain.provider, n, withTxs);
+    return readRpcBlock(this.chain.reader, n, withTxs);
   }
 
   /** Finds the common ancestor, deletes everything above it and rebuilds the projections. */
   private async rollBack(cp: IndexerStateEntity): Promise<void> {
+    this.prefetched = null;
     const recent = await this.ds.getRepository(IndexedBlockEntity).find({
       where: { number: LessThan(cp.blockNumber + 1) },
       order: { number: "DESC" },

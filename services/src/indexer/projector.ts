@@ -4,7 +4,8 @@
  * repayment) and derived figures such as a line's utilisation are recomputed, so applying the same
  * event stream from scratch always yields the same tables.
  */
-import type { EntityManager } from "typeorm";
+import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import { LedgerEventEntity } from "./entities/ledger-event.entity";
 import {
   CreditLineEntity,
@@ -26,6 +27,19 @@ export const idHex = (v: string) => "0x" + BigInt(v).toString(16).padStart(64, "
 
 type Handler = (e: LedgerEventEntity, m: EntityManager) => Promise<void>;
 
+const KEYS = new Map<EntityTarget<ObjectLiteral>, string[]>([
+  [MemberEntity, ["address"]],
+  [ReceivableEntity, ["id"]],
+  [PaymentEntity, ["txHash", "logIndex"]],
+  [CreditLineEntity, ["id"]],
+  [FinancingEntity, ["receivableId"]],
+]);
+
+/** Insert-or-replace in one statement (TypeORM's save reads the row first: a round trip per event). */
+function put<T extends ObjectLiteral>(m: EntityManager, entity: EntityTarget<T>, row: QueryDeepPartialEntity<T>): Promise<unknown> {
+  return m.upsert(entity, row, KEYS.get(entity as EntityTarget<ObjectLiteral>)!);
+}
+
 async function recomputeUtilisation(m: EntityManager, lineId: number, block: number): Promise<void> {
   const active = await m.find(FinancingEntity, { where: { lineId, status: "active" } });
   const utilised = active.reduce((s, f) => s + f.principal, 0n);
@@ -35,7 +49,7 @@ async function recomputeUtilisation(m: EntityManager, lineId: number, block: num
 const HANDLERS: Record<string, Handler> = {
   "ParticipantRegistry.MemberRegistered": async (e, m) => {
     const a = e.args;
-    await m.save(MemberEntity, {
+    await put(m, MemberEntity, {
       address: str(a, "account"),
       roles: num(a, "roles"),
       status: "active",
@@ -84,7 +98,7 @@ const HANDLERS: Record<string, Handler> = {
 
   "Receivables.ReceivableTokenised": async (e, m) => {
     const a = e.args;
-    await m.save(ReceivableEntity, {
+    await put(m, ReceivableEntity, {
       id: idHex(str(a, "id")),
       seller: str(a, "seller"),
       debtor: str(a, "debtor"),
@@ -136,7 +150,7 @@ const HANDLERS: Record<string, Handler> = {
       await m.update(ReceivableEntity, { id: parentId }, { status: "split", holder: null, updatedBlock: e.blockNumber });
     }
     const amount = big(e.args, "amount");
-    await m.save(ReceivableEntity, {
+    await put(m, ReceivableEntity, {
       id: idHex(str(e.args, "childId")),
       seller: str(e.args, "holder"),
       debtor: parent.debtor,
@@ -169,7 +183,7 @@ const HANDLERS: Record<string, Handler> = {
       { id },
       { outstanding, ...(outstanding === 0n ? { status: "paid" as const } : {}), updatedBlock: e.blockNumber },
     );
-    await m.save(PaymentEntity, {
+    await put(m, PaymentEntity, {
       txHash: e.txHash,
       logIndex: e.logIndex,
       receivableId: id,
@@ -187,7 +201,7 @@ const HANDLERS: Record<string, Handler> = {
 
   "Financing.CreditLineOpened": async (e, m) => {
     const a = e.args;
-    await m.save(CreditLineEntity, {
+    await put(m, CreditLineEntity, {
       id: num(a, "lineId"),
       financier: str(a, "financier"),
       debtor: str(a, "debtor") === ZERO_ADDRESS ? null : str(a, "debtor"),
@@ -221,7 +235,7 @@ const HANDLERS: Record<string, Handler> = {
   "Financing.FinancingRequested": async (e, m) => {
     const lineId = num(e.args, "lineId");
     const line = await m.findOneBy(CreditLineEntity, { id: lineId });
-    await m.save(FinancingEntity, {
+    await put(m, FinancingEntity, {
       receivableId: idHex(str(e.args, "receivableId")),
       lineId,
       supplier: str(e.args, "supplier"),
