@@ -45,15 +45,6 @@ const SORT_COLUMNS = { dueDate: "r.due_date", amount: "r.outstanding", createdAt
 const MAX_DEPTH = 64;
 const IN_CHUNK = 500;
 
-/** SQL: `param` is party to receivable `r` (seller, debtor, holder, or financier of its financing). */
-function partyTo(param: string): string {
-  const f = `fp_${param}`;
-  return (
-    `(r.seller = :${param} OR r.debtor = :${param} OR r.holder = :${param} OR ` +
-    `EXISTS (SELECT 1 FROM financings ${f} WHERE ${f}.receivable_id = r.id AND ${f}.financier = :${param}))`
-  );
-}
-
 @Injectable()
 export class ReceivablesReadService {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
@@ -66,34 +57,32 @@ export class ReceivablesReadService {
     const sortKey = sort.replace(/^-/, "") as keyof typeof SORT_COLUMNS;
     const col = SORT_COLUMNS[sortKey];
 
-    const qb = this.ds.getRepository(ReceivableEntity).createQueryBuilder("r");
-    if (!all) qb.andWhere(partyTo("me"), { me: user.address });
     const party = q.party ? checksum(q.party) : null;
-    if (party) {
-      if (!all && party !== user.address) {
-        throw new ForbiddenException(
-          `the party filter is for auditors and compliance officers; ${user.address} lists its own receivables with role=seller|debtor|holder|financier`,
-        );
-      }
-      qb.andWhere(partyTo("party"), { party });
+    if (party && !all && party !== user.address) {
+      throw new ForbiddenException(
+        `the party filter is for auditors and compliance officers; ${user.address} lists its own receivables with role=seller|debtor|holder|financier`,
+      );
     }
+    // Everything but "is party to": applied inside each branch below (or directly without one).
+    const conds: Array<[string, Record<string, unknown>]> = [];
     switch (q.role) {
       case "seller":
       case "debtor":
       case "holder":
-        qb.andWhere(`r.${q.role} = :roleOf`, { roleOf: user.address });
+        conds.push([`r.${q.role} = :roleOf`, { roleOf: user.address }]);
         break;
       case "financier":
-        qb.andWhere("EXISTS (SELECT 1 FROM financings fr WHERE fr.receivable_id = r.id AND fr.financier = :roleOf)", {
-          roleOf: user.address,
-        });
+        conds.push([
+          "EXISTS (SELECT 1 FROM financings fr WHERE fr.receivable_id = r.id AND fr.financier = :roleOf)",
+          { roleOf: user.address },
+        ]);
         break;
     }
-    if (q.status?.length) qb.andWhere("r.status IN (:...statuses)", { statuses: q.status });
-    if (q.dueFrom) qb.andWhere("r.due_date >= :dueFrom", { dueFrom: secondsBound(q.dueFrom) });
-    if (q.dueTo) qb.andWhere("r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) });
-    if (q.minAmount) qb.andWhere("r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) });
-    if (q.maxAmount) qb.andWhere("r.outstanding <= :maxAmount", { maxAmount: padAmount(BigInt(q.maxAmount)) });
+    if (q.status?.length) conds.push(["r.status IN (:...statuses)", { statuses: q.status }]);
+    if (q.dueFrom) conds.push(["r.due_date >= :dueFrom", { dueFrom: secondsBound(q.dueFrom) }]);
+    if (q.dueTo) conds.push(["r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) }]);
+    if (q.minAmount) conds.push(["r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) }]);
+    if (q.maxAmount) conds.push(["r.outstanding <= :maxAmount", { maxAmount: padAmount(BigInt(q.maxAmount)) }]);
 
     const fingerprint = queryFingerprint({
       status: q.status ? [...new Set(q.status)].sort() : null,
@@ -106,12 +95,43 @@ export class ReceivablesReadService {
       sort,
       caller: all ? "*" : user.address,
     });
+    const dir = desc ? "DESC" : "ASC";
     if (q.cursor) {
       const [value, id] = decodeCursor(q.cursor, fingerprint, [sortKey === "amount" ? "string" : "number", "string"]);
-      const op = desc ? "<" : ">";
-      qb.andWhere(`(${col} ${op} :cv OR (${col} = :cv AND r.id ${op} :cid))`, { cv: value, cid: id });
+      // A row comparison, so the (…, sort column, id) indexes seek straight to the position.
+      conds.push([`(${col}, r.id) ${desc ? "<" : ">"} (:cv, :cid)`, { cv: value, cid: id }]);
     }
-    const dir = desc ? "DESC" : "ASC";
+
+    const qb = this.ds.getRepository(ReceivableEntity).createQueryBuilder("r");
+    // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
+    // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
+    // it, so each alternative is its own branch, ordered and limited on its own index
+    // (ix_receivables_seller/debtor/holder, ix_financings_financier), and the page is taken from
+    // the union of the branches' first limit + 1 rows.
+    const partyOf = !all ? user.address : party;
+    if (partyOf) {
+      const where = conds.map(([sql]) => ` AND ${sql}`).join("");
+      const tail = ` ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${limit + 1}`;
+      const branches = [
+        `SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}`,
+        `SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}`,
+        `SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}`,
+      ];
+      // The financier branch only for an address that finances something: planned blind, it is
+      // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
+      const finances = await this.ds
+        .getRepository(FinancingEntity)
+        .findOne({ select: { receivableId: true }, where: { financier: partyOf } });
+      if (finances) {
+        branches.push(
+          `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
+        );
+      }
+      const union = branches.map((b, i) => `SELECT b${i}.id FROM (${b}) b${i}`).join(" UNION ");
+      qb.where(`r.id IN (${union})`, Object.assign({ partyOf }, ...conds.map(([, p]) => p)));
+    } else {
+      for (const [sql, params] of conds) qb.andWhere(sql, params);
+    }
     const rows = await qb.orderBy(col, dir).addOrderBy("r.id", dir).limit(limit + 1).getMany();
     const page = rows.slice(0, limit);
     const times = await this.creationTimes(page.map((r) => r.createdTx));
@@ -142,18 +162,19 @@ export class ReceivablesReadService {
    * children (those are indexed under each child's id). */
   async history(user: AuthUser, rawId: string): Promise<LedgerEventDto[]> {
     const { receivable } = await this.readable(user, rawId);
-    const rows = await this.ds
-      .getRepository(LedgerEventEntity)
-      .createQueryBuilder("e")
-      .where("e.receivable_id = :id", { id: receivable.id })
-      .orWhere(
-        "(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (SELECT c.id FROM receivables c WHERE c.parent_id = :id))",
-        { id: receivable.id },
-      )
-      .orderBy("e.block_number", "ASC")
-      .addOrderBy("e.tx_index", "ASC")
-      .addOrderBy("e.log_index", "ASC")
-      .getMany();
+    // Children first, by their own index: an IN (subquery) inside the OR would keep PostgreSQL from
+    // combining the two index scans on ix_ledger_events_receivable and make it scan the whole feed.
+    const children = (
+      await this.ds.getRepository(ReceivableEntity).find({ select: { id: true }, where: { parentId: receivable.id } })
+    ).map((c) => c.id);
+    const qb = this.ds.getRepository(LedgerEventEntity).createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
+    for (let i = 0; i < children.length; i += IN_CHUNK) {
+      qb.orWhere(
+        `(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`,
+        { [`children${i}`]: children.slice(i, i + IN_CHUNK) },
+      );
+    }
+    const rows = await qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getMany();
     return rows.map(LedgerEventDto.from);
   }
 

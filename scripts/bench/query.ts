@@ -1,0 +1,584 @@
+/**
+ * Query latency at scale (issue 6, part 2).
+ *
+ *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
+ *                                 [--requests 2000 --connections 10 --reseed --no-doc]
+ *
+ * 1. Seeds PostgreSQL database `scf_bench_query` (dropped and re-created; the service's own
+ *    migrations give it production's schema) in bulk, in the shape the indexer writes
+ *    (query-seed.ts). A database already seeded with the same shape is reused unless --reseed;
+ *    pending migrations (new indexes) are applied to it and it is analysed again.
+ * 2. Boots the real service on it (a `hardhat node` with a fresh deployment for the boot checks;
+ *    indexer and sender off, so the seeded data stays as it is), signs in by SIWE as a heavy
+ *    supplier and as an auditor (seeded members whose keys the benchmark derives).
+ * 3. Captures, per endpoint, the SQL the service actually runs for each request (TypeORM's logger
+ *    hooked in an in-process instance; the sign-in guard's session and member look-ups are left
+ *    out), then measures over HTTP with autocannon against the service as its own process, and the
+ *    captured SQL run directly with `pg` at the same concurrency. EXPLAIN (ANALYZE, BUFFERS) of
+ *    each statement of one request per endpoint goes into docs/BENCHMARKS.md with the figures.
+ * Target (issue 6): p95 ≤ 20 ms over HTTP for every query.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet } from "ethers";
+import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
+import { getDataSourceToken } from "@nestjs/typeorm";
+import autocannon from "autocannon";
+import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
+import { startChain, freePort } from "../../test/support/chain";
+import { cleanupEnv, prepareEnv, PG_ADMIN_URL } from "../../test/support/app";
+import { signIn } from "../../test/support/auth";
+import { createApp } from "../../services/src/app.factory";
+import { loadConfig } from "../../services/src/config/env";
+import { dataSourceOptions } from "../../services/src/database/data-source";
+import { benchMembers, memberLayout, seedDatabase, type SeedResult } from "./query-seed";
+import { commandLine, fmtSeconds, intFlag, loadNote, machineBusy, nowSeconds } from "./common";
+
+const ROOT = join(__dirname, "..", "..");
+const DB_NAME = "scf_bench_query";
+const TARGET_MS = 20;
+
+interface PgClient {
+  connect(): Promise<void>;
+  query(sql: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+  end(): Promise<void>;
+}
+// pg ships no types in this project (TypeORM loads it untyped too).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Client } = require("pg") as { Client: new (cfg: { connectionString: string }) => PgClient };
+
+interface Captured {
+  sql: string;
+  params: unknown[];
+}
+
+interface Scenario {
+  key: string;
+  name: string;
+  caller: "member" | "auditor";
+  /** Request paths, cycled through by the load. */
+  paths: string[];
+  /** Per path (same order), the SQL statements the service ran for it. */
+  sql: Captured[][];
+}
+
+interface Result {
+  s: Scenario;
+  http: Stats;
+  sql: Stats;
+  /** One connection. */
+  http1: Stats;
+  sql1: Stats;
+}
+
+interface Stats {
+  /** Wall time of the run, seconds (HTTP only). */
+  seconds?: number;
+  /** CPU time of the service process per request, ms (HTTP only). */
+  serviceCpuMs?: number;
+  /** Share of the machine's CPU busy during the run (HTTP only), all processes. */
+  machineBusy?: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  n: number;
+  errors: number;
+}
+
+const quantile = (s: number[], q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN);
+function stats(xs: number[], errors = 0): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), n: s.length, errors };
+}
+
+function dbUrl(name: string): string {
+  return PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+}
+
+async function adminQuery(sql: string): Promise<Array<Record<string, unknown>>> {
+  const c = new Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export async function benchQuery(flags: Map<string, string>): Promise<void> {
+  const shape = {
+    receivables: intFlag(flags, "receivables", 1_000_000),
+    events: intFlag(flags, "events", 5_000_000),
+    members: intFlag(flags, "members", 2_000),
+  };
+  if (shape.members < 100) throw new Error("--members must be at least 100");
+  const requests = intFlag(flags, "requests", 2_000);
+  const connections = intFlag(flags, "connections", 10);
+  const single = intFlag(flags, "single", 500);
+  const reseed = flags.has("reseed");
+  const started = new Date();
+  const runStart = nowSeconds();
+  const loadAtStart = await machineBusy();
+  const marker = `scf-bench-query seed v1 r=${shape.receivables} e=${shape.events} m=${shape.members}`;
+  const url = dbUrl(DB_NAME);
+  console.log(`query: ${formatInt(shape.receivables)} receivables, ${formatInt(shape.events)} events, ${formatInt(shape.members)} members`);
+
+  // --- 1. the database ---
+  const members = benchMembers(shape.members);
+  const existing = await adminQuery(
+    `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = '${DB_NAME}'`,
+  );
+  let seed: SeedResult | null = null;
+  let seededAt: string | null = null;
+  const now = Math.floor(Date.now() / 1000);
+  if (!reseed && existing.length && String(existing[0].d ?? "").startsWith(marker)) {
+    seededAt = String(existing[0].d).slice(marker.length + 1);
+    console.log(`query: reusing ${DB_NAME} (${marker}, seeded ${seededAt}); --reseed to rebuild`);
+    const ds = new DataSource(dataSourceOptions({ kind: "postgres", url }));
+    await ds.initialize();
+    const pending = await ds.showMigrations();
+    if (pending) {
+      const m0 = nowSeconds();
+      await ds.runMigrations({ transaction: "each" });
+      await ds.query("ANALYZE");
+      console.log(`query: applied pending migrations and analysed in ${fmtSeconds(nowSeconds() - m0)} s`);
+    }
+    await ds.destroy();
+  } else {
+    await adminQuery(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await adminQuery(`CREATE DATABASE ${DB_NAME}`);
+    const ds = new DataSource(dataSourceOptions({ kind: "postgres", url }));
+    await ds.initialize();
+    await ds.runMigrations({ transaction: "each" });
+    seed = await seedDatabase(ds, shape, members, now, (s) => console.log(`query: ${s}`));
+    await ds.destroy();
+    seededAt = new Date().toISOString();
+    await adminQuery(`COMMENT ON DATABASE ${DB_NAME} IS '${marker} ${seededAt} ${seed.seconds.toFixed(0)}s'`);
+    console.log(`query: seeded in ${fmtSeconds(seed.seconds)} s: ${JSON.stringify({ ...seed, steps: undefined })}`);
+  }
+  const seedInfo = await adminQuery(`SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = '${DB_NAME}'`);
+  const sizes = await withPg(url, async (c) => {
+    const r = await c.query(
+      `SELECT (SELECT count(*) FROM receivables) AS receivables, (SELECT count(*) FROM ledger_events) AS events,
+              (SELECT count(*) FROM ledger_event_parties) AS parties, (SELECT count(*) FROM members) AS members,
+              (SELECT count(*) FROM financings) AS financings, (SELECT count(*) FROM payments) AS payments,
+              pg_size_pretty(pg_database_size(current_database())) AS size`,
+    );
+    return r.rows[0] as Record<string, string>;
+  });
+
+  // --- 2. the chain, the service, the callers ---
+  const layout = memberLayout(shape.members);
+  const member = members[0]; // rank-1 seller: the heaviest supplier
+  const auditor = members[layout.auditors.from];
+  const chain = await startChain();
+  const env = await prepareEnv(chain, {
+    DATABASE_URL: url,
+    INDEXER_ENABLED: "false",
+    SENDER_ENABLED: "false",
+    KYC_JOB_INTERVAL_MS: "3600000",
+    SESSION_TTL_SECONDS: "86400",
+    LOG_LEVEL: "error",
+  });
+  let child: ChildProcess | null = null;
+  try {
+    const config = loadConfig(env.env, ROOT);
+    const app = await createApp(config);
+    await app.listen(0, "127.0.0.1");
+    const inUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    const ds = app.get<DataSource>(getDataSourceToken());
+    const tokens = {
+      member: await signIn(inUrl, new Wallet(member.privateKey)),
+      auditor: await signIn(inUrl, new Wallet(auditor.privateKey)),
+    };
+
+    // Request lists.
+    const pick = async (sql: string, n: number) =>
+      ((await ds.query(sql.replace("$N", String(n)))) as Array<{ id: string }>).map((r) => r.id);
+    const ownIds = await pick(`SELECT id FROM receivables WHERE seller = '${member.address}' ORDER BY md5(id) LIMIT $N`, 500);
+    const anyIds = await pick("SELECT id FROM receivables TABLESAMPLE SYSTEM (1) REPEATABLE (7) ORDER BY md5(id) LIMIT $N", 500);
+    const leafIds = await pick(
+      "SELECT c.id FROM receivables c JOIN receivables p ON p.id = c.parent_id WHERE p.parent_id IS NOT NULL ORDER BY md5(c.id) LIMIT $N",
+      300,
+    );
+    const [{ lo, hi }] = (await ds.query("SELECT min(timestamp) AS lo, max(timestamp) AS hi FROM ledger_events")) as Array<{ lo: string; hi: string }>;
+    const windows: string[] = [];
+    const week = 7 * 86400;
+    for (let i = 0; i < 200; i++) {
+      const from = Number(lo) + Math.floor(((Number(hi) - Number(lo) - week) * ((i * 7919) % 200)) / 200);
+      windows.push(`/audit/events?from=${iso(from)}&to=${iso(from + week)}`);
+    }
+    const listPath = "/receivables?status=accepted&sort=dueDate";
+    // Walk to page 100 by cursor.
+    let cursor: string | null = null;
+    let page = 1;
+    for (; page < 100; page++) {
+      const r = (await getJson(inUrl + listPath + (cursor ? `&cursor=${cursor}` : ""), tokens.member)) as { nextCursor: string | null };
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+    }
+    const page100 = `${listPath}&cursor=${cursor}`;
+    console.log(`query: ${listPath} has ${page} pages of 50 for the member${page < 100 ? " (fewer than 100: the last is used)" : ""}`);
+
+    const scenarios: Scenario[] = [
+      { key: "byId", name: "GET /receivables/:id (member, own receivables)", caller: "member", paths: ownIds.map((id) => `/receivables/${id}`), sql: [] },
+      { key: "list1", name: "GET /receivables?status=accepted&sort=dueDate, first page (member)", caller: "member", paths: [listPath], sql: [] },
+      { key: "list100", name: `GET /receivables?status=accepted&sort=dueDate, page ${page} by cursor (member)`, caller: "member", paths: [page100], sql: [] },
+      { key: "history", name: "GET /receivables/:id/history (auditor)", caller: "auditor", paths: anyIds.map((id) => `/receivables/${id}/history`), sql: [] },
+      { key: "lineage", name: "GET /receivables/:id/lineage, three levels (auditor)", caller: "auditor", paths: leafIds.map((id) => `/receivables/${id}/lineage`), sql: [] },
+      { key: "audit", name: "GET /audit/events, a 7-day window, first page of 100 (auditor)", caller: "auditor", paths: windows, sql: [] },
+    ];
+
+    // --- 3. capture the SQL of each request (also warms the caches) ---
+    const captured: Captured[] = [];
+    let capturing = false;
+    const original = ds.logger;
+    const hook: TypeOrmLogger = {
+      logQuery: (query, parameters) => {
+        if (capturing && !/"(sessions|members|auth_challenges)"/.test(query)) captured.push({ sql: query, params: parameters ?? [] });
+      },
+      logQueryError: (...a) => original.logQueryError(...a),
+      logQuerySlow: (...a) => original.logQuerySlow(...a),
+      logSchemaBuild: (...a) => original.logSchemaBuild(...a),
+      logMigration: (...a) => original.logMigration(...a),
+      log: (...a) => original.log(...a),
+    };
+    Object.defineProperty(ds, "logger", { value: hook, configurable: true, writable: true });
+    for (const s of scenarios) {
+      for (const p of s.paths) {
+        captured.length = 0;
+        capturing = true;
+        await getJson(inUrl + p, tokens[s.caller]);
+        capturing = false;
+        s.sql.push([...captured]);
+      }
+      console.log(`query: captured ${s.key}: ${s.sql[0].length} statements per request`);
+    }
+    Object.defineProperty(ds, "logger", { value: original, configurable: true, writable: true });
+    await app.close();
+
+    // --- 4. plans ---
+    const plans = new Map<string, string[]>();
+    await withPg(url, async (c) => {
+      for (const s of scenarios) {
+        const out: string[] = [];
+        for (const q of s.sql[0]) {
+          const r = await c.query(`EXPLAIN (ANALYZE, BUFFERS) ${q.sql}`, q.params);
+          out.push(condense(q.sql, r.rows.map((x) => String(x["QUERY PLAN"]))));
+        }
+        plans.set(s.key, out);
+      }
+    });
+
+    // --- 5. HTTP (service as its own process) and direct SQL ---
+    const svc = await spawnQuiet(env.env);
+    child = svc.child;
+    const results: Result[] = [];
+    for (const s of scenarios) {
+      await runAutocannon(svc.url, s.paths, tokens[s.caller], Math.min(requests, 200), connections); // warm-up
+      const cpu0 = processCpuMs(child.pid!);
+      const m0 = machineCpu();
+      const h0 = nowSeconds();
+      const http = await runAutocannon(svc.url, s.paths, tokens[s.caller], requests, connections);
+      http.seconds = nowSeconds() - h0;
+      http.serviceCpuMs = (processCpuMs(child.pid!) - cpu0) / requests;
+      http.machineBusy = machineCpu(m0);
+      const sql = await runSql(url, s.sql, requests, connections);
+      // The same with one connection: the latency of a request alone, without queueing behind others.
+      const http1 = await runAutocannon(svc.url, s.paths, tokens[s.caller], single, 1);
+      const sql1 = await runSql(url, s.sql, single, 1);
+      results.push({ s, http, sql, http1, sql1 });
+      console.log(
+        `query: ${s.key.padEnd(8)} HTTP p50/p95/p99 ${ms(http.p50)}/${ms(http.p95)}/${ms(http.p99)} ms` +
+          ` (${http.errors} errors)  SQL ${ms(sql.p50)}/${ms(sql.p95)}/${ms(sql.p99)} ms`,
+      );
+    }
+    await killChild(child);
+    child = null;
+
+    const totalSeconds = nowSeconds() - runStart;
+    const doc = report({
+      shape, sizes, seed, seedInfo: String(seedInfo[0]?.d ?? ""), results, plans, requests, connections,
+      loadAtStart, started, totalSeconds, page, single, member: member.address, auditor: auditor.address,
+    });
+    console.log(doc.table);
+    if (!flags.has("no-doc")) {
+      writeBenchmarkSection("query", doc.body);
+      console.log("query: docs/BENCHMARKS.md section `query` rewritten");
+    }
+    console.log(`query: total run time ${fmtSeconds(totalSeconds)} s`);
+  } finally {
+    if (child) await killChild(child);
+    // The benchmark database is kept for the next run; cleanupEnv drops only the env's own files
+    // (and its unused test database under TEST_DATABASE=postgres).
+    await cleanupEnv(env).catch(() => undefined);
+    await chain.stop();
+  }
+}
+
+/** utime + stime of a process, ms (USER_HZ = 100). */
+function processCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Machine CPU counters, or the busy share since `since`. */
+function machineCpu(): { idle: number; total: number };
+function machineCpu(since: { idle: number; total: number }): number;
+function machineCpu(since?: { idle: number; total: number }): { idle: number; total: number } | number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const now = { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  if (!since) return now;
+  return now.total === since.total ? 0 : 1 - (now.idle - since.idle) / (now.total - since.total);
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
+const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+async function withPg<T>(url: string, f: (c: PgClient) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function getJson(url: string, token: string): Promise<unknown> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+/** The service as its own process; ready once it answers HTTP at all (health is 503 with the indexer off). */
+async function spawnQuiet(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "services/src/main.ts")], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${out}`);
+    try {
+      await fetch(`${url}/health`);
+      return { url, child };
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`service did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** `amount` GETs over `connections` connections, cycling through `paths`; latency of each response. */
+async function runAutocannon(base: string, paths: string[], token: string, amount: number, connections: number): Promise<Stats> {
+  let i = 0;
+  const lat: number[] = [];
+  let errors = 0;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base,
+        connections,
+        amount,
+        timeout: 30,
+        headers: { authorization: `Bearer ${token}` },
+        requests: [{ method: "GET", setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }],
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    instance.on("response", (_client, status: number, _bytes: number, time: number) => {
+      if (status !== 200) errors++;
+      lat.push(time);
+    });
+  });
+  return stats(lat, errors + result.errors + result.timeouts);
+}
+
+/** The captured statements of each request run directly, `connections` clients at once. */
+async function runSql(url: string, perRequest: Captured[][], amount: number, connections: number): Promise<Stats> {
+  const lat: number[] = [];
+  let next = 0;
+  const clients = await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const c = new Client({ connectionString: url });
+      await c.connect();
+      return c;
+    }),
+  );
+  try {
+    // Warm-up as for HTTP.
+    for (let w = 0; w < Math.min(amount, 200); w++) for (const q of perRequest[w % perRequest.length]) await clients[0].query(q.sql, q.params);
+    await Promise.all(
+      clients.map(async (c) => {
+        for (;;) {
+          const k = next++;
+          if (k >= amount) return;
+          const t = process.hrtime.bigint();
+          for (const q of perRequest[k % perRequest.length]) await c.query(q.sql, q.params);
+          lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+  return stats(lat);
+}
+
+/** A plan in a few lines: node types with their relations, index conditions, rows and times. */
+function condense(sql: string, plan: string[]): string {
+  const keep = plan.filter(
+    (l) =>
+      /(Scan|Sort|Join|Loop|Limit|Aggregate|Append|Unique|Result|SubPlan|InitPlan|Gather|Merge|Hash|Materialize|CTE|Execution Time|Planning Time)/.test(l) ||
+      /(Index Cond|Sort Key|Sort Method|Rows Removed|Filter|Recheck)/.test(l),
+  );
+  const short = sql.replace(/\s+/g, " ").replace(/SELECT .*? FROM/, "SELECT … FROM").slice(0, 400);
+  return [`-- ${short}`, ...keep.map((l) => l.replace(/\(cost=[^)]*\) /, "").slice(0, 220))].join("\n");
+}
+
+function report(r: {
+  shape: { receivables: number; events: number; members: number };
+  sizes: Record<string, string>;
+  seed: SeedResult | null;
+  seedInfo: string;
+  results: Result[];
+  single: number;
+  plans: Map<string, string[]>;
+  requests: number;
+  connections: number;
+  loadAtStart: number;
+  started: Date;
+  totalSeconds: number;
+  page: number;
+  member: string;
+  auditor: string;
+}): { table: string; body: string } {
+  const requests = r.requests;
+  const trio = (s: Stats) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
+  const rows = r.results.map(({ s, http, sql, http1, sql1 }) => [
+    s.name,
+    trio(http),
+    trio(sql),
+    `${(http.p50 / sql.p50).toFixed(1)}× / ${(http.p95 / sql.p95).toFixed(1)}×`,
+    `${ms(http1.p50)} / ${ms(http1.p95)} · ${ms(sql1.p50)} / ${ms(sql1.p95)}`,
+    `${((http.serviceCpuMs ?? NaN)).toFixed(1)} ms, ${Math.round(requests / (http.seconds ?? NaN))}/s, ${Math.round(100 * (http.machineBusy ?? NaN))}%`,
+    http.errors ? `NO (${http.errors} non-200)` : http.p95 <= TARGET_MS ? "yes" : "**NO**",
+  ]);
+  const table = markdownTable(
+    ["query", "HTTP p50 / p95 / p99 (ms)", "SQL p50 / p95 / p99 (ms)", "ratio HTTP/SQL p50 / p95", "1 connection: HTTP p50 / p95 · SQL p50 / p95", "service CPU/request, req/s, machine busy", `p95 ≤ ${TARGET_MS} ms`],
+    rows,
+    ["l", "r", "r", "r", "r", "r", "l"],
+  );
+  const seedLine = r.seed
+    ? `seeded in this run in ${fmtSeconds(r.seed.seconds)} s (${r.seed.steps.map((s) => `${s.step} ${fmtSeconds(s.seconds)} s`).join("; ")})`
+    : `seeded by an earlier run and reused (${r.seedInfo})`;
+  const lines = [
+    "## Query latency at scale",
+    "",
+    "Written by `scripts/bench/query.ts` (seeding in `scripts/bench/query-seed.ts`). PostgreSQL database",
+    "`scf_bench_query` with the service's own migrations, bulk-filled inside PostgreSQL (generate_series,",
+    "INSERT … SELECT; indexes rebuilt after the load, then VACUUM ANALYZE) in the shape the indexer writes:",
+    "one transaction per act, four per block, events with their decoded arguments, actor, receivable and line",
+    "ids, a party row for every address argument, and the projections (receivables with split lineage,",
+    "financings, credit lines, payments, members) consistent with them. Sellers are drawn with a Zipf-like",
+    "skew (the heaviest supplier has tens of thousands of receivables, several have ~10k), debtors skewed too;",
+    "statuses issued 8% / accepted 30% / financed 17% / paid 36% / defaulted 3% / cancelled 3%, one original",
+    "in 25 split in two, one in 100 split again (three-level trees); due dates over two years; amounts as the",
+    "schema's 20-digit zero-padded strings.",
+    "",
+    "The real service (`createApp`, indexer and sender off, a `hardhat node` with a fresh deployment only for",
+    "its boot checks) runs as its own process; callers sign in by SIWE as seeded members: the heaviest",
+    `supplier (${r.member}) and an auditor (${r.auditor}).`,
+    `HTTP: autocannon, ${formatInt(r.requests)} requests per query over ${r.connections} connections, after 200 warm-up`,
+    "requests, ids cycled per request (500 of the member's own receivables; 500 sampled receivables for the",
+    "history; 300 leaves of three-level trees for the lineage; 200 different 7-day windows for the audit feed).",
+    "SQL: the statements the service ran for each of those same requests (captured from TypeORM's query",
+    "logger in an in-process instance; the sign-in guard's session and member look-ups excluded), run",
+    `in the same order through \`pg\` by ${r.connections} clients at once, ${formatInt(r.requests)} requests; a request's SQL time is`,
+    "the sum of its statements' round trips. The ratio is what the service adds: HTTP, the auth guard's two",
+    "look-ups, validation, TypeORM's entity mapping, serialisation.",
+    `"1 connection": ${formatInt(r.single)} more requests of each query by a single client (HTTP and SQL), the latency of a`,
+    "request alone, without queueing behind the other nine. \"Service CPU/request\": user + system CPU time of the service",
+    "process over the 10-connection run divided by the requests; req/s: that run's throughput; machine busy: share of",
+    "both cores in use during it, by every process on the machine (load generator, PostgreSQL, the other users).",
+    "",
+    `- Date: ${r.started.toISOString()}`,
+    `- Machine: ${machineDescription()}; PostgreSQL 15 (default settings: shared_buffers 128 MB), service, load generator and database share it.`,
+    `- Command: \`${commandLine("query", { receivables: r.shape.receivables, events: r.shape.events, members: r.shape.members, requests: r.requests })}\``,
+    `- ${loadNote(r.loadAtStart)}`,
+    `- Database: ${formatInt(Number(r.sizes.receivables))} receivables, ${formatInt(Number(r.sizes.events))} ledger events, ${formatInt(Number(r.sizes.parties))} party rows,`,
+    `  ${formatInt(Number(r.sizes.members))} members, ${formatInt(Number(r.sizes.financings))} financings, ${formatInt(Number(r.sizes.payments))} payments; ${r.sizes.size} on disk.`,
+    `- Seeding: ${seedLine}.`,
+    `- Whole run (seeding, boot, capture, plans, measurements): ${fmtSeconds(r.totalSeconds)} s.`,
+    r.page < 100 ? `- The member's list has only ${r.page} pages at this size: the "100th page" row is page ${r.page}.` : "",
+    "",
+    table,
+    "",
+    ...r.results
+      .filter(({ http }) => http.p95 > TARGET_MS || http.errors)
+      .map(({ s, http }) => `- **TARGET MISSED: ${s.name}: HTTP p95 ${ms(http.p95)} ms > ${TARGET_MS} ms${http.errors ? `, ${http.errors} non-200 answers` : ""}**`),
+    "",
+    "### What was slow, and what changed",
+    "",
+    "Measured on this database with EXPLAIN ANALYZE of the SQL the service ran before the change (one run each,",
+    "machine under the same load), against the plans below:",
+    "",
+    "- **A member's list** (`GET /receivables`): \"party to\" was one predicate `seller = me OR debtor = me OR holder = me",
+    "  OR EXISTS (financing with financier = me)`. No index serves an OR with a sub-select, so PostgreSQL read every",
+    "  receivable of the status (bitmap on `ix_receivables_holder`'s status column: 330,174 rows, 321,222 thrown away)",
+    "  plus a parallel sequential scan of financings, then sorted: **1,045 ms** for the first page (JIT included). Now",
+    "  each alternative is its own branch, ordered and limited on its own index (`ix_receivables_seller/debtor/holder`",
+    "  as index-only scans; financier branch through the new `ix_financings_financier`), keyset by row comparison",
+    "  `(due_date, id) > (…)` so the 100th page seeks straight to its position; the page is the union's first 51:",
+    "  **~0.3-0.6 ms** alone. Without the new index the financier branch was a parallel sequential scan of financings",
+    "  (49 ms); with it but planned blind for an average financier PostgreSQL still launched a parallel worker for an",
+    "  empty result (5-40 ms under load), so the branch is now added only when the caller finances something (one",
+    "  indexed `LIMIT 1` probe).",
+    "- **History**: `receivable_id = :id OR (ReceivableSplit AND receivable_id IN (SELECT children))` became a",
+    "  BitmapOr with `ix_ledger_events_name` that read all 90,906 ReceivableSplit events of the ledger and filtered them",
+    "  against a hashed sub-plan: **233 ms**. Now the children's ids are read first (`ix_receivables_parent`) and passed as",
+    "  a list: both arms are `ix_ledger_events_receivable` look-ups, **~0.1 ms**.",
+    "- **Audit feed in a time range**: `timestamp` bounds with ORDER BY chain position made PostgreSQL walk",
+    "  `ix_ledger_events_order` from the start of the chain and discard 1,367,428 rows before the window (a window",
+    "  a third of the way in): **4,539 ms**, growing with the ledger. Block times strictly increase along the chain (a",
+    "  consensus rule), so the time bounds are now turned into block bounds by one `ix_ledger_events_time` probe each",
+    "  and the page is a range scan of `ix_ledger_events_order`: **0.19 ms**. The keyset condition after a cursor is a",
+    "  row comparison `(block, tx, log) > (…)` that the same index seeks to (the export uses it too).",
+    "- By id and lineage were index look-ups already (4 and 10 statements per request); unchanged.",
+    "",
+    "Where the remaining time goes: every statement is well under a millisecond alone (plans below, and the",
+    "1-connection SQL column). At 10 connections the figures are queueing on two cores shared by the service, the",
+    "load generator, PostgreSQL and other users' work (see machine busy): the service's own CPU per request",
+    "bounds its throughput, and 10 requests in flight at that throughput is the latency measured (Little's law).",
+    "What the service adds per request beyond the SQL: the auth guard's session and member look-ups (two more",
+    "round trips), Nest's pipeline and validation, TypeORM's query building and entity hydration, and JSON.",
+    "",
+    "### Query plans",
+    "",
+    "EXPLAIN (ANALYZE, BUFFERS) of every statement of one request of each query, condensed to the plan nodes,",
+    "their index conditions and filters, and the timings.",
+    "",
+    ...r.results.flatMap(({ s }) => [`**${s.name}**`, "", "```", ...(r.plans.get(s.key) ?? []).map((p) => p + "\n"), "```", ""]),
+  ];
+  return { table, body: lines.filter((l, i, a) => !(l === "" && a[i - 1] === "")).join("\n") };
+}
