@@ -7,6 +7,7 @@
  * The same signed act (same contract, signer and nonce) is accepted once; posting it again returns
  * the first act.
  */
+import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
 import {
   BadRequestException,
@@ -315,8 +316,7 @@ export class ActsService implements OnModuleInit {
   async get(user: AuthUser, id: string): Promise<ActEntity> {
     const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.ds.getRepository(ActEntity).findOneBy({ id }) : null;
     if (!act) throw new NotFoundException(`No act ${id}.`);
-    const auditor = user.verifiedMember && (user.roles & 8) !== 0;
-    if (act.signer !== user.address && !auditor && !user.complianceOfficer) {
+    if (act.signer !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("Only the signer, auditors and compliance officers can read this act.");
     }
     return act;

@@ -6,6 +6,7 @@
  * the transaction, so an application is never left approved-but-unregistered or the reverse.
  * One open application per address; one registration per legal entity.
  */
+import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
 import {
   BadRequestException,
@@ -144,7 +145,7 @@ export class OnboardingService implements OnModuleInit {
   async list(user: AuthUser, q: ListApplicationsQueryDto): Promise<ApplicationPageDto> {
     const limit = q.limit ?? 50;
     const qb = this.ds.getRepository(ApplicationEntity).createQueryBuilder("a");
-    if (!user.complianceOfficer && !hasAuditor(user)) qb.andWhere("a.applicant = :me", { me: user.address });
+    if (!readsEverything(user)) qb.andWhere("a.applicant = :me", { me: user.address });
     if (q.status) qb.andWhere("a.status = :status", { status: q.status });
     if (q.cursor) {
       const [createdAt, id] = decodeCursor(q.cursor);
@@ -160,7 +161,7 @@ export class OnboardingService implements OnModuleInit {
 
   async get(user: AuthUser, id: string): Promise<ApplicationResponseDto> {
     const app = await this.find(id);
-    if (app.applicant !== user.address && !user.complianceOfficer && !hasAuditor(user)) {
+    if (app.applicant !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("Only the applicant, compliance officers and auditors can read this application.");
     }
     return this.view(id);
@@ -271,10 +272,6 @@ export class OnboardingService implements OnModuleInit {
       updatedAt: new Date(a.updatedAt).toISOString(),
     };
   }
-}
-
-function hasAuditor(user: AuthUser): boolean {
-  return user.verifiedMember && (user.roles & 8) !== 0;
 }
 
 function failures(run: ComplianceRun): string {

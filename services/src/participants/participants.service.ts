@@ -4,6 +4,7 @@
  * its completion handler records the outcome. At most one pending request per member.
  * The KYC sweep suspends members whose KYC has expired and flags those about to expire.
  */
+import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
 import {
   ConflictException,
@@ -70,7 +71,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   async list(user: AuthUser, q: ListParticipantsQueryDto): Promise<ParticipantPageDto> {
     const limit = q.limit ?? 50;
     const qb = this.ds.getRepository(MemberEntity).createQueryBuilder("m");
-    if (!canSeeAll(user)) qb.andWhere("m.address = :me", { me: user.address });
+    if (!readsEverything(user)) qb.andWhere("m.address = :me", { me: user.address });
     if (q.status) qb.andWhere("m.status = :s", { s: q.status });
     if (q.cursor) qb.andWhere("m.address > :c", { c: getAddress(q.cursor) });
     const rows = await qb.orderBy("m.address", "ASC").take(limit + 1).getMany();
@@ -83,7 +84,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
 
   async get(user: AuthUser, address: string): Promise<ParticipantResponseDto> {
     const a = normalise(address);
-    if (a !== user.address && !canSeeAll(user)) {
+    if (a !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("You can read only your own membership; compliance officers and auditors read all.");
     }
     const m = await this.ds.getRepository(MemberEntity).findOneBy({ address: a });
@@ -248,10 +249,6 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
       })),
     };
   }
-}
-
-function canSeeAll(user: AuthUser): boolean {
-  return user.complianceOfficer || (user.verifiedMember && (user.roles & 8) !== 0);
 }
 
 function normalise(address: string): string {

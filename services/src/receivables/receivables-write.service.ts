@@ -411,11 +411,9 @@ export class ReceivablesWriteService {
     if (!sig.signature) {
       await hooks.hint?.();
       await hooks.check?.();
-      // ActsService.allocateNonce reads then writes its counter without a row lock, so on PostgreSQL
-      // two concurrent first requests of one signer collide; serialise a signer's allocations here.
-      const u = await this.locks.run(sig.nonce === undefined ? [`nonce:${getAddress(user.address)}`] : [], () =>
-        this.acts.prepare(user.address, draft, sig),
-      );
+      // (ActsService.allocateNonce is one atomic upsert: concurrent requests of a signer get
+      // distinct nonces without a lock here.)
+      const u = await this.acts.prepare(user.address, draft, sig);
       return { status: 200, body: { ...(u as UnsignedReceivableActDto), ...(await hooks.unsignedExtra?.(u)) } };
     }
     if (sig.nonce === undefined || sig.deadline === undefined) {
@@ -538,8 +536,9 @@ export class ReceivablesWriteService {
   /** 409 when a receivable with one of `ids` is already on-chain (the projection may lag). */
   private async refuseIfOnChain(ids: string[]): Promise<void> {
     const contract = this.chain.contracts.receivables;
-    for (let i = 0; i < ids.length; i += 20) {
-      const views = await Promise.all(ids.slice(i, i + 20).map((id) => contract.receivable(id).then(() => id, () => null)));
+    // All at once: ethers sends concurrent calls as JSON-RPC batches (up to 100 per request).
+    for (let i = 0; i < ids.length; i += 200) {
+      const views = await Promise.all(ids.slice(i, i + 200).map((id) => contract.receivable(id).then(() => id, () => null)));
       const found = views.find((v) => v !== null);
       if (found) {
         throw new ConflictException({
