@@ -71,7 +71,7 @@ export class ComplianceService {
     a: { id: string; legalName: string; entityId: string; entityIdType: "LEI" | "USCC"; jurisdiction: string; requestedRoles: number; documentCount: number },
   ): Promise<ComplianceRun> {
     const application: ApplicationInput = { ...a };
-    return this.run(m, "application", a.id, APPLICATION_RULES, () => ({
+    return this.run(m, "application", a.id, APPLICATION_RULES, true, () => ({
       application,
       policy: this.partyPolicy,
       sanctions: this.sanctions,
@@ -81,7 +81,7 @@ export class ComplianceService {
   /** Re-screening of an existing member (subject "member", id = its address). */
   screenMember(m: EntityManager | null, member: MemberInput): Promise<ComplianceRun> {
     const now = member.now ?? new Date();
-    return this.run(m, "member", member.address, MEMBER_RULES, () => ({
+    return this.run(m, "member", member.address, MEMBER_RULES, true, () => ({
       member,
       now,
       policy: this.partyPolicy,
@@ -93,10 +93,11 @@ export class ComplianceService {
   checkInvoice(
     m: EntityManager | null,
     inv: { subjectId: string; seller: string; debtor: string; faceValue: bigint; issueDate: Date; dueDate: Date; fingerprint: string; now?: Date },
+    opts: { storePassing?: boolean } = {},
   ): Promise<ComplianceRun> {
     const invoice: InvoiceInput = { ...inv };
     const now = inv.now ?? new Date();
-    return this.run(m, "invoice", inv.subjectId, INVOICE_RULES, (em) => ({
+    return this.run(m, "invoice", inv.subjectId, INVOICE_RULES, opts.storePassing ?? true, (em) => ({
       invoice,
       now,
       policy: { concentrationLimitBps: this.config.CONCENTRATION_LIMIT_BPS, concentrationFloor: CONCENTRATION_FLOOR_FEN },
@@ -111,7 +112,7 @@ export class ComplianceService {
   checkFinancing(m: EntityManager | null, f: FinancingInput): Promise<ComplianceRun> {
     const now = f.now ?? new Date();
     const receivableId = f.receivableId.toLowerCase();
-    return this.run(m, "financing", receivableId, FINANCING_RULES, async (em) => ({
+    return this.run(m, "financing", receivableId, FINANCING_RULES, true, async (em) => ({
       financing: { ...f, receivableId },
       now,
       receivable: await this.records.receivable(em, receivableId),
@@ -140,6 +141,7 @@ export class ComplianceService {
     subjectType: SubjectType,
     subjectId: string,
     rules: readonly Rule<C>[],
+    storePassing: boolean,
     context: (em: EntityManager) => C | Promise<C>,
   ): Promise<ComplianceRun> {
     if (!subjectId || subjectId.length > MAX_SUBJECT_ID_LENGTH) {
@@ -152,7 +154,18 @@ export class ComplianceService {
       await this.records.storeRun(em, outcomes.map((o) => toEntity(o, runId, subjectType, subjectId, createdAt)));
       return { runId, subjectType, subjectId, overall: overallOf(outcomes), outcomes };
     };
-    return m ? body(m) : this.db.write(body);
+    if (m || storePassing) return m ? body(m) : this.db.write(body);
+    // A preview (the unsigned step of an act): evaluate on a plain read; keep the run only when it
+    // found something (fail or review), so a passing preview costs no write transaction — on SQLite
+    // every write waits for every other.
+    const outcomes = await evaluateRules(rules, await context(this.db.ds.manager));
+    const overall = overallOf(outcomes);
+    const runId = timeOrderedId();
+    if (overall !== "pass") {
+      const createdAt = Date.now();
+      await this.db.write((em) => this.records.storeRun(em, outcomes.map((o) => toEntity(o, runId, subjectType, subjectId, createdAt))));
+    }
+    return { runId, subjectType, subjectId, overall, outcomes };
   }
 }
 

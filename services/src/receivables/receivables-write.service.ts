@@ -34,7 +34,7 @@ import {
 } from "@nestjs/common";
 import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
 import { AbiCoder, Signature, TypedDataEncoder, getAddress, keccak256, recoverAddress, type TypedDataField } from "ethers";
-import { DataSource, In, type Repository } from "typeorm";
+import { DataSource, In, type EntityManager, type Repository } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
@@ -157,7 +157,7 @@ export class ReceivablesWriteService {
         await this.refuseIfOnChain([id]);
       },
       check: async () => {
-        const run = await this.screen(seller, [inv]);
+        const run = await this.screen(seller, [inv], !dto.signature);
         draft.result = { receivableId: id, complianceRunId: run.runId, compliance: run.overall };
         if (!dto.signature) await this.refuseIfPending([id]);
       },
@@ -202,7 +202,7 @@ export class ReceivablesWriteService {
         await this.refuseIfOnChain(ids);
       },
       check: async () => {
-        const run = await this.screen(seller, invoices);
+        const run = await this.screen(seller, invoices, !dto.signature);
         draft.result = { receivableIds: ids, complianceRunId: run.runId, compliance: run.overall };
         if (!dto.signature) await this.refuseIfPending(ids);
       },
@@ -463,31 +463,40 @@ export class ReceivablesWriteService {
   }
 
   /** Runs the invoice rules on every invoice; refuses with every failing rule's reason. */
-  private async screen(seller: string, invoices: Invoice[]): Promise<ComplianceRun> {
+  /**
+   * `preview` (the unsigned step): the same rules, but a passing run is not stored — the binding run
+   * is the one of the signed step, stored with the act. Failing and review runs are always kept.
+   */
+  private async screen(seller: string, invoices: Invoice[], preview: boolean): Promise<ComplianceRun> {
     const failures: Array<{ invoice?: number; code: string; reason: string }> = [];
     let last: ComplianceRun | null = null;
     let review = false;
     // One transaction for the whole batch: on SQLite writes are serialised, and 200 separate
     // transactions per batch starved the sender and indexer of the database.
     const now = new Date();
-    const runs = await this.db.write(async (m) => {
+    const checkAll = async (m: EntityManager | null) => {
       const out: ComplianceRun[] = [];
       for (const inv of invoices) {
         out.push(
-          await this.compliance.checkInvoice(m, {
-            subjectId: inv.fingerprint,
-            seller,
-            debtor: inv.debtor,
-            faceValue: inv.faceValue,
-            issueDate: new Date(`${inv.issueDate}T00:00:00Z`),
-            dueDate: new Date(Number(inv.dueDate) * 1000),
-            fingerprint: inv.fingerprint,
-            now,
-          }),
+          await this.compliance.checkInvoice(
+            m,
+            {
+              subjectId: inv.fingerprint,
+              seller,
+              debtor: inv.debtor,
+              faceValue: inv.faceValue,
+              issueDate: new Date(`${inv.issueDate}T00:00:00Z`),
+              dueDate: new Date(Number(inv.dueDate) * 1000),
+              fingerprint: inv.fingerprint,
+              now,
+            },
+            { storePassing: !preview },
+          ),
         );
       }
       return out;
-    });
+    };
+    const runs = preview ? await checkAll(null) : await this.db.write(checkAll);
     for (const [i, run] of runs.entries()) {
       last = run;
       review ||= run.overall === "review";
