@@ -96,7 +96,8 @@ async function startEmbeddedChain(dataDir: string, host: string, port: number): 
       host,
       port,
       log: (line) => {
-        if (process.env.CHAIN_LOG === "true") log(`[chain] ${line}`);
+        // Warnings (a torn journal line cut off, a version change) and a halt always show.
+        if (process.env.CHAIN_LOG === "true" || /WARNING|FATAL/.test(line)) log(`[chain] ${line}`);
       },
     });
     return { ...chain, stop: () => chain.stop(), durable: true };
