@@ -221,6 +221,8 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       SANCTIONS_LIST_FILE: join(ROOT, "services/data/sanctions/un-consolidated-sample.xml"),
       SIWE_DOMAIN: `localhost:${port}`,
       SIWE_URI: `http://localhost:${port}`,
+      // Quiet by default so the banner stays readable; LOG_LEVEL=info shows every request.
+      LOG_LEVEL: "warn",
       ...process.env,
       // The embedded platform's own wiring always wins over the environment.
       HOST: host,
@@ -261,6 +263,7 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       "",
       `  run the demo:  SCF_URL=${api} npm run demo${rel(dataDir) === "data" ? "" : ` -- --keys ${rel(demoDir)}`}`,
       `  started in ${((Date.now() - t0) / 1000).toFixed(1)} s (chain ${(tChain / 1000).toFixed(1)} s).  Ctrl-C stops the service, then the chain.`,
+      `  logs: ${config.LOG_LEVEL} and above (LOG_LEVEL=info npm start shows every request)`,
       "",
     ];
     log(lines.join("\n"));
