@@ -110,7 +110,13 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
 
     // --cpu-prof DIR: the service process writes a V8 CPU profile there when it exits.
     const profDir = flags.get("cpu-prof");
-    svc = await spawnService(profDir ? { ...env.env, NODE_OPTIONS: `--require ${profilerPreload(profDir)}` } : env.env);
+    // The service runs as deployed (docs/DEPLOYMENT.md): V8's old space capped at 384 MB through
+    // NODE_OPTIONS. Without a cap V8 sizes the heap from the machine's 24 GB and collects late: peak
+    // RSS 704 MB against 437 MB at 256 MB, for the same work. --service-heap-mb 0 runs it uncapped.
+    const heapMb = flags.get("service-heap-mb") === "0" ? 0 : intFlag(flags, "service-heap-mb", 384);
+    const heap = heapMb > 0 ? `--max-old-space-size=${heapMb}` : "";
+    const nodeOptions = [profDir ? `--require ${profilerPreload(profDir)}` : "", heap].filter(Boolean).join(" ");
+    svc = await spawnService(nodeOptions ? { ...env.env, NODE_OPTIONS: nodeOptions } : env.env);
     const pid = svc.child.pid!;
     const clients: Client[] = [];
     for (const key of suppliers) clients.push({ key, token: await signInWhenIndexed(svc.url, key) });
@@ -156,7 +162,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     results.rawBatch = await rawRun(env, suppliers, buyer.address, nBatch, BATCH);
     console.log(`e2e:   ${fmtRate(results.rawBatch.invoices / results.rawBatch.seconds)} invoices/s`);
 
-    writeReport({ results, nClients, nSingle, nBatch, loadAtStart, started, memAfterStart, memAfterSingle, memAfterBatch });
+    writeReport({ results, nClients, nSingle, nBatch, heapMb, loadAtStart, started, memAfterStart, memAfterSingle, memAfterBatch });
   } finally {
     await svc?.kill("SIGTERM");
     await cleanupEnv(env).catch(() => undefined);
@@ -336,6 +342,7 @@ function quantile(xs: number[], q: number): number {
 function writeReport(r: {
   results: Record<string, ModeResult>;
   nClients: number;
+  heapMb: number;
   nSingle: number;
   nBatch: number;
   loadAtStart: number;
@@ -381,7 +388,8 @@ function writeReport(r: {
     "",
     "Written by `scripts/bench/e2e.ts`. `hardhat node` mining a block every 200 ms (FIFO mempool, the QBFT-like",
     `block period of DESIGN.md), the service spawned as its own process (\`services/src/main.ts\`, ${usePostgres() ? "PostgreSQL" : "SQLite"},`,
-    `indexer and sender on, CONFIRMATIONS=0), ${r.nClients} concurrent clients, each a registered supplier signing with its own`,
+    `indexer and sender on, CONFIRMATIONS=0, ${r.heapMb ? `V8 old space capped at ${r.heapMb} MB as docs/DEPLOYMENT.md advises` : "V8 heap uncapped"}),`,
+    `${r.nClients} concurrent clients, each a registered supplier signing with its own`,
     "key. HTTP: `POST /receivables` (or `/receivables/batch`) without signature → EIP-712 typed data →",
     "`signTypedData` → signed `POST` (202), each client submitting its acts one after another, then",
     "`GET /receivables/:id` every 100 ms until visible; the clock stops when the last one is visible. Direct:",
@@ -432,6 +440,7 @@ function writeReport(r: {
   ];
   const body = lines.join("\n");
   console.log(table);
+  console.log(`e2e: service peak RSS ${mb(peak)}`);
   writeBenchmarkSection("e2e", body);
   console.log("e2e: docs/BENCHMARKS.md section `e2e` rewritten");
 }
