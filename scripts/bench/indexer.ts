@@ -277,16 +277,6 @@ function instrument(chainSvc: ChainService, writer: DbWriter, t: Timings): void 
 }
 
 function instrumentProvider(provider: ChainService["provider"], t: Timings): void {
-  const getLogs = provider.getLogs.bind(provider);
-  provider.getLogs = async (filter) => {
-    const s = nowSeconds();
-    try {
-      return await getLogs(filter);
-    } finally {
-      t.getLogs += nowSeconds() - s;
-      t.getLogsCalls++;
-    }
-  };
   // Concurrent block reads overlap: count the wall time during which at least one is in flight.
   let inFlight = 0;
   let since = 0;

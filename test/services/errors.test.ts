@@ -10,6 +10,7 @@ import {
   decodeRevertData,
   describeError,
   isAlreadySubmitted,
+  isDroppedConnection,
   isRetryable,
   isRevert,
   revertDataOf,
@@ -143,6 +144,19 @@ describe("chain errors (services/src/chain/errors.ts)", function () {
       expect(isRetryable(new Error("invalid raw transaction"))).to.equal(false);
       // A network timeout hidden in a revert is still a revert.
       expect(isRetryable(Object.assign(callException("0x12345678"), { message: "network timeout" }))).to.equal(false);
+    });
+  });
+
+  describe("isDroppedConnection", function () {
+    it("is true for a connection dropped before an answer, at the top or in a nested cause", function () {
+      expect(isDroppedConnection(new Error("socket hang up"))).to.equal(true);
+      expect(isDroppedConnection(Object.assign(new Error("fetch failed"), { cause: Object.assign(new Error("read"), { code: "ECONNRESET" }) }))).to.equal(true);
+      expect(isDroppedConnection(new Error("write EPIPE"))).to.equal(true);
+    });
+    it("is false for timeouts, refusals and reverts (not safe or not useful to re-send at once)", function () {
+      expect(isDroppedConnection(new Error("request timeout"))).to.equal(false);
+      expect(isDroppedConnection(new Error("connect ECONNREFUSED 127.0.0.1:8545"))).to.equal(false);
+      expect(isDroppedConnection(new Error("execution reverted"))).to.equal(false);
     });
   });
 

@@ -14,6 +14,7 @@ import {
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../../typechain-types";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { readDeployment, type DeploymentRecord } from "./deployment";
+import { isDroppedConnection } from "./errors";
 import { loadServiceWallets, type ServiceWallets } from "./keys";
 
 export interface LedgerContracts {
@@ -141,13 +142,6 @@ export function retryDroppedConnections(provider: JsonRpcProvider, retries = 3):
       },
       { retries, minTimeout: 50, maxTimeout: 1_000, factor: 3 },
     );
-}
-
-function isDroppedConnection(err: unknown): boolean {
-  const texts = [String((err as Error)?.message ?? ""), String((err as { error?: Error })?.error?.message ?? "")];
-  let cause = (err as { cause?: unknown })?.cause;
-  for (let i = 0; cause && i < 4; i++, cause = (cause as { cause?: unknown }).cause) texts.push(String((cause as Error).message ?? ""), String((cause as { code?: string }).code ?? ""));
-  return texts.some((t) => /econnreset|socket hang up|epipe|other side closed/i.test(t));
 }
 
 export const CHAIN_SERVICE_FACTORY = {

@@ -72,6 +72,19 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
+ * True when the connection dropped before any answer (ECONNRESET, "socket hang up", EPIPE): the
+ * narrow case of isRetryable where re-sending at once is safe and cannot double a long wait.
+ */
+export function isDroppedConnection(err: unknown): boolean {
+  const texts = [String((err as Error)?.message ?? ""), String((err as { error?: Error })?.error?.message ?? "")];
+  let cause = (err as { cause?: unknown })?.cause;
+  for (let i = 0; cause && i < 4; i++, cause = (cause as { cause?: unknown }).cause) {
+    texts.push(String((cause as Error).message ?? ""), String((cause as { code?: string }).code ?? ""));
+  }
+  return texts.some((t) => /econnreset|socket hang up|epipe|other side closed/i.test(t));
+}
+
+/**
  * True when the node refused a raw transaction because it has seen these bytes before (geth "already
  * known", Besu/Hardhat "Known transaction") or because the nonce is already spent ("nonce too
  * low"). Re-broadcasting our own stored transaction after a crash meets exactly these answers.

@@ -147,25 +147,27 @@ export class ComplianceService {
     if (!subjectId || subjectId.length > MAX_SUBJECT_ID_LENGTH) {
       throw new BadRequestException(`A compliance subject id must be 1 to ${MAX_SUBJECT_ID_LENGTH} characters.`);
     }
-    const body = async (em: EntityManager): Promise<ComplianceRun> => {
+    const evaluate = async (em: EntityManager) => {
       const outcomes = await evaluateRules(rules, await context(em));
-      const runId = timeOrderedId();
-      const createdAt = Date.now();
-      await this.records.storeRun(em, outcomes.map((o) => toEntity(o, runId, subjectType, subjectId, createdAt)));
-      return { runId, subjectType, subjectId, overall: overallOf(outcomes), outcomes };
+      return { runId: timeOrderedId(), subjectType, subjectId, overall: overallOf(outcomes), outcomes };
     };
-    if (m || storePassing) return m ? body(m) : this.db.write(body);
+    const store = (em: EntityManager, run: ComplianceRun) => {
+      const createdAt = Date.now();
+      return this.records.storeRun(em, run.outcomes.map((o) => toEntity(o, run.runId, subjectType, subjectId, createdAt)));
+    };
+    const evaluateAndStore = async (em: EntityManager): Promise<ComplianceRun> => {
+      const run = await evaluate(em);
+      await store(em, run);
+      return run;
+    };
+    if (m) return evaluateAndStore(m);
+    if (storePassing) return this.db.write(evaluateAndStore);
     // A preview (the unsigned step of an act): evaluate on a plain read; keep the run only when it
     // found something (fail or review), so a passing preview costs no write transaction — on SQLite
     // every write waits for every other.
-    const outcomes = await evaluateRules(rules, await context(this.db.ds.manager));
-    const overall = overallOf(outcomes);
-    const runId = timeOrderedId();
-    if (overall !== "pass") {
-      const createdAt = Date.now();
-      await this.db.write((em) => this.records.storeRun(em, outcomes.map((o) => toEntity(o, runId, subjectType, subjectId, createdAt))));
-    }
-    return { runId, subjectType, subjectId, overall, outcomes };
+    const run = await evaluate(this.db.ds.manager);
+    if (run.overall !== "pass") await this.db.write((em) => store(em, run));
+    return run;
   }
 }
 
