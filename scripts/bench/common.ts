@@ -4,8 +4,9 @@
  * "under load" note. Benchmarks reuse the integration harness (test/support) so they measure the
  * same service the tests exercise; they are scripts, never tests.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
 import { id as keccakId, Wallet, type TransactionRequest } from "ethers";
 import type { TestChain } from "../../test/support/chain";
 import type { TestEnv } from "../../test/support/app";
@@ -198,4 +199,46 @@ export async function waitReceipts(chain: TestChain, hashes: string[], pollMs = 
     if (pending.size) await new Promise((res) => setTimeout(res, pollMs));
   }
   return lastBlock;
+}
+
+/**
+ * Writes a preload script that profiles the process it is loaded into (V8 inspector) and saves the
+ * profile to `dir` on SIGTERM; NODE_OPTIONS does not accept --cpu-prof itself.
+ */
+export function profilerPreload(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "preload-profiler.js");
+  writeFileSync(
+    file,
+    [
+      "const inspector = require('node:inspector');",
+      "const fs = require('node:fs');",
+      "const session = new inspector.Session();",
+      "session.connect();",
+      "session.post('Profiler.enable', () => session.post('Profiler.start'));",
+      "process.once('SIGTERM', () => {",
+      "  session.post('Profiler.stop', (err, res) => {",
+      `    if (!err) fs.writeFileSync(${JSON.stringify(dir)} + '/service-' + process.pid + '.cpuprofile', JSON.stringify(res.profile));`,
+      "    process.exit(0);",
+      "  });",
+      "});",
+    ].join("\n"),
+  );
+  return file;
+}
+
+/** CPU time (user + system) a process has used so far, ms. */
+export function processCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Machine CPU counters, or the busy share since `since`. */
+export function machineCpu(): { idle: number; total: number };
+export function machineCpu(since: { idle: number; total: number }): number;
+export function machineCpu(since?: { idle: number; total: number }): { idle: number; total: number } | number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const now = { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  if (!since) return now;
+  return now.total === since.total ? 0 : 1 - (now.idle - since.idle) / (now.total - since.total);
 }

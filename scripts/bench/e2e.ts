@@ -12,8 +12,7 @@
  * Targets (issue 6): single ≥ half raw; batch ≥ 1,500 invoices/s; service memory ≤ 500 MB.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
 import { startChain, type TestChain } from "../../test/support/chain";
@@ -29,6 +28,8 @@ import {
   intFlag,
   invoice as chainInvoice,
   loadNote,
+  processCpuMs,
+  profilerPreload,
   nowSeconds,
   presign,
   registerMembers,
@@ -65,6 +66,28 @@ interface ModeResult {
   blocks: number;
   txs: number;
   maxTxsPerBlock: number;
+  /** CPU seconds each process used during the run (service only for HTTP runs). */
+  cpu?: CpuUse;
+}
+interface CpuUse {
+  node: number;
+  service: number;
+  clients: number;
+}
+
+/** CPU seconds used by the node, the service and this process (the clients) while `run` runs. */
+async function withCpu<T extends ModeResult>(nodePid: number, servicePid: number | null, run: () => Promise<T>): Promise<T> {
+  const self0 = process.cpuUsage();
+  const n0 = processCpuMs(nodePid);
+  const s0 = servicePid ? processCpuMs(servicePid) : 0;
+  const out = await run();
+  const self = process.cpuUsage(self0);
+  out.cpu = {
+    node: (processCpuMs(nodePid) - n0) / 1000,
+    service: servicePid ? (processCpuMs(servicePid) - s0) / 1000 : 0,
+    clients: (self.user + self.system) / 1e6,
+  };
+  return out;
 }
 
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY_MS).toISOString().slice(0, 10);
@@ -148,18 +171,23 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     const results: Record<string, ModeResult> = {};
     // Single mode through the API, then direct; batch mode the same.
     console.log("e2e: single mode over HTTP …");
-    results.httpSingle = await httpRun(svc.url, clients, nSingle, 1, httpInvoice, fingerprint, chain, env.keys.relayer.address);
+    const nodePid = chain.process.pid!;
+    results.httpSingle = await withCpu(nodePid, pid, () =>
+      httpRun(svc!.url, clients, nSingle, 1, httpInvoice, fingerprint, chain, env.keys.relayer.address),
+    );
     console.log(`e2e:   ${fmtRate(results.httpSingle.invoices / results.httpSingle.seconds)} invoices/s`);
     const memAfterSingle = procMemory(pid);
     console.log("e2e: single mode direct to the node …");
-    results.rawSingle = await rawRun(env, suppliers, buyer.address, nSingle, 1);
+    results.rawSingle = await withCpu(nodePid, null, () => rawRun(env, suppliers, buyer.address, nSingle, 1));
     console.log(`e2e:   ${fmtRate(results.rawSingle.invoices / results.rawSingle.seconds)} invoices/s`);
     console.log("e2e: batch mode over HTTP …");
-    results.httpBatch = await httpRun(svc.url, clients, nBatch, BATCH, httpInvoice, fingerprint, chain, env.keys.relayer.address);
+    results.httpBatch = await withCpu(nodePid, pid, () =>
+      httpRun(svc!.url, clients, nBatch, BATCH, httpInvoice, fingerprint, chain, env.keys.relayer.address),
+    );
     console.log(`e2e:   ${fmtRate(results.httpBatch.invoices / results.httpBatch.seconds)} invoices/s`);
     const memAfterBatch = procMemory(pid);
     console.log("e2e: batch mode direct to the node …");
-    results.rawBatch = await rawRun(env, suppliers, buyer.address, nBatch, BATCH);
+    results.rawBatch = await withCpu(nodePid, null, () => rawRun(env, suppliers, buyer.address, nBatch, BATCH));
     console.log(`e2e:   ${fmtRate(results.rawBatch.invoices / results.rawBatch.seconds)} invoices/s`);
 
     writeReport({ results, nClients, nSingle, nBatch, heapMb, loadAtStart, started, memAfterStart, memAfterSingle, memAfterBatch });
@@ -168,32 +196,6 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     await cleanupEnv(env).catch(() => undefined);
     await chain.stop();
   }
-}
-
-/**
- * Writes a preload script that profiles the process it is loaded into (V8 inspector) and saves the
- * profile to `dir` on SIGTERM; NODE_OPTIONS does not accept --cpu-prof itself.
- */
-function profilerPreload(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "preload-profiler.js");
-  writeFileSync(
-    file,
-    [
-      "const inspector = require('node:inspector');",
-      "const fs = require('node:fs');",
-      "const session = new inspector.Session();",
-      "session.connect();",
-      "session.post('Profiler.enable', () => session.post('Profiler.start'));",
-      "process.once('SIGTERM', () => {",
-      "  session.post('Profiler.stop', (err, res) => {",
-      `    if (!err) fs.writeFileSync(${JSON.stringify(dir)} + '/service-' + process.pid + '.cpuprofile', JSON.stringify(res.profile));`,
-      "    process.exit(0);",
-      "  });",
-      "});",
-    ].join("\n"),
-  );
-  return file;
 }
 
 /** Members are indexed shortly after registration; sign-in refuses an unknown address until then. */
@@ -383,6 +385,11 @@ function writeReport(r: {
   const phaseText = (m: ModeResult) =>
     `per act, with ${r.nClients} clients in parallel: POST without signature ${ms(m.phases.unsigned, m.phases.acts)},` +
     ` client signing ${ms(m.phases.sign, m.phases.acts)}, signed POST ${ms(m.phases.signed, m.phases.acts)}.`;
+  const cpuText = (m: ModeResult) =>
+    m.cpu
+      ? `CPU used during the run: node ${fmtSeconds(m.cpu.node)} s, service ${fmtSeconds(m.cpu.service)} s, clients ${fmtSeconds(m.cpu.clients)} s` +
+        ` (of ${fmtSeconds(2 * m.seconds)} core-seconds on 2 cores).`
+      : "";
   const lines = [
     "## End-to-end tokenisation throughput",
     "",
@@ -414,6 +421,7 @@ function writeReport(r: {
     "",
     `- Single mode: every act was accepted (202) after ${fmtSeconds(httpSingle.submitted)} s of the ${fmtSeconds(httpSingle.seconds)} s run`,
     `  (${share(httpSingle)} of it); ${phaseText(httpSingle)}`,
+    `  ${cpuText(httpSingle)} Direct: ${cpuText(rawSingle)}`,
     `  The relayer put its ${formatInt(httpSingle.txs)} transactions into ${formatInt(httpSingle.blocks)} blocks, ${perBlockSingle.toFixed(1)} per block on`,
     `  average (max ${httpSingle.maxTxsPerBlock}), while the direct run's`,
     `  ${formatInt(rawSingle.txs)} transactions from ${r.nClients} keys fit in ${rawSingle.blocks} blocks. The outbox relays with one key`,
@@ -423,6 +431,7 @@ function writeReport(r: {
     "  (act + outbox rows) before its 202, and is visible only after the indexer's next pass.",
     `- Batch mode carries 200 invoices per relayed transaction; measured ${fmtRate(rate(httpBatch))} invoices/s. Every act was`,
     `  accepted after ${fmtSeconds(httpBatch.submitted)} s of ${fmtSeconds(httpBatch.seconds)} s (${share(httpBatch)}); ${phaseText(httpBatch)}`,
+    `  ${cpuText(httpBatch)} Direct: ${cpuText(rawBatch)}`,
     "  Server side, both POSTs of a batch act validate 200 nested DTOs, compute 200 fingerprints and run the",
     "  compliance screening of all 200 invoices (the unsigned one also builds the typed data, the signed one",
     "  verifies the signature and writes act and outbox rows).",
@@ -440,6 +449,7 @@ function writeReport(r: {
   ];
   const body = lines.join("\n");
   console.log(table);
+  for (const [k, m] of Object.entries(r.results)) console.log(`e2e: ${k}: ${cpuText(m)}${m.latencies.length ? " " + phaseText(m) : ""}`);
   console.log(`e2e: service peak RSS ${mb(peak)}`);
   writeBenchmarkSection("e2e", body);
   console.log("e2e: docs/BENCHMARKS.md section `e2e` rewritten");

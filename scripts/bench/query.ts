@@ -2,7 +2,7 @@
  * Query latency at scale (issue 6, part 2).
  *
  *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
- *                                 [--requests 2000 --connections 10 --reseed --no-doc]
+ *                                 [--requests 2000 --connections 10 --reseed --no-doc --cpu-prof DIR]
  *
  * 1. Seeds PostgreSQL database `scf_bench_query` (dropped and re-created; the service's own
  *    migrations give it production's schema) in bulk, in the shape the indexer writes
@@ -19,7 +19,6 @@
  * Target (issue 6): p95 ≤ 20 ms over HTTP for every query.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
@@ -33,7 +32,7 @@ import { createApp } from "../../services/src/app.factory";
 import { loadConfig } from "../../services/src/config/env";
 import { dataSourceOptions } from "../../services/src/database/data-source";
 import { benchMembers, memberLayout, seedDatabase, type SeedResult } from "./query-seed";
-import { commandLine, fmtSeconds, intFlag, loadNote, machineBusy, nowSeconds } from "./common";
+import { commandLine, fmtSeconds, intFlag, loadNote, machineBusy, nowSeconds, profilerPreload, processCpuMs, machineCpu } from "./common";
 
 const ROOT = join(__dirname, "..", "..");
 const DB_NAME = "scf_bench_query";
@@ -272,7 +271,9 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     });
 
     // --- 5. HTTP (service as its own process) and direct SQL ---
-    const svc = await spawnQuiet(env.env);
+    // --cpu-prof DIR: the service process writes a V8 CPU profile there when it exits.
+    const profDir = flags.get("cpu-prof");
+    const svc = await spawnQuiet(profDir ? { ...env.env, NODE_OPTIONS: `--require ${profilerPreload(profDir)}` } : env.env);
     child = svc.child;
     const results: Result[] = [];
     for (const s of scenarios) {
@@ -318,20 +319,6 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
 }
 
 /** utime + stime of a process, ms (USER_HZ = 100). */
-function processCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-/** Machine CPU counters, or the busy share since `since`. */
-function machineCpu(): { idle: number; total: number };
-function machineCpu(since: { idle: number; total: number }): number;
-function machineCpu(since?: { idle: number; total: number }): { idle: number; total: number } | number {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  const now = { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
-  if (!since) return now;
-  return now.total === since.total ? 0 : 1 - (now.idle - since.idle) / (now.total - since.total);
-}
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
 const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));

@@ -29,7 +29,8 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
 
   before(async function () {
     chain = await startChain();
-    env = await prepareEnv(chain, { SESSION_TTL_SECONDS: "60" });
+    // A short caller cache, so edits made behind the service's back (below) are seen quickly.
+    env = await prepareEnv(chain, { SESSION_TTL_SECONDS: "60", CALLER_CACHE_MS: "300" });
     svc = await startService(env);
     ds = svc.app.get<DataSource>(getDataSourceToken());
   });
@@ -317,6 +318,8 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
       const { accessToken } = await login(svc.url, w);
       await request(svc.url).get("/auth/me").set(bearer(accessToken)).expect(200);
       await dbWrite((m) => m.update(SessionEntity, { tokenHash: hashSessionToken(accessToken) }, { expiresAt: nowSec() - 1 }));
+      // An edit this process did not make (another replica, an operator) is seen within CALLER_CACHE_MS.
+      await new Promise((r) => setTimeout(r, env.config.CALLER_CACHE_MS + 50));
       const res = await request(svc.url).get("/auth/me").set(bearer(accessToken)).expect(401);
       expect(res.body.message).to.contain("bearer token expired");
       expect(res.headers["www-authenticate"]).to.contain('error="invalid_token"');

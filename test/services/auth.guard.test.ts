@@ -10,11 +10,13 @@ import { ExecutionContextHost } from "@nestjs/core/helpers/execution-context-hos
 import { Wallet, keccak256, toUtf8Bytes } from "ethers";
 import { Public, RequireRoles, type AuthUser } from "../../services/src/auth/auth.decorators";
 import { AuthGuard } from "../../services/src/auth/auth.guard";
+import { CallerCache } from "../../services/src/auth/caller-cache";
 import { COMPLIANCE_OFFICER_ROLE, ComplianceRoleReader } from "../../services/src/auth/compliance-role.reader";
 import type { SessionEntity } from "../../services/src/auth/entities/auth.entity";
 import { hashSessionToken, newSessionToken } from "../../services/src/auth/session-token";
 import type { ChainService } from "../../services/src/chain/chain.service";
 import type { MemberEntity } from "../../services/src/indexer/entities/projections.entity";
+import type { IndexerService } from "../../services/src/indexer/indexer.service";
 
 class Routes {
   @Public()
@@ -60,6 +62,17 @@ class FakeOfficers {
   }
 }
 
+/** The indexer's membership-change notifications, sent by hand. */
+class FakeIndexer {
+  private listeners: Array<(accounts: string[] | null) => void> = [];
+  onMembersChanged(l: (accounts: string[] | null) => void): void {
+    this.listeners.push(l);
+  }
+  changed(accounts: string[] | null): void {
+    for (const l of this.listeners) l(accounts);
+  }
+}
+
 const nowSec = () => Math.floor(Date.now() / 1000);
 const YEAR = 365 * 86400;
 
@@ -90,12 +103,17 @@ describe("AuthGuard", function () {
   let members: FakeRepo<MemberEntity>;
   let officers: FakeOfficers;
   let guard: AuthGuard;
+  let cache: CallerCache;
+  let indexer: FakeIndexer;
 
   beforeEach(function () {
     sessions = new FakeRepo<SessionEntity>();
     members = new FakeRepo<MemberEntity>();
     officers = new FakeOfficers();
-    guard = new AuthGuard(new Reflector(), sessions, members, officers);
+    indexer = new FakeIndexer();
+    cache = new CallerCache({ CALLER_CACHE_MS: 2_000 }, indexer as unknown as IndexerService);
+    cache.onModuleInit();
+    guard = new AuthGuard(new Reflector(), sessions, members, officers, cache);
   });
 
   /** A live session for a fresh address; returns the token and address. */
@@ -121,6 +139,78 @@ describe("AuthGuard", function () {
       return { error: err, user: req.user, headers };
     }
   }
+
+  describe("caller cache (CALLER_CACHE_MS)", function () {
+    it("reads a token's session and its member row once, then serves further requests from memory", async function () {
+      const { token, address } = session();
+      members.rows.push(member(address, { roles: 4 }));
+      for (let i = 0; i < 3; i++) expect((await call(Routes, "financierOnly", `Bearer ${token}`)).allowed).to.equal(true);
+      expect(sessions.lookups).to.equal(1);
+      expect(members.lookups).to.equal(1);
+    });
+
+    it("still refuses a cached session once it has expired", async function () {
+      const { token } = session(1);
+      expect((await call(Routes, "anyCaller", `Bearer ${token}`)).allowed).to.equal(true);
+      // Cached now; its expiry passes within the cache's 2 s.
+      while (nowSec() < sessions.rows[0].expiresAt) await new Promise((r) => setTimeout(r, 50));
+      const out = await call(Routes, "anyCaller", `Bearer ${token}`);
+      expect(out.error).to.be.instanceOf(UnauthorizedException);
+      expect(out.error!.message).to.contain("bearer token expired");
+      expect(sessions.lookups).to.equal(1);
+    });
+
+    it("does not remember unknown tokens: a session created a moment later works at once", async function () {
+      const token = newSessionToken();
+      expect((await call(Routes, "anyCaller", `Bearer ${token}`)).error).to.be.instanceOf(UnauthorizedException);
+      sessions.rows.push({ tokenHash: hashSessionToken(token), address: Wallet.createRandom().address, expiresAt: nowSec() + 60, createdAt: nowSec() });
+      expect((await call(Routes, "anyCaller", `Bearer ${token}`)).allowed).to.equal(true);
+    });
+
+    it("forgets a session signed out here, and a member the indexer reports changed", async function () {
+      const { token, address } = session();
+      members.rows.push(member(address, { roles: 4 }));
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).allowed).to.equal(true);
+
+      members.rows[0].status = "suspended";
+      indexer.changed([Wallet.createRandom().address]); // someone else: still cached
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).allowed).to.equal(true);
+      indexer.changed([address]);
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).error).to.be.instanceOf(ForbiddenException);
+
+      members.rows[0].status = "active";
+      indexer.changed(null); // a rollback: everything is read again
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).allowed).to.equal(true);
+
+      sessions.rows.length = 0;
+      cache.forgetSession(hashSessionToken(token));
+      expect((await call(Routes, "anyCaller", `Bearer ${token}`)).error).to.be.instanceOf(UnauthorizedException);
+    });
+
+    it("does not cache a member read that a change overtook", async function () {
+      const { token, address } = session();
+      members.rows.push(member(address, { roles: 4 }));
+      const slow = members.findOneBy.bind(members);
+      members.findOneBy = async (where: object) => {
+        const row = { ...(await slow(where))! };
+        members.rows[0].status = "suspended";
+        indexer.changed([address]); // indexed while the read was in flight
+        return row as MemberEntity;
+      };
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).allowed).to.equal(true);
+      members.findOneBy = slow;
+      expect((await call(Routes, "financierOnly", `Bearer ${token}`)).error).to.be.instanceOf(ForbiddenException);
+    });
+
+    it("with CALLER_CACHE_MS=0 reads both on every request", async function () {
+      guard = new AuthGuard(new Reflector(), sessions, members, officers, new CallerCache({ CALLER_CACHE_MS: 0 }));
+      const { token, address } = session();
+      members.rows.push(member(address));
+      for (let i = 0; i < 3; i++) await call(Routes, "anyCaller", `Bearer ${token}`);
+      expect(sessions.lookups).to.equal(3);
+      expect(members.lookups).to.equal(3);
+    });
+  });
 
   describe("authentication", function () {
     it("lets a @Public() route through without a token and without reading sessions", async function () {

@@ -33,6 +33,7 @@ describe("compliance: ComplianceService on a real database", function () {
   let ds: DataSource;
   let config: AppConfig;
   let svc: ComplianceService;
+  let records: ComplianceRecords;
   let nextId = 1;
 
   const application = (over: Record<string, unknown> = {}) => ({
@@ -84,7 +85,8 @@ describe("compliance: ComplianceService on a real database", function () {
     ds = await openDatabase(config.database);
     const screener = new SanctionsScreener(config);
     screener.onModuleInit();
-    svc = new ComplianceService(config, screener, new ComplianceRecords(ds), new DbWriter(ds));
+    records = new ComplianceRecords(ds);
+    svc = new ComplianceService(config, screener, records, new DbWriter(ds));
   });
 
   after(async function () {
@@ -222,6 +224,63 @@ describe("compliance: ComplianceService on a real database", function () {
       await receivable(seller, debtor, CONCENTRATION_FLOOR_FEN, "accepted");
       const second = await svc.checkInvoice(null, invoice(seller, debtor, 1n));
       expect(second.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")!.result).to.equal("review");
+    });
+  });
+
+  describe("checkInvoices() (a batch)", function () {
+    it("reads the facts once for the batch, counts its earlier invoices as exposure, and stores every run in one go", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const other = Wallet.createRandom().address;
+      const big = 9_000_000_000_000_000_000n; // above 2^63
+      await receivable(seller, other, big, "accepted");
+      const taken = await receivable(Wallet.createRandom().address, debtor, 5n, "issued");
+      const batch = [
+        invoice(seller, debtor, big),
+        invoice(seller.toLowerCase(), debtor.toLowerCase(), big),
+        invoice(seller, debtor, 7n, taken),
+      ];
+      const reads: string[] = [];
+      for (const name of ["tokenisedStatuses", "openBook"] as const) {
+        const original = records[name].bind(records) as (...a: unknown[]) => unknown;
+        (records as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (reads.push(name), original(...a));
+      }
+      let runs;
+      try {
+        runs = await svc.checkInvoices(null, batch);
+      } finally {
+        delete (records as unknown as Record<string, unknown>).tokenisedStatuses;
+        delete (records as unknown as Record<string, unknown>).openBook;
+      }
+      // One read of the fingerprints and one of the (single) seller's book, however long the batch.
+      expect(reads).to.deep.equal(["tokenisedStatuses", "openBook"]);
+      expect(runs.map((r) => r.subjectId)).to.deep.equal(batch.map((b) => b.subjectId));
+      const conc = runs.map((r) => r.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")!.details);
+      // The first sees only the projection; each later one also the batch's invoices before it.
+      expect(conc[0]).to.include({ debtorOutstanding: big.toString(), sellerOutstanding: (2n * big).toString(), openReceivables: 1 });
+      expect(conc[1]).to.include({ debtorOutstanding: (2n * big).toString(), sellerOutstanding: (3n * big).toString(), openReceivables: 2 });
+      expect(conc[2]).to.include({ debtorOutstanding: (2n * big + 7n).toString(), openReceivables: 3 });
+      expect(runs.map((r) => r.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!.result)).to.deep.equal([
+        "pass",
+        "pass",
+        "fail",
+      ]);
+      expect(runs.map((r) => r.overall)).to.deep.equal(["pass", "review", "fail"]);
+      for (const r of runs) {
+        const rows = await svc.listChecks("invoice", r.subjectId);
+        expect(rows.map((x) => [x.runId, x.ruleCode, x.result])).to.deep.equal(r.outcomes.map((o) => [r.runId, o.code, o.result]));
+      }
+    });
+
+    it("as a preview keeps only the runs that found something", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      const taken = await receivable(Wallet.createRandom().address, debtor, 5n, "issued");
+      const batch = [invoice(seller, debtor, 10n), invoice(seller, debtor, 10n, taken)];
+      const runs = await svc.checkInvoices(null, batch, { storePassing: false });
+      expect(runs.map((r) => r.overall)).to.deep.equal(["pass", "fail"]);
+      expect(await svc.listChecks("invoice", batch[0].subjectId)).to.have.length(0);
+      expect(await svc.listChecks("invoice", batch[1].subjectId)).to.have.length(runs[1].outcomes.length);
     });
   });
 

@@ -3,6 +3,7 @@
  * session unless marked `@Public()`; the caller's AuthUser is rebuilt on each request from the
  * indexed membership (so a suspension or KYC expiry bites at the next request, not at the next
  * sign-in) and from the registry's COMPLIANCE_OFFICER role; then `@RequireRoles` is enforced.
+ * Session and member rows are read through CallerCache (see there for what that changes).
  * Refusals: 401 with a WWW-Authenticate challenge (RFC 6750) for missing, malformed, unknown or
  * expired tokens; 403 naming the roles a route needs.
  */
@@ -26,6 +27,7 @@ import {
   type AccessRole,
   type AuthUser,
 } from "./auth.decorators";
+import { CallerCache } from "./caller-cache";
 import { ComplianceRoleReader } from "./compliance-role.reader";
 import { SessionEntity } from "./entities/auth.entity";
 import { hashSessionToken, parseBearer } from "./session-token";
@@ -53,6 +55,7 @@ export class AuthGuard implements CanActivate {
     @InjectRepository(SessionEntity) private readonly sessions: SessionLookup,
     @InjectRepository(MemberEntity) private readonly members: MemberLookup,
     @Inject(ComplianceRoleReader) private readonly officers: OfficerLookup,
+    private readonly cache: CallerCache,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -85,7 +88,8 @@ export class AuthGuard implements CanActivate {
     }
     if (parsed.kind === "malformed") throw invalidToken(res, `${parsed.reason}; ${SIGN_IN}`);
 
-    const session = await this.sessions.findOneBy({ tokenHash: hashSessionToken(parsed.token) });
+    const tokenHash = hashSessionToken(parsed.token);
+    const session = await this.cache.session(tokenHash, () => this.sessions.findOneBy({ tokenHash }));
     if (!session) throw invalidToken(res, `bearer token is not valid (unknown or signed out); ${SIGN_IN}`);
     const nowSec = Math.floor(Date.now() / 1000);
     if (session.expiresAt <= nowSec) {
@@ -97,7 +101,7 @@ export class AuthGuard implements CanActivate {
   /** Roles as the ledger sees them now: membership from the projection, the officer role from the chain. */
   async resolveUser(address: string, nowSec = Math.floor(Date.now() / 1000)): Promise<AuthUser> {
     const [member, complianceOfficer] = await Promise.all([
-      this.members.findOneBy({ address }),
+      this.cache.member(address, () => this.members.findOneBy({ address })),
       this.officers.isComplianceOfficer(address),
     ]);
     const verifiedMember = !!member && member.status === "active" && member.kycExpiry > nowSec;

@@ -10,6 +10,7 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { MemberEntity } from "../indexer/entities/projections.entity";
 import { AuthController } from "./auth.controller";
 import { AuthGuard } from "./auth.guard";
+import { CallerCache } from "./caller-cache";
 import { AuthService } from "./auth.service";
 import { authThrottleLimits, authThrottleMiddleware } from "./auth.throttle";
 import { ComplianceRoleReader } from "./compliance-role.reader";
@@ -18,7 +19,7 @@ import { AuthChallengeEntity, SessionEntity } from "./entities/auth.entity";
 @Module({
   imports: [TypeOrmModule.forFeature([AuthChallengeEntity, SessionEntity, MemberEntity])],
   controllers: [AuthController],
-  providers: [AuthService, ComplianceRoleReader, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [AuthService, ComplianceRoleReader, CallerCache, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService, ComplianceRoleReader],
 })
 export class AuthModule implements NestModule {

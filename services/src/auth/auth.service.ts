@@ -32,6 +32,7 @@ import type { ChallengeResponseDto } from "./dto/challenge.dto";
 import type { LoginResponseDto } from "./dto/login.dto";
 import { AuthChallengeEntity, SessionEntity } from "./entities/auth.entity";
 import { hashSessionToken, newSessionToken, parseBearer } from "./session-token";
+import { CallerCache } from "./caller-cache";
 
 export const SIWE_STATEMENT = "Sign in to the SCF ledger.";
 
@@ -52,6 +53,7 @@ export class AuthService {
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     @InjectRepository(AuthChallengeEntity) private readonly challenges: Repository<AuthChallengeEntity>,
+    private readonly callers: CallerCache,
   ) {}
 
   /** Issues a SIWE message for `address` (lower-case or EIP-55) with a fresh single-use nonce. */
@@ -137,7 +139,9 @@ export class AuthService {
   async logout(authorization: string | undefined): Promise<void> {
     const parsed = parseBearer(authorization);
     if (parsed.kind !== "token") throw unauthorized("missing bearer token");
-    await this.db.write((m) => m.delete(SessionEntity, { tokenHash: hashSessionToken(parsed.token) }));
+    const tokenHash = hashSessionToken(parsed.token);
+    await this.db.write((m) => m.delete(SessionEntity, { tokenHash }));
+    this.callers.forgetSession(tokenHash);
   }
 
   /**

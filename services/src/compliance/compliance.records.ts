@@ -12,7 +12,13 @@ import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialE
 import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../indexer/entities/projections.entity";
 import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
 import type { LineFacts, ReceivableFacts } from "./rules/financing.rules";
-import type { OpenExposure } from "./rules/invoice.rules";
+
+/** A seller's open book: outstanding in total and per debtor (lower-case address keys). */
+export interface SellerBook {
+  total: bigint;
+  byDebtor: Map<string, bigint>;
+  receivables: number;
+}
 
 /** Receivables that still carry an outstanding claim. */
 export const NON_FINAL_STATUSES: readonly ReceivableStatus[] = ["issued", "accepted", "financed"];
@@ -21,24 +27,49 @@ export const NON_FINAL_STATUSES: readonly ReceivableStatus[] = ["issued", "accep
 export class ComplianceRecords {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
-  async tokenisedStatus(m: EntityManager, receivableId: string): Promise<string | null> {
-    const r = await m.findOne(ReceivableEntity, { where: { id: receivableId }, select: { id: true, status: true } });
-    return r?.status ?? null;
+  /** Status of each id already tokenised (ids not on the ledger are absent), in one query per 500 ids. */
+  async tokenisedStatuses(m: EntityManager, receivableIds: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const ids = [...new Set(receivableIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await m.find(ReceivableEntity, { where: { id: In(ids.slice(i, i + 500)) }, select: { id: true, status: true } });
+      for (const r of rows) out.set(r.id, r.status);
+    }
+    return out;
   }
 
-  async openExposure(m: EntityManager, seller: string, debtor: string): Promise<OpenExposure> {
-    const rows = await m.find(ReceivableEntity, {
-      where: { seller, status: In([...NON_FINAL_STATUSES]) },
-      select: { id: true, debtor: true, outstanding: true },
-    });
-    let sellerTotal = 0n;
-    let debtorTotal = 0n;
-    const d = debtor.toLowerCase();
-    for (const r of rows) {
-      sellerTotal += r.outstanding;
-      if (r.debtor.toLowerCase() === d) debtorTotal += r.outstanding;
+  /**
+   * A seller's outstanding on non-final receivables, per debtor (keys lower case), in one query.
+   * PostgreSQL sums exactly in `numeric` and returns one row per debtor; SQLite has no exact type
+   * above 2^63, so there the rows come back as text (without entity hydration) and are summed here.
+   */
+  async openBook(m: EntityManager, seller: string): Promise<SellerBook> {
+    const qb = m
+      .createQueryBuilder(ReceivableEntity, "r")
+      .select("r.debtor", "debtor")
+      .where("r.seller = :seller", { seller })
+      .andWhere("r.status IN (:...statuses)", { statuses: [...NON_FINAL_STATUSES] });
+    const byDebtor = new Map<string, bigint>();
+    let total = 0n;
+    let receivables = 0;
+    const add = (debtor: string, amount: bigint, n: number) => {
+      const d = debtor.toLowerCase();
+      byDebtor.set(d, (byDebtor.get(d) ?? 0n) + amount);
+      total += amount;
+      receivables += n;
+    };
+    if (m.connection.options.type === "postgres") {
+      const rows = await qb
+        .addSelect("SUM(CAST(r.outstanding AS numeric))::text", "total")
+        .addSelect("COUNT(*)", "n")
+        .groupBy("r.debtor")
+        .getRawMany<{ debtor: string; total: string; n: string | number }>();
+      for (const r of rows) add(r.debtor, BigInt(r.total), Number(r.n));
+    } else {
+      const rows = await qb.addSelect("r.outstanding", "outstanding").getRawMany<{ debtor: string; outstanding: string }>();
+      for (const r of rows) add(r.debtor, BigInt(r.outstanding), 1);
     }
-    return { sellerTotal, debtorTotal, receivables: rows.length };
+    return { total, byDebtor, receivables };
   }
 
   async receivable(m: EntityManager, id: string): Promise<ReceivableFacts | null> {
@@ -73,7 +104,10 @@ export class ComplianceRecords {
 
   async storeRun(m: EntityManager, rows: ComplianceCheckEntity[]): Promise<void> {
     // The JSON `details` column defeats TypeORM's deep-partial typing; the rows are complete entities.
-    if (rows.length) await m.insert(ComplianceCheckEntity, rows as QueryDeepPartialEntity<ComplianceCheckEntity>[]);
+    // In chunks: a batch's runs are ~1,600 rows, and each row binds 10 parameters.
+    for (let i = 0; i < rows.length; i += 500) {
+      await m.insert(ComplianceCheckEntity, rows.slice(i, i + 500) as QueryDeepPartialEntity<ComplianceCheckEntity>[]);
+    }
   }
 
   /** A subject's checks, newest run first, each run's rules in evaluation order. */

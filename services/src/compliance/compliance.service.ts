@@ -9,14 +9,22 @@
  * writer's lock is not re-entrant).
  */
 import { BadRequestException, Inject, Injectable } from "@nestjs/common";
+import { getAddress, isAddress } from "ethers";
 import type { EntityManager } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { ComplianceRecords } from "./compliance.records";
+import { ComplianceRecords, type SellerBook } from "./compliance.records";
 import { ComplianceCheckResponseDto } from "./dto/compliance-check-response.dto";
 import { ComplianceCheckEntity, type CheckResult } from "./entities/compliance-check.entity";
 import { FINANCING_RULES, type FinancingInput } from "./rules/financing.rules";
-import { CONCENTRATION_FLOOR_FEN, INVOICE_RULES, type InvoiceInput } from "./rules/invoice.rules";
+import {
+  CONCENTRATION_FLOOR_FEN,
+  INVOICE_RULES,
+  type InvoiceContext,
+  type InvoiceFacts,
+  type InvoiceInput,
+  type OpenExposure,
+} from "./rules/invoice.rules";
 import { APPLICATION_RULES, MEMBER_RULES, type ApplicationInput, type MemberInput, type PartyPolicy } from "./rules/party.rules";
 import { evaluateRules, overallOf, SUBJECT_TYPES, type Rule, type RuleOutcome, type SubjectType } from "./rules/rule";
 import { timeOrderedId } from "./run-id";
@@ -90,22 +98,31 @@ export class ComplianceService {
   }
 
   /** Sanity, duplicate and concentration checks of an invoice before tokenisation (subject "invoice"). */
-  checkInvoice(
-    m: EntityManager | null,
-    inv: { subjectId: string; seller: string; debtor: string; faceValue: bigint; issueDate: Date; dueDate: Date; fingerprint: string; now?: Date },
-    opts: { storePassing?: boolean } = {},
-  ): Promise<ComplianceRun> {
-    const invoice: InvoiceInput = { ...inv };
-    const now = inv.now ?? new Date();
-    return this.run(m, "invoice", inv.subjectId, INVOICE_RULES, opts.storePassing ?? true, (em) => ({
-      invoice,
-      now,
-      policy: { concentrationLimitBps: this.config.CONCENTRATION_LIMIT_BPS, concentrationFloor: CONCENTRATION_FLOOR_FEN },
-      facts: {
-        tokenisedStatus: (id: string) => this.records.tokenisedStatus(em, id),
-        openExposure: (seller: string, debtor: string) => this.records.openExposure(em, seller, debtor),
+  async checkInvoice(m: EntityManager | null, inv: InvoiceSubject, opts: { storePassing?: boolean } = {}): Promise<ComplianceRun> {
+    return (await this.checkInvoices(m, [inv], opts))[0];
+  }
+
+  /**
+   * checkInvoice for every invoice of a batch: one run each, but the facts are read once for the
+   * whole batch (one query for the fingerprints, one per seller for its open book) and the runs are
+   * stored in one insert. Each invoice's concentration counts the batch's earlier invoices as open
+   * exposure, as they will be once the batch is tokenised.
+   */
+  checkInvoices(m: EntityManager | null, invoices: readonly InvoiceSubject[], opts: { storePassing?: boolean } = {}): Promise<ComplianceRun[]> {
+    const now = invoices[0]?.now ?? new Date();
+    const policy = { concentrationLimitBps: this.config.CONCENTRATION_LIMIT_BPS, concentrationFloor: CONCENTRATION_FLOOR_FEN };
+    return this.runAll(
+      m,
+      "invoice",
+      invoices.map((i) => i.subjectId),
+      INVOICE_RULES,
+      opts.storePassing ?? true,
+      async (em) => {
+        const facts = await BatchInvoiceFacts.load(this.records, em, invoices);
+        return (i) => ({ invoice: { ...invoices[i] }, now: invoices[i].now ?? now, policy, facts });
       },
-    }));
+      (ctx) => BatchInvoiceFacts.after(ctx),
+    );
   }
 
   /** Pre-flight checks of a financing request (subject "financing", id = receivable id). */
@@ -144,32 +161,119 @@ export class ComplianceService {
     storePassing: boolean,
     context: (em: EntityManager) => C | Promise<C>,
   ): Promise<ComplianceRun> {
-    if (!subjectId || subjectId.length > MAX_SUBJECT_ID_LENGTH) {
-      throw new BadRequestException(`A compliance subject id must be 1 to ${MAX_SUBJECT_ID_LENGTH} characters.`);
+    const runs = await this.runAll(m, subjectType, [subjectId], rules, storePassing, async (em) => {
+      const ctx = await context(em);
+      return () => ctx;
+    });
+    return runs[0];
+  }
+
+  /**
+   * One run per subject id, evaluated in order. `contexts` prepares what the rules read (once for
+   * all subjects) and returns each subject's context; `evaluated`, if given, sees each run's context
+   * after its rules ran (a batch counting its earlier invoices).
+   */
+  private async runAll<C>(
+    m: EntityManager | null,
+    subjectType: SubjectType,
+    subjectIds: readonly string[],
+    rules: readonly Rule<C>[],
+    storePassing: boolean,
+    contexts: (em: EntityManager) => Promise<(index: number) => C>,
+    evaluated?: (ctx: C) => void,
+  ): Promise<ComplianceRun[]> {
+    for (const subjectId of subjectIds) {
+      if (!subjectId || subjectId.length > MAX_SUBJECT_ID_LENGTH) {
+        throw new BadRequestException(`A compliance subject id must be 1 to ${MAX_SUBJECT_ID_LENGTH} characters.`);
+      }
     }
-    const evaluate = async (em: EntityManager) => {
-      const outcomes = await evaluateRules(rules, await context(em));
-      return { runId: timeOrderedId(), subjectType, subjectId, overall: overallOf(outcomes), outcomes };
+    const evaluate = async (em: EntityManager): Promise<ComplianceRun[]> => {
+      const contextOf = await contexts(em);
+      const runs: ComplianceRun[] = [];
+      for (const [i, subjectId] of subjectIds.entries()) {
+        const ctx = contextOf(i);
+        const outcomes = await evaluateRules(rules, ctx);
+        evaluated?.(ctx);
+        runs.push({ runId: timeOrderedId(), subjectType, subjectId, overall: overallOf(outcomes), outcomes });
+      }
+      return runs;
     };
-    const store = (em: EntityManager, run: ComplianceRun) => {
+    const store = (em: EntityManager, runs: readonly ComplianceRun[]) => {
       const createdAt = Date.now();
-      return this.records.storeRun(em, run.outcomes.map((o) => toEntity(o, run.runId, subjectType, subjectId, createdAt)));
+      return this.records.storeRun(
+        em,
+        runs.flatMap((run) => run.outcomes.map((o) => toEntity(o, run.runId, subjectType, run.subjectId, createdAt))),
+      );
     };
-    const evaluateAndStore = async (em: EntityManager): Promise<ComplianceRun> => {
-      const run = await evaluate(em);
-      await store(em, run);
-      return run;
+    const evaluateAndStore = async (em: EntityManager): Promise<ComplianceRun[]> => {
+      const runs = await evaluate(em);
+      await store(em, runs);
+      return runs;
     };
     if (m) return evaluateAndStore(m);
     if (storePassing) return this.db.write(evaluateAndStore);
-    // A preview (the unsigned step of an act): evaluate on a plain read; keep the run only when it
+    // A preview (the unsigned step of an act): evaluate on a plain read; keep only the runs that
     // found something (fail or review), so a passing preview costs no write transaction — on SQLite
     // every write waits for every other.
-    const run = await evaluate(this.db.ds.manager);
-    if (run.overall !== "pass") await this.db.write((em) => store(em, run));
-    return run;
+    const runs = await evaluate(this.db.ds.manager);
+    const kept = runs.filter((r) => r.overall !== "pass");
+    if (kept.length) await this.db.write((em) => store(em, kept));
+    return runs;
   }
 }
+
+/** What checkInvoice reads about one invoice; `now` defaults to the time of the call. */
+export type InvoiceSubject = Omit<InvoiceInput, "now"> & { now?: Date };
+
+/**
+ * The invoice rules' facts for a batch, read once: fingerprints already tokenised, and each seller's
+ * open book, to which every evaluated invoice of the batch is added for the ones after it.
+ */
+class BatchInvoiceFacts implements InvoiceFacts {
+  private constructor(
+    private readonly statuses: Map<string, string>,
+    private readonly books: Map<string, SellerBook>,
+  ) {}
+
+  static async load(records: ComplianceRecords, em: EntityManager, invoices: readonly InvoiceSubject[]): Promise<BatchInvoiceFacts> {
+    const statuses = await records.tokenisedStatuses(
+      em,
+      invoices.map((i) => i.fingerprint.trim().toLowerCase()),
+    );
+    const books = new Map<string, SellerBook>();
+    for (const seller of new Set(invoices.map((i) => checksummed(i.seller)))) {
+      books.set(seller.toLowerCase(), await records.openBook(em, seller));
+    }
+    return new BatchInvoiceFacts(statuses, books);
+  }
+
+  /** Counts an evaluated invoice into its seller's book, for the invoices after it. */
+  static after(ctx: InvoiceContext): void {
+    const facts = ctx.facts as BatchInvoiceFacts;
+    const book = facts.books.get(ctx.invoice.seller.trim().toLowerCase());
+    const face = ctx.invoice.faceValue;
+    if (!book || face <= 0n) return;
+    const d = ctx.invoice.debtor.trim().toLowerCase();
+    book.total += face;
+    book.byDebtor.set(d, (book.byDebtor.get(d) ?? 0n) + face);
+    book.receivables += 1;
+  }
+
+  tokenisedStatus(receivableId: string): Promise<string | null> {
+    return Promise.resolve(this.statuses.get(receivableId) ?? null);
+  }
+
+  openExposure(seller: string, debtor: string): Promise<OpenExposure> {
+    const book = this.books.get(seller.trim().toLowerCase());
+    return Promise.resolve({
+      sellerTotal: book?.total ?? 0n,
+      debtorTotal: book?.byDebtor.get(debtor.trim().toLowerCase()) ?? 0n,
+      receivables: book?.receivables ?? 0,
+    });
+  }
+}
+
+const checksummed = (a: string) => (isAddress(a.trim()) ? getAddress(a.trim().toLowerCase()) : a.trim());
 
 function toEntity(o: RuleOutcome, runId: string, subjectType: string, subjectId: string, createdAt: number): ComplianceCheckEntity {
   const e = new ComplianceCheckEntity();

@@ -78,6 +78,10 @@ const schema = z.object({
   HTTP_KEEP_ALIVE_MS: int(1000).default(65_000),
   // On SIGTERM/SIGINT: stop accepting, give requests in flight this long, then stop the workers.
   SHUTDOWN_GRACE_MS: int(0).default(10_000),
+  // How long the access guard may reuse a session and a member row it read (0: read both on every
+  // request). Sign-outs here and indexed membership changes apply at once regardless; this bounds
+  // only what another API replica did (auth/caller-cache.ts).
+  CALLER_CACHE_MS: int(0).default(2_000),
   THROTTLE_TTL_MS: int(1).default(60_000),
   THROTTLE_LIMIT: int(1).default(600),
 

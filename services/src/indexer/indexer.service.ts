@@ -56,6 +56,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private running: Promise<unknown> | null = null;
   private stopped = false;
   private lastHead = 0;
+  private readonly memberListeners: Array<(accounts: string[] | null) => void> = [];
   /** One indexing step at a time, whether from the loop or a caller of catchUp(). */
   private readonly stepLock = new Mutex();
 
@@ -91,6 +92,18 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Indexes until the confirmed head is reached. Returns the checkpoint block. */
+  /**
+   * `listener` hears of every committed membership change: the accounts of the registry events of
+   * an indexed range, or null once a rollback has rebuilt every projection.
+   */
+  onMembersChanged(listener: (accounts: string[] | null) => void): void {
+    this.memberListeners.push(listener);
+  }
+
+  private membersChanged(accounts: string[] | null): void {
+    for (const l of this.memberListeners) l(accounts);
+  }
+
   async catchUp(): Promise<number> {
     for (;;) {
       if (this.stopped) return (await this.checkpoint()).blockNumber;
@@ -199,6 +212,8 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
         .execute();
       if (!res.affected) throw new Error("checkpoint moved under us (another indexer is running?)");
     });
+    const accounts = events.filter((e) => e.contract === "ParticipantRegistry" && typeof e.args.account === "string");
+    if (accounts.length) this.membersChanged(accounts.map((e) => e.args.account as string));
     if (events.length) this.logger.debug(`indexed blocks ${from}-${to}: ${events.length} events`);
   }
 
@@ -238,6 +253,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
         { blockNumber: ancestor.number, blockHash: ancestor.hash, updatedAt: Date.now() },
       );
     });
+    this.membersChanged(null);
   }
 
   /** Empties the projections and folds the whole event feed into them again. */
