@@ -203,6 +203,9 @@ describe("Receivable, credit-line and financing reads (hardhat node, real databa
         faceValue: (500_000n * YUAN).toString(),
         outstanding: (300_000n * YUAN).toString(),
       });
+      const block = await chain.provider.getBlock(res.body.createdBlock);
+      expect(res.body.createdAt).to.equal(new Date(block!.timestamp * 1000).toISOString());
+      expect(res.body).not.to.have.property("financingRow");
       expect(res.body.financing).to.include({
         receivableId: s.ids.financed,
         lineId: s.lines.line1,

@@ -14,7 +14,7 @@
  */
 import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource, In } from "typeorm";
+import { DataSource } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
 import {
@@ -44,6 +44,8 @@ const SORT_COLUMNS = { dueDate: "r.due_date", amount: "r.outstanding", createdAt
 /** Deepest split chain followed upwards; far beyond what splitting a receivable ever produces. */
 const MAX_DEPTH = 64;
 const IN_CHUNK = 500;
+/** Block time of the transaction that created receivable `r` (a scalar subquery on the event feed's key). */
+const CREATED_AT_SQL = "(SELECT MIN(e.timestamp) FROM ledger_events e WHERE e.tx_hash = r.created_tx)";
 
 @Injectable()
 export class ReceivablesReadService {
@@ -132,27 +134,31 @@ export class ReceivablesReadService {
     } else {
       for (const [sql, params] of conds) qb.andWhere(sql, params);
     }
-    const rows = await qb.orderBy(col, dir).addOrderBy("r.id", dir).limit(limit + 1).getMany();
+    const { entities: rows, raw } = await qb
+      .addSelect(CREATED_AT_SQL, "created_at")
+      .orderBy(col, dir)
+      .addOrderBy("r.id", dir)
+      .limit(limit + 1)
+      .getRawAndEntities<{ r_id: string; created_at: string | number | null }>();
     const page = rows.slice(0, limit);
-    const times = await this.creationTimes(page.map((r) => r.createdTx));
+    const times = new Map(raw.map((x) => [x.r_id, x.created_at === null ? null : Number(x.created_at)]));
     let nextCursor: string | null = null;
     if (rows.length > limit) {
       const last = page[page.length - 1];
       const value = sortKey === "amount" ? padAmount(last.outstanding) : sortKey === "dueDate" ? last.dueDate : last.createdBlock;
       nextCursor = encodeCursor(fingerprint, [value, last.id]);
     }
-    return { items: page.map((r) => ReceivableDto.from(r, times.get(r.createdTx) ?? null)), nextCursor };
+    return { items: page.map((r) => ReceivableDto.from(r, times.get(r.id) ?? null)), nextCursor };
   }
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
-    const { receivable, financing } = await this.readable(user, rawId);
+    const { receivable, financing, createdAt } = await this.readable(user, rawId);
     const payments = await this.ds.getRepository(PaymentEntity).find({
       where: { receivableId: receivable.id },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });
-    const times = await this.creationTimes([receivable.createdTx]);
     return {
-      ...ReceivableDto.from(receivable, times.get(receivable.createdTx) ?? null),
+      ...ReceivableDto.from(receivable, createdAt),
       financing: financing ? FinancingDto.from(financing) : null,
       payments: payments.map(PaymentDto.from),
     };
@@ -178,38 +184,55 @@ export class ReceivablesReadService {
     return rows.map(LedgerEventDto.from);
   }
 
-  /** The split tree containing the receivable, from its root ancestor down. */
+  /**
+   * The split tree containing the receivable, from its root ancestor down, in one statement after
+   * the access check: a recursive walk up to the root and down from it, each node with its
+   * financier and the position of its ReceivableSplit event (children in split order).
+   */
   async lineage(user: AuthUser, rawId: string): Promise<LineageNodeDto> {
     const { receivable } = await this.readable(user, rawId);
-    const repo = this.ds.getRepository(ReceivableEntity);
-    let root = receivable;
-    for (let depth = 0; root.parentId && depth < MAX_DEPTH; depth++) {
-      const parent = await repo.findOneBy({ id: root.parentId });
-      if (!parent) break;
-      root = parent;
+    const tree = `
+      WITH RECURSIVE up(id, parent_id, depth) AS (
+        SELECT id, parent_id, 0 FROM receivables WHERE id = :lineageOf
+        UNION ALL
+        SELECT p.id, p.parent_id, up.depth + 1 FROM receivables p JOIN up ON p.id = up.parent_id WHERE up.depth < ${MAX_DEPTH}
+      ),
+      down(id, depth) AS (
+        SELECT id, 0 FROM up WHERE depth = (SELECT MAX(depth) FROM up)
+        UNION ALL
+        SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
+      )
+      SELECT id FROM down`;
+    const { entities, raw } = await this.ds
+      .getRepository(ReceivableEntity)
+      .createQueryBuilder("r")
+      .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
+      .addSelect("f.financier", "financier")
+      .addSelect(
+        `(SELECT e.block_number * 1000000 + e.log_index FROM ledger_events e
+          WHERE e.receivable_id = r.id AND e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' LIMIT 1)`,
+        "split_position",
+      )
+      .where(`r.id IN (${tree})`, { lineageOf: receivable.id })
+      .getRawAndEntities<{ r_id: string; financier: string | null; split_position: string | number | null }>();
+    const extra = new Map(raw.map((x) => [x.r_id, x]));
+    const nodes = new Map(entities.map((r) => [r.id, r]));
+    const position = (id: string) => {
+      const p = extra.get(id)?.split_position;
+      return p === null || p === undefined ? Infinity : Number(p);
+    };
+    const childrenOf = new Map<string, string[]>();
+    let rootId = receivable.id;
+    for (const r of entities) {
+      if (r.parentId && nodes.has(r.parentId)) childrenOf.set(r.parentId, [...(childrenOf.get(r.parentId) ?? []), r.id]);
+      else rootId = r.id;
     }
+    for (const ids of childrenOf.values()) ids.sort((a, b) => position(a) - position(b) || a.localeCompare(b));
 
     const all = readsEverything(user);
-    const nodes = new Map<string, ReceivableEntity>([[root.id, root]]);
-    const childrenOf = new Map<string, string[]>();
-    let level = [root.id];
-    for (let depth = 0; level.length && depth < MAX_DEPTH; depth++) {
-      const children = await this.findIn(ReceivableEntity, "parentId", level);
-      const order = await this.splitOrder(children.map((c) => c.id));
-      children.sort((a, b) => (order.get(a.id) ?? Infinity) - (order.get(b.id) ?? Infinity) || a.id.localeCompare(b.id));
-      for (const c of children) {
-        nodes.set(c.id, c);
-        childrenOf.set(c.parentId!, [...(childrenOf.get(c.parentId!) ?? []), c.id]);
-      }
-      level = children.map((c) => c.id);
-    }
-    const financiers = new Map(
-      (await this.findIn(FinancingEntity, "receivableId", [...nodes.keys()])).map((f) => [f.receivableId, f.financier]),
-    );
-
     const build = (id: string): LineageNodeDto => {
       const r = nodes.get(id)!;
-      const visible = all || [r.seller, r.debtor, r.holder, financiers.get(id)].includes(user.address);
+      const visible = all || [r.seller, r.debtor, r.holder, extra.get(id)?.financier ?? undefined].includes(user.address);
       return {
         id: r.id,
         parentId: r.parentId,
@@ -222,65 +245,36 @@ export class ReceivablesReadService {
         children: (childrenOf.get(id) ?? []).map(build),
       };
     };
-    return build(root.id);
+    return build(rootId);
   }
 
-  /** The receivable and its financing, once the caller is allowed to read them (else 404/403). */
-  private async readable(user: AuthUser, rawId: string): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null }> {
+  /**
+   * The receivable, its financing and the block time of its creation, in one statement, once the
+   * caller is allowed to read them (else 404/403).
+   */
+  private async readable(
+    user: AuthUser,
+    rawId: string,
+  ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
     const id = parseReceivableId(rawId);
-    const receivable = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+    const { entities, raw } = await this.ds
+      .getRepository(ReceivableEntity)
+      .createQueryBuilder("r")
+      .leftJoinAndMapOne("r.financing", FinancingEntity, "f", "f.receivable_id = r.id")
+      .addSelect(CREATED_AT_SQL, "created_at")
+      .where("r.id = :id", { id })
+      .getRawAndEntities<{ created_at: string | number | null }>();
+    const receivable = entities[0] as (ReceivableEntity & { financing?: FinancingEntity | null }) | undefined;
     if (!receivable) throw new NotFoundException(`no receivable ${id} on the ledger (as indexed so far)`);
-    const financing = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id });
+    const financing = receivable.financing ?? null;
+    delete receivable.financing;
     const parties = [receivable.seller, receivable.debtor, receivable.holder, financing?.financier];
     if (!readsEverything(user) && !parties.includes(user.address)) {
       throw new ForbiddenException(
         `${user.address} is not party to receivable ${id}: only its seller, debtor, current holder and financier, auditors and compliance officers may read it`,
       );
     }
-    return { receivable, financing };
-  }
-
-  /** Block time of each creating transaction, from the event feed. */
-  private async creationTimes(txs: string[]): Promise<Map<string, number>> {
-    const unique = [...new Set(txs)];
-    const out = new Map<string, number>();
-    for (let i = 0; i < unique.length; i += IN_CHUNK) {
-      const rows = await this.ds
-        .getRepository(LedgerEventEntity)
-        .createQueryBuilder("e")
-        .select("e.tx_hash", "tx")
-        .addSelect("MIN(e.timestamp)", "ts")
-        .where("e.tx_hash IN (:...txs)", { txs: unique.slice(i, i + IN_CHUNK) })
-        .groupBy("e.tx_hash")
-        .getRawMany<{ tx: string; ts: string | number }>();
-      for (const r of rows) out.set(r.tx, Number(r.ts));
-    }
-    return out;
-  }
-
-  /** Position of each split child in chain order (block, log index of its ReceivableSplit event),
-   * which is the order of the amounts in the split call. */
-  private async splitOrder(ids: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const rows = await this.ds.getRepository(LedgerEventEntity).find({
-        select: { receivableId: true, blockNumber: true, logIndex: true },
-        where: { contract: "Receivables", eventName: "ReceivableSplit", receivableId: In(ids.slice(i, i + IN_CHUNK)) },
-      });
-      for (const e of rows) out.set(e.receivableId!, e.blockNumber * 1e6 + e.logIndex);
-    }
-    return out;
-  }
-
-  private async findIn<T extends ReceivableEntity | FinancingEntity>(
-    entity: new () => T,
-    field: keyof T & string,
-    values: string[],
-  ): Promise<T[]> {
-    const out: T[] = [];
-    for (let i = 0; i < values.length; i += IN_CHUNK) {
-      out.push(...(await this.ds.getRepository(entity).findBy({ [field]: In(values.slice(i, i + IN_CHUNK)) } as never)));
-    }
-    return out;
+    const createdAt = raw[0]?.created_at;
+    return { receivable, financing, createdAt: createdAt === null || createdAt === undefined ? null : Number(createdAt) };
   }
 }
