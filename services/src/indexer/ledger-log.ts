@@ -14,7 +14,7 @@ import {
 } from "../../../typechain-types";
 import type { DeploymentRecord } from "../chain/deployment";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
-import { ACTOR_ARG, RECEIVABLE_ARG, idHex, project, resolveActor } from "./projector";
+import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, idHex, resolveActor } from "./projector";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -280,10 +280,16 @@ export function eventParties(e: LedgerEventEntity): LedgerEventPartyEntity[] {
 export async function appendAndProject(m: EntityManager, unordered: LedgerEventEntity[]): Promise<void> {
   if (unordered.length === 0) return;
   const events = [...unordered].sort((a, b) => a.blockNumber - b.blockNumber || a.txIndex - b.txIndex || a.logIndex - b.logIndex);
+  const writer = new ProjectionWriter(m);
   for (const e of events) {
-    e.actor ??= await resolveActor(e, m);
-    await project(e, m);
+    if (e.actor === undefined || e.actor === null) {
+      // resolveActor reads the projections as they stand before the event (Financing events only).
+      if (e.contract === "Financing") await writer.flush();
+      e.actor = await resolveActor(e, m);
+    }
+    await writer.apply(e);
   }
+  await writer.flush();
   for (let i = 0; i < events.length; i += 200) {
     await m.createQueryBuilder().insert().into(LedgerEventEntity).values(events.slice(i, i + 200)).execute();
   }

@@ -46,21 +46,104 @@ async function recomputeUtilisation(m: EntityManager, lineId: number, block: num
   await m.update(CreditLineEntity, { id: lineId }, { utilised, updatedBlock: block });
 }
 
-const HANDLERS: Record<string, Handler> = {
-  "ParticipantRegistry.MemberRegistered": async (e, m) => {
+/** A projection row to insert or replace. */
+interface PutRow {
+  entity: EntityTarget<ObjectLiteral>;
+  row: ObjectLiteral;
+}
+
+/**
+ * Events whose whole projection is one insert-or-replace of a row built from the event alone: a run
+ * of them (a 200-invoice batch) is written as one multi-row statement by ProjectionWriter.
+ */
+const ROWS: Record<string, (e: LedgerEventEntity) => PutRow> = {
+  "ParticipantRegistry.MemberRegistered": (e) => {
     const a = e.args;
-    await put(m, MemberEntity, {
-      address: str(a, "account"),
-      roles: num(a, "roles"),
-      status: "active",
-      kycExpiry: num(a, "kycExpiry"),
-      jurisdiction: Buffer.from(str(a, "jurisdiction").slice(2), "hex").toString("latin1"),
-      entityIdHash: str(a, "entityIdHash"),
-      suspensionReason: null,
-      registeredBlock: e.blockNumber,
-      updatedBlock: e.blockNumber,
-    });
+    return {
+      entity: MemberEntity,
+      row: {
+        address: str(a, "account"),
+        roles: num(a, "roles"),
+        status: "active",
+        kycExpiry: num(a, "kycExpiry"),
+        jurisdiction: Buffer.from(str(a, "jurisdiction").slice(2), "hex").toString("latin1"),
+        entityIdHash: str(a, "entityIdHash"),
+        suspensionReason: null,
+        registeredBlock: e.blockNumber,
+        updatedBlock: e.blockNumber,
+      },
+    };
   },
+  "Receivables.ReceivableTokenised": (e) => {
+    const a = e.args;
+    return {
+      entity: ReceivableEntity,
+      row: {
+        id: idHex(str(a, "id")),
+        seller: str(a, "seller"),
+        debtor: str(a, "debtor"),
+        holder: str(a, "seller"),
+        faceValue: big(a, "faceValue"),
+        outstanding: big(a, "faceValue"),
+        dueDate: num(a, "dueDate"),
+        status: "issued",
+        financed: false,
+        parentId: null,
+        documentHash: str(a, "documentHash"),
+        createdBlock: e.blockNumber,
+        createdTx: e.txHash,
+        updatedBlock: e.blockNumber,
+      },
+    };
+  },
+};
+
+const putRow = async (m: EntityManager, r: PutRow): Promise<void> => {
+  await put(m, r.entity, r.row);
+};
+
+/** A mint's Transfer changes nothing: ReceivableTokenised / ReceivableSplit record the new receivable. */
+const isMint = (e: LedgerEventEntity) =>
+  e.contract === "Receivables" && e.eventName === "Transfer" && str(e.args, "from") === ZERO_ADDRESS;
+
+/**
+ * Applies events in chain order, writing runs of ROWS events as one multi-row insert-or-replace per
+ * table. Pending rows are written before any other event is applied (its handler may read or update
+ * them), and by flush() at the end; the result is the same as applying each event with project().
+ */
+export class ProjectionWriter {
+  private readonly pending = new Map<EntityTarget<ObjectLiteral>, Map<string, ObjectLiteral>>();
+
+  constructor(private readonly m: EntityManager) {}
+
+  async apply(e: LedgerEventEntity): Promise<void> {
+    if (isMint(e)) return;
+    const build = ROWS[`${e.contract}.${e.eventName}`];
+    if (build) {
+      const { entity, row } = build(e);
+      const key = KEYS.get(entity)!.map((k) => String(row[k])).join("|");
+      let rows = this.pending.get(entity);
+      if (!rows) this.pending.set(entity, (rows = new Map()));
+      rows.delete(key); // a later event for the same key wins, in its place in the order
+      rows.set(key, row);
+      return;
+    }
+    await this.flush();
+    await project(e, this.m);
+  }
+
+  /** Everything pending, written; also what resolveActor must see before a Financing event. */
+  async flush(): Promise<void> {
+    for (const [entity, rows] of this.pending) {
+      const all = [...rows.values()];
+      for (let i = 0; i < all.length; i += 200) await this.m.upsert(entity, all.slice(i, i + 200), KEYS.get(entity)!);
+    }
+    this.pending.clear();
+  }
+}
+
+const HANDLERS: Record<string, Handler> = {
+  "ParticipantRegistry.MemberRegistered": (e, m) => putRow(m, ROWS["ParticipantRegistry.MemberRegistered"](e)),
   "ParticipantRegistry.MemberUpdated": async (e, m) => {
     const a = e.args;
     await m.update(
@@ -96,25 +179,7 @@ const HANDLERS: Record<string, Handler> = {
     );
   },
 
-  "Receivables.ReceivableTokenised": async (e, m) => {
-    const a = e.args;
-    await put(m, ReceivableEntity, {
-      id: idHex(str(a, "id")),
-      seller: str(a, "seller"),
-      debtor: str(a, "debtor"),
-      holder: str(a, "seller"),
-      faceValue: big(a, "faceValue"),
-      outstanding: big(a, "faceValue"),
-      dueDate: num(a, "dueDate"),
-      status: "issued",
-      financed: false,
-      parentId: null,
-      documentHash: str(a, "documentHash"),
-      createdBlock: e.blockNumber,
-      createdTx: e.txHash,
-      updatedBlock: e.blockNumber,
-    });
-  },
+  "Receivables.ReceivableTokenised": (e, m) => putRow(m, ROWS["Receivables.ReceivableTokenised"](e)),
   "Receivables.Transfer": async (e, m) => {
     const from = str(e.args, "from");
     const to = str(e.args, "to");
