@@ -15,6 +15,7 @@ import {
 import type { DeploymentRecord } from "../chain/deployment";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
 import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, idHex, resolveActor } from "./projector";
+import { insertRows } from "../database/bulk";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -290,11 +291,6 @@ export async function appendAndProject(m: EntityManager, unordered: LedgerEventE
     await writer.apply(e);
   }
   await writer.flush();
-  for (let i = 0; i < events.length; i += 200) {
-    await m.createQueryBuilder().insert().into(LedgerEventEntity).values(events.slice(i, i + 200)).execute();
-  }
-  const parties = events.flatMap(eventParties);
-  for (let i = 0; i < parties.length; i += 300) {
-    await m.createQueryBuilder().insert().into(LedgerEventPartyEntity).values(parties.slice(i, i + 300)).execute();
-  }
+  await insertRows(m, LedgerEventEntity, events);
+  await insertRows(m, LedgerEventPartyEntity, events.flatMap(eventParties));
 }

@@ -6,6 +6,7 @@
  */
 import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { upsertRows } from "../database/bulk";
 import { LedgerEventEntity } from "./entities/ledger-event.entity";
 import {
   CreditLineEntity,
@@ -136,7 +137,7 @@ export class ProjectionWriter {
   async flush(): Promise<void> {
     for (const [entity, rows] of this.pending) {
       const all = [...rows.values()];
-      for (let i = 0; i < all.length; i += 200) await this.m.upsert(entity, all.slice(i, i + 200), KEYS.get(entity)!);
+      await upsertRows(this.m, entity, all, KEYS.get(entity)!);
     }
     this.pending.clear();
   }

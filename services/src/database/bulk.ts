@@ -1,0 +1,83 @@
+/**
+ * Multi-row INSERT and INSERT … ON CONFLICT DO UPDATE for the indexer's hot tables, as one plain
+ * statement per chunk. TypeORM's query builder produces the same SQL but spends more CPU building
+ * it (parameter naming and escaping, per value) than SQLite spends running it: indexing 100,000
+ * events was 60 % builder. Values still pass through the driver's own preparePersistentValue
+ * (column transformers, simple-json, booleans), so rows are stored exactly as the builder stores
+ * them. Column and table names come from the entity metadata.
+ */
+import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
+import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
+
+/** Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */
+const MAX_PARAMS = 30_000;
+
+interface Plan {
+  table: string;
+  columns: ColumnMetadata[];
+  names: string[];
+  postgres: boolean;
+}
+
+function plan(m: EntityManager, target: EntityTarget<ObjectLiteral>): Plan {
+  const meta = m.connection.getMetadata(target);
+  const driver = m.connection.driver;
+  const columns = meta.columns.filter((c) => !c.isVirtual && !c.isGenerated);
+  return {
+    table: driver.escape(meta.tableName),
+    columns,
+    names: columns.map((c) => driver.escape(c.databaseName)),
+    postgres: m.connection.options.type === "postgres",
+  };
+}
+
+async function write(
+  m: EntityManager,
+  target: EntityTarget<ObjectLiteral>,
+  rows: readonly ObjectLiteral[],
+  tail: (p: Plan) => string,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const p = plan(m, target);
+  const driver = m.connection.driver;
+  const perStatement = Math.max(1, Math.floor(MAX_PARAMS / p.columns.length));
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const params: unknown[] = [];
+    const tuples = rows.slice(i, i + perStatement).map((row) => {
+      const marks = p.columns.map((c) => {
+        const raw = c.getEntityValue(row);
+        if (raw === undefined && !c.isNullable) {
+          throw new Error(`bulk insert into ${p.table}: column ${c.propertyName} has no value`);
+        }
+        params.push(raw === undefined ? null : (driver.preparePersistentValue(raw, c) ?? null));
+        return p.postgres ? `$${params.length}` : "?";
+      });
+      return `(${marks.join(", ")})`;
+    });
+    await m.query(`INSERT INTO ${p.table} (${p.names.join(", ")}) VALUES ${tuples.join(", ")}${tail(p)}`, params);
+  }
+}
+
+/** INSERT of every row (a conflict is an error, as with the builder's insert). */
+export function insertRows(m: EntityManager, target: EntityTarget<ObjectLiteral>, rows: readonly ObjectLiteral[]): Promise<void> {
+  return write(m, target, rows, () => "");
+}
+
+/**
+ * Insert-or-replace keyed on `keys` (property names of a unique constraint): a row that exists gets
+ * every other column from the new row. No two rows of one call may share a key.
+ */
+export function upsertRows(
+  m: EntityManager,
+  target: EntityTarget<ObjectLiteral>,
+  rows: readonly ObjectLiteral[],
+  keys: readonly string[],
+): Promise<void> {
+  return write(m, target, rows, (p) => {
+    const key = new Set(keys);
+    const driver = m.connection.driver;
+    const conflict = p.columns.filter((c) => key.has(c.propertyName)).map((c) => driver.escape(c.databaseName));
+    const updates = p.columns.filter((c) => !key.has(c.propertyName)).map((c) => `${driver.escape(c.databaseName)} = excluded.${driver.escape(c.databaseName)}`);
+    return ` ON CONFLICT (${conflict.join(", ")}) DO ${updates.length ? `UPDATE SET ${updates.join(", ")}` : "NOTHING"}`;
+  });
+}
