@@ -479,6 +479,8 @@ function report(r: {
   const seedLine = r.seed
     ? `seeded in this run in ${fmtSeconds(r.seed.seconds)} s (${r.seed.steps.map((s) => `${s.step} ${fmtSeconds(s.seconds)} s`).join("; ")})`
     : `seeded by an earlier run and reused (${r.seedInfo})`;
+  const sqlP95s = r.results.map(({ sql }) => sql.p95);
+  const sqlP95Range = `${ms(Math.min(...sqlP95s))}-${ms(Math.max(...sqlP95s))}`;
   const lines = [
     "## Query latency at scale",
     "",
@@ -563,7 +565,7 @@ function report(r: {
     "Where the remaining time goes: every statement is about a millisecond or less alone (plans below, and the",
     "1-connection columns: every query is within the target with one connection). At 10 connections the figures",
     "are queueing on two cores shared by the service, the load generator and PostgreSQL (see machine busy): the",
-    "same SQL sent directly by 10 clients, with no service at all, already has a p95 of 13-30 ms on this machine.",
+    `same SQL sent directly by ${r.connections} clients, with no service at all, already has a p95 of ${sqlP95Range} ms on this machine.`,
     "The service's own CPU per request (about 2-3 ms: Nest's pipeline and validation, TypeORM's query building",
     "and entity hydration, JSON) bounds its throughput, and 10 requests in flight at that throughput is the",
     "latency measured (Little's law). A p95 of 20 ms at 10 connections needs more cores than this machine has,",
