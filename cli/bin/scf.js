@@ -21,7 +21,9 @@ if (process.env.SCF_TS_NODE) {
   process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(ROOT, "tsconfig.json");
   require("ts-node/register/transpile-only");
 } else {
-  const SRC = path.join(__dirname, "..", "src") + path.sep;
+  // The CLI's own sources, and the ledger's rules it shares with the service (e.g. the invoice key
+  // normalisation of services/src/receivables/fingerprint.ts, so the CLI's checks never drift from it).
+  const SOURCES = [path.join(__dirname, "..", "src") + path.sep, path.join(ROOT, "services", "src") + path.sep];
   let cacheDir = path.join(ROOT, "node_modules", ".cache", "scf-cli");
   try {
     fs.mkdirSync(cacheDir, { recursive: true });
@@ -32,7 +34,7 @@ if (process.env.SCF_TS_NODE) {
   }
   let ts = null;
   require.extensions[".ts"] = function (module, filename) {
-    if (!filename.startsWith(SRC)) throw new Error(`scf: unexpected TypeScript module ${filename}`);
+    if (!SOURCES.some((dir) => filename.startsWith(dir))) throw new Error(`scf: unexpected TypeScript module ${filename}`);
     const source = fs.readFileSync(filename, "utf8");
     const key = crypto.createHash("sha256").update("v1\0" + filename + "\0" + source).digest("hex");
     const cached = path.join(cacheDir, key + ".js");

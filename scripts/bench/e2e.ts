@@ -38,17 +38,13 @@ import {
   BUYER,
   waitReceipts,
 } from "./common";
+import { signTypedData, type ActTypedData } from "../../test/support/acts";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
 const DAY_MS = 86_400_000;
 
-interface TypedData {
-  domain: Record<string, string>;
-  types: Record<string, Array<{ name: string; type: string }>>;
-  primaryType: string;
-  message: Record<string, unknown> & { nonce: string; deadline: string };
-}
+type TypedData = ActTypedData;
 type Body = Record<string, unknown>;
 interface Client {
   key: Wallet;
@@ -210,12 +206,6 @@ async function signInWhenIndexed(url: string, key: Wallet): Promise<string> {
   }
 }
 
-function sign(key: Wallet, td: TypedData): Promise<string> {
-  const types = { ...td.types };
-  delete types.EIP712Domain;
-  return key.signTypedData(td.domain, types, td.message);
-}
-
 /**
  * Tokenises `total` invoices through the API, `per` per act (1: POST /receivables; more: POST
  * /receivables/batch), the acts spread over the clients, each client submitting its acts one after
@@ -252,7 +242,7 @@ async function httpRun(
         if (first.status !== 200) throw new Error(`unsigned ${path}: ${first.status} ${JSON.stringify(first.body)}`);
         const td = first.body.typedData as TypedData;
         const a1 = nowSeconds();
-        const signed = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(c.key, td) };
+        const signed = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await signTypedData(c.key, td) };
         const a2 = nowSeconds();
         const res = await http("POST", url + path, c.token, signed);
         phases.unsigned += a1 - a0;

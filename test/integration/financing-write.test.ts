@@ -35,6 +35,7 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import type { ActTypedData } from "../support/acts";
 
 const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
 const DAY = 86_400;
@@ -54,12 +55,7 @@ const NAMES: Record<Name, number> = {
   lapsing: ROLE.financier,
 };
 
-interface TypedData {
-  domain: Record<string, string>;
-  types: Record<string, Array<{ name: string; type: string }>>;
-  primaryType: string;
-  message: Record<string, unknown> & { nonce: string; deadline: string };
-}
+type TypedData = ActTypedData;
 
 /** One service under test with its members signed in, and the helpers every test uses. */
 class Harness {

@@ -11,6 +11,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
+import { signTypedData } from "../support/acts";
 
 interface TypedData {
   domain: Record<string, unknown>;
@@ -42,9 +43,7 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
     const draft = await api().post(path).set(bearer(token)).send(body);
     expect(draft.status, `${path} unsigned: ${JSON.stringify(draft.body)}`).to.equal(200);
     const td = draft.body.typedData as TypedData;
-    const types = { ...td.types };
-    delete types.EIP712Domain;
-    const signature = await wallet.signTypedData(td.domain, types, td.message);
+    const signature = await signTypedData(wallet, td);
     const res = await api()
       .post(`${path}?wait=true`)
       .set(bearer(token))

@@ -22,6 +22,7 @@ import { invoiceFingerprint } from "../../services/src/receivables/fingerprint";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { signTypedData, type ActTypedData } from "../support/acts";
 
 type Key = Wallet | HDNodeWallet;
 type Name = "supplier" | "supplier2" | "buyer" | "buyer2" | "financier" | "auditor" | "suspended" | "lapsing" | "lapsingBuyer" | "outsider";
@@ -42,12 +43,7 @@ const DAY_MS = 86_400_000;
 const CROWD = 20;
 const PER_MEMBER = 25;
 
-interface TypedData {
-  domain: Record<string, string>;
-  types: Record<string, Array<{ name: string; type: string }>>;
-  primaryType: string;
-  message: Record<string, unknown> & { nonce: string; deadline: string };
-}
+type TypedData = ActTypedData;
 interface Who {
   key: Key;
   token: string;
@@ -122,11 +118,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     return request(svc.url).post(path).set(bearer(by.token)).set(headers).send(body);
   }
 
-  async function sign(key: Key, td: TypedData): Promise<string> {
-    const types = { ...td.types };
-    delete types.EIP712Domain;
-    return key.signTypedData(td.domain, types, td.message);
-  }
+  const sign = (key: Key, td: TypedData) => signTypedData(key, td);
 
   /** Typed data built by the client from GET /eip712, for acts the service would not prepare. */
   async function clientTypedData(contract: "receivables", primaryType: string, message: Body): Promise<TypedData> {

@@ -14,6 +14,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { TEST_PASSWORD, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { join } from "node:path";
 import { loadConfig } from "../../services/src/config/env";
+import { signTypedData } from "../support/acts";
 
 interface TypedData {
   domain: Record<string, unknown>;
@@ -70,11 +71,7 @@ describe("Settlement API: balances, relayed permits, faucet", function () {
     expect(res.body.status).to.equal("unsigned");
     return res.body.typedData as TypedData;
   }
-  async function sign(wallet: Wallet, td: TypedData): Promise<string> {
-    const types = { ...td.types };
-    delete types.EIP712Domain;
-    return wallet.signTypedData(td.domain, types, td.message);
-  }
+  const sign = (wallet: Wallet, td: TypedData) => signTypedData(wallet, td);
   async function faucet(to: string, amount: string, who: keyof typeof w = "officer") {
     return api().post("/settlement/faucet?wait=true").set(bearer(t[who])).send({ to, amount });
   }

@@ -12,15 +12,11 @@ import { signIn, bearer } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { spawnService, type ServiceProcess } from "../support/process";
+import type { ActTypedData } from "../support/acts";
 
 const DAY_MS = 86_400_000;
 
-interface TypedData {
-  domain: Record<string, string>;
-  types: Record<string, Array<{ name: string; type: string }>>;
-  primaryType: string;
-  message: Record<string, unknown> & { nonce: string; deadline: string };
-}
+type TypedData = ActTypedData;
 
 describe("Graceful shutdown (service process, SIGTERM)", function () {
   this.timeout(300_000);

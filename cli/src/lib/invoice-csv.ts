@@ -18,6 +18,8 @@
  */
 import { getAddress } from "ethers";
 import { MAX_FEN, parseFen, yuanToFen } from "./money";
+// The ledger's own normalisation of tax ids and invoice numbers, so these checks match the fingerprint.
+import { normaliseInvoiceKey } from "../../../services/src/receivables/fingerprint";
 
 export const MAX_TERM_DAYS = 365;
 
@@ -97,18 +99,6 @@ export function missingColumns(headers: string[], opts: Pick<RowOptions, "defaul
   return missing;
 }
 
-// Same normalisation as the ledger's fingerprint (services/src/receivables/fingerprint.ts).
-const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
-export function normaliseKey(value: string): string {
-  let v = value;
-  for (let i = 0; i < 8; i++) {
-    const next = v.normalize("NFKC").toLowerCase().toUpperCase().normalize("NFKC").replace(STRIP, "").normalize("NFKC");
-    if (next === v) break;
-    v = next;
-  }
-  return v;
-}
-
 /** "2026-03-01", "2026/03/01", "20260301" -> "2026-03-01"; null if not a real calendar day. */
 export function parseDay(text: string): string | null {
   const m = /^(\d{4})[-/]?(\d{2})[-/]?(\d{2})$/.exec(text.trim());
@@ -141,7 +131,7 @@ function taxOrNumber(value: string, column: string, reasons: string[]): string {
   const v = value.trim();
   if (!v) reasons.push(`${column} is empty`);
   else if (v.length > 64) reasons.push(`${column} is longer than 64 characters`);
-  else if (!normaliseKey(v)) reasons.push(`${column} "${v}" has no letters or digits`);
+  else if (!normaliseInvoiceKey(v)) reasons.push(`${column} "${v}" has no letters or digits`);
   return v;
 }
 
@@ -155,7 +145,7 @@ export function checkInvoiceRow(cells: Record<string, string | undefined>, line:
   const invoiceNumber = taxOrNumber(get("invoice_number"), "invoice_number", reasons);
   const sellerTaxId = taxOrNumber(get("seller_tax_id") || opts.defaultSellerTaxId || "", "seller_tax_id", reasons);
   const buyerTaxId = taxOrNumber(get("buyer_tax_id"), "buyer_tax_id", reasons);
-  if (sellerTaxId && buyerTaxId && normaliseKey(sellerTaxId) === normaliseKey(buyerTaxId)) {
+  if (sellerTaxId && buyerTaxId && normaliseInvoiceKey(sellerTaxId) === normaliseInvoiceKey(buyerTaxId)) {
     reasons.push("seller_tax_id and buyer_tax_id are the same: an invoice to oneself cannot be tokenised");
   }
 
@@ -242,7 +232,7 @@ export function checkInvoiceRow(cells: Record<string, string | undefined>, line:
     amount: fen!.toString(),
     documentHash,
   };
-  const key = [normaliseKey(sellerTaxId), normaliseKey(buyerTaxId), normaliseKey(invoiceNumber), issueDate, fen!.toString()].join("|");
+  const key = [normaliseInvoiceKey(sellerTaxId), normaliseInvoiceKey(buyerTaxId), normaliseInvoiceKey(invoiceNumber), issueDate, fen!.toString()].join("|");
   return { ok: true, line, invoice, key, ...(documentFile ? { documentFile } : {}) };
 }
 

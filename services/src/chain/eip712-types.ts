@@ -123,5 +123,16 @@ export const FINANCING_TYPES = {
 export type ReceivablesAct = keyof typeof RECEIVABLES_TYPES;
 export type FinancingAct = keyof typeof FINANCING_TYPES;
 
+/** EIP-2612 permit of the settlement token (OpenZeppelin ERC20Permit). */
+export const PERMIT_TYPES: Types = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
 export const RECEIVABLES_DOMAIN = { name: "SCF Receivables", version: "1" } as const;
 export const FINANCING_DOMAIN = { name: "SCF Financing", version: "1" } as const;

@@ -33,7 +33,7 @@ import {
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
-import { AbiCoder, Signature, TypedDataEncoder, getAddress, keccak256, recoverAddress, type TypedDataField } from "ethers";
+import { AbiCoder, Signature, TypedDataEncoder, getAddress, keccak256, recoverAddress } from "ethers";
 import { DataSource, In, type Repository } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
@@ -43,7 +43,7 @@ import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
-import { RECEIVABLES_TYPES } from "../chain/eip712-types";
+import { PERMIT_TYPES, RECEIVABLES_TYPES } from "../chain/eip712-types";
 import { revertDataOf } from "../chain/errors";
 import { DocumentsStore } from "../common/documents.store";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
@@ -74,15 +74,6 @@ import { invoiceFingerprint } from "./fingerprint";
 export type WriteOutcome = { status: 200; body: UnsignedReceivableActDto } | { status: 202; body: ActResponseDto };
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
-const PERMIT_TYPES: Record<string, TypedDataField[]> = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 const PERMIT_WAIT_MS = 60_000;
 const IFACE = Receivables__factory.createInterface();
 const abi = AbiCoder.defaultAbiCoder();

@@ -17,7 +17,8 @@ import {
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { Signature, TypedDataEncoder, getAddress, recoverAddress, type TypedDataField } from "ethers";
+import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
+import { PERMIT_TYPES } from "../chain/eip712-types";
 import { DataSource } from "typeorm";
 import { jsonSafe } from "../acts/acts.service";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
@@ -47,15 +48,6 @@ const MAX_DEADLINE_SECONDS = 30 * 86400;
 const WAIT_MS = 60_000;
 const UINT256_LIMIT = 2n ** 256n;
 
-const PERMIT_TYPES: Record<string, TypedDataField[]> = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 export type PermitOutcome = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
 
