@@ -182,9 +182,8 @@ const HANDLERS: Record<string, Handler> = {
 
   "Receivables.ReceivableTokenised": (e, m) => putRow(m, ROWS["Receivables.ReceivableTokenised"](e)),
   "Receivables.Transfer": async (e, m) => {
-    const from = str(e.args, "from");
+    if (isMint(e)) return;
     const to = str(e.args, "to");
-    if (from === ZERO_ADDRESS) return; // mints are recorded by ReceivableTokenised / ReceivableSplit
     await m.update(
       ReceivableEntity,
       { id: idHex(str(e.args, "tokenId")) },
