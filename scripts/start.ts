@@ -28,6 +28,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import type { INestApplication } from "@nestjs/common";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, Wallet, id as keccakId, parseEther, type Signer } from "ethers";
 import { closeOnSignals, createApp, tuneHttpServer } from "../services/src/app.factory";
+import { checkLedgerVersion, LedgerVersionError } from "../services/src/chain/deployment";
 import { writeKeystore } from "../services/src/chain/keys";
 import { ConfigError, loadConfig, type AppConfig } from "../services/src/config/env";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
@@ -147,6 +148,12 @@ async function send(p: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
 async function ensureDeployment(provider: JsonRpcProvider, admin: Signer, roles: LedgerRoles, file: string): Promise<{ record: DeploymentRecord; reused: boolean }> {
   if (existsSync(file)) {
     const record = JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord;
+    try {
+      checkLedgerVersion(record, file);
+    } catch (err) {
+      if (err instanceof LedgerVersionError) throw new StartError(err.message);
+      throw err;
+    }
     const codes = await Promise.all(Object.values(record.contracts).map((a) => provider.getCode(a)));
     if (BigInt(record.chainId) === CHAIN_ID && codes.every((c) => c !== "0x")) return { record, reused: true };
     log(`! ${file} names contracts the chain does not have (a fresh chain?): deploying again`);

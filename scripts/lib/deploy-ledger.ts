@@ -10,6 +10,7 @@ import {
   SettlementToken__factory,
 } from "../../typechain-types";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
+import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 
 export interface LedgerRoles {
   /** Holds DEFAULT_ADMIN_ROLE everywhere and the pauser role of the token. */
@@ -46,6 +47,8 @@ export interface Ledger {
 }
 
 export interface DeploymentRecord {
+  /** The rules' version (services/src/chain/deployment.ts LEDGER_VERSION); absent means 1. */
+  ledgerVersion?: number;
   chainId: string;
   deployedAt: string;
   blockNumber: number;
@@ -108,6 +111,7 @@ export async function describeDeployment(
   blockNumber: number,
 ): Promise<DeploymentRecord> {
   return {
+    ledgerVersion: LEDGER_VERSION,
     chainId: chainId.toString(),
     deployedAt: new Date().toISOString(),
     blockNumber,

@@ -7,11 +7,12 @@
  * (the demo runs a second time, with fresh keys, on the restarted platform).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
+import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { bearer, signIn } from "../support/auth";
 import { freePort } from "../support/chain";
 
@@ -167,5 +168,33 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     // New acts on the restarted platform: the whole demo again, with fresh keys.
     const again = await runDemo(url, keysDir);
     expect(again.code, again.output).to.equal(0);
+  });
+
+  it("refuses a data directory deployed by an earlier ledger version, saying what to do, and changes nothing", async function () {
+    if (launcher) await kill(launcher, "SIGTERM");
+    launcher = null;
+    const file = join(dir, "deployment.json");
+    const record = JSON.parse(readFileSync(file, "utf8")) as { ledgerVersion?: number };
+    expect(record.ledgerVersion).to.equal(LEDGER_VERSION);
+    // A record written before the version existed has no field: it reads as version 1.
+    const older = { ...record, ledgerVersion: LEDGER_VERSION - 1 };
+    writeFileSync(file, JSON.stringify(older, null, 2) + "\n");
+    const journal = statSync(join(dir, "chain", "journal.ndjson")).size;
+
+    const [port, chainPort] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, START, {
+      cwd: ROOT,
+      env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", r));
+
+    expect(code, out).to.equal(1);
+    expect(out).to.include(`ledger version ${LEDGER_VERSION - 1}`).and.to.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`);
+    expect(JSON.parse(readFileSync(file, "utf8"))).to.deep.equal(older);
+    expect(statSync(join(dir, "chain", "journal.ndjson")).size, "no block was added to the old chain").to.equal(journal);
   });
 });

@@ -1,0 +1,40 @@
+import { expect } from "chai";
+import { checkLedgerVersion, LEDGER_VERSION, LedgerVersionError, type DeploymentRecord } from "../../services/src/chain/deployment";
+
+const record = (ledgerVersion?: number): DeploymentRecord => ({
+  ...(ledgerVersion === undefined ? {} : { ledgerVersion }),
+  chainId: "31337",
+  deployedAt: "2026-01-01T00:00:00.000Z",
+  blockNumber: 1,
+  roles: { admin: "0x1", onboardingOperator: "0x2", complianceOfficer: "0x3", issuer: "0x4" },
+  params: { tokenName: "t", tokenSymbol: "T", minDenomination: "1", gracePeriod: "1" },
+  contracts: { ParticipantRegistry: "0x5", SettlementToken: "0x6", Receivables: "0x7", Financing: "0x8" },
+});
+
+describe("chain/deployment: ledger version", () => {
+  it("accepts a deployment of this version", () => {
+    expect(() => checkLedgerVersion(record(LEDGER_VERSION), "d.json")).to.not.throw();
+  });
+
+  it("refuses an earlier version, naming both versions and the way to start the new ledger beside it", () => {
+    let err: unknown;
+    try {
+      checkLedgerVersion(record(LEDGER_VERSION - 1), "data/deployment.json");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(LedgerVersionError);
+    const msg = (err as Error).message;
+    expect(msg).to.include("data/deployment.json").and.include(`ledger version ${LEDGER_VERSION - 1}`);
+    expect(msg).to.include(`needs version ${LEDGER_VERSION}`).and.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`);
+  });
+
+  it("reads a record without the field as version 1", () => {
+    if (LEDGER_VERSION === 1) expect(() => checkLedgerVersion(record(), "d.json")).to.not.throw();
+    else expect(() => checkLedgerVersion(record(), "d.json")).to.throw(LedgerVersionError, "ledger version 1");
+  });
+
+  it("refuses a newer version: this software is the one to upgrade", () => {
+    expect(() => checkLedgerVersion(record(LEDGER_VERSION + 1), "d.json")).to.throw(LedgerVersionError, "upgrade this software");
+  });
+});
