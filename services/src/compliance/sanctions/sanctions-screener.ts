@@ -4,6 +4,9 @@
  * from starting (screening against nothing would pass everyone). Every listed name is prepared
  * once, so a screening is only comparisons.
  *
+ * Names are compared as written and as they look (name-matching.ts), so look-alike letters, digits
+ * for letters, zero-width characters and small capitals score as the name they imitate.
+ *
  * Classification, on scores rounded to 3 decimals:
  * - full score ≥ SANCTIONS_MATCH_THRESHOLD → "fail" (a match), unless the listed name is an alias
  *   the list itself marks low quality, or one word pair is less alike than the review threshold
@@ -31,6 +34,11 @@ export interface SanctionsMatch {
   score: number;
   /** "full": the names are alike as wholes; "partial": one is contained in the other. */
   match: "full" | "partial";
+  /**
+   * The score needed the look-alike reading of the names (Cyrillic or Greek letters read as the
+   * Latin ones they imitate, I read as l, digits 0 and 1 as letters): written differently, looks the same.
+   */
+  lookalike: boolean;
   result: "fail" | "review";
   programme: string | null;
 }
@@ -147,6 +155,7 @@ export class PreparedSanctionsList {
         matchedAs: p.name.kind,
         score,
         match: kind,
+        lookalike: kind === "full" && s.lookalike,
         result,
         programme: e.programme,
       };
