@@ -129,6 +129,7 @@ function form(tokens: string[], lookalike: boolean): NameForm {
 
 const ASCII_WORD = /^[A-Za-z]+$/;
 const KEEPS_ITS_LOOK = /[\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]/u;
+const HAN_CHAR = /\p{Script=Han}/u;
 
 /** The ASCII letters a non-Latin letter is confusable with, in either case, or null. */
 function latinLookalikeOf(ch: string): string | null {
@@ -142,14 +143,24 @@ function latinLookalikeOf(ch: string): string | null {
 /**
  * Text as a reader sees it, for comparison only: non-Latin letters that look like Latin ones
  * replaced by them (Cyrillic р, Greek Κ, …; lower case first, since Cyrillic г looks like r but Г
- * does not), then the UTS #39 skeleton of the upper-cased text, lower-cased. Taking the skeleton in
- * capitals makes matching case-blind and folds I with l (and 1 with them), O with 0; "m" is not
- * read as "rn", which only lower case would do. Digits are kept; `lookalikeToken` folds them.
+ * does not), then each character's UTS #39 skeleton in upper case, lower-cased. Taking the skeleton
+ * in capitals makes matching case-blind and folds I with l (and 1 with them), O with 0; "m" is not
+ * read as "rn", which only lower case would do. Han characters are left as they are (they are
+ * romanised, not read as shapes). Digits are kept; `lookalikeToken` folds them. Apply it before
+ * NFKC, which turns some look-alikes (Greek lunate sigma ϲ, ypogegrammeni ͺ) into letters that no
+ * longer look Latin.
  */
 export function lookalikeLatin(text: string): string {
   let out = "";
-  for (const ch of text) out += KEEPS_ITS_LOOK.test(ch) ? ch : (latinLookalikeOf(ch) ?? ch);
-  return skeleton(out.toUpperCase()).normalize("NFC").toLowerCase();
+  for (const ch of text) {
+    if (HAN_CHAR.test(ch) || (ch >= "0" && ch <= "9")) {
+      out += ch;
+      continue;
+    }
+    const latin = KEEPS_ITS_LOOK.test(ch) ? ch : (latinLookalikeOf(ch) ?? ch);
+    out += skeleton(latin.toUpperCase()).toLowerCase();
+  }
+  return out.normalize("NFC");
 }
 
 /**
@@ -170,45 +181,41 @@ function lookalikeToken(token: string): string {
   return token.replace(/[0-9]/g, (d) => DIGIT_AS_LETTER.get(d) ?? d);
 }
 
+/**
+ * Token lists of a name's text: the whole form and the personal-name form (they differ only where
+ * a Han run of 2–4 characters is read as surname + given name).
+ */
+function tokenLists(normalised: string, lookalike: boolean): [string[], string[]] {
+  let text = normalised;
+  for (const w of HAN_DROP) text = text.split(w).join(" ");
+  const whole: string[] = [];
+  const personal: string[] = [];
+  let last = 0;
+  const latin = (stretch: string) => {
+    const t = latinTokens(stretch, lookalike);
+    whole.push(...t);
+    personal.push(...t);
+  };
+  for (const m of text.matchAll(HAN_RUN)) {
+    if (m.index! > last) latin(text.slice(last, m.index));
+    last = m.index! + m[0].length;
+    const s = hanSyllables(m[0]);
+    if (!s.length) continue;
+    whole.push(s.join(""));
+    if (s.length >= 2 && s.length <= 4) personal.push(s[0], s.slice(1).join(""));
+    else personal.push(s.join(""));
+  }
+  if (last < text.length) latin(text.slice(last));
+  return [whole, personal];
+}
+
 /** Normalises a name into its comparable forms (see the file comment). */
 export function prepareName(name: string): PreparedName {
-  let text = stripInvisible(foldSmallCapitals(name).normalize("NFKC"));
-  for (const w of HAN_DROP) text = text.split(w).join(" ");
-  // Split into Han runs and the rest, keeping their order.
-  type Part = { han: boolean; text: string };
-  const parts: Part[] = [];
-  let last = 0;
-  for (const m of text.matchAll(HAN_RUN)) {
-    if (m.index! > last) parts.push({ han: false, text: text.slice(last, m.index) });
-    parts.push({ han: true, text: m[0] });
-    last = m.index! + m[0].length;
-  }
-  if (last < text.length) parts.push({ han: false, text: text.slice(last) });
-
-  // Token lists per part: [plain whole, plain personal, look-alike whole, look-alike personal].
-  const lists: string[][][] = [[], [], [], []];
-  for (const p of parts) {
-    if (!p.han) {
-      const t = latinTokens(p.text);
-      const l = latinTokens(lookalikeLatin(p.text), true);
-      lists[0].push(t);
-      lists[1].push(t);
-      lists[2].push(l);
-      lists[3].push(l);
-      continue;
-    }
-    const s = hanSyllables(p.text);
-    const whole = s.length ? [s.join("")] : [];
-    const personal = s.length >= 2 && s.length <= 4 ? [s[0], s.slice(1).join("")] : whole;
-    lists[0].push(whole);
-    lists[1].push(personal);
-    lists[2].push(whole);
-    lists[3].push(personal);
-  }
+  const visible = stripInvisible(foldSmallCapitals(name));
+  const lists = [...tokenLists(stripInvisible(visible.normalize("NFKC")), false), ...tokenLists(lookalikeLatin(visible).normalize("NFKC"), true)];
   const forms: NameForm[] = [];
   const seen = new Set<string>();
-  lists.forEach((f, i) => {
-    const tokens = f.flat();
+  lists.forEach((tokens, i) => {
     const lookalike = i >= 2;
     const key = `${lookalike} ${tokens.join(" ")}`;
     if (tokens.length && !seen.has(key)) {
