@@ -4,24 +4,16 @@
  * capitals, another word order and these combined, is still a match; real company names (the
  * fixture of a few hundred) still raise nothing.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { prepareName, scoreNames } from "../../services/src/compliance/sanctions/name-matching";
 import { loadSanctionsList } from "../../services/src/compliance/sanctions/sanctions-list";
 import { PreparedSanctionsList } from "../../services/src/compliance/sanctions/sanctions-screener";
-import { CONFUSABLE_KINDS, variant } from "../support/lookalike-variants";
+import { CONFUSABLE_KINDS, realCompanyNames, variant } from "../support/lookalike-variants";
 
 const DATA = join(__dirname, "..", "..", "services", "data", "sanctions");
 const DEFAULTS = { match: 0.9, review: 0.8 };
 const LISTS = ["un-consolidated-sample.xml", "ofac-sdn-sample.csv"];
-
-export function realCompanyNames(): string[] {
-  return readFileSync(join(__dirname, "..", "fixtures", "company-names.txt"), "utf8")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"));
-}
 
 describe("compliance: sanctions screening against look-alikes", function () {
   const lists = new Map<string, PreparedSanctionsList>();

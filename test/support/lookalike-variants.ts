@@ -2,7 +2,8 @@
  * Look-alike spellings of a name, written the way someone evading a sanctions screen would write
  * them: Latin letters swapped for Cyrillic or Greek ones that look the same, zero-width characters
  * between letters, digits for letters, small capitals, another word order, and these combined.
- * Shared by the sanctions tests and `npm run bench -- --only sanctions`.
+ * Shared by the sanctions tests and `npm run bench -- --only sanctions`, with the real company
+ * names that measure false positives.
  *
  * The substitutions come from Unicode data, not from a table typed here: a Cyrillic or Greek letter
  * replaces a Latin one when UTS #39's skeleton says they look alike, and a small capital replaces
@@ -10,7 +11,17 @@
  * `otherDigits` (3 for E, 5 for S, …): the confusables table has no such entries, which is the
  * point of measuring it.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { foldSmallCapitals, skeleton } from "../../services/src/common/unicode";
+
+/** The real company names of test/fixtures/company-names.txt, which no sanctions screen should flag. */
+export function realCompanyNames(): string[] {
+  return readFileSync(join(__dirname, "..", "fixtures", "company-names.txt"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+}
 
 export type VariantKind =
   | "one Cyrillic letter"

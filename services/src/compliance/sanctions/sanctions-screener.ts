@@ -54,6 +54,13 @@ interface PreparedEntry {
   prepared: PreparedName;
 }
 
+type TokenIndex = Array<Array<{ token: string; bag: Int16Array; holders: number[] }>>;
+
+/** Distinct tokens of a prepared name's plain (0) or look-alike (1) forms. */
+function tokensOfKind(p: PreparedName, kind: 0 | 1): Set<string> {
+  return new Set(p.forms.filter((f) => f.lookalike === (kind === 1)).flatMap((f) => f.tokens));
+}
+
 /** Most matches reported for one name; enough for a human to judge, bounded for storage. */
 export const MAX_MATCHES = 10;
 
@@ -63,29 +70,36 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 export class PreparedSanctionsList {
   private readonly names: PreparedEntry[] = [];
 
-  /** Distinct listed tokens grouped by length; each with its character bag and the names holding it. */
-  private readonly tokensByLength: Array<Array<{ token: string; bag: Int16Array; holders: number[] }>> = [];
+  /**
+   * Distinct listed tokens grouped by kind of form (0: plain, 1: look-alike; forms are only compared
+   * with forms of their kind) and by length; each with its character bag and the names holding it.
+   */
+  private readonly tokensByLength: [TokenIndex, TokenIndex] = [[], []];
 
   constructor(
     readonly list: SanctionsList,
     readonly thresholds: Thresholds,
   ) {
     if (thresholds.review > thresholds.match) throw new RangeError("the review threshold must not exceed the match threshold");
-    const byToken = new Map<string, number[]>();
+    const byToken = [new Map<string, number[]>(), new Map<string, number[]>()];
     list.entries.forEach((e, index) => {
       for (const name of e.names) {
         const prepared = prepareName(name.name);
         if (!prepared.forms.length) continue;
         const at = this.names.push({ index, name, prepared }) - 1;
-        for (const token of new Set(prepared.forms.flatMap((f) => f.tokens))) {
-          const holders = byToken.get(token);
-          if (holders) holders.push(at);
-          else byToken.set(token, [at]);
+        for (const kind of [0, 1] as const) {
+          for (const token of tokensOfKind(prepared, kind)) {
+            const holders = byToken[kind].get(token);
+            if (holders) holders.push(at);
+            else byToken[kind].set(token, [at]);
+          }
         }
       }
     });
-    for (const [token, holders] of byToken) {
-      (this.tokensByLength[token.length] ??= []).push({ token, bag: charBag(token), holders });
+    for (const kind of [0, 1] as const) {
+      for (const [token, holders] of byToken[kind]) {
+        (this.tokensByLength[kind][token.length] ??= []).push({ token, bag: charBag(token), holders });
+      }
     }
   }
 
@@ -99,17 +113,20 @@ export class PreparedSanctionsList {
   private candidates(query: PreparedName, cache: SimilarityCache): Set<number> {
     const reviewT = this.thresholds.review - 0.0005;
     const out = new Set<number>();
-    for (const q of new Set(query.forms.flatMap((f) => f.tokens))) {
-      const qBag = charBag(q);
-      // A similarity ≥ reviewT allows a length gap of at most (1 − reviewT) × the longer length,
-      // and at most that many characters missing on either side (see compactBound).
-      const minLen = Math.ceil(q.length * reviewT - 1e-9);
-      const maxLen = Math.floor(q.length / reviewT + 1e-9);
-      for (let n = Math.max(1, minLen); n <= maxLen && n < this.tokensByLength.length; n++) {
-        const budget = (1 - reviewT) * Math.max(n, q.length) + 1e-9;
-        for (const t of this.tokensByLength[n] ?? []) {
-          if (bagDistance(qBag, t.bag) > budget) continue;
-          if (cache.get(q, t.token) >= reviewT) for (const h of t.holders) out.add(h);
+    for (const kind of [0, 1] as const) {
+      const index = this.tokensByLength[kind];
+      for (const q of tokensOfKind(query, kind)) {
+        const qBag = charBag(q);
+        // A similarity ≥ reviewT allows a length gap of at most (1 − reviewT) × the longer length,
+        // and at most that many characters missing on either side (see compactBound).
+        const minLen = Math.ceil(q.length * reviewT - 1e-9);
+        const maxLen = Math.floor(q.length / reviewT + 1e-9);
+        for (let n = Math.max(1, minLen); n <= maxLen && n < index.length; n++) {
+          const budget = (1 - reviewT) * Math.max(n, q.length) + 1e-9;
+          for (const t of index[n] ?? []) {
+            if (bagDistance(qBag, t.bag) > budget) continue;
+            if (cache.get(q, t.token) >= reviewT) for (const h of t.holders) out.add(h);
+          }
         }
       }
     }
