@@ -8,8 +8,8 @@
  * The substitutions come from Unicode data, not from a table typed here: a Cyrillic or Greek letter
  * replaces a Latin one when UTS #39's skeleton says they look alike, and a small capital replaces
  * a letter when its Unicode name says it is that letter's small capital. The one exception is
- * `otherDigits` (3 for E, 5 for S, …): the confusables table has no such entries, which is the
- * point of measuring it.
+ * "other digits" (3 for E, 5 for S, …): the confusables table has no such entries, so the screen
+ * can only guess them and is expected to review, not fail, them.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

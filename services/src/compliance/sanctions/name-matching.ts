@@ -66,6 +66,11 @@ export interface NameForm {
   compact: string;
   /** A look-alike form (see the file comment); compared only with look-alike forms. */
   lookalike: boolean;
+  /**
+   * A look-alike form of a screened name whose other digits (3, 5, …) were read as the letters of a
+   * listed word they stand in for (see `PreparedSanctionsList`): weaker evidence, a guess.
+   */
+  digitsRead?: boolean;
 }
 
 export interface PreparedName {
@@ -164,9 +169,9 @@ export function lookalikeLatin(text: string): string {
 }
 
 /**
- * Digits the confusables table reads as a letter (0 as O, 1 as l), from the same data; others (5,
- * 8, …) have no entry there and stay digits, so a name spelled with them is only as close as one
- * changed character per digit makes it.
+ * Digits the confusables table reads as a letter (0 as O, 1 as l), from the same data. Others (5,
+ * 8, …) have no entry there and stay digits here; the screener reads them against the list's own
+ * words, as a guess that only reaches review (`PreparedSanctionsList`).
  */
 const DIGIT_AS_LETTER: ReadonlyMap<string, string> = new Map(
   [..."0123456789"].flatMap((d) => {
@@ -459,6 +464,8 @@ export function scoreForms(query: NameForm, listed: NameForm, cache?: Similarity
 export interface NameScore extends FormScore {
   /** The full score came from the look-alike forms only: the plain spellings scored less. */
   lookalike: boolean;
+  /** The full score came from a form whose digits were read as letters of a listed word. */
+  digitsRead: boolean;
 }
 
 /**
@@ -466,7 +473,7 @@ export interface NameScore extends FormScore {
  * its weakest part). On a tie the plain forms win, so `lookalike` means the folding was needed.
  */
 export function scoreNames(query: PreparedName, listed: PreparedName, cache?: SimilarityCache): NameScore {
-  const best: NameScore = { full: 0, weakest: 0, partial: 0, lookalike: false };
+  const best: NameScore = { full: 0, weakest: 0, partial: 0, lookalike: false, digitsRead: false };
   for (const q of query.forms) {
     for (const l of listed.forms) {
       if (q.lookalike !== l.lookalike) continue;
@@ -475,6 +482,7 @@ export function scoreNames(query: PreparedName, listed: PreparedName, cache?: Si
         best.full = s.full;
         best.weakest = s.weakest;
         best.lookalike = q.lookalike;
+        best.digitsRead = q.digitsRead === true;
       }
       if (s.partial > best.partial) best.partial = s.partial;
     }

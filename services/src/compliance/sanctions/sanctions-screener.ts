@@ -18,7 +18,7 @@
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from "@nestjs/common";
 import { APP_CONFIG, type AppConfig } from "../../config/env";
-import { bagDistance, charBag, compactBound, prepareName, scoreNames, SimilarityCache, type PreparedName } from "./name-matching";
+import { bagDistance, charBag, compactBound, prepareName, scoreNames, SimilarityCache, type NameForm, type PreparedName } from "./name-matching";
 import { loadSanctionsList, type ListedName, type ListedType, type SanctionsList } from "./sanctions-list";
 
 export interface SanctionsMatch {
@@ -55,6 +55,18 @@ interface PreparedEntry {
 }
 
 type TokenIndex = Array<Array<{ token: string; bag: Int16Array; holders: number[] }>>;
+
+/** Same length, and equal wherever `withDigits` has no digit; the listed word itself has none. */
+function sameLettersAround(withDigits: string, listed: string): boolean {
+  for (let i = 0; i < withDigits.length; i++) {
+    const c = withDigits.charCodeAt(i);
+    const l = listed.charCodeAt(i);
+    if (l >= 48 && l <= 57) return false;
+    if (c >= 48 && c <= 57) continue;
+    if (c !== l) return false;
+  }
+  return true;
+}
 
 /** Distinct tokens of a prepared name's plain (0) or look-alike (1) forms. */
 function tokensOfKind(p: PreparedName, kind: 0 | 1): Set<string> {
@@ -136,48 +148,80 @@ export class PreparedSanctionsList {
     return out;
   }
 
+  /** The verdict on one listed name, or null when it is not alike enough to report. */
+  private judge(query: PreparedName, p: PreparedEntry, cache: SimilarityCache): SanctionsMatch | null {
+    const { match: matchT, review: reviewT } = this.thresholds;
+    const s = scoreNames(query, p.prepared, cache);
+    const full = round3(s.full);
+    const partial = round3(s.partial);
+    let result: SanctionsMatch["result"] | null = null;
+    let kind: SanctionsMatch["match"] = "full";
+    let score = full;
+    if (full >= matchT) result = p.name.lowQuality || s.digitsRead || round3(s.weakest) < reviewT ? "review" : "fail";
+    else if (full >= reviewT) result = "review";
+    else if (partial >= matchT) {
+      result = "review";
+      kind = "partial";
+      score = partial;
+    }
+    if (!result) return null;
+    const e = this.list.entries[p.index];
+    return {
+      reference: e.reference,
+      type: e.type,
+      listedName: e.primaryName,
+      matchedName: p.name.name,
+      matchedAs: p.name.kind,
+      score,
+      match: kind,
+      lookalike: kind === "full" && s.lookalike,
+      result,
+      programme: e.programme,
+    };
+  }
+
   get entryCount(): number {
     return this.list.entries.length;
   }
 
+  /**
+   * Adds to a screened name a look-alike form in which each word mixing letters with digits that
+   * the confusables table does not read (3, 4, 5, 7, 8, …) is replaced by the first listed word of
+   * its length that has the same letters everywhere else ("n4rv3ks" → a listed "narveks"): such
+   * digits stand in for some letter, and only the list's vocabulary says which. A word needs two
+   * letters for this, and a match found only this way is a guess, so it is only ever reviewed.
+   */
+  private withDigitsRead(query: PreparedName): PreparedName {
+    const extra: NameForm[] = [];
+    for (const f of query.forms) {
+      if (!f.lookalike) continue;
+      let read = false;
+      const tokens = f.tokens.map((t) => {
+        if (!/[0-9]/.test(t) || (t.match(/[a-z]/g)?.length ?? 0) < 2) return t;
+        const hit = (this.tokensByLength[1][t.length] ?? []).find((x) => sameLettersAround(t, x.token));
+        if (!hit) return t;
+        read = true;
+        return hit.token;
+      });
+      if (read) extra.push({ tokens, compact: tokens.join(""), lookalike: true, digitsRead: true });
+    }
+    return extra.length ? { ...query, forms: [...query.forms, ...extra] } : query;
+  }
+
   /** Entries whose names are alike to `name`, best first, one (the best) per entry. */
   screen(name: string): SanctionsMatch[] {
-    const query = prepareName(name);
-    if (!query.forms.length) return [];
-    const { match: matchT, review: reviewT } = this.thresholds;
+    const plain = prepareName(name);
+    if (!plain.forms.length) return [];
+    const query = this.withDigitsRead(plain);
     const best = new Map<number, SanctionsMatch>();
     const cache = new SimilarityCache();
     for (const at of this.candidates(query, cache)) {
-      const p = this.names[at];
-      const s = scoreNames(query, p.prepared, cache);
-      const full = round3(s.full);
-      const partial = round3(s.partial);
-      let result: SanctionsMatch["result"] | null = null;
-      let kind: SanctionsMatch["match"] = "full";
-      let score = full;
-      if (full >= matchT) result = p.name.lowQuality || round3(s.weakest) < reviewT ? "review" : "fail";
-      else if (full >= reviewT) result = "review";
-      else if (partial >= matchT) {
-        result = "review";
-        kind = "partial";
-        score = partial;
+      // The name without digits read can be the stronger verdict: a guess only ever reaches review.
+      for (const q of query === plain ? [plain] : [plain, query]) {
+        const m = this.judge(q, this.names[at], cache);
+        const prev = best.get(this.names[at].index);
+        if (m && (!prev || rank(m) > rank(prev))) best.set(this.names[at].index, m);
       }
-      if (!result) continue;
-      const e = this.list.entries[p.index];
-      const m: SanctionsMatch = {
-        reference: e.reference,
-        type: e.type,
-        listedName: e.primaryName,
-        matchedName: p.name.name,
-        matchedAs: p.name.kind,
-        score,
-        match: kind,
-        lookalike: kind === "full" && s.lookalike,
-        result,
-        programme: e.programme,
-      };
-      const prev = best.get(p.index);
-      if (!prev || rank(m) > rank(prev)) best.set(p.index, m);
     }
     return [...best.values()].sort((a, b) => rank(b) - rank(a) || a.reference.localeCompare(b.reference)).slice(0, MAX_MATCHES);
   }
