@@ -46,6 +46,7 @@ const match = (result: "fail" | "review", extra: Partial<SanctionsMatch> = {}): 
   matchedAs: "primary",
   score: result === "fail" ? 1 : 0.85,
   match: "full",
+  lookalike: false,
   result,
   programme: null,
   ...extra,
@@ -120,6 +121,7 @@ describe("compliance: rules", function () {
       const out = await evaluateRules(APPLICATION_RULES, ctx());
       expect(out.map((o) => o.code)).to.deep.equal([
         "SANCTIONS_SCREENING",
+        "LEGAL_NAME_SINGLE_SCRIPT",
         "ENTITY_ID_CHECKSUM",
         "ENTITY_ID_MATCHES_JURISDICTION",
         "JURISDICTION_ALLOWED",
@@ -139,6 +141,28 @@ describe("compliance: rules", function () {
       expect(near.result).to.equal("review");
       expect(near.reason).to.match(/contains or is contained in sanctions list entry XXe\.001 "鸿虚集团" \(HONGXU TRADING COMPANY LIMITED\)/);
       expect((near.details as { matches: unknown[] }).matches).to.have.length(1);
+    });
+
+    it("says when a match needed the look-alike reading of the name", async function () {
+      const hit = byCode(await evaluateRules(APPLICATION_RULES, ctx({ legalName: "H0NGXU TRADING" }, [match("fail", { lookalike: true })])))
+        .SANCTIONS_SCREENING;
+      expect(hit.result).to.equal("fail");
+      expect(hit.reason).to.match(/"H0NGXU TRADING" matches sanctions list entry XXe\.001 .* once its look-alike characters are read as the letters they imitate/);
+    });
+
+    it("reviews a legal name that mixes Latin with Cyrillic or Greek letters, naming the scripts", async function () {
+      for (const name of ["Nowhere P\u0430per Mills Co., Ltd.", "\u039Dowhere Paper Mills"]) {
+        const o = byCode(await evaluateRules(APPLICATION_RULES, ctx({ legalName: name }))).LEGAL_NAME_SINGLE_SCRIPT;
+        expect(o.result, name).to.equal("review");
+        expect(o.reason).to.match(/mixes the scripts (Cyrillic|Greek), Latin/);
+        expect((o.details as { scripts: string[] }).scripts).to.include("Latin");
+      }
+    });
+
+    it("passes a legal name in one script, or Latin with Chinese, digits and punctuation", async function () {
+      for (const name of ["Nowhere Paper Mills Co., Ltd.", "宁波示例零部件有限公司", "ООО «Пример»", "华为 Technologies (Shenzhen) 2024", "3M"]) {
+        expect(byCode(await evaluateRules(APPLICATION_RULES, ctx({ legalName: name }))).LEGAL_NAME_SINGLE_SCRIPT.result, name).to.equal("pass");
+      }
     });
 
     it("fails a tampered identifier with what is wrong", async function () {
@@ -189,6 +213,7 @@ describe("compliance: rules", function () {
       const out = await evaluateRules(MEMBER_RULES, ctx(nowSec + 31 * 86_400));
       expect(out.map((o) => [o.code, o.result])).to.deep.equal([
         ["SANCTIONS_SCREENING", "pass"],
+        ["LEGAL_NAME_SINGLE_SCRIPT", "pass"],
         ["JURISDICTION_ALLOWED", "pass"],
         ["KYC_NOT_EXPIRED", "pass"],
       ]);
@@ -202,6 +227,12 @@ describe("compliance: rules", function () {
 
     it("re-screens the member's name", async function () {
       expect(byCode(await evaluateRules(MEMBER_RULES, ctx(nowSec + 400 * 86_400, [match("fail")]))).SANCTIONS_SCREENING.result).to.equal("fail");
+    });
+
+    it("reviews a member's name that mixes scripts", async function () {
+      const c = ctx(nowSec + 400 * 86_400);
+      c.member.legalName = "Nowhere P\u0430per Mills";
+      expect(byCode(await evaluateRules(MEMBER_RULES, c)).LEGAL_NAME_SINGLE_SCRIPT.result).to.equal("review");
     });
   });
 

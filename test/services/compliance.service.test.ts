@@ -15,6 +15,7 @@ import { ComplianceRecords } from "../../services/src/compliance/compliance.reco
 import { ComplianceService, parseSubject } from "../../services/src/compliance/compliance.service";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
 import { CONCENTRATION_FLOOR_FEN } from "../../services/src/compliance/rules/invoice.rules";
+import { APPLICATION_RULES } from "../../services/src/compliance/rules/party.rules";
 import { SanctionsScreener } from "../../services/src/compliance/sanctions/sanctions-screener";
 import { loadConfig, type AppConfig } from "../../services/src/config/env";
 import { openDatabase } from "../../services/src/database/data-source";
@@ -142,14 +143,14 @@ describe("compliance: ComplianceService on a real database", function () {
       const err = await ds
         .transaction(async (m) => {
           await svc.screenApplication(m, a);
-          expect(await m.countBy(ComplianceCheckEntity, { subjectId: a.id })).to.equal(6);
+          expect(await m.countBy(ComplianceCheckEntity, { subjectId: a.id })).to.equal(APPLICATION_RULES.length);
           throw new Error("caller aborts");
         })
         .catch((e: Error) => e);
       expect(err).to.be.instanceOf(Error);
       expect(await svc.listChecks("application", a.id)).to.deep.equal([]);
       await new DbWriter(ds).write((m) => svc.screenApplication(m, a));
-      expect(await svc.listChecks("application", a.id)).to.have.length(6);
+      expect(await svc.listChecks("application", a.id)).to.have.length(APPLICATION_RULES.length);
     });
   });
 
@@ -167,6 +168,7 @@ describe("compliance: ComplianceService on a real database", function () {
       const rows = await svc.listChecks("member", address);
       expect(rows.map((r) => [r.ruleCode, r.result])).to.deep.equal([
         ["SANCTIONS_SCREENING", "pass"],
+        ["LEGAL_NAME_SINGLE_SCRIPT", "pass"],
         ["JURISDICTION_ALLOWED", "pass"],
         ["KYC_NOT_EXPIRED", "fail"],
       ]);
@@ -330,7 +332,7 @@ describe("compliance: ComplianceService on a real database", function () {
       }
       const rows = await svc.listChecks("application", a.id);
       expect(new Set(rows.map((r) => r.createdAt))).to.deep.equal(new Set([frozen]));
-      expect(rows).to.have.length(18);
+      expect(rows).to.have.length(3 * APPLICATION_RULES.length);
       const runOrder = [...new Set(rows.map((r) => r.runId))];
       expect(runOrder).to.deep.equal(runs.map((r) => r.runId).reverse());
       for (const run of runs) {
@@ -349,7 +351,7 @@ describe("compliance: ComplianceService on a real database", function () {
       const a = application();
       const run = await svc.screenApplication(null, a);
       const out = await svc.checksOf(`application:${a.id}`);
-      expect(out).to.have.length(6);
+      expect(out).to.have.length(APPLICATION_RULES.length);
       expect(out[0]).to.have.all.keys("runId", "subjectType", "subjectId", "code", "result", "reason", "details", "createdAt");
       expect(out[0]).to.include({ runId: run.runId, code: "SANCTIONS_SCREENING", result: "pass" });
       expect(new Date(out[0].createdAt).toISOString()).to.equal(out[0].createdAt);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../services/src/common/unicode";
+import { foldSmallCapitals, isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../services/src/common/unicode";
 
 describe("common/unicode (UTS #39)", () => {
   describe("skeleton", () => {
@@ -22,6 +22,19 @@ describe("common/unicode (UTS #39)", () => {
 
   it("stripInvisible removes zero-width and format characters only", () => {
     expect(stripInvisible("A\u200B\u200C\u200D\u2060B\uFE0F C")).to.equal("AB C");
+  });
+
+  describe("foldSmallCapitals", () => {
+    it("reads every small capital letter as its capital, from the Unicode names", () => {
+      expect(foldSmallCapitals("\u1D00\u0299\u1D04\u1D05\u1D07\uA730\u0262\u029C\u026A\u1D0A\u1D0B\u029F\u1D0D\u0274\u1D0F\u1D18\uA7AF\u0280\uA731\u1D1B\u1D1C\u1D20\u1D21\u028F\u1D22")).to.equal(
+        "ABCDEFGHIJKLMNOPQRSTUVWYZ",
+      );
+      expect(foldSmallCapitals("\u1D01 \u0276")).to.equal("AE OE");
+    });
+    it("leaves other letters, and turned or reversed small capitals, as they are", () => {
+      expect(foldSmallCapitals("Korvalex 鸿虚 Ветер")).to.equal("Korvalex 鸿虚 Ветер");
+      expect(foldSmallCapitals("\u1D1A\u1D0E")).to.equal("\u1D1A\u1D0E");
+    });
   });
 
   describe("scripts", () => {

@@ -80,3 +80,37 @@ export function isMixedScript(value: string): boolean {
   if (scripts.size <= 1) return false;
   return !ALLOWED_TOGETHER.some((allowed) => [...scripts].every((s) => allowed.has(s)));
 }
+
+// Small capitals (ᴀ U+1D00, ʀ U+0280, ꜱ U+A731, …) are Latin letters with no case or compatibility
+// mapping and mostly absent from the confusables table, yet read as capitals. Which code points
+// they are, and which capital each stands for, comes from their Unicode names
+// ("LATIN LETTER SMALL CAPITAL R"), read once from the `unicode-name` package's data; turned,
+// reversed and inverted forms do not look like the letter and are left alone.
+let smallCapitals: Map<string, string> | null = null;
+const SMALL_CAPITAL_NAME = /^(?:LATIN|MODIFIER) (?:CAPITAL |SMALL )?(?:LETTER )?SMALL CAPITAL (?:LETTER )?([A-Z]{1,2})(?: WITH [A-Z ]+)?$/;
+const LATIN_LETTER = /\p{Script=Latin}/u;
+
+function smallCapitalTable(): Map<string, string> {
+  if (smallCapitals) return smallCapitals;
+  // unicode-name is an ES module; Node 20.19+ loads it through require.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { unicodeName } = require("unicode-name") as { unicodeName(ch: string): string | undefined };
+  const table = new Map<string, string>();
+  for (let cp = 0x80; cp <= 0x1ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const ch = String.fromCodePoint(cp);
+    if (!LATIN_LETTER.test(ch)) continue;
+    const m = SMALL_CAPITAL_NAME.exec(unicodeName(ch) ?? "");
+    if (m) table.set(ch, m[1]);
+  }
+  smallCapitals = table;
+  return table;
+}
+
+/** Replaces each small-capital letter by the capital it stands for ("ᴋᴏʀᴠᴀʟᴇx" → "KORVALEx"). */
+export function foldSmallCapitals(value: string): string {
+  const table = smallCapitalTable();
+  let out = "";
+  for (const ch of value) out += table.get(ch) ?? ch;
+  return out;
+}

@@ -5,6 +5,7 @@
  * well; these rules decide what reaches it and record why.
  */
 import { ROLE_BITS } from "../../auth/auth.decorators";
+import { isMixedScript, scriptsOf } from "../../common/unicode";
 import { describeEntityIdProblem, type EntityIdType } from "../entity-id";
 import type { SanctionsMatch, Thresholds } from "../sanctions/sanctions-screener";
 import { fail, pass, review, type Rule, type SubjectType, type Verdict } from "./rule";
@@ -70,18 +71,45 @@ function screenName(sanctions: SanctionsTools, name: string): Verdict {
   if (!hit) return pass(`No name on the sanctions list (${list.source}, ${list.entries} entries) resembles "${name}".`, details);
   const entry = `list entry ${hit.reference} "${hit.matchedName}"${hit.matchedName === hit.listedName ? "" : ` (${hit.listedName})`}`;
   if (hit.result === "fail") {
+    const read = hit.lookalike ? " once its look-alike characters are read as the letters they imitate" : "";
     return fail(
-      `"${name}" matches sanctions ${entry} with similarity ${hit.score.toFixed(3)}. ` +
+      `"${name}" matches sanctions ${entry}${read} with similarity ${hit.score.toFixed(3)}. ` +
         `Nothing can proceed for this party; if it is a different party, a compliance officer must document why.`,
       details,
     );
   }
-  const how = hit.match === "partial" ? "contains or is contained in" : "resembles";
+  const how = hit.match === "partial" ? "contains or is contained in" : hit.lookalike ? "looks like" : "resembles";
   return review(
     `"${name}" ${how} sanctions ${entry} (similarity ${hit.score.toFixed(3)}); ` +
       `a compliance officer must confirm it is not the listed party.`,
     details,
   );
+}
+
+/**
+ * A legal name that mixes scripts beyond UTS #39's highly restrictive profile (Latin with Cyrillic or
+ * Greek letters, say) is how look-alike spellings are made; no registered name needs one.
+ */
+function singleScript(name: string): Verdict {
+  const scripts = [...scriptsOf(name)].sort();
+  const details = { name, scripts };
+  if (!isMixedScript(name)) {
+    return pass(scripts.length ? `"${name}" is written in ${scripts.join(" with ")} script.` : `"${name}" contains no letters.`, details);
+  }
+  return review(
+    `"${name}" mixes the scripts ${scripts.join(", ")}; letters of one script can imitate another's, so a compliance officer ` +
+      `must compare it with the registration documents.`,
+    details,
+  );
+}
+
+function singleScriptRule<C>(subject: SubjectType, name: (c: C) => string): Rule<C> {
+  return {
+    code: "LEGAL_NAME_SINGLE_SCRIPT",
+    subject,
+    description: "The legal name is written in one script, or Latin with Chinese, Japanese or Korean (UTS #39 highly restrictive); otherwise review.",
+    evaluate: (c) => singleScript(name(c)),
+  };
 }
 
 function jurisdiction(code: string, policy: PartyPolicy): Verdict {
@@ -103,6 +131,7 @@ function sanctionsRule<C>(subject: SubjectType, name: (c: C) => string): Rule<C>
 
 export const APPLICATION_RULES: readonly Rule<ApplicationContext>[] = [
   sanctionsRule<ApplicationContext>("application", (c) => c.application.legalName),
+  singleScriptRule<ApplicationContext>("application", (c) => c.application.legalName),
   {
     code: "ENTITY_ID_CHECKSUM",
     subject: "application",
@@ -168,6 +197,7 @@ export const APPLICATION_RULES: readonly Rule<ApplicationContext>[] = [
 
 export const MEMBER_RULES: readonly Rule<MemberContext>[] = [
   sanctionsRule<MemberContext>("member", (c) => c.member.legalName),
+  singleScriptRule<MemberContext>("member", (c) => c.member.legalName),
   {
     code: "JURISDICTION_ALLOWED",
     subject: "member",

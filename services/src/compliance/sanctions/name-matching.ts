@@ -14,6 +14,16 @@
  *   filler words (ltd, llc, ooo, the, and, …) dropped. A few romanisation variants are folded
  *   (final -iy/-yy/-ij/-ii/-yi → -y, kh → h, x → ks) so that Dmitriy, Dmitrii and Dmitrij meet.
  *
+ * Before anything else, characters that render as nothing (zero-width spaces and joiners, soft
+ * hyphens: `stripInvisible`) are removed and small capitals read as capitals, so "K\u200BORVALEX" and
+ * "ᴋᴏʀᴠᴀʟᴇx" are "korvaleks". Every name also gets a look-alike form, its forms rewritten as a reader
+ * sees them (`lookalikeLatin`): Cyrillic and Greek letters that look Latin become those Latin letters,
+ * letters that look alike in capitals meet (I and l, as UTS #39's confusables table says), and inside
+ * a word the digits that the table gives a letter for become it (0 → o, 1 → l). A name is compared
+ * form by form of the same kind, plain with plain and look-alike with look-alike, so "NULLРORT
+ * MAR1TIME" (Cyrillic Р, digit 1) meets "Nullport Maritime" exactly, while the folding never turns a
+ * genuine Cyrillic name into nonsense that replaces its transliteration.
+ *
  * Two prepared names are compared word-order-insensitively: tokens are paired one-to-one, best pair
  * first, each pair scored by token similarity (the lower of Jaro-Winkler and an edit-distance
  * ratio: Jaro-Winkler alone rewards a shared prefix so much that "hongyuan" and "hongda" score
@@ -28,6 +38,7 @@
  * in many innocent ones), so the screener sends a strong partial match to review, never to fail.
  */
 import { transliterate } from "transliteration";
+import { foldSmallCapitals, skeleton, stripInvisible } from "../../common/unicode";
 
 /** Latin-script legal-form and filler words, removed wherever they stand. */
 const LATIN_DROP = new Set([
@@ -53,13 +64,25 @@ export interface NameForm {
   tokens: string[];
   /** Tokens joined without spaces. */
   compact: string;
+  /** A look-alike form (see the file comment); compared only with look-alike forms. */
+  lookalike: boolean;
+  /**
+   * A look-alike form of a screened name whose other digits (3, 5, …) were read as the letters of a
+   * listed word they stand in for (see `PreparedSanctionsList`): weaker evidence, a guess.
+   */
+  digitsRead?: boolean;
 }
 
 export interface PreparedName {
   original: string;
   forms: NameForm[];
-  /** Count of each character a-z, 0-9 over the name's tokens (the same in every form). */
-  bag: Int16Array;
+  /**
+   * Count of each character a-z, 0-9 over the name's tokens, per kind of form (index 0: plain,
+   * 1: look-alike); the same in every form of one kind.
+   */
+  bags: [Int16Array, Int16Array];
+  /** Length of the joined tokens, per kind of form. */
+  lengths: [number, number];
 }
 
 /** Folds romanisation variants of one Latin token. */
@@ -70,8 +93,8 @@ function fold(token: string): string {
     .replace(/(iy|yy|ij|ii|yj|yi)$/, "y");
 }
 
-/** Latin tokens of a non-Han stretch of text. */
-function latinTokens(text: string): string[] {
+/** Latin tokens of a non-Han stretch of text; `lookalike` for text from `lookalikeLatin`. */
+function latinTokens(text: string, lookalike = false): string[] {
   const latin = transliterate(text.replace(/ё/g, "е").replace(/Ё/g, "Е"))
     .normalize("NFKD")
     .replace(/\p{M}/gu, "")
@@ -81,10 +104,19 @@ function latinTokens(text: string): string[] {
     .replace(/['’ʼ`]/g, "")
     .replace(/&/g, " and ")
     .replace(/[^a-z0-9]+/g, " ");
+  const drop = lookalike ? lookalikeDrop() : LATIN_DROP;
   return latin
     .split(" ")
-    .filter((t) => t.length > 0 && !LATIN_DROP.has(t))
+    .map(lookalike ? lookalikeToken : (t: string) => t)
+    .filter((t) => t.length > 0 && !drop.has(t))
     .map(fold);
+}
+
+let lookalikeDropWords: ReadonlySet<string> | null = null;
+/** The legal-form and filler words as the look-alike form writes them ("limited" is "llmlted"). */
+function lookalikeDrop(): ReadonlySet<string> {
+  lookalikeDropWords ??= new Set([...LATIN_DROP].map((w) => lookalikeLatin(w)));
+  return lookalikeDropWords;
 }
 
 /** Pinyin syllables of a run of Han characters, lower case. */
@@ -96,49 +128,113 @@ function hanSyllables(run: string): string[] {
     .map(fold);
 }
 
-function form(tokens: string[]): NameForm {
-  return { tokens, compact: tokens.join("") };
+function form(tokens: string[], lookalike: boolean): NameForm {
+  return { tokens, compact: tokens.join(""), lookalike };
+}
+
+const ASCII_WORD = /^[A-Za-z]+$/;
+const KEEPS_ITS_LOOK = /[\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}]/u;
+const HAN_CHAR = /\p{Script=Han}/u;
+
+/** The ASCII letters a non-Latin letter is confusable with, in either case, or null. */
+function latinLookalikeOf(ch: string): string | null {
+  for (const candidate of [ch, ch.toUpperCase()]) {
+    const s = foldSmallCapitals(skeleton(candidate)).normalize("NFD").replace(/\p{M}/gu, "");
+    if (ASCII_WORD.test(s)) return s;
+  }
+  return null;
+}
+
+/**
+ * Text as a reader sees it, for comparison only: non-Latin letters that look like Latin ones
+ * replaced by them (Cyrillic р, Greek Κ, …; lower case first, since Cyrillic г looks like r but Г
+ * does not), then each character's UTS #39 skeleton in upper case, lower-cased. Taking the skeleton
+ * in capitals makes matching case-blind and folds I with l (and 1 with them), O with 0; "m" is not
+ * read as "rn", which only lower case would do. Han characters are left as they are (they are
+ * romanised, not read as shapes). Digits are kept; `lookalikeToken` folds them. Apply it before
+ * NFKC, which turns some look-alikes (Greek lunate sigma ϲ, ypogegrammeni ͺ) into letters that no
+ * longer look Latin.
+ */
+export function lookalikeLatin(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    if (HAN_CHAR.test(ch) || (ch >= "0" && ch <= "9")) {
+      out += ch;
+      continue;
+    }
+    const latin = KEEPS_ITS_LOOK.test(ch) ? ch : (latinLookalikeOf(ch) ?? ch);
+    out += skeleton(latin.toUpperCase()).toLowerCase();
+  }
+  return out.normalize("NFC");
+}
+
+/**
+ * Digits the confusables table reads as a letter (0 as O, 1 as l), from the same data. Others (5,
+ * 8, …) have no entry there and stay digits here; the screener reads them against the list's own
+ * words, as a guess that only reaches review (`PreparedSanctionsList`).
+ */
+const DIGIT_AS_LETTER: ReadonlyMap<string, string> = new Map(
+  [..."0123456789"].flatMap((d) => {
+    const s = skeleton(d).toLowerCase();
+    return ASCII_WORD.test(s) ? [[d, s] as [string, string]] : [];
+  }),
+);
+
+/** A word's digits read as letters, when the word has letters too: "k0rvaleks" → "korvaleks"; "360" stays. */
+function lookalikeToken(token: string): string {
+  if (!/[0-9]/.test(token) || !/[a-z]/.test(token)) return token;
+  return token.replace(/[0-9]/g, (d) => DIGIT_AS_LETTER.get(d) ?? d);
+}
+
+/**
+ * Token lists of a name's text: the whole form and the personal-name form (they differ only where
+ * a Han run of 2–4 characters is read as surname + given name).
+ */
+function tokenLists(normalised: string, lookalike: boolean): [string[], string[]] {
+  let text = normalised;
+  for (const w of HAN_DROP) text = text.split(w).join(" ");
+  const whole: string[] = [];
+  const personal: string[] = [];
+  let last = 0;
+  const latin = (stretch: string) => {
+    const t = latinTokens(stretch, lookalike);
+    whole.push(...t);
+    personal.push(...t);
+  };
+  for (const m of text.matchAll(HAN_RUN)) {
+    if (m.index! > last) latin(text.slice(last, m.index));
+    last = m.index! + m[0].length;
+    const s = hanSyllables(m[0]);
+    if (!s.length) continue;
+    whole.push(s.join(""));
+    if (s.length >= 2 && s.length <= 4) personal.push(s[0], s.slice(1).join(""));
+    else personal.push(s.join(""));
+  }
+  if (last < text.length) latin(text.slice(last));
+  return [whole, personal];
 }
 
 /** Normalises a name into its comparable forms (see the file comment). */
 export function prepareName(name: string): PreparedName {
-  let text = name.normalize("NFKC");
-  for (const w of HAN_DROP) text = text.split(w).join(" ");
-  // Split into Han runs and the rest, keeping their order.
-  type Part = { han: boolean; text: string };
-  const parts: Part[] = [];
-  let last = 0;
-  for (const m of text.matchAll(HAN_RUN)) {
-    if (m.index! > last) parts.push({ han: false, text: text.slice(last, m.index) });
-    parts.push({ han: true, text: m[0] });
-    last = m.index! + m[0].length;
-  }
-  if (last < text.length) parts.push({ han: false, text: text.slice(last) });
-
-  const whole: string[][] = [];
-  const personal: string[][] = [];
-  for (const p of parts) {
-    if (!p.han) {
-      const t = latinTokens(p.text);
-      whole.push(t);
-      personal.push(t);
-      continue;
-    }
-    const s = hanSyllables(p.text);
-    whole.push(s.length ? [s.join("")] : []);
-    personal.push(s.length >= 2 && s.length <= 4 ? [s[0], s.slice(1).join("")] : s.length ? [s.join("")] : []);
-  }
+  const visible = stripInvisible(foldSmallCapitals(name));
+  const lists = [...tokenLists(stripInvisible(visible.normalize("NFKC")), false), ...tokenLists(lookalikeLatin(visible).normalize("NFKC"), true)];
   const forms: NameForm[] = [];
   const seen = new Set<string>();
-  for (const f of [whole, personal]) {
-    const tokens = f.flat();
-    const key = tokens.join(" ");
+  lists.forEach((tokens, i) => {
+    const lookalike = i >= 2;
+    const key = `${lookalike} ${tokens.join(" ")}`;
     if (tokens.length && !seen.has(key)) {
       seen.add(key);
-      forms.push(form(tokens));
+      forms.push(form(tokens, lookalike));
     }
-  }
-  return { original: name, forms, bag: charBag(forms[0]?.compact ?? "") };
+  });
+  const first = (lookalike: boolean) => forms.find((f) => f.lookalike === lookalike)?.compact ?? "";
+  return {
+    original: name,
+    forms,
+    bags: [charBag(first(false)), charBag(first(true))],
+    lengths: [first(false).length, first(true).length],
+  };
 }
 
 /** Count of each character a-z, 0-9 in `s`. */
@@ -155,12 +251,17 @@ export function charBag(s: string): Int16Array {
 /**
  * Upper bound of the similarity of two names' joined forms, from their character bags alone: each
  * edit fixes at most one character missing on either side, so similarity ≤ 1 − edits / longer
- * length ≤ 1 − max(missing from a, missing from b) / longer length. Every form of a name has the
- * same characters, so the bound holds for every form pair.
+ * length ≤ 1 − max(missing from a, missing from b) / longer length. Every form of one kind has the
+ * same characters, and forms are compared only with forms of their kind, so the larger of the two
+ * kinds' bounds holds for every form pair.
  */
 export function compactBound(a: PreparedName, b: PreparedName): number {
-  const longer = Math.max(a.forms[0]?.compact.length ?? 0, b.forms[0]?.compact.length ?? 0);
-  return longer === 0 ? 0 : 1 - bagDistance(a.bag, b.bag) / longer;
+  let best = 0;
+  for (const k of [0, 1] as const) {
+    const longer = Math.max(a.lengths[k], b.lengths[k]);
+    if (longer > 0) best = Math.max(best, 1 - bagDistance(a.bags[k], b.bags[k]) / longer);
+  }
+  return best;
 }
 
 /** A lower bound of the edit distance: the larger count of characters one side lacks. */
@@ -360,15 +461,28 @@ export function scoreForms(query: NameForm, listed: NameForm, cache?: Similarity
   return { full, weakest, partial };
 }
 
-/** Best scores over every form pair of two prepared names (the full score with its weakest part). */
-export function scoreNames(query: PreparedName, listed: PreparedName, cache?: SimilarityCache): FormScore {
-  const best: FormScore = { full: 0, weakest: 0, partial: 0 };
+export interface NameScore extends FormScore {
+  /** The full score came from the look-alike forms only: the plain spellings scored less. */
+  lookalike: boolean;
+  /** The full score came from a form whose digits were read as letters of a listed word. */
+  digitsRead: boolean;
+}
+
+/**
+ * Best scores over every pair of forms of the same kind of two prepared names (the full score with
+ * its weakest part). On a tie the plain forms win, so `lookalike` means the folding was needed.
+ */
+export function scoreNames(query: PreparedName, listed: PreparedName, cache?: SimilarityCache): NameScore {
+  const best: NameScore = { full: 0, weakest: 0, partial: 0, lookalike: false, digitsRead: false };
   for (const q of query.forms) {
     for (const l of listed.forms) {
+      if (q.lookalike !== l.lookalike) continue;
       const s = scoreForms(q, l, cache);
       if (s.full > best.full || (s.full === best.full && s.weakest > best.weakest)) {
         best.full = s.full;
         best.weakest = s.weakest;
+        best.lookalike = q.lookalike;
+        best.digitsRead = q.digitsRead === true;
       }
       if (s.partial > best.partial) best.partial = s.partial;
     }

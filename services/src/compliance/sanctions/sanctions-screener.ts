@@ -4,6 +4,9 @@
  * from starting (screening against nothing would pass everyone). Every listed name is prepared
  * once, so a screening is only comparisons.
  *
+ * Names are compared as written and as they look (name-matching.ts), so look-alike letters, digits
+ * for letters, zero-width characters and small capitals score as the name they imitate.
+ *
  * Classification, on scores rounded to 3 decimals:
  * - full score ≥ SANCTIONS_MATCH_THRESHOLD → "fail" (a match), unless the listed name is an alias
  *   the list itself marks low quality, or one word pair is less alike than the review threshold
@@ -15,7 +18,7 @@
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from "@nestjs/common";
 import { APP_CONFIG, type AppConfig } from "../../config/env";
-import { bagDistance, charBag, compactBound, prepareName, scoreNames, SimilarityCache, type PreparedName } from "./name-matching";
+import { bagDistance, charBag, compactBound, prepareName, scoreNames, SimilarityCache, type NameForm, type PreparedName } from "./name-matching";
 import { loadSanctionsList, type ListedName, type ListedType, type SanctionsList } from "./sanctions-list";
 
 export interface SanctionsMatch {
@@ -31,6 +34,11 @@ export interface SanctionsMatch {
   score: number;
   /** "full": the names are alike as wholes; "partial": one is contained in the other. */
   match: "full" | "partial";
+  /**
+   * The score needed the look-alike reading of the names (Cyrillic or Greek letters read as the
+   * Latin ones they imitate, I read as l, digits 0 and 1 as letters): written differently, looks the same.
+   */
+  lookalike: boolean;
   result: "fail" | "review";
   programme: string | null;
 }
@@ -46,6 +54,25 @@ interface PreparedEntry {
   prepared: PreparedName;
 }
 
+type TokenIndex = Array<Array<{ token: string; bag: Int16Array; holders: number[] }>>;
+
+/** Same length, and equal wherever `withDigits` has no digit; the listed word itself has none. */
+function sameLettersAround(withDigits: string, listed: string): boolean {
+  for (let i = 0; i < withDigits.length; i++) {
+    const c = withDigits.charCodeAt(i);
+    const l = listed.charCodeAt(i);
+    if (l >= 48 && l <= 57) return false;
+    if (c >= 48 && c <= 57) continue;
+    if (c !== l) return false;
+  }
+  return true;
+}
+
+/** Distinct tokens of a prepared name's plain (0) or look-alike (1) forms. */
+function tokensOfKind(p: PreparedName, kind: 0 | 1): Set<string> {
+  return new Set(p.forms.filter((f) => f.lookalike === (kind === 1)).flatMap((f) => f.tokens));
+}
+
 /** Most matches reported for one name; enough for a human to judge, bounded for storage. */
 export const MAX_MATCHES = 10;
 
@@ -55,29 +82,36 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 export class PreparedSanctionsList {
   private readonly names: PreparedEntry[] = [];
 
-  /** Distinct listed tokens grouped by length; each with its character bag and the names holding it. */
-  private readonly tokensByLength: Array<Array<{ token: string; bag: Int16Array; holders: number[] }>> = [];
+  /**
+   * Distinct listed tokens grouped by kind of form (0: plain, 1: look-alike; forms are only compared
+   * with forms of their kind) and by length; each with its character bag and the names holding it.
+   */
+  private readonly tokensByLength: [TokenIndex, TokenIndex] = [[], []];
 
   constructor(
     readonly list: SanctionsList,
     readonly thresholds: Thresholds,
   ) {
     if (thresholds.review > thresholds.match) throw new RangeError("the review threshold must not exceed the match threshold");
-    const byToken = new Map<string, number[]>();
+    const byToken = [new Map<string, number[]>(), new Map<string, number[]>()];
     list.entries.forEach((e, index) => {
       for (const name of e.names) {
         const prepared = prepareName(name.name);
         if (!prepared.forms.length) continue;
         const at = this.names.push({ index, name, prepared }) - 1;
-        for (const token of new Set(prepared.forms.flatMap((f) => f.tokens))) {
-          const holders = byToken.get(token);
-          if (holders) holders.push(at);
-          else byToken.set(token, [at]);
+        for (const kind of [0, 1] as const) {
+          for (const token of tokensOfKind(prepared, kind)) {
+            const holders = byToken[kind].get(token);
+            if (holders) holders.push(at);
+            else byToken[kind].set(token, [at]);
+          }
         }
       }
     });
-    for (const [token, holders] of byToken) {
-      (this.tokensByLength[token.length] ??= []).push({ token, bag: charBag(token), holders });
+    for (const kind of [0, 1] as const) {
+      for (const [token, holders] of byToken[kind]) {
+        (this.tokensByLength[kind][token.length] ??= []).push({ token, bag: charBag(token), holders });
+      }
     }
   }
 
@@ -91,17 +125,20 @@ export class PreparedSanctionsList {
   private candidates(query: PreparedName, cache: SimilarityCache): Set<number> {
     const reviewT = this.thresholds.review - 0.0005;
     const out = new Set<number>();
-    for (const q of new Set(query.forms.flatMap((f) => f.tokens))) {
-      const qBag = charBag(q);
-      // A similarity ≥ reviewT allows a length gap of at most (1 − reviewT) × the longer length,
-      // and at most that many characters missing on either side (see compactBound).
-      const minLen = Math.ceil(q.length * reviewT - 1e-9);
-      const maxLen = Math.floor(q.length / reviewT + 1e-9);
-      for (let n = Math.max(1, minLen); n <= maxLen && n < this.tokensByLength.length; n++) {
-        const budget = (1 - reviewT) * Math.max(n, q.length) + 1e-9;
-        for (const t of this.tokensByLength[n] ?? []) {
-          if (bagDistance(qBag, t.bag) > budget) continue;
-          if (cache.get(q, t.token) >= reviewT) for (const h of t.holders) out.add(h);
+    for (const kind of [0, 1] as const) {
+      const index = this.tokensByLength[kind];
+      for (const q of tokensOfKind(query, kind)) {
+        const qBag = charBag(q);
+        // A similarity ≥ reviewT allows a length gap of at most (1 − reviewT) × the longer length,
+        // and at most that many characters missing on either side (see compactBound).
+        const minLen = Math.ceil(q.length * reviewT - 1e-9);
+        const maxLen = Math.floor(q.length / reviewT + 1e-9);
+        for (let n = Math.max(1, minLen); n <= maxLen && n < index.length; n++) {
+          const budget = (1 - reviewT) * Math.max(n, q.length) + 1e-9;
+          for (const t of index[n] ?? []) {
+            if (bagDistance(qBag, t.bag) > budget) continue;
+            if (cache.get(q, t.token) >= reviewT) for (const h of t.holders) out.add(h);
+          }
         }
       }
     }
@@ -111,47 +148,80 @@ export class PreparedSanctionsList {
     return out;
   }
 
+  /** The verdict on one listed name, or null when it is not alike enough to report. */
+  private judge(query: PreparedName, p: PreparedEntry, cache: SimilarityCache): SanctionsMatch | null {
+    const { match: matchT, review: reviewT } = this.thresholds;
+    const s = scoreNames(query, p.prepared, cache);
+    const full = round3(s.full);
+    const partial = round3(s.partial);
+    let result: SanctionsMatch["result"] | null = null;
+    let kind: SanctionsMatch["match"] = "full";
+    let score = full;
+    if (full >= matchT) result = p.name.lowQuality || s.digitsRead || round3(s.weakest) < reviewT ? "review" : "fail";
+    else if (full >= reviewT) result = "review";
+    else if (partial >= matchT) {
+      result = "review";
+      kind = "partial";
+      score = partial;
+    }
+    if (!result) return null;
+    const e = this.list.entries[p.index];
+    return {
+      reference: e.reference,
+      type: e.type,
+      listedName: e.primaryName,
+      matchedName: p.name.name,
+      matchedAs: p.name.kind,
+      score,
+      match: kind,
+      lookalike: kind === "full" && s.lookalike,
+      result,
+      programme: e.programme,
+    };
+  }
+
   get entryCount(): number {
     return this.list.entries.length;
   }
 
+  /**
+   * Adds to a screened name a look-alike form in which each word mixing letters with digits that
+   * the confusables table does not read (3, 4, 5, 7, 8, …) is replaced by the first listed word of
+   * its length that has the same letters everywhere else ("n4rv3ks" → a listed "narveks"): such
+   * digits stand in for some letter, and only the list's vocabulary says which. A word needs two
+   * letters for this, and a match found only this way is a guess, so it is only ever reviewed.
+   */
+  private withDigitsRead(query: PreparedName): PreparedName {
+    const extra: NameForm[] = [];
+    for (const f of query.forms) {
+      if (!f.lookalike) continue;
+      let read = false;
+      const tokens = f.tokens.map((t) => {
+        if (!/[0-9]/.test(t) || (t.match(/[a-z]/g)?.length ?? 0) < 2) return t;
+        const hit = (this.tokensByLength[1][t.length] ?? []).find((x) => sameLettersAround(t, x.token));
+        if (!hit) return t;
+        read = true;
+        return hit.token;
+      });
+      if (read) extra.push({ tokens, compact: tokens.join(""), lookalike: true, digitsRead: true });
+    }
+    return extra.length ? { ...query, forms: [...query.forms, ...extra] } : query;
+  }
+
   /** Entries whose names are alike to `name`, best first, one (the best) per entry. */
   screen(name: string): SanctionsMatch[] {
-    const query = prepareName(name);
-    if (!query.forms.length) return [];
-    const { match: matchT, review: reviewT } = this.thresholds;
+    const plain = prepareName(name);
+    if (!plain.forms.length) return [];
+    const query = this.withDigitsRead(plain);
     const best = new Map<number, SanctionsMatch>();
     const cache = new SimilarityCache();
     for (const at of this.candidates(query, cache)) {
-      const p = this.names[at];
-      const s = scoreNames(query, p.prepared, cache);
-      const full = round3(s.full);
-      const partial = round3(s.partial);
-      let result: SanctionsMatch["result"] | null = null;
-      let kind: SanctionsMatch["match"] = "full";
-      let score = full;
-      if (full >= matchT) result = p.name.lowQuality || round3(s.weakest) < reviewT ? "review" : "fail";
-      else if (full >= reviewT) result = "review";
-      else if (partial >= matchT) {
-        result = "review";
-        kind = "partial";
-        score = partial;
+      // The name without digits read can be the stronger verdict: a guess only ever reaches review.
+      for (const q of query === plain ? [plain] : [plain, query]) {
+        const m = this.judge(q, this.names[at], cache);
+        const prev = best.get(this.names[at].index);
+        if (m && (!prev || rank(m) > rank(prev))) best.set(this.names[at].index, m);
       }
-      if (!result) continue;
-      const e = this.list.entries[p.index];
-      const m: SanctionsMatch = {
-        reference: e.reference,
-        type: e.type,
-        listedName: e.primaryName,
-        matchedName: p.name.name,
-        matchedAs: p.name.kind,
-        score,
-        match: kind,
-        result,
-        programme: e.programme,
-      };
-      const prev = best.get(p.index);
-      if (!prev || rank(m) > rank(prev)) best.set(p.index, m);
     }
     return [...best.values()].sort((a, b) => rank(b) - rank(a) || a.reference.localeCompare(b.reference)).slice(0, MAX_MATCHES);
   }
