@@ -453,8 +453,8 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.writesNothing(async () => {
         const res = await h.post("supplier", "/financings", { receivableId: r.hex, lineId });
         expectRefusal(res, 409, /The receivable is issued; only a receivable its debtor has accepted can be financed/);
-        expect(res.body.error).to.equal("ComplianceCheckFailed");
-        expect(res.body.failed.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_RECEIVABLE_ACCEPTED"]);
+        expect(res.body.code).to.equal("ComplianceRefused");
+        expect(res.body.failures.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_RECEIVABLE_ACCEPTED"]);
         const stored = await h.ds.getRepository(ComplianceCheckEntity).findBy({ runId: res.body.complianceRunId });
         expect(stored.find((c) => c.ruleCode === "FINANCING_RECEIVABLE_ACCEPTED")!.result).to.equal("fail");
 
@@ -491,7 +491,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.writesNothing(async () => {
         const unsigned = await h.post("financier", `/financings/${b.hex}/approve`, {});
         expectRefusal(unsigned, 409, over);
-        expect(unsigned.body.error).to.equal("CreditLineLimitExceeded");
+        expect(unsigned.body.code).to.equal("CreditLineLimitExceeded");
         expectRefusal(await h.post("financier", `/financings/${b.hex}/approve?wait=true`, bSig), 409, over);
       });
       expect((await h.env.ledger.financing.financing(b.id)).status).to.equal(STATUS.requested);

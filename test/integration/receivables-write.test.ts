@@ -300,7 +300,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       });
       const signed = await post(who.supplier2, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier2, td) });
       expect(signed.status).to.equal(409);
-      expect(signed.body.error).to.equal("DuplicateInvoice");
+      expect(signed.body.code).to.equal("DuplicateInvoice");
       expect(signed.body.message).to.match(/INVOICE_DUPLICATE_FINGERPRINT: This invoice was already tokenised/);
       expect(await counts()).to.deep.equal(before);
     });
@@ -335,7 +335,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const body = invoice(w.buyer, { issueDate: day(10), dueDate: day(5) });
       const res = await post(who.supplier, "/receivables", body);
       expect(res.status).to.equal(422);
-      expect(res.body.error).to.equal("ComplianceRefused");
+      expect(res.body.code).to.equal("ComplianceRefused");
       expect(res.body.message).to.match(/INVOICE_ISSUED_NOT_IN_FUTURE/).and.match(/INVOICE_DUE_AFTER_ISSUE/);
       expect(res.body.failures.map((f: { code: string }) => f.code)).to.have.members(["INVOICE_ISSUED_NOT_IN_FUTURE", "INVOICE_DUE_AFTER_ISSUE"]);
       const checks = await request(svc.url).get(`/compliance/checks?subject=invoice:${fingerprintOf(body)}`).set(bearer(who.auditor.token));
@@ -873,7 +873,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       });
       const signed = await post(who.supplier, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier, td) });
       expect(signed.status).to.equal(403);
-      expect(signed.body.error).to.equal("ReceivableUnverifiedParty");
+      expect(signed.body.code).to.equal("ReceivableUnverifiedParty");
       expect(signed.body.message).to.equal(`${w.lapsingBuyer.address} is not a verified buyer on the ledger (active membership with valid KYC is required).`);
       expect(await counts()).to.deep.equal(before);
     });
