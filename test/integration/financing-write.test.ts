@@ -507,12 +507,14 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expectRefusal(buyer, 403, /requires the role supplier/);
     });
 
-    it("someone else's receivable: a request by a non-holder is 403, also when posted signed", async function () {
+    it("someone else's receivable: a request by a non-holder is 403 without naming the holder, also when posted signed", async function () {
       const r = await h.receivable();
       await h.writesNothing(async () => {
         const res = await h.post("supplier2", "/financings", { receivableId: r.hex, lineId });
-        expectRefusal(res, 403, new RegExp(`Only the holder \\(${h.w.supplier.address}\\) can ask to finance this receivable`));
-        expect(res.body.failed.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_REQUESTER_IS_HOLDER"]);
+        expectRefusal(res, 403, new RegExp(`Only the holder can ask to finance this receivable; ${h.w.supplier2.address} does not hold it`));
+        expect(res.body.failures.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_REQUESTER_IS_HOLDER"]);
+        // The receivable is not the requester's to read: the refusal must not say who holds it.
+        expect(JSON.stringify(res.body).toLowerCase()).not.to.include(h.w.supplier.address.toLowerCase());
         const sig = await h.signLocally("supplier2", "RequestFinancing", { supplier: h.w.supplier2.address, receivableId: r.id, lineId });
         expectRefusal(await h.post("supplier2", "/financings", { receivableId: r.hex, lineId, ...sig }), 403, /Only the holder/);
       });
