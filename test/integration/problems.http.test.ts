@@ -87,6 +87,12 @@ describe("Errors as RFC 9457 problem documents, declared in OpenAPI", function (
       expect(errors.map((e) => e.field)).to.have.members(["address", "extra"]);
       for (const e of errors) expect(e.messages).to.be.an("array").that.is.not.empty;
       expect(body.detail).to.include("property extra should not exist");
+
+      const before = await counts();
+      const nested = await request(svc.url).post("/receivables/batch").set(as("supplier")).send({ invoices: [{ faceValue: "ten yuan" }] });
+      const fields = (expectProblem(nested, 400, "ValidationFailed", "/receivables/batch").errors as Array<{ field: string }>).map((e) => e.field);
+      expect(fields).to.include("invoices.0.faceValue");
+      expect(await counts()).to.deep.equal(before);
     });
 
     it("malformed JSON: 400 MalformedRequest", async function () {
