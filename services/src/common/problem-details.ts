@@ -12,7 +12,7 @@
  * (problem.filter.ts) is the one place the document is built.
  */
 import { STATUS_CODES } from "node:http";
-import { applyDecorators, HttpException } from "@nestjs/common";
+import { applyDecorators } from "@nestjs/common";
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath, type ApiResponseOptions } from "@nestjs/swagger";
 import type { MediaTypeObject, OpenAPIObject, OperationObject } from "@nestjs/swagger/dist/interfaces/open-api-spec.interface";
 
@@ -91,11 +91,6 @@ export function codeForStatus(status: number): string {
 export function titleForCode(code: string): string {
   const words = code.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2");
   return words.charAt(0) + words.slice(1).toLowerCase();
-}
-
-/** An HTTP exception whose problem document carries `code` and the given extension members. */
-export function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): HttpException {
-  return new HttpException({ ...extensions, error: code, message: detail }, status);
 }
 
 const DEFAULT_DESCRIPTIONS: Record<number, string> = {

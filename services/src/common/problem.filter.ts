@@ -48,7 +48,7 @@ export function problemFor(exception: unknown, req: Pick<Request, "method" | "or
     if (status === 404 && detail === `Cannot ${req.method} ${req.originalUrl ?? req.url}`) {
       code = "RouteNotFound";
       detail = `There is no route ${req.method} ${instance}; the API is described at /docs.`;
-    } else if (status === 400 && !req.route) {
+    } else if (status === 400 && code === "BadRequest" && !req.route) {
       code = "MalformedRequest";
       detail = `The request could not be parsed: ${detail}`;
     }
