@@ -1,14 +1,19 @@
 /**
- * Builds the HTTP application the same way for `npm start` and for the tests: validation,
- * body size limit, OpenAPI at /docs, JSON logs, graceful shutdown.
+ * Builds the HTTP application the same way for `npm start` and for the tests: security headers,
+ * validation, body size limit, RFC 9457 problem documents for every error, OpenAPI at /docs, JSON
+ * logs, graceful shutdown.
  */
 import type { Server } from "node:http";
-import { ValidationPipe, type INestApplication } from "@nestjs/common";
+import type { INestApplication } from "@nestjs/common";
 import { NestApplication, NestFactory } from "@nestjs/core";
 import type { NestExpressApplication } from "@nestjs/platform-express";
 import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
+import helmet from "helmet";
 import { Logger } from "nestjs-pino";
 import { AppModule } from "./app.module";
+import { PROBLEM_MODELS, problemResponse, withProblemSchemas } from "./common/problem-details";
+import { ProblemFilter } from "./common/problem.filter";
+import { ProblemValidationPipe } from "./common/validation.pipe";
 import type { AppConfig } from "./config/env";
 
 /**
@@ -86,18 +91,13 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  app.use(helmet());
   app.useBodyParser("json", { limit: config.BODY_LIMIT });
   app.useBodyParser("urlencoded", { limit: config.BODY_LIMIT, extended: false });
   app.set("trust proxy", false);
   app.disable("x-powered-by");
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(new ProblemValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
   drainOnClose(app, config.SHUTDOWN_GRACE_MS);
   const doc = new DocumentBuilder()
     .setTitle("SCF Ledger API")
@@ -107,7 +107,9 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     )
     .setVersion("0.1.0")
     .addBearerAuth()
+    // Every route can be throttled or fail unexpectedly; the rest is declared per operation.
+    .addGlobalResponse(problemResponse(429), problemResponse(500))
     .build();
-  SwaggerModule.setup("docs", app, () => SwaggerModule.createDocument(app, doc));
+  SwaggerModule.setup("docs", app, () => withProblemSchemas(SwaggerModule.createDocument(app, doc, { extraModels: PROBLEM_MODELS })));
   return app;
 }

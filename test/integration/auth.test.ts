@@ -273,7 +273,7 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
     for (const [what, body] of badChallenges) {
       it(`challenge with ${what}`, async function () {
         const res = await request(svc.url).post("/auth/challenge").send(body as object).expect(400);
-        expect(res.body.message).to.be.an("array").that.is.not.empty;
+        expect(res.body.errors).to.be.an("array").that.is.not.empty;
       });
     }
 
@@ -284,7 +284,7 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
       const bodies = [{ message }, { message, signature: "not-hex" }, { message, signature, extra: 1 }, { message: "", signature }];
       for (const body of bodies) {
         const res = await request(svc.url).post("/auth/login").send(body).expect(400);
-        expect(res.body.message).to.be.an("array").that.is.not.empty;
+        expect(res.body.errors).to.be.an("array").that.is.not.empty;
       }
       // None of them consumed the challenge.
       await request(svc.url).post("/auth/login").send({ message, signature }).expect(200);

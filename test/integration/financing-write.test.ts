@@ -453,8 +453,8 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.writesNothing(async () => {
         const res = await h.post("supplier", "/financings", { receivableId: r.hex, lineId });
         expectRefusal(res, 409, /The receivable is issued; only a receivable its debtor has accepted can be financed/);
-        expect(res.body.error).to.equal("ComplianceCheckFailed");
-        expect(res.body.failed.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_RECEIVABLE_ACCEPTED"]);
+        expect(res.body.code).to.equal("ComplianceRefused");
+        expect(res.body.failures.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_RECEIVABLE_ACCEPTED"]);
         const stored = await h.ds.getRepository(ComplianceCheckEntity).findBy({ runId: res.body.complianceRunId });
         expect(stored.find((c) => c.ruleCode === "FINANCING_RECEIVABLE_ACCEPTED")!.result).to.equal("fail");
 
@@ -491,7 +491,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.writesNothing(async () => {
         const unsigned = await h.post("financier", `/financings/${b.hex}/approve`, {});
         expectRefusal(unsigned, 409, over);
-        expect(unsigned.body.error).to.equal("CreditLineLimitExceeded");
+        expect(unsigned.body.code).to.equal("CreditLineLimitExceeded");
         expectRefusal(await h.post("financier", `/financings/${b.hex}/approve?wait=true`, bSig), 409, over);
       });
       expect((await h.env.ledger.financing.financing(b.id)).status).to.equal(STATUS.requested);
@@ -507,12 +507,14 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expectRefusal(buyer, 403, /requires the role supplier/);
     });
 
-    it("someone else's receivable: a request by a non-holder is 403, also when posted signed", async function () {
+    it("someone else's receivable: a request by a non-holder is 403 without naming the holder, also when posted signed", async function () {
       const r = await h.receivable();
       await h.writesNothing(async () => {
         const res = await h.post("supplier2", "/financings", { receivableId: r.hex, lineId });
-        expectRefusal(res, 403, new RegExp(`Only the holder \\(${h.w.supplier.address}\\) can ask to finance this receivable`));
-        expect(res.body.failed.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_REQUESTER_IS_HOLDER"]);
+        expectRefusal(res, 403, new RegExp(`Only the holder can ask to finance this receivable; ${h.w.supplier2.address} does not hold it`));
+        expect(res.body.failures.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_REQUESTER_IS_HOLDER"]);
+        // The receivable is not the requester's to read: the refusal must not say who holds it.
+        expect(JSON.stringify(res.body).toLowerCase()).not.to.include(h.w.supplier.address.toLowerCase());
         const sig = await h.signLocally("supplier2", "RequestFinancing", { supplier: h.w.supplier2.address, receivableId: r.id, lineId });
         expectRefusal(await h.post("supplier2", "/financings", { receivableId: r.hex, lineId, ...sig }), 403, /Only the holder/);
       });
@@ -594,12 +596,12 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expect((await h.env.ledger.financing.financing(r.id)).status).to.equal(STATUS.requested);
     });
 
-    it("signature by another key: 401", async function () {
+    it("signature by another key: 422 (the session is valid)", async function () {
       const r = await h.receivable();
       const { res } = await h.writesNothing(() =>
         h.signed("supplier", "/financings", { receivableId: r.hex, lineId }, { signer: h.w.supplier2 }),
       );
-      expectRefusal(res, 401, new RegExp(`The signature is not ${h.w.supplier.address}'s signature of this act`));
+      expectRefusal(res, 422, new RegExp(`The signature is not ${h.w.supplier.address}'s signature of this act \\(EIP-712 digest 0x[0-9a-f]{64}\\)`));
       expect((await h.env.ledger.financing.financing(r.id)).status).to.equal(0n);
     });
 

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
-import { Signature, Wallet, hexlify, id as keccakId, randomBytes, type HDNodeWallet } from "ethers";
+import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes, type HDNodeWallet } from "ethers";
 import request from "supertest";
 import { DataSource, In } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
@@ -300,7 +300,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       });
       const signed = await post(who.supplier2, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier2, td) });
       expect(signed.status).to.equal(409);
-      expect(signed.body.error).to.equal("DuplicateInvoice");
+      expect(signed.body.code).to.equal("DuplicateInvoice");
       expect(signed.body.message).to.match(/INVOICE_DUPLICATE_FINGERPRINT: This invoice was already tokenised/);
       expect(await counts()).to.deep.equal(before);
     });
@@ -335,7 +335,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const body = invoice(w.buyer, { issueDate: day(10), dueDate: day(5) });
       const res = await post(who.supplier, "/receivables", body);
       expect(res.status).to.equal(422);
-      expect(res.body.error).to.equal("ComplianceRefused");
+      expect(res.body.code).to.equal("ComplianceRefused");
       expect(res.body.message).to.match(/INVOICE_ISSUED_NOT_IN_FUTURE/).and.match(/INVOICE_DUE_AFTER_ISSUE/);
       expect(res.body.failures.map((f: { code: string }) => f.code)).to.have.members(["INVOICE_ISSUED_NOT_IN_FUTURE", "INVOICE_DUE_AFTER_ISSUE"]);
       const checks = await request(svc.url).get(`/compliance/checks?subject=invoice:${fingerprintOf(body)}`).set(bearer(who.auditor.token));
@@ -381,11 +381,18 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(await counts()).to.deep.equal(before);
     });
 
-    it("refuses a signature by another key (401) and an expired deadline (422)", async function () {
+    it("refuses a signature by another key (422 naming the digest, not 401: the session is valid) and an expired deadline (422)", async function () {
       const before = await counts();
-      const { res } = await signedAct(who.supplier, "/receivables", invoice(w.buyer), { key: w.supplier2 });
-      expect(res.status).to.equal(401);
-      expect(res.body.message).to.equal(`The signature is not ${w.supplier.address}'s signature of this act (sign the typed data returned without a signature).`);
+      const { res, td } = await signedAct(who.supplier, "/receivables", invoice(w.buyer), { key: w.supplier2 });
+      expect(res.status).to.equal(422);
+      const types = { ...td.types };
+      delete types.EIP712Domain;
+      const digest = TypedDataEncoder.hash(td.domain, types, td.message);
+      expect(res.body.code).to.equal("InvalidSignature");
+      expect(res.body.digest).to.equal(digest);
+      expect(res.body.message).to.equal(
+        `The signature is not ${w.supplier.address}'s signature of this act (EIP-712 digest ${digest}) (sign the typed data returned without a signature).`,
+      );
       const body = { ...invoice(w.buyer), deadline: String(Math.floor(Date.now() / 1000) - 60) };
       const { res: late } = await signedAct(who.supplier, "/receivables", body);
       expect(late.status).to.equal(422);
@@ -658,7 +665,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         deadline: f.body.typedData.message.deadline,
         signature: await sign(w.buyer2, f.body.typedData),
       });
-      expect(refused.status).to.equal(401);
+      expect(refused.status).to.equal(422);
       expect(refused.body.message).to.match(new RegExp(`The permit is not ${w.buyer2.address}'s signature`));
       expect(await counts()).to.deep.equal(before);
 
@@ -873,7 +880,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       });
       const signed = await post(who.supplier, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier, td) });
       expect(signed.status).to.equal(403);
-      expect(signed.body.error).to.equal("ReceivableUnverifiedParty");
+      expect(signed.body.code).to.equal("ReceivableUnverifiedParty");
       expect(signed.body.message).to.equal(`${w.lapsingBuyer.address} is not a verified buyer on the ledger (active membership with valid KYC is required).`);
       expect(await counts()).to.deep.equal(before);
     });

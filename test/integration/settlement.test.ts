@@ -213,13 +213,13 @@ describe("Settlement API: balances, relayed permits, faucet", function () {
         const td = await draft("buyer", { spender: "Receivables", value: "1" });
         await expectRefused("buyer", { spender: "Receivables", value: "1", signature: await sign(w.buyer, td) }, 400, /needs the deadline/);
       });
-      it("a bad signature (another key; another value; malformed; both forms): 401 / 400", async function () {
+      it("a bad signature (another key; another value; malformed; both forms): 422 / 400", async function () {
         const deadline = future();
         const td = await draft("buyer", { spender: "Receivables", value: "77", deadline });
-        await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: await sign(w.bank, td) }, 401, /is not 0x[0-9a-fA-F]{40}'s signature of this permit/);
-        await expectRefused("buyer", { spender: "Receivables", value: "78", deadline, signature: await sign(w.buyer, td) }, 401, /signature of this permit/);
+        await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: await sign(w.bank, td) }, 422, /is not 0x[0-9a-fA-F]{40}'s signature of this permit/);
+        await expectRefused("buyer", { spender: "Receivables", value: "78", deadline, signature: await sign(w.buyer, td) }, 422, /signature of this permit/);
         await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: "0x" + "11".repeat(64) + "05" }, 400, /not a well-formed ECDSA signature/);
-        await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: "0x" + "00".repeat(65) }, 401, /signature of this permit/);
+        await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: "0x" + "00".repeat(65) }, 422, /signature of this permit/);
         await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, v: 27, r: "0x" + "11".repeat(32) }, 400, /not a well-formed/);
         const s = Signature.from(await sign(w.buyer, td));
         await expectRefused("buyer", { spender: "Receivables", value: "77", deadline, signature: s.serialized, v: s.v, r: s.r, s: s.s }, 400, /either signature or v, r and s/);

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "../../services/src/config/env";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { ConfigError, DEVELOPMENT_FINGERPRINT_SALT, EXAMPLE_KEYSTORE_PASSWORD, loadConfig } from "../../services/src/config/env";
 
 describe("loadConfig", function () {
   it("gives the embedded defaults with an empty environment", function () {
@@ -40,5 +42,46 @@ describe("loadConfig", function () {
     expect(loadConfig({ INDEXER_ENABLED: "false" }).INDEXER_ENABLED).to.equal(false);
     expect(() => loadConfig({ INDEXER_ENABLED: "yes" })).to.throw(ConfigError, /INDEXER_ENABLED/);
     expect(() => loadConfig({ ALLOWED_JURISDICTIONS: "CN,CHN" })).to.throw(ConfigError, /ALLOWED_JURISDICTIONS/);
+  });
+
+  describe("published secrets", function () {
+    const secretSalt = "0x" + "ab".repeat(32);
+
+    it("refuses the development salt and the example keystore password in production, naming both", function () {
+      for (const salt of [undefined, DEVELOPMENT_FINGERPRINT_SALT, DEVELOPMENT_FINGERPRINT_SALT.toUpperCase().replace("0X", "0x")]) {
+        let err: unknown;
+        try {
+          loadConfig({ NODE_ENV: "production", FINGERPRINT_SALT: salt, KEYSTORE_PASSWORD: EXAMPLE_KEYSTORE_PASSWORD });
+        } catch (e) {
+          err = e;
+        }
+        expect(err, String(salt)).to.be.instanceOf(ConfigError);
+        const problems = (err as ConfigError).problems;
+        expect(problems.some((p) => p.startsWith("FINGERPRINT_SALT:")), problems.join()).to.equal(true);
+        expect(problems.some((p) => p.startsWith("KEYSTORE_PASSWORD:")), problems.join()).to.equal(true);
+      }
+    });
+
+    it("accepts them in development and test (npm start, the test suites), and own secrets in production", function () {
+      for (const NODE_ENV of [undefined, "development", "test"]) {
+        expect(loadConfig({ NODE_ENV, KEYSTORE_PASSWORD: EXAMPLE_KEYSTORE_PASSWORD }).FINGERPRINT_SALT).to.equal(DEVELOPMENT_FINGERPRINT_SALT);
+      }
+      const c = loadConfig({ NODE_ENV: "production", FINGERPRINT_SALT: secretSalt, KEYSTORE_PASSWORD: "a-real-secret-password" });
+      expect(c.FINGERPRINT_SALT).to.equal(secretSalt);
+    });
+
+    it("the service exits 78 at boot in production with the development salt, naming the variable", function () {
+      this.timeout(60_000);
+      const root = join(__dirname, "..", "..");
+      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, NODE_ENV: "production", KEYSTORE_PASSWORD: "a-real-secret-password" };
+      const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(root, "services", "src", "main.ts")], {
+        cwd: root,
+        env,
+        encoding: "utf8",
+        timeout: 50_000,
+      });
+      expect(run.status, run.stderr).to.equal(78);
+      expect(run.stderr).to.match(/FINGERPRINT_SALT: the published development salt is refused in production/);
+    });
   });
 });

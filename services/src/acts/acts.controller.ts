@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swa
 import { CurrentUser, Public, type AuthUser } from "../auth/auth.decorators";
 import { ActsService } from "./acts.service";
 import { ActResponseDto, actView } from "./dto/act.dto";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("signed acts")
 @Controller()
@@ -21,6 +22,7 @@ export class ActsController {
   @ApiBearerAuth()
   @ApiOperation({ summary: "A signed act: pending, confirmed (tx hash, block) or failed (reason)" })
   @ApiOkResponse({ type: ActResponseDto })
+  @ApiProblems(401, [403, "Not the signer, an auditor or a compliance officer"], [404, "No such act"])
   async get(@CurrentUser() user: AuthUser, @Param("id") id: string): Promise<ActResponseDto> {
     return actView(await this.acts.get(user, id));
   }

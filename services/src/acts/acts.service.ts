@@ -17,7 +17,6 @@ import {
   Injectable,
   Logger,
   NotFoundException,
-  UnauthorizedException,
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
@@ -35,7 +34,7 @@ import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import { ActEntity, type ActContract } from "./entities/act.entity";
-import { parseLedgerError, revertToHttp } from "./revert-to-http";
+import { invalidSignature, parseLedgerError, revertToHttp } from "./revert-to-http";
 
 export const ACT_REFERENCE = "act";
 const ERC1271_MAGIC = "0x1626ba7e";
@@ -273,7 +272,7 @@ export class ActsService implements OnModuleInit {
         /* not a valid contract signature */
       }
     }
-    throw new UnauthorizedException(`The signature is not ${signer}'s signature of this act (sign the typed data returned without a signature).`);
+    throw invalidSignature(signer, digest);
   }
 
   /** Proposes the next nonce for `signer` on `contract`, skipping any already used on-chain. */

@@ -8,7 +8,6 @@ import {
   ForbiddenException,
   HttpException,
   NotFoundException,
-  UnauthorizedException,
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { Interface, type ErrorDescription } from "ethers";
@@ -42,6 +41,19 @@ export function parseLedgerError(data: string | null): ErrorDescription | null {
     }
   }
   return null;
+}
+
+/**
+ * A signature that does not recover to the signer. 422, not 401: the caller's session is valid and
+ * signing in again would not help; the signed content is wrong. The detail names the digest the
+ * service computed, so a client can compare it with the one its wallet signed.
+ */
+export function invalidSignature(signer: string, digest: string | null, what = "this act", hint = "sign the typed data returned without a signature"): HttpException {
+  return new UnprocessableEntityException({
+    error: "InvalidSignature",
+    message: `The signature is not ${signer}'s signature of ${what}${digest ? ` (EIP-712 digest ${digest})` : ""} (${hint}).`,
+    ...(digest ? { digest } : {}),
+  });
 }
 
 /** The HTTP exception for a contract revert (by its decoded custom error). */
@@ -115,7 +127,7 @@ export function revertToHttp(e: ErrorDescription | null, fallback: string): Http
     case "SignedActionExpired":
       return new UnprocessableEntityException({ ...code, message: `The signature expired at ${new Date(Number(a[0]) * 1000).toISOString()}; sign again.` });
     case "SignedActionInvalidSignature":
-      return new UnauthorizedException({ ...code, message: `The signature is not ${a[0]}'s signature of this act.` });
+      return invalidSignature(String(a[0]), null);
     case "SignedActionNonceUsed":
       return new ConflictException({ ...code, message: `Nonce ${a[1]} of ${a[0]} was already used; this signed act cannot be replayed.` });
     case "ERC20InsufficientBalance":

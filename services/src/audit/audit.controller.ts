@@ -21,10 +21,12 @@ import { ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-
 import { LedgerEventPageDto } from "./dto/ledger-event.dto";
 import { TableCountDto, VerifyQueryDto, VerifyReportDto } from "./dto/verify-report.dto";
 import { VerifyService } from "./verify.service";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("audit")
 @ApiBearerAuth()
 @ApiExtraModels(TableCountDto)
+@ApiProblems(400, 401, 403)
 @Controller("audit")
 export class AuditController {
   constructor(
@@ -50,6 +52,7 @@ export class AuditController {
   })
   @ApiOkResponse({ type: VerifyReportDto })
   @ApiTooManyRequestsResponse({ description: "Another verification is running" })
+  @ApiProblems([503, "The chain could not be read"])
   verify(@Query() query: VerifyQueryDto): Promise<VerifyReportDto> {
     return this.verifier.verify({ contracts: query.contracts ?? false });
   }

@@ -5,9 +5,11 @@ import { RequireRoles } from "../auth/auth.decorators";
 import { ComplianceService } from "./compliance.service";
 import { ComplianceCheckResponseDto } from "./dto/compliance-check-response.dto";
 import { ListChecksQueryDto } from "./dto/list-checks-query.dto";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("compliance")
 @ApiBearerAuth()
+@ApiProblems(400, 401, 403)
 @Controller("compliance")
 export class ComplianceController {
   constructor(private readonly compliance: ComplianceService) {}

@@ -10,6 +10,11 @@ const bool = z
   .transform((v) => v === "true" || v === "1");
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
+/** Published in this repository (env.ts, .env.example): anyone can compute fingerprints with it. */
+export const DEVELOPMENT_FINGERPRINT_SALT = "0x5343462d6c65646765722d646576656c6f706d656e742d73616c742d2d2d2d2d";
+/** The keystore password .env.example shows. */
+export const EXAMPLE_KEYSTORE_PASSWORD = "change-me-please";
+
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -65,7 +70,7 @@ const schema = z.object({
   FINGERPRINT_SALT: z
     .string()
     .regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes as 0x-prefixed hex")
-    .default("0x5343462d6c65646765722d646576656c6f706d656e742d73616c742d2d2d2d2d"),
+    .default(DEVELOPMENT_FINGERPRINT_SALT),
 
   DOCUMENTS_DIR: z.string().default("data/documents"),
   MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
@@ -127,6 +132,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const problems: string[] = [];
   if (e.SANCTIONS_REVIEW_THRESHOLD > e.SANCTIONS_MATCH_THRESHOLD) {
     problems.push("SANCTIONS_REVIEW_THRESHOLD: must not exceed SANCTIONS_MATCH_THRESHOLD");
+  }
+  // Published secrets are conveniences for a laptop (`npm start`, NODE_ENV development) and the
+  // tests; in production they would let anyone reverse invoice fingerprints or open the keystores.
+  if (e.NODE_ENV === "production") {
+    if (e.FINGERPRINT_SALT.toLowerCase() === DEVELOPMENT_FINGERPRINT_SALT) {
+      problems.push("FINGERPRINT_SALT: the published development salt is refused in production; set a secret 32-byte value");
+    }
+    if (e.KEYSTORE_PASSWORD === EXAMPLE_KEYSTORE_PASSWORD) {
+      problems.push("KEYSTORE_PASSWORD: the example password from .env.example is refused in production");
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   return {

@@ -11,9 +11,11 @@ import {
   ListFinancingsQueryDto,
 } from "./dto/financing-read.dto";
 import { FinancingReadService } from "./financing-read.service";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("financing")
 @ApiBearerAuth()
+@ApiProblems(400, 401, 403)
 @Controller()
 @RequireRoles("member", "compliance")
 export class FinancingReadController {

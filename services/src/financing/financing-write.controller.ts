@@ -32,6 +32,7 @@ import {
   WriteOffFinancingDto,
 } from "./dto/financing-write.dto";
 import { FinancingWriteService, type ActOutcome } from "./financing-write.service";
+import { ApiProblems } from "../common/problem-details";
 
 type SignedActAnswer = UnsignedAct | ActResponseDto;
 
@@ -56,6 +57,14 @@ const IDEMPOTENCY_HEADER = {
 @ApiHeader(IDEMPOTENCY_HEADER)
 @ApiOkResponse({ type: UnsignedActResponseDto, description: "Posted without a signature: the typed data to sign" })
 @ApiAcceptedResponse({ type: ActResponseDto, description: "Posted with a signature: the accepted act" })
+@ApiProblems(
+  400,
+  401,
+  403,
+  [404, "No such receivable, credit line or financing"],
+  [409, "Conflicts with the ledger's state, or the Idempotency-Key is in use"],
+  [422, "Refused by a rule, a bad signature or deadline, or the contract's own refusal"],
+)
 @UseInterceptors(IdempotencyInterceptor)
 @Controller()
 export class FinancingWriteController {

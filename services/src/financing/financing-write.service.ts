@@ -357,14 +357,16 @@ export class FinancingWriteService implements OnModuleInit {
   private async checkCompliance(receivableId: string, requester: string, lineId: number): Promise<string> {
     const run = await this.compliance.checkFinancing(null, { receivableId, requester, lineId });
     if (run.overall !== "fail") return run.runId;
-    const failed = run.outcomes.filter((o) => o.result === "fail");
+    let failed = run.outcomes.filter((o) => o.result === "fail");
     const status = await this.complianceStatus(failed, receivableId, lineId);
+    // A requester who does not hold the receivable learns that, and nothing else about it.
+    if (status === HttpStatus.FORBIDDEN) failed = failed.filter((f) => f.code === "FINANCING_REQUESTER_IS_HOLDER");
     throw new HttpException(
       {
-        error: "ComplianceCheckFailed",
+        error: "ComplianceRefused",
         message: `Financing of receivable ${receivableId} on credit line ${lineId} refused: ${failed.map((f) => f.reason).join(" ")}`,
         complianceRunId: run.runId,
-        failed: failed.map(({ code, reason }) => ({ code, reason })),
+        failures: failed.map(({ code, reason }) => ({ code, reason })),
       },
       status,
     );

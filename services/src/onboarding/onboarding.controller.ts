@@ -1,7 +1,7 @@
 /** Onboarding endpoints: any signed-in address applies; compliance officers decide. */
 import { Body, Controller, Get, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Post, Query, UploadedFiles, UseInterceptors } from "@nestjs/common";
 import { FilesInterceptor } from "@nestjs/platform-express";
-import { ApiBearerAuth, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   ApplicationPageDto,
@@ -12,9 +12,11 @@ import {
   RejectApplicationDto,
 } from "./dto/application.dto";
 import { OnboardingService, type UploadedDocument } from "./onboarding.service";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("onboarding")
 @ApiBearerAuth()
+@ApiProblems(400, 401)
 @Controller("onboarding/applications")
 export class OnboardingController {
   constructor(private readonly onboarding: OnboardingService) {}
@@ -23,7 +25,8 @@ export class OnboardingController {
   @UseInterceptors(FilesInterceptor("documents", 10))
   @ApiConsumes("multipart/form-data", "application/json")
   @ApiOperation({ summary: "Apply for membership (KYC documents as multipart field 'documents'); screening runs at once" })
-  @ApiOkResponse({ type: ApplicationResponseDto })
+  @ApiCreatedResponse({ type: ApplicationResponseDto })
+  @ApiProblems([409, "The address is already a member or has an application open"], 413)
   submit(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateApplicationDto,
@@ -42,6 +45,7 @@ export class OnboardingController {
   @Get(":id")
   @ApiOperation({ summary: "One application (applicant, compliance officers, auditors)" })
   @ApiOkResponse({ type: ApplicationResponseDto })
+  @ApiProblems([403, "Not the applicant, a compliance officer or an auditor"], [404, "No such application"])
   get(@CurrentUser() user: AuthUser, @Param("id", ParseUUIDPipe) id: string): Promise<ApplicationResponseDto> {
     return this.onboarding.get(user, id);
   }
@@ -51,7 +55,8 @@ export class OnboardingController {
   @RequireRoles("compliance")
   @ApiQuery({ name: "wait", required: false, description: "Wait until the registration is mined or failed" })
   @ApiOperation({ summary: "Approve: registers the applicant on-chain with a KYC expiry (compliance officers)" })
-  @ApiOkResponse({ type: ApplicationResponseDto })
+  @ApiAcceptedResponse({ type: ApplicationResponseDto })
+  @ApiProblems([403, "Not a compliance officer"], [404, "No such application"], [409, "The application is already decided"])
   approve(
     @CurrentUser() user: AuthUser,
     @Param("id", ParseUUIDPipe) id: string,
@@ -66,6 +71,7 @@ export class OnboardingController {
   @RequireRoles("compliance")
   @ApiOperation({ summary: "Reject with a reason shown to the applicant (compliance officers)" })
   @ApiOkResponse({ type: ApplicationResponseDto })
+  @ApiProblems([403, "Not a compliance officer"], [404, "No such application"], [409, "The application is already decided"])
   reject(
     @CurrentUser() user: AuthUser,
     @Param("id", ParseUUIDPipe) id: string,

@@ -1,6 +1,6 @@
 /** Member directory and the compliance officer's suspend / reinstate. */
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from "@nestjs/common";
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from "@nestjs/swagger";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   ListParticipantsQueryDto,
@@ -10,9 +10,11 @@ import {
   SuspendParticipantDto,
 } from "./dto/participant.dto";
 import { ParticipantsService } from "./participants.service";
+import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("participants")
 @ApiBearerAuth()
+@ApiProblems(400, 401)
 @Controller("participants")
 export class ParticipantsController {
   constructor(private readonly participants: ParticipantsService) {}
@@ -27,6 +29,7 @@ export class ParticipantsController {
   @Get(":address")
   @ApiOperation({ summary: "One member (yourself, or any for compliance officers and auditors)" })
   @ApiOkResponse({ type: ParticipantResponseDto })
+  @ApiProblems([403, "Another member's record, and not a compliance officer or auditor"], [404, "Not a member"])
   get(@CurrentUser() user: AuthUser, @Param("address") address: string): Promise<ParticipantResponseDto> {
     return this.participants.get(user, address);
   }
@@ -35,7 +38,8 @@ export class ParticipantsController {
   @HttpCode(202)
   @RequireRoles("compliance")
   @ApiOperation({ summary: "Suspend a member on-chain (compliance officers)" })
-  @ApiOkResponse({ type: ParticipantResponseDto })
+  @ApiAcceptedResponse({ type: ParticipantResponseDto })
+  @ApiProblems([403, "Not a compliance officer"], [404, "Not a member"], [409, "Already suspended"])
   suspend(
     @CurrentUser() user: AuthUser,
     @Param("address") address: string,
@@ -48,7 +52,8 @@ export class ParticipantsController {
   @HttpCode(202)
   @RequireRoles("compliance")
   @ApiOperation({ summary: "Reinstate a suspended member on-chain (compliance officers)" })
-  @ApiOkResponse({ type: ParticipantResponseDto })
+  @ApiAcceptedResponse({ type: ParticipantResponseDto })
+  @ApiProblems([403, "Not a compliance officer"], [404, "Not a member"], [409, "Not suspended"])
   reinstate(
     @CurrentUser() user: AuthUser,
     @Param("address") address: string,

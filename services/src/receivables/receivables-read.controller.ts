@@ -18,11 +18,13 @@ import {
   ReceivablePageDto,
 } from "./dto/receivable-read.dto";
 import { ReceivablesReadService } from "./receivables-read.service";
+import { ApiProblems } from "../common/problem-details";
 
 const ID_PARAM = { name: "id", description: "Receivable id: 0x + 64 hex digits, or decimal uint256" };
 
 @ApiTags("receivables")
 @ApiBearerAuth()
+@ApiProblems(400, 401, 403)
 @Controller("receivables")
 @RequireRoles("member", "compliance")
 export class ReceivablesReadController {

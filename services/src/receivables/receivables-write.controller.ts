@@ -51,6 +51,7 @@ import {
   UploadDocumentDto,
 } from "./dto/receivable-write.dto";
 import { ReceivablesWriteService, type WriteOutcome } from "./receivables-write.service";
+import { ApiProblems } from "../common/problem-details";
 
 const WAIT = new ParseBoolPipe({ optional: true });
 
@@ -62,6 +63,7 @@ function ActEndpoint(summary: string): MethodDecorator {
     ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })(target, key, descriptor);
     ApiOkResponse({ type: UnsignedReceivableActDto, description: "No signature in the body: the typed data to sign" })(target, key, descriptor);
     ApiAcceptedResponse({ type: ActResponseDto, description: "Signed: the act, relayed through the outbox" })(target, key, descriptor);
+    ApiProblems([422, "Refused by compliance (`failures`), a bad signature or deadline, or the contract's own refusal"], 413)(target, key, descriptor);
   };
 }
 
@@ -72,6 +74,7 @@ function answer(res: Response, out: WriteOutcome): UnsignedReceivableActDto | Ac
 
 @ApiTags("receivables")
 @ApiBearerAuth()
+@ApiProblems(400, 401, 403, [404, "No such receivable"], [409, "Conflicts with the ledger's state, or the Idempotency-Key is in use"])
 @Controller("receivables")
 export class ReceivablesWriteController {
   constructor(private readonly receivables: ReceivablesWriteService) {}
@@ -199,6 +202,7 @@ export class ReceivablesWriteController {
   @ApiHeader({ name: "Idempotency-Key", required: false })
   @ApiOperation({ summary: "A party uploads a document for the receivable; the answer says whether its SHA-256 matches a hash on the ledger" })
   @ApiCreatedResponse({ type: DocumentUploadResponseDto })
+  @ApiProblems(413)
   upload(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,

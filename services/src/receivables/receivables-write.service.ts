@@ -29,7 +29,6 @@ import {
   Injectable,
   NotFoundException,
   ServiceUnavailableException,
-  UnauthorizedException,
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
@@ -40,7 +39,7 @@ import type { IReceivables } from "../../../typechain-types/contracts/receivable
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
 import { actView, type ActResponseDto } from "../acts/dto/act.dto";
 import { ActEntity } from "../acts/entities/act.entity";
-import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
+import { invalidSignature, parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { PERMIT_TYPES, RECEIVABLES_TYPES } from "../chain/eip712-types";
@@ -666,7 +665,7 @@ export class ReceivablesWriteService {
       recovered = null;
     }
     if (recovered !== debtor && (await this.chain.provider.getCode(debtor)) === "0x") {
-      throw new UnauthorizedException(`The signature is not ${debtor}'s signature of this act (sign the typed data returned without a signature).`);
+      throw invalidSignature(debtor, digest);
     }
   }
 
@@ -738,7 +737,8 @@ function permitError(revert: string, debtor: string): HttpException {
     });
   }
   if (e?.name === "ERC2612InvalidSigner") {
-    return new UnauthorizedException({
+    // 422 like every bad signature: the session is fine, the signed content is not.
+    return new UnprocessableEntityException({
       error: e.name,
       message:
         `The permit is not ${debtor}'s signature of the permit typed data (it recovers to ${e.args[0]}): sign permitTypedData ` +

@@ -26,11 +26,13 @@ import {
   UnsignedPermitResponseDto,
 } from "./dto/settlement.dto";
 import { SettlementService } from "./settlement.service";
+import { ApiProblems } from "../common/problem-details";
 
 const WAIT = new ParseBoolPipe({ optional: true });
 
 @ApiTags("settlement")
 @ApiBearerAuth()
+@ApiProblems(400, 401, 403)
 @Controller("settlement")
 export class SettlementController {
   constructor(private readonly settlement: SettlementService) {}
@@ -55,6 +57,7 @@ export class SettlementController {
   @ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })
   @ApiOkResponse({ type: UnsignedPermitResponseDto, description: "No signature in the body: the typed data to sign" })
   @ApiAcceptedResponse({ type: SettlementOperationDto, description: "Signed: the permit, relayed through the outbox" })
+  @ApiProblems([409, "Idempotency key in use, or a permit of this owner already pending"], [422, "Bad signature or deadline, or the token refused it"])
   async permit(
     @CurrentUser() user: AuthUser,
     @Body() dto: PermitRequestDto,
@@ -70,6 +73,7 @@ export class SettlementController {
   @RequireRoles("member", "compliance")
   @ApiOperation({ summary: "A relayed permit or faucet mint: pending, confirmed (tx hash, block) or failed (reason)" })
   @ApiOkResponse({ type: SettlementOperationDto })
+  @ApiProblems([404, "No such operation"])
   operation(@CurrentUser() user: AuthUser, @Param("id") id: string): Promise<SettlementOperationDto> {
     return this.settlement.operation(user, id);
   }
@@ -78,6 +82,7 @@ export class SettlementController {
 /** Registered only where FAUCET_ENABLED=true and ISSUER_KEYSTORE is set; elsewhere the route does not exist (404). */
 @ApiTags("settlement")
 @ApiBearerAuth()
+@ApiProblems(400, 401, [403, "Not a compliance officer"])
 @Controller("settlement")
 export class FaucetController {
   constructor(private readonly settlement: SettlementService) {}
@@ -91,6 +96,7 @@ export class FaucetController {
   @ApiHeader({ name: "Idempotency-Key", required: false })
   @ApiAcceptedResponse({ type: SettlementOperationDto })
   @ApiNotFoundResponse({ description: "The faucet is not enabled on this platform" })
+  @ApiProblems([409, "Idempotency key in use"], [422, "The recipient may not hold the token, or the amount is out of range"])
   async faucet(
     @CurrentUser() user: AuthUser,
     @Body() dto: FaucetRequestDto,

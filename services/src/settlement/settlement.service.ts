@@ -13,7 +13,6 @@ import {
   Inject,
   Injectable,
   NotFoundException,
-  UnauthorizedException,
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
@@ -136,11 +135,14 @@ export class SettlementService {
       recovered = null;
     }
     if (recovered !== owner) {
-      throw new UnauthorizedException({
+      // 422, not 401: the session is valid; the signed content is not. The digest lets a client
+      // compare what it signed with what the service computed.
+      throw new UnprocessableEntityException({
         error: "InvalidPermitSignature",
         message:
           `The signature is not ${owner}'s signature of this permit (owner ${owner}, spender ${dto.spender} ${spender}, value ${value}, ` +
-          `permit nonce ${nonce}, deadline ${deadline}). Post the body without a signature to get the typed data, sign it, and post it again.`,
+          `permit nonce ${nonce}, deadline ${deadline}; EIP-712 digest ${digest}). Post the body without a signature to get the typed data, sign it, and post it again.`,
+        digest,
       });
     }
     const pending = await this.ds.getRepository(OutboxEntity).find({
@@ -268,7 +270,7 @@ export class SettlementService {
       if (revert === null) throw err;
       const e = parseLedgerError(revert);
       if (e?.name === "ERC2612InvalidSigner") {
-        throw new UnauthorizedException({ error: e.name, message: `The permit is not ${account}'s signature of the permit typed data.` });
+        throw new UnprocessableEntityException({ error: e.name, message: `The permit is not ${account}'s signature of the permit typed data.` });
       }
       if (e?.name === "ERC2612ExpiredSignature") {
         throw new UnprocessableEntityException({ error: e.name, message: "The permit's deadline has passed on the chain; sign a new one." });

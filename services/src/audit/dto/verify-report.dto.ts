@@ -1,8 +1,8 @@
 /** The answer of GET /audit/verify: what was recomputed from the chain, and every row or field
  * where the service's database disagrees with it. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Transform } from "class-transformer";
-import { IsBoolean, IsOptional } from "class-validator";
+import { IsOptional } from "class-validator";
+import { BooleanFlag } from "../../common/boolean-flag";
 
 export class VerifyQueryDto {
   @ApiPropertyOptional({
@@ -12,8 +12,7 @@ export class VerifyQueryDto {
     default: false,
   })
   @IsOptional()
-  @Transform(({ value }) => (value === "true" || value === "1" ? true : value === "false" || value === "0" ? false : value))
-  @IsBoolean()
+  @BooleanFlag()
   contracts?: boolean;
 }
 

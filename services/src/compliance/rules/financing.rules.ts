@@ -76,7 +76,8 @@ export const FINANCING_RULES: readonly Rule<FinancingContext>[] = [
       if (!r) return fail("The receivable is not on the ledger, so it has no holder.", details);
       return same(r.holder, financing.requester)
         ? pass("The requester holds the receivable.", details)
-        : fail(`Only the holder (${r.holder ?? "none"}) can ask to finance this receivable.`, details);
+        : // The reason reaches a requester who may not read the receivable: it never names the holder.
+          fail(`Only the holder can ask to finance this receivable; ${address(financing.requester)} does not hold it.`, details);
     },
   },
   {

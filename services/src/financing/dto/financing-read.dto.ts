@@ -6,6 +6,7 @@ import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLengt
 import { decodeBytes32String } from "ethers";
 import { commaList, isoFromSeconds } from "../../audit/read-scope";
 import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../indexer/entities/projections.entity";
+import { BooleanFlag } from "../../common/boolean-flag";
 
 export const FINANCING_STATUSES: readonly FinancingStatus[] = ["requested", "rejected", "active", "repaid", "written_off"];
 
@@ -144,8 +145,7 @@ class PageQueryDto {
 export class ListCreditLinesQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: "Only open (true) or closed (false) lines", enum: ["true", "false"] })
   @IsOptional()
-  @Transform(({ value }) => (value === "true" ? true : value === "false" ? false : value))
-  @IsIn([true, false], { message: "open must be true or false" })
+  @BooleanFlag()
   open?: boolean;
 }
 
