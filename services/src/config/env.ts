@@ -47,6 +47,13 @@ const schema = z.object({
   SENDER_POLL_MS: int(10, 60_000).default(100),
   SENDER_MAX_ATTEMPTS: int(1, 100).default(8),
 
+  // An Idempotency-Key is held by its request under a lease the request renews while it runs; a
+  // lease its holder stopped renewing (the process died) lapses after this long and a retry takes
+  // the key over. Answered keys are kept for IDEMPOTENCY_RETENTION_HOURS, then pruned.
+  IDEMPOTENCY_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  IDEMPOTENCY_RETENTION_HOURS: int(1, 24 * 90).default(24),
+  IDEMPOTENCY_PRUNE_INTERVAL_MS: int(1000).default(600_000),
+
   SANCTIONS_LIST_FILE: z.string().default("services/data/sanctions/un-consolidated-sample.xml"),
   SANCTIONS_MATCH_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
   SANCTIONS_REVIEW_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.8),
