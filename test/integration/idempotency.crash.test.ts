@@ -6,7 +6,7 @@
  * must answer with its act, and no key may stay held past its lease. Prints the counts.
  */
 import { expect } from "chai";
-import { Wallet, id as keccakId } from "ethers";
+import { id as keccakId } from "ethers";
 import { DataSource, IsNull } from "typeorm";
 import { ActEntity, IdempotencyKeyEntity } from "../../services/src/acts/entities/act.entity";
 import { dataSourceOptions } from "../../services/src/database/data-source";
@@ -76,6 +76,13 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
         headers: { Authorization: `Bearer ${token}`, "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) },
         body: JSON.stringify(body),
       });
+
+    // The new process indexes the registrations on its own time: wait until it knows the financier.
+    for (let waited = 0; (await fetch(`${svc.url}/participants/${financier.address}`, { headers: { Authorization: `Bearer ${token}` } })).status !== 200; waited += 200) {
+      if (waited > 60_000) throw new Error("the service never indexed the financier");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, Number(env.config.CALLER_CACHE_MS) + 100)); // past the guard's cached member row
 
     // Every act signed up front, as a client would before sending a batch.
     const signed: Array<Record<string, unknown>> = [];

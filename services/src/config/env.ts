@@ -76,6 +76,14 @@ const schema = z.object({
 
   DOCUMENTS_DIR: z.string().default("data/documents"),
   MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
+  // Onboarding documents are open to non-members: all of one applicant's documents together, and
+  // the whole documents folder, are capped (413 beyond either).
+  UPLOAD_APPLICANT_MAX_BYTES: int(1024).default(50 * 1024 * 1024),
+  DOCUMENTS_MAX_TOTAL_BYTES: int(1024 * 1024).default(20 * 1024 * 1024 * 1024),
+  // Staged uploads and stored files no record references are removed at boot and at this
+  // interval, once older than the grace (younger ones may belong to a request in flight).
+  DOCUMENTS_SWEEP_INTERVAL_MS: int(1000).default(3_600_000),
+  DOCUMENTS_ORPHAN_GRACE_MS: int(0).default(3_600_000),
   BODY_LIMIT: z.string().default("1mb"),
   // Longest wait for one JSON-RPC answer before the call fails (retryable) instead of hanging.
   RPC_TIMEOUT_MS: int(1000).default(60_000),

@@ -1,7 +1,31 @@
 /** Onboarding endpoints: any signed-in address applies; compliance officers decide. */
-import { Body, Controller, Get, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Post, Query, UploadedFiles, UseInterceptors } from "@nestjs/common";
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  ParseBoolPipe,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  StreamableFile,
+  UploadedFiles,
+  UseInterceptors,
+} from "@nestjs/common";
 import { FilesInterceptor } from "@nestjs/platform-express";
-import { ApiBearerAuth, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import {
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from "@nestjs/swagger";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   ApplicationPageDto,
@@ -11,7 +35,9 @@ import {
   ListApplicationsQueryDto,
   RejectApplicationDto,
 } from "./dto/application.dto";
+import { NOSNIFF } from "../common/documents.store";
 import { OnboardingService, type UploadedDocument } from "./onboarding.service";
+import { ApplicationUploadGate } from "./upload-gate";
 
 @ApiTags("onboarding")
 @ApiBearerAuth()
@@ -20,10 +46,12 @@ export class OnboardingController {
   constructor(private readonly onboarding: OnboardingService) {}
 
   @Post()
-  @UseInterceptors(FilesInterceptor("documents", 10))
+  @UseInterceptors(ApplicationUploadGate, FilesInterceptor("documents", 10))
   @ApiConsumes("multipart/form-data", "application/json")
   @ApiOperation({ summary: "Apply for membership (KYC documents as multipart field 'documents'); screening runs at once" })
   @ApiOkResponse({ type: ApplicationResponseDto })
+  @ApiConflictResponse({ description: "Already a member, an application already open, or the legal entity already registered" })
+  @ApiPayloadTooLargeResponse({ description: "A document, the applicant's documents together, or the document store over its cap" })
   submit(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateApplicationDto,
@@ -44,6 +72,18 @@ export class OnboardingController {
   @ApiOkResponse({ type: ApplicationResponseDto })
   get(@CurrentUser() user: AuthUser, @Param("id", ParseUUIDPipe) id: string): Promise<ApplicationResponseDto> {
     return this.onboarding.get(user, id);
+  }
+
+  @Get(":id/documents/:documentId")
+  @Header(...NOSNIFF)
+  @ApiProduces("application/octet-stream")
+  @ApiOperation({ summary: "Download a KYC document as an attachment (applicant, compliance officers, auditors)" })
+  download(
+    @CurrentUser() user: AuthUser,
+    @Param("id", ParseUUIDPipe) id: string,
+    @Param("documentId", ParseUUIDPipe) documentId: string,
+  ): Promise<StreamableFile> {
+    return this.onboarding.download(user, id, documentId);
   }
 
   @Post(":id/approve")
