@@ -1,0 +1,77 @@
+/**
+ * Memory of the service while non-members upload large KYC submissions at once: `--clients`
+ * applicants (default 6) each post one application with a `--mb` MB document (default 100) at the
+ * same moment, to the real service as its own OS process (uncapped heap, so the figure is the
+ * upload path's, not the collector's). Prints the process's RSS before, its peak (VmHWM) and the
+ * growth of DOCUMENTS_DIR. Nothing asserts: compare runs of this script on two versions.
+ *   npm run bench -- --only uploads [--clients 6 --mb 100]
+ */
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet } from "ethers";
+import { cleanupEnv, prepareEnv } from "../../test/support/app";
+import { signIn } from "../../test/support/auth";
+import { startChain } from "../../test/support/chain";
+import { freshUscc } from "../../test/support/entity-ids";
+import { spawnService, type ServiceProcess } from "../../test/support/process";
+import { intFlag, mib } from "./common";
+
+function procMemory(pid: number): { hwm: number; rss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size;
+  }
+  return n;
+}
+
+export async function benchUploads(flags: Map<string, string>): Promise<void> {
+  const clients = intFlag(flags, "clients", 6);
+  const size = intFlag(flags, "mb", 100) * 1024 * 1024;
+  const chain = await startChain();
+  const env = await prepareEnv(chain, {
+    LOG_LEVEL: "error",
+    KYC_JOB_INTERVAL_MS: "3600000",
+    MAX_UPLOAD_BYTES: String(size + 1024),
+    UPLOAD_APPLICANT_MAX_BYTES: String(size + 1024 * 1024),
+  });
+  let svc: ServiceProcess | null = null;
+  try {
+    svc = await spawnService(env.env);
+    const pid = svc.child.pid!;
+    const tokens = await Promise.all(Array.from({ length: clients }, () => signIn(svc!.url, Wallet.createRandom())));
+    const document = new Blob([Buffer.alloc(size, 7)]);
+    const before = procMemory(pid);
+    const docsBefore = dirBytes(env.config.paths.documents);
+    const t0 = Date.now();
+    const statuses = await Promise.all(
+      tokens.map(async (token, i) => {
+        const form = new FormData();
+        form.set("legalName", `Upload Bench ${i} Co., Ltd.`);
+        form.set("entityIdType", "USCC");
+        form.set("entityId", freshUscc());
+        form.set("jurisdiction", "CN");
+        form.set("roles", "supplier");
+        form.set("documents", document, `licence-${i}.pdf`);
+        const res = await fetch(`${svc!.url}/onboarding/applications`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+        await res.text();
+        return res.status;
+      }),
+    );
+    const after = procMemory(pid);
+    console.log(
+      `uploads: ${clients} concurrent applications of ${mib(size)} each in ${((Date.now() - t0) / 1000).toFixed(1)} s, answers ${statuses.join(",")}; ` +
+        `service RSS before ${mib(before.rss)}, peak ${mib(after.hwm)}, after ${mib(after.rss)}; ` +
+        `documents folder +${mib(dirBytes(env.config.paths.documents) - docsBefore)}`,
+    );
+  } finally {
+    await svc?.kill();
+    await chain.stop();
+    await cleanupEnv(env);
+  }
+}
