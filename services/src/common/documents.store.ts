@@ -12,8 +12,8 @@
  * never renders an uploaded file inline.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
+import { readdir, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Inject, Injectable, Logger, StreamableFile, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
@@ -25,6 +25,9 @@ import { DataSource } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 
 const SHA256_NAME = /^[0-9a-f]{64}$/;
+/** How long a measured size of the folder is trusted before it is measured again (other replicas and
+ * the sweep change it too). */
+const USAGE_TTL_MS = 30_000;
 
 /** What multer's disk storage leaves on the request for one staged file. */
 export interface StagedFile {
@@ -38,6 +41,7 @@ export interface StagedFile {
 export class DocumentsStore {
   private readonly dir: string;
   readonly stagingDir: string;
+  private usage: { bytes: number; at: number } | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.dir = config.paths.documents;
@@ -60,10 +64,15 @@ export class DocumentsStore {
   put(content: Buffer): string {
     const sha = DocumentsStore.sha256(content);
     const path = join(this.dir, sha);
-    if (!existsSync(path)) {
+    if (existsSync(path)) {
+      // Fresh again, so the sweep cannot take it (as an orphan) before the new reference commits.
+      const now = new Date();
+      utimesSync(path, now, now);
+    } else {
       const tmp = join(this.stagingDir, `${sha}.${process.pid}.${Date.now()}.tmp`);
       writeFileSync(tmp, content);
       renameSync(tmp, path);
+      if (this.usage) this.usage.bytes += content.length;
     }
     return sha;
   }
@@ -71,8 +80,15 @@ export class DocumentsStore {
   /** Moves a staged file whose SHA-256 is `sha256` into the store (or drops it if the bytes are there already). */
   async adopt(staged: StagedFile, sha256: string): Promise<void> {
     const path = join(this.dir, sha256);
-    if (existsSync(path)) await rm(staged.path, { force: true });
-    else await rename(staged.path, path);
+    if (existsSync(path)) {
+      // Fresh again, so the sweep cannot take it (as an orphan) before the new reference commits.
+      const now = new Date();
+      await utimes(path, now, now);
+      await rm(staged.path, { force: true });
+    } else {
+      await rename(staged.path, path);
+      if (this.usage) this.usage.bytes += staged.size;
+    }
   }
 
   /** Removes staged files a request did not adopt. */
@@ -86,14 +102,16 @@ export class DocumentsStore {
     return existsSync(path) ? readFileSync(path) : null;
   }
 
-  /** Bytes held in the store and in staging. */
+  /** Bytes held in the store and in staging (measured at most every USAGE_TTL_MS). */
   async usedBytes(): Promise<number> {
+    if (this.usage && Date.now() - this.usage.at < USAGE_TTL_MS) return this.usage.bytes;
     let total = 0;
     for (const d of [this.dir, this.stagingDir]) {
       for (const e of await readdir(d, { withFileTypes: true })) {
         if (e.isFile()) total += (await stat(join(d, e.name)).catch(() => ({ size: 0 }))).size;
       }
     }
+    this.usage = { bytes: total, at: Date.now() };
     return total;
   }
 
@@ -114,6 +132,7 @@ export class DocumentsStore {
     for (const name of await readdir(this.dir)) {
       if (SHA256_NAME.test(name) && !referenced.has(name)) await drop(join(this.dir, name));
     }
+    this.usage = null;
     return removed;
   }
 }
