@@ -6,7 +6,7 @@
  * growth of DOCUMENTS_DIR. Nothing asserts: compare runs of this script on two versions.
  *   npm run bench -- --only uploads [--clients 6 --mb 100]
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet } from "ethers";
 import { cleanupEnv, prepareEnv } from "../../test/support/app";
@@ -14,13 +14,7 @@ import { signIn } from "../../test/support/auth";
 import { startChain } from "../../test/support/chain";
 import { freshUscc } from "../../test/support/entity-ids";
 import { spawnService, type ServiceProcess } from "../../test/support/process";
-import { intFlag, mib } from "./common";
-
-function procMemory(pid: number): { hwm: number; rss: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
-}
+import { intFlag, mib, procMemory } from "./common";
 
 function dirBytes(dir: string): number {
   let n = 0;

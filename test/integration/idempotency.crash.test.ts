@@ -15,24 +15,12 @@ import type { ActTypedData } from "../support/acts";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
-import { spawnService, type ServiceProcess } from "../support/process";
+import { pool, spawnService, type ServiceProcess } from "../support/process";
 
 const N = 120;
 const KILL_AFTER = 40;
 const LEASE_MS = 3_000;
 const DAY_MS = 86_400_000;
-
-async function pool<T>(items: T[], width: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", function () {
   this.timeout(600_000);
