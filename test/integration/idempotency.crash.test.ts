@@ -19,7 +19,9 @@ import { pool, spawnService, type ServiceProcess } from "../support/process";
 
 const N = 120;
 const KILL_AFTER = 40;
-const LEASE_MS = 3_000;
+// Longer than a restart takes (ts-node compiles at boot, slow on a loaded machine), so retries meet
+// keys still leased to the dead process and must wait for them.
+const LEASE_MS = 40_000;
 const DAY_MS = 86_400_000;
 
 describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", function () {
@@ -98,6 +100,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
       if (accepted.size >= KILL_AFTER && !killed) killed = first.kill("SIGKILL");
     });
     await killed;
+    const killedAt = Date.now();
 
     const ds = new DataSource(dataSourceOptions(env.config.database));
     await ds.initialize();
@@ -109,6 +112,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
       // Restart and retry every key until it answers, as a client that never saw its answers would.
       svc = await spawnService(env.env);
       const restarted = Date.now();
+      const restartMs = restarted - killedAt;
       token = await signIn(svc.url, financier);
       const answers = new Map<number, string>();
       let conflicts = 0;
@@ -127,7 +131,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
           await new Promise((r) => setTimeout(r, wait * 1000));
         }
       });
-      const recoveredMs = Date.now() - restarted;
+      const recoveredMs = Date.now() - killedAt;
 
       const deadline = Date.now() + 120_000;
       for (;;) {
@@ -147,7 +151,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
         `      acts sent ${N}; answered 202 before the kill ${accepted.size}; keys held at the kill ${heldAtKill} ` +
           `(${boundUnanswered} with their act recorded but no answer); after restart: confirmed ${confirmed}, ` +
           `duplicated ${duplicated}, keys stuck ${stuck}, 409s while leases lapsed ${conflicts}, ` +
-          `time to recover ${(recoveredMs / 1000).toFixed(1)} s (lease ${LEASE_MS / 1000} s)`,
+          `time to recover ${(recoveredMs / 1000).toFixed(1)} s from the kill (restart ${(restartMs / 1000).toFixed(1)} s, lease ${LEASE_MS / 1000} s)`,
       );
 
       expect(accepted.size).to.be.at.least(KILL_AFTER);
@@ -161,7 +165,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
       expect(stuck).to.equal(0);
       for (const [i, id] of accepted) expect(answers.get(i), `key crash-${i}`).to.equal(id);
       for (const [i, id] of answers) expect(acts.find((a) => a.id === id)?.nonce, `key crash-${i}`).to.equal(signed[i].nonce);
-      expect(recoveredMs).to.be.below(LEASE_MS + 60_000);
+      expect(recoveredMs).to.be.below(Math.max(LEASE_MS, restartMs) + 60_000);
     } finally {
       await ds.destroy();
     }
