@@ -172,6 +172,29 @@ describe("Idempotency-Key leases", function () {
     expect(JSON.parse(row.responseBody!).id).to.equal(first.body.id);
   });
 
+  it("after a server error, a key without an act is forgotten, and a key with its act is free at once for the retry, which answers with the act", async function () {
+    const keys = svc.app.get(IdempotencyKeys);
+    const body = await signedLine();
+    const first = await post(body);
+    expect(first.status).to.equal(202);
+
+    const bare = await keys.claim(financier.address, `released-${Date.now()}`, requestHashOf(body));
+    if (bare.outcome !== "claimed") throw new Error(bare.outcome);
+    await keys.release(bare.hold);
+    expect(await keyRow(bare.hold.key)).to.equal(null);
+
+    const key = `released-act-${Date.now()}`;
+    const held = await keys.claim(financier.address, key, requestHashOf(body));
+    if (held.outcome !== "claimed") throw new Error(held.outcome);
+    await ds.getRepository(IdempotencyKeyEntity).update({ address: financier.address, key }, { actId: first.body.id });
+    await keys.release(held.hold);
+    const before = await counts();
+    const res = await post(body, key);
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    expect(res.body.id).to.equal(first.body.id);
+    expect(await counts()).to.deep.equal(before);
+  });
+
   it("prunes keys past the retention period, but not recent ones or one a live request holds", async function () {
     const repo = ds.getRepository(IdempotencyKeyEntity);
     const old = Date.now() - 25 * 3_600_000;
