@@ -5,6 +5,7 @@
  *   npm run bench -- --only e2e --invoices 500           HTTP tokenisation vs direct transactions
  *   npm run bench -- --only query --receivables 1000000  query latency on a seeded PostgreSQL
  *   npm run bench -- --only sanctions                    look-alike detection vs false positives
+ *   npm run bench -- --only uploads --clients 6 --mb 100  service RSS under concurrent KYC uploads
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -13,12 +14,14 @@ import { benchIndexer } from "./bench/indexer";
 import { benchE2e } from "./bench/e2e";
 import { benchQuery } from "./bench/query";
 import { benchSanctions } from "./bench/sanctions";
+import { benchUploads } from "./bench/uploads";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
   e2e: benchE2e,
   query: benchQuery,
   sanctions: benchSanctions,
+  uploads: benchUploads,
 };
 
 async function main(): Promise<void> {

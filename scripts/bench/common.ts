@@ -242,3 +242,10 @@ export function machineCpu(since?: { idle: number; total: number }): { idle: num
   if (!since) return now;
   return now.total === since.total ? 0 : 1 - (now.idle - since.idle) / (now.total - since.total);
 }
+
+/** VmHWM (peak resident set) and VmRSS of a process, in bytes. */
+export function procMemory(pid: number): { hwm: number; rss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
+}

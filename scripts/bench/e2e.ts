@@ -12,7 +12,6 @@
  * Targets (issue 6): single ≥ half raw; batch ≥ 1,500 invoices/s; service memory ≤ 500 MB.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { Wallet } from "ethers";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
 import { startChain, type TestChain } from "../../test/support/chain";
@@ -29,6 +28,7 @@ import {
   invoice as chainInvoice,
   loadNote,
   processCpuMs,
+  procMemory,
   profilerPreload,
   nowSeconds,
   presign,
@@ -98,13 +98,6 @@ async function http(method: "GET" | "POST", url: string, token: string, body?: u
   });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Body) : {} };
-}
-
-/** VmHWM (peak resident set) and VmRSS of a process, in bytes. */
-function procMemory(pid: number): { hwm: number; rss: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
 }
 
 export async function benchE2e(flags: Map<string, string>): Promise<void> {

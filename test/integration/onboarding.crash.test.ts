@@ -13,21 +13,9 @@ import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
-import { spawnService, type ServiceProcess } from "../support/process";
+import { pool, spawnService, type ServiceProcess } from "../support/process";
 
 const N = 200;
-
-async function pool<T>(items: T[], width: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 describe("Onboarding survives SIGKILL during 200 approvals", function () {
   this.timeout(600_000);

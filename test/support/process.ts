@@ -53,3 +53,16 @@ export async function spawnService(env: Record<string, string>, port?: number): 
     },
   };
 }
+
+/** Runs `fn` over `items` with at most `width` calls in flight, as a client with `width` connections would. */
+export async function pool<T>(items: T[], width: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}

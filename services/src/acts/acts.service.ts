@@ -34,6 +34,7 @@ import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import { ActEntity, type ActContract } from "./entities/act.entity";
+import { bindActToRequestKey } from "./idempotency-keys";
 import { invalidSignature, parseLedgerError, revertToHttp } from "./revert-to-http";
 
 export const ACT_REFERENCE = "act";
@@ -246,6 +247,7 @@ export class ActsService implements OnModuleInit {
           updatedAt: t,
         });
         await m.save(ActEntity, act);
+        await bindActToRequestKey(m, id);
         return act;
       });
     } catch (err) {
@@ -310,6 +312,10 @@ export class ActsService implements OnModuleInit {
       if (Date.now() > until) return a;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  findById(id: string): Promise<ActEntity> {
+    return this.ds.getRepository(ActEntity).findOneByOrFail({ id });
   }
 
   async get(user: AuthUser, id: string): Promise<ActEntity> {

@@ -1,34 +1,39 @@
 /**
  * Idempotency-Key on write endpoints: the same key (per signed-in member) with the same request
  * returns the first answer; the same key with a different request is refused (422); a key whose
- * first request is still running answers 409. Server errors are not remembered, so a retry after
- * a 5xx runs again.
+ * first request is still running answers 409 with Retry-After (the seconds left on its lease).
+ * A key whose holder stopped renewing its lease (the process died) is taken over by the next
+ * retry: if the act was recorded under the key, the retry answers with that act; otherwise the
+ * request runs. Server errors are not remembered, so a retry after a 5xx runs again (or answers
+ * with the act it recorded). Leases and their storage: ./idempotency-keys.ts.
  */
 import { createHash } from "node:crypto";
 import {
+  BadRequestException,
   CallHandler,
   ConflictException,
   HttpException,
   Injectable,
   UnprocessableEntityException,
-  BadRequestException,
   type ExecutionContext,
   type NestInterceptor,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
 import type { Request, Response } from "express";
-import { Observable, from, of, throwError } from "rxjs";
-import { catchError, mergeMap } from "rxjs/operators";
-import { DataSource } from "typeorm";
+import { Observable, defer, from, of, throwError } from "rxjs";
+import { catchError, finalize, mergeMap } from "rxjs/operators";
 import type { AuthUser } from "../auth/auth.decorators";
-import { DbWriter } from "../database/db-writer";
-import { IdempotencyKeyEntity } from "./entities/act.entity";
+import { ActsService } from "./acts.service";
+import { actView } from "./dto/act.dto";
+import { IdempotencyKeys, runHoldingKey, type KeyHold } from "./idempotency-keys";
+
+/** Status of an accepted act, as every signed-act endpoint answers it. */
+const ACT_ACCEPTED = 202;
 
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
-    private readonly db: DbWriter,
+    private readonly keys: IdempotencyKeys,
+    private readonly acts: ActsService,
   ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -43,50 +48,51 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const requestHash = createHash("sha256")
       .update(`${req.method} ${req.originalUrl.split("?")[0]}\n${JSON.stringify(req.body ?? null)}`)
       .digest("hex");
-    return from(this.claim(address, key, requestHash)).pipe(
-      mergeMap((stored) => {
-        if (stored) {
-          res.status(stored.statusCode!);
-          return of(JSON.parse(stored.responseBody!) as unknown);
+    return from(this.keys.claim(address, key, requestHash)).pipe(
+      mergeMap((claim) => {
+        switch (claim.outcome) {
+          case "other_request":
+            return throwError(() => new UnprocessableEntityException(`Idempotency-Key ${key} was already used for a different request.`));
+          case "in_progress":
+            res.setHeader("Retry-After", String(claim.retryAfterSeconds));
+            return throwError(
+              () => new ConflictException(`A request with Idempotency-Key ${key} is still in progress; retry after ${claim.retryAfterSeconds} s.`),
+            );
+          case "answered":
+            if (claim.statusCode >= 400) {
+              return throwError(() => new HttpException(JSON.parse(claim.responseBody) as Record<string, unknown>, claim.statusCode));
+            }
+            res.status(claim.statusCode);
+            return of(JSON.parse(claim.responseBody) as unknown);
+          case "claimed":
+            return this.hold(claim.hold, res, () =>
+              claim.actId === null ? runHoldingKey(claim.hold, () => next.handle()) : this.recordedAct(claim.actId, req, res),
+            );
         }
-        return next.handle().pipe(
-          mergeMap((body) => from(this.remember(address, key, res.statusCode, body)).pipe(mergeMap(() => of(body)))),
-          catchError((err: unknown) => {
-            const status = err instanceof HttpException ? err.getStatus() : 500;
-            const work = status < 500 ? this.remember(address, key, status, (err as HttpException).getResponse(), true) : this.forget(address, key);
-            return from(work).pipe(mergeMap(() => throwError(() => err)));
-          }),
-        );
       }),
     );
   }
 
-  /** Returns the stored answer to replay, or null after claiming the key for this request. */
-  private async claim(address: string, key: string, requestHash: string): Promise<IdempotencyKeyEntity | null> {
-    return this.db.write(async (m) => {
-      const found = await m.findOneBy(IdempotencyKeyEntity, { address, key });
-      if (found) {
-        if (found.requestHash !== requestHash) {
-          throw new UnprocessableEntityException(`Idempotency-Key ${key} was already used for a different request.`);
-        }
-        if (found.statusCode === null) throw new ConflictException(`A request with Idempotency-Key ${key} is still being processed.`);
-        if (found.statusCode >= 400) {
-          throw new HttpException(JSON.parse(found.responseBody!) as Record<string, unknown>, found.statusCode);
-        }
-        return found;
-      }
-      await m.insert(IdempotencyKeyEntity, { address, key, requestHash, statusCode: null, responseBody: null, createdAt: Date.now() });
-      return null;
-    });
-  }
-
-  private async remember(address: string, key: string, statusCode: number, body: unknown, _error = false): Promise<void> {
-    await this.db.write((m) =>
-      m.update(IdempotencyKeyEntity, { address, key }, { statusCode, responseBody: JSON.stringify(body ?? null) }),
+  /** Runs `work` as the key's holder: renews the lease meanwhile, then stores or releases the key. */
+  private hold(hold: KeyHold, res: Response, work: () => Observable<unknown>): Observable<unknown> {
+    const timer = setInterval(() => void this.keys.renew(hold).catch(() => undefined), Math.max(250, Math.floor(this.keys.leaseMs / 3)));
+    return work().pipe(
+      mergeMap((body) => from(this.keys.answer(hold, res.statusCode, body)).pipe(mergeMap(() => of(body)))),
+      catchError((err: unknown) => {
+        const status = err instanceof HttpException ? err.getStatus() : 500;
+        const work = status < 500 ? this.keys.answer(hold, status, (err as HttpException).getResponse()) : this.keys.release(hold);
+        return from(work).pipe(mergeMap(() => throwError(() => err)));
+      }),
+      finalize(() => clearInterval(timer)),
     );
   }
 
-  private async forget(address: string, key: string): Promise<void> {
-    await this.db.write((m) => m.delete(IdempotencyKeyEntity, { address, key }));
+  /** The answer for a key whose act was recorded by an earlier holder that never answered. */
+  private recordedAct(actId: string, req: Request, res: Response): Observable<unknown> {
+    return defer(async () => {
+      const act = req.query.wait === "true" ? await this.acts.waitFor(actId) : await this.acts.findById(actId);
+      res.status(ACT_ACCEPTED);
+      return actView(act);
+    });
   }
 }

@@ -52,6 +52,13 @@ const schema = z.object({
   SENDER_POLL_MS: int(10, 60_000).default(100),
   SENDER_MAX_ATTEMPTS: int(1, 100).default(8),
 
+  // An Idempotency-Key is held by its request under a lease the request renews while it runs; a
+  // lease its holder stopped renewing (the process died) lapses after this long and a retry takes
+  // the key over. Answered keys are kept for IDEMPOTENCY_RETENTION_HOURS, then pruned.
+  IDEMPOTENCY_LEASE_MS: int(1000, 3_600_000).default(30_000),
+  IDEMPOTENCY_RETENTION_HOURS: int(1, 24 * 90).default(24),
+  IDEMPOTENCY_PRUNE_INTERVAL_MS: int(1000).default(600_000),
+
   SANCTIONS_LIST_FILE: z.string().default("services/data/sanctions/un-consolidated-sample.xml"),
   SANCTIONS_MATCH_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.9),
   SANCTIONS_REVIEW_THRESHOLD: z.coerce.number().min(0.5).max(1).default(0.8),
@@ -74,6 +81,14 @@ const schema = z.object({
 
   DOCUMENTS_DIR: z.string().default("data/documents"),
   MAX_UPLOAD_BYTES: int(1024).default(10 * 1024 * 1024),
+  // Onboarding documents are open to non-members: all of one applicant's documents together, and
+  // the whole documents folder, are capped (413 beyond either).
+  UPLOAD_APPLICANT_MAX_BYTES: int(1024).default(50 * 1024 * 1024),
+  DOCUMENTS_MAX_TOTAL_BYTES: int(1024 * 1024).default(20 * 1024 * 1024 * 1024),
+  // Staged uploads and stored files no record references are removed at boot and at this
+  // interval, once older than the grace (younger ones may belong to a request in flight).
+  DOCUMENTS_SWEEP_INTERVAL_MS: int(1000).default(3_600_000),
+  DOCUMENTS_ORPHAN_GRACE_MS: int(0).default(3_600_000),
   BODY_LIMIT: z.string().default("1mb"),
   // Longest wait for one JSON-RPC answer before the call fails (retryable) instead of hanging.
   RPC_TIMEOUT_MS: int(1000).default(60_000),

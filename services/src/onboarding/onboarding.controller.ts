@@ -1,7 +1,31 @@
 /** Onboarding endpoints: any signed-in address applies; compliance officers decide. */
-import { Body, Controller, Get, HttpCode, Param, ParseBoolPipe, ParseUUIDPipe, Post, Query, UploadedFiles, UseInterceptors } from "@nestjs/common";
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Param,
+  ParseBoolPipe,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  StreamableFile,
+  UploadedFiles,
+  UseInterceptors,
+} from "@nestjs/common";
 import { FilesInterceptor } from "@nestjs/platform-express";
-import { ApiAcceptedResponse, ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from "@nestjs/swagger";
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from "@nestjs/swagger";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   ApplicationPageDto,
@@ -11,8 +35,10 @@ import {
   ListApplicationsQueryDto,
   RejectApplicationDto,
 } from "./dto/application.dto";
+import { NOSNIFF } from "../common/documents.store";
 import { OnboardingService, type UploadedDocument } from "./onboarding.service";
 import { ApiProblems } from "../common/problem-details";
+import { ApplicationUploadGate } from "./upload-gate";
 
 @ApiTags("onboarding")
 @ApiBearerAuth()
@@ -22,11 +48,14 @@ export class OnboardingController {
   constructor(private readonly onboarding: OnboardingService) {}
 
   @Post()
-  @UseInterceptors(FilesInterceptor("documents", 10))
+  @UseInterceptors(ApplicationUploadGate, FilesInterceptor("documents", 10))
   @ApiConsumes("multipart/form-data", "application/json")
   @ApiOperation({ summary: "Apply for membership (KYC documents as multipart field 'documents'); screening runs at once" })
   @ApiCreatedResponse({ type: ApplicationResponseDto })
-  @ApiProblems([409, "The address is already a member or has an application open"], 413)
+  @ApiProblems(
+    [409, "Already a member, an application already open, or the legal entity already registered"],
+    [413, "A document, the applicant's documents together, or the document store over its cap"],
+  )
   submit(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateApplicationDto,
@@ -48,6 +77,20 @@ export class OnboardingController {
   @ApiProblems([403, "Not the applicant, a compliance officer or an auditor"], [404, "No such application"])
   get(@CurrentUser() user: AuthUser, @Param("id", ParseUUIDPipe) id: string): Promise<ApplicationResponseDto> {
     return this.onboarding.get(user, id);
+  }
+
+  @Get(":id/documents/:documentId")
+  @Header(...NOSNIFF)
+  @ApiProduces("application/octet-stream")
+  @ApiOperation({ summary: "Download a KYC document as an attachment (applicant, compliance officers, auditors)" })
+  @ApiOkResponse({ description: "The document, with its stored content type, as an attachment" })
+  @ApiProblems([403, "Not the applicant, a compliance officer or an auditor"], [404, "No such application or document"])
+  download(
+    @CurrentUser() user: AuthUser,
+    @Param("id", ParseUUIDPipe) id: string,
+    @Param("documentId", ParseUUIDPipe) documentId: string,
+  ): Promise<StreamableFile> {
+    return this.onboarding.download(user, id, documentId);
   }
 
   @Post(":id/approve")

@@ -5,6 +5,10 @@
  * handler moves the application to `approved` or `failed` in the same transaction that settles
  * the transaction, so an application is never left approved-but-unregistered or the reverse.
  * One open application per address; one registration per legal entity.
+ * KYC documents stream to a staging folder and enter the document store only with an accepted
+ * application: who may apply is checked before the upload is read (ApplicationUploadGate), the
+ * legal entity once the form is parsed, and an applicant's documents together and the whole store
+ * are capped (UPLOAD_APPLICANT_MAX_BYTES, DOCUMENTS_MAX_TOTAL_BYTES).
  */
 import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
@@ -15,6 +19,7 @@ import {
   Inject,
   Injectable,
   NotFoundException,
+  PayloadTooLargeException,
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
@@ -22,7 +27,7 @@ import { getAddress, id as keccakText, hexlify, toUtf8Bytes } from "ethers";
 import { DataSource, In, type EntityManager } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
-import { DocumentsStore } from "../common/documents.store";
+import { DocumentsStore, attachment, type StagedFile } from "../common/documents.store";
 import { maskToRoles, rolesToMask } from "../common/roles";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
@@ -40,12 +45,7 @@ import type {
 } from "./dto/application.dto";
 import { ApplicationDocumentEntity, ApplicationEntity, type ApplicationStatus } from "./entities/application.entity";
 
-export interface UploadedDocument {
-  originalname: string;
-  mimetype: string;
-  size: number;
-  buffer: Buffer;
-}
+export type UploadedDocument = StagedFile;
 
 const OPEN: ApplicationStatus[] = ["submitted", "needs_review", "approving"];
 const DECIDABLE: ApplicationStatus[] = ["submitted", "needs_review"];
@@ -72,16 +72,46 @@ export class OnboardingService implements OnModuleInit {
     this.sender.onCompletion(APPLICATION_REFERENCE, (row, m) => this.onRegistrationSettled(row, m));
   }
 
+  /** Refuses an address that may not apply now: a member, or one with an application open. */
+  async assertMayApply(applicant: string): Promise<void> {
+    const address = getAddress(applicant);
+    const member = await this.ds.getRepository(MemberEntity).findOneBy({ address });
+    if (member) throw new ConflictException(`${address} is already a ledger member; no application is needed.`);
+    const open = await this.ds.getRepository(ApplicationEntity).findOne({ where: { applicant: address, status: In(OPEN) } });
+    if (open) throw new ConflictException(`${address} already has an open application (${open.id}, ${open.status}).`);
+  }
+
+  /** Refuses `bytes` more of documents from `applicant` beyond its cap or the store's (413). */
+  async assertUploadFits(applicant: string, bytes: number): Promise<void> {
+    const cap = this.config.UPLOAD_APPLICANT_MAX_BYTES;
+    const row = (await this.ds
+      .getRepository(ApplicationDocumentEntity)
+      .createQueryBuilder("d")
+      .innerJoin(ApplicationEntity, "a", "a.id = d.application_id")
+      .where("a.applicant = :applicant", { applicant: getAddress(applicant) })
+      .select("COALESCE(SUM(d.size), 0)", "used")
+      .getRawOne()) as { used: string | number };
+    const used = Number(row.used);
+    if (used + bytes > cap) {
+      throw new PayloadTooLargeException(
+        `An applicant's documents may total at most ${cap} bytes; ${used} are stored for ${getAddress(applicant)} and this upload is ${bytes}.`,
+      );
+    }
+    if ((await this.documents.usedBytes()) + bytes > this.config.DOCUMENTS_MAX_TOTAL_BYTES) {
+      throw new PayloadTooLargeException("Document storage is full; try again later or contact the platform operator.");
+    }
+  }
+
   async submit(applicant: string, dto: CreateApplicationDto, files: UploadedDocument[]): Promise<ApplicationResponseDto> {
     const address = getAddress(applicant);
     const hash = entityIdHash(dto.entityIdType, dto.entityId);
-    const member = await this.ds.getRepository(MemberEntity).findOneBy({ address });
-    if (member) throw new ConflictException(`${address} is already a ledger member; no application is needed.`);
+    await this.assertMayApply(address);
     const sameEntity = await this.ds.getRepository(MemberEntity).findOneBy({ entityIdHash: hash });
     if (sameEntity) {
       throw new ConflictException(`This legal entity is already registered under ${sameEntity.address}.`);
     }
-    const stored = files.map((f) => ({ file: f, sha256: this.documents.put(f.buffer) }));
+    await this.assertUploadFits(address, files.reduce((n, f) => n + f.size, 0));
+    const stored = await Promise.all(files.map(async (f) => ({ file: f, sha256: await DocumentsStore.sha256OfFile(f.path) })));
     const id = randomUUID();
     await this.db.write(async (m) => {
       const open = await m.findOne(ApplicationEntity, { where: { applicant: address, status: In(OPEN) } });
@@ -114,7 +144,7 @@ export class OnboardingService implements OnModuleInit {
         await m.insert(ApplicationDocumentEntity, {
           id: randomUUID(),
           applicationId: id,
-          filename: file.originalname.slice(0, 200),
+          filename: Array.from(file.originalname).slice(0, 200).join(""),
           contentType: (file.mimetype || "application/octet-stream").slice(0, 100),
           size: file.size,
           sha256,
@@ -138,6 +168,9 @@ export class OnboardingService implements OnModuleInit {
         app.status = "needs_review";
       }
       await m.insert(ApplicationEntity, app);
+      // Last, so a refused application leaves its uploads in staging (discarded with the
+      // request); should the commit still fail, the sweep removes the unreferenced files.
+      for (const { file, sha256 } of stored) await this.documents.adopt(file, sha256);
     });
     return this.view(id);
   }
@@ -165,6 +198,18 @@ export class OnboardingService implements OnModuleInit {
       throw new ForbiddenException("Only the applicant, compliance officers and auditors can read this application.");
     }
     return this.view(id);
+  }
+
+  /** One KYC document of an application, as an attachment (applicant, compliance officers, auditors). */
+  async download(user: AuthUser, id: string, documentId: string): Promise<ReturnType<typeof attachment>> {
+    await this.get(user, id);
+    const doc = await this.ds.getRepository(ApplicationDocumentEntity).findOneBy({ id: documentId, applicationId: id });
+    if (!doc) throw new NotFoundException(`Application ${id} has no document ${documentId}.`);
+    const content = this.documents.get(doc.sha256);
+    if (!content || DocumentsStore.sha256(content) !== doc.sha256) {
+      throw new ConflictException(`Document ${documentId} of application ${id} is missing or altered in storage; restore it from backup.`);
+    }
+    return attachment(content, doc.filename, doc.contentType);
   }
 
   async approve(officer: AuthUser, id: string, dto: ApproveApplicationDto, wait: boolean): Promise<ApplicationResponseDto> {

@@ -8,6 +8,7 @@ import {
   Body,
   Controller,
   Get,
+  Header,
   Param,
   ParseBoolPipe,
   Post,
@@ -33,6 +34,7 @@ import {
 import type { Response } from "express";
 import { ActResponseDto } from "../acts/dto/act.dto";
 import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { NOSNIFF, attachment } from "../common/documents.store";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { DocumentHashInto, type UploadedDocument } from "./document-upload";
 import {
@@ -222,6 +224,7 @@ export class ReceivablesWriteController {
 
   @Get(":id/documents/:sha256")
   @RequireRoles("member", "compliance")
+  @Header(...NOSNIFF)
   @ApiProduces("application/octet-stream")
   @ApiOperation({ summary: "Download a document; 409 if the stored bytes no longer hash to its SHA-256" })
   async download(
@@ -230,10 +233,6 @@ export class ReceivablesWriteController {
     @Param("sha256", Sha256Pipe) sha256: string,
   ): Promise<StreamableFile> {
     const { row, content } = await this.receivables.downloadDocument(user, id, sha256);
-    return new StreamableFile(content, {
-      type: row.contentType,
-      length: content.length,
-      disposition: `attachment; filename="${row.filename.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(row.filename)}`,
-    });
+    return attachment(content, row.filename, row.contentType);
   }
 }

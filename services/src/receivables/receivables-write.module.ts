@@ -6,7 +6,7 @@ import { Module } from "@nestjs/common";
 import { MulterModule } from "@nestjs/platform-express";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { memoryStorage } from "multer";
-import { DocumentsStore } from "../common/documents.store";
+import { DocumentsStore, MULTIPART_UTF8 } from "../common/documents.store";
 import { ComplianceModule } from "../compliance/compliance.module";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
@@ -22,6 +22,7 @@ import { ReceivablesWriteService } from "./receivables-write.service";
       // One document per request; the form fields are the invoice's few text fields.
       useFactory: (config: AppConfig) => ({
         storage: memoryStorage(),
+        ...MULTIPART_UTF8,
         limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 30 },
       }),
     }),

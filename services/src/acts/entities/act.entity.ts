@@ -91,8 +91,15 @@ export class NonceAllocationEntity {
   nextNonce!: number;
 }
 
-/** A write request's Idempotency-Key, scoped to the signed-in member, and its first answer. */
+/**
+ * A write request's Idempotency-Key, scoped to the signed-in member, and its first answer.
+ * While unanswered, the key is held by one request under a lease (`holder`, `leaseUntil`) that the
+ * holder renews while it runs; a lease left to expire (the process died) may be taken over by a
+ * retry. `actId` is set in the transaction that records the request's act, so a retry after a
+ * crash between recording the act and storing the answer finds the act.
+ */
 @Entity("idempotency_keys")
+@Index("ix_idempotency_keys_created", ["createdAt"])
 export class IdempotencyKeyEntity {
   @PrimaryColumn({ type: "varchar", length: 42 })
   address!: string;
@@ -110,6 +117,18 @@ export class IdempotencyKeyEntity {
 
   @Column({ name: "response_body", type: "text", nullable: true })
   responseBody!: string | null;
+
+  /** Random id of the request holding the key; only it may answer or release the key. */
+  @Column({ type: "varchar", length: 36, nullable: true })
+  holder!: string | null;
+
+  /** Epoch ms until which `holder` holds the key; past it, a retry may take the key over. */
+  @Column({ name: "lease_until", type: "bigint", nullable: true, transformer: numberTransformer })
+  leaseUntil!: number | null;
+
+  /** The act recorded under this key, once recorded. */
+  @Column({ name: "act_id", type: "varchar", length: 36, nullable: true })
+  actId!: string | null;
 
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
