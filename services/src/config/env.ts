@@ -87,6 +87,14 @@ const schema = z.object({
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60_000).default(2_000),
   HEALTH_MAX_INDEXER_LAG_BLOCKS: int(0).default(100),
   HEALTH_MAX_OUTBOX_AGE_MS: int(1000).default(300_000),
+  // Proxies in front of the service whose X-Forwarded-For is believed (Express `trust proxy` hop
+  // count): rate limits key on the client address they report. 0 (no proxy) ignores the header.
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
+  // Rate-limit counters shared by every replica (redis:// or rediss://); unset keeps them in memory.
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
+    .optional(),
   THROTTLE_TTL_MS: int(1).default(60_000),
   THROTTLE_LIMIT: int(1).default(600),
 
