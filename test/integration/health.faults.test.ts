@@ -6,7 +6,6 @@
  */
 import { expect } from "chai";
 import { id as keccakId } from "ethers";
-import request from "supertest";
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { indexerStartBlock } from "../../services/src/indexer/ledger-log";
