@@ -75,6 +75,26 @@ describe("Health: liveness and readiness under faults", function () {
     expect(live).to.deep.include({ status: 200, body: { status: "ok" } });
   });
 
+  it("declares liveness and readiness in OpenAPI, readiness with its 503", async function () {
+    const doc = (await (await fetch(`${svc.url}/docs-json`)).json()) as { paths: Record<string, { get?: { responses: object } }> };
+    expect(doc.paths["/health/live"].get!.responses).to.have.keys(["200"]);
+    for (const path of ["/health/ready", "/health"]) expect(doc.paths[path].get!.responses).to.include.keys(["200", "503"]);
+  });
+
+  it("is never rate-limited: orchestrators probe more often than THROTTLE_LIMIT allows", async function () {
+    const e = await prepareEnv(chain, { THROTTLE_LIMIT: "5", THROTTLE_TTL_MS: "60000" });
+    const s = await startService(e);
+    try {
+      for (let i = 0; i < 8; i++) {
+        expect((await probe(s.url, "/health/ready")).status).to.equal(200);
+        expect((await probe(s.url, "/health/live")).status).to.equal(200);
+      }
+    } finally {
+      await s.close();
+      await cleanupEnv(e);
+    }
+  });
+
   it("with the chain process stopped (SIGSTOP): readiness 503 naming the chain within the timeout, liveness 200, ready again after SIGCONT", async function () {
     chain.process.kill("SIGSTOP");
     let ready: Probe, legacy: Probe, live: Probe;
