@@ -7,12 +7,11 @@ import { randomUUID } from "node:crypto";
 import { Module, type DynamicModule, type Type } from "@nestjs/common";
 import { APP_GUARD } from "@nestjs/core";
 import { ScheduleModule } from "@nestjs/schedule";
-import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
 import { ThrottlerGuard, ThrottlerModule } from "@nestjs/throttler";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { LoggerModule } from "nestjs-pino";
 import { ChainModule } from "./chain/chain.module";
-import { signInAddressThrottler } from "./auth/auth.throttle";
+import { signInAddressThrottler, throttlerStorage } from "./auth/auth.throttle";
 import { AppConfigModule } from "./config/config.module";
 import type { AppConfig } from "./config/env";
 import { dataSourceOptions } from "./database/data-source";
@@ -23,9 +22,6 @@ import { IndexerModule } from "./indexer/indexer.module";
 import { OutboxModule } from "./outbox/outbox.module";
 import { FEATURE_MODULES } from "./features";
 import { SettlementModule } from "./settlement/settlement.module";
-
-/** A request fails fast when Redis is unreachable instead of waiting in ioredis' offline queue. */
-const REDIS_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 2_000, lazyConnect: false };
 
 @Module({})
 export class AppModule {
@@ -50,8 +46,7 @@ export class AppModule {
       DatabaseModule,
       ThrottlerModule.forRoot({
         throttlers: [{ name: "default", ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }, signInAddressThrottler(config)],
-        // Replicas behind one load balancer count in one Redis; one process counts in memory.
-        storage: config.REDIS_URL ? new ThrottlerStorageRedisService(config.REDIS_URL, REDIS_OPTIONS) : undefined,
+        storage: throttlerStorage(config),
       }),
       ScheduleModule.forRoot(),
       ChainModule,

@@ -10,7 +10,7 @@ import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { indexerStartBlock } from "../../services/src/indexer/ledger-log";
 import { TxSenderService } from "../../services/src/outbox/tx-sender.service";
-import { startChain, type TestChain } from "../support/chain";
+import { freePort, startChain, type TestChain } from "../support/chain";
 import { PG_ADMIN_URL, cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
 
 const TIMEOUT_MS = 1_000;
@@ -165,6 +165,40 @@ describe("Health: liveness and readiness under faults", function () {
     } finally {
       await s.close();
       await cleanupEnv(e);
+    }
+  });
+
+  it("checks Redis too where rate-limit counters live there, and names it when it does not answer", async function () {
+    const up = await prepareEnv(chain, { REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", HEALTH_CHECK_TIMEOUT_MS: String(TIMEOUT_MS) });
+    const down = await prepareEnv(chain, { REDIS_URL: `redis://127.0.0.1:${await freePort()}`, HEALTH_CHECK_TIMEOUT_MS: String(TIMEOUT_MS) });
+    const withRedis = await startService(up);
+    const withoutRedis = await startService(down);
+    try {
+      const ok = await probe(withRedis.url, "/health/ready");
+      expect(ok.status).to.equal(200);
+      expect(ok.body.info!.redis).to.include({ status: "up" });
+      const refused = await probe(withoutRedis.url, "/health/ready");
+      console.log(`      [fault] Redis unreachable: /health/ready ${refused.status} in ${refused.ms} ms ${JSON.stringify(refused.body.error)}`);
+      expect(refused.status).to.equal(503);
+      expect(failing(refused)).to.deep.equal(["redis"]);
+      expect(refused.body.error!.redis.message).to.contain("Redis (rate-limit counters) did not answer a ping");
+      expect(refused.ms).to.be.below(TIMEOUT_MS + SLACK_MS);
+      // Rate limits fail closed: a sign-in that cannot be counted is refused, not let through.
+      const started = Date.now();
+      const signIn = await fetch(`${withoutRedis.url}/auth/challenge`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ address: chain.account(1).address }),
+      });
+      console.log(`      [fault] Redis unreachable: POST /auth/challenge ${signIn.status} in ${Date.now() - started} ms`);
+      expect(signIn.status).to.be.at.least(500);
+      // Without REDIS_URL (the embedded default) there is no Redis to check.
+      expect((await probe(svc.url, "/health/ready")).body.info).to.not.have.property("redis");
+    } finally {
+      await withRedis.close();
+      await withoutRedis.close();
+      await cleanupEnv(up);
+      await cleanupEnv(down);
     }
   });
 

@@ -16,7 +16,8 @@
  * limit functions read them back; without the stamp the conservative fallback applies. The
  * per-address throttler is built from each application's configuration in `signInAddressThrottler`.
  */
-import { applyDecorators, SetMetadata, type ExecutionContext } from "@nestjs/common";
+import { applyDecorators, Logger, SetMetadata, type ExecutionContext } from "@nestjs/common";
+import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
 import { Throttle, type ThrottlerOptions } from "@nestjs/throttler";
 import type { AppConfig } from "../config/env";
 
@@ -84,4 +85,26 @@ export function signInAddressThrottler(config: Pick<AppConfig, "THROTTLE_LIMIT" 
     getTracker: (_req, ctx) => address(ctx) ?? "",
     generateKey: (_ctx, tracker, name) => `${name}:${tracker}`,
   };
+}
+
+/**
+ * Where the counters live: Redis when REDIS_URL is set, so replicas behind one load balancer grant
+ * one allowance; otherwise undefined (the throttler's in-memory store, right for one process).
+ * While Redis is unreachable a throttled request fails after one retry instead of waiting in
+ * ioredis' offline queue, and readiness names Redis (health/readiness.checks.ts).
+ */
+export function throttlerStorage(config: Pick<AppConfig, "REDIS_URL">): ThrottlerStorageRedisService | undefined {
+  if (!config.REDIS_URL) return undefined;
+  const storage = new ThrottlerStorageRedisService(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const logger = new Logger("RateLimitStore");
+  let last = "";
+  storage.redis.on("error", (err: Error) => {
+    // ioredis repeats the same error at every reconnection attempt: say it once per outage.
+    if (err.message !== last) logger.warn(`Redis for rate limits: ${err.message}`);
+    last = err.message;
+  });
+  storage.redis.on("ready", () => {
+    last = "";
+  });
+  return storage;
 }

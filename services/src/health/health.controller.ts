@@ -14,10 +14,10 @@ import { ReadinessChecks } from "./readiness.checks";
 
 const READY_DESCRIPTION =
   "Terminus report: `status` ok, `info` with database (ping ms), chain (chain id, head), indexer " +
-  "(checkpoint, head, lag, maxLag) and outbox (pending, oldestPendingAgeMs, maxAgeMs)";
+  "(checkpoint, head, lag, maxLag), outbox (pending, oldestPendingAgeMs, maxAgeMs), and redis (ping ms) where REDIS_URL is set";
 const UNREADY_DESCRIPTION =
   "A part failed or did not answer within HEALTH_CHECK_TIMEOUT_MS: `status` error, `error` holds each failing " +
-  "part (database, chain, indexer, outbox) with a message saying why, `info` the parts that are up";
+  "part (database, chain, indexer, outbox, redis) with a message saying why, `info` the parts that are up";
 
 @ApiTags("health")
 @Controller("health")
@@ -60,6 +60,7 @@ export class HealthController {
       () => this.checks.chain(),
       () => this.checks.indexer(),
       () => this.checks.outbox(),
+      ...(this.checks.usesRedis ? [() => this.checks.redis()] : []),
     ]);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The readiness checks behind GET /health/ready: database, chain, indexer and outbox. Each check
+ * The readiness checks behind GET /health/ready: database, chain, indexer and outbox, and Redis
+ * where rate-limit counters live there (without it sign-in cannot be counted). Each check
  * answers within HEALTH_CHECK_TIMEOUT_MS whatever its dependency does (a frozen node, a pool whose
  * connections were cut), and never throws: a failure is a "down" result naming what failed, so
  * Terminus answers 503 with every part's state instead of hanging or answering 500.
@@ -9,6 +10,8 @@
  */
 import { Inject, Injectable } from "@nestjs/common";
 import { HealthIndicatorService, type HealthIndicatorResult } from "@nestjs/terminus";
+import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
+import { ThrottlerStorage } from "@nestjs/throttler";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { In, type DataSource } from "typeorm";
 import { ChainService } from "../chain/chain.service";
@@ -45,7 +48,13 @@ export class ReadinessChecks {
     private readonly node: ChainService,
     private readonly indexing: IndexerService,
     private readonly indicators: HealthIndicatorService,
+    @Inject(ThrottlerStorage) private readonly rateLimitStore: unknown,
   ) {}
+
+  /** Whether rate-limit counters live in Redis (REDIS_URL), which readiness then checks too. */
+  get usesRedis(): boolean {
+    return this.rateLimitStore instanceof ThrottlerStorageRedisService;
+  }
 
   private get timeoutMs(): number {
     return this.config.HEALTH_CHECK_TIMEOUT_MS;
@@ -117,6 +126,17 @@ export class ReadinessChecks {
       return check.up(data);
     } catch (err) {
       return check.down({ maxAgeMs, message: `outbox unreadable: ${reason(err)}` });
+    }
+  }
+
+  async redis(): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check("redis");
+    const started = Date.now();
+    try {
+      await within(this.timeoutMs, (this.rateLimitStore as ThrottlerStorageRedisService).redis.ping());
+      return check.up({ ms: Date.now() - started });
+    } catch (err) {
+      return check.down({ message: `Redis (rate-limit counters) did not answer a ping: ${reason(err)}` });
     }
   }
 
