@@ -7,10 +7,9 @@
  * is unused and unexpired, the text is exactly the one issued for the nonce (so no field can be
  * changed, added or dropped: statement, resources, times), and the signature is the address's over
  * that text: ECDSA for an ordinary account, ERC-1271 `isValidSignature` through the chain for a
- * contract wallet. The nonce is consumed by one
- * conditional UPDATE in the same transaction that creates the session, so two concurrent logins
- * with one nonce yield one session. The signature is checked before the nonce is consumed, so
- * nobody can burn another address's challenge.
+ * contract wallet. The nonce is consumed by one conditional UPDATE in the same transaction that
+ * creates the session, so two concurrent logins with one nonce yield one session. The signature is
+ * checked before the nonce is consumed, so nobody can burn another address's challenge.
  *
  * Sessions hold only the SHA-256 of the token. Every refusal is a 401 naming the cause.
  */
