@@ -11,7 +11,7 @@ import { ThrottlerGuard, ThrottlerModule } from "@nestjs/throttler";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { LoggerModule } from "nestjs-pino";
 import { ChainModule } from "./chain/chain.module";
-import { signInAddressThrottler, throttlerStorage } from "./auth/auth.throttle";
+import { signInAddressThrottler, throttledMessage, throttlerStorage } from "./auth/auth.throttle";
 import { AppConfigModule } from "./config/config.module";
 import type { AppConfig } from "./config/env";
 import { dataSourceOptions } from "./database/data-source";
@@ -47,6 +47,7 @@ export class AppModule {
       ThrottlerModule.forRoot({
         throttlers: [{ name: "default", ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }, signInAddressThrottler(config)],
         storage: throttlerStorage(config),
+        errorMessage: throttledMessage,
       }),
       ScheduleModule.forRoot(),
       ChainModule,

@@ -60,6 +60,7 @@ describe("Rate limits: proxy hops, per address, shared in Redis", function () {
       for (let i = 0; i < 3; i++) await challenge(svc, a).expect(201);
       const refused = await challenge(svc, a).expect(429);
       expect(refused.headers["retry-after"]).to.match(/^\d+$/);
+      expect(refused.body.message).to.match(/^too many requests from this client \(3 per 60 s on this route\); try again in \d+ s$/);
       for (let i = 0; i < 3; i++) await challenge(svc, b).expect(201);
       await challenge(svc, b).expect(429);
     });
@@ -80,11 +81,12 @@ describe("Rate limits: proxy hops, per address, shared in Redis", function () {
       }
       const fresh = clientIp();
       // A fourth IP, even with the right signature: the address's allowance is spent.
-      await request(svc.url)
+      const spent = await request(svc.url)
         .post("/auth/login")
         .set("X-Forwarded-For", fresh)
         .send({ message, signature: await victim.signMessage(message) })
         .expect(429);
+      expect(spent.body.message).to.contain(`too many sign-in attempts for address ${victim.address.toLowerCase()} from any client (3 per 60 s)`);
 
       const other = Wallet.createRandom();
       const c = await request(svc.url).post("/auth/challenge").set("X-Forwarded-For", fresh).send({ address: other.address }).expect(201);

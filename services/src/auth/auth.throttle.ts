@@ -18,7 +18,7 @@
  */
 import { applyDecorators, Logger, SetMetadata, type ExecutionContext } from "@nestjs/common";
 import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
-import { Throttle, type ThrottlerOptions } from "@nestjs/throttler";
+import { Throttle, type ThrottlerLimitDetail, type ThrottlerOptions } from "@nestjs/throttler";
 import type { AppConfig } from "../config/env";
 
 export interface AuthThrottleLimits {
@@ -107,4 +107,12 @@ export function throttlerStorage(config: Pick<AppConfig, "REDIS_URL">): Throttle
     last = "";
   });
   return storage;
+}
+
+/** The 429's message: which allowance ran out (the client's or the address's) and when it renews. */
+export function throttledMessage(_ctx: ExecutionContext, detail: ThrottlerLimitDetail): string {
+  const wait = `try again in ${detail.timeToBlockExpire} s`;
+  return detail.key.startsWith(`${SIGN_IN_ADDRESS_THROTTLER}:`)
+    ? `too many sign-in attempts for address ${detail.tracker} from any client (${detail.limit} per ${detail.ttl / 1000} s); ${wait}`
+    : `too many requests from this client (${detail.limit} per ${detail.ttl / 1000} s on this route); ${wait}`;
 }
