@@ -94,7 +94,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.use(helmet());
   app.useBodyParser("json", { limit: config.BODY_LIMIT });
   app.useBodyParser("urlencoded", { limit: config.BODY_LIMIT, extended: false });
-  app.set("trust proxy", false);
+  // A hop count, not `true`: only the proxies the operator put in front may speak for the client.
+  app.set("trust proxy", config.TRUST_PROXY_HOPS);
   app.disable("x-powered-by");
   app.useGlobalPipes(new ProblemValidationPipe());
   app.useGlobalFilters(new ProblemFilter());

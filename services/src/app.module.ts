@@ -11,6 +11,7 @@ import { ThrottlerGuard, ThrottlerModule } from "@nestjs/throttler";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { LoggerModule } from "nestjs-pino";
 import { ChainModule } from "./chain/chain.module";
+import { signInAddressThrottler, throttledMessage, throttlerStorage } from "./auth/auth.throttle";
 import { AppConfigModule } from "./config/config.module";
 import type { AppConfig } from "./config/env";
 import { dataSourceOptions } from "./database/data-source";
@@ -43,7 +44,11 @@ export class AppModule {
       TypeOrmModule.forRoot({ ...dataSourceOptions(config.database), migrationsRun: true }),
       TypeOrmModule.forFeature(ENTITIES),
       DatabaseModule,
-      ThrottlerModule.forRoot([{ ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }]),
+      ThrottlerModule.forRoot({
+        throttlers: [{ name: "default", ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }, signInAddressThrottler(config)],
+        storage: throttlerStorage(config),
+        errorMessage: throttledMessage,
+      }),
       ScheduleModule.forRoot(),
       ChainModule,
       OutboxModule,

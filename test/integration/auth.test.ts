@@ -2,6 +2,7 @@
  * Sign-In with Ethereum and the access guard against the real service: a `hardhat node` over
  * JSON-RPC, a fresh deployment and database (SQLite, or PostgreSQL with TEST_DATABASE=postgres).
  */
+import { personalSign } from "@metamask/eth-sig-util";
 import { expect } from "chai";
 import { concat, id as keccakId, Wallet, type HDNodeWallet } from "ethers";
 import { SiweMessage } from "siwe";
@@ -81,6 +82,7 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
       expect(row.address).to.equal(w.address);
       expect(row.usedAt).to.equal(null);
       expect(row.expiresAt * 1000).to.equal(Date.parse(expiresAt));
+      expect(row.message).to.equal(message);
     });
 
     it("hands out a fresh nonce on every challenge", async function () {
@@ -117,6 +119,14 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
         complianceOfficer: false,
         access: [],
       });
+    });
+
+    it("signs in with the issued message signed by a second library (@metamask/eth-sig-util)", async function () {
+      const w = Wallet.createRandom();
+      const { message } = await requestChallenge(svc.url, w.address);
+      const signature = personalSign({ privateKey: Buffer.from(w.privateKey.slice(2), "hex"), data: message });
+      const res = await request(svc.url).post("/auth/login").send({ message, signature }).expect(200);
+      expect(res.body.address).to.equal(w.address);
     });
 
     it("gives every sign-in its own token, and the support helper signs in over HTTP", async function () {
@@ -243,6 +253,36 @@ describe("Auth: Sign-In with Ethereum and the access guard", function () {
       const { message } = await requestChallenge(svc.url, w.address);
       const res = await postLogin(alter(message, { uri: "https://evil.example.com" }), w, 401);
       expect(res.body.message).to.contain("wrong uri");
+    });
+
+    // Each of these is correctly signed by the address's own key over the altered text: only the
+    // comparison with the issued message can refuse them.
+    const tamperings: Array<[string, string, (m: SiweMessage) => Partial<SiweMessage>]> = [
+      ["a changed statement", "statement", () => ({ statement: "I transfer all my receivables to the bearer." })],
+      ["added resources", "Resources", () => ({ resources: ["https://evil.example.com/admin"] })],
+      ["no expiry", "Expiration Time", () => ({ expirationTime: undefined })],
+      ["an issue time in 2099", "Issued At", () => ({ issuedAt: "2099-01-01T00:00:00.000Z" })],
+      ["a request id", "Request ID", () => ({ requestId: "let-me-in" })],
+      ["a Not Before", "Not Before", (m) => ({ notBefore: m.issuedAt })],
+    ];
+    for (const [what, field, change] of tamperings) {
+      it(`a message with ${what}, naming the field, and the challenge stays usable`, async function () {
+        const w = Wallet.createRandom();
+        const { message, nonce } = await requestChallenge(svc.url, w.address);
+        const res = await postLogin(alter(message, change(new SiweMessage(message))), w, 401);
+        expect(res.body.message).to.contain("message differs from the one issued for this nonce");
+        expect(res.body.message).to.contain(`${field} is `);
+        expect(await ds.getRepository(SessionEntity).countBy({ address: w.address })).to.equal(0);
+        expect((await ds.getRepository(AuthChallengeEntity).findOneByOrFail({ nonce })).usedAt).to.equal(null);
+        await postLogin(message, w, 200);
+      });
+    }
+
+    it("a message that gained a scheme in front of its domain, which EIP-4361 allows but the service did not issue", async function () {
+      const w = Wallet.createRandom();
+      const { message } = await requestChallenge(svc.url, w.address);
+      const res = await postLogin(`https://${message}`, w, 401);
+      expect(res.body.message).to.contain('scheme is "https" where the service issued absent');
     });
 
     it("a nonce this service never issued", async function () {

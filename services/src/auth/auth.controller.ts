@@ -1,4 +1,4 @@
-/** Sign-in endpoints (challenge, login: public and throttled harder), logout and the caller's identity. */
+/** Sign-in endpoints (challenge, login: public and throttled harder, login also per address), logout and the caller's identity. */
 import { Body, Controller, Get, Headers, HttpCode, Post } from "@nestjs/common";
 import {
   ApiBadRequestResponse,
@@ -13,7 +13,7 @@ import {
 } from "@nestjs/swagger";
 import { CurrentUser, Public, accessRolesOf, ledgerRoleNames, type AuthUser } from "./auth.decorators";
 import { AuthService } from "./auth.service";
-import { AuthThrottle } from "./auth.throttle";
+import { AuthThrottle, AuthThrottleBySiweAddress } from "./auth.throttle";
 import { ChallengeRequestDto, ChallengeResponseDto } from "./dto/challenge.dto";
 import { LoginRequestDto, LoginResponseDto } from "./dto/login.dto";
 import { MeResponseDto } from "./dto/me.dto";
@@ -36,13 +36,13 @@ export class AuthController {
 
   @Post("login")
   @Public()
-  @AuthThrottle()
+  @AuthThrottleBySiweAddress()
   @HttpCode(200)
   @ApiOperation({ summary: "Exchange the signed challenge for a bearer token" })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiBadRequestResponse({ description: "Malformed body, or the message is not an EIP-4361 message" })
   @ApiUnauthorizedResponse({ description: "Refused: the message names what was wrong (signature, nonce, expiry, domain, chain id)" })
-  @ApiTooManyRequestsResponse({ description: "Too many sign-in attempts from this client" })
+  @ApiTooManyRequestsResponse({ description: "Too many sign-in attempts from this client, or for the address the message names" })
   login(@Body() dto: LoginRequestDto): Promise<LoginResponseDto> {
     return this.auth.login(dto.message, dto.signature);
   }

@@ -1,14 +1,15 @@
 /**
  * Sign-In with Ethereum (EIP-4361) and bearer sessions.
  *
- * A challenge is a SIWE message for one address with a fresh nonce, stored in `auth_challenges`
- * with an expiry. Login accepts the message back with its personal_sign signature only if the
- * message was ours (domain, URI, chain id), its nonce was issued for that very address, is unused
- * and unexpired, and the signature is the address's: ECDSA for an ordinary account, ERC-1271
- * `isValidSignature` through the chain for a contract wallet. The nonce is consumed by one
- * conditional UPDATE in the same transaction that creates the session, so two concurrent logins
- * with one nonce yield one session. The signature is checked before the nonce is consumed, so
- * nobody can burn another address's challenge.
+ * A challenge is a SIWE message for one address with a fresh nonce, stored whole in
+ * `auth_challenges` with an expiry. Login accepts the message back with its personal_sign signature
+ * only if the message was ours (domain, URI, chain id), its nonce was issued for that very address,
+ * is unused and unexpired, the text is exactly the one issued for the nonce (so no field can be
+ * changed, added or dropped: statement, resources, times), and the signature is the address's over
+ * that text: ECDSA for an ordinary account, ERC-1271 `isValidSignature` through the chain for a
+ * contract wallet. The nonce is consumed by one conditional UPDATE in the same transaction that
+ * creates the session, so two concurrent logins with one nonce yield one session. The signature is
+ * checked before the nonce is consumed, so nobody can burn another address's challenge.
  *
  * Sessions hold only the SHA-256 of the token. Every refusal is a 401 naming the cause.
  */
@@ -77,7 +78,7 @@ export class AuthService {
     await this.db.write(async (m) => {
       // Expired challenges can never be redeemed: prune them as new ones arrive.
       await m.delete(AuthChallengeEntity, { expiresAt: LessThan(now) });
-      await m.insert(AuthChallengeEntity, { nonce, address: account, expiresAt, usedAt: null, createdAt: now });
+      await m.insert(AuthChallengeEntity, { nonce, address: account, message, expiresAt, usedAt: null, createdAt: now });
     });
     return { message, nonce, expiresAt: iso(expiresAt) };
   }
@@ -110,7 +111,8 @@ export class AuthService {
     if (msg.notBefore && Date.parse(msg.notBefore) > nowMs) {
       throw unauthorized(`message not yet valid: its Not Before is ${msg.notBefore}`);
     }
-    if (!(await this.signatureMatches(msg, signature))) {
+    if (messageText !== challenge.message) throw unauthorized(describeTampering(msg, challenge.message));
+    if (!(await this.signatureMatches(msg, messageText, signature))) {
       throw unauthorized(
         `signature does not match the address ${msg.address}: sign the message unchanged with personal_sign using that account's key`,
       );
@@ -148,9 +150,9 @@ export class AuthService {
    * ECDSA first (no chain access needed); otherwise, if the address holds code, the wallet's own
    * ERC-1271 verdict on the EIP-191 hash of the message.
    */
-  private async signatureMatches(msg: SiweMessage, signature: string): Promise<boolean> {
+  private async signatureMatches(msg: SiweMessage, text: string, signature: string): Promise<boolean> {
     try {
-      if (verifyMessage(msg.prepareMessage(), signature) === msg.address) return true;
+      if (verifyMessage(text, signature) === msg.address) return true;
     } catch {
       // Not a 65-byte ECDSA signature: may still be a contract wallet's.
     }
@@ -173,6 +175,39 @@ export class AuthService {
       return false;
     }
   }
+}
+
+/** The EIP-4361 fields by the names the message itself gives them, in message order. */
+const SIWE_FIELDS: ReadonlyArray<readonly [name: string, read: (m: SiweMessage) => string | undefined]> = [
+  ["scheme", (m) => m.scheme],
+  ["domain", (m) => m.domain],
+  ["address", (m) => m.address],
+  ["statement", (m) => m.statement],
+  ["URI", (m) => m.uri],
+  ["Version", (m) => m.version],
+  ["Chain ID", (m) => String(m.chainId)],
+  ["Nonce", (m) => m.nonce],
+  ["Issued At", (m) => m.issuedAt],
+  ["Expiration Time", (m) => m.expirationTime],
+  ["Not Before", (m) => m.notBefore],
+  ["Request ID", (m) => m.requestId],
+  ["Resources", (m) => (m.resources?.length ? m.resources.join(", ") : undefined)],
+];
+
+/**
+ * Why a login message is not the one issued for its nonce, naming each field that differs, so a
+ * client that rebuilt or edited the message learns what to stop changing.
+ */
+function describeTampering(sent: SiweMessage, issuedText: string): string {
+  const issued = new SiweMessage(issuedText);
+  const shown = (v: string | undefined) => (v === undefined ? "absent" : JSON.stringify(v));
+  const diffs = SIWE_FIELDS.filter(([, read]) => read(sent) !== read(issued)).map(
+    ([name, read]) => `${name} is ${shown(read(sent))} where the service issued ${shown(read(issued))}`,
+  );
+  const what = diffs.length
+    ? diffs.join("; ")
+    : "its fields match but its text does not (spacing, line endings or field order)";
+  return `message differs from the one issued for this nonce: ${what}; sign exactly the message POST /auth/challenge returned`;
 }
 
 /** Parses an EIP-4361 message; a text that is not one is a malformed request, not a refusal. */

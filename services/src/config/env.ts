@@ -102,6 +102,19 @@ const schema = z.object({
   // request). Sign-outs here and indexed membership changes apply at once regardless; this bounds
   // only what another API replica did (auth/caller-cache.ts).
   CALLER_CACHE_MS: int(0).default(2_000),
+  // Readiness (GET /health/ready): each check's own time limit, and when the indexer's lag (blocks
+  // behind the confirmed head) or the oldest pending outbox transaction makes the replica unready.
+  HEALTH_CHECK_TIMEOUT_MS: int(100, 60_000).default(2_000),
+  HEALTH_MAX_INDEXER_LAG_BLOCKS: int(0).default(100),
+  HEALTH_MAX_OUTBOX_AGE_MS: int(1000).default(300_000),
+  // Proxies in front of the service whose X-Forwarded-For is believed (Express `trust proxy` hop
+  // count): rate limits key on the client address they report. 0 (no proxy) ignores the header.
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
+  // Rate-limit counters shared by every replica (redis:// or rediss://); unset keeps them in memory.
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
+    .optional(),
   THROTTLE_TTL_MS: int(1).default(60_000),
   THROTTLE_LIMIT: int(1).default(600),
 

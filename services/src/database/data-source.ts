@@ -5,15 +5,38 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { Logger } from "@nestjs/common";
+import pg from "pg";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import type { AppConfig } from "../config/env";
 import { ENTITIES } from "./entities";
 import { MIGRATIONS } from "./migrations";
 
+/**
+ * pg's Pool, except that every connection keeps an "error" listener for its whole life. PostgreSQL
+ * ending a connection (pg_terminate_backend, a restart, a fail-over) makes pg emit "error" on it,
+ * sometimes twice; TypeORM listens only while a query runner holds the connection and drops its
+ * listener on the first error, and an "error" event nobody listens to kills the process. The pool
+ * still discards the broken connection and the query on it still fails; the process lives on.
+ */
+class ResilientPool extends pg.Pool {
+  private static readonly logger = new Logger("Database");
+
+  constructor(options?: pg.PoolConfig) {
+    super(options);
+    this.on("connect", (client) =>
+      client.on("error", (err: Error) => ResilientPool.logger.warn(`database connection lost: ${err.message}`)),
+    );
+  }
+}
+
+const resilientPg = Object.assign(Object.create(pg) as typeof pg, { Pool: ResilientPool });
+
 export function dataSourceOptions(database: AppConfig["database"]): DataSourceOptions {
   if (database.kind === "postgres") {
     return {
       type: "postgres",
+      driver: resilientPg,
       url: database.url,
       entities: ENTITIES,
       migrations: MIGRATIONS,

@@ -1,36 +1,66 @@
+/**
+ * Probes as orchestrators expect them. Liveness (`/health/live`) says only that the process
+ * answers HTTP, so a restart is never triggered by a dependency's outage; readiness
+ * (`/health/ready`, and `/health` for existing monitors) checks the database, the chain, the
+ * indexer's lag and the outbox's oldest pending transaction, each within HEALTH_CHECK_TIMEOUT_MS,
+ * and answers 503 naming each failing part. Probes are never rate-limited.
+ */
 import { Controller, Get } from "@nestjs/common";
-import { ApiOperation, ApiTags } from "@nestjs/swagger";
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthIndicatorResult } from "@nestjs/terminus";
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from "@nestjs/swagger";
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from "@nestjs/terminus";
+import { SkipThrottle } from "@nestjs/throttler";
 import { Public } from "../auth/auth.decorators";
-import { ChainService } from "../chain/chain.service";
-import { IndexerService } from "../indexer/indexer.service";
+import { ReadinessChecks } from "./readiness.checks";
 
-/** Liveness of the database and the chain, and how far the indexer lags behind the confirmed head. */
+const READY_DESCRIPTION =
+  "Terminus report: `status` ok, `info` with database (ping ms), chain (chain id, head), indexer " +
+  "(checkpoint, head, lag, maxLag), outbox (pending, oldestPendingAgeMs, maxAgeMs), and redis (ping ms) where REDIS_URL is set";
+const UNREADY_DESCRIPTION =
+  "A part failed or did not answer within HEALTH_CHECK_TIMEOUT_MS: `status` error, `error` holds each failing " +
+  "part (database, chain, indexer, outbox, redis) with a message saying why, `info` the parts that are up";
+
 @ApiTags("health")
 @Controller("health")
+@Public()
+@SkipThrottle()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly chain: ChainService,
-    private readonly indexer: IndexerService,
+    private readonly checks: ReadinessChecks,
   ) {}
 
+  @Get("live")
+  @ApiOperation({ summary: "Liveness: the process answers (checks no dependency)" })
+  @ApiOkResponse({ description: "Always `{ status: \"ok\" }` while the process serves HTTP" })
+  live(): { status: "ok" } {
+    return { status: "ok" };
+  }
+
+  @Get("ready")
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: "Readiness: database, chain, indexer lag and outbox age, each within its timeout" })
+  @ApiOkResponse({ description: READY_DESCRIPTION })
+  @ApiServiceUnavailableResponse({ description: UNREADY_DESCRIPTION })
+  ready(): Promise<HealthCheckResult> {
+    return this.readiness();
+  }
+
   @Get()
-  @Public()
-  @HealthCheck()
-  @ApiOperation({ summary: "Database, chain and indexer health" })
-  check() {
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: "Readiness (same as /health/ready)" })
+  @ApiOkResponse({ description: READY_DESCRIPTION })
+  @ApiServiceUnavailableResponse({ description: UNREADY_DESCRIPTION })
+  check(): Promise<HealthCheckResult> {
+    return this.readiness();
+  }
+
+  private readiness(): Promise<HealthCheckResult> {
     return this.health.check([
-      () => this.db.pingCheck("database"),
-      async (): Promise<HealthIndicatorResult> => {
-        const head = await this.chain.headNumber();
-        return { chain: { status: "up", chainId: this.chain.chainId.toString(), head } };
-      },
-      async (): Promise<HealthIndicatorResult> => {
-        const s = await this.indexer.status();
-        return { indexer: { status: "up", checkpoint: s.checkpoint, head: s.head, lag: s.lag } };
-      },
+      () => this.checks.database(),
+      () => this.checks.chain(),
+      () => this.checks.indexer(),
+      () => this.checks.outbox(),
+      ...(this.checks.usesRedis ? [() => this.checks.redis()] : []),
     ]);
   }
 }

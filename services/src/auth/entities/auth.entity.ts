@@ -1,7 +1,10 @@
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { numberTransformer } from "../../common/columns";
 
-/** A single-use Sign-In with Ethereum nonce. */
+/**
+ * A single-use Sign-In with Ethereum nonce with the exact message issued for it: login accepts a
+ * signature of that text only, so no field of it (statement, resources, times) can be changed.
+ */
 @Entity("auth_challenges")
 export class AuthChallengeEntity {
   @PrimaryColumn({ type: "varchar", length: 32 })
@@ -9,6 +12,9 @@ export class AuthChallengeEntity {
 
   @Column({ type: "varchar", length: 42 })
   address!: string;
+
+  @Column({ type: "text" })
+  message!: string;
 
   @Column({ name: "expires_at", type: "bigint", transformer: numberTransformer })
   expiresAt!: number;

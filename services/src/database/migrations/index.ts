@@ -5,6 +5,15 @@ import { ParticipantActions1795726982278 } from "./1795726982278-ParticipantActi
 import { SignedActs1795727302631 } from "./1795727302631-SignedActs";
 import { ReceivableDocuments1795727592660 } from "./1795727592660-ReceivableDocuments";
 import { QueryIndexes1795737852855 } from "./1795737852855-QueryIndexes";
+import { ChallengeMessage1796400420430 } from "./1796400420430-ChallengeMessage";
 import { IdempotencyLeases1796400427516 } from "./1796400427516-IdempotencyLeases";
 
-export const MIGRATIONS: Array<new () => MigrationInterface> = [InitialSchema1795725091214, ParticipantActions1795726982278, SignedActs1795727302631, ReceivableDocuments1795727592660, QueryIndexes1795737852855, IdempotencyLeases1796400427516];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
+  InitialSchema1795725091214,
+  ParticipantActions1795726982278,
+  SignedActs1795727302631,
+  ReceivableDocuments1795727592660,
+  QueryIndexes1795737852855,
+  ChallengeMessage1796400420430,
+  IdempotencyLeases1796400427516,
+];
