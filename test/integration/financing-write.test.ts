@@ -452,7 +452,6 @@ describe("Financing writes: credit lines and financings as participant-signed ac
 
       const { act, typedData } = await h.act("supplier", `/financings/${r.hex}/withdraw`, {});
       expect(typedData.primaryType).to.equal("WithdrawFinancingRequest");
-      expect(typedData.types).to.have.property("EIP712Domain");
       expect(act).to.include({ kind: "withdraw_financing", receivableId: r.hex, lineId, status: "confirmed" });
       expect((await financing.financing(r.id)).status).to.equal(STATUS.withdrawn);
       await h.indexed();
@@ -596,7 +595,13 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       // Typed data for b is handed out while the line still has room; a is approved first.
       const bUnsigned = await h.post("financier", `/financings/${b.hex}/approve`, { registrationNumber: REG }).expect(200);
       const td = bUnsigned.body.typedData as TypedData;
-      const bSig = { nonce: td.message.nonce, deadline: td.message.deadline, signature: await h.w.financier.signTypedData(td.domain, td.types, td.message) };
+      const bSig = {
+        registrationNumber: REG,
+        ...proposedFields(td.primaryType, td.message),
+        nonce: td.message.nonce,
+        deadline: td.message.deadline,
+        signature: await h.w.financier.signTypedData(td.domain, td.types, td.message),
+      };
       await h.act("financier", `/financings/${a.hex}/approve`, { registrationNumber: REG });
 
       const over = new RegExp(`Financing 600000 fen would lift credit line ${small} to 1200000 fen, above its limit of 1000000 fen`);
