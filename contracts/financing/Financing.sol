@@ -425,7 +425,8 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         RequestTerms calldata t
     ) private returns (Record storage f) {
         _requireVerified(supplier, Roles.SUPPLIER);
-        if (t.minPaid > type(uint64).max || t.maxDiscount > type(uint64).max || t.expiresAt <= block.timestamp || t.expiresAt > type(uint48).max) {
+        bool amountsFit = t.minPaid <= type(uint64).max && t.maxDiscount <= type(uint64).max;
+        if (!amountsFit || t.expiresAt <= block.timestamp || t.expiresAt > type(uint48).max) {
             revert FinancingInvalidRequestTerms(t.minPaid, t.maxDiscount, t.expiresAt);
         }
         IReceivables.ReceivableView memory r = _receivables.receivable(receivableId);

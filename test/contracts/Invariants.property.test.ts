@@ -71,7 +71,6 @@ const BUYER = 2;
 const FINANCIER = 4;
 
 const HALF_DAY = DAY / 2n;
-const BPS = 10_000n;
 const UINT64_MAX = 2n ** 64n - 1n;
 /** Extra funds for buyers and financiers, so no act is refused for want of money. */
 const EXTRA_FUNDING = 10n ** 13n;

@@ -25,7 +25,6 @@ import {
 } from "../../typechain-types";
 import type { Receivables } from "../../typechain-types";
 import {
-  DAY,
   FUNDING,
   GRACE_PERIOD,
   JURISDICTION_CN,
@@ -42,7 +41,6 @@ import {
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
 const FACE = 1_000_000_00n;
-const BPS = 10_000n;
 const GUARD_ERROR = ethers.id("ReentrancyGuardReentrantCall()").slice(0, 10);
 const RStatus = { Accepted: 2n, Financed: 3n, Paid: 4n, Split: 7n };
 const FStatus = { Requested: 1n, Active: 3n, Repaid: 4n };
@@ -63,11 +61,6 @@ async function countEvents(
   return receipt!.logs.filter(
     (l) => l.address === address && contract.interface.parseLog({ topics: [...l.topics], data: l.data })?.name === name,
   ).length;
-}
-
-async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
-  const receipt = await tx.wait();
-  return BigInt((await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp);
 }
 
 // ------------------------------------------------------------------ hostile settlement token
@@ -122,12 +115,6 @@ async function openLineOn(h: Hostile) {
   const terms = await lineTerms();
   await h.financing.connect(h.financier).openCreditLine(h.buyer.address, h.supplier.address, terms);
   return { lineId: await h.financing.creditLineCount(), terms };
-}
-
-function expectedQuote(dueDate: bigint, at: bigint, terms: { maxAdvanceBps: bigint; discountBps: bigint }) {
-  const advance = (FACE * terms.maxAdvanceBps) / BPS;
-  const discount = (advance * terms.discountBps * (dueDate - at)) / (BPS * 365n * DAY);
-  return { advance, paid: advance - discount };
 }
 
 async function expectGuardStoppedOnce(h: Hostile) {

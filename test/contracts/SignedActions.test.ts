@@ -27,7 +27,6 @@ import { deployLedger } from "../../scripts/lib/deploy-ledger";
 import { MultisigWallet__factory } from "../../typechain-types";
 import type { IReceivables, MultisigWallet } from "../../typechain-types";
 import {
-  DAY,
   FUNDING,
   GRACE_PERIOD,
   JURISDICTION_CN,
@@ -56,7 +55,6 @@ interface Auth {
 /** Order of the secp256k1 group: `s` and `n - s` are both valid halves of an ECDSA signature. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const ECRECOVER = "0x0000000000000000000000000000000000000001";
-const BPS = 10_000n;
 const FACE = 1_000_000_00n;
 const REASON = ethers.encodeBytes32String("CONCENTRATION");
 const CREDIT_NOTE_HASH = ethers.keccak256(ethers.toUtf8Bytes("credit note CN-1"));
@@ -104,12 +102,6 @@ async function readReceivable(f: LedgerFixture, id: bigint): Promise<unknown> {
 function logsOf(receipt: ContractTransactionReceipt | null): unknown[] {
   if (receipt === null) throw new Error("no receipt");
   return receipt.logs.map((l) => [l.address, [...l.topics], l.data]);
-}
-
-async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
-  const receipt = await tx.wait();
-  const block = await ethers.provider.getBlock(receipt!.blockNumber);
-  return BigInt(block!.timestamp);
 }
 
 /** The twin of a 65-byte ECDSA signature: same r, s replaced by n - s, v flipped. Recovers the same signer. */
@@ -522,7 +514,6 @@ const ACTS: ActCase[] = [
     types: FINANCING_TYPES.RequestFinancing,
     prepare: async (f) => {
       const { lineId } = await openLine(f);
-      const other = await openLine(f);
       const { id } = await accepted(f);
       const fin = f.financing.connect(f.outsider);
       const terms = await requestTerms(lineId, { minPaid: 1_000n, maxDiscount: 2_000n });
