@@ -22,6 +22,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Table from "cli-table3";
 import { Signature, Wallet, id, type HDNodeWallet, type TypedDataField } from "ethers";
+import { proposedFields } from "../services/src/financing/financing-terms";
 
 // ---------------------------------------------------------------- arguments
 
@@ -42,6 +43,8 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 }
 const BASE = (arg("url") ?? process.env.SCF_URL ?? "http://127.0.0.1:3000").replace(/\/$/, "");
 const KEYS_DIR = resolve(arg("keys") ?? process.env.DEMO_KEYS_DIR ?? join(process.env.DATA_DIR ?? "data", "demo-keys"));
+/** The movable-property financing registration number the bank records with its approval (demo value). */
+const REGISTRATION_NUMBER = "04412026120400000001";
 
 // ---------------------------------------------------------------- output
 
@@ -137,6 +140,7 @@ async function signIn(wallet: Key): Promise<string> {
 interface TypedData {
   domain: Record<string, unknown>;
   types: Record<string, TypedDataField[]>;
+  primaryType: string;
   message: Record<string, unknown>;
 }
 
@@ -151,7 +155,7 @@ async function act(p: Party, path: string, body: Record<string, unknown>): Promi
   const draft = expectStatus(await http("POST", path, { token: p.token, json: body }), 200, `${path} (typed data)`);
   const td = draft.typedData as TypedData;
   const signature = await signTyped(p.wallet, td);
-  const signed = { ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
+  const signed = { ...proposedFields(td.primaryType, td.message), ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
   const res = expectStatus(
     await http("POST", `${path}?wait=true`, { token: p.token, json: signed, key: `demo-${id(`${p.wallet.address} ${String(td.domain.verifyingContract)} ${String(td.message.nonce)}`).slice(2, 34)}` }),
     202,
@@ -170,7 +174,7 @@ async function refused(p: Party, path: string, body: Record<string, unknown>): P
   const signature = await signTyped(p.wallet, td);
   const res = await http("POST", `${path}?wait=true`, {
     token: p.token,
-    json: { ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature },
+    json: { ...proposedFields(td.primaryType, td.message), ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature },
   });
   if (res.status >= 400 && res.status < 500) return `HTTP ${res.status}: ${messageOf(res)}`;
   if (res.status === 202 && res.body.status === "failed") return `failed on-chain: ${String(res.body.failureReason)}`;
@@ -375,14 +379,27 @@ async function story(): Promise<void> {
     if (!(lineId > 0)) throw new Error(`no line id in ${JSON.stringify(res)}`);
     return `line ${lineId}`;
   });
-  await step("tier1", `requests financing of its ${yuan(KEEP)} part`, async () => {
-    await act(tier1, "/financings", { receivableId: keep, lineId });
-    return `on line ${lineId}`;
+  const lineTerms = (discountBps: number) => ({
+    limit: "500000000",
+    maxAdvanceBps: 9000,
+    discountBps,
+    expiry: new Date(Date.now() + 365 * 86400_000).toISOString(),
+  });
+  await step("tier1", `requests financing of its ${yuan(KEEP)} part at the line's quote`, async () => {
+    const res = await act(tier1, "/financings", { receivableId: keep, lineId });
+    const f = expectStatus(await http("GET", `/financings/${keep}`, { token: tier1.token }), 200, "tier1 reads its request");
+    return `on line ${lineId} (act ${String(res.id).slice(0, 8)}), at least ${yuan(BigInt(String(f.minPaid ?? 0)))} now`;
+  });
+  await step("bank", "raises the line's discount to 100 % under the pending request, then tries to approve (refused)", async () => {
+    await act(bank, `/credit-lines/${lineId}/update`, lineTerms(10_000));
+    const why = await refused(bank, `/financings/${keep}/approve`, { registrationNumber: REGISTRATION_NUMBER });
+    await act(bank, `/credit-lines/${lineId}/update`, lineTerms(500));
+    return `${why}; the line is back at 5 %`;
   });
   let advance = 0n;
   await step("bank", "approves the financing (assignment + payment, atomic)", async () => {
     const before = BigInt(String(expectStatus(await http("GET", "/settlement/balance", { token: tier1.token }), 200, "balance").balance));
-    await act(bank, `/financings/${keep}/approve`, {});
+    await act(bank, `/financings/${keep}/approve`, { registrationNumber: REGISTRATION_NUMBER });
     const after = BigInt(String(expectStatus(await http("GET", "/settlement/balance", { token: tier1.token }), 200, "balance").balance));
     advance = after - before;
     const r = expectStatus(await http("GET", `/receivables/${keep}`, { token: bank.token }), 200, "bank reads the receivable");

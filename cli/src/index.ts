@@ -177,9 +177,21 @@ export function buildProgram(): Command {
   // ------------------------------------------------------------ financing
   const fin = program.command("finance").description("financing of receivables");
   signing(
-    fin.command("request <id>").description("ask a credit line to finance an accepted receivable you hold (suppliers)").requiredOption("--line <lineId>", "credit line id"),
+    fin.command("request <id>").description("ask a credit line to finance an accepted receivable you hold at the line's quote now (suppliers); the request lapses in 7 days").requiredOption("--line <lineId>", "credit line id"),
   ).action(action(() => c().financeRequest));
-  signing(fin.command("approve <id>").description("approve a requested financing on your line (financiers); signs a permit for the advance when the allowance is short")).action(action(() => c().financeApprove));
+  signing(
+    fin
+      .command("withdraw <id>")
+      .description("withdraw your pending financing request, so another line may finance the receivable (suppliers)"),
+  ).action(action(() => c().financeWithdraw));
+  signing(
+    fin
+      .command("approve <id>")
+      .description(
+        "approve a requested financing on your line at its current quote (financiers); refused when it pays less than the request's terms; signs a permit for the advance when the allowance is short",
+      )
+      .requiredOption("--registration <number>", "movable-property financing registration number (on-chain as its hash)"),
+  ).action(action(() => c().financeApprove));
   signing(
     fin
       .command("reject <id>")

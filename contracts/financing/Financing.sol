@@ -15,7 +15,8 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Credit lines and receivable financing. Invariants: a line's utilisation equals the
 /// principal outstanding of the financings it approved (less write-offs) and never exceeds its
 /// limit; a receivable is financed at most once (the receivables ledger assigns only from
-/// Accepted, and an assigned receivable never returns there).
+/// Accepted, and an assigned receivable never returns there); an approval pays the supplier at
+/// least its request's terms (see IFinancing).
 contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -36,13 +37,18 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         uint64 limit;
     }
 
-    /// @dev One slot: supplier (160) | status (8) | lineId (24) | principal (64). Line ids are
+    /// @dev Slot A: supplier (160) | status (8) | lineId (24) | principal (64). Line ids are
     /// therefore capped at 2^24 - 1 (16.7 million lines).
+    /// Slot B: the stored request's terms, minPaid (64) | maxDiscount (64) | expiresAt (48); left
+    /// unwritten when a signed request is approved in the same transaction.
     struct Record {
         address supplier;
         Status status;
         uint24 lineId;
         uint64 principal;
+        uint64 minPaid;
+        uint64 maxDiscount;
+        uint48 expiresAt;
     }
 
     uint256 private constant BPS = 10_000;
@@ -63,12 +69,24 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     bytes32 private constant CLOSE_TYPEHASH =
         keccak256("CloseCreditLine(address financier,uint256 lineId,uint256 nonce,uint256 deadline)");
     bytes32 private constant REQUEST_TYPEHASH =
-        keccak256("RequestFinancing(address supplier,uint256 receivableId,uint256 lineId,uint256 nonce,uint256 deadline)");
+        keccak256(
+            "RequestFinancing(address supplier,uint256 receivableId,RequestTerms terms,uint256 nonce,uint256 deadline)"
+            "RequestTerms(uint256 lineId,uint256 minPaid,uint256 maxDiscount,uint256 expiresAt)"
+        );
+    bytes32 private constant REQUEST_TERMS_TYPEHASH =
+        keccak256("RequestTerms(uint256 lineId,uint256 minPaid,uint256 maxDiscount,uint256 expiresAt)");
+    bytes32 private constant WITHDRAW_TYPEHASH =
+        keccak256("WithdrawFinancingRequest(address supplier,uint256 receivableId,uint256 nonce,uint256 deadline)");
     bytes32 private constant APPROVE_TYPEHASH =
-        keccak256("ApproveFinancing(address financier,uint256 receivableId,uint256 nonce,uint256 deadline)");
+        keccak256(
+            "ApproveFinancing(address financier,uint256 receivableId,Approval approval,uint256 nonce,uint256 deadline)"
+            "Approval(uint256 lineId,uint256 advance,uint256 paid,bytes32 registrationHash)"
+        );
+    bytes32 private constant APPROVAL_TYPEHASH =
+        keccak256("Approval(uint256 lineId,uint256 advance,uint256 paid,bytes32 registrationHash)");
     bytes32 private constant REJECT_TYPEHASH =
         keccak256(
-            "RejectFinancing(address financier,uint256 receivableId,bytes32 reasonCode,uint256 nonce,uint256 deadline)"
+            "RejectFinancing(address financier,uint256 receivableId,uint256 lineId,bytes32 reasonCode,uint256 nonce,uint256 deadline)"
         );
     bytes32 private constant WRITE_OFF_TYPEHASH =
         keccak256("WriteOff(address financier,uint256 receivableId,uint256 nonce,uint256 deadline)");
@@ -151,62 +169,92 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ financing
 
     /// @inheritdoc IFinancing
-    function requestFinancing(uint256 receivableId, uint256 lineId) external {
-        _request(msg.sender, receivableId, lineId);
+    function requestFinancing(uint256 receivableId, RequestTerms calldata terms) external {
+        _storeRequest(_request(msg.sender, receivableId, terms), terms);
     }
 
     /// @notice Requests financing, authorised by the holder's signature.
     function requestFinancingBySig(
         address supplier,
         uint256 receivableId,
-        uint256 lineId,
+        RequestTerms calldata terms,
         Authorization calldata auth
     ) external {
-        _verifySigned(
-            supplier,
-            keccak256(abi.encode(REQUEST_TYPEHASH, supplier, receivableId, lineId, auth.nonce, auth.deadline)),
-            auth
-        );
-        _request(supplier, receivableId, lineId);
+        _verifyRequest(supplier, receivableId, terms, auth);
+        _storeRequest(_request(supplier, receivableId, terms), terms);
     }
 
     /// @inheritdoc IFinancing
-    function approveFinancing(uint256 receivableId) external nonReentrant {
-        _approveFinancing(msg.sender, receivableId);
+    function withdrawFinancingRequest(uint256 receivableId) external {
+        _withdraw(msg.sender, receivableId);
+    }
+
+    /// @notice Withdraws a pending request, authorised by the requester's signature.
+    function withdrawFinancingRequestBySig(address supplier, uint256 receivableId, Authorization calldata auth) external {
+        _verifySigned(
+            supplier,
+            keccak256(abi.encode(WITHDRAW_TYPEHASH, supplier, receivableId, auth.nonce, auth.deadline)),
+            auth
+        );
+        _withdraw(supplier, receivableId);
+    }
+
+    /// @inheritdoc IFinancing
+    function approveFinancing(uint256 receivableId, Approval calldata approval) external nonReentrant {
+        _approveStored(msg.sender, receivableId, approval);
     }
 
     /// @notice Approves financing, authorised by the financier's signature.
     function approveFinancingBySig(
         address financier,
         uint256 receivableId,
+        Approval calldata approval,
         Authorization calldata auth
     ) external nonReentrant {
         _verifySigned(
             financier,
-            keccak256(abi.encode(APPROVE_TYPEHASH, financier, receivableId, auth.nonce, auth.deadline)),
+            keccak256(
+                abi.encode(APPROVE_TYPEHASH, financier, receivableId, _hashApproval(approval), auth.nonce, auth.deadline)
+            ),
             auth
         );
-        _approveFinancing(financier, receivableId);
+        _approveStored(financier, receivableId, approval);
     }
 
     /// @inheritdoc IFinancing
-    function rejectFinancing(uint256 receivableId, bytes32 reasonCode) external {
-        _reject(msg.sender, receivableId, reasonCode);
+    function financeSignedRequest(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata terms,
+        Authorization calldata supplierAuth,
+        Approval calldata approval
+    ) external nonReentrant {
+        _verifyRequest(supplier, receivableId, terms, supplierAuth);
+        Record storage f = _request(supplier, receivableId, terms);
+        _approve(msg.sender, receivableId, f, terms.minPaid, terms.maxDiscount, approval);
+    }
+
+    /// @inheritdoc IFinancing
+    function rejectFinancing(uint256 receivableId, uint256 lineId, bytes32 reasonCode) external {
+        _reject(msg.sender, receivableId, lineId, reasonCode);
     }
 
     /// @notice Rejects financing, authorised by the financier's signature.
     function rejectFinancingBySig(
         address financier,
         uint256 receivableId,
+        uint256 lineId,
         bytes32 reasonCode,
         Authorization calldata auth
     ) external {
         _verifySigned(
             financier,
-            keccak256(abi.encode(REJECT_TYPEHASH, financier, receivableId, reasonCode, auth.nonce, auth.deadline)),
+            keccak256(
+                abi.encode(REJECT_TYPEHASH, financier, receivableId, lineId, reasonCode, auth.nonce, auth.deadline)
+            ),
             auth
         );
-        _reject(financier, receivableId, reasonCode);
+        _reject(financier, receivableId, lineId, reasonCode);
     }
 
     /// @inheritdoc IFinancing
@@ -274,13 +322,19 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
     /// @inheritdoc IFinancing
     function financing(uint256 receivableId) external view returns (FinancingView memory) {
         Record storage f = _records[receivableId];
+        // Slot B is meaningful only while a stored request is pending (a signed request approved
+        // in one transaction never writes it); past requests' terms are in FinancingRequested.
+        bool pending = f.status == Status.Requested;
         return
             FinancingView({
                 receivableId: receivableId,
                 supplier: f.supplier,
                 lineId: f.lineId,
                 status: f.status,
-                principal: f.principal
+                principal: f.principal,
+                minPaid: pending ? f.minPaid : 0,
+                maxDiscount: pending ? f.maxDiscount : 0,
+                expiresAt: pending ? f.expiresAt : 0
             });
     }
 
@@ -332,6 +386,7 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
 
     function _update(address financier, uint256 lineId, LineTerms calldata t) private {
         Line storage line = _ownLine(financier, lineId);
+        _requireVerified(financier, Roles.FINANCIER);
         _checkTerms(t, line.utilised);
         line.limit = uint64(t.limit);
         line.maxAdvanceBps = uint16(t.maxAdvanceBps);
@@ -342,63 +397,167 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
 
     function _close(address financier, uint256 lineId) private {
         Line storage line = _ownLine(financier, lineId);
+        _requireVerified(financier, Roles.FINANCIER);
         if (!line.open) revert CreditLineUnavailable(lineId);
         line.open = false;
         emit CreditLineClosed(lineId);
     }
 
-    function _request(address supplier, uint256 receivableId, uint256 lineId) private {
+    function _verifyRequest(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata t,
+        Authorization calldata auth
+    ) private {
+        bytes32 termsHash = keccak256(abi.encode(REQUEST_TERMS_TYPEHASH, t.lineId, t.minPaid, t.maxDiscount, t.expiresAt));
+        _verifySigned(
+            supplier,
+            keccak256(abi.encode(REQUEST_TYPEHASH, supplier, receivableId, termsHash, auth.nonce, auth.deadline)),
+            auth
+        );
+    }
+
+    /// @dev Checks a request and writes slot A (requester, Requested, line); the caller stores the
+    /// terms (slot B) or approves at once.
+    function _request(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata t
+    ) private returns (Record storage f) {
         _requireVerified(supplier, Roles.SUPPLIER);
+        bool amountsFit = t.minPaid <= type(uint64).max && t.maxDiscount <= type(uint64).max;
+        if (!amountsFit || t.expiresAt <= block.timestamp || t.expiresAt > type(uint48).max) {
+            revert FinancingInvalidRequestTerms(t.minPaid, t.maxDiscount, t.expiresAt);
+        }
         IReceivables.ReceivableView memory r = _receivables.receivable(receivableId);
         if (r.holder != supplier) revert FinancingNotHolder(receivableId, supplier);
         if (r.status != IReceivables.Status.Accepted) {
             revert FinancingInvalidReceivableStatus(receivableId, uint8(r.status));
         }
+        uint256 lineId = t.lineId;
         Line storage line = _availableLine(lineId);
         _checkScope(line, lineId, r.debtor, supplier);
-        Record storage f = _records[receivableId];
-        // A rejected request may be made again (to this or another line); anything else is final.
-        if (f.status != Status.None && f.status != Status.Rejected) revert FinancingInvalidStatus(receivableId, f.status);
+        f = _records[receivableId];
+        Status s = f.status;
+        if (s == Status.Requested) {
+            // A pending request blocks another only while it can still be approved.
+            uint256 pendingLine = f.lineId;
+            address requestedBy = f.supplier;
+            Line storage pending = _lines[pendingLine];
+            bool lineGone = !pending.open || pending.expiry <= block.timestamp;
+            if (!lineGone && f.expiresAt >= block.timestamp && requestedBy == supplier) {
+                revert FinancingRequestPending(receivableId, pendingLine, f.expiresAt);
+            }
+            emit FinancingSuperseded(receivableId, pendingLine, requestedBy);
+        } else if (s != Status.None && s != Status.Rejected && s != Status.Withdrawn) {
+            // Active, Repaid and WrittenOff are final.
+            revert FinancingInvalidStatus(receivableId, s);
+        }
         f.supplier = supplier;
         f.status = Status.Requested;
         f.lineId = uint24(lineId);
-        emit FinancingRequested(receivableId, lineId, supplier);
+        emit FinancingRequested(receivableId, lineId, supplier, t.minPaid, t.maxDiscount, t.expiresAt);
     }
 
-    function _approveFinancing(address financier, uint256 receivableId) private {
+    function _storeRequest(Record storage f, RequestTerms calldata t) private {
+        // Fit: checked in _request.
+        f.minPaid = uint64(t.minPaid);
+        f.maxDiscount = uint64(t.maxDiscount);
+        f.expiresAt = uint48(t.expiresAt);
+    }
+
+    function _withdraw(address supplier, uint256 receivableId) private {
         Record storage f = _records[receivableId];
         if (f.status != Status.Requested) revert FinancingInvalidStatus(receivableId, f.status);
+        if (f.supplier != supplier) revert FinancingNotHolder(receivableId, supplier);
+        f.status = Status.Withdrawn;
+        emit FinancingWithdrawn(receivableId, f.lineId, supplier);
+    }
+
+    function _approveStored(address financier, uint256 receivableId, Approval calldata a) private {
+        Record storage f = _records[receivableId];
+        if (f.status != Status.Requested) revert FinancingInvalidStatus(receivableId, f.status);
+        uint256 expiresAt = f.expiresAt;
+        if (expiresAt < block.timestamp) revert FinancingRequestLapsed(receivableId, expiresAt);
+        _approve(financier, receivableId, f, f.minPaid, f.maxDiscount, a);
+    }
+
+    /// @dev `f` is Requested and not lapsed. Pays exactly the approval's amounts, which must be the
+    /// line's advance now and meet the request's terms.
+    function _approve(
+        address financier,
+        uint256 receivableId,
+        Record storage f,
+        uint256 minPaid,
+        uint256 maxDiscount,
+        Approval calldata a
+    ) private {
         uint256 lineId = f.lineId;
+        if (a.lineId != lineId) revert FinancingLineMismatch(receivableId, a.lineId, lineId);
         Line storage line = _availableLine(lineId);
         if (line.financier != financier) revert CreditLineUnauthorized(lineId, financier);
         _requireVerified(financier, Roles.FINANCIER);
-        address requestedBy = f.supplier;
-        _requireVerified(requestedBy, Roles.SUPPLIER);
-
-        (address holder, uint256 outstanding, uint256 dueDate, address debtor) = _receivables.assignToFinancier(
-            receivableId,
-            financier
-        );
-        if (holder != requestedBy) revert FinancingHolderChanged(receivableId, requestedBy, holder);
-        if (dueDate <= block.timestamp) revert FinancingReceivableOverdue(receivableId, dueDate);
-        _checkScope(line, lineId, debtor, holder);
-
-        (uint256 advance, uint256 paid) = quote(lineId, outstanding, dueDate);
+        if (a.registrationHash == bytes32(0)) revert FinancingRegistrationMissing(receivableId);
+        (address holder, uint256 outstanding) = _assign(financier, receivableId, f.supplier, line, lineId);
+        (uint256 advance, uint256 paid) = _checkAmounts(receivableId, outstanding * line.maxAdvanceBps, minPaid, maxDiscount, a);
         uint256 utilised = line.utilised;
         if (utilised + advance > line.limit) revert CreditLineLimitExceeded(lineId, utilised, advance, line.limit);
         // Fits: utilised + advance <= limit, a uint64.
         line.utilised = uint64(utilised + advance);
         f.status = Status.Active;
         f.principal = uint64(advance);
-        emit FinancingApproved(receivableId, lineId, financier, holder, advance, paid);
+        emit FinancingApproved(receivableId, lineId, financier, holder, advance, paid, a.registrationHash);
         if (paid != 0) _token.safeTransferFrom(financier, holder, paid);
     }
 
-    function _reject(address financier, uint256 receivableId, bytes32 reasonCode) private {
+    /// @dev Assigns the receivable to the financier once its requester still holds it, it is not
+    /// overdue and its parties are verified and within the line's scope.
+    function _assign(
+        address financier,
+        uint256 receivableId,
+        address requestedBy,
+        Line storage line,
+        uint256 lineId
+    ) private returns (address holder, uint256 outstanding) {
+        _requireVerified(requestedBy, Roles.SUPPLIER);
+        uint256 dueDate;
+        address debtor;
+        (holder, outstanding, dueDate, debtor) = _receivables.assignToFinancier(receivableId, financier);
+        if (holder != requestedBy) revert FinancingHolderChanged(receivableId, requestedBy, holder);
+        if (dueDate <= block.timestamp) revert FinancingReceivableOverdue(receivableId, dueDate);
+        _requireVerified(debtor, Roles.BUYER);
+        _checkScope(line, lineId, debtor, holder);
+    }
+
+    /// @dev `grossAdvance` is outstanding * maxAdvanceBps (not yet divided by BPS).
+    function _checkAmounts(
+        uint256 receivableId,
+        uint256 grossAdvance,
+        uint256 minPaid,
+        uint256 maxDiscount,
+        Approval calldata a
+    ) private pure returns (uint256 advance, uint256 paid) {
+        advance = a.advance;
+        paid = a.paid;
+        uint256 expected = grossAdvance / BPS;
+        if (advance != expected || paid > advance) revert FinancingAdvanceMismatch(receivableId, advance, paid, expected);
+        // Cannot underflow: paid <= advance.
+        uint256 discount;
+        unchecked {
+            discount = advance - paid;
+        }
+        if (paid < minPaid || discount > maxDiscount) {
+            revert FinancingTermsNotMet(receivableId, paid, minPaid, discount, maxDiscount);
+        }
+    }
+
+    function _reject(address financier, uint256 receivableId, uint256 lineId, bytes32 reasonCode) private {
         Record storage f = _records[receivableId];
         if (f.status != Status.Requested) revert FinancingInvalidStatus(receivableId, f.status);
-        uint256 lineId = f.lineId;
+        uint256 requestedLine = f.lineId;
+        if (lineId != requestedLine) revert FinancingLineMismatch(receivableId, lineId, requestedLine);
         if (_lines[lineId].financier != financier) revert CreditLineUnauthorized(lineId, financier);
+        _requireVerified(financier, Roles.FINANCIER);
         f.status = Status.Rejected;
         emit FinancingRejected(receivableId, lineId, reasonCode);
     }
@@ -409,6 +568,7 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
         uint256 lineId = f.lineId;
         Line storage line = _lines[lineId];
         if (line.financier != financier) revert CreditLineUnauthorized(lineId, financier);
+        _requireVerified(financier, Roles.FINANCIER);
         IReceivables.Status rs = _receivables.receivable(receivableId).status;
         if (rs != IReceivables.Status.Defaulted) revert FinancingInvalidReceivableStatus(receivableId, uint8(rs));
         uint64 principal = f.principal;
@@ -432,6 +592,10 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
 
     function _hashTerms(LineTerms calldata t) private pure returns (bytes32) {
         return keccak256(abi.encode(TERMS_TYPEHASH, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry));
+    }
+
+    function _hashApproval(Approval calldata a) private pure returns (bytes32) {
+        return keccak256(abi.encode(APPROVAL_TYPEHASH, a.lineId, a.advance, a.paid, a.registrationHash));
     }
 
     function _checkScope(Line storage line, uint256 lineId, address debtor, address supplier) private view {

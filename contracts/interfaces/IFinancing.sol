@@ -11,6 +11,18 @@ import {ISignedActions} from "./ISignedActions.sol";
 /// (advance less discount; the platform never pools funds) and the line's utilisation rises by the
 /// advance. Payments by the debtor repay the advance first, then release the reserve to the
 /// supplier; each repayment lowers utilisation by the principal it repays.
+/// A request carries the terms the supplier asked for (the least it must be paid now, the most
+/// discount it accepts, and when the request lapses). Invariant: an approval never gives the
+/// supplier less than its request's terms: `paid >= minPaid` now, and in total (paid now plus the
+/// reserve released on repayment, i.e. outstanding - (advance - paid)) at least
+/// `outstanding - maxDiscount`. A financier that reprices its line under a pending request cannot
+/// approve that request below its terms; approval and rejection name the line (approval also the
+/// advance and payout), so a signature given for one request cannot complete another.
+/// Every financier act needs a verified financier; approval also needs the debtor still a verified
+/// buyer. The holder may withdraw a pending request; a pending request is superseded by a new one
+/// once its line is closed or expired, it has lapsed, or the receivable has changed hands.
+/// Each approval records the hash of the movable-property financing registration (the 中登
+/// registry number; the number itself stays off-chain), registered before the money moves.
 /// Recourse: none on-chain. On default the advance stays utilised until the debtor pays late or the
 /// financier writes it off; a claim against the supplier is a matter for the financing contract
 /// between them, off this ledger.
@@ -22,7 +34,33 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
         Rejected,
         Active,
         Repaid,
-        WrittenOff
+        WrittenOff,
+        Withdrawn
+    }
+
+    /// @notice The terms a holder asks financing on.
+    /// @param lineId The line asked.
+    /// @param minPaid Least amount the supplier must receive at approval, in fen.
+    /// @param maxDiscount Most the supplier gives up in total (advance - paid), in fen.
+    /// @param expiresAt Unix time after which the request lapses (can no longer be approved).
+    struct RequestTerms {
+        uint256 lineId;
+        uint256 minPaid;
+        uint256 maxDiscount;
+        uint256 expiresAt;
+    }
+
+    /// @notice What a financier approves: the amounts it consents to, bound to one line.
+    /// @param lineId The request's line (must match).
+    /// @param advance Principal counted against the line: exactly the line's advance rate times
+    /// the receivable's outstanding amount now.
+    /// @param paid Amount paid to the supplier now, at most `advance`.
+    /// @param registrationHash keccak256 of the movable-property financing registration number.
+    struct Approval {
+        uint256 lineId;
+        uint256 advance;
+        uint256 paid;
+        bytes32 registrationHash;
     }
 
     /// @notice The financial terms of a credit line.
@@ -58,6 +96,9 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
         uint256 lineId;
         Status status;
         uint256 principal;
+        uint256 minPaid;
+        uint256 maxDiscount;
+        uint256 expiresAt;
     }
 
     /// @notice Thrown when an actor is not verified in the role the act needs.
@@ -92,6 +133,27 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     error FinancingHolderChanged(uint256 receivableId, address requestedBy, address holder);
     /// @notice Thrown when approving financing of a receivable already past its due date.
     error FinancingReceivableOverdue(uint256 receivableId, uint256 dueDate);
+    /// @notice Thrown when request terms do not fit the ledger (amounts above 64 bits, a lapse time
+    /// not in the future or above 48 bits).
+    error FinancingInvalidRequestTerms(uint256 minPaid, uint256 maxDiscount, uint256 expiresAt);
+    /// @notice Thrown when approving or rejecting a request after its lapse time.
+    error FinancingRequestLapsed(uint256 receivableId, uint256 expiresAt);
+    /// @notice Thrown when a request is pending on an open line and neither lapsed nor orphaned by a
+    /// change of holder: it must be answered or withdrawn first.
+    error FinancingRequestPending(uint256 receivableId, uint256 lineId, uint256 expiresAt);
+    /// @notice Thrown when an approval or rejection names another line than the request's.
+    error FinancingLineMismatch(uint256 receivableId, uint256 lineId, uint256 requestedLineId);
+    /// @notice Thrown when an approval's advance is not the line's advance rate times the
+    /// outstanding amount now, or its payout exceeds its advance.
+    error FinancingAdvanceMismatch(uint256 receivableId, uint256 advance, uint256 paid, uint256 expectedAdvance);
+    /// @notice Thrown when an approval would give the supplier less than its request's terms.
+    /// @param paid What the approval pays now.
+    /// @param minPaid The request's least payment now.
+    /// @param discount What the supplier would give up in total (advance - paid).
+    /// @param maxDiscount The request's most discount.
+    error FinancingTermsNotMet(uint256 receivableId, uint256 paid, uint256 minPaid, uint256 discount, uint256 maxDiscount);
+    /// @notice Thrown when an approval carries no registration hash.
+    error FinancingRegistrationMissing(uint256 receivableId);
     /// @notice Thrown when a repayment hook is called by anyone but the receivables ledger.
     error FinancingUnauthorizedCaller(address caller);
 
@@ -128,7 +190,28 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @param receivableId The receivable.
     /// @param lineId The line asked to finance it.
     /// @param supplier The holder asking.
-    event FinancingRequested(uint256 indexed receivableId, uint256 indexed lineId, address indexed supplier);
+    /// @param minPaid Least payment now the supplier accepts.
+    /// @param maxDiscount Most total discount the supplier accepts.
+    /// @param expiresAt When the request lapses.
+    event FinancingRequested(
+        uint256 indexed receivableId,
+        uint256 indexed lineId,
+        address indexed supplier,
+        uint256 minPaid,
+        uint256 maxDiscount,
+        uint256 expiresAt
+    );
+    /// @notice Emitted when the requester withdraws its pending request.
+    /// @param receivableId The receivable.
+    /// @param lineId The line the request was on.
+    /// @param supplier The requester.
+    event FinancingWithdrawn(uint256 indexed receivableId, uint256 indexed lineId, address indexed supplier);
+    /// @notice Emitted when a new request replaces a pending one whose line closed or expired, which
+    /// lapsed, or whose requester no longer holds the receivable. Followed by FinancingRequested.
+    /// @param receivableId The receivable.
+    /// @param lineId The superseded request's line.
+    /// @param supplier The superseded request's requester.
+    event FinancingSuperseded(uint256 indexed receivableId, uint256 indexed lineId, address indexed supplier);
     /// @notice Emitted when the financier rejects a request.
     /// @param receivableId The receivable.
     /// @param lineId The line.
@@ -141,13 +224,15 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @param supplier The supplier paid.
     /// @param advance Principal counted against the line.
     /// @param paid Amount paid to the supplier (advance less discount).
+    /// @param registrationHash keccak256 of the movable-property financing registration number.
     event FinancingApproved(
         uint256 indexed receivableId,
         uint256 indexed lineId,
         address indexed financier,
         address supplier,
         uint256 advance,
-        uint256 paid
+        uint256 paid,
+        bytes32 registrationHash
     );
     /// @notice Emitted for each debtor payment on a financed receivable.
     /// @param receivableId The receivable.
@@ -174,14 +259,31 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @notice The line's financier closes it to new financing; running financings continue.
     function closeCreditLine(uint256 lineId) external;
 
-    /// @notice The holder (a verified supplier) of an accepted receivable asks a line to finance it.
-    function requestFinancing(uint256 receivableId, uint256 lineId) external;
+    /// @notice The holder (a verified supplier) of an accepted receivable asks a line to finance it
+    /// on `terms`. A pending request is superseded when its line is closed or expired, it lapsed,
+    /// or its requester no longer holds the receivable; otherwise FinancingRequestPending.
+    function requestFinancing(uint256 receivableId, RequestTerms calldata terms) external;
 
-    /// @notice The line's financier approves: assignment, payment and utilisation in one step.
-    function approveFinancing(uint256 receivableId) external;
+    /// @notice The requester withdraws its pending request.
+    function withdrawFinancingRequest(uint256 receivableId) external;
 
-    /// @notice The line's financier rejects a request with a reason code.
-    function rejectFinancing(uint256 receivableId, bytes32 reasonCode) external;
+    /// @notice The line's financier approves a pending request: assignment, payment and
+    /// utilisation in one step, refused below the request's terms.
+    function approveFinancing(uint256 receivableId, Approval calldata approval) external;
+
+    /// @notice The line's financier approves the holder's signed request in the same transaction,
+    /// without storing the request first. The holder's signature is the one requestFinancingBySig
+    /// takes.
+    function financeSignedRequest(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata terms,
+        Authorization calldata supplierAuth,
+        Approval calldata approval
+    ) external;
+
+    /// @notice The line's financier rejects a request on `lineId` with a reason code.
+    function rejectFinancing(uint256 receivableId, uint256 lineId, bytes32 reasonCode) external;
 
     /// @notice The financier writes off the principal of a defaulted receivable, releasing the line.
     function writeOff(uint256 receivableId) external;

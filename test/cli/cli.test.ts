@@ -277,8 +277,12 @@ describe("scf CLI against a running service", function () {
     const lineId = String(line.lineId ?? line.result.lineId);
     expect(Number(lineId)).to.be.greaterThan(0);
     await json(["finance", "request", first, "--line", lineId, "--key", "supplier"]);
+    // The supplier may take its request back and ask again.
+    const withdrawn = await json<{ status: string; kind: string }>(["finance", "withdraw", first, "--key", "supplier"]);
+    expect(withdrawn).to.include({ status: "confirmed", kind: "withdraw_financing" });
+    await json(["finance", "request", first, "--line", lineId, "--key", "supplier"]);
     const before = await env.ledger.token.balanceOf(addr.supplier);
-    const approved = await scf(["finance", "approve", first, "--key", "bank"]);
+    const approved = await scf(["finance", "approve", first, "--key", "bank", "--registration", "04412026120400000042"]);
     expect(approved.code, approved.stderr).to.equal(0);
     expect(await env.ledger.receivables.ownerOf(BigInt(first))).to.equal(addr.bank);
     const advanced = (await env.ledger.token.balanceOf(addr.supplier)) - before;

@@ -30,7 +30,11 @@ import {
   ledgerFixture,
   lineTerms,
   makeInvoice,
+  signAct,
 } from "./helpers/fixture";
+import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
+import type { RequestTerms } from "../../services/src/financing/financing-terms";
+import { approvalFor, requestTerms, requestedLine } from "./helpers/financing";
 
 type ActorName = keyof Actors;
 
@@ -147,14 +151,14 @@ async function withLine(f: LedgerFixture): Promise<LineCtx> {
 /** As `withLine`, with supplier's financing request pending. */
 async function requested(f: LedgerFixture): Promise<LineCtx> {
   const ctx = await withLine(f);
-  await f.financing.connect(f.supplier).requestFinancing(ctx.id, ctx.lineId);
+  await f.financing.connect(f.supplier).requestFinancing(ctx.id, await requestTerms(ctx.lineId));
   return ctx;
 }
 
 /** As `requested`, approved and then left unpaid past due date plus grace, and marked defaulted. */
 async function financedDefaulted(f: LedgerFixture): Promise<LineCtx> {
   const ctx = await requested(f);
-  await f.financing.connect(f.financier).approveFinancing(ctx.id);
+  await f.financing.connect(f.financier).approveFinancing(ctx.id, await approvalFor(f, ctx.id));
   const r = await f.receivables.receivable(ctx.id);
   await time.increaseTo(r.dueDate + GRACE_PERIOD + 1n);
   await f.receivables.connect(f.outsider).markDefaulted(ctx.id);
@@ -580,7 +584,7 @@ const financingRows: AnyRow[] = [
   row<LineCtx>({
     fn: "Financing.requestFinancing",
     setup: withLine,
-    call: ({ f, id, lineId }, who) => f.financing.connect(who).requestFinancing(id, lineId),
+    call: async ({ f, id, lineId }, who) => f.financing.connect(who).requestFinancing(id, await requestTerms(lineId)),
     callers: ["supplier"],
     refusal: ({ f, id }, who, name) =>
       SUPPLIERS.includes(name)
@@ -590,14 +594,42 @@ const financingRows: AnyRow[] = [
   row<LineCtx>({
     fn: "Financing.approveFinancing",
     setup: requested,
-    call: ({ f, id }, who) => f.financing.connect(who).approveFinancing(id),
+    call: async ({ f, id }, who) => f.financing.connect(who).approveFinancing(id, await approvalFor(f, id)),
+    callers: ["financier"],
+    refusal: ({ f, lineId }, who) => refused(f.financing, "CreditLineUnauthorized", lineId, who.address),
+  }),
+  row<LineCtx>({
+    fn: "Financing.withdrawFinancingRequest",
+    setup: requested,
+    call: ({ f, id }, who) => f.financing.connect(who).withdrawFinancingRequest(id),
+    callers: ["supplier"],
+    refusal: ({ f, id }, who) => refused(f.financing, "FinancingNotHolder", id, who.address),
+  }),
+  row<LineCtx & { terms: RequestTerms; auth: { nonce: bigint; deadline: bigint; signature: string } }>({
+    fn: "Financing.financeSignedRequest",
+    setup: async (f) => {
+      const ctx = await withLine(f);
+      const terms = await requestTerms(ctx.lineId);
+      const deadline = BigInt(await time.latest()) + DAY;
+      const signature = await signAct(
+        f.supplier,
+        { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
+        FINANCING_TYPES.RequestFinancing,
+        { supplier: f.supplier.address, receivableId: ctx.id, terms, nonce: NONCE, deadline },
+      );
+      return { ...ctx, terms, auth: { nonce: NONCE, deadline, signature } };
+    },
+    call: async ({ f, id, lineId, terms, auth }, who) =>
+      f.financing
+        .connect(who)
+        .financeSignedRequest(f.supplier.address, id, terms, auth, await approvalFor(f, id, { lineId })),
     callers: ["financier"],
     refusal: ({ f, lineId }, who) => refused(f.financing, "CreditLineUnauthorized", lineId, who.address),
   }),
   row<LineCtx>({
     fn: "Financing.rejectFinancing",
     setup: requested,
-    call: ({ f, id }, who) => f.financing.connect(who).rejectFinancing(id, REASON),
+    call: async ({ f, id }, who) => f.financing.connect(who).rejectFinancing(id, await requestedLine(f, id), REASON),
     callers: ["financier"],
     refusal: ({ f, lineId }, who) => refused(f.financing, "CreditLineUnauthorized", lineId, who.address),
   }),
@@ -612,7 +644,7 @@ const financingRows: AnyRow[] = [
     fn: "Financing.onRepayment",
     setup: async (f) => {
       const ctx = await requested(f);
-      await f.financing.connect(f.financier).approveFinancing(ctx.id);
+      await f.financing.connect(f.financier).approveFinancing(ctx.id, await approvalFor(f, ctx.id));
       return ctx;
     },
     call: ({ f, id }, who) => f.financing.connect(who).onRepayment(id, AMOUNT),

@@ -4,6 +4,7 @@
  * default. The `…BySig` variants and reentrancy have their own files.
  */
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import {
@@ -13,14 +14,18 @@ import {
   GRACE_PERIOD,
   ledgerFixture,
   lineTerms,
+  signAct,
   makeInvoice,
   ROLE,
   YEAR,
   type LedgerFixture,
 } from "./helpers/fixture";
+import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
+import { quoteFinancing } from "../../services/src/financing/financing-terms";
+import { approvalFor, REGISTRATION, requestTerms, requestedLine } from "./helpers/financing";
 
 /** IFinancing.Status */
-const FS = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n } as const;
+const FS = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n, Withdrawn: 6n } as const;
 /** IReceivables.Status */
 const RS = { None: 0n, Issued: 1n, Accepted: 2n, Financed: 3n, Paid: 4n, Defaulted: 5n } as const;
 
@@ -46,7 +51,7 @@ async function openLine(
 /** An accepted receivable of `f.supplier` on `f.buyer`, with financing requested on `lineId`. */
 async function requestedReceivable(f: LedgerFixture, lineId: bigint, overrides: { faceValue?: bigint } = {}) {
   const id = await acceptedReceivable(f, f.supplier, f.buyer, overrides);
-  await f.financing.connect(f.supplier).requestFinancing(id, lineId);
+  await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId));
   return id;
 }
 
@@ -62,8 +67,9 @@ function expectedQuote(outstanding: bigint, maxAdvanceBps: bigint, discountBps: 
 async function approveAtFixedTime(f: LedgerFixture, id: bigint, terms = { maxAdvanceBps: 9_000n, discountBps: 500n }) {
   const r = await f.receivables.receivable(id);
   const at = BigInt(await time.latest()) + 10n;
+  const approval = await approvalFor(f, id, { at });
   await time.setNextBlockTimestamp(at);
-  const tx = await f.financing.connect(f.financier).approveFinancing(id);
+  const tx = await f.financing.connect(f.financier).approveFinancing(id, approval);
   return { tx, at, ...expectedQuote(r.outstanding, terms.maxAdvanceBps, terms.discountBps, r.dueDate, at) };
 }
 
@@ -140,11 +146,11 @@ describe("Financing", function () {
           .withArgs(1n, f.financier.address, f.buyer.address, ethers.ZeroAddress, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry);
         expect((await f.financing.creditLine(1n)).supplier).to.equal(ethers.ZeroAddress);
         const id = await acceptedReceivable(f, f.supplier2, f.buyer);
-        await expect(f.financing.connect(f.supplier2).requestFinancing(id, 1n))
+        await expect(f.financing.connect(f.supplier2).requestFinancing(id, await requestTerms(1n)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, 1n, f.supplier2.address);
+          .withArgs(id, 1n, f.supplier2.address, 0n, UINT64_MAX, anyUint);
         const other = await acceptedReceivable(f, f.supplier, f.buyer2);
-        await expect(f.financing.connect(f.supplier).requestFinancing(other, 1n))
+        await expect(f.financing.connect(f.supplier).requestFinancing(other, await requestTerms(1n)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineScopeMismatch")
           .withArgs(1n, f.buyer2.address, f.supplier.address);
       });
@@ -159,11 +165,11 @@ describe("Financing", function () {
           .withArgs(1n, f.financier.address, ethers.ZeroAddress, f.supplier.address, t.limit, t.maxAdvanceBps, t.discountBps, t.expiry);
         expect((await f.financing.creditLine(1n)).debtor).to.equal(ethers.ZeroAddress);
         const id = await acceptedReceivable(f, f.supplier, f.buyer2);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, 1n))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(1n)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, 1n, f.supplier.address);
+          .withArgs(id, 1n, f.supplier.address, 0n, UINT64_MAX, anyUint);
         const other = await acceptedReceivable(f, f.supplier2, f.buyer);
-        await expect(f.financing.connect(f.supplier2).requestFinancing(other, 1n))
+        await expect(f.financing.connect(f.supplier2).requestFinancing(other, await requestTerms(1n)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineScopeMismatch")
           .withArgs(1n, f.buyer.address, f.supplier2.address);
       });
@@ -348,9 +354,9 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         await f.financing.connect(f.financier).updateCreditLine(lineId, await lineTerms({ maxAdvanceBps: 5_000n, discountBps: 0n }));
         const id = await requestedReceivable(f, lineId);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.emit(f.financing, "FinancingApproved")
-          .withArgs(id, lineId, f.financier.address, f.supplier.address, FACE / 2n, FACE / 2n);
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, FACE / 2n, FACE / 2n, REGISTRATION);
       });
     });
 
@@ -457,7 +463,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         await f.financing.connect(f.financier).closeCreditLine(lineId);
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineUnavailable")
           .withArgs(lineId);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -468,7 +474,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
         await f.financing.connect(f.financier).closeCreditLine(lineId);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineUnavailable")
           .withArgs(lineId);
         expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
@@ -498,9 +504,9 @@ describe("Financing", function () {
         const before = await f.financing.financing(id);
         expect(before.status).to.equal(FS.None);
         expect(before.supplier).to.equal(ethers.ZeroAddress);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, lineId, f.supplier.address);
+          .withArgs(id, lineId, f.supplier.address, 0n, UINT64_MAX, anyUint);
         const fin = await f.financing.financing(id);
         expect(fin.receivableId).to.equal(id);
         expect(fin.status).to.equal(FS.Requested);
@@ -520,9 +526,9 @@ describe("Financing", function () {
         const lineId = await openLine(f, { supplier: ethers.ZeroAddress });
         const id = await acceptedReceivable(f);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
-        await expect(f.financing.connect(f.supplier2).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier2).requestFinancing(id, await requestTerms(lineId)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, lineId, f.supplier2.address);
+          .withArgs(id, lineId, f.supplier2.address, 0n, UINT64_MAX, anyUint);
         expect((await f.financing.financing(id)).supplier).to.equal(f.supplier2.address);
       });
     });
@@ -532,7 +538,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f, { supplier: ethers.ZeroAddress });
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.supplier2).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier2).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingNotHolder")
           .withArgs(id, f.supplier2.address);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -544,7 +550,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.financier2).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.financier2).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
           .withArgs(f.financier2.address, ROLE.SUPPLIER);
       });
@@ -554,7 +560,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await acceptedReceivable(f);
         await f.registry.connect(f.officer).suspend(f.supplier.address, REASON);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
           .withArgs(f.supplier.address, ROLE.SUPPLIER);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -568,7 +574,7 @@ describe("Financing", function () {
         const inv = await makeInvoice(f.buyer.address);
         await f.receivables.connect(f.supplier).tokenise(inv);
         const id = BigInt(inv.fingerprint as string);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidReceivableStatus")
           .withArgs(id, RS.Issued);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -580,7 +586,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = BigInt(ethers.keccak256(ethers.toUtf8Bytes("never tokenised")));
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
           .withArgs(id);
       });
@@ -590,7 +596,7 @@ describe("Financing", function () {
       it("reverts for an unknown line with CreditLineNotFound", async function () {
         const f = await loadFixture(ledgerFixture);
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, 1n))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(1n)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineNotFound")
           .withArgs(1n);
       });
@@ -601,7 +607,7 @@ describe("Financing", function () {
         const lineId = await openLine(f, { terms: { expiry } });
         const id = await acceptedReceivable(f);
         await time.setNextBlockTimestamp(expiry);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineUnavailable")
           .withArgs(lineId);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -613,7 +619,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await acceptedReceivable(f, f.supplier, f.buyer2);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineScopeMismatch")
           .withArgs(lineId, f.buyer2.address, f.supplier.address);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
@@ -623,24 +629,25 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await acceptedReceivable(f, f.supplier2, f.buyer);
-        await expect(f.financing.connect(f.supplier2).requestFinancing(id, lineId))
+        await expect(f.financing.connect(f.supplier2).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineScopeMismatch")
           .withArgs(lineId, f.buyer.address, f.supplier2.address);
       });
     });
 
-    describe("when financing was already requested", function () {
-      it("reverts with FinancingInvalidStatus(id, Requested), also for another line", async function () {
+    describe("when financing was already requested and the request can still be approved", function () {
+      it("reverts with FinancingRequestPending(id, lineId, expiresAt), also for another line", async function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const line2 = await openLine(f, { financier: f.financier2 });
         const id = await requestedReceivable(f, lineId);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
-          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
-          .withArgs(id, FS.Requested);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, line2))
-          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
-          .withArgs(id, FS.Requested);
+        const { expiresAt } = await f.financing.financing(id);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
+          .to.be.revertedWithCustomError(f.financing, "FinancingRequestPending")
+          .withArgs(id, lineId, expiresAt);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(line2)))
+          .to.be.revertedWithCustomError(f.financing, "FinancingRequestPending")
+          .withArgs(id, lineId, expiresAt);
         expect((await f.financing.financing(id)).lineId).to.equal(lineId);
       });
     });
@@ -651,18 +658,18 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const line2 = await openLine(f, { financier: f.financier2 });
         const id = await requestedReceivable(f, lineId);
-        await f.financing.connect(f.financier).rejectFinancing(id, REASON);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, line2))
+        await f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(line2)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, line2, f.supplier.address);
+          .withArgs(id, line2, f.supplier.address, 0n, UINT64_MAX, anyUint);
         const fin = await f.financing.financing(id);
         expect(fin.status).to.equal(FS.Requested);
         expect(fin.lineId).to.equal(line2);
-        await f.financing.connect(f.financier2).rejectFinancing(id, REASON);
-        await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
+        await f.financing.connect(f.financier2).rejectFinancing(id, await requestedLine(f, id), REASON);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(id, lineId, f.supplier.address);
-        await expect(f.financing.connect(f.financier).approveFinancing(id)).to.emit(f.financing, "FinancingApproved");
+          .withArgs(id, lineId, f.supplier.address, 0n, UINT64_MAX, anyUint);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id))).to.emit(f.financing, "FinancingApproved");
       });
     });
   });
@@ -686,7 +693,7 @@ describe("Financing", function () {
         expect(discount).to.be.greaterThan(0n);
         await expect(tx)
           .to.emit(f.financing, "FinancingApproved")
-          .withArgs(id, lineId, f.financier.address, f.supplier.address, advance, paid);
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, advance, paid, REGISTRATION);
         await expect(tx).to.emit(f.token, "Transfer").withArgs(f.financier.address, f.supplier.address, paid);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(supplierBefore + paid);
         expect(await f.token.balanceOf(f.financier.address)).to.equal(FUNDING - paid);
@@ -715,7 +722,7 @@ describe("Financing", function () {
         expect(second.advance).to.equal((333_333_33n * 9_000n) / BPS);
         await expect(second.tx)
           .to.emit(f.financing, "FinancingApproved")
-          .withArgs(id2, lineId, f.financier.address, f.supplier.address, second.advance, second.paid);
+          .withArgs(id2, lineId, f.financier.address, f.supplier.address, second.advance, second.paid, REGISTRATION);
         expect((await f.financing.creditLine(lineId)).utilised).to.equal(advance + second.advance);
       });
 
@@ -723,9 +730,9 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f, { terms: { discountBps: 0n, maxAdvanceBps: BPS } });
         const id = await requestedReceivable(f, lineId);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.emit(f.financing, "FinancingApproved")
-          .withArgs(id, lineId, f.financier.address, f.supplier.address, FACE, FACE);
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, FACE, FACE, REGISTRATION);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(FACE);
       });
     });
@@ -736,7 +743,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
         for (const caller of [f.financier2, f.supplier, f.buyer]) {
-          await expect(f.financing.connect(caller).approveFinancing(id))
+          await expect(f.financing.connect(caller).approveFinancing(id, await approvalFor(f, id)))
             .to.be.revertedWithCustomError(f.financing, "CreditLineUnauthorized")
             .withArgs(lineId, caller.address);
         }
@@ -750,7 +757,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         await openLine(f);
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.None);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
@@ -762,8 +769,8 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
-        await f.financing.connect(f.financier).rejectFinancing(id, REASON);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.Rejected);
       });
@@ -773,7 +780,7 @@ describe("Financing", function () {
       it("reverts with FinancingInvalidStatus(id, Active) and pays nothing twice", async function () {
         const { f, lineId, id, advance } = await financedFixture();
         const supplierBalance = await f.token.balanceOf(f.supplier.address);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.Active);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(supplierBalance);
@@ -787,13 +794,13 @@ describe("Financing", function () {
         const limit = 1_500_000_00n;
         const lineId = await openLine(f, { terms: { limit } });
         const first = await requestedReceivable(f, lineId);
-        await f.financing.connect(f.financier).approveFinancing(first);
+        await f.financing.connect(f.financier).approveFinancing(first, await approvalFor(f, first));
         const utilised = 900_000_00n;
         expect((await f.financing.creditLine(lineId)).utilised).to.equal(utilised);
         const id = await requestedReceivable(f, lineId);
         const supplierBalance = await f.token.balanceOf(f.supplier.address);
         const financierBalance = await f.token.balanceOf(f.financier.address);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineLimitExceeded")
           .withArgs(lineId, utilised, 900_000_00n, limit);
         expect((await f.financing.creditLine(lineId)).utilised).to.equal(utilised);
@@ -810,7 +817,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f, { terms: { limit: 900_000_00n } });
         const id = await requestedReceivable(f, lineId);
-        await f.financing.connect(f.financier).approveFinancing(id);
+        await f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id));
         expect((await f.financing.creditLine(lineId)).utilised).to.equal(900_000_00n);
       });
     });
@@ -821,7 +828,7 @@ describe("Financing", function () {
         const lineId = await openLine(f, { supplier: ethers.ZeroAddress });
         const id = await requestedReceivable(f, lineId);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingHolderChanged")
           .withArgs(id, f.supplier.address, f.supplier2.address);
         const r = await f.receivables.receivable(id);
@@ -838,7 +845,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
         await f.registry.connect(f.officer).suspend(f.supplier.address, REASON);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
           .withArgs(f.supplier.address, ROLE.SUPPLIER);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
@@ -851,7 +858,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
         await f.registry.connect(f.officer).suspend(f.financier.address, REASON);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
           .withArgs(f.financier.address, ROLE.FINANCIER);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
@@ -865,7 +872,7 @@ describe("Financing", function () {
         const lineId = await openLine(f, { terms: { expiry } });
         const id = await requestedReceivable(f, lineId);
         await time.setNextBlockTimestamp(expiry);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "CreditLineUnavailable")
           .withArgs(lineId);
         expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
@@ -877,10 +884,11 @@ describe("Financing", function () {
       it("reverts with FinancingReceivableOverdue(id, dueDate)", async function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
-        const id = await requestedReceivable(f, lineId);
+        const id = await acceptedReceivable(f);
         const { dueDate } = await f.receivables.receivable(id);
+        await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId, { expiresAt: dueDate + DAY }));
         await time.setNextBlockTimestamp(dueDate);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingReceivableOverdue")
           .withArgs(id, dueDate);
         const r = await f.receivables.receivable(id);
@@ -899,8 +907,9 @@ describe("Financing", function () {
         const { dueDate } = await f.receivables.receivable(id);
         const at = BigInt(await time.latest()) + 10n;
         const { paid } = expectedQuote(FACE, 9_000n, 500n, dueDate, at);
+        const approval = await approvalFor(f, id, { at });
         await time.setNextBlockTimestamp(at);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
           .to.be.revertedWithCustomError(f.token, "ERC20InsufficientBalance")
           .withArgs(f.financier.address, 1_00n, paid);
         expect(await f.token.balanceOf(f.financier.address)).to.equal(1_00n);
@@ -921,8 +930,9 @@ describe("Financing", function () {
         const { dueDate } = await f.receivables.receivable(id);
         const at = BigInt(await time.latest()) + 10n;
         const { paid } = expectedQuote(FACE, 9_000n, 500n, dueDate, at);
+        const approval = await approvalFor(f, id, { at });
         await time.setNextBlockTimestamp(at);
-        await expect(f.financing.connect(f.financier).approveFinancing(id))
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
           .to.be.revertedWithCustomError(f.token, "ERC20InsufficientAllowance")
           .withArgs(await f.financing.getAddress(), 0n, paid);
         expect(await f.token.balanceOf(f.financier.address)).to.equal(FUNDING);
@@ -940,7 +950,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
-        await expect(f.financing.connect(f.financier).rejectFinancing(id, REASON))
+        await expect(f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON))
           .to.emit(f.financing, "FinancingRejected")
           .withArgs(id, lineId, REASON);
         const fin = await f.financing.financing(id);
@@ -958,7 +968,7 @@ describe("Financing", function () {
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
         for (const caller of [f.financier2, f.supplier]) {
-          await expect(f.financing.connect(caller).rejectFinancing(id, REASON))
+          await expect(f.financing.connect(caller).rejectFinancing(id, await requestedLine(f, id), REASON))
             .to.be.revertedWithCustomError(f.financing, "CreditLineUnauthorized")
             .withArgs(lineId, caller.address);
         }
@@ -971,7 +981,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         await openLine(f);
         const id = await acceptedReceivable(f);
-        await expect(f.financing.connect(f.financier).rejectFinancing(id, REASON))
+        await expect(f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.None);
       });
@@ -980,18 +990,449 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const id = await requestedReceivable(f, lineId);
-        await f.financing.connect(f.financier).rejectFinancing(id, REASON);
-        await expect(f.financing.connect(f.financier).rejectFinancing(id, REASON))
+        await f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON);
+        await expect(f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.Rejected);
       });
 
       it("reverts for an approved financing with FinancingInvalidStatus(id, Active)", async function () {
         const { f, id } = await financedFixture();
-        await expect(f.financing.connect(f.financier).rejectFinancing(id, REASON))
+        await expect(f.financing.connect(f.financier).rejectFinancing(id, await requestedLine(f, id), REASON))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.Active);
         expect((await f.financing.financing(id)).status).to.equal(FS.Active);
+      });
+    });
+  });
+
+  describe("the supplier's terms under a hostile financier", function () {
+    /** Line 1 at 90 % / 5 % a year; a request held to the line's quote at `at`. */
+    async function tightRequestFixture() {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f);
+      const id = await acceptedReceivable(f);
+      const r = await f.receivables.receivable(id);
+      const at = BigInt(await time.latest()) + 10n;
+      const q = quoteFinancing({ maxAdvanceBps: 9_000n, discountBps: 500n }, r.outstanding, r.dueDate, at);
+      const terms = await requestTerms(lineId, { minPaid: q.paid, maxDiscount: q.discount });
+      await f.financing.connect(f.supplier).requestFinancing(id, terms);
+      return { f, lineId, id, terms, at, dueDate: r.dueDate };
+    }
+
+    describe("when the line is repriced to 100 % advance / 100 % a year under the pending request", function () {
+      it("reverts the approval at the new quote with FinancingTermsNotMet and moves nothing", async function () {
+        const { f, lineId, id, terms, at } = await tightRequestFixture();
+        await f.financing
+          .connect(f.financier)
+          .updateCreditLine(lineId, await lineTerms({ maxAdvanceBps: 10_000n, discountBps: 10_000n }));
+        const approval = await approvalFor(f, id, { at: at + 5n });
+        expect(approval.paid).to.be.lessThan(terms.minPaid);
+        await time.setNextBlockTimestamp(at + 5n);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+        expect(await f.token.balanceOf(f.supplier.address)).to.equal(0n);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+        expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
+      });
+    });
+
+    describe("when the line's discount is raised under the pending request", function () {
+      it("reverts with FinancingTermsNotMet: the supplier would be paid less now and in total", async function () {
+        const { f, lineId, id, terms, at } = await tightRequestFixture();
+        await f.financing.connect(f.financier).updateCreditLine(lineId, await lineTerms({ discountBps: 600n }));
+        const approval = await approvalFor(f, id, { at: at + 5n });
+        await time.setNextBlockTimestamp(at + 5n);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+      });
+    });
+
+    describe("when the line's advance rate is raised (more now, but a larger discount in total)", function () {
+      it("reverts with FinancingTermsNotMet on the discount", async function () {
+        const { f, lineId, id, terms, at } = await tightRequestFixture();
+        await f.financing.connect(f.financier).updateCreditLine(lineId, await lineTerms({ maxAdvanceBps: 10_000n }));
+        const approval = await approvalFor(f, id, { at: at + 5n });
+        expect(approval.paid).to.be.greaterThan(terms.minPaid);
+        await time.setNextBlockTimestamp(at + 5n);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+      });
+    });
+
+    describe("when the line is repriced in the supplier's favour", function () {
+      it("approves at the better terms", async function () {
+        const { f, lineId, id, terms, at } = await tightRequestFixture();
+        await f.financing.connect(f.financier).updateCreditLine(lineId, await lineTerms({ discountBps: 100n }));
+        const approval = await approvalFor(f, id, { at: at + 5n });
+        expect(approval.paid).to.be.greaterThan(terms.minPaid);
+        await time.setNextBlockTimestamp(at + 5n);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.emit(f.financing, "FinancingApproved")
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, approval.advance, approval.paid, REGISTRATION);
+        expect(await f.token.balanceOf(f.supplier.address)).to.equal(approval.paid);
+      });
+    });
+
+    describe("when the financier names a payout one fen below the quote", function () {
+      it("reverts with FinancingTermsNotMet", async function () {
+        const { f, id, terms, at } = await tightRequestFixture();
+        const approval = await approvalFor(f, id, { at: at + 5n });
+        const short = { ...approval, paid: terms.minPaid - 1n };
+        await expect(f.financing.connect(f.financier).approveFinancing(id, short))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, short.paid, terms.minPaid, short.advance - short.paid, terms.maxDiscount);
+      });
+    });
+
+    describe("when the financier names an advance that is not the line's rate times the outstanding amount", function () {
+      it("reverts with FinancingAdvanceMismatch(id, advance, paid, expected)", async function () {
+        const { f, id } = await tightRequestFixture();
+        const approval = await approvalFor(f, id);
+        const inflated = { ...approval, advance: approval.advance + 1n };
+        await expect(f.financing.connect(f.financier).approveFinancing(id, inflated))
+          .to.be.revertedWithCustomError(f.financing, "FinancingAdvanceMismatch")
+          .withArgs(id, inflated.advance, inflated.paid, approval.advance);
+        const overpaid = { ...approval, paid: approval.advance + 1n };
+        await expect(f.financing.connect(f.financier).approveFinancing(id, overpaid))
+          .to.be.revertedWithCustomError(f.financing, "FinancingAdvanceMismatch")
+          .withArgs(id, approval.advance, overpaid.paid, approval.advance);
+      });
+    });
+
+    describe("when the approval names another line than the request's", function () {
+      it("reverts with FinancingLineMismatch(id, named, requested)", async function () {
+        const { f, lineId, id } = await tightRequestFixture();
+        const other = await openLine(f);
+        const approval = { ...(await approvalFor(f, id)), lineId: other };
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingLineMismatch")
+          .withArgs(id, other, lineId);
+      });
+    });
+
+    describe("when the approval carries no registration hash", function () {
+      it("reverts with FinancingRegistrationMissing(id)", async function () {
+        const { f, id } = await tightRequestFixture();
+        const approval = await approvalFor(f, id, { registrationHash: ethers.ZeroHash });
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingRegistrationMissing")
+          .withArgs(id);
+      });
+    });
+
+    describe("when the request has lapsed", function () {
+      it("reverts the approval with FinancingRequestLapsed(id, expiresAt)", async function () {
+        const { f, id, terms } = await tightRequestFixture();
+        await time.increaseTo(terms.expiresAt + 1n);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
+          .to.be.revertedWithCustomError(f.financing, "FinancingRequestLapsed")
+          .withArgs(id, terms.expiresAt);
+      });
+    });
+
+    describe("when the request's terms do not fit", function () {
+      it("reverts with FinancingInvalidRequestTerms for a lapse time not in the future or amounts above 64 bits", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const now = BigInt(await time.latest());
+        for (const bad of [
+          { expiresAt: now },
+          { minPaid: UINT64_MAX + 1n },
+          { maxDiscount: UINT64_MAX + 1n },
+          { expiresAt: 2n ** 48n },
+        ]) {
+          const t = await requestTerms(lineId, bad);
+          await expect(f.financing.connect(f.supplier).requestFinancing(id, t))
+            .to.be.revertedWithCustomError(f.financing, "FinancingInvalidRequestTerms")
+            .withArgs(t.minPaid, t.maxDiscount, t.expiresAt);
+        }
+        expect((await f.financing.financing(id)).status).to.equal(FS.None);
+      });
+    });
+  });
+
+  describe(".withdrawFinancingRequest()", function () {
+    describe("when the requester withdraws its pending request", function () {
+      it("marks it Withdrawn, emits FinancingWithdrawn, and the financier can no longer approve it", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await requestedReceivable(f, lineId);
+        const approval = await approvalFor(f, id);
+        await expect(f.financing.connect(f.supplier).withdrawFinancingRequest(id))
+          .to.emit(f.financing, "FinancingWithdrawn")
+          .withArgs(id, lineId, f.supplier.address);
+        expect((await f.financing.financing(id)).status).to.equal(FS.Withdrawn);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
+          .withArgs(id, FS.Withdrawn);
+      });
+
+      it("lets the holder request again, on another financier's line", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const line2 = await openLine(f, { financier: f.financier2 });
+        const id = await requestedReceivable(f, lineId);
+        await f.financing.connect(f.supplier).withdrawFinancingRequest(id);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(line2)))
+          .to.emit(f.financing, "FinancingRequested")
+          .withArgs(id, line2, f.supplier.address, 0n, UINT64_MAX, anyUint);
+        await expect(f.financing.connect(f.financier2).approveFinancing(id, await approvalFor(f, id))).to.emit(
+          f.financing,
+          "FinancingApproved",
+        );
+      });
+    });
+
+    describe("when someone other than the requester withdraws", function () {
+      for (const who of ["financier", "supplier2", "outsider"] as const) {
+        it(`reverts for the ${who} with FinancingNotHolder(id, caller)`, async function () {
+          const f = await loadFixture(ledgerFixture);
+          const id = await requestedReceivable(f, await openLine(f));
+          await expect(f.financing.connect(f[who]).withdrawFinancingRequest(id))
+            .to.be.revertedWithCustomError(f.financing, "FinancingNotHolder")
+            .withArgs(id, f[who].address);
+          expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
+        });
+      }
+    });
+
+    describe("when nothing is pending", function () {
+      it("reverts with FinancingInvalidStatus for a receivable never requested, or already financed", async function () {
+        const { f, id } = await financedFixture();
+        const other = await acceptedReceivable(f);
+        await expect(f.financing.connect(f.supplier).withdrawFinancingRequest(other))
+          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
+          .withArgs(other, FS.None);
+        await expect(f.financing.connect(f.supplier).withdrawFinancingRequest(id))
+          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
+          .withArgs(id, FS.Active);
+      });
+    });
+  });
+
+  describe("a new request superseding a pending one", function () {
+    async function pendingFixture() {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f, { supplier: ethers.ZeroAddress });
+      const line2 = await openLine(f, { financier: f.financier2, supplier: ethers.ZeroAddress });
+      const id = await requestedReceivable(f, lineId);
+      return { f, lineId, line2, id };
+    }
+
+    describe("when the pending request's line was closed", function () {
+      it("supersedes it (FinancingSuperseded, then FinancingRequested) on another line", async function () {
+        const { f, lineId, line2, id } = await pendingFixture();
+        await f.financing.connect(f.financier).closeCreditLine(lineId);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(line2)))
+          .to.emit(f.financing, "FinancingSuperseded")
+          .withArgs(id, lineId, f.supplier.address)
+          .and.to.emit(f.financing, "FinancingRequested")
+          .withArgs(id, line2, f.supplier.address, 0n, UINT64_MAX, anyUint);
+        expect((await f.financing.financing(id)).lineId).to.equal(line2);
+      });
+    });
+
+    describe("when the pending request's line expired", function () {
+      it("supersedes it on a line still open", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const now = BigInt(await time.latest());
+        const short = await openLine(f, { terms: { expiry: now + 10n * DAY } });
+        const long = await openLine(f, { financier: f.financier2 });
+        const id = await acceptedReceivable(f);
+        await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(short, { expiresAt: now + 60n * DAY }));
+        await time.increase(11n * DAY);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(long)))
+          .to.emit(f.financing, "FinancingSuperseded")
+          .withArgs(id, short, f.supplier.address);
+      });
+    });
+
+    describe("when the pending request lapsed", function () {
+      it("supersedes it, also on the same line", async function () {
+        const { f, lineId, id } = await pendingFixture();
+        const { expiresAt } = await f.financing.financing(id);
+        await time.increaseTo(expiresAt + 1n);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
+          .to.emit(f.financing, "FinancingSuperseded")
+          .withArgs(id, lineId, f.supplier.address);
+        expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
+      });
+    });
+
+    describe("when the receivable changed hands", function () {
+      it("lets the new holder supersede the old holder's request; the old request can no longer be approved", async function () {
+        const { f, lineId, line2, id } = await pendingFixture();
+        const stale = await approvalFor(f, id);
+        await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
+        await expect(f.financing.connect(f.supplier2).requestFinancing(id, await requestTerms(line2)))
+          .to.emit(f.financing, "FinancingSuperseded")
+          .withArgs(id, lineId, f.supplier.address);
+        const fin = await f.financing.financing(id);
+        expect([fin.supplier, fin.lineId, fin.status]).to.deep.equal([f.supplier2.address, line2, FS.Requested]);
+        await expect(f.financing.connect(f.financier).approveFinancing(id, stale))
+          .to.be.revertedWithCustomError(f.financing, "FinancingLineMismatch")
+          .withArgs(id, lineId, line2);
+      });
+    });
+
+    describe("when the pending request can still be approved", function () {
+      it("reverts for its own requester with FinancingRequestPending", async function () {
+        const { f, lineId, line2, id } = await pendingFixture();
+        const { expiresAt } = await f.financing.financing(id);
+        await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(line2)))
+          .to.be.revertedWithCustomError(f.financing, "FinancingRequestPending")
+          .withArgs(id, lineId, expiresAt);
+      });
+    });
+  });
+
+  describe("financier acts by a suspended financier", function () {
+    async function suspended<T>(ctx: T & { f: LedgerFixture }): Promise<T & { f: LedgerFixture }> {
+      await ctx.f.registry.connect(ctx.f.officer).suspend(ctx.f.financier.address, REASON);
+      return ctx;
+    }
+    const unverified = (f: LedgerFixture) => [f.financier.address, ROLE.FINANCIER] as const;
+
+    it("reverts updateCreditLine with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f);
+      await suspended({ f });
+      await expect(f.financing.connect(f.financier).updateCreditLine(lineId, await lineTerms({ discountBps: 0n })))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(...unverified(f));
+    });
+
+    it("reverts closeCreditLine with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f);
+      await suspended({ f });
+      await expect(f.financing.connect(f.financier).closeCreditLine(lineId))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(...unverified(f));
+      expect((await f.financing.creditLine(lineId)).open).to.equal(true);
+    });
+
+    it("reverts rejectFinancing and approveFinancing with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f);
+      const id = await requestedReceivable(f, lineId);
+      const approval = await approvalFor(f, id);
+      await suspended({ f });
+      await expect(f.financing.connect(f.financier).rejectFinancing(id, lineId, REASON))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(...unverified(f));
+      await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(...unverified(f));
+      expect((await f.financing.financing(id)).status).to.equal(FS.Requested);
+    });
+
+    it("reverts writeOff with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
+      const { f, lineId, id, advance } = await financedFixture();
+      const { dueDate } = await f.receivables.receivable(id);
+      await time.increaseTo(dueDate + GRACE_PERIOD + 1n);
+      await f.receivables.connect(f.financier).markDefaulted(id);
+      await suspended({ f });
+      await expect(f.financing.connect(f.financier).writeOff(id))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(...unverified(f));
+      expect((await f.financing.creditLine(lineId)).utilised).to.equal(advance);
+    });
+  });
+
+  describe("approval of a suspended debtor's receivable", function () {
+    it("reverts with FinancingUnverifiedParty(debtor, BUYER) and assigns nothing", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const lineId = await openLine(f);
+      const id = await requestedReceivable(f, lineId);
+      const approval = await approvalFor(f, id);
+      await f.registry.connect(f.officer).suspend(f.buyer.address, REASON);
+      await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
+        .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
+        .withArgs(f.buyer.address, ROLE.BUYER);
+      expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+      expect(await f.token.balanceOf(f.supplier.address)).to.equal(0n);
+    });
+  });
+
+  describe(".financeSignedRequest()", function () {
+    async function signedRequest(f: LedgerFixture, lineId: bigint, id: bigint, overrides = {}) {
+      const terms = await requestTerms(lineId, overrides);
+      const auth = { nonce: 11n, deadline: BigInt(await time.latest()) + DAY, signature: "0x" };
+      auth.signature = await signAct(
+        f.supplier,
+        { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
+        FINANCING_TYPES.RequestFinancing,
+        { supplier: f.supplier.address, receivableId: id, terms, nonce: auth.nonce, deadline: auth.deadline },
+      );
+      return { terms, auth };
+    }
+
+    describe("when the line's financier approves the holder's signed request in one transaction", function () {
+      it("requests and approves at once: FinancingRequested, FinancingApproved, payment and assignment", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const { terms, auth } = await signedRequest(f, lineId, id);
+        const approval = await approvalFor(f, id, { lineId });
+        const tx = f.financing.connect(f.financier).financeSignedRequest(f.supplier.address, id, terms, auth, approval);
+        await expect(tx)
+          .to.emit(f.financing, "FinancingRequested")
+          .withArgs(id, lineId, f.supplier.address, terms.minPaid, terms.maxDiscount, terms.expiresAt)
+          .and.to.emit(f.financing, "FinancingApproved")
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, approval.advance, approval.paid, REGISTRATION);
+        await expect(tx).to.changeTokenBalances(f.token, [f.financier, f.supplier], [-approval.paid, approval.paid]);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.financier.address);
+        expect(await f.financing.isNonceUsed(f.supplier.address, auth.nonce)).to.equal(true);
+      });
+    });
+
+    describe("when the approval pays less than the signed request's terms", function () {
+      it("reverts with FinancingTermsNotMet and uses no nonce", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const approval = await approvalFor(f, id, { lineId });
+        const { terms, auth } = await signedRequest(f, lineId, id, { minPaid: approval.paid + 1n });
+        await expect(f.financing.connect(f.financier).financeSignedRequest(f.supplier.address, id, terms, auth, approval))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+        expect(await f.financing.isNonceUsed(f.supplier.address, auth.nonce)).to.equal(false);
+      });
+    });
+
+    describe("when someone other than the line's financier submits the signed request", function () {
+      it("reverts with CreditLineUnauthorized(lineId, caller)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const { terms, auth } = await signedRequest(f, lineId, id);
+        const approval = await approvalFor(f, id, { lineId });
+        await expect(f.financing.connect(f.financier2).financeSignedRequest(f.supplier.address, id, terms, auth, approval))
+          .to.be.revertedWithCustomError(f.financing, "CreditLineUnauthorized")
+          .withArgs(lineId, f.financier2.address);
+      });
+    });
+
+    describe("when the signed terms are altered", function () {
+      it("reverts with SignedActionInvalidSignature(supplier)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const { terms, auth } = await signedRequest(f, lineId, id, { minPaid: 10n ** 9n });
+        const approval = await approvalFor(f, id, { lineId });
+        await expect(
+          f.financing
+            .connect(f.financier)
+            .financeSignedRequest(f.supplier.address, id, { ...terms, minPaid: 0n }, auth, approval),
+        )
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
       });
     });
   });
@@ -1186,8 +1627,8 @@ describe("Financing", function () {
         const { f, lineId, id, advance } = await defaultedFixture();
         // Another running financing on the same line keeps utilisation nonzero.
         const other = await acceptedReceivable(f, f.supplier, f.buyer, { faceValue: 500_000_00n });
-        await f.financing.connect(f.supplier).requestFinancing(other, lineId);
-        await f.financing.connect(f.financier).approveFinancing(other);
+        await f.financing.connect(f.supplier).requestFinancing(other, await requestTerms(lineId));
+        await f.financing.connect(f.financier).approveFinancing(other, await approvalFor(f, other));
         const otherAdvance = 450_000_00n;
         await f.financing.connect(f.financier).writeOff(id);
         expect((await f.financing.creditLine(lineId)).utilised).to.equal(otherAdvance);

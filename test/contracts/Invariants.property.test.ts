@@ -1,7 +1,7 @@
 /**
  * Model-based property test of the ledger. fast-check generates random sequences of participant
- * acts (tokenise, accept, cancel, credit note, split, transfer, request / approve / reject
- * financing, pay, time passing with markDefaulted, write-off), including acts by the wrong party
+ * acts (tokenise, accept, cancel, credit note, split, transfer, request / withdraw / approve /
+ * reject financing, line repricing, pay, time passing with markDefaulted, write-off), including acts by the wrong party
  * or in the wrong state. A plain TypeScript model of the ledger predicts each outcome: the act
  * must succeed when the model says so and revert with the exact custom error otherwise. After
  * every act the whole chain state is compared with the model and the invariants are checked:
@@ -13,7 +13,10 @@
  *   (4) the children of a split sum to the parent's outstanding at the split;
  *   (5) the token's total supply equals the sum of the actors' balances (all holders are actors);
  *   (6) a line's utilisation equals the principal of its Active financings and stays within limit;
- *   (7) each actor's ERC-721 balance equals the live receivables it holds.
+ *   (7) each actor's ERC-721 balance equals the live receivables it holds;
+ *   (8) a supplier never receives less than its request's terms: every approval pays at least the
+ *       request's minPaid and discounts at most its maxDiscount, while a hostile financier
+ *       reprices its lines under pending requests and approves below the quote.
  * Every run starts from a `loadFixture` snapshot holding four credit lines and seven seeded
  * receivables (issued, accepted, requested, financed), so short runs already reach financing,
  * default and write-off; the model of that snapshot is read from the chain once. Time moves in
@@ -36,6 +39,8 @@ import {
   YEAR,
   ledgerFixture,
 } from "./helpers/fixture";
+import { quoteFinancing } from "../../services/src/financing/financing-terms";
+import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
 // ---------------------------------------------------------------- constants and fixture
 
@@ -66,7 +71,7 @@ const BUYER = 2;
 const FINANCIER = 4;
 
 const HALF_DAY = DAY / 2n;
-const BPS = 10_000n;
+const UINT64_MAX = 2n ** 64n - 1n;
 /** Extra funds for buyers and financiers, so no act is refused for want of money. */
 const EXTRA_FUNDING = 10n ** 13n;
 /** Time never moves further than this within a run: lines (1 year) expire, KYC (2 years) does not. */
@@ -92,6 +97,7 @@ enum FSt {
   Active,
   Repaid,
   WrittenOff,
+  Withdrawn,
 }
 
 interface LineSpec {
@@ -211,9 +217,9 @@ async function invariantFixture(): Promise<InvariantFixture> {
     });
     if (s.accept) await f.receivables.connect(f.actors[s.debtor]).accept(fingerprint);
     if (s.line !== undefined) {
-      await f.financing.connect(seller).requestFinancing(fingerprint, s.line);
+      await f.financing.connect(seller).requestFinancing(fingerprint, await requestTerms(s.line));
       if (s.approve) {
-        await f.financing.connect(f.actors[LINE_SPECS[s.line - 1].financier]).approveFinancing(fingerprint);
+        await f.financing.connect(f.actors[LINE_SPECS[s.line - 1].financier]).approveFinancing(fingerprint, await approvalFor(f, fingerprint));
       }
     }
     seeded.push({ id: BigInt(fingerprint), seller: seller.address });
@@ -254,6 +260,10 @@ interface Fin {
   lineId: bigint;
   supplier: string;
   principal: bigint;
+  /** The pending request's terms (IFinancing.RequestTerms). */
+  minPaid: bigint;
+  maxDiscount: bigint;
+  expiresAt: bigint;
 }
 
 interface LineModel {
@@ -340,6 +350,12 @@ function inScope(line: LineModel, debtor: string, supplier: string): boolean {
 
 function available(m: Model, line: LineModel): boolean {
   return line.open && line.expiry > m.now;
+}
+
+/** The line's quote for `rec` at model time `at`, as request terms (the service's arithmetic). */
+function quoteTerms(line: LineModel, rec: Rec, at: bigint): { minPaid: bigint; maxDiscount: bigint } {
+  const q = quoteFinancing(line, rec.outstanding, rec.due, at);
+  return { minPaid: q.paid, maxDiscount: q.discount };
 }
 
 // ---------------------------------------------------------------- chain access
@@ -856,6 +872,10 @@ class RequestFinancing extends LedgerCommand {
     readonly caller: number,
     /** 0: the first available line in scope (from `pick`), else a line id (5 does not exist). */
     readonly line: number,
+    /** Hold the financier to the line's quote now, rather than accept any terms. */
+    readonly tight: boolean,
+    /** Days until the request lapses. */
+    readonly lapseDays: number,
   ) {
     super();
   }
@@ -864,7 +884,7 @@ class RequestFinancing extends LedgerCommand {
     const { financing } = r.f;
     const requestable = (x: Rec) => {
       const fin = m.fins.get(x.id);
-      return x.status === St.Accepted && (!fin || fin.status === FSt.Rejected);
+      return x.status === St.Accepted && (!fin || fin.status !== FSt.Active);
     };
     const id = pickId(
       m,
@@ -883,6 +903,20 @@ class RequestFinancing extends LedgerCommand {
     const line = lineOf(m, lineId);
     const fin = m.fins.get(id);
     const finStatus = fin?.status ?? FSt.None;
+    // Terms: what the line quotes today (held to it), or anything (accepts whatever comes).
+    const terms =
+      this.tight && line
+        ? { lineId, ...quoteTerms(line, rec, m.now) }
+        : { lineId, minPaid: 0n, maxDiscount: UINT64_MAX };
+    const expiresAt = m.now + BigInt(this.lapseDays) * DAY + HALF_DAY;
+    const requestTerms = { ...terms, expiresAt };
+    const pendingLine = fin?.status === FSt.Requested ? lineOf(m, fin.lineId) : undefined;
+    const stillPending =
+      fin?.status === FSt.Requested &&
+      pendingLine !== undefined &&
+      available(m, pendingLine) &&
+      fin.expiresAt >= m.now &&
+      fin.supplier === caller;
     let expected: Refusal | null = null;
     if (!isVerified(r, caller, SUPPLIER)) expected = refusal(financing, "FinancingUnverifiedParty", caller, SUPPLIER);
     else if (rec.holder !== caller) expected = refusal(financing, "FinancingNotHolder", id, caller);
@@ -892,17 +926,20 @@ class RequestFinancing extends LedgerCommand {
     else if (!available(m, line)) expected = refusal(financing, "CreditLineUnavailable", lineId);
     else if (!inScope(line, rec.debtor, caller)) {
       expected = refusal(financing, "CreditLineScopeMismatch", lineId, rec.debtor, caller);
-    } else if (finStatus !== FSt.None && finStatus !== FSt.Rejected) {
+    } else if (stillPending) {
+      expected = refusal(financing, "FinancingRequestPending", id, fin.lineId, fin.expiresAt);
+    } else if (finStatus === FSt.Active || finStatus === FSt.Repaid || finStatus === FSt.WrittenOff) {
       expected = refusal(financing, "FinancingInvalidStatus", id, finStatus);
     }
-    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).requestFinancing(id, lineId));
+    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).requestFinancing(id, requestTerms));
     if (!receipt) return;
-    m.fins.set(id, { status: FSt.Requested, lineId, supplier: caller, principal: fin?.principal ?? 0n });
+    m.fins.set(id, { status: FSt.Requested, supplier: caller, principal: fin?.principal ?? 0n, ...requestTerms });
   }
 
   toString(): string {
     const line = this.line === 0 ? "a fitting line" : `line ${this.line}`;
-    return `requestFinancing(#${this.pick} on ${line}, by ${callerLabel(this.caller)})`;
+    const terms = this.tight ? "at today's quote" : "at any terms";
+    return `requestFinancing(#${this.pick} on ${line} ${terms} for ${this.lapseDays} days, by ${callerLabel(this.caller)})`;
   }
 }
 
@@ -914,7 +951,13 @@ function financierOf(m: Model, r: Real, id: bigint): string {
 }
 
 class ApproveFinancing extends LedgerCommand {
-  constructor(readonly pick: number, readonly prefer: boolean, readonly caller: number) {
+  constructor(
+    readonly pick: number,
+    readonly prefer: boolean,
+    readonly caller: number,
+    /** 0: pays the line's quote; 1: one fen less; 2: nothing (a financier testing the terms). */
+    readonly greed: number,
+  ) {
     super();
   }
 
@@ -934,12 +977,16 @@ class ApproveFinancing extends LedgerCommand {
     const finStatus = fin?.status ?? FSt.None;
     let expected: Refusal | null = null;
     let advance = 0n;
+    let paid = 0n;
     if (!fin || finStatus !== FSt.Requested) expected = refusal(financing, "FinancingInvalidStatus", id, finStatus);
     else {
       const line = lineOf(m, fin.lineId);
       if (!line) throw new Error(`model: financing of ${id} names unknown line ${fin.lineId}`);
-      advance = (rec.outstanding * line.maxAdvanceBps) / BPS;
-      if (!available(m, line)) expected = refusal(financing, "CreditLineUnavailable", fin.lineId);
+      const q = quoteFinancing(line, rec.outstanding, rec.due, m.now);
+      advance = q.advance;
+      paid = this.greed === 0 ? q.paid : this.greed === 1 && q.paid > 0n ? q.paid - 1n : 0n;
+      if (fin.expiresAt < m.now) expected = refusal(financing, "FinancingRequestLapsed", id, fin.expiresAt);
+      else if (!available(m, line)) expected = refusal(financing, "CreditLineUnavailable", fin.lineId);
       else if (line.financier !== caller) expected = refusal(financing, "CreditLineUnauthorized", fin.lineId, caller);
       else if (rec.status !== St.Accepted) expected = refusal(receivables, "ReceivableInvalidStatus", id, rec.status);
       else if (rec.holder !== fin.supplier) {
@@ -947,6 +994,8 @@ class ApproveFinancing extends LedgerCommand {
       } else if (rec.due <= m.now) expected = refusal(financing, "FinancingReceivableOverdue", id, rec.due);
       else if (!inScope(line, rec.debtor, rec.holder)) {
         expected = refusal(financing, "CreditLineScopeMismatch", fin.lineId, rec.debtor, rec.holder);
+      } else if (paid < fin.minPaid || advance - paid > fin.maxDiscount) {
+        expected = refusal(financing, "FinancingTermsNotMet", id, paid, fin.minPaid, advance - paid, fin.maxDiscount);
       } else if (line.utilised + advance > line.limit) {
         expected = refusal(financing, "CreditLineLimitExceeded", fin.lineId, line.utilised, advance, line.limit);
       }
@@ -954,14 +1003,14 @@ class ApproveFinancing extends LedgerCommand {
     // (2): a receivable already financed can never be approved again.
     if (rec.financed) expect(expected, `(2) approving financed receivable ${id} must be refused`).to.not.equal(null);
 
-    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).approveFinancing(id));
+    const approval = { lineId: fin?.lineId ?? 0n, advance, paid, registrationHash: REGISTRATION };
+    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).approveFinancing(id, approval));
     if (!receipt || !fin) return;
     const line = lineOf(m, fin.lineId);
     if (!line) throw new Error("unreachable");
-    const block = await ethers.provider.getBlock(receipt.blockNumber);
-    if (!block) throw new Error(`block ${receipt.blockNumber} not found`);
-    const term = rec.due > BigInt(block.timestamp) ? rec.due - BigInt(block.timestamp) : 0n;
-    const paid = advance - (advance * line.discountBps * term) / (BPS * 365n * DAY);
+    // (8): what the supplier is paid now, and in total once the reserve comes back.
+    expect(paid, `(8) paid to the supplier of ${id}`).to.be.at.least(fin.minPaid);
+    expect(advance - paid, `(8) discount on ${id}`).to.be.at.most(fin.maxDiscount);
     const approved = receipt.logs
       .map((log) => financing.interface.parseLog(log))
       .find((e) => e?.name === "FinancingApproved");
@@ -972,6 +1021,7 @@ class ApproveFinancing extends LedgerCommand {
       rec.holder,
       advance,
       paid,
+      REGISTRATION,
     ]);
     credit(m, caller, -paid);
     credit(m, rec.holder, paid);
@@ -985,7 +1035,8 @@ class ApproveFinancing extends LedgerCommand {
   }
 
   toString(): string {
-    return `approveFinancing(#${this.pick}, by ${callerLabel(this.caller)})`;
+    const how = ["at the quote", "one fen short", "paying nothing"][this.greed];
+    return `approveFinancing(#${this.pick} ${how}, by ${callerLabel(this.caller)})`;
   }
 }
 
@@ -1006,13 +1057,75 @@ class RejectFinancing extends LedgerCommand {
       expected = refusal(financing, "CreditLineUnauthorized", fin.lineId, caller);
     }
     const reason = ethers.encodeBytes32String("RISK_APPETITE");
-    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).rejectFinancing(id, reason));
+    const receipt = await execute(expected, () =>
+      financing.connect(signer(r, caller)).rejectFinancing(id, fin?.lineId ?? 0n, reason),
+    );
     if (!receipt || !fin) return;
     fin.status = FSt.Rejected;
   }
 
   toString(): string {
     return `rejectFinancing(#${this.pick}, by ${callerLabel(this.caller)})`;
+  }
+}
+
+class WithdrawRequest extends LedgerCommand {
+  constructor(readonly pick: number, readonly prefer: boolean, readonly caller: number) {
+    super();
+  }
+
+  protected async act(m: Model, r: Real): Promise<void> {
+    const { financing } = r.f;
+    const id = pickId(m, this.pick, this.prefer, (x) => m.fins.get(x.id)?.status === FSt.Requested);
+    const fin = m.fins.get(id);
+    const caller = callerAddress(r, this.caller, fin?.supplier ?? recOf(m, id).holder);
+    const finStatus = fin?.status ?? FSt.None;
+    let expected: Refusal | null = null;
+    if (!fin || finStatus !== FSt.Requested) expected = refusal(financing, "FinancingInvalidStatus", id, finStatus);
+    else if (fin.supplier !== caller) expected = refusal(financing, "FinancingNotHolder", id, caller);
+    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).withdrawFinancingRequest(id));
+    if (!receipt || !fin) return;
+    fin.status = FSt.Withdrawn;
+  }
+
+  toString(): string {
+    return `withdrawFinancingRequest(#${this.pick}, by ${callerLabel(this.caller)})`;
+  }
+}
+
+/** A financier reprices a line, typically under pending requests (the hostile move of (8)). */
+class UpdateLine extends LedgerCommand {
+  constructor(
+    readonly line: number,
+    readonly caller: number,
+    readonly maxAdvanceBps: bigint,
+    readonly discountBps: bigint,
+  ) {
+    super();
+  }
+
+  protected async act(m: Model, r: Real): Promise<void> {
+    const { financing } = r.f;
+    const line = lineOf(m, BigInt(this.line));
+    if (!line) throw new Error(`model: no line ${this.line}`);
+    const caller = callerAddress(r, this.caller, line.financier);
+    const terms = {
+      limit: line.limit,
+      maxAdvanceBps: this.maxAdvanceBps,
+      discountBps: this.discountBps,
+      expiry: line.expiry,
+    };
+    let expected: Refusal | null = null;
+    if (line.financier !== caller) expected = refusal(financing, "CreditLineUnauthorized", line.id, caller);
+    else if (line.expiry <= m.now) expected = refusal(financing, "CreditLineInvalidExpiry", line.expiry);
+    const receipt = await execute(expected, () => financing.connect(signer(r, caller)).updateCreditLine(line.id, terms));
+    if (!receipt) return;
+    line.maxAdvanceBps = this.maxAdvanceBps;
+    line.discountBps = this.discountBps;
+  }
+
+  toString(): string {
+    return `updateCreditLine(${this.line} to ${this.maxAdvanceBps} / ${this.discountBps} bps, by ${callerLabel(this.caller)})`;
   }
 }
 
@@ -1197,9 +1310,24 @@ const transferArb: Arb = fc
   .tuple(pickArb, preferArb, callerArb, recipientArb)
   .map(([p, pr, c, to]) => new Transfer(p, pr, c, to));
 const requestArb: Arb = fc
-  .tuple(pickArb, preferArb, callerArb, lineArb)
-  .map(([p, pr, c, l]) => new RequestFinancing(p, pr, c, l));
-const approveArb: Arb = idActArb.map(([p, pr, c]) => new ApproveFinancing(p, pr, c));
+  .tuple(pickArb, preferArb, callerArb, lineArb, fc.boolean(), fc.integer({ min: 0, max: 40 }))
+  .map(([p, pr, c, l, tight, lapse]) => new RequestFinancing(p, pr, c, l, tight, lapse));
+const greedArb = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 2 },
+  { arbitrary: fc.constantFrom(1, 2), weight: 1 },
+);
+const approveArb: Arb = fc
+  .tuple(pickArb, preferArb, callerArb, greedArb)
+  .map(([p, pr, c, g]) => new ApproveFinancing(p, pr, c, g));
+const withdrawArb: Arb = idActArb.map(([p, pr, c]) => new WithdrawRequest(p, pr, c));
+const updateLineArb: Arb = fc
+  .tuple(
+    fc.integer({ min: 1, max: 4 }),
+    callerArb,
+    fc.bigInt({ min: 1_000n, max: 10_000n }),
+    fc.bigInt({ min: 0n, max: 10_000n }),
+  )
+  .map(([l, c, a, d]) => new UpdateLine(l, c, a, d));
 const rejectArb: Arb = idActArb.map(([p, pr, c]) => new RejectFinancing(p, pr, c));
 const payArb: Arb = fc
   .tuple(pickArb, preferArb, callerArb, amountKindArb, fractionArb)
@@ -1221,6 +1349,8 @@ const commandArbs: Arb[] = [
     { arbitrary: requestArb, weight: 4 },
     { arbitrary: approveArb, weight: 4 },
     { arbitrary: rejectArb, weight: 1 },
+    { arbitrary: withdrawArb, weight: 1 },
+    { arbitrary: updateLineArb, weight: 2 },
     { arbitrary: payArb, weight: 3 },
     { arbitrary: advanceArb, weight: 2 },
     { arbitrary: writeOffArb, weight: 2 },
@@ -1264,6 +1394,9 @@ async function readModel(fx: InvariantFixture): Promise<Model> {
         lineId: fin.lineId,
         supplier: fin.supplier,
         principal: fin.principal,
+        minPaid: fin.minPaid,
+        maxDiscount: fin.maxDiscount,
+        expiresAt: fin.expiresAt,
       });
     }
     if (Number(fin.status) === FSt.Active) model.approvals.set(id, 1);

@@ -21,6 +21,7 @@ import {
   YEAR,
   type LedgerFixture,
 } from "./helpers/fixture";
+import { approvalFor, requestTerms } from "./helpers/financing";
 
 /** IReceivables.Status, as the ABI returns it. */
 const STATUS = {
@@ -85,8 +86,8 @@ async function financedReceivable(f: LedgerFixture): Promise<bigint> {
     .connect(f.financier)
     .openCreditLine.staticCall(f.buyer.address, f.supplier.address, terms);
   await f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, terms);
-  await f.financing.connect(f.supplier).requestFinancing(id, lineId);
-  await f.financing.connect(f.financier).approveFinancing(id);
+  await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId));
+  await f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id));
   return id;
 }
 

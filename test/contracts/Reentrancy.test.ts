@@ -25,7 +25,6 @@ import {
 } from "../../typechain-types";
 import type { Receivables } from "../../typechain-types";
 import {
-  DAY,
   FUNDING,
   GRACE_PERIOD,
   JURISDICTION_CN,
@@ -39,9 +38,9 @@ import {
   makeInvoice,
   signAct,
 } from "./helpers/fixture";
+import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
 const FACE = 1_000_000_00n;
-const BPS = 10_000n;
 const GUARD_ERROR = ethers.id("ReentrancyGuardReentrantCall()").slice(0, 10);
 const RStatus = { Accepted: 2n, Financed: 3n, Paid: 4n, Split: 7n };
 const FStatus = { Requested: 1n, Active: 3n, Repaid: 4n };
@@ -62,11 +61,6 @@ async function countEvents(
   return receipt!.logs.filter(
     (l) => l.address === address && contract.interface.parseLog({ topics: [...l.topics], data: l.data })?.name === name,
   ).length;
-}
-
-async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
-  const receipt = await tx.wait();
-  return BigInt((await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp);
 }
 
 // ------------------------------------------------------------------ hostile settlement token
@@ -121,12 +115,6 @@ async function openLineOn(h: Hostile) {
   const terms = await lineTerms();
   await h.financing.connect(h.financier).openCreditLine(h.buyer.address, h.supplier.address, terms);
   return { lineId: await h.financing.creditLineCount(), terms };
-}
-
-function expectedQuote(dueDate: bigint, at: bigint, terms: { maxAdvanceBps: bigint; discountBps: bigint }) {
-  const advance = (FACE * terms.maxAdvanceBps) / BPS;
-  const discount = (advance * terms.discountBps * (dueDate - at)) / (BPS * 365n * DAY);
-  return { advance, paid: advance - discount };
 }
 
 async function expectGuardStoppedOnce(h: Hostile) {
@@ -193,8 +181,8 @@ describe("Reentrancy", function () {
           const h = await loadFixture(reentrantLedgerFixture);
           const { lineId } = await openLineOn(h);
           const { id } = await acceptedOn(h);
-          await h.financing.connect(h.supplier).requestFinancing(id, lineId);
-          await h.financing.connect(h.financier).approveFinancing(id);
+          await h.financing.connect(h.supplier).requestFinancing(id, await requestTerms(lineId));
+          await h.financing.connect(h.financier).approveFinancing(id, await approvalFor(h, id));
           const advance = (await h.financing.financing(id)).principal;
           expect((await h.financing.creditLine(lineId)).utilised).to.equal(advance);
           const amount = 950_000_00n;
@@ -250,15 +238,16 @@ describe("Reentrancy", function () {
       describe("when the token re-enters approveFinancing for the same receivable", function () {
         it("refuses the nested call with ReentrancyGuardReentrantCall and finances once", async function () {
           const h = await loadFixture(reentrantLedgerFixture);
-          const { lineId, terms } = await openLineOn(h);
-          const { id, dueDate } = await acceptedOn(h);
-          await h.financing.connect(h.supplier).requestFinancing(id, lineId);
-          await h.token.arm(h.financing, h.financing.interface.encodeFunctionData("approveFinancing", [id]));
-          const tx = await h.financing.connect(h.financier).approveFinancing(id);
-          const { advance, paid } = expectedQuote(dueDate, await blockTime(tx), terms);
+          const { lineId } = await openLineOn(h);
+          const { id } = await acceptedOn(h);
+          await h.financing.connect(h.supplier).requestFinancing(id, await requestTerms(lineId));
+          const approval = await approvalFor(h, id);
+          const { advance, paid } = approval;
+          await h.token.arm(h.financing, h.financing.interface.encodeFunctionData("approveFinancing", [id, approval]));
+          const tx = await h.financing.connect(h.financier).approveFinancing(id, approval);
           await expect(tx)
             .to.emit(h.financing, "FinancingApproved")
-            .withArgs(id, lineId, h.financier.address, h.supplier.address, advance, paid);
+            .withArgs(id, lineId, h.financier.address, h.supplier.address, advance, paid, REGISTRATION);
           expect(await countEvents(tx, h.financing, "FinancingApproved")).to.equal(1);
           expect(await countEvents(tx, h.receivables, "ReceivableAssigned")).to.equal(1);
           await expect(tx).to.changeTokenBalances(h.token, [h.financier, h.supplier], [-paid, paid]);
@@ -276,25 +265,26 @@ describe("Reentrancy", function () {
       describe("when the token re-enters approveFinancingBySig for another requested receivable with the financier's valid signature", function () {
         it("refuses the nested approval with ReentrancyGuardReentrantCall; it relays alone afterwards", async function () {
           const h = await loadFixture(reentrantLedgerFixture);
-          const { lineId, terms } = await openLineOn(h);
+          const { lineId } = await openLineOn(h);
           const first = await acceptedOn(h);
           const second = await acceptedOn(h);
-          await h.financing.connect(h.supplier).requestFinancing(first.id, lineId);
-          await h.financing.connect(h.supplier).requestFinancing(second.id, lineId);
+          await h.financing.connect(h.supplier).requestFinancing(first.id, await requestTerms(lineId));
+          await h.financing.connect(h.supplier).requestFinancing(second.id, await requestTerms(lineId));
           const dl = await deadline();
+          const a2 = await approvalFor(h, second.id);
           const signature = await signAct(
             h.financier,
             { ...FINANCING_DOMAIN, verifyingContract: await h.financing.getAddress() },
             FINANCING_TYPES.ApproveFinancing,
-            { financier: h.financier.address, receivableId: second.id, nonce: NONCE, deadline: dl },
+            { financier: h.financier.address, receivableId: second.id, approval: a2, nonce: NONCE, deadline: dl },
           );
           const auth = { nonce: NONCE, deadline: dl, signature };
           await h.token.arm(
             h.financing,
-            h.financing.interface.encodeFunctionData("approveFinancingBySig", [h.financier.address, second.id, auth]),
+            h.financing.interface.encodeFunctionData("approveFinancingBySig", [h.financier.address, second.id, a2, auth]),
           );
-          const tx = await h.financing.connect(h.financier).approveFinancing(first.id);
-          const q1 = expectedQuote(first.dueDate, await blockTime(tx), terms);
+          const q1 = await approvalFor(h, first.id);
+          const tx = await h.financing.connect(h.financier).approveFinancing(first.id, q1);
           expect(await countEvents(tx, h.financing, "FinancingApproved")).to.equal(1);
           await expectGuardStoppedOnce(h);
           expect((await h.financing.financing(second.id)).status).to.equal(FStatus.Requested);
@@ -304,12 +294,11 @@ describe("Reentrancy", function () {
 
           const relayed = await h.financing
             .connect(h.outsider)
-            .approveFinancingBySig(h.financier.address, second.id, auth);
-          const q2 = expectedQuote(second.dueDate, await blockTime(relayed), terms);
+            .approveFinancingBySig(h.financier.address, second.id, a2, auth);
           await expect(relayed)
             .to.emit(h.financing, "FinancingApproved")
-            .withArgs(second.id, lineId, h.financier.address, h.supplier.address, q2.advance, q2.paid);
-          expect((await h.financing.creditLine(lineId)).utilised).to.equal(q1.advance + q2.advance);
+            .withArgs(second.id, lineId, h.financier.address, h.supplier.address, a2.advance, a2.paid, REGISTRATION);
+          expect((await h.financing.creditLine(lineId)).utilised).to.equal(q1.advance + a2.advance);
           expect(await h.financing.isNonceUsed(h.financier.address, NONCE)).to.equal(true);
         });
       });

@@ -27,7 +27,6 @@ import { deployLedger } from "../../scripts/lib/deploy-ledger";
 import { MultisigWallet__factory } from "../../typechain-types";
 import type { IReceivables, MultisigWallet } from "../../typechain-types";
 import {
-  DAY,
   FUNDING,
   GRACE_PERIOD,
   JURISDICTION_CN,
@@ -41,6 +40,7 @@ import {
   signAct,
   type LedgerFixture,
 } from "./helpers/fixture";
+import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
 type Types = Record<string, TypedDataField[]>;
 type Target = "receivables" | "financing";
@@ -55,13 +55,12 @@ interface Auth {
 /** Order of the secp256k1 group: `s` and `n - s` are both valid halves of an ECDSA signature. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const ECRECOVER = "0x0000000000000000000000000000000000000001";
-const BPS = 10_000n;
 const FACE = 1_000_000_00n;
 const REASON = ethers.encodeBytes32String("CONCENTRATION");
 const CREDIT_NOTE_HASH = ethers.keccak256(ethers.toUtf8Bytes("credit note CN-1"));
 
 const RStatus = { None: 0n, Issued: 1n, Accepted: 2n, Financed: 3n, Paid: 4n, Defaulted: 5n, Cancelled: 6n, Split: 7n };
-const FStatus = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n };
+const FStatus = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n, Withdrawn: 6n };
 
 // ------------------------------------------------------------------ helpers
 
@@ -103,12 +102,6 @@ async function readReceivable(f: LedgerFixture, id: bigint): Promise<unknown> {
 function logsOf(receipt: ContractTransactionReceipt | null): unknown[] {
   if (receipt === null) throw new Error("no receipt");
   return receipt.logs.map((l) => [l.address, [...l.topics], l.data]);
-}
-
-async function blockTime(tx: ContractTransactionResponse): Promise<bigint> {
-  const receipt = await tx.wait();
-  const block = await ethers.provider.getBlock(receipt!.blockNumber);
-  return BigInt(block!.timestamp);
 }
 
 /** The twin of a 65-byte ECDSA signature: same r, s replaced by n - s, v flipped. Recovers the same signer. */
@@ -156,15 +149,8 @@ async function openLine(f: LedgerFixture) {
 /** An accepted receivable with financing requested on line `lineId`. */
 async function requested(f: LedgerFixture, lineId: bigint) {
   const r = await accepted(f);
-  await f.financing.connect(f.supplier).requestFinancing(r.id, lineId);
+  await f.financing.connect(f.supplier).requestFinancing(r.id, await requestTerms(lineId));
   return r;
-}
-
-/** Advance and supplier payout the default line terms give for FACE due at `dueDate`, approved at `at`. */
-function expectedQuote(dueDate: bigint, at: bigint, terms: { maxAdvanceBps: bigint; discountBps: bigint }) {
-  const advance = (FACE * terms.maxAdvanceBps) / BPS;
-  const discount = (advance * terms.discountBps * (dueDate - at)) / (BPS * 365n * DAY);
-  return { advance, paid: advance - discount };
 }
 
 // ------------------------------------------------------------------ the acts
@@ -528,20 +514,46 @@ const ACTS: ActCase[] = [
     types: FINANCING_TYPES.RequestFinancing,
     prepare: async (f) => {
       const { lineId } = await openLine(f);
-      const other = await openLine(f);
       const { id } = await accepted(f);
+      const fin = f.financing.connect(f.outsider);
+      const terms = await requestTerms(lineId, { minPaid: 1_000n, maxDiscount: 2_000n });
+      return {
+        signer: f.supplier,
+        message: { supplier: f.supplier.address, receivableId: id, terms },
+        direct: () => f.financing.connect(f.supplier).requestFinancing(id, terms),
+        relay: (auth) => fin.requestFinancingBySig(f.supplier.address, id, terms, auth),
+        tamper: (auth) => fin.requestFinancingBySig(f.supplier.address, id, { ...terms, minPaid: 0n }, auth),
+        state: async () => Array.from(await f.financing.financing(id)),
+        effect: async (tx) => {
+          await expect(tx)
+            .to.emit(f.financing, "FinancingRequested")
+            .withArgs(id, lineId, f.supplier.address, terms.minPaid, terms.maxDiscount, terms.expiresAt);
+          const fv = await f.financing.financing(id);
+          expect([fv.status, fv.supplier, fv.lineId]).to.deep.equal([FStatus.Requested, f.supplier.address, lineId]);
+        },
+      };
+    },
+  },
+  {
+    fn: "withdrawFinancingRequestBySig",
+    target: "financing",
+    types: FINANCING_TYPES.WithdrawFinancingRequest,
+    prepare: async (f) => {
+      const { lineId } = await openLine(f);
+      const { id } = await requested(f, lineId);
+      const other = await requested(f, lineId);
       const fin = f.financing.connect(f.outsider);
       return {
         signer: f.supplier,
-        message: { supplier: f.supplier.address, receivableId: id, lineId },
-        direct: () => f.financing.connect(f.supplier).requestFinancing(id, lineId),
-        relay: (auth) => fin.requestFinancingBySig(f.supplier.address, id, lineId, auth),
-        tamper: (auth) => fin.requestFinancingBySig(f.supplier.address, id, other.lineId, auth),
-        state: async () => Array.from(await f.financing.financing(id)),
+        message: { supplier: f.supplier.address, receivableId: id },
+        direct: () => f.financing.connect(f.supplier).withdrawFinancingRequest(id),
+        relay: (auth) => fin.withdrawFinancingRequestBySig(f.supplier.address, id, auth),
+        tamper: (auth) => fin.withdrawFinancingRequestBySig(f.supplier.address, other.id, auth),
+        state: async () => [Array.from(await f.financing.financing(id)), Array.from(await f.financing.financing(other.id))],
         effect: async (tx) => {
-          await expect(tx).to.emit(f.financing, "FinancingRequested").withArgs(id, lineId, f.supplier.address);
-          const fv = await f.financing.financing(id);
-          expect([fv.status, fv.supplier, fv.lineId]).to.deep.equal([FStatus.Requested, f.supplier.address, lineId]);
+          await expect(tx).to.emit(f.financing, "FinancingWithdrawn").withArgs(id, lineId, f.supplier.address);
+          expect((await f.financing.financing(id)).status).to.equal(FStatus.Withdrawn);
+          expect((await f.financing.financing(other.id)).status).to.equal(FStatus.Requested);
         },
       };
     },
@@ -551,18 +563,20 @@ const ACTS: ActCase[] = [
     target: "financing",
     types: FINANCING_TYPES.ApproveFinancing,
     prepare: async (f) => {
-      const { lineId, terms } = await openLine(f);
-      const { id, inv } = await requested(f, lineId);
+      const { lineId } = await openLine(f);
+      const { id } = await requested(f, lineId);
       const other = await requested(f, lineId);
       const fin = f.financing.connect(f.outsider);
       const balances = async () =>
         Promise.all([f.financier, f.supplier, f.outsider].map((w) => f.token.balanceOf(w.address)));
+      const approval = await approvalFor(f, id);
+      const { advance, paid } = approval;
       return {
         signer: f.financier,
-        message: { financier: f.financier.address, receivableId: id },
-        direct: () => f.financing.connect(f.financier).approveFinancing(id),
-        relay: (auth) => fin.approveFinancingBySig(f.financier.address, id, auth),
-        tamper: (auth) => fin.approveFinancingBySig(f.financier.address, other.id, auth),
+        message: { financier: f.financier.address, receivableId: id, approval },
+        direct: () => f.financing.connect(f.financier).approveFinancing(id, approval),
+        relay: (auth) => fin.approveFinancingBySig(f.financier.address, id, approval, auth),
+        tamper: (auth) => fin.approveFinancingBySig(f.financier.address, id, { ...approval, paid: paid - 1n }, auth),
         state: async () => [
           Array.from(await f.financing.financing(id)),
           Array.from(await f.financing.financing(other.id)),
@@ -571,10 +585,9 @@ const ACTS: ActCase[] = [
           await balances(),
         ],
         effect: async (tx) => {
-          const { advance, paid } = expectedQuote(BigInt(inv.dueDate), await blockTime(tx), terms);
           await expect(tx)
             .to.emit(f.financing, "FinancingApproved")
-            .withArgs(id, lineId, f.financier.address, f.supplier.address, advance, paid);
+            .withArgs(id, lineId, f.financier.address, f.supplier.address, advance, paid, REGISTRATION);
           await expect(tx)
             .to.emit(f.receivables, "ReceivableAssigned")
             .withArgs(id, f.supplier.address, f.financier.address);
@@ -598,10 +611,10 @@ const ACTS: ActCase[] = [
       const otherReason = ethers.encodeBytes32String("OTHER");
       return {
         signer: f.financier,
-        message: { financier: f.financier.address, receivableId: id, reasonCode: REASON },
-        direct: () => f.financing.connect(f.financier).rejectFinancing(id, REASON),
-        relay: (auth) => fin.rejectFinancingBySig(f.financier.address, id, REASON, auth),
-        tamper: (auth) => fin.rejectFinancingBySig(f.financier.address, id, otherReason, auth),
+        message: { financier: f.financier.address, receivableId: id, lineId, reasonCode: REASON },
+        direct: () => f.financing.connect(f.financier).rejectFinancing(id, lineId, REASON),
+        relay: (auth) => fin.rejectFinancingBySig(f.financier.address, id, lineId, REASON, auth),
+        tamper: (auth) => fin.rejectFinancingBySig(f.financier.address, id, lineId, otherReason, auth),
         state: async () => Array.from(await f.financing.financing(id)),
         effect: async (tx) => {
           await expect(tx).to.emit(f.financing, "FinancingRejected").withArgs(id, lineId, REASON);
@@ -618,8 +631,8 @@ const ACTS: ActCase[] = [
       const { lineId } = await openLine(f);
       const a = await requested(f, lineId);
       const b = await requested(f, lineId);
-      await f.financing.connect(f.financier).approveFinancing(a.id);
-      await f.financing.connect(f.financier).approveFinancing(b.id);
+      await f.financing.connect(f.financier).approveFinancing(a.id, await approvalFor(f, a.id));
+      await f.financing.connect(f.financier).approveFinancing(b.id, await approvalFor(f, b.id));
       const principal = (await f.financing.financing(a.id)).principal;
       await time.increaseTo(BigInt(b.inv.dueDate) + GRACE_PERIOD + 1n);
       await f.receivables.markDefaulted(a.id);
@@ -953,17 +966,18 @@ describe("Signed actions", function () {
           );
         const { lineId } = await openLine(f);
         const { id } = await requested(f, lineId);
+        const approval = await approvalFor(f, id);
         // Sign for the second deployment, relay to the first.
         const signature = await signAct(
           f.financier,
           { ...FINANCING_DOMAIN, verifyingContract: await other.financing.getAddress() },
           FINANCING_TYPES.ApproveFinancing,
-          { financier: f.financier.address, receivableId: id, nonce: 0n, deadline: dl },
+          { financier: f.financier.address, receivableId: id, approval, nonce: 0n, deadline: dl },
         );
         await expect(
           f.financing
             .connect(f.outsider)
-            .approveFinancingBySig(f.financier.address, id, { nonce: 0n, deadline: dl, signature }),
+            .approveFinancingBySig(f.financier.address, id, approval, { nonce: 0n, deadline: dl, signature }),
         )
           .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
           .withArgs(f.financier.address);
@@ -1126,6 +1140,81 @@ describe("Signed actions", function () {
       });
     });
 
+    describe("when an unused approval signature for one request is relayed onto a later request", function () {
+      async function staleApprovalFixture() {
+        const f = await loadFixture(ledgerFixture);
+        const { lineId } = await openLine(f);
+        const { id } = await requested(f, lineId);
+        const approval = await approvalFor(f, id);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.financier,
+          { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
+          FINANCING_TYPES.ApproveFinancing,
+          { financier: f.financier.address, receivableId: id, approval, nonce: 3n, deadline: dl },
+        );
+        // The supplier withdraws before the signature is relayed.
+        await f.financing.connect(f.supplier).withdrawFinancingRequest(id);
+        return { f, lineId, id, approval, auth: { nonce: 3n, deadline: dl, signature } };
+      }
+
+      it("reverts with FinancingLineMismatch when the new request is on another of the financier's lines", async function () {
+        const { f, lineId, id, approval, auth } = await staleApprovalFixture();
+        const second = await openLine(f);
+        await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(second.lineId));
+        await expect(f.financing.connect(f.outsider).approveFinancingBySig(f.financier.address, id, approval, auth))
+          .to.be.revertedWithCustomError(f.financing, "FinancingLineMismatch")
+          .withArgs(id, lineId, second.lineId);
+        expect(await f.financing.isNonceUsed(f.financier.address, 3n)).to.equal(false);
+      });
+
+      it("reverts with FinancingTermsNotMet when the new request on the same line asks for more", async function () {
+        const { f, lineId, id, approval, auth } = await staleApprovalFixture();
+        const terms = await requestTerms(lineId, { minPaid: approval.paid + 1n });
+        await f.financing.connect(f.supplier).requestFinancing(id, terms);
+        await expect(f.financing.connect(f.outsider).approveFinancingBySig(f.financier.address, id, approval, auth))
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+      });
+
+      it("reverts with SignedActionInvalidSignature when the approval's advance is changed to fit a new line", async function () {
+        const { f, id, approval, auth } = await staleApprovalFixture();
+        const second = await openLine(f);
+        await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(second.lineId));
+        await expect(
+          f.financing
+            .connect(f.outsider)
+            .approveFinancingBySig(f.financier.address, id, { ...approval, lineId: second.lineId }, auth),
+        )
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.financier.address);
+      });
+    });
+
+    describe("when a rejection signature names another line than the request's", function () {
+      it("reverts with FinancingLineMismatch", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { lineId } = await openLine(f);
+        const second = await openLine(f);
+        const { id } = await requested(f, lineId);
+        const dl = await deadline();
+        const signature = await signAct(
+          f.financier,
+          { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
+          FINANCING_TYPES.RejectFinancing,
+          { financier: f.financier.address, receivableId: id, lineId: second.lineId, reasonCode: REASON, nonce: 4n, deadline: dl },
+        );
+        await expect(
+          f.financing
+            .connect(f.outsider)
+            .rejectFinancingBySig(f.financier.address, id, second.lineId, REASON, { nonce: 4n, deadline: dl, signature }),
+        )
+          .to.be.revertedWithCustomError(f.financing, "FinancingLineMismatch")
+          .withArgs(id, second.lineId, lineId);
+        expect((await f.financing.financing(id)).status).to.equal(FStatus.Requested);
+      });
+    });
+
     describe("when a signer uses the same nonce value on Receivables and on Financing", function () {
       it("relays both: each contract keeps its own bitmap", async function () {
         const f = await loadFixture(ledgerFixture);
@@ -1143,19 +1232,20 @@ describe("Signed actions", function () {
         expect(await f.financing.isNonceUsed(f.supplier.address, 7n)).to.equal(false);
         await f.receivables.connect(f.buyer).accept(r.id);
         const { lineId } = await openLine(f);
+        const terms = await requestTerms(lineId);
         const signature = await signAct(
           f.supplier,
           { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() },
           FINANCING_TYPES.RequestFinancing,
-          { supplier: f.supplier.address, receivableId: r.id, lineId, nonce: 7n, deadline: dl },
+          { supplier: f.supplier.address, receivableId: r.id, terms, nonce: 7n, deadline: dl },
         );
         await expect(
           f.financing
             .connect(f.outsider)
-            .requestFinancingBySig(f.supplier.address, r.id, lineId, { nonce: 7n, deadline: dl, signature }),
+            .requestFinancingBySig(f.supplier.address, r.id, terms, { nonce: 7n, deadline: dl, signature }),
         )
           .to.emit(f.financing, "FinancingRequested")
-          .withArgs(r.id, lineId, f.supplier.address);
+          .withArgs(r.id, lineId, f.supplier.address, terms.minPaid, terms.maxDiscount, terms.expiresAt);
         expect(await f.financing.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
         expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
       });

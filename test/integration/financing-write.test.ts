@@ -27,6 +27,7 @@ import { DEFAULT_PARAMS, deployLedger, describeDeployment } from "../../scripts/
 import { ActsService } from "../../services/src/acts/acts.service";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { FINANCING_TYPES } from "../../services/src/chain/eip712-types";
+import { proposedFields, registrationHash } from "../../services/src/financing/financing-terms";
 import { receivableIdHex } from "../../services/src/common/columns";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
 import { CreditLineEntity, FinancingEntity } from "../../services/src/indexer/entities/projections.entity";
@@ -41,7 +42,7 @@ const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 const BPS = 10_000n;
-const STATUS = { requested: 1n, rejected: 2n, active: 3n, repaid: 4n, writtenOff: 5n } as const;
+const STATUS = { requested: 1n, rejected: 2n, active: 3n, repaid: 4n, writtenOff: 5n, withdrawn: 6n } as const;
 const RECEIVABLE = { financed: 3n, defaulted: 5n } as const;
 
 type Name = "financier" | "financier2" | "supplier" | "supplier2" | "buyer" | "suspended" | "lapsing";
@@ -120,7 +121,13 @@ class Harness {
     expect(unsigned.body.status).to.equal("unsigned");
     const td = unsigned.body.typedData as TypedData;
     const signature = await (opts.signer ?? this.w[who]).signTypedData(td.domain, td.types, td.message);
-    const signedBody = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature };
+    const signedBody = {
+      ...proposedFields(td.primaryType, td.message),
+      ...body,
+      nonce: td.message.nonce,
+      deadline: td.message.deadline,
+      signature,
+    };
     const res = await this.post(who, `${path}${opts.wait === false ? "" : "?wait=true"}`, signedBody);
     return { res, typedData: td, signedBody, digest: unsigned.body.digest as string };
   }
@@ -203,6 +210,18 @@ const ENV_OVERRIDES = { KYC_JOB_INTERVAL_MS: "3600000" };
 
 const isoIn = (days: number) => new Date(Date.now() + days * DAY * 1000).toISOString();
 
+/** The movable-property financing registration number the tests' approvals record. */
+const REG = "04411234000567890123";
+
+/** Request terms as a client names them in the body, and as it signs them (unix seconds). */
+function requestTermsBody(lineId: number, minPaid = "0", maxDiscount = "0") {
+  const expiresAt = Math.floor(Date.now() / 1000) + 7 * DAY;
+  return {
+    body: { minPaid, maxDiscount, expiresAt: new Date(expiresAt * 1000).toISOString() },
+    signed: { lineId, minPaid, maxDiscount, expiresAt },
+  };
+}
+
 describe("Financing writes: credit lines and financings as participant-signed acts", function () {
   this.timeout(600_000);
   let chain: TestChain;
@@ -228,6 +247,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       "/credit-lines/{id}/close",
       "/financings",
       "/financings/{id}/approve",
+      "/financings/{id}/withdraw",
       "/financings/{id}/reject",
       "/financings/{id}/write-off",
     ]) {
@@ -373,15 +393,27 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const supplierBefore = await token.balanceOf(h.w.supplier.address);
       const financierBefore = await token.balanceOf(h.w.financier.address);
       // The receivable id in decimal works as well as in hex.
-      const { act: approved } = await h.act("financier", `/financings/${r.id.toString()}/approve`, {});
+      const { act: approved, typedData } = await h.act("financier", `/financings/${r.id.toString()}/approve`, {
+        registrationNumber: ` ${REG.toLowerCase()} `,
+      });
       expect(approved).to.include({ kind: "approve_financing", receivableId: r.hex, lineId });
 
-      const block = await chain.provider.getBlock(approved.blockNumber as number);
+      // The service proposed the line's quote at its chain time; the financier signed exactly that.
+      const proposedAt = BigInt(await h.now());
       const advance = (1_000_000n * 8000n) / BPS;
-      const discount = (advance * 1200n * BigInt(r.dueDate - block!.timestamp)) / (BPS * BigInt(YEAR));
-      const paid = advance - discount;
-      expect(discount > 0n, "a discount is charged").to.equal(true);
-      expect(approved.result).to.deep.equal({ lineId, advance: advance.toString(), paid: paid.toString() });
+      const signed = typedData.message.approval as Record<string, string>;
+      const paid = BigInt(signed.paid);
+      expect(signed).to.deep.equal({ lineId: String(lineId), advance: advance.toString(), paid: paid.toString(), registrationHash: registrationHash(REG) });
+      const discountThen = (advance * 1200n * (BigInt(r.dueDate) - proposedAt)) / (BPS * BigInt(YEAR));
+      expect(paid <= advance - discountThen, "paid is the quote at or before approval").to.equal(true);
+      expect(paid < advance, "a discount is charged").to.equal(true);
+      expect(approved.result).to.deep.equal({
+        registrationNumber: REG,
+        registrationHash: registrationHash(REG),
+        lineId,
+        advance: advance.toString(),
+        paid: paid.toString(),
+      });
       expect(await receivables.ownerOf(r.id)).to.equal(h.w.financier.address);
       const onChain = await receivables.receivable(r.id);
       expect(onChain.status).to.equal(RECEIVABLE.financed);
@@ -390,7 +422,10 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expect((await financing.creditLine(lineId)).utilised).to.equal(advance);
       expect((await financing.financing(r.id)).status).to.equal(STATUS.active);
       const f = await h.ds.getRepository(FinancingEntity).findOneByOrFail({ receivableId: r.hex });
-      expect([f.status, f.principal, f.paidToSupplier]).to.deep.equal(["active", advance, paid]);
+      expect([f.status, f.principal, f.paidToSupplier, f.registrationHash]).to.deep.equal(["active", advance, paid, registrationHash(REG)]);
+      const read = await request(h.svc.url).get(`/financings/${r.hex}`).set(bearer(h.tokens.supplier)).expect(200);
+      expect(read.body).to.include({ registrationNumber: REG, registrationHash: registrationHash(REG), status: "active" });
+      expect(BigInt(read.body.minPaid) <= paid && BigInt(read.body.maxDiscount) >= advance - paid, "the request's terms are met").to.equal(true);
       expect((await h.ds.getRepository(CreditLineEntity).findOneByOrFail({ id: lineId })).utilised).to.equal(advance);
 
       await (await receivables.connect(h.w.buyer).pay(r.id, 1_000_000n)).wait();
@@ -401,6 +436,81 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.indexed();
       expect((await h.ds.getRepository(CreditLineEntity).findOneByOrFail({ id: lineId })).utilised).to.equal(0n);
       expect((await h.ds.getRepository(FinancingEntity).findOneByOrFail({ receivableId: r.hex })).status).to.equal("repaid");
+    });
+
+    it("withdraws a pending request (typed data, then signed): the supplier may then ask another line", async function () {
+      const { financing } = h.env.ledger;
+      const lineId = await h.openLine();
+      const other = await h.openLine();
+      const r = await h.receivable();
+      await h.request(r.hex, lineId);
+      const pending = await h.writesNothing(() => h.post("supplier", "/financings", { receivableId: r.hex, lineId: other }));
+      expectRefusal(pending, 409, new RegExp(`A request on credit line ${lineId} is pending`));
+
+      const notYours = await h.writesNothing(() => h.post("supplier2", `/financings/${r.hex}/withdraw`, {}));
+      expectRefusal(notYours, 403, new RegExp(`${h.w.supplier2.address} does not hold receivable`));
+
+      const { act, typedData } = await h.act("supplier", `/financings/${r.hex}/withdraw`, {});
+      expect(typedData.primaryType).to.equal("WithdrawFinancingRequest");
+      expect(act).to.include({ kind: "withdraw_financing", receivableId: r.hex, lineId, status: "confirmed" });
+      expect((await financing.financing(r.id)).status).to.equal(STATUS.withdrawn);
+      await h.indexed();
+      expect((await h.ds.getRepository(FinancingEntity).findOneByOrFail({ receivableId: r.hex })).status).to.equal("withdrawn");
+
+      const again = await h.writesNothing(() => h.post("supplier", `/financings/${r.hex}/withdraw`, {}));
+      expectRefusal(again, 409, /is withdrawn; only a requested financing can be withdrawn/);
+      const approve = await h.writesNothing(() => h.post("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG }));
+      expectRefusal(approve, 409, /is withdrawn; only a requested financing can be approved/);
+
+      await h.request(r.hex, other);
+      expect((await financing.financing(r.id)).lineId).to.equal(BigInt(other));
+    });
+
+    it("refuses an approval after the financier repriced the line under the request: 409, before signing and when posted signed", async function () {
+      const { financing, receivables, token } = h.env.ledger;
+      const lineId = await h.openLine({ maxAdvanceBps: 9000, discountBps: 500 });
+      const r = await h.receivable({ faceValue: 1_000_000n, dueIn: 90 * DAY });
+      const { typedData: requestTd } = await h.act("supplier", "/financings", { receivableId: r.hex, lineId });
+      const terms = requestTd.message.terms as Record<string, string>;
+      expect(BigInt(terms.minPaid) > 0n, "the service proposed the line's quote as the least payment").to.equal(true);
+
+      await h.act("financier", `/credit-lines/${lineId}/update`, {
+        limit: "50000000",
+        maxAdvanceBps: 10_000,
+        discountBps: 10_000,
+        expiry: isoIn(180),
+      });
+      const supplierBefore = await token.balanceOf(h.w.supplier.address);
+      const refusal = /The approval would pay \d+ fen now with a discount of \d+ fen; the supplier's request asks at least \d+ fen now/;
+      await h.writesNothing(async () => {
+        const unsigned = await h.post("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG });
+        expectRefusal(unsigned, 409, refusal);
+        expect(unsigned.body.code).to.equal("FinancingTermsNotMet");
+
+        // A client that signs the repriced amounts itself meets the same refusal.
+        const at = BigInt(await h.now());
+        const advance = 1_000_000n;
+        const paid = advance - (advance * (BigInt(r.dueDate) - at)) / BigInt(YEAR);
+        const approval = { lineId, advance: advance.toString(), paid: paid.toString(), registrationHash: registrationHash(REG) };
+        const sig = await h.signLocally("financier", "ApproveFinancing", { financier: h.w.financier.address, receivableId: r.id, approval });
+        const signed = await h.post("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG, advance: approval.advance, paid: approval.paid, ...sig });
+        expectRefusal(signed, 409, refusal);
+      });
+      expect(await receivables.ownerOf(r.id)).to.equal(h.w.supplier.address);
+      expect(await token.balanceOf(h.w.supplier.address)).to.equal(supplierBefore);
+      expect((await financing.financing(r.id)).status).to.equal(STATUS.requested);
+    });
+
+    it("refuses a signed approval that does not repeat the amounts it signed: 400", async function () {
+      const lineId = await h.openLine();
+      const r = await h.receivable();
+      await h.request(r.hex, lineId);
+      const approval = { lineId, advance: "800000", paid: "790000", registrationHash: registrationHash(REG) };
+      const sig = await h.signLocally("financier", "ApproveFinancing", { financier: h.w.financier.address, receivableId: r.id, approval });
+      const res = await h.writesNothing(() => h.post("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG, ...sig }));
+      expectRefusal(res, 400, /a signed approval must carry the amounts of the typed data it signed/);
+      const noNumber = await h.writesNothing(() => h.post("financier", `/financings/${r.hex}/approve`, {}));
+      expectRefusal(noNumber, 400, /registrationNumber must be 6 to 64 letters, digits or dashes/);
     });
 
     it("rejects a request with a reason code on-chain (bytes32) and keeps the reason text with the act", async function () {
@@ -430,7 +540,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const never = await h.receivable();
       const financed = await h.receivable();
       await h.request(financed.hex, lineId);
-      await h.act("financier", `/financings/${financed.hex}/approve`, {});
+      await h.act("financier", `/financings/${financed.hex}/approve`, { registrationNumber: REG });
       await h.writesNothing(async () => {
         expectRefusal(await h.post("financier", `/financings/${never.hex}/write-off`, {}), 404, /No financing has been requested/);
         expectRefusal(
@@ -458,8 +568,9 @@ describe("Financing writes: credit lines and financings as participant-signed ac
         const stored = await h.ds.getRepository(ComplianceCheckEntity).findBy({ runId: res.body.complianceRunId });
         expect(stored.find((c) => c.ruleCode === "FINANCING_RECEIVABLE_ACCEPTED")!.result).to.equal("fail");
 
-        const sig = await h.signLocally("supplier", "RequestFinancing", { supplier: h.w.supplier.address, receivableId: r.id, lineId });
-        const signed = await h.post("supplier", "/financings", { receivableId: r.hex, lineId, ...sig });
+        const t = requestTermsBody(lineId);
+        const sig = await h.signLocally("supplier", "RequestFinancing", { supplier: h.w.supplier.address, receivableId: r.id, terms: t.signed });
+        const signed = await h.post("supplier", "/financings", { receivableId: r.hex, lineId, ...t.body, ...sig });
         expectRefusal(signed, 409, /only a receivable its debtor has accepted can be financed/);
       });
     });
@@ -467,11 +578,11 @@ describe("Financing writes: credit lines and financings as participant-signed ac
     it("financing an already-financed receivable: 409", async function () {
       const r = await h.receivable();
       await h.request(r.hex, lineId);
-      await h.act("financier", `/financings/${r.hex}/approve`, {});
+      await h.act("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG });
       await h.indexed();
       const res = await h.writesNothing(() => h.post("supplier", "/financings", { receivableId: r.hex, lineId }));
       expectRefusal(res, 409, /The receivable is already financed/);
-      const approveAgain = await h.writesNothing(() => h.post("financier", `/financings/${r.hex}/approve`, {}));
+      const approveAgain = await h.writesNothing(() => h.post("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG }));
       expectRefusal(approveAgain, 409, /is active; only a requested financing can be approved/);
     });
 
@@ -482,14 +593,20 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.request(a.hex, small);
       await h.request(b.hex, small);
       // Typed data for b is handed out while the line still has room; a is approved first.
-      const bUnsigned = await h.post("financier", `/financings/${b.hex}/approve`, {}).expect(200);
+      const bUnsigned = await h.post("financier", `/financings/${b.hex}/approve`, { registrationNumber: REG }).expect(200);
       const td = bUnsigned.body.typedData as TypedData;
-      const bSig = { nonce: td.message.nonce, deadline: td.message.deadline, signature: await h.w.financier.signTypedData(td.domain, td.types, td.message) };
-      await h.act("financier", `/financings/${a.hex}/approve`, {});
+      const bSig = {
+        registrationNumber: REG,
+        ...proposedFields(td.primaryType, td.message),
+        nonce: td.message.nonce,
+        deadline: td.message.deadline,
+        signature: await h.w.financier.signTypedData(td.domain, td.types, td.message),
+      };
+      await h.act("financier", `/financings/${a.hex}/approve`, { registrationNumber: REG });
 
       const over = new RegExp(`Financing 600000 fen would lift credit line ${small} to 1200000 fen, above its limit of 1000000 fen`);
       await h.writesNothing(async () => {
-        const unsigned = await h.post("financier", `/financings/${b.hex}/approve`, {});
+        const unsigned = await h.post("financier", `/financings/${b.hex}/approve`, { registrationNumber: REG });
         expectRefusal(unsigned, 409, over);
         expect(unsigned.body.code).to.equal("CreditLineLimitExceeded");
         expectRefusal(await h.post("financier", `/financings/${b.hex}/approve?wait=true`, bSig), 409, over);
@@ -515,8 +632,9 @@ describe("Financing writes: credit lines and financings as participant-signed ac
         expect(res.body.failures.map((f: { code: string }) => f.code)).to.deep.equal(["FINANCING_REQUESTER_IS_HOLDER"]);
         // The receivable is not the requester's to read: the refusal must not say who holds it.
         expect(JSON.stringify(res.body).toLowerCase()).not.to.include(h.w.supplier.address.toLowerCase());
-        const sig = await h.signLocally("supplier2", "RequestFinancing", { supplier: h.w.supplier2.address, receivableId: r.id, lineId });
-        expectRefusal(await h.post("supplier2", "/financings", { receivableId: r.hex, lineId, ...sig }), 403, /Only the holder/);
+        const t = requestTermsBody(lineId);
+        const sig = await h.signLocally("supplier2", "RequestFinancing", { supplier: h.w.supplier2.address, receivableId: r.id, terms: t.signed });
+        expectRefusal(await h.post("supplier2", "/financings", { receivableId: r.hex, lineId, ...t.body, ...sig }), 403, /Only the holder/);
       });
     });
 
@@ -525,9 +643,11 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await h.request(r.hex, lineId);
       const notYours = new RegExp(`${h.w.financier2.address} is not the financier of credit line ${lineId}`);
       await h.writesNothing(async () => {
-        expectRefusal(await h.post("financier2", `/financings/${r.hex}/approve`, {}), 403, notYours);
-        const sig = await h.signLocally("financier2", "ApproveFinancing", { financier: h.w.financier2.address, receivableId: r.id });
-        expectRefusal(await h.post("financier2", `/financings/${r.hex}/approve`, sig), 403, notYours);
+        expectRefusal(await h.post("financier2", `/financings/${r.hex}/approve`, { registrationNumber: REG }), 403, notYours);
+        const approval = { lineId, advance: "800000", paid: "790000", registrationHash: registrationHash(REG) };
+        const sig = await h.signLocally("financier2", "ApproveFinancing", { financier: h.w.financier2.address, receivableId: r.id, approval });
+        const body = { registrationNumber: REG, advance: approval.advance, paid: approval.paid, ...sig };
+        expectRefusal(await h.post("financier2", `/financings/${r.hex}/approve`, body), 403, notYours);
         expectRefusal(await h.post("financier2", `/financings/${r.hex}/reject`, { reasonCode: "NOPE" }), 403, notYours);
       });
       expect((await h.env.ledger.financing.financing(r.id)).status).to.equal(STATUS.requested);
@@ -657,6 +777,12 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       "lineId",
       "reasonCode",
       "reason",
+      "minPaid",
+      "maxDiscount",
+      "expiresAt",
+      "registrationNumber",
+      "advance",
+      "paid",
       "nonce",
       "deadline",
       "signature",
@@ -714,7 +840,9 @@ describe("Financing writes: credit lines and financings as participant-signed ac
 
     it("POST /financings/:id/approve, /reject and /write-off", async function () {
       for (const action of ["approve", "reject", "write-off"]) {
-        await fuzz("financier", () => `/financings/${requested.hex}/${action}`, () => (action === "reject" ? { reasonCode: "POLICY" } : {}));
+        await fuzz("financier", () => `/financings/${requested.hex}/${action}`, () =>
+          action === "reject" ? { reasonCode: "POLICY" } : action === "approve" ? { registrationNumber: REG } : {},
+        );
       }
     });
 
@@ -756,7 +884,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const lineId = await w.openLine({ maxAdvanceBps: 9000, discountBps: 0 });
       const r = await w.receivable({ faceValue: 500_000n, dueIn: 120 });
       await w.request(r.hex, lineId);
-      await w.act("financier", `/financings/${r.hex}/approve`, {});
+      await w.act("financier", `/financings/${r.hex}/approve`, { registrationNumber: REG });
       expect((await financing.creditLine(lineId)).utilised).to.equal(450_000n);
 
       await chain.provider.send("evm_increaseTime", [200]);

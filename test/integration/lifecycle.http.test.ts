@@ -12,6 +12,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
 import { signTypedData } from "../support/acts";
+import { proposedFields } from "../../services/src/financing/financing-terms";
 
 interface TypedData {
   domain: Record<string, unknown>;
@@ -48,7 +49,7 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
       .post(`${path}?wait=true`)
       .set(bearer(token))
       .set("Idempotency-Key", `${path}-${td.message.nonce}`)
-      .send({ ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature });
+      .send({ ...proposedFields(draft.body.typedData.primaryType as string, td.message), ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature });
     expect(res.status, `${path} signed: ${JSON.stringify(res.body)}`).to.equal(202);
     expect(res.body.status, `${path}: ${res.body.failureReason}`).to.equal("confirmed");
     return res.body as { id: string; result: Record<string, unknown> | null; receivableId: string | null; txHash: string };
@@ -146,12 +147,12 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
     expect(lineId).to.be.greaterThan(0);
     await act(tier1.wallet, tokens.tier1, "/financings", { receivableId: keep, lineId });
     const before = await env.ledger.token.balanceOf(tier1.wallet.address);
-    await act(bank.wallet, tokens.bank, `/financings/${keep}/approve`, {});
+    await act(bank.wallet, tokens.bank, `/financings/${keep}/approve`, { registrationNumber: "04412026120400000009" });
     expect(await env.ledger.receivables.ownerOf(BigInt(keep))).to.equal(bank.wallet.address);
     const advanced = (await env.ledger.token.balanceOf(tier1.wallet.address)) - before;
     expect(advanced > 0n && advanced <= 54_000_000n).to.equal(true);
     // Financing it twice is refused.
-    const again = await api().post(`/financings/${keep}/approve`).set(bearer(tokens.bank)).send({});
+    const again = await api().post(`/financings/${keep}/approve`).set(bearer(tokens.bank)).send({ registrationNumber: "04412026120400000009" });
     expect([404, 409]).to.include(again.status);
 
     // --- repay both parts at maturity (the buyer pays whoever holds each)

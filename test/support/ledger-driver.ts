@@ -7,6 +7,7 @@
  */
 import { MaxUint256, Wallet, id as keccakId, sha256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
+import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../services/src/financing/financing-terms";
 import type { TestEnv } from "./app";
 
 export const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4, AUDITOR: 8 } as const;
@@ -180,16 +181,21 @@ export class LedgerDriver {
     return mined(this.env.ledger.financing.connect(financier).closeCreditLine(lineId));
   }
 
-  request(holder: Wallet, id: bigint, lineId: number): Promise<TransactionReceipt> {
-    return mined(this.env.ledger.financing.connect(holder).requestFinancing(id, lineId));
+  /** Requests at any terms (lapsing in 30 days) unless `terms` says otherwise. */
+  async request(holder: Wallet, id: bigint, lineId: number, terms: Partial<RequestTerms> = {}): Promise<TransactionReceipt> {
+    const t = { ...anyTerms(BigInt(lineId), BigInt((await this.now()) + 30 * DAY)), ...terms };
+    return mined(this.env.ledger.financing.connect(holder).requestFinancing(id, t));
   }
 
-  approve(financier: Wallet, id: bigint): Promise<TransactionReceipt> {
-    return mined(this.env.ledger.financing.connect(financier).approveFinancing(id));
+  /** Approves at the line's current terms, quoted at the chain's latest block time. */
+  async approve(financier: Wallet, id: bigint, registrationNumber = `REG-${id.toString(16).slice(0, 12)}`): Promise<TransactionReceipt> {
+    const approval = await approvalAtLineTerms(this.env.ledger, id, registrationHash(registrationNumber), BigInt(await this.now()));
+    return mined(this.env.ledger.financing.connect(financier).approveFinancing(id, approval));
   }
 
-  reject(financier: Wallet, id: bigint, reason = "insufficient documents"): Promise<TransactionReceipt> {
-    return mined(this.env.ledger.financing.connect(financier).rejectFinancing(id, keccakId(reason)));
+  async reject(financier: Wallet, id: bigint, reason = "insufficient documents"): Promise<TransactionReceipt> {
+    const { lineId } = await this.env.ledger.financing.financing(id);
+    return mined(this.env.ledger.financing.connect(financier).rejectFinancing(id, lineId, keccakId(reason)));
   }
 
   writeOff(financier: Wallet, id: bigint): Promise<TransactionReceipt> {

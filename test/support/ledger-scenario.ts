@@ -6,7 +6,11 @@
  * Addresses are EIP-55 as ethers gives them; ids 0x + 64 lower-case hex digits as the service stores them.
  */
 import { MaxUint256, ZeroAddress, encodeBytes32String, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
+import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
 import type { TestEnv } from "./app";
+
+/** The movable-property financing registration number of the scenario's one financing. */
+export const SCENARIO_REGISTRATION = "0441202612040000001";
 
 const DAY = 86_400;
 export const YUAN = 100n;
@@ -106,8 +110,10 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
 
   const financed = await tokenise("financed", supplierA, buyer, 500_000n, 60);
   await accept(buyer, financed);
-  await send(ledger.financing.connect(supplierA).requestFinancing(financed, lines.line1));
-  await send(ledger.financing.connect(financier).approveFinancing(financed));
+  const anyTermsOn = (lineId: number) => anyTerms(BigInt(lineId), BigInt(expiry));
+  await send(ledger.financing.connect(supplierA).requestFinancing(financed, anyTermsOn(lines.line1)));
+  const approval = await approvalAtLineTerms(ledger, financed, registrationHash(SCENARIO_REGISTRATION), BigInt(await now()));
+  await send(ledger.financing.connect(financier).approveFinancing(financed, approval));
   await send(ledger.receivables.connect(buyer).pay(financed, 200_000n * YUAN));
 
   const paid = await tokenise("paid", supplierA, buyer, 300_000n, 60);
@@ -118,8 +124,8 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
 
   const rejected = await tokenise("rejected", supplierA, buyer, 200_000n, 120);
   await accept(buyer, rejected);
-  await send(ledger.financing.connect(supplierA).requestFinancing(rejected, lines.line1));
-  await send(ledger.financing.connect(financier).rejectFinancing(rejected, encodeBytes32String("LIMIT_POLICY")));
+  await send(ledger.financing.connect(supplierA).requestFinancing(rejected, anyTermsOn(lines.line1)));
+  await send(ledger.financing.connect(financier).rejectFinancing(rejected, lines.line1, encodeBytes32String("LIMIT_POLICY")));
 
   const cancelled = await tokenise("cancelled", supplierA, buyer, 150_000n, 150);
   await send(ledger.receivables.connect(supplierA).cancel(cancelled));
@@ -130,7 +136,7 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
 
   const pending = await tokenise("pending", supplierA, buyer2, 800_000n, 200);
   await accept(buyer2, pending);
-  await send(ledger.financing.connect(supplierA).requestFinancing(pending, lines.line2));
+  await send(ledger.financing.connect(supplierA).requestFinancing(pending, anyTermsOn(lines.line2)));
 
   await tokenise("buyer2Issued", supplierA, buyer2, 120_000n, 210);
   const b1 = await tokenise("bAccepted", supplierB, buyer, 250_000n, 45);

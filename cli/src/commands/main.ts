@@ -412,7 +412,12 @@ export async function financeApprove(o: Opts, id: string): Promise<number> {
     }
     if (BigInt(bal.body.allowances.Financing) < advance) await signPermit(a, "Financing", advance, o.json);
   }
-  return done(o, await signedAct(a, `/financings/${rid}/approve`, {}, { wait: wait(o), json: o.json }));
+  const body = { registrationNumber: String(o.registration) };
+  return done(o, await signedAct(a, `/financings/${rid}/approve`, body, { wait: wait(o), json: o.json }));
+}
+
+export async function financeWithdraw(o: Opts, id: string): Promise<number> {
+  return done(o, await signedAct(api(o), `/financings/${receivableId(id)}/withdraw`, {}, { wait: wait(o), json: o.json }));
 }
 
 export async function financeReject(o: Opts, id: string): Promise<number> {

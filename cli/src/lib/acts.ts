@@ -9,6 +9,7 @@ import { type Api } from "./context";
 import { CliError, EXIT } from "./errors";
 import { fenToYuan } from "./money";
 import { status } from "./output";
+import { proposedFields } from "../../../services/src/financing/financing-terms";
 
 export interface TypedData {
   domain: Record<string, unknown>;
@@ -99,7 +100,9 @@ export async function signedAct(api: Api, path: string, body: Record<string, unk
   status(o.json, `Signing as ${w.address}: ${describeTyped(td)}`);
   const signature = await signTyped(w, td);
   const extra = o.extra ? await o.extra(draft.body, w) : {};
-  const signed = { ...body, ...extra, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
+  // Terms the service proposed (a request's, an approval's) go back exactly as signed.
+  const proposed = proposedFields(td.primaryType, td.message);
+  const signed = { ...proposed, ...body, ...extra, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
   const key = `scf-${draft.body.kind}-${td.message.nonce}-${w.address}`;
   const res = await api.post<Act>(path, signed, { idempotencyKey: key });
   let act = res.body;

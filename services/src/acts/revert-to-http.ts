@@ -18,7 +18,7 @@ const IFACES = [Receivables__factory, Financing__factory, ParticipantRegistry__f
 );
 
 const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
-const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off"];
+const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
 const ROLE = (mask: bigint) =>
   [
     [1n, "supplier"],
@@ -124,6 +124,27 @@ export function revertToHttp(e: ErrorDescription | null, fallback: string): Http
       return new ConflictException({ ...code, message: `Receivable ${hex(a[0])} changed hands after the request; the new holder must request again.` });
     case "FinancingReceivableOverdue":
       return new ConflictException({ ...code, message: `Receivable ${hex(a[0])} is past its due date and cannot be financed.` });
+    case "FinancingTermsNotMet":
+      return new ConflictException({
+        ...code,
+        message:
+          `The approval would pay ${a[1]} fen now with a discount of ${a[3]} fen; the supplier's request asks at least ` +
+          `${a[2]} fen now and at most ${a[4]} fen discount. The line's terms no longer give what was requested.`,
+      });
+    case "FinancingAdvanceMismatch":
+      return new ConflictException({ ...code, message: `The approval names an advance of ${a[1]} fen (paying ${a[2]}); the line now advances ${a[3]} fen on receivable ${hex(a[0])}.` });
+    case "FinancingLineMismatch":
+      return new ConflictException({ ...code, message: `The act names credit line ${a[1]} but the financing of receivable ${hex(a[0])} was requested on line ${a[2]}.` });
+    case "FinancingRequestLapsed":
+      return new ConflictException({ ...code, message: `The financing request for receivable ${hex(a[0])} lapsed at ${new Date(Number(a[1]) * 1000).toISOString()}.` });
+    case "FinancingRequestPending":
+      return new ConflictException({
+        ...code,
+        message: `A request on credit line ${a[1]} is pending for receivable ${hex(a[0])} until ${new Date(Number(a[2]) * 1000).toISOString()}: withdraw it or wait for an answer.`,
+      });
+    case "FinancingInvalidRequestTerms":
+    case "FinancingRegistrationMissing":
+      return new UnprocessableEntityException({ ...code, message: `Invalid financing terms (${e.name}: ${[...a].join(", ")}).` });
     case "SignedActionExpired":
       return new UnprocessableEntityException({ ...code, message: `The signature expired at ${new Date(Number(a[0]) * 1000).toISOString()}; sign again.` });
     case "SignedActionInvalidSignature":

@@ -22,6 +22,18 @@ const LineTerms: TypedDataField[] = [
   { name: "discountBps", type: "uint256" },
   { name: "expiry", type: "uint256" },
 ];
+const RequestTerms: TypedDataField[] = [
+  { name: "lineId", type: "uint256" },
+  { name: "minPaid", type: "uint256" },
+  { name: "maxDiscount", type: "uint256" },
+  { name: "expiresAt", type: "uint256" },
+];
+const Approval: TypedDataField[] = [
+  { name: "lineId", type: "uint256" },
+  { name: "advance", type: "uint256" },
+  { name: "paid", type: "uint256" },
+  { name: "registrationHash", type: "bytes32" },
+];
 
 const tail: TypedDataField[] = [
   { name: "nonce", type: "uint256" },
@@ -100,17 +112,28 @@ export const FINANCING_TYPES = {
     RequestFinancing: [
       { name: "supplier", type: "address" },
       { name: "receivableId", type: "uint256" },
-      { name: "lineId", type: "uint256" },
+      { name: "terms", type: "RequestTerms" },
       ...tail,
     ],
+    RequestTerms,
+  },
+  WithdrawFinancingRequest: {
+    WithdrawFinancingRequest: [{ name: "supplier", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail],
   },
   ApproveFinancing: {
-    ApproveFinancing: [{ name: "financier", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail],
+    ApproveFinancing: [
+      { name: "financier", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "approval", type: "Approval" },
+      ...tail,
+    ],
+    Approval,
   },
   RejectFinancing: {
     RejectFinancing: [
       { name: "financier", type: "address" },
       { name: "receivableId", type: "uint256" },
+      { name: "lineId", type: "uint256" },
       { name: "reasonCode", type: "bytes32" },
       ...tail,
     ],

@@ -5,10 +5,13 @@
  * by its supplier, its financier and the debtor of its receivable. Auditors and compliance officers
  * read all (read-scope.ts). Lists page by keyset on the primary key (line id; receivable id), which
  * never changes, so a row cannot move between pages while a client pages through.
+ * A financing's registration number is the one its confirmed approval act recorded, shown only
+ * when its hash is the one approved on-chain.
  */
 import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource } from "typeorm";
+import { DataSource, In } from "typeorm";
+import { ActEntity } from "../acts/entities/act.entity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
@@ -74,8 +77,9 @@ export class FinancingReadService {
     }
     const rows = await qb.orderBy("f.receivable_id", "ASC").limit(limit + 1).getMany();
     const page = rows.slice(0, limit);
+    const numbers = await this.registrationNumbers(page);
     return {
-      items: page.map(FinancingDto.from),
+      items: page.map((f) => FinancingDto.from(f, numbers.get(f.registrationHash ?? "") ?? null)),
       nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].receivableId]) : null,
     };
   }
@@ -90,6 +94,20 @@ export class FinancingReadService {
         throw new ForbiddenException(`${user.address} is neither the supplier, the financier nor the debtor of the financing of ${id}`);
       }
     }
-    return FinancingDto.from(f);
+    const numbers = await this.registrationNumbers([f]);
+    return FinancingDto.from(f, numbers.get(f.registrationHash ?? "") ?? null);
+  }
+
+  /** Registration numbers by their on-chain hash, from the confirmed approval acts of `financings`. */
+  private async registrationNumbers(financings: FinancingEntity[]): Promise<Map<string, string>> {
+    const ids = financings.filter((f) => f.registrationHash !== null).map((f) => f.receivableId);
+    if (ids.length === 0) return new Map();
+    const acts = await this.ds.getRepository(ActEntity).findBy({ kind: "approve_financing", status: "confirmed", receivableId: In(ids) });
+    const out = new Map<string, string>();
+    for (const a of acts) {
+      const r = a.result as { registrationNumber?: unknown; registrationHash?: unknown } | null;
+      if (typeof r?.registrationNumber === "string" && typeof r.registrationHash === "string") out.set(r.registrationHash, r.registrationNumber);
+    }
+    return out;
   }
 }

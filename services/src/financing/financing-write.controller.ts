@@ -27,6 +27,7 @@ import {
   ReceivableIdParamDto,
   RejectFinancingDto,
   RequestFinancingDto,
+  WithdrawFinancingDto,
   UnsignedActResponseDto,
   UpdateCreditLineDto,
   WriteOffFinancingDto,
@@ -118,6 +119,19 @@ export class FinancingWriteController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<SignedActAnswer> {
     return answer(res, await this.financing.requestFinancing(user, dto, q.wait === "true"));
+  }
+
+  @Post("financings/:id/withdraw")
+  @RequireRoles("supplier")
+  @ApiOperation({ summary: "Withdraw your pending financing request, so the receivable can be offered elsewhere (suppliers)" })
+  async withdraw(
+    @CurrentUser() user: AuthUser,
+    @Param() p: ReceivableIdParamDto,
+    @Body() dto: WithdrawFinancingDto,
+    @Query() q: ActWaitQueryDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<SignedActAnswer> {
+    return answer(res, await this.financing.withdrawRequest(user, p.id, dto, q.wait === "true"));
   }
 
   @Post("financings/:id/approve")

@@ -1,7 +1,12 @@
 /**
  * Financing acts signed by participants: a financier opens, updates and closes credit lines and
  * approves, rejects or writes off financings; the holder of an accepted receivable requests
- * financing. Each act goes through ActsService (typed data to sign, signature check, simulation of
+ * financing on terms, and may withdraw its pending request.
+ * Terms the signer did not name are proposed from the chain, and must come back in the signed post
+ * exactly as signed (the typed data carries them): a request's terms default to the line's quote
+ * now (the least the supplier will take) lapsing in REQUEST_LAPSE_DAYS; an approval's advance and
+ * payout default to the line's quote now. The approval's registration number (movable-property
+ * financing registry) goes on-chain as a hash; the number itself stays in the act's result. Each act goes through ActsService (typed data to sign, signature check, simulation of
  * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
@@ -37,18 +42,30 @@ import { receivableIdHex } from "../common/columns";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import type {
+  ApproveFinancingDto,
   CreditLineTermsDto,
   OpenCreditLineDto,
   RejectFinancingDto,
   RequestFinancingDto,
   UpdateCreditLineDto,
 } from "./dto/financing-write.dto";
+import {
+  approvalAtLineTerms,
+  normaliseRegistrationNumber,
+  quoteFinancing,
+  registrationHash,
+  requestTermsFromQuote,
+  type ApprovalTerms,
+  type RequestTerms,
+} from "./financing-terms";
 
 const UINT64_MAX = 2n ** 64n - 1n;
 const UINT256_LIMIT = 2n ** 256n;
 
 /** IFinancing.Status, by its numeric value. */
-const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off"] as const;
+const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"] as const;
+/** How long a request stays open for the financier's answer unless the supplier names a lapse time. */
+export const REQUEST_LAPSE_DAYS = 7;
 const REQUESTED = 1;
 const ACTIVE = 3;
 /** IReceivables.Status, by its numeric value. */
@@ -178,47 +195,76 @@ export class FinancingWriteService implements OnModuleInit {
 
   // ---------------------------------------------------------------- financings
 
-  /** POST /financings: the holder of an accepted receivable asks a credit line to finance it. */
+  /** POST /financings: the holder of an accepted receivable asks a credit line to finance it on terms. */
   requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<ActOutcome> {
     const supplier = user.address;
     const id = parseReceivableId(dto.receivableId);
     const lineId = dto.lineId;
     return this.relay(user, dto, wait, async (replay) => {
       const runId = replay ? null : await this.checkCompliance(id.hex, supplier, lineId);
+      const terms = await this.requestTerms(dto, id.value, !!dto.signature, !replay);
       return {
         draft: {
           kind: "request_financing",
           contract: "Financing",
           primaryType: "RequestFinancing",
-          message: { supplier, receivableId: id.value, lineId },
-          encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, lineId, auth]),
+          message: { supplier, receivableId: id.value, terms },
+          encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
           receivableId: id.hex,
           lineId,
           result: { complianceRunId: runId },
         },
-        direct: this.iface.encodeFunctionData("requestFinancing", [id.value, lineId]),
+        direct: this.iface.encodeFunctionData("requestFinancing", [id.value, terms]),
       };
     });
   }
 
-  /** POST /financings/:id/approve: assignment, payment and utilisation in one step. */
-  approveFinancing(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
+  /** POST /financings/:id/withdraw: the requester takes back its pending request. */
+  withdrawRequest(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
+    const supplier = user.address;
     const id = parseReceivableId(rawId);
     return this.relay(user, sig, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
+      if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "withdrawn");
+      return {
+        draft: {
+          kind: "withdraw_financing",
+          contract: "Financing",
+          primaryType: "WithdrawFinancingRequest",
+          message: { supplier, receivableId: id.value },
+          encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingRequestBySig", [supplier, id.value, auth]),
+          receivableId: id.hex,
+          lineId: f.lineId || null,
+        },
+        direct: this.iface.encodeFunctionData("withdrawFinancingRequest", [id.value]),
+      };
+    });
+  }
+
+  /**
+   * POST /financings/:id/approve: assignment, payment and utilisation in one step, naming the line,
+   * the advance and the payout, and recording the registration number.
+   */
+  approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const id = parseReceivableId(rawId);
+    const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
+    return this.relay(user, dto, wait, async (replay) => {
+      const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
+      const approval = await this.approvalTerms(dto, id.value, f.lineId, registrationHash(registrationNumber));
       return {
         draft: {
           kind: "approve_financing",
           contract: "Financing",
           primaryType: "ApproveFinancing",
-          message: { financier, receivableId: id.value },
-          encode: (auth) => this.iface.encodeFunctionData("approveFinancingBySig", [financier, id.value, auth]),
+          message: { financier, receivableId: id.value, approval },
+          encode: (auth) => this.iface.encodeFunctionData("approveFinancingBySig", [financier, id.value, approval, auth]),
           receivableId: id.hex,
           lineId: f.lineId || null,
+          result: { registrationNumber, registrationHash: approval.registrationHash },
         },
-        direct: this.iface.encodeFunctionData("approveFinancing", [id.value]),
+        direct: this.iface.encodeFunctionData("approveFinancing", [id.value, approval]),
       };
     });
   }
@@ -231,18 +277,20 @@ export class FinancingWriteService implements OnModuleInit {
     return this.relay(user, dto, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "rejected");
+      const lineId = f.lineId;
       return {
         draft: {
           kind: "reject_financing",
           contract: "Financing",
           primaryType: "RejectFinancing",
-          message: { financier, receivableId: id.value, reasonCode },
-          encode: (auth) => this.iface.encodeFunctionData("rejectFinancingBySig", [financier, id.value, reasonCode, auth]),
+          message: { financier, receivableId: id.value, lineId, reasonCode },
+          encode: (auth) =>
+            this.iface.encodeFunctionData("rejectFinancingBySig", [financier, id.value, lineId, reasonCode, auth]),
           receivableId: id.hex,
           lineId: f.lineId || null,
           result: { reasonCode: dto.reasonCode, reason: dto.reason ?? null },
         },
-        direct: this.iface.encodeFunctionData("rejectFinancing", [id.value, reasonCode]),
+        direct: this.iface.encodeFunctionData("rejectFinancing", [id.value, lineId, reasonCode]),
       };
     });
   }
@@ -329,6 +377,52 @@ export class FinancingWriteService implements OnModuleInit {
       discountBps: BigInt(dto.discountBps),
       expiry: BigInt(Math.floor((Number.isFinite(expiryMs) ? expiryMs : 0) / 1000)),
     };
+  }
+
+  /**
+   * The request's terms: as the body names them, or (unsigned, none named) the line's quote now,
+   * lapsing in REQUEST_LAPSE_DAYS. A signed body must name what it signed.
+   */
+  private async requestTerms(dto: RequestFinancingDto, receivableId: bigint, signed: boolean, check: boolean): Promise<RequestTerms> {
+    const lineId = BigInt(dto.lineId);
+    const named = [dto.minPaid, dto.maxDiscount, dto.expiresAt].filter((v) => v !== undefined).length;
+    if (named === 3) {
+      const expiresMs = Date.parse(dto.expiresAt!);
+      if (check && expiresMs <= Date.now()) {
+        throw new UnprocessableEntityException(`expiresAt ${new Date(expiresMs).toISOString()} is not in the future.`);
+      }
+      return { lineId, minPaid: BigInt(dto.minPaid!), maxDiscount: BigInt(dto.maxDiscount!), expiresAt: BigInt(Math.floor(expiresMs / 1000)) };
+    }
+    if (named > 0 || signed) {
+      throw new BadRequestException(
+        "Name all of minPaid, maxDiscount and expiresAt, or none (the service then proposes the line's quote); a signed request must carry the terms of the typed data it signed.",
+      );
+    }
+    const at = await this.chainTime();
+    const [line, r] = await Promise.all([
+      this.chain.contracts.financing.creditLine(lineId),
+      this.chain.contracts.receivables.receivable(receivableId),
+    ]);
+    const q = quoteFinancing(line, r.outstanding, r.dueDate, at);
+    return requestTermsFromQuote(lineId, q, at + BigInt(REQUEST_LAPSE_DAYS * 86_400));
+  }
+
+  /** The approval's amounts: as the body names them, or (unsigned, none named) the line's quote now. */
+  private async approvalTerms(dto: ApproveFinancingDto, receivableId: bigint, lineId: number, registration: string): Promise<ApprovalTerms> {
+    if (dto.advance !== undefined && dto.paid !== undefined) {
+      return { lineId: BigInt(lineId), advance: BigInt(dto.advance), paid: BigInt(dto.paid), registrationHash: registration };
+    }
+    if (dto.advance !== undefined || dto.paid !== undefined || dto.signature) {
+      throw new BadRequestException(
+        "Name both advance and paid, or neither (the service then proposes the line's quote); a signed approval must carry the amounts of the typed data it signed.",
+      );
+    }
+    return approvalAtLineTerms(this.chain.contracts, receivableId, registration, await this.chainTime(), BigInt(lineId));
+  }
+
+  private async chainTime(): Promise<bigint> {
+    const block = await this.chain.provider.getBlock("latest");
+    return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
   }
 
   private async financingRecord(receivableId: bigint): Promise<{ status: number; lineId: number }> {

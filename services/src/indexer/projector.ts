@@ -310,8 +310,19 @@ const HANDLERS: Record<string, Handler> = {
       advance: null,
       paidToSupplier: null,
       rejectReason: null,
+      minPaid: big(e.args, "minPaid"),
+      maxDiscount: big(e.args, "maxDiscount"),
+      expiresAt: num(e.args, "expiresAt"),
+      registrationHash: null,
       updatedBlock: e.blockNumber,
     });
+  },
+  "Financing.FinancingWithdrawn": async (e, m) => {
+    await m.update(
+      FinancingEntity,
+      { receivableId: idHex(str(e.args, "receivableId")) },
+      { status: "withdrawn", updatedBlock: e.blockNumber },
+    );
   },
   "Financing.FinancingRejected": async (e, m) => {
     await m.update(
@@ -331,6 +342,7 @@ const HANDLERS: Record<string, Handler> = {
         principal: big(a, "advance"),
         advance: big(a, "advance"),
         paidToSupplier: big(a, "paid"),
+        registrationHash: str(a, "registrationHash"),
         updatedBlock: e.blockNumber,
       },
     );
@@ -406,6 +418,7 @@ export const ACTOR_ARG: Record<string, string> = {
   ReceivableDefaulted: "holder",
   CreditLineOpened: "financier",
   FinancingRequested: "supplier",
+  FinancingWithdrawn: "supplier",
   FinancingApproved: "financier",
   Transfer: "from",
   Approval: "owner",

@@ -7,6 +7,7 @@ import { ReceivableDocuments1795727592660 } from "./1795727592660-ReceivableDocu
 import { QueryIndexes1795737852855 } from "./1795737852855-QueryIndexes";
 import { ChallengeMessage1796400420430 } from "./1796400420430-ChallengeMessage";
 import { IdempotencyLeases1796400427516 } from "./1796400427516-IdempotencyLeases";
+import { FinancingTerms1796402055565 } from "./1796402055565-FinancingTerms";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -16,4 +17,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   QueryIndexes1795737852855,
   ChallengeMessage1796400420430,
   IdempotencyLeases1796400427516,
+  FinancingTerms1796402055565,
 ];

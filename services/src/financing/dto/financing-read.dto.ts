@@ -8,7 +8,7 @@ import { commaList, isoFromSeconds } from "../../audit/read-scope";
 import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../indexer/entities/projections.entity";
 import { BooleanFlag } from "../../common/boolean-flag";
 
-export const FINANCING_STATUSES: readonly FinancingStatus[] = ["requested", "rejected", "active", "repaid", "written_off"];
+export const FINANCING_STATUSES: readonly FinancingStatus[] = ["requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
 
 /** Text of a bytes32 reason code written with encodeBytes32String, or null if it is not text. */
 export function reasonText(code: string | null): string | null {
@@ -106,10 +106,29 @@ export class FinancingDto {
   @ApiProperty({ description: "The rejection reason code as text, when it is text", nullable: true, type: String })
   rejectReasonText!: string | null;
 
+  @ApiProperty({ description: "Least payment now the supplier's request accepts (fen, decimal string)", nullable: true, type: String })
+  minPaid!: string | null;
+
+  @ApiProperty({ description: "Most discount in total the supplier's request accepts (fen, decimal string)", nullable: true, type: String })
+  maxDiscount!: string | null;
+
+  @ApiProperty({ description: "When the request lapses unanswered (ISO 8601)", nullable: true, type: String })
+  expiresAt!: string | null;
+
+  @ApiProperty({ description: "keccak256 of the movable-property financing registration number, as approved on-chain", nullable: true, type: String })
+  registrationHash!: string | null;
+
+  @ApiProperty({
+    description: "The registration number itself, as the financier gave it to the service (null when approved outside the service)",
+    nullable: true,
+    type: String,
+  })
+  registrationNumber!: string | null;
+
   @ApiProperty({ description: "Block of the financing's last change" })
   updatedBlock!: number;
 
-  static from(f: FinancingEntity): FinancingDto {
+  static from(f: FinancingEntity, registrationNumber: string | null = null): FinancingDto {
     const d = new FinancingDto();
     d.receivableId = f.receivableId;
     d.lineId = f.lineId;
@@ -121,6 +140,11 @@ export class FinancingDto {
     d.paidToSupplier = f.paidToSupplier === null ? null : f.paidToSupplier.toString();
     d.rejectReason = f.rejectReason;
     d.rejectReasonText = reasonText(f.rejectReason);
+    d.minPaid = f.minPaid === null ? null : f.minPaid.toString();
+    d.maxDiscount = f.maxDiscount === null ? null : f.maxDiscount.toString();
+    d.expiresAt = f.expiresAt === null ? null : new Date(f.expiresAt * 1000).toISOString();
+    d.registrationHash = f.registrationHash;
+    d.registrationNumber = registrationNumber;
     d.updatedBlock = f.updatedBlock;
     return d;
   }

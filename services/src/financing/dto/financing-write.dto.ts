@@ -12,6 +12,9 @@ import { SignatureFieldsDto } from "../../acts/dto/act.dto";
 /** Largest credit line id the Financing contract can hold (ids are packed in 24 bits). */
 export const MAX_LINE_ID = 16_777_215;
 
+/** A ledger amount in fen: a decimal string of at most 20 digits (the contract checks 2^64 - 1). */
+const AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,19})$/;
+
 /** A receivable id as clients write it: 0x-prefixed hex (up to 32 bytes) or decimal. */
 export const RECEIVABLE_ID_PATTERN = /^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/;
 
@@ -65,9 +68,57 @@ export class RequestFinancingDto extends SignatureFieldsDto {
   @Min(1)
   @Max(MAX_LINE_ID)
   lineId!: number;
+
+  @ApiPropertyOptional({
+    description:
+      "Least payment now the supplier accepts, fen, decimal string. Name minPaid, maxDiscount and expiresAt together, or none: " +
+      "the typed data then proposes the line's quote now, and the signed post must repeat the terms it signed.",
+    example: "85512330",
+  })
+  @IsOptional()
+  @Matches(AMOUNT_PATTERN, { message: "minPaid must be a whole number of fen as a decimal string (at most 2^64 - 1)" })
+  minPaid?: string;
+
+  @ApiPropertyOptional({ description: "Most discount (advance less payment) the supplier accepts in total, fen, decimal string", example: "4487670" })
+  @IsOptional()
+  @Matches(AMOUNT_PATTERN, { message: "maxDiscount must be a whole number of fen as a decimal string (at most 2^64 - 1)" })
+  maxDiscount?: string;
+
+  @ApiPropertyOptional({ description: "When the request lapses if not answered (ISO 8601; whole seconds are kept)", example: "2027-01-15T00:00:00Z" })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: "expiresAt must be an ISO 8601 date-time, e.g. 2027-01-15T00:00:00Z" })
+  expiresAt?: string;
 }
 
-export class ApproveFinancingDto extends SignatureFieldsDto {}
+export class WithdrawFinancingDto extends SignatureFieldsDto {}
+
+export class ApproveFinancingDto extends SignatureFieldsDto {
+  @ApiProperty({
+    description:
+      "Movable-property financing registration number (Credit Reference Center registry) of this financing: on-chain as its keccak256 hash, " +
+      "the number itself kept by the service",
+    example: "04411234000567890123",
+  })
+  @IsString()
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9-]{5,63}\s*$/, {
+    message: "registrationNumber must be 6 to 64 letters, digits or dashes (the registry's number)",
+  })
+  registrationNumber!: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Principal counted against the line, fen: the line's advance rate times the outstanding amount. Name advance and paid together, " +
+      "or neither: the typed data then proposes the line's quote now, and the signed post must repeat the amounts it signed.",
+  })
+  @IsOptional()
+  @Matches(AMOUNT_PATTERN, { message: "advance must be a whole number of fen as a decimal string (at most 2^64 - 1)" })
+  advance?: string;
+
+  @ApiPropertyOptional({ description: "Amount paid to the supplier now, fen (at most the advance; at least the request's terms)" })
+  @IsOptional()
+  @Matches(AMOUNT_PATTERN, { message: "paid must be a whole number of fen as a decimal string (at most 2^64 - 1)" })
+  paid?: string;
+}
 
 export class WriteOffFinancingDto extends SignatureFieldsDto {}
 
@@ -111,7 +162,7 @@ export class ActWaitQueryDto {
 /** The typed data to sign, returned when a body is posted without a signature. */
 export class UnsignedActResponseDto {
   @ApiProperty({ enum: ["unsigned"] }) status!: "unsigned";
-  @ApiProperty({ description: "open_line, update_line, close_line, request_financing, approve_financing, reject_financing, write_off" })
+  @ApiProperty({ description: "open_line, update_line, close_line, request_financing, withdraw_financing, approve_financing, reject_financing, write_off" })
   kind!: string;
   @ApiProperty({ description: "EIP-712 typed data (domain, types, primaryType, message): sign it with eth_signTypedData_v4" })
   typedData!: Record<string, unknown>;

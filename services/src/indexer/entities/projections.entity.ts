@@ -131,7 +131,7 @@ export class CreditLineEntity {
   updatedBlock!: number;
 }
 
-export type FinancingStatus = "requested" | "rejected" | "active" | "repaid" | "written_off";
+export type FinancingStatus = "requested" | "rejected" | "active" | "repaid" | "written_off" | "withdrawn";
 
 @Entity("financings")
 @Index("ix_financings_line", ["lineId", "status"])
@@ -163,6 +163,20 @@ export class FinancingEntity {
 
   @Column({ name: "reject_reason", type: "varchar", length: 66, nullable: true })
   rejectReason!: string | null;
+
+  /** The request's terms: least payout now and most discount the supplier accepts, and when it lapses. */
+  @Column({ name: "min_paid", type: "varchar", length: 20, transformer: amountTransformer, nullable: true })
+  minPaid!: bigint | null;
+
+  @Column({ name: "max_discount", type: "varchar", length: 20, transformer: amountTransformer, nullable: true })
+  maxDiscount!: bigint | null;
+
+  @Column({ name: "expires_at", type: "bigint", transformer: numberTransformer, nullable: true })
+  expiresAt!: number | null;
+
+  /** keccak256 of the movable-property financing registration number, as approved on-chain. */
+  @Column({ name: "registration_hash", type: "varchar", length: 66, nullable: true })
+  registrationHash!: string | null;
 
   @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
   updatedBlock!: number;
