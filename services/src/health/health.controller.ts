@@ -16,8 +16,9 @@ const READY_DESCRIPTION =
   "Terminus report: `status` ok, `info` with database (ping ms), chain (chain id, head), indexer " +
   "(checkpoint, head, lag, maxLag), outbox (pending, oldestPendingAgeMs, maxAgeMs), and redis (ping ms) where REDIS_URL is set";
 const UNREADY_DESCRIPTION =
-  "A part failed or did not answer within HEALTH_CHECK_TIMEOUT_MS: `status` error, `error` holds each failing " +
-  "part (database, chain, indexer, outbox, redis) with a message saying why, `info` the parts that are up";
+  "A part failed or did not answer within HEALTH_CHECK_TIMEOUT_MS: a problem document (code ServiceUnavailable) " +
+  "whose `error` holds each failing part (database, chain, indexer, outbox, redis) with a message saying why, " +
+  "`info` the parts that are up and `details` all of them";
 
 @ApiTags("health")
 @Controller("health")
