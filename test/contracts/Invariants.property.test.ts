@@ -1094,13 +1094,14 @@ class AdvanceAndMarkDefaulted extends LedgerCommand {
       (x) => x.status === St.Accepted && overdue(x),
     );
     const rec = recOf(m, id);
-    // Anyone may mark an overdue receivable defaulted: the caller is any actor.
+    // Only the holder (the financier, once financed) may mark a default; any actor tries.
     const caller = addr(r, ACTOR_NAMES[this.caller]);
     const overdueAt = rec.due + GRACE_PERIOD;
     let expected: Refusal | null = null;
     if (rec.status !== St.Accepted && rec.status !== St.Financed) {
       expected = refusal(receivables, "ReceivableInvalidStatus", id, rec.status);
-    } else if (m.now <= overdueAt) expected = refusal(receivables, "ReceivableNotOverdue", id, overdueAt);
+    } else if (caller !== rec.holder) expected = refusal(receivables, "ReceivableUnauthorized", id, caller);
+    else if (m.now <= overdueAt) expected = refusal(receivables, "ReceivableNotOverdue", id, overdueAt);
     if (!(await execute(expected, () => receivables.connect(signer(r, caller)).markDefaulted(id)))) return;
     rec.status = St.Defaulted;
   }

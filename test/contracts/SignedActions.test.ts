@@ -622,8 +622,8 @@ const ACTS: ActCase[] = [
       await f.financing.connect(f.financier).approveFinancing(b.id);
       const principal = (await f.financing.financing(a.id)).principal;
       await time.increaseTo(BigInt(b.inv.dueDate) + GRACE_PERIOD + 1n);
-      await f.receivables.markDefaulted(a.id);
-      await f.receivables.markDefaulted(b.id);
+      await f.receivables.connect(f.financier).markDefaulted(a.id);
+      await f.receivables.connect(f.financier).markDefaulted(b.id);
       const utilisedBefore = (await f.financing.creditLine(lineId)).utilised;
       const fin = f.financing.connect(f.outsider);
       return {
