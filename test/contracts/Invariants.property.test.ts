@@ -29,12 +29,14 @@ import { ethers, network } from "hardhat";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import {
   type Actors,
+  acceptedReceivable,
   DAY,
   GRACE_PERIOD,
   type LedgerFixture,
   MIN_DENOMINATION,
   YEAR,
   ledgerFixture,
+  lineTerms,
 } from "./helpers/fixture";
 
 // ---------------------------------------------------------------- constants and fixture
@@ -1329,6 +1331,66 @@ describe("Ledger invariants (model-based)", function () {
         await fc.asyncModelRun(setup, cmds);
       }),
       { numRuns: NUM_RUNS },
+    );
+  });
+});
+
+describe("Ledger invariants: a debtor who pays on time", function () {
+  this.timeout(0);
+
+  // Random suspensions of the recipients, token pauses and time passing before a payment the debtor
+  // makes as soon as the token lets it, never after the due date unless a pause stopped it.
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant("suspendSupplier" as const) }),
+    fc.record({ kind: fc.constant("suspendFinancier" as const) }),
+    fc.record({ kind: fc.constant("pause" as const), days: fc.integer({ min: 1, max: 60 }) }),
+    fc.record({ kind: fc.constant("wait" as const), days: fc.integer({ min: 0, max: 40 }) }),
+  );
+
+  it("is never defaulted, and token supply = balances + held payments", async function () {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 6 }), fc.boolean(), async (steps, financed) => {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        if (financed) {
+          await f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, await lineTerms());
+          await f.financing.connect(f.supplier).requestFinancing(id, 1n);
+          await f.financing.connect(f.financier).approveFinancing(id);
+        }
+        const { dueDate, outstanding } = await f.receivables.receivable(id);
+        for (const s of steps) {
+          const now = BigInt(await time.latest());
+          if (s.kind === "suspendSupplier" && (await f.registry.isActiveMember(f.supplier.address))) {
+            await f.registry.connect(f.officer).suspend(f.supplier.address, ethers.ZeroHash);
+          } else if (s.kind === "suspendFinancier" && (await f.registry.isActiveMember(f.financier.address))) {
+            await f.registry.connect(f.officer).suspend(f.financier.address, ethers.ZeroHash);
+          } else if (s.kind === "pause") {
+            await f.token.connect(f.admin).pause();
+            await time.increase(BigInt(s.days) * DAY);
+            await f.token.connect(f.admin).unpause();
+          } else if (s.kind === "wait" && now + BigInt(s.days) * DAY < dueDate) {
+            await time.increase(BigInt(s.days) * DAY);
+          }
+        }
+        // On time: before the due date, or right after a pause that outlasted it.
+        await f.receivables.connect(f.buyer).pay(id, outstanding);
+        await time.increaseTo(dueDate + 2n * GRACE_PERIOD + 400n * DAY);
+        const holder = (await f.receivables.receivable(id)).holder;
+        await expect(f.receivables.connect(await ethers.getSigner(holder)).markDefaulted(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
+          .withArgs(id, 4);
+
+        const ledger = await f.receivables.getAddress();
+        let balances = 0n;
+        let held = 0n;
+        for (const who of Object.values(f.actors)) {
+          balances += await f.token.balanceOf(who.address);
+          held += await f.receivables.heldFor(who.address);
+        }
+        expect(await f.token.balanceOf(ledger)).to.equal(held);
+        expect(await f.token.totalSupply()).to.equal(balances + held);
+      }),
+      { numRuns: Math.min(NUM_RUNS, 40) },
     );
   });
 });

@@ -5,5 +5,6 @@ import { ParticipantActions1795726982278 } from "./1795726982278-ParticipantActi
 import { SignedActs1795727302631 } from "./1795727302631-SignedActs";
 import { ReceivableDocuments1795727592660 } from "./1795727592660-ReceivableDocuments";
 import { QueryIndexes1795737852855 } from "./1795737852855-QueryIndexes";
+import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
 
-export const MIGRATIONS: Array<new () => MigrationInterface> = [InitialSchema1795725091214, ParticipantActions1795726982278, SignedActs1795727302631, ReceivableDocuments1795727592660, QueryIndexes1795737852855];
+export const MIGRATIONS: Array<new () => MigrationInterface> = [InitialSchema1795725091214, ParticipantActions1795726982278, SignedActs1795727302631, ReceivableDocuments1795727592660, QueryIndexes1795737852855, HeldPayments1796402103977];
