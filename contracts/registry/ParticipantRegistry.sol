@@ -103,6 +103,11 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     }
 
     /// @inheritdoc IParticipantRegistry
+    function areActiveMembers(address a, address b) external view returns (bool aActive, bool bActive) {
+        return (_isActive(_members[a]), _isActive(_members[b]));
+    }
+
+    /// @inheritdoc IParticipantRegistry
     function member(address account) external view returns (Member memory) {
         return _members[account];
     }

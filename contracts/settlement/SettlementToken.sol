@@ -126,11 +126,13 @@ contract SettlementToken is ISettlementToken, ERC20, ERC20Permit, ERC20Pausable,
     /// no member can strand tokens in it. Burns are checked by the functions that burn: redemption
     /// asks the registry, a forced burn is the enforcer's alone.
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Pausable) {
-        if (to != address(0) && !_registry.isActiveMember(to)) {
-            if (!_systemAccounts[to] || _msgSender() != to) revert SettlementUnverifiedParty(to);
-        }
-        if (from != address(0) && to != address(0) && !_registry.isActiveMember(from)) {
-            if (!_systemAccounts[from]) revert SettlementUnverifiedParty(from);
+        if (to != address(0)) {
+            bool toActive;
+            bool fromActive = true;
+            if (from != address(0)) (toActive, fromActive) = _registry.areActiveMembers(to, from);
+            else toActive = _registry.isActiveMember(to);
+            if (!toActive && (!_systemAccounts[to] || _msgSender() != to)) revert SettlementUnverifiedParty(to);
+            if (!fromActive && !_systemAccounts[from]) revert SettlementUnverifiedParty(from);
         }
         super._update(from, to, value);
     }

@@ -23,7 +23,6 @@ import {
   GRACE_PERIOD,
   JURISDICTION_CN,
   type LedgerFixture,
-  MIN_DENOMINATION,
   ROLE,
   YEAR,
   acceptedReceivable,

@@ -40,7 +40,6 @@ const STATUS = {
 const FACE = 1_000_000_00n;
 const MAX_UINT64 = 2n ** 64n - 1n;
 const TRANSFER_TARGET_ROLES = ROLE.SUPPLIER | ROLE.FINANCIER;
-const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const CREDIT_NOTE_HASH = ethers.sha256(ethers.toUtf8Bytes("credit note 1"));
 const REASON_CODE = ethers.encodeBytes32String("AML_REVIEW");
 
