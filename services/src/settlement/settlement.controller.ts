@@ -1,7 +1,8 @@
 /**
  * Settlement token endpoints: balance and allowances, relayed EIP-2612 permits (two steps, like
  * every signed act: without a signature the typed data to sign, with it 202 and the relayed
- * operation), the operations' state, and the test-money faucet (only where it is enabled).
+ * operation), payments held for the caller and their claim (a signed act), the operations' state,
+ * and the test-money faucet (only where it is enabled).
  */
 import { Body, Controller, Get, Param, ParseBoolPipe, Post, Query, Res, UseInterceptors } from "@nestjs/common";
 import {

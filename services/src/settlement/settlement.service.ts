@@ -5,6 +5,12 @@
  * test money with the issuer key. Every transaction goes through the outbox; the outbox row is the
  * operation's record (reference "settlement", reference id = the member concerned), so a crash
  * loses nothing and `GET /settlement/operations/:id` follows it.
+ *
+ * Payments the ledger holds for a member that could not receive them (suspended, KYC lapsed when
+ * the debtor paid) are read from the Receivables contract and claimed with a signed ClaimHeld act,
+ * relayed like every participant act (ActsService), never with a service key. The service never
+ * burns a member's balance: redemption is the member's own `redeem` (or a `burnFrom` of an
+ * allowance it gave the issuer), and a forced burn is the ENFORCER key's, outside this service.
  */
 import {
   BadRequestException,
