@@ -3,8 +3,9 @@
  * the receivables ledger (direct acts and the ERC-721 transfer/approval flows) and the financing
  * module, called by every fixture actor against a state in which the intended caller succeeds.
  * Only the intended callers may succeed; every other caller must revert with the exact custom
- * error. Open functions (markDefaulted after the grace period, invalidateNonce, ERC-20 approve and
- * permit, ERC-721 setApprovalForAll) must succeed for everyone. The `…BySig` relays are covered by
+ * error. Open functions (invalidateNonce, ERC-20 approve and permit, ERC-721 setApprovalForAll of a
+ * member operator) must succeed for everyone; markDefaulted is the holder's alone. The two-step,
+ * delayed admin functions of every contract have their own rows. The `…BySig` relays are covered by
  * the signed-action tests, not here.
  *
  * Each row is set up once on a fresh `ledgerFixture`, snapshotted, and every caller is tried from
