@@ -5,7 +5,9 @@
  *   npx hardhat run scripts/deploy.ts --network localhost  # a running `hardhat node` (RPC_URL)
  *
  * Role holders default to the deployer; set ADMIN_ADDRESS, ONBOARDING_OPERATOR_ADDRESS,
- * COMPLIANCE_OFFICER_ADDRESS and ISSUER_ADDRESS to hand them to other keys.
+ * COMPLIANCE_OFFICER_ADDRESS, ISSUER_ADDRESS and ENFORCER_ADDRESS to hand them to other keys. The
+ * admin of every contract changes later only in two steps: `beginDefaultAdminTransfer(newAdmin)`,
+ * then the new key calls `acceptDefaultAdminTransfer()` after the admin delay (two days).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     onboardingOperator: process.env.ONBOARDING_OPERATOR_ADDRESS ?? me,
     complianceOfficer: process.env.COMPLIANCE_OFFICER_ADDRESS ?? me,
     issuer: process.env.ISSUER_ADDRESS ?? me,
+    enforcer: process.env.ENFORCER_ADDRESS ?? process.env.ADMIN_ADDRESS ?? me,
   };
   for (const [name, value] of Object.entries(roles)) {
     if (!ethers.isAddress(value)) throw new Error(`${name} is not an address: ${value}`);

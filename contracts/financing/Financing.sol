@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -17,7 +18,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// limit; a receivable is financed at most once (the receivables ledger assigns only from
 /// Accepted, and an assigned receivable never returns there); an approval pays the supplier at
 /// least its request's terms (see IFinancing).
-contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
+contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient, AccessControlDefaultAdminRules {
     using SafeERC20 for IERC20;
 
     /// @dev Slot 0: financier (160) | maxAdvanceBps (16) | discountBps (16) | expiry (48).
@@ -101,10 +102,14 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient {
 
     /// @param registry_ Participant registry.
     /// @param receivables_ Receivables ledger (must then wire this contract as its financing module).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE.
+    /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
     constructor(
         IParticipantRegistry registry_,
-        IReceivables receivables_
-    ) EIP712("SCF Financing", "1") {
+        IReceivables receivables_,
+        address admin,
+        uint48 adminDelay
+    ) EIP712("SCF Financing", "1") AccessControlDefaultAdminRules(adminDelay, admin) {
         _registry = registry_;
         _receivables = receivables_;
         _token = IERC20(receivables_.settlementToken());

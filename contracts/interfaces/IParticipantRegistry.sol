@@ -107,6 +107,10 @@ interface IParticipantRegistry {
     /// @notice True when `account` is active with valid KYC, whatever its roles.
     function isActiveMember(address account) external view returns (bool);
 
+    /// @notice `isActiveMember` of both parties of a transfer in one call (the settlement token asks
+    /// on every transfer, so one call instead of two saves an external call each time).
+    function areActiveMembers(address a, address b) external view returns (bool aActive, bool bActive);
+
     /// @notice The member record of `account` (all zero when unknown).
     function member(address account) external view returns (Member memory);
 }

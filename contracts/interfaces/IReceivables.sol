@@ -217,7 +217,9 @@ interface IReceivables is ISignedActions {
     /// @notice Payment authorised by the debtor's signature (the token allowance may come from a permit).
     function payBySig(address debtor, uint256 id, uint256 amount, Authorization calldata auth) external;
 
-    /// @notice Marks a receivable unpaid past its due date plus the grace period as defaulted. Anyone.
+    /// @notice Marks a receivable unpaid past its due date plus the grace period (and a full grace
+    /// period after the settlement token was last unpaused) as defaulted. Its holder only, which for
+    /// a financed receivable is the financier.
     function markDefaulted(uint256 id) external;
 
     /// @notice Assigns an accepted receivable to a financier. Financing module only.

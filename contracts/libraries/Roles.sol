@@ -14,8 +14,10 @@ library Roles {
     bytes32 internal constant ONBOARDING_OPERATOR = keccak256("ONBOARDING_OPERATOR");
     /// @dev Renews KYC, suspends and reinstates members.
     bytes32 internal constant COMPLIANCE_OFFICER = keccak256("COMPLIANCE_OFFICER");
-    /// @dev Mints and burns the settlement token.
+    /// @dev Mints the settlement token and redeems (burns) balances its holders consent to.
     bytes32 internal constant ISSUER = keccak256("ISSUER");
+    /// @dev Burns a holder's balance without its consent (a court order, a sanctions seizure).
+    bytes32 internal constant ENFORCER = keccak256("ENFORCER");
     /// @dev Pauses and unpauses the settlement token.
     bytes32 internal constant PAUSER = keccak256("PAUSER");
 }

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SignedActions} from "../common/SignedActions.sol";
+import {IHeldPayments} from "../interfaces/IHeldPayments.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {IReceivables, IRepaymentRouter} from "../interfaces/IReceivables.sol";
+import {IPauseClock} from "../interfaces/ISettlementToken.sol";
 import {Roles} from "../libraries/Roles.sol";
 
 /// @title Receivables
@@ -22,7 +24,14 @@ import {Roles} from "../libraries/Roles.sol";
 /// @dev The ERC-721 owner lives inside the packed receivable record instead of OpenZeppelin's own
 /// owner mapping, so tokenising writes two fresh slots (plus the holder's balance) rather than four:
 /// `_ownerOf`, `balanceOf` and `_update` are overridden to read and write that record.
-contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, ReentrancyGuardTransient {
+contract Receivables is
+    IReceivables,
+    IHeldPayments,
+    ERC721,
+    AccessControlDefaultAdminRules,
+    SignedActions,
+    ReentrancyGuardTransient
+{
     using SafeERC20 for IERC20;
 
     /// @dev Packed record. Slot A: holder (160) | outstanding (64) | status (8) | financed (8).
@@ -72,53 +81,53 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         keccak256("TransferReceivable(address holder,uint256 receivableId,address to,uint256 nonce,uint256 deadline)");
     bytes32 private constant PAY_TYPEHASH =
         keccak256("Pay(address debtor,uint256 receivableId,uint256 amount,uint256 nonce,uint256 deadline)");
+    bytes32 private constant CLAIM_TYPEHASH = keccak256("ClaimHeld(address recipient,uint256 nonce,uint256 deadline)");
 
     IParticipantRegistry private immutable _registry;
     IERC20 private immutable _token;
     uint256 private immutable _minDenomination;
     uint256 private immutable _gracePeriod;
+    /// @dev Immutable (the deployment predicts its address) so a repayment does not pay a cold
+    /// storage read to find it.
+    IRepaymentRouter private immutable _financing;
 
-    IRepaymentRouter private _financing;
     mapping(uint256 id => Record) private _records;
     mapping(address holder => uint256) private _holdings;
     mapping(uint256 childId => uint256 parentId) private _parents;
+    mapping(address recipient => uint256 amount) private _held;
 
-    /// @notice Thrown when the financing module is set a second time.
-    error ReceivableFinancingModuleAlreadySet(address current);
     /// @notice Thrown when the financing module address is zero.
     error ReceivableInvalidFinancingModule();
 
-    /// @notice Emitted when the admin wires the financing module (once).
-    /// @param module The financing contract.
-    event FinancingModuleSet(address indexed module);
-
     /// @param registry Participant registry.
-    /// @param token Settlement token (any ERC-20).
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (wires the financing module).
+    /// @param token Settlement token (any ERC-20; if it implements IPauseClock, a default needs a
+    /// full grace period after its last unpause too). It must let this contract hold it (a system
+    /// account of the SettlementToken) for payments to be held.
+    /// @param financing The financing module, the only contract that may assign receivables (its
+    /// address is known before it is deployed: it takes this contract's address in turn).
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE.
+    /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
     /// @param minDenomination Smallest face value a split child may have.
     /// @param gracePeriod Seconds after the due date before an unpaid receivable may be defaulted.
     constructor(
         IParticipantRegistry registry,
         IERC20 token,
+        IRepaymentRouter financing,
         address admin,
+        uint48 adminDelay,
         uint256 minDenomination,
         uint256 gracePeriod
-    ) ERC721("SCF Receivable", "SCFR") EIP712("SCF Receivables", "1") {
+    )
+        ERC721("SCF Receivable", "SCFR")
+        EIP712("SCF Receivables", "1")
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (address(financing) == address(0)) revert ReceivableInvalidFinancingModule();
         _registry = registry;
         _token = token;
+        _financing = financing;
         _minDenomination = minDenomination;
         _gracePeriod = gracePeriod;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-    }
-
-    // ------------------------------------------------------------------ admin
-
-    /// @notice Wires the financing module, the only contract that may assign receivables. Once.
-    function setFinancingModule(IRepaymentRouter module) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (address(module) == address(0)) revert ReceivableInvalidFinancingModule();
-        if (address(_financing) != address(0)) revert ReceivableFinancingModuleAlreadySet(address(_financing));
-        _financing = module;
-        emit FinancingModuleSet(address(module));
     }
 
     // ------------------------------------------------------------------ tokenise
@@ -292,14 +301,37 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     }
 
     /// @inheritdoc IReceivables
+    /// @dev The holder is the financier once a receivable is financed (a financed receivable never
+    /// moves), so "the holder" covers the financier too.
     function markDefaulted(uint256 id) external {
         Record storage r = _existing(id);
         Status s = r.status;
         if (s != Status.Accepted && s != Status.Financed) revert ReceivableInvalidStatus(id, s);
-        uint256 overdueAt = uint256(r.dueDate) + _gracePeriod;
+        address holder = r.holder;
+        if (msg.sender != holder) revert ReceivableUnauthorized(id, msg.sender);
+        if (!_registry.isActiveMember(holder)) revert ReceivableUnverifiedParty(holder, 0);
+        uint256 overdueAt = _overdueAt(r.dueDate);
         if (block.timestamp <= overdueAt) revert ReceivableNotOverdue(id, overdueAt);
         r.status = Status.Defaulted;
-        emit ReceivableDefaulted(id, r.holder, r.outstanding);
+        emit ReceivableDefaulted(id, holder, r.outstanding);
+    }
+
+    // ------------------------------------------------------------------ held payments
+
+    /// @inheritdoc IHeldPayments
+    function claim() external nonReentrant returns (uint256 amount) {
+        return _claim(msg.sender);
+    }
+
+    /// @inheritdoc IHeldPayments
+    function claimBySig(address recipient, Authorization calldata auth) external nonReentrant returns (uint256 amount) {
+        _verifySigned(recipient, keccak256(abi.encode(CLAIM_TYPEHASH, recipient, auth.nonce, auth.deadline)), auth);
+        return _claim(recipient);
+    }
+
+    /// @inheritdoc IHeldPayments
+    function heldFor(address account) external view returns (uint256) {
+        return _held[account];
     }
 
     // ------------------------------------------------------------------ financing module
@@ -368,8 +400,10 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
     }
 
     /// @inheritdoc ERC721
-    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
-        return ERC721.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+    function supportsInterface(
+        bytes4 interfaceId
+    ) public view override(ERC721, AccessControlDefaultAdminRules) returns (bool) {
+        return ERC721.supportsInterface(interfaceId) || AccessControlDefaultAdminRules.supportsInterface(interfaceId);
     }
 
     // ------------------------------------------------------------------ internals
@@ -440,6 +474,7 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
         // Before acceptance a receivable cannot move, so its holder is its seller.
         if (r.holder != seller) revert ReceivableUnauthorized(id, seller);
+        _requireVerified(seller, Roles.SUPPLIER);
         r.status = Status.Cancelled;
         _burnHolding(seller, id);
         emit ReceivableCancelled(id, seller);
@@ -452,6 +487,7 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         // A financed receivable's dilution is between supplier and financier: refused here so the
         // credit line's utilisation always matches what the debtor still owes.
         if (s != Status.Issued && s != Status.Accepted) revert ReceivableInvalidStatus(id, s);
+        _requireActive(holder);
         if (creditNoteHash == bytes32(0)) revert ReceivableInvalidHash();
         if (amount == 0) revert ReceivableInvalidAmount(amount);
         uint256 outstanding = r.outstanding;
@@ -523,6 +559,7 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         if (amount == 0) revert ReceivableInvalidAmount(amount);
         uint256 outstanding = r.outstanding;
         if (amount > outstanding) revert ReceivableAmountExceedsOutstanding(id, amount, outstanding);
+        _requireActive(debtor);
         // Cannot underflow: checked just above.
         unchecked {
             outstanding -= amount;
@@ -534,11 +571,51 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
 
         if (r.financed) {
             (address supplier, uint256 toSupplier) = _financing.onRepayment(id, amount);
-            if (toSupplier != 0) _token.safeTransferFrom(debtor, supplier, toSupplier);
-            if (amount > toSupplier) _token.safeTransferFrom(debtor, holder, amount - toSupplier);
+            if (toSupplier != 0) _deliver(id, debtor, supplier, toSupplier);
+            if (amount > toSupplier) _deliver(id, debtor, holder, amount - toSupplier);
         } else {
-            _token.safeTransferFrom(debtor, holder, amount);
+            _deliver(id, debtor, holder, amount);
         }
+    }
+
+    /// @dev Moves `amount` from the debtor straight to `recipient`; when the token refuses that
+    /// (the recipient is suspended, past KYC or no longer a member) the amount is pulled into this
+    /// contract instead and held for `recipient`. The token's own rule decides who can receive, so
+    /// the common case costs nothing extra and any ERC-20 works. If the debtor cannot pay (balance,
+    /// allowance, a paused token) the second transfer fails too and the payment reverts with the
+    /// token's reason.
+    function _deliver(uint256 id, address debtor, address recipient, uint256 amount) private {
+        if (_token.trySafeTransferFrom(debtor, recipient, amount)) return;
+        _token.safeTransferFrom(debtor, address(this), amount);
+        // Cannot overflow: bounded by the token's total supply.
+        unchecked {
+            _held[recipient] += amount;
+        }
+        emit PaymentHeld(id, recipient, amount);
+    }
+
+    function _claim(address recipient) private returns (uint256 amount) {
+        amount = _held[recipient];
+        if (amount == 0) revert ReceivableNothingHeld(recipient);
+        _requireActive(recipient);
+        _held[recipient] = 0;
+        emit PaymentClaimed(recipient, amount);
+        _token.safeTransfer(recipient, amount);
+    }
+
+    /// @dev Due date plus grace, and never sooner than a full grace period after the settlement
+    /// token was last unpaused: while it is paused nobody can pay, so that time must not count
+    /// against the debtor. A token without IPauseClock (or that answers malformed data) is taken
+    /// as never paused: a low-level call, because try/catch cannot catch a malformed answer.
+    function _overdueAt(uint256 dueDate) private view returns (uint256 overdueAt) {
+        overdueAt = dueDate + _gracePeriod;
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory ret) = address(_token).staticcall(abi.encodeCall(IPauseClock.pauseClock, ()));
+        if (!ok || ret.length != 64) return overdueAt;
+        (uint256 isPaused, uint256 lastUnpausedAt) = abi.decode(ret, (uint256, uint256));
+        if (isPaused != 0) revert ReceivableSettlementPaused(address(_token));
+        uint256 afterPause = lastUnpausedAt + _gracePeriod;
+        if (afterPause > overdueAt) overdueAt = afterPause;
     }
 
     /// @dev ERC-721 transfers (transferFrom, safeTransferFrom, transferBySig) land here. Only an
@@ -548,7 +625,11 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         Record storage r = _records[tokenId];
         from = r.holder;
         if (from == address(0)) revert ERC721NonexistentToken(tokenId);
-        if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
+        if (auth != address(0)) {
+            _checkAuthorized(from, auth, tokenId);
+            // An operator acts for the holder: it must be on the ledger as much as the holder.
+            if (auth != from) _requireActive(auth);
+        }
         if (r.status != Status.Accepted) revert ReceivableInvalidStatus(tokenId, r.status);
         if (!_registry.isActiveMember(from)) revert ReceivableUnverifiedParty(from, 0);
         if (!_registry.isVerified(to, Roles.SUPPLIER) && !_registry.isVerified(to, Roles.FINANCIER)) {
@@ -556,6 +637,18 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
         }
         r.holder = to;
         _moveHolding(from, to, tokenId);
+    }
+
+    /// @dev Approving someone lets it move the receivable: only an active member may be approved.
+    function _approve(address to, uint256 tokenId, address auth, bool emitEvent) internal override {
+        if (to != address(0)) _requireActive(to);
+        super._approve(to, tokenId, auth, emitEvent);
+    }
+
+    /// @dev As `_approve`, for an operator of every receivable of `owner`.
+    function _setApprovalForAll(address owner, address operator, bool approved) internal override {
+        if (approved) _requireActive(operator);
+        super._setApprovalForAll(owner, operator, approved);
     }
 
     /// @inheritdoc ERC721
@@ -591,6 +684,11 @@ contract Receivables is IReceivables, ERC721, AccessControl, SignedActions, Reen
 
     function _requireVerified(address account, uint8 role) private view {
         if (!_registry.isVerified(account, role)) revert ReceivableUnverifiedParty(account, role);
+    }
+
+    /// @dev An active member with valid KYC, in whatever role: reported with an empty role mask.
+    function _requireActive(address account) private view {
+        if (!_registry.isActiveMember(account)) revert ReceivableUnverifiedParty(account, 0);
     }
 
     function _hashInvoice(Invoice calldata inv) private pure returns (bytes32) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {Roles} from "../libraries/Roles.sol";
 
@@ -10,15 +10,20 @@ import {Roles} from "../libraries/Roles.sol";
 /// one registry write (two storage slots), not a contract per member.
 /// Invariant: `isVerified` is true only for an active member holding the roles whose KYC expiry
 /// lies in the future.
-contract ParticipantRegistry is IParticipantRegistry, AccessControl {
+contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules {
     /// @dev Slot 0: roles (8) | status (8) | kycExpiry (48) | jurisdiction (16); slot 1: entityIdHash.
     mapping(address account => Member) private _members;
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants the operator and officer roles).
+    /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
     /// @param onboardingOperator The service key that registers members.
     /// @param complianceOfficer The service key that renews KYC, suspends and reinstates.
-    constructor(address admin, address onboardingOperator, address complianceOfficer) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    constructor(
+        address admin,
+        uint48 adminDelay,
+        address onboardingOperator,
+        address complianceOfficer
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
         _grantRole(Roles.ONBOARDING_OPERATOR, onboardingOperator);
         _grantRole(Roles.COMPLIANCE_OFFICER, complianceOfficer);
     }
@@ -95,6 +100,11 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
     /// @inheritdoc IParticipantRegistry
     function isActiveMember(address account) external view returns (bool) {
         return _isActive(_members[account]);
+    }
+
+    /// @inheritdoc IParticipantRegistry
+    function areActiveMembers(address a, address b) external view returns (bool aActive, bool bActive) {
+        return (_isActive(_members[a]), _isActive(_members[b]));
     }
 
     /// @inheritdoc IParticipantRegistry

@@ -2,7 +2,7 @@
  * Deploys the ledger's four contracts and wires them. Shared by `scripts/deploy.ts`, the contract
  * tests, the benchmarks and the service's embedded start, so every environment gets the same wiring.
  */
-import type { Signer } from "ethers";
+import { getCreateAddress, type Signer } from "ethers";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
@@ -13,14 +13,17 @@ import type { Financing, ParticipantRegistry, Receivables, SettlementToken } fro
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 
 export interface LedgerRoles {
-  /** Holds DEFAULT_ADMIN_ROLE everywhere and the pauser role of the token. */
+  /** Holds DEFAULT_ADMIN_ROLE everywhere and the pauser role of the token. Handing it to another
+   * key is two-step (begin, then accept after `LedgerParams.adminDelay`), per contract. */
   admin: string;
   /** The service key that registers members. */
   onboardingOperator: string;
   /** The service key that renews KYC, suspends and reinstates members. */
   complianceOfficer: string;
-  /** Mints and burns the settlement token. */
+  /** Mints the settlement token and redeems balances with their holders' consent. */
   issuer: string;
+  /** Burns a holder's balance without its consent, naming the legal ground (defaults to `admin`). */
+  enforcer?: string;
 }
 
 export interface LedgerParams {
@@ -30,6 +33,8 @@ export interface LedgerParams {
   minDenomination: bigint;
   /** Seconds after the due date before an unpaid receivable may be marked defaulted. */
   gracePeriod: bigint;
+  /** Seconds a new admin must wait before accepting DEFAULT_ADMIN_ROLE on each contract. */
+  adminDelay: bigint;
 }
 
 export const DEFAULT_PARAMS: LedgerParams = {
@@ -37,6 +42,9 @@ export const DEFAULT_PARAMS: LedgerParams = {
   tokenSymbol: "eCNY",
   minDenomination: 100_00n,
   gracePeriod: 30n * 24n * 3600n,
+  // Two days: long enough for the other key holders to see a pending admin change on-chain and
+  // pause the token or cancel the transfer; short enough to replace a lost admin key the same week.
+  adminDelay: 2n * 24n * 3600n,
 };
 
 export interface Ledger {
@@ -53,7 +61,7 @@ export interface DeploymentRecord {
   deployedAt: string;
   blockNumber: number;
   roles: LedgerRoles;
-  params: { tokenName: string; tokenSymbol: string; minDenomination: string; gracePeriod: string };
+  params: { tokenName: string; tokenSymbol: string; minDenomination: string; gracePeriod: string; adminDelay: string };
   contracts: { ParticipantRegistry: string; SettlementToken: string; Receivables: string; Financing: string };
 }
 
@@ -63,10 +71,19 @@ export async function deployLedger(
   roles: LedgerRoles,
   params: LedgerParams = DEFAULT_PARAMS,
 ): Promise<Ledger> {
+  // Receivables names its financing module and the token names Receivables (the system account that
+  // holds payments) at construction, so nothing is wired afterwards by a deployer-held admin key.
+  // Both addresses follow from the deployer's nonce: registry n, token n+1, receivables n+2, financing n+3.
+  const deployerAddress = await deployer.getAddress();
+  const nonce = await deployer.getNonce("pending");
+  const expectedReceivables = getCreateAddress({ from: deployerAddress, nonce: nonce + 2 });
+  const expectedFinancing = getCreateAddress({ from: deployerAddress, nonce: nonce + 3 });
   const registry = await new ParticipantRegistry__factory(deployer).deploy(
     roles.admin,
+    params.adminDelay,
     roles.onboardingOperator,
     roles.complianceOfficer,
+    { nonce },
   );
   await registry.waitForDeployment();
   const token = await new SettlementToken__factory(deployer).deploy(
@@ -74,30 +91,34 @@ export async function deployLedger(
     params.tokenSymbol,
     await registry.getAddress(),
     roles.admin,
+    params.adminDelay,
     roles.issuer,
+    roles.enforcer ?? roles.admin,
+    expectedReceivables,
+    { nonce: nonce + 1 },
   );
   await token.waitForDeployment();
   const receivables = await new Receivables__factory(deployer).deploy(
     await registry.getAddress(),
     await token.getAddress(),
-    await deployer.getAddress(),
+    expectedFinancing,
+    roles.admin,
+    params.adminDelay,
     params.minDenomination,
     params.gracePeriod,
+    { nonce: nonce + 2 },
   );
   await receivables.waitForDeployment();
   const financing = await new Financing__factory(deployer).deploy(
     await registry.getAddress(),
     await receivables.getAddress(),
+    roles.admin,
+    params.adminDelay,
+    { nonce: nonce + 3 },
   );
   await financing.waitForDeployment();
-
-  // The deployer wires the financing module (once), then hands the admin role to `admin`.
-  await (await receivables.setFinancingModule(await financing.getAddress())).wait();
-  const deployerAddress = await deployer.getAddress();
-  if (deployerAddress.toLowerCase() !== roles.admin.toLowerCase()) {
-    const adminRole = await receivables.DEFAULT_ADMIN_ROLE();
-    await (await receivables.grantRole(adminRole, roles.admin)).wait();
-    await (await receivables.renounceRole(adminRole, deployerAddress)).wait();
+  if ((await receivables.getAddress()) !== expectedReceivables || (await financing.getAddress()) !== expectedFinancing) {
+    throw new Error("deployLedger: another transaction from the deployer interleaved; the wiring is wrong, deploy again");
   }
   return { registry, token, receivables, financing };
 }
@@ -121,6 +142,7 @@ export async function describeDeployment(
       tokenSymbol: params.tokenSymbol,
       minDenomination: params.minDenomination.toString(),
       gracePeriod: params.gracePeriod.toString(),
+      adminDelay: params.adminDelay.toString(),
     },
     contracts: {
       ParticipantRegistry: await ledger.registry.getAddress(),

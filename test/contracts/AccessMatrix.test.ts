@@ -3,8 +3,9 @@
  * the receivables ledger (direct acts and the ERC-721 transfer/approval flows) and the financing
  * module, called by every fixture actor against a state in which the intended caller succeeds.
  * Only the intended callers may succeed; every other caller must revert with the exact custom
- * error. Open functions (markDefaulted after the grace period, invalidateNonce, ERC-20 approve and
- * permit, ERC-721 setApprovalForAll) must succeed for everyone. The `…BySig` relays are covered by
+ * error. Open functions (invalidateNonce, ERC-20 approve and permit, ERC-721 setApprovalForAll of a
+ * member operator) must succeed for everyone; markDefaulted is the holder's alone. The two-step,
+ * delayed admin functions of every contract have their own rows. The `…BySig` relays are covered by
  * the signed-action tests, not here.
  *
  * Each row is set up once on a fresh `ledgerFixture`, snapshotted, and every caller is tried from
@@ -15,14 +16,14 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { BaseContract, ContractTransactionResponse } from "ethers";
-import { Receivables__factory, type Receivables } from "../../typechain-types";
+import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
+import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
 import {
   type Actors,
   DAY,
   GRACE_PERIOD,
   JURISDICTION_CN,
   type LedgerFixture,
-  MIN_DENOMINATION,
   ROLE,
   YEAR,
   acceptedReceivable,
@@ -63,6 +64,10 @@ const ONBOARDING_OPERATOR = ethers.id("ONBOARDING_OPERATOR");
 const COMPLIANCE_OFFICER = ethers.id("COMPLIANCE_OFFICER");
 const ISSUER = ethers.id("ISSUER");
 const PAUSER = ethers.id("PAUSER");
+const ENFORCER = ethers.id("ENFORCER");
+/** A role no contract uses, to exercise grant/revoke/renounce: DEFAULT_ADMIN_ROLE itself only moves two-step. */
+const OTHER_ROLE = ethers.id("OTHER_ROLE");
+type AdminRules = ParticipantRegistry | SettlementToken | Receivables | Financing;
 
 const AMOUNT = 100_00n;
 /** Each signer has its own nonce space, so every caller may void this value once. */
@@ -161,7 +166,7 @@ async function financedDefaulted(f: LedgerFixture): Promise<LineCtx> {
   await f.financing.connect(f.financier).approveFinancing(ctx.id, await approvalFor(f, ctx.id));
   const r = await f.receivables.receivable(ctx.id);
   await time.increaseTo(r.dueDate + GRACE_PERIOD + 1n);
-  await f.receivables.connect(f.outsider).markDefaulted(ctx.id);
+  await f.receivables.connect(f.financier).markDefaulted(ctx.id);
   return ctx;
 }
 
@@ -246,11 +251,28 @@ const tokenRows: AnyRow[] = [
     refusal: ({ f }, who) => refused(f.token, "AccessControlUnauthorizedAccount", who.address, ISSUER),
   }),
   row({
-    fn: "SettlementToken.burn",
-    setup: plain,
-    call: ({ f }, who) => f.token.connect(who).burn(f.buyer.address, AMOUNT),
+    fn: "SettlementToken.burnFrom",
+    setup: async (f) => {
+      await f.token.connect(f.buyer).approve(f.issuer.address, AMOUNT);
+      return { f };
+    },
+    call: ({ f }, who) => f.token.connect(who).burnFrom(f.buyer.address, AMOUNT),
     callers: ["issuer"],
     refusal: ({ f }, who) => refused(f.token, "AccessControlUnauthorizedAccount", who.address, ISSUER),
+  }),
+  row({
+    fn: "SettlementToken.forceBurn",
+    setup: plain,
+    call: ({ f }, who) => f.token.connect(who).forceBurn(f.buyer.address, AMOUNT, REASON),
+    callers: ["admin"],
+    refusal: ({ f }, who) => refused(f.token, "AccessControlUnauthorizedAccount", who.address, ENFORCER),
+  }),
+  row({
+    fn: "SettlementToken.setSystemAccount",
+    setup: plain,
+    call: ({ f }, who) => f.token.connect(who).setSystemAccount(f.outsider.address, true),
+    callers: ["admin"],
+    refusal: ({ f }, who) => refused(f.token, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
   }),
   row({
     fn: "SettlementToken.pause",
@@ -350,41 +372,19 @@ const tokenRows: AnyRow[] = [
     callers: ["issuer"],
     refusal: ({ f }) => refused(f.token, "AccessControlBadConfirmation"),
   }),
+  row({
+    fn: "SettlementToken.redeem",
+    setup: plain,
+    call: ({ f }, who) => f.token.connect(who).redeem(AMOUNT),
+    callers: ["buyer", "buyer2", "financier", "financier2"],
+    refusal: ({ f }, who, name) =>
+      ["supplier", "supplier2", "auditor"].includes(name)
+        ? refused(f.token, "ERC20InsufficientBalance", who.address, 0n, AMOUNT)
+        : refused(f.token, "SettlementUnverifiedParty", who.address),
+  }),
 ];
 
-interface FreshCtx extends Ctx {
-  fresh: Receivables;
-}
-
 const receivablesRows: AnyRow[] = [
-  row<FreshCtx>({
-    fn: "Receivables.setFinancingModule (unwired ledger)",
-    setup: async (f) => {
-      const fresh = await new Receivables__factory(f.admin).deploy(
-        await f.registry.getAddress(),
-        await f.token.getAddress(),
-        f.admin.address,
-        MIN_DENOMINATION,
-        GRACE_PERIOD,
-      );
-      await fresh.waitForDeployment();
-      return { f, fresh };
-    },
-    call: async ({ f, fresh }, who) => fresh.connect(who).setFinancingModule(await f.financing.getAddress()),
-    callers: ["admin"],
-    refusal: ({ fresh }, who) => refused(fresh, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
-  }),
-  row<Ctx & { module: string }>({
-    fn: "Receivables.setFinancingModule (wired ledger)",
-    setup: async (f) => ({ f, module: await f.financing.getAddress() }),
-    call: ({ f }, who) => f.receivables.connect(who).setFinancingModule(f.outsider.address),
-    callers: [],
-    onlyCaller: "wired once, at deployment",
-    refusal: ({ f, module }, who, name) =>
-      name === "admin"
-        ? refused(f.receivables, "ReceivableFinancingModuleAlreadySet", module)
-        : refused(f.receivables, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
-  }),
   row<Ctx & { invoice: Awaited<ReturnType<typeof makeInvoice>> }>({
     fn: "Receivables.tokenise",
     setup: async (f) => ({ f, invoice: await makeInvoice(f.buyer.address) }),
@@ -518,7 +518,22 @@ const receivablesRows: AnyRow[] = [
       return ctx;
     },
     call: ({ f, id }, who) => f.receivables.connect(who).markDefaulted(id),
-    callers: "anyone",
+    callers: ["supplier"],
+    refusal: ({ f, id }, who) => refused(f.receivables, "ReceivableUnauthorized", id, who.address),
+  }),
+  row({
+    fn: "Receivables.claim",
+    setup: async (f) => {
+      // A payment held for supplier while it was suspended; it is a member again.
+      const id = await acceptedReceivable(f);
+      await f.registry.connect(f.officer).suspend(f.supplier.address, REASON);
+      await f.receivables.connect(f.buyer).pay(id, AMOUNT);
+      await f.registry.connect(f.officer).reinstate(f.supplier.address);
+      return { f };
+    },
+    call: ({ f }, who) => f.receivables.connect(who).claim(),
+    callers: ["supplier"],
+    refusal: ({ f }, who) => refused(f.receivables, "ReceivableNothingHeld", who.address),
   }),
   row<IdCtx>({
     fn: "Receivables.assignToFinancier",
@@ -537,7 +552,7 @@ const receivablesRows: AnyRow[] = [
   row({
     fn: "Receivables.grantRole",
     setup: plain,
-    call: ({ f }, who) => f.receivables.connect(who).grantRole(DEFAULT_ADMIN_ROLE, f.outsider.address),
+    call: ({ f }, who) => f.receivables.connect(who).grantRole(OTHER_ROLE, f.outsider.address),
     callers: ["admin"],
     refusal: ({ f }, who) =>
       refused(f.receivables, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
@@ -545,17 +560,100 @@ const receivablesRows: AnyRow[] = [
   row({
     fn: "Receivables.revokeRole",
     setup: plain,
-    call: ({ f }, who) => f.receivables.connect(who).revokeRole(DEFAULT_ADMIN_ROLE, f.admin.address),
+    call: ({ f }, who) => f.receivables.connect(who).revokeRole(OTHER_ROLE, f.admin.address),
     callers: ["admin"],
     refusal: ({ f }, who) =>
       refused(f.receivables, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
   }),
   row({
     fn: "Receivables.renounceRole",
-    setup: plain,
-    call: ({ f }, who) => f.receivables.connect(who).renounceRole(DEFAULT_ADMIN_ROLE, f.admin.address),
+    setup: async (f) => {
+      await f.receivables.connect(f.admin).grantRole(OTHER_ROLE, f.admin.address);
+      return { f };
+    },
+    call: ({ f }, who) => f.receivables.connect(who).renounceRole(OTHER_ROLE, f.admin.address),
     callers: ["admin"],
     refusal: ({ f }) => refused(f.receivables, "AccessControlBadConfirmation"),
+  }),
+];
+
+/** The two-step, delayed admin of AccessControlDefaultAdminRules, the same on every contract. */
+function adminRuleRows(name: string, pick: (f: LedgerFixture) => AdminRules): AnyRow[] {
+  const adminOnly = ({ f }: Ctx, who: HardhatEthersSigner) =>
+    refused(pick(f), "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE);
+  return [
+    row({
+      fn: `${name}.beginDefaultAdminTransfer`,
+      setup: plain,
+      call: ({ f }, who) => pick(f).connect(who).beginDefaultAdminTransfer(f.outsider.address),
+      callers: ["admin"],
+      refusal: adminOnly,
+    }),
+    row({
+      fn: `${name}.cancelDefaultAdminTransfer`,
+      setup: plain,
+      call: ({ f }, who) => pick(f).connect(who).cancelDefaultAdminTransfer(),
+      callers: ["admin"],
+      refusal: adminOnly,
+    }),
+    row({
+      fn: `${name}.acceptDefaultAdminTransfer`,
+      setup: async (f) => {
+        await pick(f).connect(f.admin).beginDefaultAdminTransfer(f.outsider.address);
+        await time.increase(DEFAULT_PARAMS.adminDelay + 1n);
+        return { f };
+      },
+      call: ({ f }, who) => pick(f).connect(who).acceptDefaultAdminTransfer(),
+      callers: ["outsider"],
+      refusal: ({ f }, who) => refused(pick(f), "AccessControlInvalidDefaultAdmin", who.address),
+    }),
+    row({
+      fn: `${name}.changeDefaultAdminDelay`,
+      setup: plain,
+      call: ({ f }, who) => pick(f).connect(who).changeDefaultAdminDelay(3n * DEFAULT_PARAMS.adminDelay),
+      callers: ["admin"],
+      refusal: adminOnly,
+    }),
+    row({
+      fn: `${name}.rollbackDefaultAdminDelay`,
+      setup: plain,
+      call: ({ f }, who) => pick(f).connect(who).rollbackDefaultAdminDelay(),
+      callers: ["admin"],
+      refusal: adminOnly,
+    }),
+  ];
+}
+
+const adminRows: AnyRow[] = [
+  ...adminRuleRows("ParticipantRegistry", (f) => f.registry),
+  ...adminRuleRows("SettlementToken", (f) => f.token),
+  ...adminRuleRows("Receivables", (f) => f.receivables),
+  ...adminRuleRows("Financing", (f) => f.financing),
+  row({
+    fn: "Financing.grantRole",
+    setup: plain,
+    call: ({ f }, who) => f.financing.connect(who).grantRole(OTHER_ROLE, f.outsider.address),
+    callers: ["admin"],
+    refusal: ({ f }, who) =>
+      refused(f.financing, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
+  }),
+  row({
+    fn: "Financing.revokeRole",
+    setup: plain,
+    call: ({ f }, who) => f.financing.connect(who).revokeRole(OTHER_ROLE, f.admin.address),
+    callers: ["admin"],
+    refusal: ({ f }, who) =>
+      refused(f.financing, "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
+  }),
+  row({
+    fn: "Financing.renounceRole",
+    setup: async (f) => {
+      await f.financing.connect(f.admin).grantRole(OTHER_ROLE, f.admin.address);
+      return { f };
+    },
+    call: ({ f }, who) => f.financing.connect(who).renounceRole(OTHER_ROLE, f.admin.address),
+    callers: ["admin"],
+    refusal: ({ f }) => refused(f.financing, "AccessControlBadConfirmation"),
   }),
 ];
 
@@ -720,7 +818,7 @@ describe("Access matrix", function () {
       return [...names];
     });
     const covered = new Set(
-      [...registryRows, ...tokenRows, ...receivablesRows, ...financingRows].map((r) => r.fn.split(" ")[0]),
+      [...registryRows, ...tokenRows, ...receivablesRows, ...financingRows, ...adminRows].map((r) => r.fn.split(" ")[0]),
     );
     expect([...covered].sort()).to.deep.equal(expected.sort());
   });
@@ -729,4 +827,5 @@ describe("Access matrix", function () {
   matrix("SettlementToken", tokenRows);
   matrix("Receivables", receivablesRows);
   matrix("Financing", financingRows);
+  matrix("admin (two-step, delayed)", adminRows);
 });

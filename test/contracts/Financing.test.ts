@@ -1534,7 +1534,7 @@ describe("Financing", function () {
       const { f, id } = ctx;
       const { dueDate } = await f.receivables.receivable(id);
       await time.increaseTo(dueDate + GRACE_PERIOD + 1n);
-      await f.receivables.markDefaulted(id);
+      await f.receivables.connect(f.financier).markDefaulted(id);
       return ctx;
     }
 
@@ -1557,7 +1557,7 @@ describe("Financing", function () {
         await f.receivables.connect(f.buyer).pay(id, 200_000_00n);
         const { dueDate } = await f.receivables.receivable(id);
         await time.increaseTo(dueDate + GRACE_PERIOD + 1n);
-        await f.receivables.markDefaulted(id);
+        await f.receivables.connect(f.financier).markDefaulted(id);
         await expect(f.financing.connect(f.financier).writeOff(id))
           .to.emit(f.financing, "FinancingWrittenOff")
           .withArgs(id, lineId, advance - 200_000_00n);
@@ -1614,7 +1614,7 @@ describe("Financing", function () {
         await f.receivables.connect(f.buyer).pay(id, advance);
         const { dueDate } = await f.receivables.receivable(id);
         await time.increaseTo(dueDate + GRACE_PERIOD + 1n);
-        await f.receivables.markDefaulted(id);
+        await f.receivables.connect(f.financier).markDefaulted(id);
         await expect(f.financing.connect(f.financier).writeOff(id))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidStatus")
           .withArgs(id, FS.Repaid);

@@ -32,12 +32,14 @@ import { ethers, network } from "hardhat";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import {
   type Actors,
+  acceptedReceivable,
   DAY,
   GRACE_PERIOD,
   type LedgerFixture,
   MIN_DENOMINATION,
   YEAR,
   ledgerFixture,
+  lineTerms,
 } from "./helpers/fixture";
 import { quoteFinancing } from "../../services/src/financing/financing-terms";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
@@ -1207,13 +1209,14 @@ class AdvanceAndMarkDefaulted extends LedgerCommand {
       (x) => x.status === St.Accepted && overdue(x),
     );
     const rec = recOf(m, id);
-    // Anyone may mark an overdue receivable defaulted: the caller is any actor.
+    // Only the holder (the financier, once financed) may mark a default; any actor tries.
     const caller = addr(r, ACTOR_NAMES[this.caller]);
     const overdueAt = rec.due + GRACE_PERIOD;
     let expected: Refusal | null = null;
     if (rec.status !== St.Accepted && rec.status !== St.Financed) {
       expected = refusal(receivables, "ReceivableInvalidStatus", id, rec.status);
-    } else if (m.now <= overdueAt) expected = refusal(receivables, "ReceivableNotOverdue", id, overdueAt);
+    } else if (caller !== rec.holder) expected = refusal(receivables, "ReceivableUnauthorized", id, caller);
+    else if (m.now <= overdueAt) expected = refusal(receivables, "ReceivableNotOverdue", id, overdueAt);
     if (!(await execute(expected, () => receivables.connect(signer(r, caller)).markDefaulted(id)))) return;
     rec.status = St.Defaulted;
   }
@@ -1461,6 +1464,70 @@ describe("Ledger invariants (model-based)", function () {
         await fc.asyncModelRun(setup, cmds);
       }),
       { numRuns: NUM_RUNS },
+    );
+  });
+});
+
+describe("Ledger invariants: a debtor who pays on time", function () {
+  this.timeout(0);
+
+  // Random suspensions of the recipients, token pauses and time passing before a payment the debtor
+  // makes as soon as the token lets it, never after the due date unless a pause stopped it.
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant("suspendSupplier" as const) }),
+    fc.record({ kind: fc.constant("suspendFinancier" as const) }),
+    fc.record({ kind: fc.constant("pause" as const), days: fc.integer({ min: 1, max: 60 }) }),
+    fc.record({ kind: fc.constant("wait" as const), days: fc.integer({ min: 1, max: 40 }) }),
+  );
+
+  it("is never defaulted, and token supply = balances + held payments", async function () {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 6 }), fc.boolean(), async (steps, financed) => {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        if (financed) {
+          await f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.supplier.address, await lineTerms());
+          await f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(1n));
+          await f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id));
+        }
+        const { dueDate, outstanding } = await f.receivables.receivable(id);
+        for (const s of steps) {
+          const now = BigInt(await time.latest());
+          if (s.kind === "suspendSupplier" && (await f.registry.isActiveMember(f.supplier.address))) {
+            await f.registry.connect(f.officer).suspend(f.supplier.address, ethers.ZeroHash);
+          } else if (s.kind === "suspendFinancier" && (await f.registry.isActiveMember(f.financier.address))) {
+            await f.registry.connect(f.officer).suspend(f.financier.address, ethers.ZeroHash);
+          } else if (s.kind === "pause") {
+            await f.token.connect(f.admin).pause();
+            await time.increase(BigInt(s.days) * DAY);
+            await f.token.connect(f.admin).unpause();
+          } else if (s.kind === "wait" && now + BigInt(s.days) * DAY < dueDate) {
+            await time.increase(BigInt(s.days) * DAY);
+          }
+        }
+        // The holder tries to default the debtor first: the due date has not passed, or a pause
+        // stopped the clock (or the holder itself is suspended), so it cannot.
+        const holderNow = await ethers.getSigner((await f.receivables.receivable(id)).holder);
+        await expect(f.receivables.connect(holderNow).markDefaulted(id)).to.be.reverted;
+        // On time: before the due date, or right after a pause that outlasted it.
+        await f.receivables.connect(f.buyer).pay(id, outstanding);
+        await time.increaseTo(dueDate + 2n * GRACE_PERIOD + 400n * DAY);
+        const holder = (await f.receivables.receivable(id)).holder;
+        await expect(f.receivables.connect(await ethers.getSigner(holder)).markDefaulted(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
+          .withArgs(id, 4);
+
+        const ledger = await f.receivables.getAddress();
+        let balances = 0n;
+        let held = 0n;
+        for (const who of Object.values(f.actors)) {
+          balances += await f.token.balanceOf(who.address);
+          held += await f.receivables.heldFor(who.address);
+        }
+        expect(await f.token.balanceOf(ledger)).to.equal(held);
+        expect(await f.token.totalSupply()).to.equal(balances + held);
+      }),
+      { numRuns: Math.min(NUM_RUNS, 40) },
     );
   });
 });

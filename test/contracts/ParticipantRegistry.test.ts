@@ -678,6 +678,16 @@ describe("ParticipantRegistry", function () {
     });
   });
 
+  describe(".areActiveMembers()", function () {
+    it("answers isActiveMember for both parties, in order", async function () {
+      const { registry, officer, supplier, buyer, outsider } = await loadFixture(registryFixture);
+      await registry.connect(officer).suspend(buyer.address, ethers.encodeBytes32String("AML"));
+      expect(await registry.areActiveMembers(supplier.address, buyer.address)).to.deep.equal([true, false]);
+      expect(await registry.areActiveMembers(outsider.address, supplier.address)).to.deep.equal([false, true]);
+      expect(await registry.areActiveMembers(supplier.address, supplier.address)).to.deep.equal([true, true]);
+    });
+  });
+
   describe(".isActiveMember()", function () {
     describe("when the member is active with valid KYC", function () {
       it("is true whatever its roles", async function () {

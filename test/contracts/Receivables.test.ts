@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { Receivables__factory } from "../../typechain-types";
+import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
 import {
   acceptedReceivable,
   DAY,
@@ -19,6 +20,8 @@ import {
   MIN_DENOMINATION,
   ROLE,
   YEAR,
+  deadline,
+  signAct,
   type LedgerFixture,
 } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
@@ -38,8 +41,8 @@ const STATUS = {
 const FACE = 1_000_000_00n;
 const MAX_UINT64 = 2n ** 64n - 1n;
 const TRANSFER_TARGET_ROLES = ROLE.SUPPLIER | ROLE.FINANCIER;
-const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const CREDIT_NOTE_HASH = ethers.sha256(ethers.toUtf8Bytes("credit note 1"));
+const REASON_CODE = ethers.encodeBytes32String("AML_REVIEW");
 
 interface Invoice {
   debtor: string;
@@ -707,7 +710,7 @@ describe("Receivables", function () {
       it("clears a pending approval", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await issuedReceivable(f);
-        await f.receivables.connect(f.supplier).approve(f.outsider.address, id);
+        await f.receivables.connect(f.supplier).approve(f.financier2.address, id);
         await f.receivables.connect(f.supplier).cancel(id);
         await expect(f.receivables.getApproved(id))
           .to.be.revertedWithCustomError(f.receivables, "ERC721NonexistentToken")
@@ -900,7 +903,7 @@ describe("Receivables", function () {
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.buyer).accept(id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
-        await f.receivables.markDefaulted(id);
+        await f.receivables.connect(f.supplier).markDefaulted(id);
         await expect(f.receivables.connect(f.supplier).applyCreditNote(id, 1n, CREDIT_NOTE_HASH))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Defaulted);
@@ -1194,15 +1197,15 @@ describe("Receivables", function () {
       [
         "an approved operator",
         async (f, id, to) => {
-          await f.receivables.connect(f.supplier).approve(f.outsider.address, id);
-          return f.receivables.connect(f.outsider).transferFrom(f.supplier.address, to, id);
+          await f.receivables.connect(f.supplier).approve(f.financier2.address, id);
+          return f.receivables.connect(f.financier2).transferFrom(f.supplier.address, to, id);
         },
       ],
       [
         "an operator approved for all",
         async (f, id, to) => {
-          await f.receivables.connect(f.supplier).setApprovalForAll(f.operator.address, true);
-          return f.receivables.connect(f.operator).transferFrom(f.supplier.address, to, id);
+          await f.receivables.connect(f.supplier).setApprovalForAll(f.auditor.address, true);
+          return f.receivables.connect(f.auditor).transferFrom(f.supplier.address, to, id);
         },
       ],
     ];
@@ -1335,11 +1338,50 @@ describe("Receivables", function () {
       it("reverts also when an approved operator moves it", async function () {
         const f = await loadFixture(ledgerFixture);
         const id = await acceptedReceivable(f);
-        await f.receivables.connect(f.supplier).approve(f.outsider.address, id);
+        await f.receivables.connect(f.supplier).approve(f.financier2.address, id);
         await suspend(f, f.supplier);
-        await expect(f.receivables.connect(f.outsider).transferFrom(f.supplier.address, f.supplier2.address, id))
+        await expect(f.receivables.connect(f.financier2).transferFrom(f.supplier.address, f.supplier2.address, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.supplier.address, 0);
+      });
+    });
+
+    describe("when a non-member would act as the holder's operator", function () {
+      it("refuses to approve it, one receivable or all, with ReceivableUnverifiedParty(operator, 0)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        await expect(f.receivables.connect(f.supplier).approve(f.outsider.address, id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.outsider.address, 0);
+        await expect(f.receivables.connect(f.supplier).setApprovalForAll(f.outsider.address, true))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.outsider.address, 0);
+        expect(await f.receivables.getApproved(id)).to.equal(ethers.ZeroAddress);
+        expect(await f.receivables.isApprovedForAll(f.supplier.address, f.outsider.address)).to.equal(false);
+      });
+
+      it("refuses a transfer by an operator suspended after it was approved", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        await f.receivables.connect(f.supplier).setApprovalForAll(f.financier2.address, true);
+        await suspend(f, f.financier2);
+        await expect(f.receivables.connect(f.financier2).transferFrom(f.supplier.address, f.financier2.address, id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.financier2.address, 0);
+        await expect(
+          f.receivables.connect(f.financier2)["safeTransferFrom(address,address,uint256)"](f.supplier.address, f.supplier2.address, id),
+        )
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.financier2.address, 0);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
+      });
+
+      it("lets the holder revoke an approval of an operator that is no longer a member", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await f.receivables.connect(f.supplier).setApprovalForAll(f.financier2.address, true);
+        await suspend(f, f.financier2);
+        await f.receivables.connect(f.supplier).setApprovalForAll(f.financier2.address, false);
+        expect(await f.receivables.isApprovedForAll(f.supplier.address, f.financier2.address)).to.equal(false);
       });
     });
 
@@ -1356,11 +1398,11 @@ describe("Receivables", function () {
       it("reverts for a previously approved operator after the token moved", async function () {
         const f = await loadFixture(ledgerFixture);
         const id = await acceptedReceivable(f);
-        await f.receivables.connect(f.supplier).approve(f.outsider.address, id);
+        await f.receivables.connect(f.supplier).approve(f.financier2.address, id);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
-        await expect(f.receivables.connect(f.outsider).transferFrom(f.supplier2.address, f.financier.address, id))
+        await expect(f.receivables.connect(f.financier2).transferFrom(f.supplier2.address, f.financier.address, id))
           .to.be.revertedWithCustomError(f.receivables, "ERC721InsufficientApproval")
-          .withArgs(f.outsider.address, id);
+          .withArgs(f.financier2.address, id);
       });
     });
 
@@ -1433,7 +1475,7 @@ describe("Receivables", function () {
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.buyer).accept(id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
-        await f.receivables.markDefaulted(id);
+        await f.receivables.connect(f.supplier).markDefaulted(id);
         await expect(f.receivables.connect(f.buyer).pay(id, 1n)).to.changeTokenBalances(
           f.token,
           [f.buyer, f.supplier],
@@ -1546,7 +1588,216 @@ describe("Receivables", function () {
     });
   });
 
+  describe("held payments", function () {
+    describe("when the holder is suspended at payment", function () {
+      it("takes the debtor's payment, holds it for the holder, emits PaymentHeld, and the receivable is Paid", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        const ledger = await f.receivables.getAddress();
+        await suspend(f, f.supplier);
+        const tx = await f.receivables.connect(f.buyer).pay(id, FACE);
+        await expect(tx).to.emit(f.receivables, "PaymentHeld").withArgs(id, f.supplier.address, FACE);
+        await expect(tx).to.changeTokenBalances(f.token, [f.buyer, f.supplier, ledger], [-FACE, 0n, FACE]);
+        expect(await statusOf(f, id)).to.equal(STATUS.Paid);
+        expect(await f.receivables.heldFor(f.supplier.address)).to.equal(FACE);
+      });
+
+      it("holds for a holder whose KYC lapsed, and pays the other recipient of a financed receivable directly", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await financedReceivable(f);
+        await f.registry.connect(f.officer).suspend(f.supplier.address, REASON_CODE);
+        const tx = f.receivables.connect(f.buyer).pay(id, FACE);
+        await expect(tx).to.emit(f.receivables, "PaymentHeld");
+        const held = await f.receivables.heldFor(f.supplier.address);
+        expect(held).to.be.greaterThan(0n);
+        expect(await f.receivables.heldFor(f.financier.address)).to.equal(0n);
+        expect(await f.token.balanceOf(await f.receivables.getAddress())).to.equal(held);
+        expect(await statusOf(f, id)).to.equal(STATUS.Paid);
+      });
+    });
+
+    describe(".claim()", function () {
+      async function heldForSupplier(f: LedgerFixture): Promise<bigint> {
+        const id = await acceptedReceivable(f);
+        await suspend(f, f.supplier);
+        await f.receivables.connect(f.buyer).pay(id, FACE);
+        return id;
+      }
+
+      it("reverts with ReceivableUnverifiedParty while the recipient still cannot receive", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await heldForSupplier(f);
+        await expect(f.receivables.connect(f.supplier).claim())
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.supplier.address, 0);
+        expect(await f.receivables.heldFor(f.supplier.address)).to.equal(FACE);
+      });
+
+      it("pays everything held once the recipient is reinstated, and emits PaymentClaimed", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await heldForSupplier(f);
+        await f.registry.connect(f.officer).reinstate(f.supplier.address);
+        const ledger = await f.receivables.getAddress();
+        const tx = await f.receivables.connect(f.supplier).claim();
+        await expect(tx).to.emit(f.receivables, "PaymentClaimed").withArgs(f.supplier.address, FACE);
+        await expect(tx).to.changeTokenBalances(f.token, [ledger, f.supplier], [-FACE, FACE]);
+        expect(await f.receivables.heldFor(f.supplier.address)).to.equal(0n);
+        await expect(f.receivables.connect(f.supplier).claim())
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNothingHeld")
+          .withArgs(f.supplier.address);
+      });
+
+      it("relays a claim signed by the recipient (claimBySig), paying the recipient, not the relayer", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await heldForSupplier(f);
+        await f.registry.connect(f.officer).reinstate(f.supplier.address);
+        const auth = { nonce: 1n, deadline: await deadline() };
+        const signature = await signAct(
+          f.supplier,
+          { name: "SCF Receivables", version: "1", verifyingContract: await f.receivables.getAddress() },
+          { ClaimHeld: [{ name: "recipient", type: "address" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+          { recipient: f.supplier.address, ...auth },
+        );
+        const tx = await f.receivables.connect(f.outsider).claimBySig(f.supplier.address, { ...auth, signature });
+        await expect(tx).to.emit(f.receivables, "PaymentClaimed").withArgs(f.supplier.address, FACE);
+        await expect(tx).to.changeTokenBalances(f.token, [f.supplier, f.outsider], [FACE, 0n]);
+        await expect(f.receivables.connect(f.outsider).claimBySig(f.supplier.address, { ...auth, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, 1n);
+      });
+
+      it("refuses another key's signature in the recipient's name", async function () {
+        const f = await loadFixture(ledgerFixture);
+        await heldForSupplier(f);
+        await f.registry.connect(f.officer).reinstate(f.supplier.address);
+        const auth = { nonce: 2n, deadline: await deadline() };
+        const signature = await signAct(
+          f.outsider,
+          { name: "SCF Receivables", version: "1", verifyingContract: await f.receivables.getAddress() },
+          { ClaimHeld: [{ name: "recipient", type: "address" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
+          { recipient: f.supplier.address, ...auth },
+        );
+        await expect(f.receivables.connect(f.outsider).claimBySig(f.supplier.address, { ...auth, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        expect(await f.receivables.heldFor(f.supplier.address)).to.equal(FACE);
+      });
+    });
+
+    describe("when the debtor is suspended", function () {
+      it("reverts with ReceivableUnverifiedParty(debtor, 0)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        await suspend(f, f.buyer);
+        await expect(f.receivables.connect(f.buyer).pay(id, FACE))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.buyer.address, 0);
+      });
+    });
+
+    describe("when the debtor cannot cover the payment", function () {
+      it("reverts with the token's reason and holds nothing", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const id = await acceptedReceivable(f);
+        await suspend(f, f.supplier);
+        await f.token.connect(f.buyer).approve(await f.receivables.getAddress(), FACE - 1n);
+        await expect(f.receivables.connect(f.buyer).pay(id, FACE)).to.be.revertedWithCustomError(
+          f.token,
+          "ERC20InsufficientAllowance",
+        );
+        expect(await f.receivables.heldFor(f.supplier.address)).to.equal(0n);
+      });
+    });
+  });
+
+  describe("registry checks on holder and seller acts", function () {
+    it("refuses a credit note from a suspended holder with ReceivableUnverifiedParty(holder, 0)", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const id = await acceptedReceivable(f);
+      await suspend(f, f.supplier);
+      await expect(f.receivables.connect(f.supplier).applyCreditNote(id, 1n, CREDIT_NOTE_HASH))
+        .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+        .withArgs(f.supplier.address, 0);
+      expect((await f.receivables.receivable(id)).outstanding).to.equal(FACE);
+    });
+
+    it("refuses a cancel from a suspended seller with ReceivableUnverifiedParty(seller, SUPPLIER)", async function () {
+      const f = await loadFixture(ledgerFixture);
+      const { id } = await issuedReceivable(f);
+      await suspend(f, f.supplier);
+      await expect(f.receivables.connect(f.supplier).cancel(id))
+        .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+        .withArgs(f.supplier.address, ROLE.SUPPLIER);
+      expect(await statusOf(f, id)).to.equal(STATUS.Issued);
+    });
+  });
+
   describe(".markDefaulted()", function () {
+    describe("when someone other than the holder marks it", function () {
+      it("reverts with ReceivableUnauthorized for an outsider, the debtor and the seller of a financed receivable", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        await f.receivables.connect(f.buyer).accept(id);
+        await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
+        for (const who of [f.outsider, f.buyer, f.supplier2, f.financier]) {
+          await expect(f.receivables.connect(who).markDefaulted(id))
+            .to.be.revertedWithCustomError(f.receivables, "ReceivableUnauthorized")
+            .withArgs(id, who.address);
+        }
+        const financed = await financedReceivable(f);
+        const due = (await f.receivables.receivable(financed)).dueDate;
+        await time.increaseTo(due + GRACE_PERIOD + 1n);
+        await expect(f.receivables.connect(f.supplier).markDefaulted(financed))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnauthorized")
+          .withArgs(financed, f.supplier.address);
+        expect(await statusOf(f, id)).to.equal(STATUS.Accepted);
+      });
+    });
+
+    describe("when the holder is suspended", function () {
+      it("reverts with ReceivableUnverifiedParty(holder, 0)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        await f.receivables.connect(f.buyer).accept(id);
+        await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
+        await f.registry.connect(f.officer).suspend(f.supplier.address, REASON_CODE);
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
+          .withArgs(f.supplier.address, 0);
+      });
+    });
+
+    describe("when the settlement token is paused", function () {
+      it("reverts with ReceivableSettlementPaused: nobody can pay during a pause", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        await f.receivables.connect(f.buyer).accept(id);
+        await f.token.connect(f.admin).pause();
+        await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableSettlementPaused")
+          .withArgs(await f.token.getAddress());
+      });
+
+      it("needs a full grace period after the unpause, in which the debtor pays and is never defaulted", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        await f.receivables.connect(f.buyer).accept(id);
+        await time.increaseTo(inv.dueDate - 1n);
+        await f.token.connect(f.admin).pause();
+        await expect(f.receivables.connect(f.buyer).pay(id, FACE)).to.be.revertedWithCustomError(f.token, "EnforcedPause");
+        await time.increaseTo(inv.dueDate + GRACE_PERIOD + 10n * DAY);
+        await f.token.connect(f.admin).unpause();
+        const unpausedAt = BigInt(await time.latest());
+        await time.setNextBlockTimestamp(unpausedAt + GRACE_PERIOD);
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableNotOverdue")
+          .withArgs(id, unpausedAt + GRACE_PERIOD);
+        await f.receivables.connect(f.buyer).pay(id, FACE);
+        expect(await statusOf(f, id)).to.equal(STATUS.Paid);
+      });
+    });
+
     describe("when the grace period has not ended", function () {
       it("reverts at the due date plus grace period exactly", async function () {
         const f = await loadFixture(ledgerFixture);
@@ -1554,7 +1805,7 @@ describe("Receivables", function () {
         await f.receivables.connect(f.buyer).accept(id);
         const overdueAt = inv.dueDate + GRACE_PERIOD;
         await time.setNextBlockTimestamp(overdueAt);
-        await expect(f.receivables.connect(f.outsider).markDefaulted(id))
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotOverdue")
           .withArgs(id, overdueAt);
         expect(await statusOf(f, id)).to.equal(STATUS.Accepted);
@@ -1565,20 +1816,20 @@ describe("Receivables", function () {
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.buyer).accept(id);
         await time.increaseTo(inv.dueDate + 1n);
-        await expect(f.receivables.connect(f.outsider).markDefaulted(id))
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotOverdue")
           .withArgs(id, inv.dueDate + GRACE_PERIOD);
       });
     });
 
     describe("when the grace period has ended", function () {
-      it("lets anyone mark it Defaulted and emits ReceivableDefaulted", async function () {
+      it("lets the holder mark it Defaulted and emits ReceivableDefaulted", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.buyer).accept(id);
         await f.receivables.connect(f.buyer).pay(id, 100_00n);
         await time.setNextBlockTimestamp(inv.dueDate + GRACE_PERIOD + 1n);
-        await expect(f.receivables.connect(f.outsider).markDefaulted(id))
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.emit(f.receivables, "ReceivableDefaulted")
           .withArgs(id, f.supplier.address, FACE - 100_00n);
         expect(await statusOf(f, id)).to.equal(STATUS.Defaulted);
@@ -1590,7 +1841,7 @@ describe("Receivables", function () {
         const id = await financedReceivable(f);
         const dueDate = (await f.receivables.receivable(id)).dueDate;
         await time.increaseTo(dueDate + GRACE_PERIOD + 1n);
-        await expect(f.receivables.markDefaulted(id))
+        await expect(f.receivables.connect(f.financier).markDefaulted(id))
           .to.emit(f.receivables, "ReceivableDefaulted")
           .withArgs(id, f.financier.address, FACE);
         expect(await statusOf(f, id)).to.equal(STATUS.Defaulted);
@@ -1601,8 +1852,8 @@ describe("Receivables", function () {
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.buyer).accept(id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
-        await f.receivables.markDefaulted(id);
-        await expect(f.receivables.markDefaulted(id))
+        await f.receivables.connect(f.supplier).markDefaulted(id);
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Defaulted);
       });
@@ -1611,7 +1862,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
-        await expect(f.receivables.markDefaulted(id))
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Issued);
       });
@@ -1622,7 +1873,7 @@ describe("Receivables", function () {
         await f.receivables.connect(f.buyer).accept(id);
         await f.receivables.connect(f.buyer).pay(id, FACE);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
-        await expect(f.receivables.markDefaulted(id))
+        await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Paid);
       });
@@ -1660,55 +1911,29 @@ describe("Receivables", function () {
     });
   });
 
-  describe(".setFinancingModule()", function () {
-    describe("when the module is already set", function () {
-      it("reverts for the admin with ReceivableFinancingModuleAlreadySet", async function () {
+  describe("financing module", function () {
+    describe("when deployed", function () {
+      it("is the financing contract, fixed at construction", async function () {
         const f = await loadFixture(ledgerFixture);
-        const current = await f.financing.getAddress();
-        await expect(f.receivables.connect(f.admin).setFinancingModule(f.outsider.address))
-          .to.be.revertedWithCustomError(f.receivables, "ReceivableFinancingModuleAlreadySet")
-          .withArgs(current);
-        expect((await f.receivables.configuration()).financing).to.equal(current);
+        expect((await f.receivables.configuration()).financing).to.equal(await f.financing.getAddress());
       });
     });
 
-    describe("when the caller is not an admin", function () {
-      it("reverts with AccessControlUnauthorizedAccount", async function () {
+    describe("when constructed with the zero address", function () {
+      it("reverts with ReceivableInvalidFinancingModule", async function () {
         const f = await loadFixture(ledgerFixture);
-        await expect(f.receivables.connect(f.outsider).setFinancingModule(f.outsider.address))
-          .to.be.revertedWithCustomError(f.receivables, "AccessControlUnauthorizedAccount")
-          .withArgs(f.outsider.address, DEFAULT_ADMIN_ROLE);
-      });
-    });
-
-    describe("when a fresh ledger is wired", function () {
-      async function freshReceivables(f: LedgerFixture) {
-        return new Receivables__factory(f.admin).deploy(
-          await f.registry.getAddress(),
-          await f.token.getAddress(),
-          f.admin.address,
-          MIN_DENOMINATION,
-          GRACE_PERIOD,
-        );
-      }
-
-      it("sets the module once and emits FinancingModuleSet", async function () {
-        const f = await loadFixture(ledgerFixture);
-        const fresh = await freshReceivables(f);
-        expect((await fresh.configuration()).financing).to.equal(ethers.ZeroAddress);
-        await expect(fresh.connect(f.admin).setFinancingModule(f.outsider.address))
-          .to.emit(fresh, "FinancingModuleSet")
-          .withArgs(f.outsider.address);
-        expect((await fresh.configuration()).financing).to.equal(f.outsider.address);
-      });
-
-      it("reverts for the zero address", async function () {
-        const f = await loadFixture(ledgerFixture);
-        const fresh = await freshReceivables(f);
-        await expect(fresh.connect(f.admin).setFinancingModule(ethers.ZeroAddress)).to.be.revertedWithCustomError(
-          fresh,
-          "ReceivableInvalidFinancingModule",
-        );
+        const factory = new Receivables__factory(f.admin);
+        await expect(
+          factory.deploy(
+            await f.registry.getAddress(),
+            await f.token.getAddress(),
+            ethers.ZeroAddress,
+            f.admin.address,
+            DEFAULT_PARAMS.adminDelay,
+            MIN_DENOMINATION,
+            GRACE_PERIOD,
+          ),
+        ).to.be.revertedWithCustomError(factory, "ReceivableInvalidFinancingModule");
       });
     });
   });

@@ -24,6 +24,7 @@ import {
   Receivables__factory,
 } from "../../typechain-types";
 import type { Receivables } from "../../typechain-types";
+import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
 import {
   FUNDING,
   GRACE_PERIOD,
@@ -71,19 +72,23 @@ async function reentrantLedgerFixture() {
   const { admin, operator, officer, supplier, buyer, financier, outsider } = f.actors;
   const registry = await new ParticipantRegistry__factory(admin).deploy(
     admin.address,
+    DEFAULT_PARAMS.adminDelay,
     operator.address,
     officer.address,
   );
   const token = await new ReentrantToken__factory(admin).deploy();
+  // Receivables names its financing module at construction: the module is the deployer's next contract.
+  const nonce = await admin.getNonce();
   const receivables = await new Receivables__factory(admin).deploy(
     registry,
     token,
+    ethers.getCreateAddress({ from: admin.address, nonce: nonce + 1 }),
     admin.address,
+    DEFAULT_PARAMS.adminDelay,
     MIN_DENOMINATION,
     GRACE_PERIOD,
   );
-  const financing = await new Financing__factory(admin).deploy(registry, receivables);
-  await receivables.connect(admin).setFinancingModule(financing);
+  const financing = await new Financing__factory(admin).deploy(registry, receivables, admin.address, DEFAULT_PARAMS.adminDelay);
   const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
   for (const [who, roles] of [
     [supplier, ROLE.SUPPLIER],

@@ -17,6 +17,8 @@ const ISSUER = ethers.id("ISSUER");
 const PAUSER = ethers.id("PAUSER");
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const REASON = ethers.encodeBytes32String("AML_REVIEW");
+const ENFORCER = ethers.id("ENFORCER");
+const COURT_ORDER = ethers.encodeBytes32String("COURT_ORDER_2026_17");
 const AMOUNT = 12_345_67n;
 
 const PERMIT_TYPES = {
@@ -154,13 +156,15 @@ describe("SettlementToken", function () {
     });
   });
 
-  describe(".burn()", function () {
-    describe("when the issuer burns from a member", function () {
-      it("emits Transfer to zero and lowers balance and supply", async function () {
-        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
+  describe(".redeem()", function () {
+    describe("when a member redeems its own balance", function () {
+      it("burns it, emits Redeemed naming the holder, and lowers the supply", async function () {
+        const { token, buyer } = await loadFixture(ledgerFixture);
         const supply = await token.totalSupply();
-        await expect(token.connect(issuer).burn(buyer.address, AMOUNT))
-          .to.emit(token, "Transfer")
+        await expect(token.connect(buyer).redeem(AMOUNT))
+          .to.emit(token, "Redeemed")
+          .withArgs(buyer.address, buyer.address, AMOUNT)
+          .and.to.emit(token, "Transfer")
           .withArgs(buyer.address, ethers.ZeroAddress, AMOUNT);
         expect(await token.balanceOf(buyer.address)).to.equal(FUNDING - AMOUNT);
         expect(await token.totalSupply()).to.equal(supply - AMOUNT);
@@ -168,46 +172,176 @@ describe("SettlementToken", function () {
     });
 
     describe("when the holder is suspended", function () {
-      it("still burns: redemption of a suspended member's balance", async function () {
-        const { token, registry, issuer, officer, buyer } = await loadFixture(ledgerFixture);
+      it("reverts with SettlementUnverifiedParty: a frozen balance is not cashed out", async function () {
+        const { token, registry, officer, buyer } = await loadFixture(ledgerFixture);
         await registry.connect(officer).suspend(buyer.address, REASON);
-        await expect(token.connect(issuer).burn(buyer.address, FUNDING))
-          .to.emit(token, "Transfer")
-          .withArgs(buyer.address, ethers.ZeroAddress, FUNDING);
-        expect(await token.balanceOf(buyer.address)).to.equal(0n);
-      });
-    });
-
-    describe("when the holder's KYC has expired", function () {
-      it("still burns", async function () {
-        const { token, registry, issuer, financier } = await loadFixture(ledgerFixture);
-        await time.increaseTo((await registry.member(financier.address)).kycExpiry);
-        await expect(token.connect(issuer).burn(financier.address, AMOUNT)).to.changeTokenBalance(
-          token,
-          financier,
-          -AMOUNT
-        );
-      });
-    });
-
-    describe("when the caller is not the issuer", function () {
-      it("reverts with AccessControlUnauthorizedAccount for ISSUER", async function () {
-        const { token, admin, buyer, outsider } = await loadFixture(ledgerFixture);
-        for (const caller of [admin, buyer, outsider]) {
-          await expect(token.connect(caller).burn(buyer.address, AMOUNT))
-            .to.be.revertedWithCustomError(token, "AccessControlUnauthorizedAccount")
-            .withArgs(caller.address, ISSUER);
-        }
+        await expect(token.connect(buyer).redeem(AMOUNT))
+          .to.be.revertedWithCustomError(token, "SettlementUnverifiedParty")
+          .withArgs(buyer.address);
         expect(await token.balanceOf(buyer.address)).to.equal(FUNDING);
       });
     });
 
     describe("when the amount exceeds the balance", function () {
       it("reverts with ERC20InsufficientBalance", async function () {
-        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
-        await expect(token.connect(issuer).burn(buyer.address, FUNDING + 1n))
+        const { token, buyer } = await loadFixture(ledgerFixture);
+        await expect(token.connect(buyer).redeem(FUNDING + 1n))
           .to.be.revertedWithCustomError(token, "ERC20InsufficientBalance")
           .withArgs(buyer.address, FUNDING, FUNDING + 1n);
+      });
+    });
+  });
+
+  describe(".burnFrom()", function () {
+    describe("when the holder gave the issuer an allowance", function () {
+      it("burns within it, spends it, and emits Redeemed naming the issuer", async function () {
+        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
+        await token.connect(buyer).approve(issuer.address, AMOUNT);
+        await expect(token.connect(issuer).burnFrom(buyer.address, AMOUNT))
+          .to.emit(token, "Redeemed")
+          .withArgs(buyer.address, issuer.address, AMOUNT);
+        expect(await token.balanceOf(buyer.address)).to.equal(FUNDING - AMOUNT);
+        expect(await token.allowance(buyer.address, issuer.address)).to.equal(0n);
+      });
+    });
+
+    describe("when the issuer burns without the holder's consent", function () {
+      it("reverts with ERC20InsufficientAllowance and the balance stays", async function () {
+        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
+        await expect(token.connect(issuer).burnFrom(buyer.address, AMOUNT))
+          .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
+          .withArgs(issuer.address, 0n, AMOUNT);
+        expect(await token.balanceOf(buyer.address)).to.equal(FUNDING);
+      });
+
+      it("reverts beyond the allowance given", async function () {
+        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
+        await token.connect(buyer).approve(issuer.address, AMOUNT - 1n);
+        await expect(token.connect(issuer).burnFrom(buyer.address, AMOUNT))
+          .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
+          .withArgs(issuer.address, AMOUNT - 1n, AMOUNT);
+      });
+    });
+
+    describe("when the caller is not the issuer", function () {
+      it("reverts with AccessControlUnauthorizedAccount for ISSUER, even with an allowance", async function () {
+        const { token, admin, buyer, outsider } = await loadFixture(ledgerFixture);
+        for (const caller of [admin, outsider]) {
+          await token.connect(buyer).approve(caller.address, AMOUNT);
+          await expect(token.connect(caller).burnFrom(buyer.address, AMOUNT))
+            .to.be.revertedWithCustomError(token, "AccessControlUnauthorizedAccount")
+            .withArgs(caller.address, ISSUER);
+        }
+        expect(await token.balanceOf(buyer.address)).to.equal(FUNDING);
+      });
+    });
+  });
+
+  describe(".forceBurn()", function () {
+    describe("when the enforcer burns with a reason", function () {
+      it("burns without consent and emits ForcedBurn with the reason code", async function () {
+        const { token, registry, officer, admin, buyer } = await loadFixture(ledgerFixture);
+        await registry.connect(officer).suspend(buyer.address, REASON);
+        await expect(token.connect(admin).forceBurn(buyer.address, AMOUNT, COURT_ORDER))
+          .to.emit(token, "ForcedBurn")
+          .withArgs(buyer.address, admin.address, AMOUNT, COURT_ORDER);
+        expect(await token.balanceOf(buyer.address)).to.equal(FUNDING - AMOUNT);
+      });
+    });
+
+    describe("when no reason is given", function () {
+      it("reverts with SettlementMissingReason", async function () {
+        const { token, admin, buyer } = await loadFixture(ledgerFixture);
+        await expect(token.connect(admin).forceBurn(buyer.address, AMOUNT, ethers.ZeroHash)).to.be.revertedWithCustomError(
+          token,
+          "SettlementMissingReason",
+        );
+      });
+    });
+
+    describe("when the issuer tries it", function () {
+      it("reverts with AccessControlUnauthorizedAccount for ENFORCER: issuing is not confiscating", async function () {
+        const { token, issuer, buyer } = await loadFixture(ledgerFixture);
+        await expect(token.connect(issuer).forceBurn(buyer.address, AMOUNT, COURT_ORDER))
+          .to.be.revertedWithCustomError(token, "AccessControlUnauthorizedAccount")
+          .withArgs(issuer.address, ENFORCER);
+        expect(await token.balanceOf(buyer.address)).to.equal(FUNDING);
+      });
+    });
+  });
+
+  describe(".setSystemAccount()", function () {
+    describe("when deployed", function () {
+      it("already allows the receivables ledger", async function () {
+        const { token, receivables } = await loadFixture(ledgerFixture);
+        expect(await token.isSystemAccount(await receivables.getAddress())).to.equal(true);
+      });
+    });
+
+    describe("when a member sends tokens to a system account", function () {
+      it("reverts with SettlementUnverifiedParty: it only receives what it pulls", async function () {
+        const { token, receivables, buyer } = await loadFixture(ledgerFixture);
+        const ledger = await receivables.getAddress();
+        await expect(token.connect(buyer).transfer(ledger, AMOUNT))
+          .to.be.revertedWithCustomError(token, "SettlementUnverifiedParty")
+          .withArgs(ledger);
+      });
+    });
+
+    describe("when the admin sets one", function () {
+      it("emits SystemAccountSet and can stop it again", async function () {
+        const { token, admin, outsider } = await loadFixture(ledgerFixture);
+        await expect(token.connect(admin).setSystemAccount(outsider.address, true))
+          .to.emit(token, "SystemAccountSet")
+          .withArgs(outsider.address, true);
+        expect(await token.isSystemAccount(outsider.address)).to.equal(true);
+        await token.connect(admin).setSystemAccount(outsider.address, false);
+        expect(await token.isSystemAccount(outsider.address)).to.equal(false);
+      });
+
+      it("reverts for the zero address with SettlementInvalidSystemAccount", async function () {
+        const { token, admin } = await loadFixture(ledgerFixture);
+        await expect(token.connect(admin).setSystemAccount(ethers.ZeroAddress, true))
+          .to.be.revertedWithCustomError(token, "SettlementInvalidSystemAccount")
+          .withArgs(ethers.ZeroAddress);
+      });
+    });
+  });
+
+  describe(".pauseClock()", function () {
+    it("reports the pause and the time of the last unpause", async function () {
+      const { token, admin } = await loadFixture(ledgerFixture);
+      expect(await token.pauseClock()).to.deep.equal([false, 0n]);
+      await token.connect(admin).pause();
+      expect((await token.pauseClock())[0]).to.equal(true);
+      await token.connect(admin).unpause();
+      expect(await token.pauseClock()).to.deep.equal([false, BigInt(await time.latest())]);
+    });
+  });
+
+  describe("admin (AccessControlDefaultAdminRules)", function () {
+    describe("when the admin role is granted directly", function () {
+      it("reverts with AccessControlEnforcedDefaultAdminRules", async function () {
+        const { token, admin, outsider } = await loadFixture(ledgerFixture);
+        await expect(token.connect(admin).grantRole(ethers.ZeroHash, outsider.address)).to.be.revertedWithCustomError(
+          token,
+          "AccessControlEnforcedDefaultAdminRules",
+        );
+      });
+    });
+
+    describe("when the new admin accepts before the delay", function () {
+      it("reverts with AccessControlEnforcedDefaultAdminDelay, and succeeds after it", async function () {
+        const { token, admin, outsider } = await loadFixture(ledgerFixture);
+        expect(await token.defaultAdminDelay()).to.equal(DEFAULT_PARAMS.adminDelay);
+        await token.connect(admin).beginDefaultAdminTransfer(outsider.address);
+        const [, schedule] = await token.pendingDefaultAdmin();
+        await expect(token.connect(outsider).acceptDefaultAdminTransfer())
+          .to.be.revertedWithCustomError(token, "AccessControlEnforcedDefaultAdminDelay")
+          .withArgs(schedule);
+        await time.increaseTo(schedule + 1n);
+        await token.connect(outsider).acceptDefaultAdminTransfer();
+        expect(await token.defaultAdmin()).to.equal(outsider.address);
       });
     });
   });
@@ -379,10 +513,7 @@ describe("SettlementToken", function () {
           token,
           "EnforcedPause"
         );
-        await expect(token.connect(issuer).burn(buyer.address, AMOUNT)).to.be.revertedWithCustomError(
-          token,
-          "EnforcedPause"
-        );
+        await expect(token.connect(buyer).redeem(AMOUNT)).to.be.revertedWithCustomError(token, "EnforcedPause");
         expect(await token.balanceOf(buyer.address)).to.equal(FUNDING);
         expect(await token.balanceOf(supplier.address)).to.equal(0n);
         expect(await token.totalSupply()).to.equal(supply);
@@ -412,7 +543,7 @@ describe("SettlementToken", function () {
           supplier,
           AMOUNT
         );
-        await expect(token.connect(issuer).burn(supplier.address, AMOUNT)).to.changeTokenBalance(
+        await expect(token.connect(supplier).redeem(AMOUNT)).to.changeTokenBalance(
           token,
           supplier,
           -AMOUNT
@@ -576,19 +707,19 @@ describe("SettlementToken", function () {
 
   describe("invariant: supply equals the sum of balances", function () {
     it("holds after a fixed sequence of mints, transfers, burns and a refused transfer", async function () {
-      const { token, registry, officer, issuer, buyer, supplier, supplier2, financier, outsider } = await loadFixture(
+      const { token, registry, officer, issuer, admin, buyer, supplier, supplier2, financier, outsider } = await loadFixture(
         ledgerFixture
       );
       await token.connect(issuer).mint(supplier.address, 500_00n);
       await token.connect(buyer).transfer(supplier.address, 1_000_00n);
       await token.connect(supplier).transfer(supplier2.address, 250_00n);
-      await token.connect(issuer).burn(financier.address, 3_000_00n);
+      await token.connect(financier).redeem(3_000_00n);
       await expect(token.connect(supplier2).transfer(outsider.address, 1n)).to.be.revertedWithCustomError(
         token,
         "SettlementUnverifiedParty"
       );
       await registry.connect(officer).suspend(supplier2.address, REASON);
-      await token.connect(issuer).burn(supplier2.address, 250_00n);
+      await token.connect(admin).forceBurn(supplier2.address, 250_00n, COURT_ORDER);
       expect(await token.balanceOf(supplier.address)).to.equal(1_250_00n);
       expect(await token.balanceOf(supplier2.address)).to.equal(0n);
       expect(await token.totalSupply()).to.equal(4n * FUNDING + 500_00n - 3_000_00n - 250_00n);
@@ -631,7 +762,7 @@ describe("SettlementToken", function () {
             } else if (o.kind === "burn") {
               const from = parties[o.from];
               const held = balance.get(from.address)!;
-              const tx = token.connect(issuer).burn(from.address, o.amount);
+              const tx = token.connect(base.admin).forceBurn(from.address, o.amount, COURT_ORDER);
               if (o.amount <= held) {
                 await tx;
                 balance.set(from.address, held - o.amount);

@@ -407,6 +407,36 @@ const ACTS: ActCase[] = [
     },
   },
   {
+    fn: "claimBySig",
+    target: "receivables",
+    types: RECEIVABLES_TYPES.ClaimHeld,
+    prepare: async (f) => {
+      // A payment held for the supplier while it was suspended; it is a member again.
+      const { id } = await accepted(f);
+      await f.registry.connect(f.officer).suspend(f.supplier.address, ethers.encodeBytes32String("review"));
+      await f.receivables.connect(f.buyer).pay(id, FACE);
+      await f.registry.connect(f.officer).reinstate(f.supplier.address);
+      const r = f.receivables.connect(f.outsider);
+      const balances = async () => Promise.all([f.supplier, f.outsider].map((w) => f.token.balanceOf(w.address)));
+      return {
+        signer: f.supplier,
+        message: { recipient: f.supplier.address },
+        direct: () => f.receivables.connect(f.supplier).claim(),
+        relay: (auth) => r.claimBySig(f.supplier.address, auth),
+        // The act's only field is its recipient (changing it changes whose signature is checked),
+        // so the tampered relay changes the signed nonce instead.
+        tamper: (auth) => r.claimBySig(f.supplier.address, { ...auth, nonce: BigInt(auth.nonce) + 1n }),
+        state: async () => [await f.receivables.heldFor(f.supplier.address), await balances()],
+        effect: async (tx) => {
+          await expect(tx).to.emit(f.receivables, "PaymentClaimed").withArgs(f.supplier.address, FACE);
+          // The money goes to the recipient; the relayer pays gas only.
+          await expect(tx).to.changeTokenBalances(f.token, [f.supplier, f.outsider], [FACE, 0n]);
+          expect(await f.receivables.heldFor(f.supplier.address)).to.equal(0n);
+        },
+      };
+    },
+  },
+  {
     fn: "openCreditLineBySig",
     target: "financing",
     types: FINANCING_TYPES.OpenCreditLine,
@@ -635,8 +665,8 @@ const ACTS: ActCase[] = [
       await f.financing.connect(f.financier).approveFinancing(b.id, await approvalFor(f, b.id));
       const principal = (await f.financing.financing(a.id)).principal;
       await time.increaseTo(BigInt(b.inv.dueDate) + GRACE_PERIOD + 1n);
-      await f.receivables.markDefaulted(a.id);
-      await f.receivables.markDefaulted(b.id);
+      await f.receivables.connect(f.financier).markDefaulted(a.id);
+      await f.receivables.connect(f.financier).markDefaulted(b.id);
       const utilisedBefore = (await f.financing.creditLine(lineId)).utilised;
       const fin = f.financing.connect(f.outsider);
       return {

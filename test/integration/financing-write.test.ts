@@ -889,7 +889,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
 
       await chain.provider.send("evm_increaseTime", [200]);
       await chain.provider.send("evm_mine", []);
-      await (await receivables.connect(w.w.buyer).markDefaulted(r.id)).wait();
+      await (await receivables.connect(w.w.financier).markDefaulted(r.id)).wait();
       expect((await receivables.receivable(r.id)).status).to.equal(RECEIVABLE.defaulted);
       await w.indexed();
 

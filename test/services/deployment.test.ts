@@ -7,7 +7,7 @@ const record = (ledgerVersion?: number): DeploymentRecord => ({
   deployedAt: "2026-01-01T00:00:00.000Z",
   blockNumber: 1,
   roles: { admin: "0x1", onboardingOperator: "0x2", complianceOfficer: "0x3", issuer: "0x4" },
-  params: { tokenName: "t", tokenSymbol: "T", minDenomination: "1", gracePeriod: "1" },
+  params: { tokenName: "t", tokenSymbol: "T", minDenomination: "1", gracePeriod: "1", adminDelay: "1" },
   contracts: { ParticipantRegistry: "0x5", SettlementToken: "0x6", Receivables: "0x7", Financing: "0x8" },
 });
 

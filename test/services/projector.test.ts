@@ -13,7 +13,7 @@ import type { DataSource, EntityManager } from "typeorm";
 import { loadConfig } from "../../services/src/config/env";
 import { openDatabase } from "../../services/src/database/data-source";
 import { LedgerEventEntity } from "../../services/src/indexer/entities/ledger-event.entity";
-import { MemberEntity, ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
+import { HeldPaymentEntity, MemberEntity, ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
 import { ProjectionWriter, project } from "../../services/src/indexer/projector";
 import { createTestDatabase, type TestDatabase } from "../support/app";
 
@@ -122,5 +122,26 @@ describe("indexer: ProjectionWriter batches upserts without changing the result"
     expect(accepted).to.have.length(1);
     expect(batched.receivables.filter((r) => r.status === "cancelled")).to.have.length(1);
     expect(batched.members.map((x) => [x.roles, x.status])).to.deep.equal([[5, "active"]]);
+  });
+
+  it("adds held payments per recipient and zeroes them on a claim", async function () {
+    const recipient = Wallet.createRandom().address;
+    const other = Wallet.createRandom().address;
+    const held = (amount: string, to = recipient) => event("Receivables", "PaymentHeld", { id: "1", recipient: to, amount });
+    const rows = await ds.transaction(async (m) => {
+      const w = new ProjectionWriter(m);
+      for (const e of [held("700"), held("55"), held("9", other)]) await w.apply(e);
+      await w.flush();
+      const afterHeld = await m.find(HeldPaymentEntity, { order: { recipient: "ASC" } });
+      await w.apply(event("Receivables", "PaymentClaimed", { recipient, amount: "755" }));
+      await w.flush();
+      const afterClaim = await m.findOneByOrFail(HeldPaymentEntity, { recipient });
+      const untouched = await m.findOneByOrFail(HeldPaymentEntity, { recipient: other });
+      await m.clear(HeldPaymentEntity);
+      return { afterHeld, afterClaim, untouched };
+    });
+    expect(rows.afterHeld.find((r) => r.recipient === recipient)?.amount).to.equal(755n);
+    expect(rows.afterClaim.amount).to.equal(0n);
+    expect(rows.untouched.amount).to.equal(9n);
   });
 });

@@ -278,9 +278,9 @@ export async function runFullLifecycle(d: LedgerDriver): Promise<LifecycleResult
 
   // Past due date and grace period: both financed receivables default.
   await d.travel(125 * DAY);
-  await d.markDefaulted(relayer, c1);
+  await d.markDefaulted(financier, c1);
   await d.writeOff(financier, c1);
-  await d.markDefaulted(relayer, r1);
+  await d.markDefaulted(financier, r1);
   await d.pay(buyer, r1, 700_000_00n);
   await d.closeLine(financier, lineId);
   return { acceptBySigTx: accepted.hash, financed: r1, splitParent: r3, children: [c1, c2], lineId };

@@ -94,6 +94,10 @@ export function revertToHttp(e: ErrorDescription | null, fallback: string): Http
       return new UnprocessableEntityException({ ...code, message: `Part ${a[0]} is below the minimum denomination of ${a[1]} fen.` });
     case "ReceivableNotOverdue":
       return new ConflictException({ ...code, message: `The receivable is not overdue until ${new Date(Number(a[1]) * 1000).toISOString()}.` });
+    case "ReceivableNothingHeld":
+      return new ConflictException({ ...code, message: `Nothing is held for ${a[0]}: there is no payment to claim.` });
+    case "ReceivableSettlementPaused":
+      return new ConflictException({ ...code, message: "The settlement token is paused: nobody can pay, so no default can be marked." });
     case "ReceivableInvalidBatchSize":
       return new UnprocessableEntityException({ ...code, message: `A batch holds 1 to 200 invoices, not ${a[0]}.` });
     case "CreditLineNotFound":

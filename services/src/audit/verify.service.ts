@@ -29,6 +29,7 @@ import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/l
 import {
   CreditLineEntity,
   FinancingEntity,
+  HeldPaymentEntity,
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
@@ -61,6 +62,7 @@ export const VERIFIED_TABLES: Array<{ table: string; entity: EntityTarget<Object
   { table: "credit_lines", entity: CreditLineEntity },
   { table: "financings", entity: FinancingEntity },
   { table: "payments", entity: PaymentEntity },
+  { table: "held_payments", entity: HeldPaymentEntity },
   { table: "ledger_events", entity: LedgerEventEntity },
   { table: "ledger_event_parties", entity: LedgerEventPartyEntity },
 ];
@@ -102,6 +104,7 @@ export class VerifyService {
       for (const { table, entity } of VERIFIED_TABLES) {
         counts[table] = await compareTable(table, entity, fold.manager, snapshot.manager, differences);
       }
+      await this.compareHeldMoney(snapshot.manager, cp.blockNumber, !!opts.contracts, differences);
       if (opts.contracts) await this.compareWithContracts(snapshot.manager, cp.blockNumber, differences);
 
       if (!snapshot.isolated) {
@@ -158,6 +161,35 @@ export class VerifyService {
     const head = await readRpcBlock(provider, to, false);
     if (head.hash !== toHash) throw new ReorgDetected(`block ${to} is now ${head.hash}, the checkpoint says ${toHash}`);
     return count;
+  }
+
+  /**
+   * Money the ledger holds: the Receivables contract's token balance at the checkpoint must equal the
+   * held_payments projection's total. With `supply`, also token supply = members' balances + held,
+   * reading each projected member's balance (only members and the ledger can hold the token).
+   */
+  private async compareHeldMoney(live: EntityManager, block: number, supply: boolean, out: Difference[]): Promise<void> {
+    const { token } = this.chain.contracts;
+    const at = { blockTag: block };
+    const held = (await live.find(HeldPaymentEntity)).reduce((sum, r) => sum + r.amount, 0n);
+    const ledgerBalance = await token.balanceOf(this.chain.addresses.Receivables, at);
+    if (ledgerBalance !== held) {
+      out.push({ table: "held_payments", key: "(total)", field: "amount", expected: ledgerBalance.toString(), actual: held.toString(), source: "contracts" });
+    }
+    if (!supply) return;
+    let balances = 0n;
+    for (const m of await live.find(MemberEntity, { select: { address: true } })) balances += await token.balanceOf(m.address, at);
+    const total = await token.totalSupply(at);
+    if (total !== balances + ledgerBalance) {
+      out.push({
+        table: "settlement_token",
+        key: "totalSupply",
+        field: "members' balances + held",
+        expected: total.toString(),
+        actual: (balances + ledgerBalance).toString(),
+        source: "contracts",
+      });
+    }
   }
 
   /** Reads every live member, receivable, credit line and financing back from the contracts. */

@@ -82,6 +82,7 @@ export const RECEIVABLES_TYPES = {
       ...tail,
     ],
   },
+  ClaimHeld: { ClaimHeld: [{ name: "recipient", type: "address" }, ...tail] },
 } satisfies Record<string, Types>;
 
 /** Acts verified by the Financing contract (domain name "SCF Financing", version "1"). */

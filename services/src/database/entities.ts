@@ -9,6 +9,7 @@ import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/l
 import {
   CreditLineEntity,
   FinancingEntity,
+  HeldPaymentEntity,
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
@@ -27,6 +28,7 @@ export const ENTITIES = [
   CreditLineEntity,
   FinancingEntity,
   PaymentEntity,
+  HeldPaymentEntity,
   OutboxEntity,
   KeyNonceEntity,
   AuthChallengeEntity,

@@ -11,12 +11,20 @@ import { LedgerEventEntity } from "./entities/ledger-event.entity";
 import {
   CreditLineEntity,
   FinancingEntity,
+  HeldPaymentEntity,
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
 } from "./entities/projections.entity";
 
-export const PROJECTION_TABLES = [MemberEntity, ReceivableEntity, CreditLineEntity, FinancingEntity, PaymentEntity];
+export const PROJECTION_TABLES = [
+  MemberEntity,
+  ReceivableEntity,
+  CreditLineEntity,
+  FinancingEntity,
+  PaymentEntity,
+  HeldPaymentEntity,
+];
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
@@ -34,6 +42,7 @@ const KEYS = new Map<EntityTarget<ObjectLiteral>, string[]>([
   [PaymentEntity, ["txHash", "logIndex"]],
   [CreditLineEntity, ["id"]],
   [FinancingEntity, ["receivableId"]],
+  [HeldPaymentEntity, ["recipient"]],
 ]);
 
 /** Insert-or-replace in one statement (TypeORM's save reads the row first: a round trip per event). */
@@ -364,6 +373,19 @@ const HANDLERS: Record<string, Handler> = {
     );
     await recomputeUtilisation(m, num(a, "lineId"), e.blockNumber);
   },
+  // Held money accumulates per recipient until a claim pays all of it out: the claim sets zero.
+  "Receivables.PaymentHeld": async (e, m) => {
+    const recipient = str(e.args, "recipient");
+    const row = await m.findOneBy(HeldPaymentEntity, { recipient });
+    await put(m, HeldPaymentEntity, {
+      recipient,
+      amount: (row?.amount ?? 0n) + big(e.args, "amount"),
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Receivables.PaymentClaimed": async (e, m) => {
+    await put(m, HeldPaymentEntity, { recipient: str(e.args, "recipient"), amount: 0n, updatedBlock: e.blockNumber });
+  },
   "Financing.FinancingWrittenOff": async (e, m) => {
     const a = e.args;
     await m.update(
@@ -416,6 +438,10 @@ export const ACTOR_ARG: Record<string, string> = {
   ReceivableAssigned: "financier",
   ReceivablePaid: "debtor",
   ReceivableDefaulted: "holder",
+  PaymentHeld: "recipient",
+  PaymentClaimed: "recipient",
+  Redeemed: "by",
+  ForcedBurn: "enforcer",
   CreditLineOpened: "financier",
   FinancingRequested: "supplier",
   FinancingWithdrawn: "supplier",

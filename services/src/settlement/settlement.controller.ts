@@ -1,7 +1,8 @@
 /**
  * Settlement token endpoints: balance and allowances, relayed EIP-2612 permits (two steps, like
  * every signed act: without a signature the typed data to sign, with it 202 and the relayed
- * operation), the operations' state, and the test-money faucet (only where it is enabled).
+ * operation), payments held for the caller and their claim (a signed act), the operations' state,
+ * and the test-money faucet (only where it is enabled).
  */
 import { Body, Controller, Get, Param, ParseBoolPipe, Post, Query, Res, UseInterceptors } from "@nestjs/common";
 import {
@@ -15,11 +16,15 @@ import {
   ApiTags,
 } from "@nestjs/swagger";
 import type { Response } from "express";
+import { ActResponseDto } from "../acts/dto/act.dto";
 import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { UnsignedReceivableActDto } from "../receivables/dto/receivable-write.dto";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   BalanceQueryDto,
   BalanceResponseDto,
+  ClaimHeldDto,
+  HeldResponseDto,
   FaucetRequestDto,
   PermitRequestDto,
   SettlementOperationDto,
@@ -43,6 +48,39 @@ export class SettlementController {
   @ApiOkResponse({ type: BalanceResponseDto })
   balance(@CurrentUser() user: AuthUser, @Query() q: BalanceQueryDto): Promise<BalanceResponseDto> {
     return this.settlement.balance(user, q.address);
+  }
+
+  @Get("held")
+  @RequireRoles("member", "compliance")
+  @ApiOperation({
+    summary:
+      "Settlement tokens the ledger holds for you, in fen: payments made while you could not receive them (suspended, KYC lapsed); auditors and compliance officers may pass ?address=",
+  })
+  @ApiOkResponse({ type: HeldResponseDto })
+  held(@CurrentUser() user: AuthUser, @Query() q: BalanceQueryDto): Promise<HeldResponseDto> {
+    return this.settlement.held(user, q.address);
+  }
+
+  @Post("claim")
+  @RequireRoles("member")
+  @UseInterceptors(IdempotencyInterceptor)
+  @ApiOperation({
+    summary:
+      "Claim everything the ledger holds for you: post without a signature for the ClaimHeld typed data, sign it, post again with nonce, deadline and signature",
+  })
+  @ApiQuery({ name: "wait", required: false, description: "Answer once the claim is confirmed, or failed" })
+  @ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })
+  @ApiOkResponse({ type: UnsignedReceivableActDto, description: "No signature in the body: the typed data to sign" })
+  @ApiAcceptedResponse({ type: ActResponseDto, description: "Signed: the claim, relayed" })
+  async claim(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: ClaimHeldDto,
+    @Res({ passthrough: true }) res: Response,
+    @Query("wait", WAIT) wait?: boolean,
+  ): Promise<UnsignedReceivableActDto | ActResponseDto> {
+    const out = await this.settlement.claim(user, dto, wait ?? false);
+    res.status(out.status);
+    return out.body as UnsignedReceivableActDto | ActResponseDto;
   }
 
   @Post("permits")

@@ -5,6 +5,12 @@
  * test money with the issuer key. Every transaction goes through the outbox; the outbox row is the
  * operation's record (reference "settlement", reference id = the member concerned), so a crash
  * loses nothing and `GET /settlement/operations/:id` follows it.
+ *
+ * Payments the ledger holds for a member that could not receive them (suspended, KYC lapsed when
+ * the debtor paid) are read from the Receivables contract and claimed with a signed ClaimHeld act,
+ * relayed like every participant act (ActsService), never with a service key. The service never
+ * burns a member's balance: redemption is the member's own `redeem` (or a `burnFrom` of an
+ * allowance it gave the issuer), and a forced burn is the ENFORCER key's, outside this service.
  */
 import {
   BadRequestException,
@@ -19,7 +25,9 @@ import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
 import { PERMIT_TYPES } from "../chain/eip712-types";
 import { DataSource } from "typeorm";
-import { jsonSafe } from "../acts/acts.service";
+import { Receivables__factory } from "../../../typechain-types";
+import { ActsService, jsonSafe, type ActDraft, type UnsignedAct } from "../acts/acts.service";
+import { actView, type ActResponseDto } from "../acts/dto/act.dto";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -32,7 +40,9 @@ import {
   FAUCET_MAX_FEN,
   SPENDERS,
   type BalanceResponseDto,
+  type ClaimHeldDto,
   type FaucetRequestDto,
+  type HeldResponseDto,
   type PermitRequestDto,
   type SettlementOperationDto,
   type SpenderName,
@@ -48,6 +58,11 @@ const WAIT_MS = 60_000;
 const UINT256_LIMIT = 2n ** 256n;
 
 
+const RECEIVABLES = Receivables__factory.createInterface();
+
+/** What POST /settlement/claim answers: the typed data to sign (200) or the accepted act (202). */
+export type ClaimOutcome = { status: 200; body: UnsignedAct } | { status: 202; body: ActResponseDto };
+
 export type PermitOutcome = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
 
 @Injectable()
@@ -59,6 +74,7 @@ export class SettlementService {
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
+    private readonly acts: ActsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -85,6 +101,48 @@ export class SettlementService {
       balance: balance.toString(),
       allowances: { Receivables: toReceivables.toString(), Financing: toFinancing.toString() },
     };
+  }
+
+  // ---------------------------------------------------------------- held payments
+
+  /** GET /settlement/held: what the ledger holds for the caller (or, for auditors and compliance, ?address=). */
+  async held(user: AuthUser, address: string | undefined): Promise<HeldResponseDto> {
+    const who = address ? getAddress(address.toLowerCase()) : getAddress(user.address);
+    if (who !== getAddress(user.address) && !canReadEveryone(user)) {
+      throw new ForbiddenException("Only auditors and compliance officers can read what is held for another member; omit ?address= to read your own.");
+    }
+    return { address: who, held: (await this.chain.contracts.receivables.heldFor(who)).toString() };
+  }
+
+  /**
+   * POST /settlement/claim: the recipient takes everything held for it, as a signed act relayed
+   * like a repayment (ClaimHeld typed data, then the signature). Refused early, before anything is
+   * signed, when nothing is held or the recipient still cannot receive; the contract checks again.
+   */
+  async claim(user: AuthUser, dto: ClaimHeldDto, wait: boolean): Promise<ClaimOutcome> {
+    const recipient = getAddress(user.address);
+    const draft: ActDraft = {
+      kind: "claim_held",
+      contract: "Receivables",
+      primaryType: "ClaimHeld",
+      message: { recipient },
+      encode: (a) => RECEIVABLES.encodeFunctionData("claimBySig", [recipient, a]),
+    };
+    if (!dto.signature) {
+      const held = await this.chain.contracts.receivables.heldFor(recipient);
+      if (held === 0n) {
+        throw new ConflictException({ error: "ReceivableNothingHeld", message: `Nothing is held for ${recipient}: there is no payment to claim.` });
+      }
+      if (!(await this.chain.contracts.registry.isActiveMember(recipient))) {
+        throw new ForbiddenException({
+          error: "ReceivableUnverifiedParty",
+          message: `${recipient} cannot receive the settlement token yet (not an active member with valid KYC); the money stays held until it can.`,
+        });
+      }
+      return { status: 200, body: await this.acts.prepare(recipient, { ...draft, result: { amount: held.toString() } }, dto) };
+    }
+    const act = await this.acts.submit(recipient, draft, dto);
+    return { status: 202, body: actView(wait ? await this.acts.waitFor(act.id) : act) };
   }
 
   // ---------------------------------------------------------------- permits

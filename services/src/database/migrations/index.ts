@@ -8,6 +8,7 @@ import { QueryIndexes1795737852855 } from "./1795737852855-QueryIndexes";
 import { ChallengeMessage1796400420430 } from "./1796400420430-ChallengeMessage";
 import { IdempotencyLeases1796400427516 } from "./1796400427516-IdempotencyLeases";
 import { FinancingTerms1796402055565 } from "./1796402055565-FinancingTerms";
+import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -18,4 +19,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ChallengeMessage1796400420430,
   IdempotencyLeases1796400427516,
   FinancingTerms1796402055565,
+  HeldPayments1796402103977,
 ];

@@ -212,3 +212,17 @@ export class PaymentEntity {
   @Column({ type: "bigint", transformer: numberTransformer })
   timestamp!: number;
 }
+
+/** Settlement money the ledger holds for a recipient that could not receive a payment (PaymentHeld),
+ * until it claims it (PaymentClaimed). Sum over rows = the Receivables contract's token balance. */
+@Entity("held_payments")
+export class HeldPaymentEntity {
+  @PrimaryColumn({ type: "varchar", length: 42 })
+  recipient!: string;
+
+  @Column({ type: "varchar", length: 20, transformer: amountTransformer })
+  amount!: bigint;
+
+  @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
+  updatedBlock!: number;
+}

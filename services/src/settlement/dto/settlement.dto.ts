@@ -1,6 +1,7 @@
 /** Request and response shapes of the settlement endpoints. Amounts are decimal strings in fen. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { IsIn, IsInt, IsOptional, IsString, Matches } from "class-validator";
+import { SignatureFieldsDto } from "../../acts/dto/act.dto";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 
 export const SPENDERS = ["Receivables", "Financing"] as const;
@@ -26,6 +27,17 @@ export class BalanceResponseDto {
   @ApiProperty({ description: "Settlement token balance in fen (decimal string)" }) balance!: string;
   @ApiProperty({ type: AllowancesDto }) allowances!: AllowancesDto;
 }
+
+export class HeldResponseDto {
+  @ApiProperty() address!: string;
+  @ApiProperty({
+    description: "Settlement tokens the ledger holds for this address, in fen (decimal string): payments it could not receive when made; claim them with POST /settlement/claim",
+  })
+  held!: string;
+}
+
+/** POST /settlement/claim: no field of its own; the signature fields of every act. */
+export class ClaimHeldDto extends SignatureFieldsDto {}
 
 export class PermitRequestDto {
   @ApiProperty({ enum: SPENDERS, description: "Which ledger contract may draw the owner's settlement tokens" })

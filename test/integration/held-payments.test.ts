@@ -1,0 +1,166 @@
+/**
+ * Payments held for a recipient that could not receive them, through the real service and chain:
+ * the debtor pays a suspended supplier, the money waits in the ledger (GET /settlement/held, the
+ * held_payments projection, /audit/verify reconciling the ledger's token balance and the supply),
+ * and the supplier claims it with a relayed ClaimHeld act once reinstated. Each refusal says why
+ * and changes nothing.
+ */
+import { expect } from "chai";
+import { Wallet, id as keccakId, type TypedDataField } from "ethers";
+import request from "supertest";
+import { getDataSourceToken } from "@nestjs/typeorm";
+import type { DataSource } from "typeorm";
+import { HeldPaymentEntity } from "../../services/src/indexer/entities/projections.entity";
+import { IndexerService } from "../../services/src/indexer/indexer.service";
+import { bearer, signIn } from "../support/auth";
+import { startChain, type TestChain } from "../support/chain";
+import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { signTypedData } from "../support/acts";
+
+interface TypedData {
+  domain: Record<string, unknown>;
+  types: Record<string, TypedDataField[]>;
+  primaryType: string;
+  message: Record<string, string>;
+}
+
+const FACE = 1_234_567_89n;
+
+describe("Held payments: GET /settlement/held and POST /settlement/claim", function () {
+  this.timeout(300_000);
+  let chain: TestChain;
+  let env: TestEnv;
+  let svc: RunningService;
+  let supplier: Wallet;
+  let buyer: Wallet;
+  const auditor = Wallet.createRandom() as unknown as Wallet;
+  const outsider = Wallet.createRandom() as unknown as Wallet;
+  const t = {} as Record<"supplier" | "buyer" | "auditor" | "outsider", string>;
+
+  before(async function () {
+    chain = await startChain();
+    env = await prepareEnv(chain, {});
+    supplier = await chain.fundedWallet();
+    buyer = await chain.fundedWallet();
+    const expiry = Math.floor(Date.now() / 1000) + 365 * 86400;
+    const reg = env.ledger.registry.connect(env.keys.operator);
+    for (const [who, bits, name] of [[supplier, 1, "supplier"], [buyer, 2, "buyer"], [auditor, 8, "auditor"]] as const) {
+      await (await reg.register(who.address, bits, expiry, "0x434e", keccakId(name))).wait();
+    }
+    const { token, receivables } = env.ledger;
+    await (await token.connect(chain.account(0)).mint(buyer.address, FACE)).wait();
+    await (await token.connect(buyer).approve(await receivables.getAddress(), FACE)).wait();
+    const now = BigInt((await chain.provider.getBlock("latest"))!.timestamp);
+    const fingerprint = keccakId(`held payment ${Math.random()}`);
+    await (
+      await receivables.connect(supplier).tokenise({
+        debtor: buyer.address,
+        faceValue: FACE,
+        dueDate: now + 90n * 86400n,
+        documentHash: keccakId("document"),
+        fingerprint,
+      })
+    ).wait();
+    await (await receivables.connect(buyer).accept(fingerprint)).wait();
+    // The supplier is suspended when the buyer pays: the payment counts and waits in the ledger.
+    await (await env.ledger.registry.connect(env.keys.compliance).suspend(supplier.address, keccakId("review"))).wait();
+    await (await receivables.connect(buyer).pay(fingerprint, FACE)).wait();
+    svc = await startService(env);
+    await svc.app.get(IndexerService).catchUp();
+    t.supplier = await signIn(svc.url, supplier);
+    t.buyer = await signIn(svc.url, buyer);
+    t.auditor = await signIn(svc.url, auditor);
+    t.outsider = await signIn(svc.url, outsider);
+  });
+  after(async function () {
+    await svc?.close();
+    if (env) await cleanupEnv(env);
+    await chain?.stop();
+  });
+
+  const api = () => request(svc.url);
+  const heldOnChain = () => env.ledger.receivables.heldFor(supplier.address);
+
+  async function claimTypedData(): Promise<TypedData> {
+    const res = await api().post("/settlement/claim").set(bearer(t.supplier)).send({});
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    expect(res.body.typedData.primaryType).to.equal("ClaimHeld");
+    expect(res.body.typedData.message.recipient).to.equal(supplier.address);
+    return res.body.typedData as TypedData;
+  }
+
+  describe("while the supplier is suspended", function () {
+    it("GET /settlement/held (auditor, ?address=) shows the payment held for it; the projection and verify agree", async function () {
+      const res = await api().get("/settlement/held").query({ address: supplier.address }).set(bearer(t.auditor)).expect(200);
+      expect(res.body).to.deep.equal({ address: supplier.address, held: FACE.toString() });
+      const row = await svc.app.get<DataSource>(getDataSourceToken()).getRepository(HeldPaymentEntity).findOneByOrFail({ recipient: supplier.address });
+      expect(row.amount).to.equal(FACE);
+      const verify = await api().get("/audit/verify").query({ contracts: true }).set(bearer(t.auditor)).expect(200);
+      expect(verify.body.differences).to.deep.equal([]);
+      expect(verify.body.counts.held_payments).to.deep.equal({ expected: 1, actual: 1 });
+    });
+
+    it("another member may not read it (403)", async function () {
+      const refused = await api().get("/settlement/held").query({ address: supplier.address }).set(bearer(t.buyer)).expect(403);
+      expect(refused.body.message).to.match(/Only auditors and compliance officers/);
+    });
+
+    it("POST /settlement/claim is refused with 403 (a suspended member acts on nothing); the money stays held", async function () {
+      const res = await api().post("/settlement/claim").set(bearer(t.supplier)).send({});
+      expect(res.status).to.equal(403);
+      expect(res.body.message).to.match(/requires the role member/);
+      expect(await heldOnChain()).to.equal(FACE);
+    });
+  });
+
+  describe("once the supplier is reinstated", function () {
+    before(async function () {
+      await (await env.ledger.registry.connect(env.keys.compliance).reinstate(supplier.address)).wait();
+      await svc.app.get(IndexerService).catchUp();
+    });
+
+    it("refuses a ClaimHeld signed by another key and a malformed signature (401); nothing moves", async function () {
+      const td = await claimTypedData();
+      const forged = await signTypedData(outsider, td);
+      const res = await api()
+        .post("/settlement/claim")
+        .set(bearer(t.supplier))
+        .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature: forged });
+      expect(res.status, JSON.stringify(res.body)).to.equal(401);
+      await api()
+        .post("/settlement/claim")
+        .set(bearer(t.supplier))
+        .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature: "0x12" })
+        .expect(401);
+      expect(await heldOnChain()).to.equal(FACE);
+    });
+
+    it("relays the supplier's signed claim: the money reaches it, nothing is held, the projection and verify agree", async function () {
+      const before = await env.ledger.token.balanceOf(supplier.address);
+      const td = await claimTypedData();
+      const signature = await signTypedData(supplier, td);
+      const res = await api()
+        .post("/settlement/claim?wait=true")
+        .set(bearer(t.supplier))
+        .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature });
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(res.body).to.include({ kind: "claim_held", status: "confirmed" });
+      expect(await env.ledger.token.balanceOf(supplier.address)).to.equal(before + FACE);
+      expect(await heldOnChain()).to.equal(0n);
+      await svc.app.get(IndexerService).catchUp();
+      const held = await api().get("/settlement/held").set(bearer(t.supplier)).expect(200);
+      expect(held.body.held).to.equal("0");
+      const row = await svc.app.get<DataSource>(getDataSourceToken()).getRepository(HeldPaymentEntity).findOneByOrFail({ recipient: supplier.address });
+      expect(row.amount).to.equal(0n);
+      const verify = await api().get("/audit/verify").query({ contracts: true }).set(bearer(t.auditor)).expect(200);
+      expect(verify.body.differences).to.deep.equal([]);
+    });
+
+    it("the supplier reads its own held amount; a second claim is refused with 409 ReceivableNothingHeld", async function () {
+      await api().get("/settlement/held").set(bearer(t.supplier)).expect(200);
+      const res = await api().post("/settlement/claim").set(bearer(t.supplier)).send({});
+      expect(res.status).to.equal(409);
+      expect(res.body.message).to.match(/Nothing is held/);
+    });
+  });
+});
