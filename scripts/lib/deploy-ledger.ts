@@ -20,6 +20,13 @@ export interface LedgerRoles {
   complianceOfficer: string;
   /** Mints and burns the settlement token. */
   issuer: string;
+  /**
+   * Signs invoice attestations (Receivables' INVOICE_ATTESTER_ROLE). Unset, the compliance key: the
+   * service's compliance step is what checks an invoice before attesting it, and one key fewer to
+   * keep. A dedicated key (an HSM in front of the tax authority's e-invoice check) is granted the
+   * same way, and the admin can grant or revoke attesters later.
+   */
+  invoiceAttester?: string;
 }
 
 export interface LedgerParams {
@@ -90,6 +97,8 @@ export async function deployLedger(
 
   // The deployer wires the financing module (once), then hands the admin role to `admin`.
   await (await receivables.setFinancingModule(await financing.getAddress())).wait();
+  const attesterRole = await receivables.INVOICE_ATTESTER_ROLE();
+  await (await receivables.grantRole(attesterRole, roles.invoiceAttester ?? roles.complianceOfficer)).wait();
   const deployerAddress = await deployer.getAddress();
   if (deployerAddress.toLowerCase() !== roles.admin.toLowerCase()) {
     const adminRole = await receivables.DEFAULT_ADMIN_ROLE();

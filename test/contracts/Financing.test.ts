@@ -17,6 +17,14 @@ import {
   ROLE,
   YEAR,
   type LedgerFixture,
+  accept,
+  attest,
+  attestBatch,
+  recordedTerms,
+  rootId,
+  termsOf,
+  tokenise,
+  tokeniseBatch,
 } from "./helpers/fixture";
 
 /** IFinancing.Status */
@@ -566,8 +574,8 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const inv = await makeInvoice(f.buyer.address);
-        await f.receivables.connect(f.supplier).tokenise(inv);
-        const id = BigInt(inv.fingerprint as string);
+        await tokenise(f, f.supplier, inv);
+        const id = rootId(inv.fingerprint as string);
         await expect(f.financing.connect(f.supplier).requestFinancing(id, lineId))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidReceivableStatus")
           .withArgs(id, RS.Issued);
