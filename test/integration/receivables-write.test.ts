@@ -515,6 +515,74 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     });
   });
 
+  describe("POST /receivables/attestations", function () {
+    /** The ledger's reason for refusing a direct call, by name. */
+    async function refusal(call: Promise<unknown>): Promise<string> {
+      try {
+        await call;
+      } catch (err) {
+        return (err as { revert?: { name: string } }).revert?.name ?? String(err);
+      }
+      return "not refused";
+    }
+
+    it("hands the signed-in seller the attestation to call tokenise / tokeniseBatch itself; nobody else can use it", async function () {
+      const funder = chain.account(0);
+      for (const k of [w.supplier, w.supplier2]) await (await funder.sendTransaction({ to: k.address, value: 10n ** 18n })).wait();
+      const receivables = env.ledger.receivables;
+      const tupleOf = (i: Body) => ({
+        debtor: i.debtor as string,
+        faceValue: BigInt(i.faceValue as string),
+        dueDate: BigInt(i.dueDate as string),
+        documentHash: i.documentHash as string,
+        fingerprint: i.fingerprint as string,
+      });
+
+      const body = invoice(w.buyer);
+      const res = await post(who.supplier, "/receivables/attestations", { invoices: [body] });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(res.body).to.include({ seller: w.supplier.address, function: "tokenise" });
+      expect(res.body.invoices[0]).to.include({ receivableId: idOf(body), fingerprint: fingerprintOf(body), documentHash: body.documentHash });
+      const tuple = tupleOf(res.body.invoices[0]);
+      const att = { expiry: res.body.expiry, signature: res.body.signature };
+      // Seen in the mempool by another supplier: useless to it.
+      const stolen = receivables.connect(w.supplier2.connect(chain.provider)).tokenise.staticCall(tuple, att);
+      expect(await refusal(stolen)).to.equal("ReceivableAttesterUnauthorized");
+      const tampered = receivables.connect(w.supplier.connect(chain.provider)).tokenise.staticCall({ ...tuple, faceValue: tuple.faceValue + 1n }, att);
+      expect(await refusal(tampered)).to.equal("ReceivableAttesterUnauthorized");
+      await (await receivables.connect(w.supplier.connect(chain.provider)).tokenise(tuple, att)).wait();
+      expect((await onChain(idOf(body))).holder).to.equal(w.supplier.address);
+      await indexer.catchUp();
+      const again = await post(who.supplier, "/receivables/attestations", { invoices: [{ ...body, amount: "1" }] });
+      expect(again.status).to.equal(409);
+      expect(again.body).to.include({ error: "DuplicateInvoice", contentDiffers: true });
+
+      const pair = [invoice(w.buyer), invoice(w.buyer2)];
+      const batch = await post(who.supplier, "/receivables/attestations", { invoices: pair });
+      expect(batch.status, JSON.stringify(batch.body)).to.equal(201);
+      expect(batch.body.function).to.equal("tokeniseBatch");
+      await (
+        await receivables
+          .connect(w.supplier.connect(chain.provider))
+          .tokeniseBatch(batch.body.invoices.map(tupleOf), { expiry: batch.body.expiry, signature: batch.body.signature })
+      ).wait();
+      for (const b of pair) expect((await onChain(idOf(b))).holder).to.equal(w.supplier.address);
+    });
+
+    it("refuses what POST /receivables refuses: another seller's tax id (422), a mixed-script number (422), the wrong role (403)", async function () {
+      const before = await counts();
+      const other = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { sellerTaxId: taxIdOf(w.supplier2) })] });
+      expect(other.status).to.equal(422);
+      expect(other.body).to.include({ error: "TaxIdNotRegistered", field: "sellerTaxId" });
+      const mixed = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { invoiceNumber: "\u0406NV-1" })] });
+      expect(mixed.status).to.equal(422);
+      expect(mixed.body).to.include({ error: "InvalidInvoiceIdentity", field: "invoiceNumber" });
+      const buyer = await post(who.buyer, "/receivables/attestations", { invoices: [invoice(w.buyer2)] });
+      expect(buyer.status).to.equal(403);
+      expect(await counts()).to.deep.equal(before);
+    });
+  });
+
   describe("POST /receivables/batch", function () {
     it("tokenises several invoices under one signature (?wait=true), each on-chain", async function () {
       const invoices = [invoice(w.buyer), invoice(w.buyer), invoice(w.buyer2)];

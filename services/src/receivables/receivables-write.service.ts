@@ -65,6 +65,8 @@ import { TxSenderService } from "../outbox/tx-sender.service";
 import { sha256Hex, type UploadedDocument } from "./document-upload";
 import {
   parseIsoInstant,
+  type AttestInvoicesDto,
+  type InvoiceAttestationResponseDto,
   type BatchInvoiceDto,
   type CreditNoteDto,
   type DocumentUploadResponseDto,
@@ -85,6 +87,8 @@ export type WriteOutcome = { status: 200; body: UnsignedReceivableActDto } | { s
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 const PERMIT_WAIT_MS = 60_000;
+/** How long an attestation handed to a direct caller stays valid: enough to send, short enough to revoke by waiting. */
+const ATTESTATION_TTL_SECONDS = 3_600;
 const IFACE = Receivables__factory.createInterface();
 
 /** One invoice after validation: what the fingerprint, compliance and the typed data need. */
@@ -178,18 +182,7 @@ export class ReceivablesWriteService {
     const seller = getAddress(user.address);
     const invoices = dto.invoices.map((i: BatchInvoiceDto, n: number) => this.invoiceOf(i, i.documentHash, n));
     const ids = invoices.map((i) => i.id);
-    const seen = new Map<string, number[]>();
-    ids.forEach((id, i) => seen.set(id, [...(seen.get(id) ?? []), i]));
-    const repeated = [...seen.values()].filter((idx) => idx.length > 1);
-    if (repeated.length) {
-      throw new UnprocessableEntityException({
-        error: "DuplicateInBatch",
-        message:
-          "The batch holds the same invoice more than once (same seller tax id and invoice number once normalised, whatever the " +
-          `amounts and dates): ${repeated.map((idx) => `invoices ${idx.join(", ")}`).join("; ")} (indexes from 0). Send each invoice once.`,
-        lines: repeated,
-      });
-    }
+    refuseRepeated(ids);
     const draft: ActDraft = {
       kind: "tokenise_batch",
       contract: "Receivables",
@@ -219,6 +212,42 @@ export class ReceivablesWriteService {
       lockKeys: ids,
       locked: () => this.refuseIfPending(ids),
     });
+  }
+
+  /**
+   * POST /receivables/attestations: the attestation a supplier sending `tokenise` / `tokeniseBatch`
+   * itself needs. The same checks as the relayed path (identity, registered tax ids, duplicates on
+   * the ledger and in pending acts, compliance, whose run is stored), scoped to the signed-in seller:
+   * the attestation names it, so nobody else can use it.
+   */
+  async attest(user: AuthUser, dto: AttestInvoicesDto): Promise<InvoiceAttestationResponseDto> {
+    const seller = getAddress(user.address);
+    const many = dto.invoices.length > 1;
+    const invoices = dto.invoices.map((i, n) => this.invoiceOf(i, i.documentHash, many ? n : undefined));
+    const ids = invoices.map((i) => i.id);
+    refuseRepeated(ids);
+    for (const d of new Set(invoices.map((i) => i.debtor))) await this.requireVerifiedDebtor(d);
+    await this.refuseIfIndexed(invoices);
+    await this.requireRegisteredTaxIds(seller, invoices);
+    const run = await this.screen(seller, invoices, false);
+    await this.refuseIfPending(ids);
+    const expiry = BigInt(Math.floor(Date.now() / 1000) + ATTESTATION_TTL_SECONDS);
+    const { signature } = this.attestation(seller, invoices, expiry, many);
+    return {
+      seller,
+      function: many ? "tokeniseBatch" : "tokenise",
+      invoices: invoices.map((i) => ({
+        receivableId: i.id,
+        debtor: i.debtor,
+        faceValue: i.faceValue.toString(),
+        dueDate: i.dueDate.toString(),
+        documentHash: i.documentHash,
+        fingerprint: i.fingerprint,
+      })),
+      expiry: expiry.toString(),
+      signature,
+      complianceRunId: run.runId,
+    };
   }
 
   // ---------------------------------------------------------------- acts on a receivable
@@ -626,7 +655,7 @@ export class ReceivablesWriteService {
    * passed. It expires with the seller's own signature; deterministic (RFC 6979), so a retried act
    * encodes to the same calldata.
    */
-  private attestation(seller: string, invoices: Invoice[], expiry: bigint, batch: boolean): IReceivables.AttestationStruct {
+  private attestation(seller: string, invoices: Invoice[], expiry: bigint, batch: boolean): { expiry: bigint; signature: string } {
     const domain = this.acts.domain("Receivables");
     const digest = !batch
         ? TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
@@ -826,6 +855,22 @@ export class ReceivablesWriteService {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** 422 when the same identity (or the same document) appears twice in one request, naming the indexes. */
+function refuseRepeated(ids: string[]): void {
+  const seen = new Map<string, number[]>();
+  ids.forEach((id, i) => seen.set(id, [...(seen.get(id) ?? []), i]));
+  const repeated = [...seen.values()].filter((idx) => idx.length > 1);
+  if (repeated.length) {
+    throw new UnprocessableEntityException({
+      error: "DuplicateInBatch",
+      message:
+        "The batch holds the same invoice more than once (same seller tax id and invoice number once normalised, whatever the " +
+        `amounts and dates): ${repeated.map((idx) => `invoices ${idx.join(", ")}`).join("; ")} (indexes from 0). Send each invoice once.`,
+      lines: repeated,
+    });
+  }
+}
 
 function invoiceMessage(inv: Invoice): Record<string, unknown> {
   return {
