@@ -31,11 +31,7 @@ import {
   lineTerms,
   makeInvoice,
   accept,
-  attest,
-  attestBatch,
-  recordedTerms,
   rootId,
-  termsOf,
   tokenise,
   tokeniseBatch,
 } from "./helpers/fixture";

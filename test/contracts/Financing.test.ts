@@ -17,14 +17,8 @@ import {
   ROLE,
   YEAR,
   type LedgerFixture,
-  accept,
-  attest,
-  attestBatch,
-  recordedTerms,
   rootId,
-  termsOf,
   tokenise,
-  tokeniseBatch,
 } from "./helpers/fixture";
 
 /** IFinancing.Status */

@@ -37,13 +37,8 @@ import {
   YEAR,
   ledgerFixture,
   accept,
-  attest,
-  attestBatch,
-  recordedTerms,
   rootId,
-  termsOf,
   tokenise,
-  tokeniseBatch,
 } from "./helpers/fixture";
 
 // ---------------------------------------------------------------- constants and fixture

@@ -39,13 +39,9 @@ import {
   makeInvoice,
   signAct,
   accept,
-  attest,
-  attestBatch,
   recordedTerms,
   rootId,
-  termsOf,
   tokenise,
-  tokeniseBatch,
 } from "./helpers/fixture";
 
 const FACE = 1_000_000_00n;

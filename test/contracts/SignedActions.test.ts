@@ -45,7 +45,6 @@ import {
   attestBatch,
   recordedTerms,
   rootId,
-  termsOf,
   tokenise,
   tokeniseBatch,
 } from "./helpers/fixture";
