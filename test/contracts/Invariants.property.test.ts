@@ -28,6 +28,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import { childIdOf } from "../../services/src/receivables/fingerprint";
 import {
   type Actors,
   DAY,
@@ -325,9 +326,6 @@ function credit(m: Model, account: string, delta: bigint): void {
   m.balances.set(account, next);
 }
 
-function childIdOf(parent: bigint, index: number): bigint {
-  return BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [parent, index])));
-}
 
 /** Picks a receivable, counting back from the newest (`pick` 0 is the newest). When `prefer`,
  * among those the first of `fits` that any receivable satisfies accepts (most specific first);

@@ -45,6 +45,7 @@ import {
   attestBatch,
   recordedTerms,
   rootId,
+  termsOf,
   tokenise,
   tokeniseBatch,
 } from "./helpers/fixture";
@@ -1610,6 +1611,88 @@ describe("Signed actions", function () {
         expect(await f.token.balanceOf(f.buyer.address)).to.equal(FUNDING - FACE);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(FACE);
         expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Paid);
+      });
+    });
+  });
+
+  describe("hostile relays of tokenise and accept", function () {
+    const sign = async (f: LedgerFixture, who: HardhatEthersSigner, types: Record<string, TypedDataField[]>, value: Record<string, unknown>) =>
+      signAct(who, { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() }, types, value);
+
+    describe("when the seller signed an invented fingerprint the attester never saw", function () {
+      it("reverts tokeniseBySig with ReceivableAttesterUnauthorized", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = await sign(f, f.supplier, RECEIVABLES_TYPES.Tokenise, { seller: f.supplier.address, invoice: inv, nonce: 3n, deadline: dl });
+        const selfAttested = await attest(f, f.supplier.address, inv, { by: f.supplier });
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, selfAttested, { nonce: 3n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(f.supplier.address);
+        expect(await readReceivable(f, id)).to.equal("none");
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 3n)).to.equal(false);
+      });
+    });
+
+    describe("when a batch attestation is relayed with another seller's batch signature", function () {
+      it("reverts tokeniseBatchBySig with ReceivableAttesterUnauthorized", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const invoices = [(await invoiceAndId(f.buyer.address)).inv, (await invoiceAndId(f.buyer.address)).inv];
+        const att = await attestBatch(f, f.supplier.address, invoices);
+        const dl = await deadline();
+        const signature = await sign(f, f.supplier2, RECEIVABLES_TYPES.TokeniseBatch, { seller: f.supplier2.address, invoices, nonce: 1n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).tokeniseBatchBySig(f.supplier2.address, invoices, att, { nonce: 1n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized");
+      });
+    });
+
+    describe("when the relayer changes a term the debtor signed", function () {
+      it("reverts acceptBySig with SignedActionInvalidSignature for each term", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issued(f);
+        const terms = recordedTerms(id);
+        const dl = await deadline();
+        const signature = await sign(f, f.buyer, RECEIVABLES_TYPES.Accept, { debtor: f.buyer.address, receivableId: id, ...terms, nonce: 9n, deadline: dl });
+        for (const altered of [
+          { ...terms, seller: f.supplier2.address },
+          { ...terms, faceValue: BigInt(terms.faceValue) - 1n },
+          { ...terms, dueDate: BigInt(terms.dueDate) + 1n },
+          { ...terms, documentHash: ethers.id("other") },
+        ]) {
+          await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, altered, { nonce: 9n, deadline: dl, signature }))
+            .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+            .withArgs(f.buyer.address);
+        }
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
+      });
+
+      it("refuses an acceptance signed over the id alone (the old Accept type)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issued(f);
+        const dl = await deadline();
+        const oldAccept = { Accept: RECEIVABLES_TYPES.Accept.Accept.filter((x) => ["debtor", "receivableId", "nonce", "deadline"].includes(x.name)) };
+        const signature = await sign(f, f.buyer, oldAccept, { debtor: f.buyer.address, receivableId: id, nonce: 2n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, recordedTerms(id), { nonce: 2n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.buyer.address);
+      });
+    });
+
+    describe("when a squatter's record sits under the id the debtor means", function () {
+      it("reverts the debtor's relayed acceptance of the real terms with ReceivableTermsMismatch", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv: real, id } = await invoiceAndId(f.buyer.address);
+        // The attester was fooled once: the squatter's copy carries another amount and document.
+        const squat = { ...real, faceValue: BigInt(real.faceValue) * 3n, documentHash: ethers.id("squatter's PDF") };
+        await tokenise(f, f.supplier2, squat);
+        const terms = termsOf(f.supplier.address, real);
+        const dl = await deadline();
+        const signature = await sign(f, f.buyer, RECEIVABLES_TYPES.Accept, { debtor: f.buyer.address, receivableId: id, ...terms, nonce: 5n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, terms, { nonce: 5n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableTermsMismatch")
+          .withArgs(id, 0n);
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
+        expect(await f.receivables.isNonceUsed(f.buyer.address, 5n)).to.equal(false);
       });
     });
   });
