@@ -40,6 +40,7 @@ import {
 } from "../services/src/financing/financing-terms";
 import { BaselineERC20__factory, BaselineERC721__factory } from "../typechain-types";
 import type { BaselineERC20, BaselineERC721, IReceivables } from "../typechain-types";
+import { receivableIdOf } from "../services/src/receivables/fingerprint";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "./lib/deploy-ledger";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "./lib/bench-doc";
 
@@ -205,6 +206,8 @@ type Signer = HardhatEthersSigner;
 interface Base extends Ledger {
   admin: Signer;
   operator: Signer;
+  /** The compliance key: holds INVOICE_ATTESTER_ROLE and signs every invoice attestation. */
+  attester: Signer;
   issuer: Signer;
   /** Sends every …BySig transaction; holds no role. */
   relayer: Signer;
@@ -245,6 +248,7 @@ async function buildBase(): Promise<Base> {
     ...ledger,
     admin,
     operator,
+    attester: officer,
     issuer,
     relayer,
     buyer,
@@ -291,7 +295,7 @@ async function buildBase(): Promise<Base> {
   // The established supplier holds receivables and has been paid advances; the financier holds
   // one receivable financed on each line, so both lines are in use.
   const held = await issue(supplier, 6);
-  for (const id of held) await (await receivables.connect(buyer).accept(id)).wait();
+  for (const id of held) await (await receivables.connect(buyer).accept(id, termsOf(id))).wait();
   await finance(held[0], B.lines[90]);
   await finance(held[1], B.lines[100]);
   // Baseline ERC-20: A holds tokens before the measured transfer to a new holder.
@@ -312,17 +316,44 @@ async function invoice(debtor: string, dueIn?: bigint): Promise<IReceivables.Inv
   };
 }
 
+/** Terms of every invoice attested here, by receivable id: what the debtor's acceptance names. */
+const termsById = new Map<bigint, IReceivables.TermsStruct>();
+
+/** The attester's signature over one invoice of `seller` (or, `batch`, over a batch), valid a day. */
+async function attestation(
+  seller: Signer,
+  invoices: IReceivables.InvoiceStruct[],
+  batch: boolean,
+): Promise<IReceivables.AttestationStruct> {
+  const expiry = BigInt(await time.latest()) + DAY;
+  const sellerAddress = await seller.getAddress();
+  for (const inv of invoices) {
+    termsById.set(idOf(inv), { seller: sellerAddress, faceValue: inv.faceValue, dueDate: inv.dueDate, documentHash: inv.documentHash });
+  }
+  const domain = { ...RECEIVABLES_DOMAIN, chainId: B.chainId, verifyingContract: B.receivablesAddress };
+  const signature = batch
+    ? await B.attester.signTypedData(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation as Types, { seller: sellerAddress, invoices, expiry })
+    : await B.attester.signTypedData(domain, RECEIVABLES_TYPES.InvoiceAttestation as Types, { seller: sellerAddress, invoice: invoices[0], expiry });
+  return { expiry, signature };
+}
+
+function termsOf(id: bigint): IReceivables.TermsStruct {
+  const t = termsById.get(id);
+  if (!t) throw new Error(`no attested terms for receivable ${id}`);
+  return t;
+}
+
 /** Tokenises `n` invoices owed by the buyer in one batch (which keeps the holder's balance exact). */
 async function issue(seller: Signer, n: number, dueIn?: bigint): Promise<bigint[]> {
   const invoices: IReceivables.InvoiceStruct[] = [];
   for (let i = 0; i < n; i++) invoices.push(await invoice(B.buyer.address, dueIn));
-  await (await B.receivables.connect(seller).tokeniseBatch(invoices)).wait();
-  return invoices.map((inv) => BigInt(inv.fingerprint as string));
+  await (await B.receivables.connect(seller).tokeniseBatch(invoices, await attestation(seller, invoices, true))).wait();
+  return invoices.map(idOf);
 }
 
 async function accepted(seller: Signer, dueIn?: bigint): Promise<bigint> {
   const [id] = await issue(seller, 1, dueIn);
-  await (await B.receivables.connect(B.buyer).accept(id)).wait();
+  await (await B.receivables.connect(B.buyer).accept(id, termsOf(id))).wait();
   return id;
 }
 
@@ -504,17 +535,20 @@ async function scenario<C>(
   return { direct: d, relayed: r };
 }
 
-const idOf = (inv: IReceivables.InvoiceStruct): bigint => BigInt(inv.fingerprint as string);
+const idOf = (inv: IReceivables.InvoiceStruct): bigint => receivableIdOf(inv.fingerprint as string);
 
 async function tokeniseScenario(name: string, seller: Signer): Promise<Measured> {
   const { receivables } = B;
   return scenario(
     name,
-    async () => ({ inv: await invoice(B.buyer.address), before: await receivables.balanceOf(seller.address) }),
-    async ({ inv }) => [await record("tokenise", receivables.connect(seller).tokenise(inv))],
-    async ({ inv }) => {
+    async () => {
+      const inv = await invoice(B.buyer.address);
+      return { inv, att: await attestation(seller, [inv], false), before: await receivables.balanceOf(seller.address) };
+    },
+    async ({ inv, att }) => [await record("tokenise", receivables.connect(seller).tokenise(inv, att))],
+    async ({ inv, att }) => {
       const auth = await signR(seller, "Tokenise", { seller: seller.address, invoice: inv });
-      return [await record("tokeniseBySig", receivables.connect(B.relayer).tokeniseBySig(seller.address, inv, auth))];
+      return [await record("tokeniseBySig", receivables.connect(B.relayer).tokeniseBySig(seller.address, inv, att, auth))];
     },
     async ({ inv, before }, variant) => {
       check((await receivables.ownerOf(idOf(inv))) === seller.address, `${variant}: ownerOf(id) is not the seller`);
@@ -618,15 +652,19 @@ async function lifecycleScenario(name: string, first: boolean): Promise<Measured
   const relayer = B.relayer;
   return scenario(
     name,
-    async () => ({
-      inv: await invoice(buyer.address),
-      lineId: first ? await openLine(financier, 9_000n) : B.lines[90],
-      before: await receivables.balanceOf(supplier.address),
-    }),
-    async ({ inv, lineId }) => {
+    async () => {
+      const inv = await invoice(buyer.address);
+      return {
+        inv,
+        att: await attestation(supplier, [inv], false),
+        lineId: first ? await openLine(financier, 9_000n) : B.lines[90],
+        before: await receivables.balanceOf(supplier.address),
+      };
+    },
+    async ({ inv, att, lineId }) => {
       const id = idOf(inv);
-      const txs = [await record("tokenise", receivables.connect(supplier).tokenise(inv))];
-      txs.push(await record("accept", receivables.connect(buyer).accept(id)));
+      const txs = [await record("tokenise", receivables.connect(supplier).tokenise(inv, att))];
+      txs.push(await record("accept", receivables.connect(buyer).accept(id, termsOf(id))));
       // The holder signs its request; its financier submits it with the approval in one transaction.
       const terms = await reqTerms(lineId, id);
       const request = await signF(supplier, "RequestFinancing", { supplier: supplier.address, receivableId: id, terms });
@@ -641,14 +679,14 @@ async function lifecycleScenario(name: string, first: boolean): Promise<Measured
       txs.push(await record("pay", receivables.connect(buyer).pay(id, amount)));
       return txs;
     },
-    async ({ inv, lineId }) => {
+    async ({ inv, att, lineId }) => {
       const id = idOf(inv);
       let auth = await signR(supplier, "Tokenise", { seller: supplier.address, invoice: inv });
       const txs = [
-        await record("tokeniseBySig", receivables.connect(relayer).tokeniseBySig(supplier.address, inv, auth)),
+        await record("tokeniseBySig", receivables.connect(relayer).tokeniseBySig(supplier.address, inv, att, auth)),
       ];
-      auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
-      txs.push(await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, auth)));
+      auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id, ...termsOf(id) });
+      txs.push(await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, termsOf(id), auth)));
       const terms = await reqTerms(lineId, id);
       auth = await signF(supplier, "RequestFinancing", { supplier: supplier.address, receivableId: id, terms });
       txs.push(
@@ -799,7 +837,7 @@ async function main(): Promise<void> {
     "tokenise",
     "tokenise: seller already holds receivables",
     await tokeniseScenario("tokenise", supplier),
-    140_000n,
+    115_000n,
     "erc721",
   );
   budgeted(
@@ -810,22 +848,23 @@ async function main(): Promise<void> {
       async () => {
         const invoices: IReceivables.InvoiceStruct[] = [];
         for (let i = 0; i < BATCH; i++) invoices.push(await invoice(buyer.address));
-        return { invoices, before: await receivables.balanceOf(supplier.address) };
+        const att = await attestation(supplier, invoices, true);
+        return { invoices, att, before: await receivables.balanceOf(supplier.address) };
       },
-      async ({ invoices }) => [await record("tokeniseBatch", receivables.connect(supplier).tokeniseBatch(invoices))],
-      async ({ invoices }) => {
+      async ({ invoices, att }) => [await record("tokeniseBatch", receivables.connect(supplier).tokeniseBatch(invoices, att))],
+      async ({ invoices, att }) => {
         const auth = await signR(supplier, "TokeniseBatch", { seller: supplier.address, invoices });
         return [
           await record(
             "tokeniseBatchBySig",
-            receivables.connect(relayer).tokeniseBatchBySig(supplier.address, invoices, auth),
+            receivables.connect(relayer).tokeniseBatchBySig(supplier.address, invoices, att, auth),
           ),
         ];
       },
       async ({ before }, variant) =>
         check((await receivables.balanceOf(supplier.address)) === before + BigInt(BATCH), `${variant}: balance`),
     ),
-    75_000n,
+    65_000n,
     "erc721",
     BATCH,
   );
@@ -835,10 +874,10 @@ async function main(): Promise<void> {
     await scenario(
       "accept",
       async () => ({ id: (await issue(supplier, 1))[0] }),
-      async ({ id }) => [await record("accept", receivables.connect(buyer).accept(id))],
+      async ({ id }) => [await record("accept", receivables.connect(buyer).accept(id, termsOf(id)))],
       async ({ id }) => {
-        const auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id });
-        return [await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, auth))];
+        const auth = await signR(buyer, "Accept", { debtor: buyer.address, receivableId: id, ...termsOf(id) });
+        return [await record("acceptBySig", receivables.connect(relayer).acceptBySig(buyer.address, id, termsOf(id), auth))];
       },
       async ({ id }, variant) =>
         check((await receivables.receivable(id)).status === RS.Accepted, `${variant}: not accepted`),

@@ -128,6 +128,8 @@ interface Party {
   roles: string;
   wallet: Key;
   token: string;
+  /** Unified social credit code it registers with, and that its invoices name. */
+  taxId: string;
 }
 
 async function signIn(wallet: Key): Promise<string> {
@@ -243,7 +245,7 @@ async function story(): Promise<void> {
   let officer!: Party;
   await step("officer", "signs in with its keystore (SIWE)", async () => {
     const wallet = await loadOfficer();
-    officer = { name: "officer", label: "Compliance officer", roles: "", wallet, token: await signIn(wallet) };
+    officer = { name: "officer", label: "Compliance officer", roles: "", wallet, token: await signIn(wallet), taxId: "" };
     const me = expectStatus(await http("GET", "/auth/me", { token: officer.token }), 200, "GET /auth/me");
     if (!me.complianceOfficer) throw new Error(`${wallet.address} does not hold COMPLIANCE_OFFICER on the registry`);
     return wallet.address;
@@ -259,7 +261,7 @@ async function story(): Promise<void> {
   const parties = {} as Record<(typeof specs)[number][0], Party>;
   for (const [name, label, roles] of specs) {
     const wallet = Wallet.createRandom();
-    const p: Party = { name, label, roles, wallet, token: "" };
+    const p: Party = { name, label, roles, wallet, token: "", taxId: randomUscc() };
     parties[name] = p;
     let appId = "";
     await step(name, `applies for membership as ${roles} (${label})`, async () => {
@@ -267,7 +269,7 @@ async function story(): Promise<void> {
       const form = new FormData();
       form.append("legalName", `${label} ${runId}`);
       form.append("entityIdType", "USCC");
-      form.append("entityId", randomUscc());
+      form.append("entityId", p.taxId);
       form.append("jurisdiction", "CN");
       form.append("roles", roles);
       form.append("documents", new Blob([`Business licence of ${label} (demo ${runId})`], { type: "application/pdf" }), "licence.pdf");
@@ -314,8 +316,9 @@ async function story(): Promise<void> {
   const invoice = (no: string, amount: bigint) => ({
     debtor: buyer.wallet.address,
     invoiceNumber: no,
-    sellerTaxId: "91331000MA2DEMO001",
-    buyerTaxId: "91330000MA2DEMO002",
+    // An invoice names the parties' registered entity ids: the ledger's attester checks both.
+    sellerTaxId: tier1.taxId,
+    buyerTaxId: buyer.taxId,
     issueDate,
     dueDate: due,
     amount: amount.toString(),

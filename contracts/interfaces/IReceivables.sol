@@ -5,10 +5,14 @@ import {ISignedActions} from "./ISignedActions.sol";
 
 /// @title Receivables ledger
 /// @notice One ERC-721 token per receivable: a buyer's debt to a supplier for an invoice.
-/// The token id is the invoice fingerprint (a salted hash of the normalised seller tax id, buyer tax
-/// id, invoice number, issue date and amount), so a fingerprint can be tokenised once, ever, on the
-/// whole ledger: that is what stops double financing. Children of a split get ids derived from the
-/// parent id and their index.
+/// An invoice's identity is its seller and its number: the fingerprint is a salted hash of the
+/// normalised seller tax id and the invoice number's confusable skeleton, computed and checked
+/// off-chain by an invoice attester (a key holding INVOICE_ATTESTER_ROLE) that signs an EIP-712
+/// attestation over the whole invoice. Tokenising needs that attestation, so nobody picks a
+/// fingerprint. A fingerprint and a document hash are each tokenised once, ever, on the whole
+/// ledger: that is what stops double financing. Ids live in two namespaces that cannot meet: a root
+/// id is a tagged hash of the fingerprint (`receivableIdOf`), a split child's a differently tagged
+/// hash of its parent id and index (`childId`).
 /// Lifecycle: Issued -> Accepted (by the debtor, irrevocable) -> optionally Split / transferred ->
 /// Financed -> Paid (in part or in full) or Defaulted; Cancelled only before acceptance.
 interface IReceivables is ISignedActions {
@@ -29,13 +33,43 @@ interface IReceivables is ISignedActions {
     /// @param faceValue Amount in the settlement token's smallest unit (fen).
     /// @param dueDate Unix time the buyer must pay by.
     /// @param documentHash SHA-256 of the invoice document kept off-chain.
-    /// @param fingerprint Salted hash of the normalised invoice identity; becomes the token id.
+    /// @param fingerprint Salted hash of the normalised invoice identity (seller tax id, invoice
+    /// number); the token id is `receivableIdOf(fingerprint)`.
     struct Invoice {
         address debtor;
         uint256 faceValue;
         uint256 dueDate;
         bytes32 documentHash;
         bytes32 fingerprint;
+    }
+
+    /// @notice An invoice attester's EIP-712 signature over an invoice (or a batch) and its seller.
+    /// @param expiry Unix time after which the attestation is void.
+    /// @param signature ECDSA signature (65 bytes) of a key holding INVOICE_ATTESTER_ROLE over
+    /// `InvoiceAttestation(seller, invoice, expiry)` or `InvoiceBatchAttestation(seller, invoices, expiry)`.
+    struct Attestation {
+        uint256 expiry;
+        bytes signature;
+    }
+
+    /// @notice The terms a debtor accepts, compared with the receivable's record.
+    /// @param seller The supplier that tokenised the receivable.
+    /// @param faceValue Its face value.
+    /// @param dueDate Its due date.
+    /// @param documentHash The hash of the invoice document it was tokenised with.
+    struct Terms {
+        address seller;
+        uint256 faceValue;
+        uint256 dueDate;
+        bytes32 documentHash;
+    }
+
+    /// @notice Which accepted term differs from the record.
+    enum TermsField {
+        Seller,
+        FaceValue,
+        DueDate,
+        DocumentHash
     }
 
     /// @notice A receivable as readers see it.
@@ -56,8 +90,25 @@ interface IReceivables is ISignedActions {
     /// @param roleMask The registry role bits it lacks.
     error ReceivableUnverifiedParty(address account, uint8 roleMask);
     /// @notice Thrown when the fingerprint (or a derived child id) has been used before.
-    /// @param id The token id, equal to the fingerprint for tokenised invoices.
+    /// @param id The token id (`receivableIdOf(fingerprint)` for a tokenised invoice).
     error ReceivableDuplicate(uint256 id);
+    /// @notice Thrown when an invoice document has been tokenised before (under any fingerprint).
+    /// @param documentHash The document hash.
+    /// @param id The receivable it was tokenised as.
+    error ReceivableDocumentUsed(bytes32 documentHash, uint256 id);
+    /// @notice Thrown when an attestation is relayed after its expiry.
+    /// @param expiry The attestation's expiry.
+    /// @param nowTime The block time.
+    error ReceivableAttestationExpired(uint256 expiry, uint256 nowTime);
+    /// @notice Thrown when the attestation's signer does not hold INVOICE_ATTESTER_ROLE: a forged
+    /// signature, a signature over other invoice data or another seller, or a key that is not an
+    /// attester.
+    /// @param signer The address the signature recovers to (zero for a malformed signature).
+    error ReceivableAttesterUnauthorized(address signer);
+    /// @notice Thrown when the terms a debtor accepts differ from the receivable's record.
+    /// @param id The receivable.
+    /// @param field The first term that differs.
+    error ReceivableTermsMismatch(uint256 id, TermsField field);
     /// @notice Thrown when the seller names itself as debtor.
     error ReceivableSelfDealing(address account);
     /// @notice Thrown when an amount is zero or does not fit the 64-bit ledger amount.
@@ -88,19 +139,21 @@ interface IReceivables is ISignedActions {
     error ReceivableInvalidBatchSize(uint256 size);
 
     /// @notice Emitted when an invoice is tokenised.
-    /// @param id Token id (equal to the fingerprint).
+    /// @param id Token id (`receivableIdOf(fingerprint)`).
     /// @param seller The supplier that tokenised it, its first holder.
     /// @param debtor The buyer.
     /// @param faceValue Amount owed.
     /// @param dueDate Unix due date.
     /// @param documentHash SHA-256 of the invoice document.
+    /// @param fingerprint The attested invoice fingerprint.
     event ReceivableTokenised(
         uint256 indexed id,
         address indexed seller,
         address indexed debtor,
         uint256 faceValue,
         uint256 dueDate,
-        bytes32 documentHash
+        bytes32 documentHash,
+        bytes32 fingerprint
     );
     /// @notice Emitted when the debtor accepts the receivable (irrevocable).
     /// @param id The receivable.
@@ -153,31 +206,38 @@ interface IReceivables is ISignedActions {
     /// @param outstanding The unpaid amount.
     event ReceivableDefaulted(uint256 indexed id, address indexed holder, uint256 outstanding);
 
-    /// @notice Tokenises an invoice; the caller is the seller (verified supplier).
-    function tokenise(Invoice calldata invoice) external returns (uint256 id);
+    /// @notice Tokenises an attested invoice; the caller is the seller (verified supplier).
+    function tokenise(Invoice calldata invoice, Attestation calldata attestation) external returns (uint256 id);
 
-    /// @notice Tokenises an invoice authorised by `seller`'s EIP-712 signature.
+    /// @notice Tokenises an attested invoice authorised by `seller`'s EIP-712 signature.
     function tokeniseBySig(
         address seller,
         Invoice calldata invoice,
+        Attestation calldata attestation,
         Authorization calldata auth
     ) external returns (uint256 id);
 
-    /// @notice Tokenises many invoices in one transaction; the caller is the seller.
-    function tokeniseBatch(Invoice[] calldata invoices) external returns (uint256[] memory ids);
+    /// @notice Tokenises many invoices in one transaction under one attestation of the whole batch;
+    /// the caller is the seller.
+    function tokeniseBatch(
+        Invoice[] calldata invoices,
+        Attestation calldata attestation
+    ) external returns (uint256[] memory ids);
 
     /// @notice Batch tokenisation authorised by `seller`'s signature over the whole batch.
     function tokeniseBatchBySig(
         address seller,
         Invoice[] calldata invoices,
+        Attestation calldata attestation,
         Authorization calldata auth
     ) external returns (uint256[] memory ids);
 
-    /// @notice The debtor accepts the receivable: from now on it owes the amount to the holder.
-    function accept(uint256 id) external;
+    /// @notice The debtor accepts the receivable on `terms`, which must match its record: from now
+    /// on it owes the amount to the holder.
+    function accept(uint256 id, Terms calldata terms) external;
 
-    /// @notice Acceptance authorised by the debtor's signature.
-    function acceptBySig(address debtor, uint256 id, Authorization calldata auth) external;
+    /// @notice Acceptance authorised by the debtor's signature over the id and the terms.
+    function acceptBySig(address debtor, uint256 id, Terms calldata terms, Authorization calldata auth) external;
 
     /// @notice The seller withdraws a receivable the debtor has not accepted.
     function cancel(uint256 id) external;
@@ -227,6 +287,15 @@ interface IReceivables is ISignedActions {
         uint256 id,
         address financier
     ) external returns (address supplier, uint256 outstanding, uint256 dueDate, address debtor);
+
+    /// @notice The receivable id an invoice fingerprint becomes (never equal to a child id).
+    function receivableIdOf(bytes32 fingerprint) external pure returns (uint256);
+
+    /// @notice Id of the `index`-th child of a split of `parentId` (never equal to a root id).
+    function childId(uint256 parentId, uint256 index) external pure returns (uint256);
+
+    /// @notice The receivable an invoice document was tokenised as, or 0 if never.
+    function receivableOfDocument(bytes32 documentHash) external view returns (uint256);
 
     /// @notice The receivable `id` (reverts when it does not exist).
     function receivable(uint256 id) external view returns (ReceivableView memory);

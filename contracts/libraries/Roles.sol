@@ -18,6 +18,9 @@ library Roles {
     bytes32 internal constant ISSUER = keccak256("ISSUER");
     /// @dev Burns a holder's balance without its consent (a court order, a sanctions seizure).
     bytes32 internal constant ENFORCER = keccak256("ENFORCER");
+    /// @dev Signs invoice attestations: the invoice was normalised and checked (tax ids are the
+    /// parties' registered entity ids; in production, verified against the tax authority).
+    bytes32 internal constant INVOICE_ATTESTER = keccak256("INVOICE_ATTESTER");
     /// @dev Pauses and unpauses the settlement token.
     bytes32 internal constant PAUSER = keccak256("PAUSER");
 }

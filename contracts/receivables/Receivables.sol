@@ -5,6 +5,7 @@ import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/ext
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SignedActions} from "../common/SignedActions.sol";
@@ -18,7 +19,8 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice The receivables ledger: tokenisation, acceptance, cancellation, credit notes, splits,
 /// transfers, payment and default. Each act is done by the participant it belongs to, directly or
 /// through a relayed EIP-712 signature.
-/// Invariants: a fingerprint is tokenised at most once, ever; outstanding <= face value; children
+/// Invariants: a fingerprint and a document hash are each tokenised at most once, ever, and only
+/// with an attester's signature over the invoice and its seller; outstanding <= face value; children
 /// of a split sum to the parent's outstanding at the split; only the financing module can assign a
 /// receivable to a financier, and only once.
 /// @dev The ERC-721 owner lives inside the packed receivable record instead of OpenZeppelin's own
@@ -67,8 +69,29 @@ contract Receivables is
             "TokeniseBatch(address seller,Invoice[] invoices,uint256 nonce,uint256 deadline)"
             "Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)"
         );
+    bytes32 private constant INVOICE_ATTESTATION_TYPEHASH =
+        keccak256(
+            "InvoiceAttestation(address seller,Invoice invoice,uint256 expiry)"
+            "Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)"
+        );
+    bytes32 private constant INVOICE_BATCH_ATTESTATION_TYPEHASH =
+        keccak256(
+            "InvoiceBatchAttestation(address seller,Invoice[] invoices,uint256 expiry)"
+            "Invoice(address debtor,uint256 faceValue,uint256 dueDate,bytes32 documentHash,bytes32 fingerprint)"
+        );
     bytes32 private constant ACCEPT_TYPEHASH =
-        keccak256("Accept(address debtor,uint256 receivableId,uint256 nonce,uint256 deadline)");
+        keccak256(
+            "Accept(address debtor,uint256 receivableId,address seller,uint256 faceValue,uint256 dueDate,"
+            "bytes32 documentHash,uint256 nonce,uint256 deadline)"
+        );
+    /// @dev Domain tags of the two id namespaces: a root id hashes (tag, fingerprint), 64 bytes; a
+    /// child id hashes (other tag, parent, index), 96 bytes. Preimages of different lengths and tags
+    /// never meet, so no fingerprint reaches a child id and no child id a root id.
+    bytes32 private constant ROOT_ID_TAG = keccak256("SCF.receivable.root");
+    bytes32 private constant CHILD_ID_TAG = keccak256("SCF.receivable.child");
+
+    /// @notice Role of the keys whose attestations allow an invoice onto the ledger (granted by the admin).
+    bytes32 public constant INVOICE_ATTESTER_ROLE = Roles.INVOICE_ATTESTER;
     bytes32 private constant CANCEL_TYPEHASH =
         keccak256("Cancel(address seller,uint256 receivableId,uint256 nonce,uint256 deadline)");
     bytes32 private constant CREDIT_NOTE_TYPEHASH =
@@ -95,6 +118,9 @@ contract Receivables is
     mapping(address holder => uint256) private _holdings;
     mapping(uint256 childId => uint256 parentId) private _parents;
     mapping(address recipient => uint256 amount) private _held;
+    /// @dev Every invoice document ever tokenised: uniqueness, and what `accept` checks the
+    /// document hash against (the record has no room for it).
+    mapping(bytes32 documentHash => uint256 receivableId) private _documents;
 
     /// @notice Thrown when the financing module address is zero.
     error ReceivableInvalidFinancingModule();
@@ -107,6 +133,8 @@ contract Receivables is
     /// address is known before it is deployed: it takes this contract's address in turn).
     /// @param admin Holder of DEFAULT_ADMIN_ROLE.
     /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
+    /// @param attester The first invoice attester (INVOICE_ATTESTER_ROLE); the admin grants or
+    /// revokes others later.
     /// @param minDenomination Smallest face value a split child may have.
     /// @param gracePeriod Seconds after the due date before an unpaid receivable may be defaulted.
     constructor(
@@ -115,6 +143,7 @@ contract Receivables is
         IRepaymentRouter financing,
         address admin,
         uint48 adminDelay,
+        address attester,
         uint256 minDenomination,
         uint256 gracePeriod
     )
@@ -128,13 +157,15 @@ contract Receivables is
         _financing = financing;
         _minDenomination = minDenomination;
         _gracePeriod = gracePeriod;
+        _grantRole(INVOICE_ATTESTER_ROLE, attester);
     }
 
     // ------------------------------------------------------------------ tokenise
 
     /// @inheritdoc IReceivables
-    function tokenise(Invoice calldata invoice) external returns (uint256 id) {
+    function tokenise(Invoice calldata invoice, Attestation calldata attestation) external returns (uint256 id) {
         _requireVerified(msg.sender, Roles.SUPPLIER);
+        _requireAttested(_attestationHash(msg.sender, _hashInvoice(invoice), attestation.expiry), attestation);
         return _tokenise(msg.sender, invoice);
     }
 
@@ -142,19 +173,23 @@ contract Receivables is
     function tokeniseBySig(
         address seller,
         Invoice calldata invoice,
+        Attestation calldata attestation,
         Authorization calldata auth
     ) external returns (uint256 id) {
-        bytes32 structHash = keccak256(
-            abi.encode(TOKENISE_TYPEHASH, seller, _hashInvoice(invoice), auth.nonce, auth.deadline)
-        );
-        _verifySigned(seller, structHash, auth);
+        bytes32 invoiceHash = _hashInvoice(invoice);
+        _verifySigned(seller, keccak256(abi.encode(TOKENISE_TYPEHASH, seller, invoiceHash, auth.nonce, auth.deadline)), auth);
         _requireVerified(seller, Roles.SUPPLIER);
+        _requireAttested(_attestationHash(seller, invoiceHash, attestation.expiry), attestation);
         return _tokenise(seller, invoice);
     }
 
     /// @inheritdoc IReceivables
-    function tokeniseBatch(Invoice[] calldata invoices) external returns (uint256[] memory ids) {
+    function tokeniseBatch(
+        Invoice[] calldata invoices,
+        Attestation calldata attestation
+    ) external returns (uint256[] memory ids) {
         _requireVerified(msg.sender, Roles.SUPPLIER);
+        _requireAttested(_batchAttestationHash(msg.sender, _hashInvoices(invoices), attestation.expiry), attestation);
         return _tokeniseBatch(msg.sender, invoices);
     }
 
@@ -162,40 +197,48 @@ contract Receivables is
     function tokeniseBatchBySig(
         address seller,
         Invoice[] calldata invoices,
+        Attestation calldata attestation,
         Authorization calldata auth
     ) external returns (uint256[] memory ids) {
-        uint256 n = invoices.length;
-        bytes32[] memory hashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) hashes[i] = _hashInvoice(invoices[i]);
-        bytes32 structHash = keccak256(
-            abi.encode(
-                TOKENISE_BATCH_TYPEHASH,
-                seller,
-                keccak256(abi.encodePacked(hashes)),
-                auth.nonce,
-                auth.deadline
-            )
+        // Seller and attester sign the same array of invoice hashes: hashed once for both.
+        bytes32 invoicesHash = _hashInvoices(invoices);
+        _verifySigned(
+            seller,
+            keccak256(abi.encode(TOKENISE_BATCH_TYPEHASH, seller, invoicesHash, auth.nonce, auth.deadline)),
+            auth
         );
-        _verifySigned(seller, structHash, auth);
         _requireVerified(seller, Roles.SUPPLIER);
+        _requireAttested(_batchAttestationHash(seller, invoicesHash, attestation.expiry), attestation);
         return _tokeniseBatch(seller, invoices);
     }
 
     // ------------------------------------------------------------------ accept / cancel
 
     /// @inheritdoc IReceivables
-    function accept(uint256 id) external {
-        _accept(msg.sender, id);
+    function accept(uint256 id, Terms calldata terms) external {
+        _accept(msg.sender, id, terms);
     }
 
     /// @inheritdoc IReceivables
-    function acceptBySig(address debtor, uint256 id, Authorization calldata auth) external {
+    function acceptBySig(address debtor, uint256 id, Terms calldata terms, Authorization calldata auth) external {
         _verifySigned(
             debtor,
-            keccak256(abi.encode(ACCEPT_TYPEHASH, debtor, id, auth.nonce, auth.deadline)),
+            keccak256(
+                abi.encode(
+                    ACCEPT_TYPEHASH,
+                    debtor,
+                    id,
+                    terms.seller,
+                    terms.faceValue,
+                    terms.dueDate,
+                    terms.documentHash,
+                    auth.nonce,
+                    auth.deadline
+                )
+            ),
             auth
         );
-        _accept(debtor, id);
+        _accept(debtor, id, terms);
     }
 
     /// @inheritdoc IReceivables
@@ -388,9 +431,19 @@ contract Receivables is
         return (address(_registry), address(_financing), _minDenomination, _gracePeriod);
     }
 
-    /// @notice Child id of the `index`-th part of a split of `parentId`.
+    /// @inheritdoc IReceivables
+    function receivableIdOf(bytes32 fingerprint) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(ROOT_ID_TAG, fingerprint)));
+    }
+
+    /// @inheritdoc IReceivables
     function childId(uint256 parentId, uint256 index) public pure returns (uint256) {
-        return uint256(keccak256(abi.encode(parentId, index)));
+        return uint256(keccak256(abi.encode(CHILD_ID_TAG, parentId, index)));
+    }
+
+    /// @inheritdoc IReceivables
+    function receivableOfDocument(bytes32 documentHash) external view returns (uint256) {
+        return _documents[documentHash];
     }
 
     /// @inheritdoc ERC721
@@ -447,9 +500,12 @@ contract Receivables is
         if (inv.dueDate <= block.timestamp || inv.dueDate > latest) {
             revert ReceivableInvalidDueDate(inv.dueDate, block.timestamp + 1, latest);
         }
-        id = uint256(inv.fingerprint);
+        id = receivableIdOf(inv.fingerprint);
         Record storage r = _records[id];
         if (r.status != Status.None) revert ReceivableDuplicate(id);
+        uint256 prior = _documents[inv.documentHash];
+        if (prior != 0) revert ReceivableDocumentUsed(inv.documentHash, prior);
+        _documents[inv.documentHash] = id;
         r.holder = seller;
         r.outstanding = uint64(face);
         r.status = Status.Issued;
@@ -457,13 +513,20 @@ contract Receivables is
         r.faceValue = uint64(face);
         r.dueDate = uint32(inv.dueDate);
         emit Transfer(address(0), seller, id);
-        emit ReceivableTokenised(id, seller, inv.debtor, face, inv.dueDate, inv.documentHash);
+        emit ReceivableTokenised(id, seller, inv.debtor, face, inv.dueDate, inv.documentHash, inv.fingerprint);
     }
 
-    function _accept(address debtor, uint256 id) private {
+    function _accept(address debtor, uint256 id, Terms calldata terms) private {
         Record storage r = _existing(id);
         if (r.debtor != debtor) revert ReceivableUnauthorized(id, debtor);
         if (r.status != Status.Issued) revert ReceivableInvalidStatus(id, r.status);
+        // Before acceptance a receivable cannot move, so its holder is its seller. A squatter's
+        // record under the same id differs in seller, amount, date or document: the debtor's
+        // consent to the real terms does not fit it.
+        if (r.holder != terms.seller) revert ReceivableTermsMismatch(id, TermsField.Seller);
+        if (r.faceValue != terms.faceValue) revert ReceivableTermsMismatch(id, TermsField.FaceValue);
+        if (r.dueDate != terms.dueDate) revert ReceivableTermsMismatch(id, TermsField.DueDate);
+        if (_documents[terms.documentHash] != id) revert ReceivableTermsMismatch(id, TermsField.DocumentHash);
         _requireVerified(debtor, Roles.BUYER);
         r.status = Status.Accepted;
         emit ReceivableAccepted(id, debtor);
@@ -689,6 +752,32 @@ contract Receivables is
     /// @dev An active member with valid KYC, in whatever role: reported with an empty role mask.
     function _requireActive(address account) private view {
         if (!_registry.isActiveMember(account)) revert ReceivableUnverifiedParty(account, 0);
+    }
+
+    /// @dev EIP-712 hash of an `Invoice[]`: keccak of the concatenated invoice struct hashes.
+    function _hashInvoices(Invoice[] calldata invoices) private pure returns (bytes32) {
+        uint256 n = invoices.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) hashes[i] = _hashInvoice(invoices[i]);
+        return keccak256(abi.encodePacked(hashes));
+    }
+
+    function _attestationHash(address seller, bytes32 invoiceHash, uint256 expiry) private pure returns (bytes32) {
+        return keccak256(abi.encode(INVOICE_ATTESTATION_TYPEHASH, seller, invoiceHash, expiry));
+    }
+
+    function _batchAttestationHash(address seller, bytes32 invoicesHash, uint256 expiry) private pure returns (bytes32) {
+        return keccak256(abi.encode(INVOICE_BATCH_ATTESTATION_TYPEHASH, seller, invoicesHash, expiry));
+    }
+
+    /// @dev The attestation is not single-use: it names the seller and every invoice field, and the
+    /// fingerprint and document it covers can be tokenised only once anyway.
+    function _requireAttested(bytes32 structHash, Attestation calldata attestation) private view {
+        if (block.timestamp > attestation.expiry) {
+            revert ReceivableAttestationExpired(attestation.expiry, block.timestamp);
+        }
+        (address signer, , ) = ECDSA.tryRecover(_hashTypedDataV4(structHash), attestation.signature);
+        if (signer == address(0) || !hasRole(INVOICE_ATTESTER_ROLE, signer)) revert ReceivableAttesterUnauthorized(signer);
     }
 
     function _hashInvoice(Invoice calldata inv) private pure returns (bytes32) {

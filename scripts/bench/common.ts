@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { id as keccakId, Wallet, type TransactionRequest } from "ethers";
 import type { TestChain } from "../../test/support/chain";
 import type { TestEnv } from "../../test/support/app";
+import { attestInvoices } from "../../test/support/acts";
+import { makeUscc } from "../../test/support/entity-ids";
+import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 
 export const SUPPLIER = 1;
 export const BUYER = 2;
@@ -101,6 +104,19 @@ export async function chainNow(chain: TestChain): Promise<number> {
   return (await chain.provider.getBlock("latest"))!.timestamp;
 }
 
+/** The unified social credit code a benchmark member is registered with (derived from its address). */
+export function benchTaxId(address: string): string {
+  const alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+  const n = BigInt(address);
+  return makeUscc("91" + Array.from({ length: 15 }, (_, i) => alphabet[Number((n >> BigInt(5 * i)) % 31n)]).join(""));
+}
+
+/** The ledger's invoice attester (the compliance key of `env`) attests `invoices` of `seller`. */
+export function attest(env: TestEnv, seller: string, invoices: InvoiceTuple[]): Promise<{ expiry: bigint; signature: string }> {
+  const ledger = { chainId: env.chain.chainId, receivables: env.ledger.record.contracts.Receivables };
+  return attestInvoices(env.keys.compliance, ledger, seller, invoices, invoices.length > 1);
+}
+
 /** Registers each wallet with `roles` through the onboarding operator key of `env`. */
 export async function registerMembers(env: TestEnv, members: { address: string; roles: number }[]): Promise<void> {
   const kycExpiry = (await chainNow(env.chain)) + 2 * 365 * 86400;
@@ -108,7 +124,7 @@ export async function registerMembers(env: TestEnv, members: { address: string; 
   let nonce = await env.chain.provider.getTransactionCount(env.keys.operator.address, "pending");
   const sent = [];
   for (const m of members) {
-    sent.push(await registry.register(m.address, m.roles, kycExpiry, "0x434e", keccakId(`entity-${m.address}`), { nonce: nonce++ }));
+    sent.push(await registry.register(m.address, m.roles, kycExpiry, "0x434e", entityIdHash("USCC", benchTaxId(m.address)), { nonce: nonce++ }));
   }
   await Promise.all(sent.map((tx) => tx.wait()));
 }

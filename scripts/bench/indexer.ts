@@ -36,6 +36,7 @@ import {
   rssSampler,
   sendRawConcurrently,
   waitReceipts,
+  attest,
 } from "./common";
 
 const BATCH = 200;
@@ -75,9 +76,8 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     const to = env.ledger.record.contracts.Receivables;
     const iface = env.ledger.receivables.interface;
     // One probe for the gas of a full batch; every batch has the same shape.
-    const probe = iface.encodeFunctionData("tokeniseBatch", [
-      Array.from({ length: BATCH }, (_, i) => invoice(buyer.address, `probe-${i}`, due)),
-    ]);
+    const probeBatch = Array.from({ length: BATCH }, (_, i) => invoice(buyer.address, `probe-${i}`, due));
+    const probe = iface.encodeFunctionData("tokeniseBatch", [probeBatch, await attest(env, suppliers[0].address, probeBatch)]);
     const gas = (await chain.provider.estimateGas({ from: suppliers[0].address, to, data: probe })) * 12n / 10n;
 
     const genStart = nowSeconds();
@@ -87,7 +87,8 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
       const n = Math.min(BATCH, invoices - made);
       const batch = Array.from({ length: n }, (_, i) => invoice(buyer.address, `idx-${made + i}`, due));
       made += n;
-      perSupplier[t % suppliers.length].push({ data: iface.encodeFunctionData("tokeniseBatch", [batch]), gasLimit: gas });
+      const att = await attest(env, suppliers[t % suppliers.length].address, batch);
+      perSupplier[t % suppliers.length].push({ data: iface.encodeFunctionData("tokeniseBatch", [batch, att]), gasLimit: gas });
     }
     const raws = await Promise.all(suppliers.map((w, i) => presign(w, chain, to, perSupplier[i])));
     const signed = nowSeconds();

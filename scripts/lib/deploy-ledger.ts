@@ -24,6 +24,13 @@ export interface LedgerRoles {
   issuer: string;
   /** Burns a holder's balance without its consent, naming the legal ground (defaults to `admin`). */
   enforcer?: string;
+  /**
+   * Signs invoice attestations (Receivables' INVOICE_ATTESTER_ROLE). Unset, the compliance key: the
+   * service's compliance step is what checks an invoice before attesting it, and one key fewer to
+   * keep. A dedicated key (an HSM in front of the tax authority's e-invoice check) is granted the
+   * same way, and the admin can grant or revoke attesters later.
+   */
+  invoiceAttester?: string;
 }
 
 export interface LedgerParams {
@@ -104,6 +111,7 @@ export async function deployLedger(
     expectedFinancing,
     roles.admin,
     params.adminDelay,
+    roles.invoiceAttester ?? roles.complianceOfficer,
     params.minDenomination,
     params.gracePeriod,
     { nonce: nonce + 2 },

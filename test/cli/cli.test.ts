@@ -4,6 +4,7 @@
  * killed with SIGKILL mid-run and resumed without duplicates, signed acts, JSON output, exit codes,
  * and the auditor's lineage tree.
  */
+import { createHash } from "node:crypto";
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,7 +71,11 @@ describe("scf CLI against a running service", function () {
 
   const today = () => new Date().toISOString().slice(0, 10);
   const inDays = (d: number) => new Date(Date.now() + d * 86400_000).toISOString().slice(0, 10);
-  const invoiceRow = (n: string, yuan: string) => `${n},${addr.buyer},91330100MA2H000001,91330000MA2B000002,${today()},${inDays(90)},${yuan},CNY,${"ab".repeat(32)}`;
+  // Invoices name the parties' registered entity ids, and each invoice has its own document.
+  const taxIds: Record<string, string> = { supplier: freshUscc(), buyer: freshUscc(), bank: freshUscc(), auditor: freshUscc() };
+  const documentOf = (n: string) => createHash("sha256").update(`invoice ${n}`).digest("hex");
+  const invoiceRow = (n: string, yuan: string) =>
+    `${n},${addr.buyer},${taxIds.supplier},${taxIds.buyer},${today()},${inDays(90)},${yuan},CNY,${documentOf(n)}`;
 
   before(async function () {
     chain = await startChain();
@@ -134,7 +139,7 @@ describe("scf CLI against a running service", function () {
     writeFileSync(join(home, "licence.pdf"), "business licence");
     for (const [k, [legalName, roles]] of Object.entries(names)) {
       const app = await json<{ id: string; status: string; applicant: string }>([
-        "apply", "--key", k, "--legal-name", legalName, "--entity-id", freshUscc(), "--jurisdiction", "CN", "--roles", roles, "--document", join(home, "licence.pdf"),
+        "apply", "--key", k, "--legal-name", legalName, "--entity-id", taxIds[k], "--jurisdiction", "CN", "--roles", roles, "--document", join(home, "licence.pdf"),
       ]);
       expect(app.status, k).to.equal("submitted");
       expect(app.applicant).to.equal(addr[k]);
@@ -151,7 +156,7 @@ describe("scf CLI against a running service", function () {
       invoiceRow("A-002", "2500.5"),
       invoiceRow("A-003", "12.345"), // line 4: 3 decimals
       invoiceRow("A-004", "300"),
-      `A-005,0x1234,91330100MA2H000001,91330000MA2B000002,${today()},${inDays(90)},10.00,CNY,${"ab".repeat(32)}`, // line 6
+      `A-005,0x1234,${taxIds.supplier},${taxIds.buyer},${today()},${inDays(90)},10.00,CNY,${documentOf("A-005")}`, // line 6
       invoiceRow("A-006", "0.29"),
       invoiceRow("a 001", "1000.00"), // line 8: the same invoice as line 2 once normalised
     ]);

@@ -32,6 +32,10 @@ import {
   lineTerms,
   makeInvoice,
   signAct,
+  accept,
+  rootId,
+  tokenise,
+  tokeniseBatch,
 } from "./helpers/fixture";
 import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
 import type { RequestTerms } from "../../services/src/financing/financing-terms";
@@ -133,8 +137,8 @@ interface IdCtx extends Ctx {
 /** A receivable of supplier owed by buyer, tokenised but not accepted. */
 async function issued(f: LedgerFixture): Promise<IdCtx> {
   const inv = await makeInvoice(f.buyer.address);
-  await f.receivables.connect(f.supplier).tokenise(inv);
-  return { f, id: BigInt(inv.fingerprint as string) };
+  await tokenise(f, f.supplier, inv);
+  return { f, id: rootId(inv.fingerprint as string) };
 }
 
 /** A receivable of supplier owed by buyer, accepted. */
@@ -388,21 +392,21 @@ const receivablesRows: AnyRow[] = [
   row<Ctx & { invoice: Awaited<ReturnType<typeof makeInvoice>> }>({
     fn: "Receivables.tokenise",
     setup: async (f) => ({ f, invoice: await makeInvoice(f.buyer.address) }),
-    call: ({ f, invoice }, who) => f.receivables.connect(who).tokenise(invoice),
+    call: ({ f, invoice }, who) => tokenise(f, who, invoice),
     callers: SUPPLIERS,
     refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE.SUPPLIER),
   }),
   row<Ctx & { invoices: Awaited<ReturnType<typeof makeInvoice>>[] }>({
     fn: "Receivables.tokeniseBatch",
     setup: async (f) => ({ f, invoices: [await makeInvoice(f.buyer.address), await makeInvoice(f.buyer.address)] }),
-    call: ({ f, invoices }, who) => f.receivables.connect(who).tokeniseBatch(invoices),
+    call: ({ f, invoices }, who) => tokeniseBatch(f, who, invoices),
     callers: SUPPLIERS,
     refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE.SUPPLIER),
   }),
   row<IdCtx>({
     fn: "Receivables.accept",
     setup: issued,
-    call: ({ f, id }, who) => f.receivables.connect(who).accept(id),
+    call: ({ f, id }, who) => accept(f, who, id),
     callers: ["buyer"],
     refusal: ({ f, id }, who) => refused(f.receivables, "ReceivableUnauthorized", id, who.address),
   }),

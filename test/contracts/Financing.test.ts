@@ -19,6 +19,8 @@ import {
   ROLE,
   YEAR,
   type LedgerFixture,
+  rootId,
+  tokenise,
 } from "./helpers/fixture";
 import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
 import { quoteFinancing } from "../../services/src/financing/financing-terms";
@@ -572,8 +574,8 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const lineId = await openLine(f);
         const inv = await makeInvoice(f.buyer.address);
-        await f.receivables.connect(f.supplier).tokenise(inv);
-        const id = BigInt(inv.fingerprint as string);
+        await tokenise(f, f.supplier, inv);
+        const id = rootId(inv.fingerprint as string);
         await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingInvalidReceivableStatus")
           .withArgs(id, RS.Issued);

@@ -6,7 +6,8 @@
  * must succeed when the model says so and revert with the exact custom error otherwise. After
  * every act the whole chain state is compared with the model and the invariants are checked:
  *   (1) a fingerprint is tokenised at most once (a used one always reverts ReceivableDuplicate;
- *       at most one ReceivableTokenised per id);
+ *       at most one ReceivableTokenised per id), and so is a document hash (a used one always
+ *       reverts ReceivableDocumentUsed; no two ReceivableTokenised events carry the same document);
  *   (2) a receivable is financed at most once (approving a financed id reverts; at most one
  *       FinancingApproved per id);
  *   (3) outstanding <= face value for every receivable;
@@ -30,6 +31,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import { childIdOf } from "../../services/src/receivables/fingerprint";
 import {
   type Actors,
   acceptedReceivable,
@@ -40,6 +42,9 @@ import {
   YEAR,
   ledgerFixture,
   lineTerms,
+  accept,
+  rootId,
+  tokenise,
 } from "./helpers/fixture";
 import { quoteFinancing } from "../../services/src/financing/financing-terms";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
@@ -182,7 +187,7 @@ interface InvariantFixture {
   lineExpiry: bigint;
   /** First block of the fixture: FinancingApproved events are counted from here. */
   fromBlock: number;
-  seeded: Array<{ id: bigint; seller: string }>;
+  seeded: Array<{ id: bigint; seller: string; fingerprint: string; documentHash: string }>;
   addresses: { receivables: string; financing: string; token: string };
 }
 
@@ -210,21 +215,23 @@ async function invariantFixture(): Promise<InvariantFixture> {
   for (const [i, s] of SEEDS.entries()) {
     const seller = f.actors[s.seller];
     const fingerprint = ethers.id(`invariant seed ${i}`);
-    await f.receivables.connect(seller).tokenise({
+    const documentHash = ethers.id(`invariant seed document ${i}`);
+    const id = rootId(fingerprint);
+    await tokenise(f, seller, {
       debtor: f.actors[s.debtor].address,
       faceValue: s.face,
       dueDate: now + s.dueDays * DAY + HALF_DAY,
-      documentHash: ethers.id(`invariant seed document ${i}`),
+      documentHash,
       fingerprint,
     });
-    if (s.accept) await f.receivables.connect(f.actors[s.debtor]).accept(fingerprint);
+    if (s.accept) await accept(f, f.actors[s.debtor], id);
     if (s.line !== undefined) {
-      await f.financing.connect(seller).requestFinancing(fingerprint, await requestTerms(s.line));
+      await f.financing.connect(seller).requestFinancing(id, await requestTerms(s.line));
       if (s.approve) {
-        await f.financing.connect(f.actors[LINE_SPECS[s.line - 1].financier]).approveFinancing(fingerprint, await approvalFor(f, fingerprint));
+        await f.financing.connect(f.actors[LINE_SPECS[s.line - 1].financier]).approveFinancing(id, await approvalFor(f, id));
       }
     }
-    seeded.push({ id: BigInt(fingerprint), seller: seller.address });
+    seeded.push({ id, seller: seller.address, fingerprint, documentHash });
   }
   return {
     f,
@@ -288,6 +295,10 @@ interface Model {
   recs: Map<bigint, Rec>;
   /** Every id ever used, tokenised or split child, in order of creation. */
   ids: bigint[];
+  /** Every fingerprint ever tokenised, in order. */
+  fingerprints: string[];
+  /** Every document hash ever tokenised, with the receivable it became. */
+  documents: Map<string, bigint>;
   fins: Map<bigint, Fin>;
   lines: LineModel[];
   balances: Map<string, bigint>;
@@ -327,9 +338,6 @@ function credit(m: Model, account: string, delta: bigint): void {
   m.balances.set(account, next);
 }
 
-function childIdOf(parent: bigint, index: number): bigint {
-  return BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [parent, index])));
-}
 
 /** Picks a receivable, counting back from the newest (`pick` 0 is the newest). When `prefer`,
  * among those the first of `fits` that any receivable satisfies accepts (most specific first);
@@ -424,6 +432,16 @@ async function eventIds(r: Real, address: string, topic: string): Promise<bigint
   return logs.map((log) => BigInt(log.topics[1]));
 }
 
+/** The document hash of every ReceivableTokenised event since the fixture (its third data word). */
+async function tokenisedDocuments(r: Real, address: string): Promise<string[]> {
+  const logs = (await network.provider.request({
+    method: "eth_getLogs",
+    params: [{ address, fromBlock: ethers.toQuantity(r.fromBlock), topics: [r.tokenisedTopic] }],
+  })) as Array<{ topics: string[]; data: string }>;
+  // Data: faceValue, dueDate, documentHash, fingerprint.
+  return logs.map((log) => ethers.dataSlice(log.data, 64, 96));
+}
+
 async function checkInvariants(m: Model, r: Real): Promise<void> {
   const { addresses, selectors } = r;
 
@@ -474,6 +492,8 @@ async function checkInvariants(m: Model, r: Real): Promise<void> {
   for (const [id, count] of tokenisedOnChain) {
     atMost(BigInt(count), 1n, `(1) ReceivableTokenised events for ${id}`);
   }
+  const documentsOnChain = await tokenisedDocuments(r, addresses.receivables);
+  same(new Set(documentsOnChain).size, documentsOnChain.length, "(1) no document hash tokenised twice");
   same(
     tokenisedOnChain.size,
     [...m.recs.values()].filter((x) => x.parent === 0n).length,
@@ -615,19 +635,21 @@ class Tokenise extends LedgerCommand {
     const seller = addr(r, this.seller);
     const debtor = addr(r, this.debtor);
     fingerprintCounter += 1;
-    const fingerprint =
-      this.reuse !== null && m.ids.length > 0
-        ? m.ids[this.reuse % m.ids.length]
-        : BigInt(ethers.id(`invariant fingerprint ${fingerprintCounter}`));
+    // An even reuse presents a used fingerprint again (the same invoice), an odd one a used
+    // document under a fresh fingerprint (the same PDF as another invoice).
+    const reuseFingerprint = this.reuse !== null && this.reuse % 2 === 0 && m.fingerprints.length > 0;
+    const reuseDocument = this.reuse !== null && this.reuse % 2 === 1 && m.documents.size > 0;
+    const fingerprint = reuseFingerprint
+      ? m.fingerprints[this.reuse! % m.fingerprints.length]
+      : ethers.id(`invariant fingerprint ${fingerprintCounter}`);
+    const documentHash = reuseDocument
+      ? [...m.documents.keys()][this.reuse! % m.documents.size]
+      : ethers.id(`invariant document ${fingerprintCounter}`);
+    const id = rootId(fingerprint);
     const due = m.now + this.dueDays * DAY + HALF_DAY;
-    const invoice = {
-      debtor,
-      faceValue: this.amount,
-      dueDate: due,
-      documentHash: ethers.id(`invariant document ${fingerprintCounter}`),
-      fingerprint: ethers.toBeHex(fingerprint, 32),
-    };
-    const used = m.recs.has(fingerprint);
+    const invoice = { debtor, faceValue: this.amount, dueDate: due, documentHash, fingerprint };
+    const used = m.recs.has(id);
+    const priorDocument = m.documents.get(documentHash);
     let expected: Refusal | null = null;
     if (!isVerified(r, seller, SUPPLIER)) {
       expected = refusal(receivables, "ReceivableUnverifiedParty", seller, SUPPLIER);
@@ -636,15 +658,20 @@ class Tokenise extends LedgerCommand {
     } else if (seller === debtor) {
       expected = refusal(receivables, "ReceivableSelfDealing", seller);
     } else if (used) {
-      expected = refusal(receivables, "ReceivableDuplicate", fingerprint);
+      expected = refusal(receivables, "ReceivableDuplicate", id);
+    } else if (priorDocument !== undefined) {
+      expected = refusal(receivables, "ReceivableDocumentUsed", documentHash, priorDocument);
     }
-    // (1): a used fingerprint is never tokenised again.
+    // (1): a used fingerprint or document is never tokenised again.
     if (used) expect(expected, "(1) a used fingerprint must be refused").to.not.equal(null);
+    if (priorDocument !== undefined) expect(expected, "(1) a used document must be refused").to.not.equal(null);
 
-    const receipt = await execute(expected, () => receivables.connect(signer(r, seller)).tokenise(invoice));
+    const receipt = await execute(expected, () => tokenise(r.f, signer(r, seller), invoice));
     if (!receipt) return;
-    m.recs.set(fingerprint, {
-      id: fingerprint,
+    m.fingerprints.push(fingerprint);
+    m.documents.set(documentHash, id);
+    m.recs.set(id, {
+      id,
       seller,
       holder: seller,
       debtor,
@@ -657,11 +684,11 @@ class Tokenise extends LedgerCommand {
       splitAt: 0n,
       children: [],
     });
-    m.ids.push(fingerprint);
+    m.ids.push(id);
   }
 
   toString(): string {
-    const reuse = this.reuse === null ? "" : `, reusing fingerprint #${this.reuse}`;
+    const reuse = this.reuse === null ? "" : `, reusing ${this.reuse % 2 === 0 ? "fingerprint" : "document"} #${this.reuse}`;
     return `tokenise(${this.seller} -> ${this.debtor}, ${this.amount}, due +${this.dueDays}d${reuse})`;
   }
 }
@@ -679,7 +706,7 @@ class Accept extends LedgerCommand {
     let expected: Refusal | null = null;
     if (rec.debtor !== caller) expected = refusal(receivables, "ReceivableUnauthorized", id, caller);
     else if (rec.status !== St.Issued) expected = refusal(receivables, "ReceivableInvalidStatus", id, rec.status);
-    if (!(await execute(expected, () => receivables.connect(signer(r, caller)).accept(id)))) return;
+    if (!(await execute(expected, () => accept(r.f, signer(r, caller), id)))) return;
     rec.status = St.Accepted;
   }
 
@@ -1368,12 +1395,16 @@ async function readModel(fx: InvariantFixture): Promise<Model> {
     elapsed: 0n,
     recs: new Map(),
     ids: [],
+    fingerprints: [],
+    documents: new Map(),
     fins: new Map(),
     lines: [],
     balances: new Map(),
     approvals: new Map(),
   };
-  for (const { id, seller } of fx.seeded) {
+  for (const { id, seller, fingerprint, documentHash } of fx.seeded) {
+    model.fingerprints.push(fingerprint);
+    model.documents.set(documentHash, id);
     const v = await f.receivables.receivable(id);
     model.recs.set(id, {
       id,

@@ -10,6 +10,8 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { Receivables__factory } from "../../typechain-types";
 import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
+import { childIdOf } from "../../services/src/receivables/fingerprint";
 import {
   acceptedReceivable,
   DAY,
@@ -23,6 +25,14 @@ import {
   deadline,
   signAct,
   type LedgerFixture,
+  accept,
+  attest,
+  attestBatch,
+  recordedTerms,
+  rootId,
+  termsOf,
+  tokenise,
+  tokeniseBatch,
 } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
 
@@ -65,8 +75,33 @@ async function invoice(debtor: HardhatEthersSigner | string, overrides: Partial<
   };
 }
 
+type Terms = ReturnType<typeof recordedTerms>;
+const FIELD_SELLER = 0n;
+
+/** The address an attestation of (seller, inv) recovers to: the attester's only when nothing changed. */
+async function recoveredAttester(
+  f: LedgerFixture,
+  seller: string,
+  inv: Invoice,
+  att: { expiry: bigint | string | number; signature: string | Uint8Array },
+): Promise<string> {
+  const domain = { ...RECEIVABLES_DOMAIN, chainId: (await ethers.provider.getNetwork()).chainId, verifyingContract: await f.receivables.getAddress() };
+  return ethers.verifyTypedData(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: inv, expiry: att.expiry }, ethers.hexlify(att.signature));
+}
+
+/** The address a batch attestation of (seller, invoices) recovers to. */
+async function recoveredBatchAttester(
+  f: LedgerFixture,
+  seller: string,
+  invoices: Invoice[],
+  att: { expiry: bigint | string | number; signature: string | Uint8Array },
+): Promise<string> {
+  const domain = { ...RECEIVABLES_DOMAIN, chainId: (await ethers.provider.getNetwork()).chainId, verifyingContract: await f.receivables.getAddress() };
+  return ethers.verifyTypedData(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices, expiry: att.expiry }, ethers.hexlify(att.signature));
+}
+
 function idOf(inv: Invoice): bigint {
-  return BigInt(inv.fingerprint);
+  return rootId(inv.fingerprint);
 }
 
 /** Tokenises a fresh invoice without accepting it. */
@@ -77,7 +112,7 @@ async function issuedReceivable(
   overrides: Partial<Invoice> = {},
 ): Promise<{ id: bigint; inv: Invoice }> {
   const inv = await invoice(debtor, overrides);
-  await f.receivables.connect(seller).tokenise(inv);
+  await tokenise(f, seller, inv);
   return { id: idOf(inv), inv };
 }
 
@@ -151,8 +186,8 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer);
         const id = idOf(inv);
-        expect(await f.receivables.connect(f.supplier).tokenise.staticCall(inv)).to.equal(id);
-        await f.receivables.connect(f.supplier).tokenise(inv);
+        expect(await f.receivables.connect(f.supplier).tokenise.staticCall(inv, await attest(f, f.supplier.address, inv))).to.equal(id);
+        await tokenise(f, f.supplier, inv);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
       });
 
@@ -184,11 +219,11 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer);
         const id = idOf(inv);
-        const tx = f.receivables.connect(f.supplier).tokenise(inv);
+        const tx = tokenise(f, f.supplier, inv);
         await expect(tx).to.emit(f.receivables, "Transfer").withArgs(ethers.ZeroAddress, f.supplier.address, id);
         await expect(tx)
           .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
       });
 
       it("accepts a buyer that also holds the supplier role as debtor", async function () {
@@ -200,8 +235,8 @@ describe("Receivables", function () {
       it("accepts a fingerprint with the top bit set", async function () {
         const f = await loadFixture(ledgerFixture);
         const fingerprint = ethers.toBeHex(ethers.MaxUint256, 32);
-        await f.receivables.connect(f.supplier).tokenise(await invoice(f.buyer, { fingerprint }));
-        expect(await f.receivables.ownerOf(ethers.MaxUint256)).to.equal(f.supplier.address);
+        await tokenise(f, f.supplier, await invoice(f.buyer, { fingerprint }));
+        expect(await f.receivables.ownerOf(rootId(fingerprint))).to.equal(f.supplier.address);
       });
 
       it("accepts the extreme face values 1 and 2^64-1", async function () {
@@ -218,11 +253,11 @@ describe("Receivables", function () {
         const t1 = BigInt(await time.latest()) + 100n;
         const soonest = await invoice(f.buyer, { dueDate: t1 + 1n });
         await time.setNextBlockTimestamp(t1);
-        await f.receivables.connect(f.supplier).tokenise(soonest);
+        await tokenise(f, f.supplier, soonest);
         const t2 = t1 + 100n;
         const latest = await invoice(f.buyer, { dueDate: t2 + YEAR });
         await time.setNextBlockTimestamp(t2);
-        await f.receivables.connect(f.supplier).tokenise(latest);
+        await tokenise(f, f.supplier, latest);
         expect((await f.receivables.receivable(idOf(soonest))).dueDate).to.equal(t1 + 1n);
         expect((await f.receivables.receivable(idOf(latest))).dueDate).to.equal(t2 + YEAR);
       });
@@ -238,7 +273,7 @@ describe("Receivables", function () {
           const f = await loadFixture(ledgerFixture);
           const caller = pick(f);
           const inv = await invoice(f.buyer);
-          await expect(f.receivables.connect(caller).tokenise(inv))
+          await expect(tokenise(f, caller, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
             .withArgs(caller.address, ROLE.SUPPLIER);
           await expect(f.receivables.receivable(idOf(inv)))
@@ -250,7 +285,7 @@ describe("Receivables", function () {
       it("reverts for a suspended supplier", async function () {
         const f = await loadFixture(ledgerFixture);
         await suspend(f, f.supplier);
-        await expect(f.receivables.connect(f.supplier).tokenise(await invoice(f.buyer)))
+        await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.supplier.address, ROLE.SUPPLIER);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -259,7 +294,7 @@ describe("Receivables", function () {
       it("reverts for a supplier whose KYC has expired", async function () {
         const f = await loadFixture(ledgerFixture);
         await expireKyc(f, f.supplier);
-        await expect(f.receivables.connect(f.supplier).tokenise(await invoice(f.buyer)))
+        await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.supplier.address, ROLE.SUPPLIER);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -277,7 +312,7 @@ describe("Receivables", function () {
           const f = await loadFixture(ledgerFixture);
           const debtor = pick(f);
           const inv = await invoice(debtor);
-          await expect(f.receivables.connect(f.supplier).tokenise(inv))
+          await expect(tokenise(f, f.supplier, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
             .withArgs(debtor, ROLE.BUYER);
           expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -287,7 +322,7 @@ describe("Receivables", function () {
       it("reverts for a suspended buyer", async function () {
         const f = await loadFixture(ledgerFixture);
         await suspend(f, f.buyer);
-        await expect(f.receivables.connect(f.supplier).tokenise(await invoice(f.buyer)))
+        await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.buyer.address, ROLE.BUYER);
       });
@@ -297,7 +332,7 @@ describe("Receivables", function () {
       it("reverts with ReceivableSelfDealing", async function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer2);
-        await expect(f.receivables.connect(f.buyer2).tokenise(inv))
+        await expect(tokenise(f, f.buyer2, inv))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableSelfDealing")
           .withArgs(f.buyer2.address);
         expect(await f.receivables.balanceOf(f.buyer2.address)).to.equal(0n);
@@ -309,7 +344,7 @@ describe("Receivables", function () {
         it(`reverts for ${faceValue}`, async function () {
           const f = await loadFixture(ledgerFixture);
           const inv = await invoice(f.buyer, { faceValue });
-          await expect(f.receivables.connect(f.supplier).tokenise(inv))
+          await expect(tokenise(f, f.supplier, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidAmount")
             .withArgs(faceValue);
           expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -330,7 +365,7 @@ describe("Receivables", function () {
           const dueDate = offset === null ? 0n : t + offset;
           const inv = await invoice(f.buyer, { dueDate });
           await time.setNextBlockTimestamp(t);
-          await expect(f.receivables.connect(f.supplier).tokenise(inv))
+          await expect(tokenise(f, f.supplier, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidDueDate")
             .withArgs(dueDate, t + 1n, t + YEAR);
           expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -342,7 +377,7 @@ describe("Receivables", function () {
       it("reverts for a zero fingerprint", async function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer, { fingerprint: ethers.ZeroHash });
-        await expect(f.receivables.connect(f.supplier).tokenise(inv)).to.be.revertedWithCustomError(
+        await expect(tokenise(f, f.supplier, inv)).to.be.revertedWithCustomError(
           f.receivables,
           "ReceivableInvalidHash",
         );
@@ -354,7 +389,7 @@ describe("Receivables", function () {
       it("reverts for a zero document hash", async function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer, { documentHash: ethers.ZeroHash });
-        await expect(f.receivables.connect(f.supplier).tokenise(inv)).to.be.revertedWithCustomError(
+        await expect(tokenise(f, f.supplier, inv)).to.be.revertedWithCustomError(
           f.receivables,
           "ReceivableInvalidHash",
         );
@@ -366,7 +401,7 @@ describe("Receivables", function () {
       it("reverts when the same seller tokenises it again", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await expect(f.receivables.connect(f.supplier).tokenise(inv))
+        await expect(tokenise(f, f.supplier, inv))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(id);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
@@ -377,7 +412,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
         const copy = await invoice(f.buyer2, { fingerprint: inv.fingerprint, faceValue: 5n });
-        await expect(f.receivables.connect(f.supplier2).tokenise(copy))
+        await expect(tokenise(f, f.supplier2, copy))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(id);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
@@ -388,7 +423,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
         await f.receivables.connect(f.supplier).cancel(id);
-        await expect(f.receivables.connect(f.supplier).tokenise(inv))
+        await expect(tokenise(f, f.supplier, inv))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(id);
         expect(await statusOf(f, id)).to.equal(STATUS.Cancelled);
@@ -397,25 +432,156 @@ describe("Receivables", function () {
       it("reverts after the first receivable was split", async function () {
         const f = await loadFixture(ledgerFixture);
         const inv = await invoice(f.buyer);
-        await f.receivables.connect(f.supplier).tokenise(inv);
+        await tokenise(f, f.supplier, inv);
         const id = idOf(inv);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await f.receivables.connect(f.supplier).split(id, [FACE / 2n, FACE / 2n]);
-        await expect(f.receivables.connect(f.supplier).tokenise(inv))
+        await expect(tokenise(f, f.supplier, inv))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(id);
         expect(await statusOf(f, id)).to.equal(STATUS.Split);
       });
 
-      it("reverts when the fingerprint equals an existing split child id", async function () {
+      it("mints a fingerprint equal to an existing split child id under its own root id", async function () {
         const f = await loadFixture(ledgerFixture);
         const parent = await acceptedReceivable(f);
         await f.receivables.connect(f.supplier).split(parent, [FACE / 2n, FACE / 2n]);
         const child = await f.receivables.childId(parent, 0n);
         const inv = await invoice(f.buyer, { fingerprint: ethers.toBeHex(child, 32) });
-        await expect(f.receivables.connect(f.supplier2).tokenise(inv))
-          .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
-          .withArgs(child);
+        await tokenise(f, f.supplier2, inv);
+        expect(await f.receivables.ownerOf(child)).to.equal(f.supplier.address);
+        expect(await f.receivables.ownerOf(idOf(inv))).to.equal(f.supplier2.address);
+      });
+    });
+
+    describe("when the invoice is not attested by an invoice attester", function () {
+      it("reverts for a fingerprint the seller invented and signed itself", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const att = await attest(f, f.supplier.address, inv, { by: f.supplier });
+        await expect(f.receivables.connect(f.supplier).tokenise(inv, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(f.supplier.address);
+        expect(await f.receivables.receivableOfDocument(inv.documentHash)).to.equal(0n);
+      });
+
+      it("reverts for an empty signature", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const expiry = BigInt(await time.latest()) + DAY;
+        await expect(f.receivables.connect(f.supplier).tokenise(inv, { expiry, signature: "0x" }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(ethers.ZeroAddress);
+      });
+
+      it("reverts for a forged signature (the attester's signature with its recovery bit flipped)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const att = await attest(f, f.supplier.address, inv);
+        const bytes = ethers.getBytes(att.signature as string);
+        bytes[64] = bytes[64] === 27 ? 28 : 27;
+        const forged = { expiry: att.expiry, signature: ethers.hexlify(bytes) };
+        const recovered = await recoveredAttester(f, f.supplier.address, inv, forged);
+        expect(recovered).to.not.equal(f.officer.address);
+        await expect(f.receivables.connect(f.supplier).tokenise(inv, forged))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(recovered);
+      });
+
+      it("reverts when the attestation has expired", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const expiry = BigInt(await time.latest()) + 60n;
+        const att = await attest(f, f.supplier.address, inv, { expiry });
+        await time.setNextBlockTimestamp(expiry + 1n);
+        await expect(f.receivables.connect(f.supplier).tokenise(inv, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttestationExpired")
+          .withArgs(expiry, expiry + 1n);
+      });
+
+      it("accepts the attestation up to its expiry second", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const expiry = BigInt(await time.latest()) + 60n;
+        const att = await attest(f, f.supplier.address, inv, { expiry });
+        await time.setNextBlockTimestamp(expiry);
+        await f.receivables.connect(f.supplier).tokenise(inv, att);
+        expect(await f.receivables.ownerOf(idOf(inv))).to.equal(f.supplier.address);
+      });
+
+      it("reverts when another supplier replays a pending invoice with its attestation", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const att = await attest(f, f.supplier.address, inv);
+        const recovered = await recoveredAttester(f, f.supplier2.address, inv, att);
+        await expect(f.receivables.connect(f.supplier2).tokenise(inv, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(recovered);
+        // The rightful seller's transaction still goes through.
+        await f.receivables.connect(f.supplier).tokenise(inv, att);
+        expect(await f.receivables.ownerOf(idOf(inv))).to.equal(f.supplier.address);
+      });
+
+      for (const [label, change] of [
+        ["another amount", (inv: Invoice) => ({ ...inv, faceValue: inv.faceValue + 1n })],
+        ["another due date", (inv: Invoice) => ({ ...inv, dueDate: inv.dueDate - DAY })],
+        ["another document", (inv: Invoice) => ({ ...inv, documentHash: ethers.id("another PDF") })],
+        ["another fingerprint", (inv: Invoice) => ({ ...inv, fingerprint: ethers.id("invented") })],
+      ] as const) {
+        it(`reverts when the attestation is replayed for ${label}`, async function () {
+          const f = await loadFixture(ledgerFixture);
+          const inv = await invoice(f.buyer);
+          const att = await attest(f, f.supplier.address, inv);
+          const altered = change(inv);
+          const recovered = await recoveredAttester(f, f.supplier.address, altered, att);
+          await expect(f.receivables.connect(f.supplier).tokenise(altered, att))
+            .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+            .withArgs(recovered);
+        });
+      }
+
+      it("reverts once the admin revokes the attester", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const att = await attest(f, f.supplier.address, inv);
+        await f.receivables.connect(f.admin).revokeRole(await f.receivables.INVOICE_ATTESTER_ROLE(), f.officer.address);
+        await expect(f.receivables.connect(f.supplier).tokenise(inv, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(f.officer.address);
+      });
+
+      it("accepts a dedicated attester key the admin granted, and only the admin can grant one", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const role = await f.receivables.INVOICE_ATTESTER_ROLE();
+        await expect(f.receivables.connect(f.supplier).grantRole(role, f.supplier.address))
+          .to.be.revertedWithCustomError(f.receivables, "AccessControlUnauthorizedAccount")
+          .withArgs(f.supplier.address, ethers.ZeroHash);
+        await f.receivables.connect(f.admin).grantRole(role, f.auditor.address);
+        const inv = await invoice(f.buyer);
+        await f.receivables.connect(f.supplier).tokenise(inv, await attest(f, f.supplier.address, inv, { by: f.auditor }));
+        expect(await f.receivables.ownerOf(idOf(inv))).to.equal(f.supplier.address);
+      });
+    });
+
+    describe("when the document was tokenised before", function () {
+      it("reverts for the same document under another fingerprint, even from another seller", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        expect(await f.receivables.receivableOfDocument(inv.documentHash)).to.equal(id);
+        const again = await invoice(f.buyer2, { documentHash: inv.documentHash, faceValue: inv.faceValue + 1n });
+        await expect(tokenise(f, f.supplier2, again))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableDocumentUsed")
+          .withArgs(inv.documentHash, id);
+        await expect(f.receivables.ownerOf(idOf(again))).to.be.revertedWithCustomError(f.receivables, "ERC721NonexistentToken");
+      });
+
+      it("reverts after the first receivable was cancelled", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        await f.receivables.connect(f.supplier).cancel(id);
+        await expect(tokenise(f, f.supplier, await invoice(f.buyer, { documentHash: inv.documentHash })))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableDocumentUsed")
+          .withArgs(inv.documentHash, id);
       });
     });
   });
@@ -427,10 +593,11 @@ describe("Receivables", function () {
         const invoices: Invoice[] = [];
         for (let i = 0; i < 50; i++) invoices.push(await invoice(f.buyer, { faceValue: BigInt(i + 1) * 100_00n }));
         const ids = invoices.map(idOf);
-        expect(await f.receivables.connect(f.supplier).tokeniseBatch.staticCall(invoices)).to.deep.equal(ids);
-        await f.receivables.connect(f.supplier).tokeniseBatch(invoices);
+        const att = await attestBatch(f, f.supplier.address, invoices);
+        expect(await f.receivables.connect(f.supplier).tokeniseBatch.staticCall(invoices, att)).to.deep.equal(ids);
+        await tokeniseBatch(f, f.supplier, invoices);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(50n);
-        await f.receivables.connect(f.supplier).tokeniseBatch([await invoice(f.buyer), await invoice(f.buyer2)]);
+        await tokeniseBatch(f, f.supplier, [await invoice(f.buyer), await invoice(f.buyer2)]);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(52n);
         for (let i = 0; i < invoices.length; i++) {
           expect(await f.receivables.ownerOf(ids[i])).to.equal(f.supplier.address);
@@ -447,7 +614,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const invoices: Invoice[] = [];
         for (let i = 0; i < 50; i++) invoices.push(await invoice(f.buyer));
-        const tx = await f.receivables.connect(f.supplier).tokeniseBatch(invoices);
+        const tx = await tokeniseBatch(f, f.supplier, invoices);
         expect(await receivableLogs(f, tx, "Transfer")).to.deep.equal(
           invoices.map((inv) => [ethers.ZeroAddress, f.supplier.address, idOf(inv)]),
         );
@@ -459,6 +626,7 @@ describe("Receivables", function () {
             inv.faceValue,
             inv.dueDate,
             inv.documentHash,
+            inv.fingerprint,
           ]),
         );
       });
@@ -470,7 +638,7 @@ describe("Receivables", function () {
         const debtors = [f.buyer, f.buyer2, f.buyer2, f.buyer, f.buyer2];
         const invoices: Invoice[] = [];
         for (const d of debtors) invoices.push(await invoice(d));
-        await f.receivables.connect(f.supplier).tokeniseBatch(invoices);
+        await tokeniseBatch(f, f.supplier, invoices);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(5n);
         for (let i = 0; i < debtors.length; i++) {
           expect((await f.receivables.receivable(idOf(invoices[i]))).debtor).to.equal(debtors[i].address);
@@ -485,7 +653,7 @@ describe("Receivables", function () {
         expect(max).to.equal(200n);
         const invoices: Invoice[] = [];
         for (let i = 0n; i < max; i++) invoices.push(await invoice(f.buyer));
-        await f.receivables.connect(f.supplier).tokeniseBatch(invoices);
+        await tokeniseBatch(f, f.supplier, invoices);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(max);
         expect(await f.receivables.ownerOf(idOf(invoices[invoices.length - 1]))).to.equal(f.supplier.address);
       });
@@ -494,7 +662,7 @@ describe("Receivables", function () {
     describe("when the batch size is invalid", function () {
       it("reverts for an empty batch", async function () {
         const f = await loadFixture(ledgerFixture);
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch([]))
+        await expect(tokeniseBatch(f, f.supplier, []))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidBatchSize")
           .withArgs(0n);
       });
@@ -503,7 +671,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const invoices: Invoice[] = [];
         for (let i = 0; i < 201; i++) invoices.push(await invoice(f.buyer));
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidBatchSize")
           .withArgs(201n);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -513,7 +681,7 @@ describe("Receivables", function () {
     describe("when the caller is not a verified supplier", function () {
       it("reverts", async function () {
         const f = await loadFixture(ledgerFixture);
-        await expect(f.receivables.connect(f.buyer).tokeniseBatch([await invoice(f.buyer2)]))
+        await expect(tokeniseBatch(f, f.buyer, [await invoice(f.buyer2)]))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.buyer.address, ROLE.SUPPLIER);
       });
@@ -525,7 +693,7 @@ describe("Receivables", function () {
         const invoices: Invoice[] = [];
         for (let i = 0; i < 4; i++) invoices.push(await invoice(f.buyer));
         invoices.push(await invoice(f.buyer, { fingerprint: invoices[1].fingerprint }));
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(idOf(invoices[1]));
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -538,7 +706,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id: existing, inv: old } = await issuedReceivable(f, f.supplier2);
         const invoices = [await invoice(f.buyer), await invoice(f.buyer, { fingerprint: old.fingerprint })];
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
           .withArgs(existing);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -548,7 +716,7 @@ describe("Receivables", function () {
       it("reverts the whole batch for an unverified debtor in the middle", async function () {
         const f = await loadFixture(ledgerFixture);
         const invoices = [await invoice(f.buyer), await invoice(f.outsider), await invoice(f.buyer)];
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.outsider.address, ROLE.BUYER);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -560,7 +728,7 @@ describe("Receivables", function () {
       it("reverts the whole batch for a zero-address debtor at the start", async function () {
         const f = await loadFixture(ledgerFixture);
         const invoices = [await invoice(ethers.ZeroAddress), await invoice(f.buyer)];
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(ethers.ZeroAddress, ROLE.BUYER);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -569,7 +737,7 @@ describe("Receivables", function () {
       it("reverts the whole batch when the seller is the debtor of one invoice", async function () {
         const f = await loadFixture(ledgerFixture);
         const invoices = [await invoice(f.buyer), await invoice(f.buyer2)];
-        await expect(f.receivables.connect(f.buyer2).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.buyer2, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableSelfDealing")
           .withArgs(f.buyer2.address);
         expect(await f.receivables.balanceOf(f.buyer2.address)).to.equal(0n);
@@ -578,7 +746,7 @@ describe("Receivables", function () {
       it("reverts the whole batch for an invalid face value in the last invoice", async function () {
         const f = await loadFixture(ledgerFixture);
         const invoices = [await invoice(f.buyer), await invoice(f.buyer, { faceValue: 0n })];
-        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices))
+        await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidAmount")
           .withArgs(0n);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
@@ -586,12 +754,113 @@ describe("Receivables", function () {
     });
   });
 
+  describe(".tokeniseBatch() attestation", function () {
+    describe("when the batch attestation covers other invoices", function () {
+      it("reverts for an invoice swapped after attesting", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const invoices = [await invoice(f.buyer), await invoice(f.buyer)];
+        const att = await attestBatch(f, f.supplier.address, invoices);
+        const swapped = [invoices[0], await invoice(f.buyer)];
+        const recovered = await recoveredBatchAttester(f, f.supplier.address, swapped, att);
+        await expect(f.receivables.connect(f.supplier).tokeniseBatch(swapped, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(recovered);
+      });
+
+      it("reverts for a single invoice's attestation used as a batch of one", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const inv = await invoice(f.buyer);
+        const att = await attest(f, f.supplier.address, inv);
+        const recovered = await recoveredBatchAttester(f, f.supplier.address, [inv], att);
+        await expect(f.receivables.connect(f.supplier).tokeniseBatch([inv], att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(recovered);
+      });
+
+      it("reverts for a batch attested by a non-attester", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const invoices = [await invoice(f.buyer), await invoice(f.buyer)];
+        const att = await attestBatch(f, f.supplier.address, invoices, { by: f.supplier });
+        await expect(f.receivables.connect(f.supplier).tokeniseBatch(invoices, att))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(f.supplier.address);
+      });
+    });
+
+    describe("when one document appears twice", function () {
+      it("reverts the whole batch for a document repeated inside it", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const first = await invoice(f.buyer);
+        const invoices = [first, await invoice(f.buyer, { documentHash: first.documentHash })];
+        await expect(tokeniseBatch(f, f.supplier, invoices))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableDocumentUsed")
+          .withArgs(first.documentHash, idOf(first));
+        expect(await f.receivables.receivableOfDocument(first.documentHash)).to.equal(0n);
+      });
+
+      it("reverts the whole batch for a document tokenised before", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, inv } = await issuedReceivable(f);
+        const invoices = [await invoice(f.buyer), await invoice(f.buyer, { documentHash: inv.documentHash })];
+        await expect(tokeniseBatch(f, f.supplier, invoices))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableDocumentUsed")
+          .withArgs(inv.documentHash, id);
+      });
+    });
+  });
+
   describe(".accept()", function () {
+    describe("when the terms differ from the record", function () {
+      const FIELD = { Seller: 0n, FaceValue: 1n, DueDate: 2n, DocumentHash: 3n } as const;
+      for (const [label, field, change] of [
+        ["another seller", FIELD.Seller, (f: LedgerFixture, t: Terms) => ({ ...t, seller: f.supplier2.address })],
+        ["a face value one fen higher", FIELD.FaceValue, (_: LedgerFixture, t: Terms) => ({ ...t, faceValue: BigInt(t.faceValue) + 1n })],
+        ["a due date a day later", FIELD.DueDate, (_: LedgerFixture, t: Terms) => ({ ...t, dueDate: BigInt(t.dueDate) + DAY })],
+        ["another document", FIELD.DocumentHash, (_: LedgerFixture, t: Terms) => ({ ...t, documentHash: ethers.id("other PDF") })],
+      ] as const) {
+        it(`reverts with ReceivableTermsMismatch for ${label}`, async function () {
+          const f = await loadFixture(ledgerFixture);
+          const { id } = await issuedReceivable(f);
+          await expect(f.receivables.connect(f.buyer).accept(id, change(f, recordedTerms(id))))
+            .to.be.revertedWithCustomError(f.receivables, "ReceivableTermsMismatch")
+            .withArgs(id, field);
+          expect(await statusOf(f, id)).to.equal(STATUS.Issued);
+        });
+      }
+
+      it("refuses another receivable's document even when that document is on the ledger", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issuedReceivable(f);
+        const other = await issuedReceivable(f);
+        await expect(f.receivables.connect(f.buyer).accept(id, { ...recordedTerms(id), documentHash: other.inv.documentHash }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableTermsMismatch")
+          .withArgs(id, FIELD.DocumentHash);
+      });
+    });
+
+    describe("when a squatter took the fingerprint first at other terms", function () {
+      it("refuses the debtor's acceptance of the real invoice's terms", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const real = await invoice(f.buyer);
+        // A fooled (or compromised) attester signed the squatter's copy: the last line is accept.
+        const squat = { ...real, faceValue: real.faceValue * 2n, documentHash: ethers.id("squatter's PDF") };
+        await tokenise(f, f.supplier2, squat);
+        const id = idOf(real);
+        await expect(tokenise(f, f.supplier, real))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
+          .withArgs(id);
+        await expect(f.receivables.connect(f.buyer).accept(id, termsOf(f.supplier.address, real)))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableTermsMismatch")
+          .withArgs(id, FIELD_SELLER);
+        expect(await statusOf(f, id)).to.equal(STATUS.Issued);
+      });
+    });
+
     describe("when the debtor accepts an issued receivable", function () {
       it("moves it to Accepted and emits ReceivableAccepted", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await issuedReceivable(f);
-        await expect(f.receivables.connect(f.buyer).accept(id))
+        await expect(accept(f, f.buyer, id))
           .to.emit(f.receivables, "ReceivableAccepted")
           .withArgs(id, f.buyer.address);
         expect(await statusOf(f, id)).to.equal(STATUS.Accepted);
@@ -609,7 +878,7 @@ describe("Receivables", function () {
           const f = await loadFixture(ledgerFixture);
           const { id } = await issuedReceivable(f);
           const caller = pick(f);
-          await expect(f.receivables.connect(caller).accept(id))
+          await expect(accept(f, caller, id))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableUnauthorized")
             .withArgs(id, caller.address);
           expect(await statusOf(f, id)).to.equal(STATUS.Issued);
@@ -621,7 +890,7 @@ describe("Receivables", function () {
       it("reverts with ReceivableInvalidStatus", async function () {
         const f = await loadFixture(ledgerFixture);
         const id = await acceptedReceivable(f);
-        await expect(f.receivables.connect(f.buyer).accept(id))
+        await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Accepted);
       });
@@ -632,7 +901,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await issuedReceivable(f);
         await f.receivables.connect(f.supplier).cancel(id);
-        await expect(f.receivables.connect(f.buyer).accept(id))
+        await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableInvalidStatus")
           .withArgs(id, STATUS.Cancelled);
       });
@@ -641,7 +910,7 @@ describe("Receivables", function () {
     describe("when the receivable does not exist", function () {
       it("reverts with ReceivableNotFound", async function () {
         const f = await loadFixture(ledgerFixture);
-        await expect(f.receivables.connect(f.buyer).accept(42n))
+        await expect(accept(f, f.buyer, 42n))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
           .withArgs(42n);
       });
@@ -652,7 +921,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await issuedReceivable(f);
         await suspend(f, f.buyer);
-        await expect(f.receivables.connect(f.buyer).accept(id))
+        await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.buyer.address, ROLE.BUYER);
         expect(await statusOf(f, id)).to.equal(STATUS.Issued);
@@ -662,7 +931,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         const { id } = await issuedReceivable(f);
         await expireKyc(f, f.buyer);
-        await expect(f.receivables.connect(f.buyer).accept(id))
+        await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
           .withArgs(f.buyer.address, ROLE.BUYER);
       });
@@ -901,7 +1170,7 @@ describe("Receivables", function () {
       it("reverts for a defaulted receivable", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await f.receivables.connect(f.supplier).markDefaulted(id);
         await expect(f.receivables.connect(f.supplier).applyCreditNote(id, 1n, CREDIT_NOTE_HASH))
@@ -918,16 +1187,14 @@ describe("Receivables", function () {
         const id = await acceptedReceivable(f);
         const amounts = [500_000_00n, 300_000_00n, 200_000_00n];
         const expected = await Promise.all(amounts.map((_, i) => f.receivables.childId(id, i)));
-        expect(expected[0]).to.equal(
-          BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [id, 0n]))),
-        );
+        expect(expected[0]).to.equal(childIdOf(id, 0));
         expect(await f.receivables.connect(f.supplier).split.staticCall(id, amounts)).to.deep.equal(expected);
       });
 
       it("creates Accepted children that inherit debtor and due date and name the parent", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         const amounts = [500_000_00n, 300_000_00n, 200_000_00n];
         await f.receivables.connect(f.supplier).split(id, amounts);
         for (let i = 0; i < amounts.length; i++) {
@@ -1160,20 +1427,32 @@ describe("Receivables", function () {
       });
     });
 
-    describe("when a child id is already taken", function () {
-      it("reverts with ReceivableDuplicate and leaves the parent intact", async function () {
+    describe("when another supplier tokenised a victim's child id as a fingerprint and cancelled it", function () {
+      it("cannot block the split: fingerprints never reach the child namespace", async function () {
         const f = await loadFixture(ledgerFixture);
         const id = await acceptedReceivable(f);
-        const taken = await f.receivables.childId(id, 1n);
-        await f.receivables
-          .connect(f.supplier2)
-          .tokenise(await invoice(f.buyer, { fingerprint: ethers.toBeHex(taken, 32) }));
+        const child = await f.receivables.childId(id, 1n);
+        const squat = await invoice(f.buyer, { fingerprint: ethers.toBeHex(child, 32) });
+        await tokenise(f, f.supplier2, squat);
+        const squatId = idOf(squat);
+        await f.receivables.connect(f.supplier2).cancel(squatId);
+        expect(squatId).to.not.equal(child);
         await expect(f.receivables.connect(f.supplier).split(id, [FACE / 2n, FACE / 2n]))
-          .to.be.revertedWithCustomError(f.receivables, "ReceivableDuplicate")
-          .withArgs(taken);
-        expect(await statusOf(f, id)).to.equal(STATUS.Accepted);
-        expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
-        expect(await f.receivables.ownerOf(taken)).to.equal(f.supplier2.address);
+          .to.emit(f.receivables, "ReceivableSplit")
+          .withArgs(id, child, f.supplier.address, FACE / 2n);
+        expect(await f.receivables.ownerOf(child)).to.equal(f.supplier.address);
+        expect(await statusOf(f, squatId)).to.equal(STATUS.Cancelled);
+      });
+
+      it("keeps root and child ids apart for the same 32 bytes", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const parent = 7n;
+        const child = await f.receivables.childId(parent, 0n);
+        expect(await f.receivables.receivableIdOf(ethers.toBeHex(child, 32))).to.not.equal(child);
+        expect(child).to.not.equal(
+          BigInt(ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [parent, 0n]))),
+        );
+        expect(await f.receivables.receivableIdOf(ethers.toBeHex(parent, 32))).to.equal(rootId(ethers.toBeHex(parent, 32)));
       });
     });
   });
@@ -1254,9 +1533,9 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         // Minted by batch, so this checks the transfer's own accounting.
         const inv = await invoice(f.buyer);
-        await f.receivables.connect(f.supplier).tokeniseBatch([inv, await invoice(f.buyer)]);
+        await tokeniseBatch(f, f.supplier, [inv, await invoice(f.buyer)]);
         const id = idOf(inv);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(1n);
         expect(await f.receivables.balanceOf(f.supplier2.address)).to.equal(1n);
@@ -1473,7 +1752,7 @@ describe("Receivables", function () {
       it("still accepts payment, settling it at zero", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await f.receivables.connect(f.supplier).markDefaulted(id);
         await expect(f.receivables.connect(f.buyer).pay(id, 1n)).to.changeTokenBalances(
@@ -1737,7 +2016,7 @@ describe("Receivables", function () {
       it("reverts with ReceivableUnauthorized for an outsider, the debtor and the seller of a financed receivable", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await f.receivables.connect(f.buyer).accept(id, recordedTerms(id));
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         for (const who of [f.outsider, f.buyer, f.supplier2, f.financier]) {
           await expect(f.receivables.connect(who).markDefaulted(id))
@@ -1758,7 +2037,7 @@ describe("Receivables", function () {
       it("reverts with ReceivableUnverifiedParty(holder, 0)", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await f.receivables.connect(f.buyer).accept(id, recordedTerms(id));
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await f.registry.connect(f.officer).suspend(f.supplier.address, REASON_CODE);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1771,7 +2050,7 @@ describe("Receivables", function () {
       it("reverts with ReceivableSettlementPaused: nobody can pay during a pause", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await f.receivables.connect(f.buyer).accept(id, recordedTerms(id));
         await f.token.connect(f.admin).pause();
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1782,7 +2061,7 @@ describe("Receivables", function () {
       it("needs a full grace period after the unpause, in which the debtor pays and is never defaulted", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await f.receivables.connect(f.buyer).accept(id, recordedTerms(id));
         await time.increaseTo(inv.dueDate - 1n);
         await f.token.connect(f.admin).pause();
         await expect(f.receivables.connect(f.buyer).pay(id, FACE)).to.be.revertedWithCustomError(f.token, "EnforcedPause");
@@ -1802,7 +2081,7 @@ describe("Receivables", function () {
       it("reverts at the due date plus grace period exactly", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         const overdueAt = inv.dueDate + GRACE_PERIOD;
         await time.setNextBlockTimestamp(overdueAt);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1814,7 +2093,7 @@ describe("Receivables", function () {
       it("reverts right after the due date", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await time.increaseTo(inv.dueDate + 1n);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotOverdue")
@@ -1826,7 +2105,7 @@ describe("Receivables", function () {
       it("lets the holder mark it Defaulted and emits ReceivableDefaulted", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await f.receivables.connect(f.buyer).pay(id, 100_00n);
         await time.setNextBlockTimestamp(inv.dueDate + GRACE_PERIOD + 1n);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1850,7 +2129,7 @@ describe("Receivables", function () {
       it("reverts when already defaulted", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await f.receivables.connect(f.supplier).markDefaulted(id);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1870,7 +2149,7 @@ describe("Receivables", function () {
       it("reverts for a paid receivable", async function () {
         const f = await loadFixture(ledgerFixture);
         const { id, inv } = await issuedReceivable(f);
-        await f.receivables.connect(f.buyer).accept(id);
+        await accept(f, f.buyer, id);
         await f.receivables.connect(f.buyer).pay(id, FACE);
         await time.increaseTo(inv.dueDate + GRACE_PERIOD + 1n);
         await expect(f.receivables.connect(f.supplier).markDefaulted(id))
@@ -1930,6 +2209,7 @@ describe("Receivables", function () {
             ethers.ZeroAddress,
             f.admin.address,
             DEFAULT_PARAMS.adminDelay,
+            f.officer.address,
             MIN_DENOMINATION,
             GRACE_PERIOD,
           ),

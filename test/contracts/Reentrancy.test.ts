@@ -38,6 +38,10 @@ import {
   lineTerms,
   makeInvoice,
   signAct,
+  accept,
+  recordedTerms,
+  rootId,
+  tokenise,
 } from "./helpers/fixture";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
@@ -85,6 +89,7 @@ async function reentrantLedgerFixture() {
     ethers.getCreateAddress({ from: admin.address, nonce: nonce + 1 }),
     admin.address,
     DEFAULT_PARAMS.adminDelay,
+    officer.address,
     MIN_DENOMINATION,
     GRACE_PERIOD,
   );
@@ -103,16 +108,16 @@ async function reentrantLedgerFixture() {
   await token.mint(financier.address, FUNDING);
   await token.connect(buyer).approve(receivables, ethers.MaxUint256);
   await token.connect(financier).approve(financing, ethers.MaxUint256);
-  return { registry, token, receivables, financing, supplier, buyer, financier, outsider };
+  return { registry, token, receivables, financing, officer, supplier, buyer, financier, outsider };
 }
 
 type Hostile = Awaited<ReturnType<typeof reentrantLedgerFixture>>;
 
 async function acceptedOn(h: Hostile) {
   const inv = await makeInvoice(h.buyer.address);
-  const id = BigInt(inv.fingerprint as string);
-  await h.receivables.connect(h.supplier).tokenise(inv);
-  await h.receivables.connect(h.buyer).accept(id);
+  const id = rootId(inv.fingerprint as string);
+  await tokenise(h, h.supplier, inv);
+  await accept(h, h.buyer, id);
   return { id, dueDate: BigInt(inv.dueDate) };
 }
 
@@ -327,8 +332,8 @@ describe("Reentrancy", function () {
 
     async function issuedFor(r: R, debtor = r.f.buyer.address) {
       const inv = await makeInvoice(debtor);
-      const id = BigInt(inv.fingerprint as string);
-      await r.f.receivables.connect(r.f.supplier).tokenise(inv);
+      const id = rootId(inv.fingerprint as string);
+      await tokenise(r.f, r.f.supplier, inv);
       return id;
     }
 
@@ -378,7 +383,7 @@ describe("Reentrancy", function () {
         it("delivers it and the callback runs once", async function () {
           const r = await loadFixture(receiverFixture);
           const id = await issuedFor(r);
-          await r.f.receivables.connect(r.f.buyer).accept(id);
+          await accept(r.f, r.f.buyer, id);
           await expect(sendToReceiver(r, id))
             .to.emit(r.f.receivables, "Transfer")
             .withArgs(r.f.supplier.address, r.address, id);
@@ -393,7 +398,7 @@ describe("Reentrancy", function () {
           const r = await loadFixture(receiverFixture);
           const { f } = r;
           const id = await issuedFor(r);
-          await f.receivables.connect(f.buyer).accept(id);
+          await accept(f, f.buyer, id);
           await r.receiver.arm(
             f.receivables,
             f.receivables.interface.encodeFunctionData("transferFrom", [r.address, f.supplier2.address, id]),
@@ -415,7 +420,7 @@ describe("Reentrancy", function () {
           const r = await loadFixture(receiverFixture);
           const { f } = r;
           const id = await issuedFor(r);
-          await f.receivables.connect(f.buyer).accept(id);
+          await accept(f, f.buyer, id);
           await r.receiver.arm(
             f.receivables,
             f.receivables.interface.encodeFunctionData("transferFrom", [r.address, f.outsider.address, id]),
@@ -438,7 +443,7 @@ describe("Reentrancy", function () {
           const r = await loadFixture(receiverFixture);
           const { f } = r;
           const id = await issuedFor(r);
-          await f.receivables.connect(f.buyer).accept(id);
+          await accept(f, f.buyer, id);
           const amounts = [700_000_00n, 300_000_00n];
           await r.receiver.arm(f.receivables, f.receivables.interface.encodeFunctionData("split", [id, amounts]));
           const c0 = await f.receivables.childId(id, 0);
@@ -463,7 +468,7 @@ describe("Reentrancy", function () {
           const r = await loadFixture(receiverFixture);
           const { f } = r;
           const id = await issuedFor(r);
-          await f.receivables.connect(f.buyer).accept(id);
+          await accept(f, f.buyer, id);
           await r.receiver.arm(f.receivables, f.receivables.interface.encodeFunctionData("pay", [id, 1n]));
           const tx = await sendToReceiver(r, id);
           await expect(tx).to.not.emit(f.receivables, "ReceivablePaid");
@@ -490,7 +495,7 @@ describe("Reentrancy", function () {
             f.token.interface.encodeFunctionData("approve", [await f.receivables.getAddress(), ethers.MaxUint256]),
           );
           const id = await issuedFor(r, r.address);
-          await r.receiver.execute(f.receivables, f.receivables.interface.encodeFunctionData("accept", [id]));
+          await r.receiver.execute(f.receivables, f.receivables.interface.encodeFunctionData("accept", [id, recordedTerms(id)]));
           const amount = 300_000_00n;
           await r.receiver.arm(f.receivables, f.receivables.interface.encodeFunctionData("pay", [id, amount]));
           const tx = await sendToReceiver(r, id);

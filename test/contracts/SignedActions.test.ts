@@ -39,6 +39,14 @@ import {
   makeInvoice,
   signAct,
   type LedgerFixture,
+  accept,
+  attest,
+  attestBatch,
+  recordedTerms,
+  rootId,
+  termsOf,
+  tokenise,
+  tokeniseBatch,
 } from "./helpers/fixture";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
@@ -122,20 +130,20 @@ async function ecrecover(digest: string, signature: string): Promise<string> {
 
 async function invoiceAndId(debtor: string, overrides: Partial<IReceivables.InvoiceStruct> = {}) {
   const inv = await makeInvoice(debtor, overrides);
-  return { inv, id: BigInt(inv.fingerprint as string) };
+  return { inv, id: rootId(inv.fingerprint as string) };
 }
 
 /** An issued (not yet accepted) receivable of f.supplier owed by f.buyer. */
 async function issued(f: LedgerFixture) {
   const r = await invoiceAndId(f.buyer.address);
-  await f.receivables.connect(f.supplier).tokenise(r.inv);
+  await tokenise(f, f.supplier, r.inv);
   return r;
 }
 
 /** An accepted receivable of f.supplier owed by f.buyer. */
 async function accepted(f: LedgerFixture) {
   const r = await issued(f);
-  await f.receivables.connect(f.buyer).accept(r.id);
+  await accept(f, f.buyer, r.id);
   return r;
 }
 
@@ -186,17 +194,18 @@ const ACTS: ActCase[] = [
     prepare: async (f) => {
       const { inv, id } = await invoiceAndId(f.buyer.address);
       const r = f.receivables.connect(f.outsider);
+      const att = await attest(f, f.supplier.address, inv);
       return {
         signer: f.supplier,
         message: { seller: f.supplier.address, invoice: inv },
-        direct: () => f.receivables.connect(f.supplier).tokenise(inv),
-        relay: (auth) => r.tokeniseBySig(f.supplier.address, inv, auth),
-        tamper: (auth) => r.tokeniseBySig(f.supplier.address, { ...inv, faceValue: BigInt(inv.faceValue) + 1n }, auth),
+        direct: () => tokenise(f, f.supplier, inv),
+        relay: (auth) => r.tokeniseBySig(f.supplier.address, inv, att, auth),
+        tamper: (auth) => r.tokeniseBySig(f.supplier.address, { ...inv, faceValue: BigInt(inv.faceValue) + 1n }, att, auth),
         state: async () => [await readReceivable(f, id), await f.receivables.balanceOf(f.supplier.address)],
         effect: async (tx) => {
           await expect(tx)
             .to.emit(f.receivables, "ReceivableTokenised")
-            .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+            .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
           await expect(tx).to.emit(f.receivables, "Transfer").withArgs(ethers.ZeroAddress, f.supplier.address, id);
           expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
           expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
@@ -216,12 +225,13 @@ const ACTS: ActCase[] = [
       const b = await invoiceAndId(f.buyer2.address, { faceValue: 250_000_00n });
       const invoices = [a.inv, b.inv];
       const r = f.receivables.connect(f.outsider);
+      const att = await attestBatch(f, f.supplier.address, invoices);
       return {
         signer: f.supplier,
         message: { seller: f.supplier.address, invoices },
-        direct: () => f.receivables.connect(f.supplier).tokeniseBatch(invoices),
-        relay: (auth) => r.tokeniseBatchBySig(f.supplier.address, invoices, auth),
-        tamper: (auth) => r.tokeniseBatchBySig(f.supplier.address, [a.inv, { ...b.inv, faceValue: 250_000_01n }], auth),
+        direct: () => tokeniseBatch(f, f.supplier, invoices),
+        relay: (auth) => r.tokeniseBatchBySig(f.supplier.address, invoices, att, auth),
+        tamper: (auth) => r.tokeniseBatchBySig(f.supplier.address, [a.inv, { ...b.inv, faceValue: 250_000_01n }], att, auth),
         state: async () => [
           await readReceivable(f, a.id),
           await readReceivable(f, b.id),
@@ -230,10 +240,10 @@ const ACTS: ActCase[] = [
         effect: async (tx) => {
           await expect(tx)
             .to.emit(f.receivables, "ReceivableTokenised")
-            .withArgs(a.id, f.supplier.address, f.buyer.address, a.inv.faceValue, a.inv.dueDate, a.inv.documentHash);
+            .withArgs(a.id, f.supplier.address, f.buyer.address, a.inv.faceValue, a.inv.dueDate, a.inv.documentHash, a.inv.fingerprint);
           await expect(tx)
             .to.emit(f.receivables, "ReceivableTokenised")
-            .withArgs(b.id, f.supplier.address, f.buyer2.address, b.inv.faceValue, b.inv.dueDate, b.inv.documentHash);
+            .withArgs(b.id, f.supplier.address, f.buyer2.address, b.inv.faceValue, b.inv.dueDate, b.inv.documentHash, b.inv.fingerprint);
           expect(await f.receivables.ownerOf(a.id)).to.equal(f.supplier.address);
           expect(await f.receivables.ownerOf(b.id)).to.equal(f.supplier.address);
           expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(2n);
@@ -251,10 +261,10 @@ const ACTS: ActCase[] = [
       const r = f.receivables.connect(f.outsider);
       return {
         signer: f.buyer,
-        message: { debtor: f.buyer.address, receivableId: id },
-        direct: () => f.receivables.connect(f.buyer).accept(id),
-        relay: (auth) => r.acceptBySig(f.buyer.address, id, auth),
-        tamper: (auth) => r.acceptBySig(f.buyer.address, other.id, auth),
+        message: { debtor: f.buyer.address, receivableId: id, ...recordedTerms(id) },
+        direct: () => accept(f, f.buyer, id),
+        relay: (auth) => r.acceptBySig(f.buyer.address, id, recordedTerms(id), auth),
+        tamper: (auth) => r.acceptBySig(f.buyer.address, other.id, recordedTerms(id), auth),
         state: async () => [await readReceivable(f, id), await readReceivable(f, other.id)],
         effect: async (tx) => {
           await expect(tx).to.emit(f.receivables, "ReceivableAccepted").withArgs(id, f.buyer.address);
@@ -965,7 +975,7 @@ describe("Signed actions", function () {
           { seller: f.supplier.address, invoice: inv, nonce: 0n, deadline: dl },
         );
         const auth: Auth = { nonce: 0n, deadline: dl, signature };
-        await expect(other.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, auth))
+        await expect(other.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, await attest(f, f.supplier.address, inv), auth))
           .to.be.revertedWithCustomError(other.receivables, "SignedActionInvalidSignature")
           .withArgs(f.supplier.address);
         await expect(other.receivables.receivable(id))
@@ -973,9 +983,9 @@ describe("Signed actions", function () {
           .withArgs(id);
         expect(await other.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
         // The same signature is good where it was meant to go, and uses the nonce there only.
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, auth))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, await attest(f, f.supplier.address, inv), auth))
           .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
         expect(await f.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(true);
         expect(await other.receivables.isNonceUsed(f.supplier.address, 0n)).to.equal(false);
       });
@@ -1032,8 +1042,8 @@ describe("Signed actions", function () {
         );
         await f.receivables
           .connect(f.outsider)
-          .tokeniseBySig(f.supplier.address, inv, { nonce: 0n, deadline: dl, signature });
-        await f.receivables.connect(f.buyer).accept(id);
+          .tokeniseBySig(f.supplier.address, inv, await attest(f, f.supplier.address, inv), { nonce: 0n, deadline: dl, signature });
+        await accept(f, f.buyer, id);
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.supplier2.address, id);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier2.address);
         expect(await f.receivables.balanceOf(f.supplier2.address)).to.equal(1n);
@@ -1072,7 +1082,7 @@ describe("Signed actions", function () {
     ) {
       return expect(tx)
         .to.emit(f.receivables, "ReceivableTokenised")
-        .withArgs(r.id, seller, r.inv.debtor, r.inv.faceValue, r.inv.dueDate, r.inv.documentHash);
+        .withArgs(r.id, seller, r.inv.debtor, r.inv.faceValue, r.inv.dueDate, r.inv.documentHash, r.inv.fingerprint);
     }
 
     describe("when two different acts were signed with the same nonce", function () {
@@ -1086,11 +1096,11 @@ describe("Signed actions", function () {
         const relayer = f.receivables.connect(f.outsider);
         await expectTokenised(
           f,
-          relayer.tokeniseBySig(f.supplier.address, first.inv, auth1),
+          relayer.tokeniseBySig(f.supplier.address, first.inv, await attest(f, f.supplier.address, first.inv), auth1),
           f.supplier.address,
           first,
         );
-        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, auth2))
+        await expect(relayer.tokeniseBySig(f.supplier.address, second.inv, await attest(f, f.supplier.address, second.inv), auth2))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
           .withArgs(f.supplier.address, 0n);
         await expect(f.receivables.receivable(second.id))
@@ -1101,7 +1111,7 @@ describe("Signed actions", function () {
         const again = await signedTokenise(f, f.supplier, second.inv, 1n, dl);
         await expectTokenised(
           f,
-          relayer.tokeniseBySig(f.supplier.address, second.inv, again),
+          relayer.tokeniseBySig(f.supplier.address, second.inv, await attest(f, f.supplier.address, second.inv), again),
           f.supplier.address,
           second,
         );
@@ -1133,7 +1143,7 @@ describe("Signed actions", function () {
             const { r, auth } = signed.get(nonce)!;
             await expectTokenised(
               f,
-              f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+              f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, await attest(f, f.supplier.address, r.inv), auth),
               f.supplier.address,
               r,
             );
@@ -1161,10 +1171,10 @@ describe("Signed actions", function () {
         const authA = await signedTokenise(f, f.supplier, a.inv, 7n, dl);
         const authB = await signedTokenise(f, f.supplier2, b.inv, 7n, dl);
         const relayer = f.receivables.connect(f.outsider);
-        await expectTokenised(f, relayer.tokeniseBySig(f.supplier.address, a.inv, authA), f.supplier.address, a);
+        await expectTokenised(f, relayer.tokeniseBySig(f.supplier.address, a.inv, await attest(f, f.supplier.address, a.inv), authA), f.supplier.address, a);
         expect(await f.receivables.isNonceUsed(f.supplier.address, 7n)).to.equal(true);
         expect(await f.receivables.isNonceUsed(f.supplier2.address, 7n)).to.equal(false);
-        await expectTokenised(f, relayer.tokeniseBySig(f.supplier2.address, b.inv, authB), f.supplier2.address, b);
+        await expectTokenised(f, relayer.tokeniseBySig(f.supplier2.address, b.inv, await attest(f, f.supplier2.address, b.inv), authB), f.supplier2.address, b);
         expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(1n << 7n);
         expect(await f.receivables.nonceBitmap(f.supplier2.address, 0n)).to.equal(1n << 7n);
       });
@@ -1254,13 +1264,13 @@ describe("Signed actions", function () {
           f,
           f.receivables
             .connect(f.outsider)
-            .tokeniseBySig(f.supplier.address, r.inv, await signedTokenise(f, f.supplier, r.inv, 7n, dl)),
+            .tokeniseBySig(f.supplier.address, r.inv, await attest(f, f.supplier.address, r.inv), await signedTokenise(f, f.supplier, r.inv, 7n, dl)),
           f.supplier.address,
           r,
         );
         expect(await f.receivables.isNonceUsed(f.supplier.address, 7n)).to.equal(true);
         expect(await f.financing.isNonceUsed(f.supplier.address, 7n)).to.equal(false);
-        await f.receivables.connect(f.buyer).accept(r.id);
+        await accept(f, f.buyer, r.id);
         const { lineId } = await openLine(f);
         const terms = await requestTerms(lineId);
         const signature = await signAct(
@@ -1296,7 +1306,7 @@ describe("Signed actions", function () {
         const auth = await signedTokenise(f, f.supplier, r.inv, 256n, await deadline());
         await expectTokenised(
           f,
-          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, await attest(f, f.supplier.address, r.inv), auth),
           f.supplier.address,
           r,
         );
@@ -1325,7 +1335,7 @@ describe("Signed actions", function () {
         const auth = await signedTokenise(f, f.supplier, r.inv, MAX_UINT256, await deadline());
         await expectTokenised(
           f,
-          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth),
+          f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, await attest(f, f.supplier.address, r.inv), auth),
           f.supplier.address,
           r,
         );
@@ -1333,7 +1343,7 @@ describe("Signed actions", function () {
         expect(await f.receivables.nonceBitmap(f.supplier.address, 0n)).to.equal(0n);
         expect(await f.receivables.isNonceUsed(f.supplier.address, MAX_UINT256)).to.equal(true);
         expect(await f.receivables.isNonceUsed(f.supplier.address, 255n)).to.equal(false);
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, auth))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, r.inv, await attest(f, f.supplier.address, r.inv), auth))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
           .withArgs(f.supplier.address, MAX_UINT256);
       });
@@ -1412,7 +1422,7 @@ describe("Signed actions", function () {
         await expect(
           f.receivables
             .connect(f.outsider)
-            .tokeniseBySig(f.supplier.address, inv, { nonce: 12n, deadline: dl, signature }),
+            .tokeniseBySig(f.supplier.address, inv, await attest(f, f.supplier.address, inv), { nonce: 12n, deadline: dl, signature }),
         )
           .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
           .withArgs(f.supplier.address, 12n);
@@ -1444,11 +1454,11 @@ describe("Signed actions", function () {
           f.buyer,
           { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() },
           RECEIVABLES_TYPES.Accept,
-          { debtor: f.buyer.address, receivableId: id, nonce: 40n, deadline: dl },
+          { debtor: f.buyer.address, receivableId: id, ...recordedTerms(id), nonce: 40n, deadline: dl },
         );
         await f.receivables
           .connect(f.outsider)
-          .acceptBySig(f.buyer.address, id, { nonce: 40n, deadline: dl, signature });
+          .acceptBySig(f.buyer.address, id, recordedTerms(id), { nonce: 40n, deadline: dl, signature });
         await expect(f.receivables.connect(f.buyer).invalidateNonce(40n))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
           .withArgs(f.buyer.address, 40n);
@@ -1475,10 +1485,10 @@ describe("Signed actions", function () {
         await expect(
           f.receivables
             .connect(f.outsider)
-            .tokeniseBySig(f.supplier.address, inv, { nonce: 12n, deadline: dl, signature }),
+            .tokeniseBySig(f.supplier.address, inv, await attest(f, f.supplier.address, inv), { nonce: 12n, deadline: dl, signature }),
         )
           .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+          .withArgs(id, f.supplier.address, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
         expect(await f.receivables.isNonceUsed(f.supplier.address, 12n)).to.equal(true);
       });
     });
@@ -1571,9 +1581,9 @@ describe("Signed actions", function () {
         const { inv, id } = await invoiceAndId(b);
         const dl = await deadline();
         const signature = multisign(owners, await tokeniseDigest(f, walletA, inv, dl, 5n));
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, { nonce: 5n, deadline: dl, signature }))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, await attest(f, a, inv), { nonce: 5n, deadline: dl, signature }))
           .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(id, a, b, inv.faceValue, inv.dueDate, inv.documentHash);
+          .withArgs(id, a, b, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
         expect(await f.receivables.ownerOf(id)).to.equal(a);
         expect(await f.receivables.balanceOf(a)).to.equal(1n);
         expect(await f.receivables.nonceBitmap(a, 0n)).to.equal(1n << 5n);
@@ -1591,7 +1601,7 @@ describe("Signed actions", function () {
         const dl = await deadline();
         await f.receivables
           .connect(f.outsider)
-          .tokeniseBySig(a, inv, {
+          .tokeniseBySig(a, inv, await attest(f, a, inv), {
             nonce: 0n,
             deadline: dl,
             signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
@@ -1599,13 +1609,14 @@ describe("Signed actions", function () {
         const digest = await digestFor(f, RECEIVABLES_TYPES.Accept, {
           debtor: b,
           receivableId: id,
+          ...recordedTerms(id),
           nonce: 0n,
           deadline: dl,
         });
         await expect(
           f.receivables
             .connect(f.outsider)
-            .acceptBySig(b, id, { nonce: 0n, deadline: dl, signature: multisign(owners, digest) }),
+            .acceptBySig(b, id, recordedTerms(id), { nonce: 0n, deadline: dl, signature: multisign(owners, digest) }),
         )
           .to.emit(f.receivables, "ReceivableAccepted")
           .withArgs(id, b);
@@ -1626,7 +1637,7 @@ describe("Signed actions", function () {
           await expect(
             f.receivables
               .connect(f.outsider)
-              .tokeniseBySig(a, inv, { nonce: 0n, deadline: dl, signature: multisign([owner], digest) }),
+              .tokeniseBySig(a, inv, await attest(f, a, inv), { nonce: 0n, deadline: dl, signature: multisign([owner], digest) }),
           )
             .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
             .withArgs(a);
@@ -1638,7 +1649,7 @@ describe("Signed actions", function () {
           { seller: a, invoice: inv, nonce: 0n, deadline: dl },
         );
         await expect(
-          f.receivables.connect(f.outsider).tokeniseBySig(a, inv, { nonce: 0n, deadline: dl, signature: eoaSig }),
+          f.receivables.connect(f.outsider).tokeniseBySig(a, inv, await attest(f, a, inv), { nonce: 0n, deadline: dl, signature: eoaSig }),
         )
           .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
           .withArgs(a);
@@ -1665,7 +1676,7 @@ describe("Signed actions", function () {
           deadline: dl,
           signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
         };
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(b, inv, authA))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(b, inv, await attest(f, b, inv), authA))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
           .withArgs(b);
         await expect(f.receivables.receivable(id))
@@ -1673,9 +1684,9 @@ describe("Signed actions", function () {
           .withArgs(id);
         expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
         // The signature is valid for wallet A.
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, authA))
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, await attest(f, a, inv), authA))
           .to.emit(f.receivables, "ReceivableTokenised")
-          .withArgs(id, a, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash);
+          .withArgs(id, a, f.buyer.address, inv.faceValue, inv.dueDate, inv.documentHash, inv.fingerprint);
         expect(await f.receivables.isNonceUsed(a, 0n)).to.equal(true);
         expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
       });
@@ -1692,8 +1703,8 @@ describe("Signed actions", function () {
           deadline: dl,
           signature: multisign(owners, await tokeniseDigest(f, walletA, inv, dl)),
         };
-        await f.receivables.connect(f.outsider).tokeniseBySig(a, inv, auth);
-        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, auth))
+        await f.receivables.connect(f.outsider).tokeniseBySig(a, inv, await attest(f, a, inv), auth);
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(a, inv, await attest(f, a, inv), auth))
           .to.be.revertedWithCustomError(f.receivables, "SignedActionNonceUsed")
           .withArgs(a, 0n);
         expect(await f.receivables.balanceOf(a)).to.equal(1n);
@@ -1720,6 +1731,88 @@ describe("Signed actions", function () {
         expect(await f.token.balanceOf(f.buyer.address)).to.equal(FUNDING - FACE);
         expect(await f.token.balanceOf(f.supplier.address)).to.equal(FACE);
         expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Paid);
+      });
+    });
+  });
+
+  describe("hostile relays of tokenise and accept", function () {
+    const sign = async (f: LedgerFixture, who: HardhatEthersSigner, types: Record<string, TypedDataField[]>, value: Record<string, unknown>) =>
+      signAct(who, { ...RECEIVABLES_DOMAIN, verifyingContract: await f.receivables.getAddress() }, types, value);
+
+    describe("when the seller signed an invented fingerprint the attester never saw", function () {
+      it("reverts tokeniseBySig with ReceivableAttesterUnauthorized", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv, id } = await invoiceAndId(f.buyer.address);
+        const dl = await deadline();
+        const signature = await sign(f, f.supplier, RECEIVABLES_TYPES.Tokenise, { seller: f.supplier.address, invoice: inv, nonce: 3n, deadline: dl });
+        const selfAttested = await attest(f, f.supplier.address, inv, { by: f.supplier });
+        await expect(f.receivables.connect(f.outsider).tokeniseBySig(f.supplier.address, inv, selfAttested, { nonce: 3n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized")
+          .withArgs(f.supplier.address);
+        expect(await readReceivable(f, id)).to.equal("none");
+        expect(await f.receivables.isNonceUsed(f.supplier.address, 3n)).to.equal(false);
+      });
+    });
+
+    describe("when a batch attestation is relayed with another seller's batch signature", function () {
+      it("reverts tokeniseBatchBySig with ReceivableAttesterUnauthorized", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const invoices = [(await invoiceAndId(f.buyer.address)).inv, (await invoiceAndId(f.buyer.address)).inv];
+        const att = await attestBatch(f, f.supplier.address, invoices);
+        const dl = await deadline();
+        const signature = await sign(f, f.supplier2, RECEIVABLES_TYPES.TokeniseBatch, { seller: f.supplier2.address, invoices, nonce: 1n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).tokeniseBatchBySig(f.supplier2.address, invoices, att, { nonce: 1n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableAttesterUnauthorized");
+      });
+    });
+
+    describe("when the relayer changes a term the debtor signed", function () {
+      it("reverts acceptBySig with SignedActionInvalidSignature for each term", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issued(f);
+        const terms = recordedTerms(id);
+        const dl = await deadline();
+        const signature = await sign(f, f.buyer, RECEIVABLES_TYPES.Accept, { debtor: f.buyer.address, receivableId: id, ...terms, nonce: 9n, deadline: dl });
+        for (const altered of [
+          { ...terms, seller: f.supplier2.address },
+          { ...terms, faceValue: BigInt(terms.faceValue) - 1n },
+          { ...terms, dueDate: BigInt(terms.dueDate) + 1n },
+          { ...terms, documentHash: ethers.id("other") },
+        ]) {
+          await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, altered, { nonce: 9n, deadline: dl, signature }))
+            .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+            .withArgs(f.buyer.address);
+        }
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
+      });
+
+      it("refuses an acceptance signed over the id alone (the old Accept type)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id } = await issued(f);
+        const dl = await deadline();
+        const oldAccept = { Accept: RECEIVABLES_TYPES.Accept.Accept.filter((x) => ["debtor", "receivableId", "nonce", "deadline"].includes(x.name)) };
+        const signature = await sign(f, f.buyer, oldAccept, { debtor: f.buyer.address, receivableId: id, nonce: 2n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, recordedTerms(id), { nonce: 2n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "SignedActionInvalidSignature")
+          .withArgs(f.buyer.address);
+      });
+    });
+
+    describe("when a squatter's record sits under the id the debtor means", function () {
+      it("reverts the debtor's relayed acceptance of the real terms with ReceivableTermsMismatch", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { inv: real, id } = await invoiceAndId(f.buyer.address);
+        // The attester was fooled once: the squatter's copy carries another amount and document.
+        const squat = { ...real, faceValue: BigInt(real.faceValue) * 3n, documentHash: ethers.id("squatter's PDF") };
+        await tokenise(f, f.supplier2, squat);
+        const terms = termsOf(f.supplier.address, real);
+        const dl = await deadline();
+        const signature = await sign(f, f.buyer, RECEIVABLES_TYPES.Accept, { debtor: f.buyer.address, receivableId: id, ...terms, nonce: 5n, deadline: dl });
+        await expect(f.receivables.connect(f.outsider).acceptBySig(f.buyer.address, id, terms, { nonce: 5n, deadline: dl, signature }))
+          .to.be.revertedWithCustomError(f.receivables, "ReceivableTermsMismatch")
+          .withArgs(id, 0n);
+        expect((await f.receivables.receivable(id)).status).to.equal(RStatus.Issued);
+        expect(await f.receivables.isNonceUsed(f.buyer.address, 5n)).to.equal(false);
       });
     });
   });

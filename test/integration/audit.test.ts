@@ -19,6 +19,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
+import { attestInvoices } from "../support/acts";
 
 interface EventItem {
   txHash: string;
@@ -277,13 +278,16 @@ describe("Audit: event feed, export and verification (hardhat node, real databas
       const activity = (async () => {
         while (!done) {
           const now = (await chain.provider.getBlock("latest"))!.timestamp;
-          const tx = await env.ledger.receivables.connect(supplier).tokenise({
+          const inv = {
             debtor,
             faceValue: 1_000n * YUAN,
             dueDate: now + 40 * 86_400,
-            documentHash: keccakId(`concurrent document ${sent}`),
+            documentHash: keccakId(`concurrent document ${sent} ${Math.random()}`),
             fingerprint: keccakId(`concurrent invoice ${sent} ${Math.random()}`),
-          });
+          };
+          const ledger = { chainId: chain.chainId, receivables: await env.ledger.receivables.getAddress() };
+          const attestation = await attestInvoices(env.keys.compliance, ledger, supplier.address, [inv], false);
+          const tx = await env.ledger.receivables.connect(supplier).tokenise(inv, attestation);
           await tx.wait();
           sent += 1;
         }

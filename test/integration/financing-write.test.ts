@@ -36,7 +36,8 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import type { ActTypedData } from "../support/acts";
+import { attestInvoices, termsOf, type ActTypedData } from "../support/acts";
+import { receivableIdOf } from "../../services/src/receivables/fingerprint";
 
 const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
 const DAY = 86_400;
@@ -167,17 +168,11 @@ class Harness {
     const fingerprint = hexlify(randomBytes(32));
     const dueDate = (await this.now()) + (opts.dueIn ?? 90 * DAY);
     const seller = this.w[opts.seller ?? "supplier"];
-    await (
-      await receivables.connect(seller).tokenise({
-        debtor: this.w.buyer.address,
-        faceValue: opts.faceValue ?? 1_000_000n,
-        dueDate,
-        documentHash: keccakId(`invoice ${fingerprint}`),
-        fingerprint,
-      })
-    ).wait();
-    const id = BigInt(fingerprint);
-    if (opts.accept !== false) await (await receivables.connect(this.w.buyer).accept(id)).wait();
+    const inv = { debtor: this.w.buyer.address, faceValue: opts.faceValue ?? 1_000_000n, dueDate, documentHash: keccakId(`invoice ${fingerprint}`), fingerprint };
+    const ledger = { chainId: this.env.chain.chainId, receivables: await receivables.getAddress() };
+    await (await receivables.connect(seller).tokenise(inv, await attestInvoices(this.env.keys.compliance, ledger, seller.address, [inv], false))).wait();
+    const id = receivableIdOf(fingerprint);
+    if (opts.accept !== false) await (await receivables.connect(this.w.buyer).accept(id, termsOf(seller.address, inv))).wait();
     await this.indexed();
     return { id, hex: receivableIdHex(id), dueDate };
   }

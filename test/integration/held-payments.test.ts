@@ -15,7 +15,8 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { signTypedData } from "../support/acts";
+import { attestInvoices, signTypedData, termsOf } from "../support/acts";
+import { receivableIdOf } from "../../services/src/receivables/fingerprint";
 
 interface TypedData {
   domain: Record<string, unknown>;
@@ -51,20 +52,20 @@ describe("Held payments: GET /settlement/held and POST /settlement/claim", funct
     await (await token.connect(chain.account(0)).mint(buyer.address, FACE)).wait();
     await (await token.connect(buyer).approve(await receivables.getAddress(), FACE)).wait();
     const now = BigInt((await chain.provider.getBlock("latest"))!.timestamp);
-    const fingerprint = keccakId(`held payment ${Math.random()}`);
-    await (
-      await receivables.connect(supplier).tokenise({
-        debtor: buyer.address,
-        faceValue: FACE,
-        dueDate: now + 90n * 86400n,
-        documentHash: keccakId("document"),
-        fingerprint,
-      })
-    ).wait();
-    await (await receivables.connect(buyer).accept(fingerprint)).wait();
+    const inv = {
+      debtor: buyer.address,
+      faceValue: FACE,
+      dueDate: now + 90n * 86400n,
+      documentHash: keccakId(`document ${Math.random()}`),
+      fingerprint: keccakId(`held payment ${Math.random()}`),
+    };
+    const ledger = { chainId: chain.chainId, receivables: await receivables.getAddress() };
+    await (await receivables.connect(supplier).tokenise(inv, await attestInvoices(env.keys.compliance, ledger, supplier.address, [inv], false))).wait();
+    const id = receivableIdOf(inv.fingerprint);
+    await (await receivables.connect(buyer).accept(id, termsOf(supplier.address, inv))).wait();
     // The supplier is suspended when the buyer pays: the payment counts and waits in the ledger.
     await (await env.ledger.registry.connect(env.keys.compliance).suspend(supplier.address, keccakId("review"))).wait();
-    await (await receivables.connect(buyer).pay(fingerprint, FACE)).wait();
+    await (await receivables.connect(buyer).pay(id, FACE)).wait();
     svc = await startService(env);
     await svc.app.get(IndexerService).catchUp();
     t.supplier = await signIn(svc.url, supplier);

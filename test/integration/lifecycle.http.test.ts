@@ -68,6 +68,8 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
       auditor: { wallet: Wallet.createRandom() as unknown as Wallet, roles: "auditor", name: "Example Audit Partners LLP" },
     };
     const tokens: Record<string, string> = {};
+    // Invoices name the parties' registered entity ids; the ledger's attester checks both.
+    const taxIds: Record<string, string> = Object.fromEntries(Object.keys(parties).map((k) => [k, freshUscc()]));
     for (const [k, p] of Object.entries(parties)) {
       tokens[k] = await signIn(svc.url, p.wallet);
       const app = await api()
@@ -75,7 +77,7 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
         .set(bearer(tokens[k]))
         .field("legalName", p.name)
         .field("entityIdType", "USCC")
-        .field("entityId", freshUscc())
+        .field("entityId", taxIds[k])
         .field("jurisdiction", "CN")
         .field("roles", p.roles)
         .attach("documents", Buffer.from(`business licence of ${p.name}`), "licence.pdf")
@@ -99,8 +101,8 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
     const tokenised = await act(tier1.wallet, tokens.tier1, "/receivables", {
       debtor: buyer.wallet.address,
       invoiceNumber: "INV-2026-0042",
-      sellerTaxId: "91330100MA2H000001",
-      buyerTaxId: "91330000MA2B000002",
+      sellerTaxId: taxIds.tier1,
+      buyerTaxId: taxIds.buyer,
       issueDate: new Date().toISOString().slice(0, 10),
       dueDate: due,
       amount: "100000000",
@@ -115,8 +117,8 @@ describe("Lifecycle over HTTP with participant-held keys", function () {
       .send({
         debtor: buyer.wallet.address,
         invoiceNumber: "inv 2026‐0042",
-        sellerTaxId: "91330100MA2H000001",
-        buyerTaxId: "91330000MA2B000002",
+        sellerTaxId: taxIds.tier1,
+        buyerTaxId: taxIds.buyer,
         issueDate: new Date().toISOString().slice(0, 10),
         dueDate: due,
         amount: "100000000",

@@ -18,11 +18,13 @@ import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { invoiceFingerprint } from "../../services/src/receivables/fingerprint";
+import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
+import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { signTypedData, type ActTypedData } from "../support/acts";
+import { freshUscc } from "../support/entity-ids";
 
 type Key = Wallet | HDNodeWallet;
 type Name = "supplier" | "supplier2" | "buyer" | "buyer2" | "financier" | "auditor" | "suspended" | "lapsing" | "lapsingBuyer" | "outsider";
@@ -67,6 +69,14 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
   const crowd: Who[] = [];
   let lapseAt = 0;
   let seq = 0;
+  /** Each member's unified social credit code, registered on-chain as its entity id. */
+  const taxIds = new Map<string, string>();
+  const taxIdOf = (k: Key) => taxIds.get(k.address) ?? "91310000MA1FL5XY2K";
+  const registered = (k: Key) => {
+    const uscc = freshUscc();
+    taxIds.set(k.address, uscc);
+    return entityIdHash("USCC", uscc);
+  };
 
   before(async function () {
     chain = await startChain();
@@ -95,11 +105,11 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       w[n] = n === "buyer" ? await chain.fundedWallet() : Wallet.createRandom();
       if (ROLES[n] === 0) continue;
       if (lapsing(n) && !lapseAt) lapseAt = (await chainNow()) + 6;
-      await (await operator.register(w[n].address, ROLES[n], lapsing(n) ? lapseAt : year, "0x434e", keccakId(`entity-${n}`))).wait();
+      await (await operator.register(w[n].address, ROLES[n], lapsing(n) ? lapseAt : year, "0x434e", registered(w[n]))).wait();
     }
     await (await registry.connect(env.keys.compliance).suspend(w.suspended.address, keccakId("test"))).wait();
     const crowdKeys = Array.from({ length: CROWD }, () => Wallet.createRandom());
-    for (const k of crowdKeys) await (await operator.register(k.address, 1, year, "0x434e", keccakId(`crowd-${k.address}`))).wait();
+    for (const k of crowdKeys) await (await operator.register(k.address, 1, year, "0x434e", registered(k))).wait();
     const issuer = token.connect(chain.account(0));
     for (const n of ["buyer", "buyer2"] as const) await (await issuer.mint(w[n].address, 100_000_000n)).wait();
     await indexer.catchUp();
@@ -139,13 +149,14 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     return { first, td, signed, res };
   }
 
-  function invoice(debtor: Key, over: Body = {}): Body {
+  /** A fresh invoice of `seller` (the supplier by default) naming both parties' registered tax ids. */
+  function invoice(debtor: Key, over: Body = {}, seller: Key = w.supplier): Body {
     seq += 1;
     return {
       debtor: debtor.address,
       invoiceNumber: `INV-2026-${String(seq).padStart(5, "0")}`,
-      sellerTaxId: "91330100MA2B3C4D5E",
-      buyerTaxId: "91310000MA1FL5XY2K",
+      sellerTaxId: taxIdOf(seller),
+      buyerTaxId: taxIdOf(debtor),
       issueDate: day(0),
       dueDate: day(90),
       amount: "1250000",
@@ -155,18 +166,35 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
   }
 
   function fingerprintOf(b: Body): string {
-    return invoiceFingerprint(env.config.FINGERPRINT_SALT, {
-      sellerTaxId: b.sellerTaxId as string,
-      buyerTaxId: b.buyerTaxId as string,
-      invoiceNumber: b.invoiceNumber as string,
-      issueDate: b.issueDate as string,
-      amount: BigInt(b.amount as string),
+    return invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string });
+  }
+
+  /** The receivable id the invoice becomes. */
+  function idOf(b: Body): string {
+    return idHex(receivableIdOf(fingerprintOf(b)));
+  }
+
+  /** The fingerprint of `b`, or a stand-in when its identity is refused (the service refuses it before any signature check). */
+  function fingerprintOr(b: Body): string {
+    try {
+      return fingerprintOf(b);
+    } catch {
+      return keccakId(`unusable identity ${JSON.stringify(b)}`);
+    }
+  }
+
+  /** Nonce, deadline and signature of the Tokenise typed data for `b`, built and signed by the client. */
+  async function clientSigned(key: Key, b: Body): Promise<Body> {
+    const td = await clientTypedData("receivables", "Tokenise", {
+      seller: key.address,
+      invoice: { debtor: b.debtor, faceValue: b.amount, dueDate: String(Date.parse(`${b.dueDate}T00:00:00Z`) / 1000), documentHash: b.documentHash, fingerprint: fingerprintOr(b) },
     });
+    return { nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(key, td) };
   }
 
   /** Tokenises (and optionally accepts) an invoice through the API; returns its id. */
   async function receivable(opts: { seller?: Name; debtor?: Name; accept?: boolean; over?: Body } = {}): Promise<{ id: string; body: Body }> {
-    const body = invoice(w[opts.debtor ?? "buyer"], opts.over);
+    const body = invoice(w[opts.debtor ?? "buyer"], opts.over, w[opts.seller ?? "supplier"]);
     const { res } = await signedAct(who[opts.seller ?? "supplier"], "/receivables", body, { wait: true });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
     expect(res.body.status, JSON.stringify(res.body)).to.equal("confirmed");
@@ -203,7 +231,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         fingerprint: fp,
       });
       expect(res.status, JSON.stringify(res.body)).to.equal(202);
-      expect(res.body).to.include({ kind: "tokenise", status: "pending", signer: w.supplier.address, receivableId: fp });
+      expect(res.body).to.include({ kind: "tokenise", status: "pending", signer: w.supplier.address, receivableId: idOf(body) });
       let act = res.body;
       for (let i = 0; i < 200 && act.status === "pending"; i++) {
         await sleep(50);
@@ -211,13 +239,13 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       }
       expect(act.status).to.equal("confirmed");
       expect(act.txHash).to.match(/^0x[0-9a-f]{64}$/);
-      const r = await onChain(fp);
+      const r = await onChain(idOf(body));
       expect(r.holder).to.equal(w.supplier.address);
       expect(r.debtor).to.equal(w.buyer.address);
       expect(r.faceValue).to.equal(1_250_000n);
       expect(r.status).to.equal(STATUS.issued);
       await indexer.catchUp();
-      const row = await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: fp });
+      const row = await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: idOf(body) });
       expect(row.seller).to.equal(w.supplier.address);
       expect(row.documentHash).to.equal(body.documentHash);
     });
@@ -296,12 +324,87 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       await indexer.catchUp();
       const td = await clientTypedData("receivables", "Tokenise", {
         seller: w.supplier2.address,
-        invoice: { debtor: w.buyer.address, faceValue: body.amount, dueDate: String(Date.parse(`${body.dueDate}T00:00:00Z`) / 1000), documentHash: body.documentHash, fingerprint: id },
+        invoice: { debtor: w.buyer.address, faceValue: body.amount, dueDate: String(Date.parse(`${body.dueDate}T00:00:00Z`) / 1000), documentHash: body.documentHash, fingerprint: fingerprintOf(body) },
       });
       const signed = await post(who.supplier2, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier2, td) });
       expect(signed.status).to.equal(409);
       expect(signed.body.code).to.equal("DuplicateInvoice");
-      expect(signed.body.message).to.match(/INVOICE_DUPLICATE_FINGERPRINT: This invoice was already tokenised/);
+      expect(signed.body.message).to.match(/already on the ledger/);
+      expect(await counts()).to.deep.equal(before);
+    });
+
+    it("refuses the same invoice (seller, number) presented again with other content (409), saying that the content differs", async function () {
+      const { body, id } = await receivable();
+      await indexer.catchUp();
+      const before = await counts();
+      const variants: Array<[string, Body, RegExp | null]> = [
+        ["one fen more", { amount: String(BigInt(body.amount as string) + 1n) }, /amount 1250001 fen \(ledger: 1250000\)/],
+        ["issued a day earlier", { issueDate: day(-1) }, null],
+        ["another PDF and amount", { amount: "999999", documentHash: sha256(Buffer.from(`other PDF ${seq}`)) }, /document 0x[0-9a-f]{64} \(ledger/],
+        ["due a day later", { dueDate: day(91) }, /due date/],
+      ];
+      for (const [what, over, differs] of variants) {
+        for (const signed of [false, true]) {
+          const b = { ...body, ...over };
+          const res = signed
+            ? await post(who.supplier, "/receivables", { ...b, ...(await clientSigned(w.supplier, b)) })
+            : await post(who.supplier, "/receivables", b);
+          expect(res.status, `${what} (${signed ? "signed" : "unsigned"})`).to.equal(409);
+          expect(res.body.code, what).to.equal("DuplicateInvoice");
+          expect(res.body.message, what).to.include(`already on the ledger as receivable ${id}`);
+          expect(res.body.contentDiffers, what).to.equal(differs !== null);
+          if (differs) expect(res.body.message, what).to.match(differs).and.match(/red flag/);
+        }
+      }
+      // The same PDF under another invoice number is refused too: a document is tokenised once.
+      const samePdf = await post(who.supplier, "/receivables", { ...body, invoiceNumber: `${body.invoiceNumber}-B` });
+      expect(samePdf.status).to.equal(409);
+      expect(samePdf.body.code).to.equal("DocumentAlreadyTokenised");
+      expect(samePdf.body.message).to.include(id);
+      expect(await counts()).to.deep.equal(before);
+      expect((await onChain(id)).faceValue).to.equal(BigInt(body.amount as string));
+    });
+
+    it("refuses look-alike invoice numbers as the same invoice or as mixed-script (Cyrillic І, Greek Ι, combining accent, full width)", async function () {
+      const { body, id } = await receivable({ over: { invoiceNumber: "INV-7300-0001" } });
+      await indexer.catchUp();
+      const before = await counts();
+      const same = ["INV-7300-0001\u0301", "IN\u0308V-7300-0001", "INV-73OO-OOO1", fullWidth("INV-7300-0001"), "INV-7300-000\u2460"];
+      for (const n of same) {
+        const res = await post(who.supplier, "/receivables", { ...body, invoiceNumber: n, documentHash: sha256(Buffer.from(`copy ${n}`)) });
+        expect(res.status, n).to.equal(409);
+        expect(res.body.message, n).to.include(`already on the ledger as receivable ${id}`);
+      }
+      for (const n of ["\u0406NV-7300-0001", "\u0399NV-7300-0001", "INV-\u0410-0001"]) {
+        const res = await post(who.supplier, "/receivables", { ...body, invoiceNumber: n, documentHash: sha256(Buffer.from(`copy ${n}`)) });
+        expect(res.status, n).to.equal(422);
+        expect(res.body, n).to.include({ code: "InvalidInvoiceIdentity", field: "invoiceNumber" });
+        expect(res.body.message, n).to.match(/mixes writing systems/);
+      }
+      expect(await counts()).to.deep.equal(before);
+    });
+
+    it("refuses tax ids that are not ASCII or not the parties' registered entity ids (422, naming which)", async function () {
+      const before = await counts();
+      const seller = taxIdOf(w.supplier);
+      const cyrillic = seller.slice(0, 2) + "\u0410" + seller.slice(3);
+      const cases: Array<[string, Body, string, string]> = [
+        ["a Cyrillic letter in the seller tax id", { sellerTaxId: cyrillic }, "InvalidInvoiceIdentity", "sellerTaxId"],
+        ["a Greek letter in the buyer tax id", { buyerTaxId: taxIdOf(w.buyer).slice(0, 17) + "\u0392" }, "InvalidInvoiceIdentity", "buyerTaxId"],
+        ["another member's tax id as seller", { sellerTaxId: taxIdOf(w.supplier2) }, "TaxIdNotRegistered", "sellerTaxId"],
+        ["another buyer's tax id as debtor", { buyerTaxId: taxIdOf(w.buyer2) }, "TaxIdNotRegistered", "buyerTaxId"],
+        ["an unregistered (valid) tax id", { sellerTaxId: freshUscc() }, "TaxIdNotRegistered", "sellerTaxId"],
+      ];
+      for (const [what, over, error, field] of cases) {
+        const b = invoice(w.buyer, over);
+        for (const res of [await post(who.supplier, "/receivables", b), await post(who.supplier, "/receivables", { ...b, ...(await clientSigned(w.supplier, b)) })]) {
+          expect(res.status, `${what}: ${JSON.stringify(res.body)}`).to.equal(422);
+          expect(res.body, what).to.include({ code: error, field });
+        }
+      }
+      // Spaces, dashes, case and full width around the registered id are the same id.
+      const ok = await post(who.supplier, "/receivables", invoice(w.buyer, { sellerTaxId: fullWidth(seller.toLowerCase()) }));
+      expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
       expect(await counts()).to.deep.equal(before);
     });
 
@@ -320,9 +423,10 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
           seller: w.supplier2.address,
           invoice: { debtor: w.buyer.address, faceValue: body.amount, dueDate: String(Date.parse(`${body.dueDate}T00:00:00Z`) / 1000), documentHash: body.documentHash, fingerprint: fingerprintOf(body) },
         });
+        // A rival presenting the pending invoice as its own: the seller tax id is not its entity id.
         const rival = await post(who.supplier2, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier2, td) });
-        expect(rival.status).to.equal(409);
-        expect(rival.body.message).to.match(/already being tokenised/);
+        expect(rival.status).to.equal(422);
+        expect(rival.body).to.include({ error: "TaxIdNotRegistered", field: "sellerTaxId" });
         expect(await counts()).to.deep.equal(before);
       } finally {
         await chain.provider.send("evm_setAutomine", [true]);
@@ -338,7 +442,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(res.body.code).to.equal("ComplianceRefused");
       expect(res.body.message).to.match(/INVOICE_ISSUED_NOT_IN_FUTURE/).and.match(/INVOICE_DUE_AFTER_ISSUE/);
       expect(res.body.failures.map((f: { code: string }) => f.code)).to.have.members(["INVOICE_ISSUED_NOT_IN_FUTURE", "INVOICE_DUE_AFTER_ISSUE"]);
-      const checks = await request(svc.url).get(`/compliance/checks?subject=invoice:${fingerprintOf(body)}`).set(bearer(who.auditor.token));
+      const checks = await request(svc.url).get(`/compliance/checks?subject=invoice:${idOf(body)}`).set(bearer(who.auditor.token));
       expect(checks.status).to.equal(200);
       const failed = (checks.body as Array<{ runId: string; code: string; result: string }>).filter((c) => c.result === "fail");
       expect(failed.map((c) => c.code)).to.have.members(["INVOICE_ISSUED_NOT_IN_FUTURE", "INVOICE_DUE_AFTER_ISSUE"]);
@@ -418,6 +522,74 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     });
   });
 
+  describe("POST /receivables/attestations", function () {
+    /** The ledger's reason for refusing a direct call, by name. */
+    async function refusal(call: Promise<unknown>): Promise<string> {
+      try {
+        await call;
+      } catch (err) {
+        return (err as { revert?: { name: string } }).revert?.name ?? String(err);
+      }
+      return "not refused";
+    }
+
+    it("hands the signed-in seller the attestation to call tokenise / tokeniseBatch itself; nobody else can use it", async function () {
+      const funder = chain.account(0);
+      for (const k of [w.supplier, w.supplier2]) await (await funder.sendTransaction({ to: k.address, value: 10n ** 18n })).wait();
+      const receivables = env.ledger.receivables;
+      const tupleOf = (i: Body) => ({
+        debtor: i.debtor as string,
+        faceValue: BigInt(i.faceValue as string),
+        dueDate: BigInt(i.dueDate as string),
+        documentHash: i.documentHash as string,
+        fingerprint: i.fingerprint as string,
+      });
+
+      const body = invoice(w.buyer);
+      const res = await post(who.supplier, "/receivables/attestations", { invoices: [body] });
+      expect(res.status, JSON.stringify(res.body)).to.equal(201);
+      expect(res.body).to.include({ seller: w.supplier.address, function: "tokenise" });
+      expect(res.body.invoices[0]).to.include({ receivableId: idOf(body), fingerprint: fingerprintOf(body), documentHash: body.documentHash });
+      const tuple = tupleOf(res.body.invoices[0]);
+      const att = { expiry: res.body.expiry, signature: res.body.signature };
+      // Seen in the mempool by another supplier: useless to it.
+      const stolen = receivables.connect(w.supplier2.connect(chain.provider)).tokenise.staticCall(tuple, att);
+      expect(await refusal(stolen)).to.equal("ReceivableAttesterUnauthorized");
+      const tampered = receivables.connect(w.supplier.connect(chain.provider)).tokenise.staticCall({ ...tuple, faceValue: tuple.faceValue + 1n }, att);
+      expect(await refusal(tampered)).to.equal("ReceivableAttesterUnauthorized");
+      await (await receivables.connect(w.supplier.connect(chain.provider)).tokenise(tuple, att)).wait();
+      expect((await onChain(idOf(body))).holder).to.equal(w.supplier.address);
+      await indexer.catchUp();
+      const again = await post(who.supplier, "/receivables/attestations", { invoices: [{ ...body, amount: "1" }] });
+      expect(again.status).to.equal(409);
+      expect(again.body).to.include({ error: "DuplicateInvoice", contentDiffers: true });
+
+      const pair = [invoice(w.buyer), invoice(w.buyer2)];
+      const batch = await post(who.supplier, "/receivables/attestations", { invoices: pair });
+      expect(batch.status, JSON.stringify(batch.body)).to.equal(201);
+      expect(batch.body.function).to.equal("tokeniseBatch");
+      await (
+        await receivables
+          .connect(w.supplier.connect(chain.provider))
+          .tokeniseBatch(batch.body.invoices.map(tupleOf), { expiry: batch.body.expiry, signature: batch.body.signature })
+      ).wait();
+      for (const b of pair) expect((await onChain(idOf(b))).holder).to.equal(w.supplier.address);
+    });
+
+    it("refuses what POST /receivables refuses: another seller's tax id (422), a mixed-script number (422), the wrong role (403)", async function () {
+      const before = await counts();
+      const other = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { sellerTaxId: taxIdOf(w.supplier2) })] });
+      expect(other.status).to.equal(422);
+      expect(other.body).to.include({ error: "TaxIdNotRegistered", field: "sellerTaxId" });
+      const mixed = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { invoiceNumber: "\u0406NV-1" })] });
+      expect(mixed.status).to.equal(422);
+      expect(mixed.body).to.include({ code: "InvalidInvoiceIdentity", field: "invoiceNumber" });
+      const buyer = await post(who.buyer, "/receivables/attestations", { invoices: [invoice(w.buyer2)] });
+      expect(buyer.status).to.equal(403);
+      expect(await counts()).to.deep.equal(before);
+    });
+  });
+
   describe("POST /receivables/batch", function () {
     it("tokenises several invoices under one signature (?wait=true), each on-chain", async function () {
       const invoices = [invoice(w.buyer), invoice(w.buyer), invoice(w.buyer2)];
@@ -427,7 +599,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(res.status).to.equal(202);
       expect(res.body).to.include({ kind: "tokenise_batch", status: "confirmed" });
       const ids = res.body.result.receivableIds as string[];
-      expect(ids).to.deep.equal(invoices.map(fingerprintOf));
+      expect(ids).to.deep.equal(invoices.map(idOf));
       for (const [i, id] of ids.entries()) {
         const r = await onChain(id);
         expect(r.holder).to.equal(w.supplier.address);
@@ -458,12 +630,19 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
 
   describe("acts on a receivable", function () {
     it("accept: the debtor accepts (?wait=true); a non-debtor is refused before and after signing (403)", async function () {
-      const { id } = await receivable();
+      const { id, body } = await receivable();
       const before = await counts();
       const early = await post(who.buyer2, `/receivables/${id}/accept`, {});
       expect(early.status).to.equal(403);
       expect(early.body.message).to.equal(`Only the debtor of receivable ${id} can accept it; ${w.buyer2.address} is not its debtor.`);
-      const td = await clientTypedData("receivables", "Accept", { debtor: w.buyer2.address, receivableId: BigInt(id).toString() });
+      const td = await clientTypedData("receivables", "Accept", {
+        debtor: w.buyer2.address,
+        receivableId: BigInt(id).toString(),
+        seller: w.supplier.address,
+        faceValue: body.amount,
+        dueDate: String(Date.parse(`${body.dueDate}T00:00:00Z`) / 1000),
+        documentHash: body.documentHash,
+      });
       const late = await post(who.buyer2, `/receivables/${id}/accept`, { nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.buyer2, td) });
       expect(late.status).to.equal(403);
       expect(late.body.message).to.equal(`${w.buyer2.address} is not the party this act on receivable ${id} belongs to.`);
@@ -473,7 +652,14 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(wrongRole.body.message).to.match(/requires the role buyer/);
 
       const { td: ok, res } = await signedAct(who.buyer, `/receivables/${BigInt(id).toString()}/accept`, {}, { wait: true });
-      expect(ok.message).to.include({ debtor: w.buyer.address, receivableId: BigInt(id).toString() });
+      expect(ok.message).to.include({
+        debtor: w.buyer.address,
+        receivableId: BigInt(id).toString(),
+        seller: w.supplier.address,
+        faceValue: body.amount,
+        dueDate: String(Date.parse(`${body.dueDate}T00:00:00Z`) / 1000),
+        documentHash: body.documentHash,
+      });
       expect(res.status).to.equal(202);
       expect(res.body).to.include({ kind: "accept", status: "confirmed", receivableId: id });
       expect((await onChain(id)).status).to.equal(STATUS.accepted);
@@ -783,7 +969,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const jobs = crowd.flatMap((m, i) =>
         Array.from({ length: PER_MEMBER }, (_, j) => ({
           m,
-          body: invoice(w.buyer, { sellerTaxId: `91330100CROWD${String(i).padStart(4, "0")}`, invoiceNumber: `C-${i}-${j}`, amount: String(10_000 + j) }),
+          body: invoice(w.buyer, { invoiceNumber: `C-${i}-${j}`, amount: String(10_000 + j) }, m.key),
         })),
       );
       // Typed data first (the service proposes each nonce), then every signed act at once.
@@ -806,7 +992,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(bad.map((a) => `${a.status} ${JSON.stringify(a.body)}`)).to.deep.equal([]);
       const ids = answers.map((a) => a.body.receivableId as string);
       expect(new Set(ids).size).to.equal(jobs.length);
-      expect(ids).to.deep.equal(jobs.map((j) => fingerprintOf(j.body)));
+      expect(ids).to.deep.equal(jobs.map((j) => idOf(j.body)));
 
       const actIds = answers.map((a) => a.body.id as string);
       let acts: ActEntity[] = [];
@@ -836,7 +1022,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const batches = members.map((m, i) => ({
         m,
         invoices: Array.from({ length: 40 }, (_, j) =>
-          invoice(w.buyer, { sellerTaxId: `91330100BATCH${String(i).padStart(4, "0")}`, invoiceNumber: `B-${i}-${j}` }),
+          invoice(w.buyer, { invoiceNumber: `B-${i}-${j}` }, m.key),
         ),
       }));
       const signed = await Promise.all(

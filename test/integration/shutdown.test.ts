@@ -13,6 +13,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { spawnService, type ServiceProcess } from "../support/process";
 import type { ActTypedData } from "../support/acts";
+import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 
 const DAY_MS = 86_400_000;
 
@@ -48,8 +49,9 @@ describe("Graceful shutdown (service process, SIGTERM)", function () {
     const buyer = Wallet.createRandom();
     const operator = env.ledger.registry.connect(env.keys.operator);
     const year = Math.floor(Date.now() / 1000) + 365 * 86_400;
-    await (await operator.register(supplier.address, 1, year, "0x434e", keccakId("shutdown-supplier"))).wait();
-    await (await operator.register(buyer.address, 2, year, "0x434e", keccakId("shutdown-buyer"))).wait();
+    // Invoices name the parties' registered entity ids: register both with a unified social credit code.
+    await (await operator.register(supplier.address, 1, year, "0x434e", entityIdHash("USCC", "91330100MA2B3C4D5E"))).wait();
+    await (await operator.register(buyer.address, 2, year, "0x434e", entityIdHash("USCC", "91310000MA1FL5XY2K"))).wait();
     let token = "";
     for (let i = 0; !token; i++) {
       try {

@@ -22,6 +22,7 @@ import { openDatabase } from "../../services/src/database/data-source";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/indexer/entities/projections.entity";
 import { createTestDatabase, type TestDatabase } from "../support/app";
+import { idHex, receivableIdOf } from "../../services/src/receivables/fingerprint";
 
 const ROOT = join(__dirname, "..", "..");
 const DAY = 86_400_000;
@@ -66,6 +67,13 @@ describe("compliance: ComplianceService on a real database", function () {
       updatedBlock: 1,
     });
     return id;
+  }
+
+  /** A receivable in the projection under the id a fingerprint becomes; returns the fingerprint. */
+  async function tokenisedFingerprint(seller: string, debtor: string, outstanding: bigint, status: ReceivableStatus): Promise<string> {
+    const fingerprint = fp(nextId++);
+    await receivable(seller, debtor, outstanding, status, idHex(receivableIdOf(fingerprint)));
+    return fingerprint;
   }
 
   const invoice = (seller: string, debtor: string, faceValue: bigint, fingerprint = fp(1_000_000 + nextId++)) => ({
@@ -179,12 +187,12 @@ describe("compliance: ComplianceService on a real database", function () {
     it("fails a fingerprint that is already a receivable in the projection", async function () {
       const seller = Wallet.createRandom().address;
       const debtor = Wallet.createRandom().address;
-      const id = await receivable(seller, debtor, 1_000n, "paid");
-      const run = await svc.checkInvoice(null, invoice(seller, debtor, 500n, id.toUpperCase().replace("0X", "0x")));
+      const f = await tokenisedFingerprint(seller, debtor, 1_000n, "paid");
+      const run = await svc.checkInvoice(null, invoice(seller, debtor, 500n, f.toUpperCase().replace("0X", "0x")));
       expect(run.overall).to.equal("fail");
       const dup = run.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!;
       expect(dup.result).to.equal("fail");
-      expect(dup.details).to.deep.equal({ fingerprint: id, existingStatus: "paid" });
+      expect(dup.details).to.deep.equal({ fingerprint: f, receivableId: idHex(receivableIdOf(f)), existingStatus: "paid" });
       const fresh = await svc.checkInvoice(null, invoice(seller, debtor, 500n));
       expect(fresh.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!.result).to.equal("pass");
     });
@@ -236,7 +244,7 @@ describe("compliance: ComplianceService on a real database", function () {
       const other = Wallet.createRandom().address;
       const big = 9_000_000_000_000_000_000n; // above 2^63
       await receivable(seller, other, big, "accepted");
-      const taken = await receivable(Wallet.createRandom().address, debtor, 5n, "issued");
+      const taken = await tokenisedFingerprint(Wallet.createRandom().address, debtor, 5n, "issued");
       const batch = [
         invoice(seller, debtor, big),
         invoice(seller.toLowerCase(), debtor.toLowerCase(), big),
@@ -277,7 +285,7 @@ describe("compliance: ComplianceService on a real database", function () {
     it("as a preview keeps only the runs that found something", async function () {
       const seller = Wallet.createRandom().address;
       const debtor = Wallet.createRandom().address;
-      const taken = await receivable(Wallet.createRandom().address, debtor, 5n, "issued");
+      const taken = await tokenisedFingerprint(Wallet.createRandom().address, debtor, 5n, "issued");
       const batch = [invoice(seller, debtor, 10n), invoice(seller, debtor, 10n, taken)];
       const runs = await svc.checkInvoices(null, batch, { storePassing: false });
       expect(runs.map((r) => r.overall)).to.deep.equal(["pass", "fail"]);

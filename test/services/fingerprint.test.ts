@@ -1,29 +1,36 @@
 /**
- * Invoice fingerprints (services/src/receivables/fingerprint.ts): the exact ABI layout the ledger
- * relies on, normalisation of look-alike invoice numbers and tax ids, what must change the
- * fingerprint, malformed input; and the due-date and amount parsers of the write DTOs.
+ * Invoice identity (services/src/receivables/fingerprint.ts): the exact ABI layout the ledger
+ * relies on, a table of look-alike invoice numbers (Latin/Cyrillic/Greek, combining marks,
+ * compatibility forms, full width) that are one invoice or refused, tax ids that must be ASCII,
+ * the id namespaces; and the due-date and amount parsers of the write DTOs.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { keccak256 } from "ethers";
-import { invoiceFingerprint, isIsoDay, normaliseInvoiceKey, receivableIdOf, type InvoiceIdentity } from "../../services/src/receivables/fingerprint";
+import { AbiCoder, keccak256, toBeHex } from "ethers";
+import {
+  childIdOf,
+  idHex,
+  invoiceFingerprint,
+  InvoiceIdentityError,
+  invoiceNumberKey,
+  isIsoDay,
+  normaliseInvoiceKey,
+  receivableIdOf,
+  taxIdKey,
+  type InvoiceIdentity,
+} from "../../services/src/receivables/fingerprint";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
 
 const SALT = "0x" + "11".repeat(32);
-const BASE: InvoiceIdentity = {
-  sellerTaxId: "91330100MA2B3C4D5E",
-  buyerTaxId: "91310000MA1FL5XY2K",
-  invoiceNumber: "INV-2026-0001",
-  issueDate: "2026-03-01",
-  amount: 1_250_000n,
-};
+const BASE: InvoiceIdentity = { sellerTaxId: "91330100MA2B3C4D5E", invoiceNumber: "INV-2026-0001" };
+const fp = (over: Partial<InvoiceIdentity> = {}) => invoiceFingerprint(SALT, { ...BASE, ...over });
 
-/** abi.encode(bytes32, string×4, uint256) laid out by hand: an oracle independent of ethers' coder. */
-function manualFingerprint(salt: string, strings: string[], amount: bigint): string {
+/** abi.encode(bytes32, string, string) laid out by hand: an oracle independent of ethers' coder. */
+function manualFingerprint(salt: string, strings: string[]): string {
   const word = (n: bigint | number) => BigInt(n).toString(16).padStart(64, "0");
   let head = salt.slice(2);
   let tail = "";
-  let offset = 6 * 32;
+  let offset = (1 + strings.length) * 32;
   for (const s of strings) {
     head += word(offset);
     const bytes = Buffer.from(s, "utf8");
@@ -31,7 +38,7 @@ function manualFingerprint(salt: string, strings: string[], amount: bigint): str
     tail += word(bytes.length) + bytes.toString("hex").padEnd(padded * 2, "0");
     offset += 32 + padded;
   }
-  return keccak256("0x" + head + word(amount) + tail);
+  return keccak256("0x" + head + tail);
 }
 
 const SEPARATORS = [
@@ -40,50 +47,105 @@ const SEPARATORS = [
   ".", "/", "_", "\uFF0E", "\uFF0F", "\uFF3F",
 ];
 
-describe("invoice fingerprint", function () {
-  it("is keccak256 of abi.encode(salt, normalised seller tax id, buyer tax id, invoice number, issue date, amount)", function () {
-    const fp = invoiceFingerprint(SALT, BASE);
-    expect(fp).to.equal(manualFingerprint(SALT, ["91330100MA2B3C4D5E", "91310000MA1FL5XY2K", "INV20260001", "2026-03-01"], 1_250_000n));
+/**
+ * Look-alike invoice numbers: [what, presented, as written on the invoice]. Each must be the same
+ * identity as the plain number, or be refused when it mixes scripts; never a new invoice.
+ */
+const CONFUSABLES: Array<[string, string, string | "refused"]> = [
+  ["Latin with one Cyrillic І (U+0406)", "\u0406NV-2026-0001", "refused"],
+  ["Latin with a Cyrillic А and О", "INV-\u0410\u041E-1", "refused"],
+  ["Latin with a Greek Ι (U+0399)", "\u0399NV-2026-0001", "refused"],
+  ["Latin with a Greek Ν and Cyrillic Т", "I\u039DV-\u0422-1", "refused"],
+  ["all Cyrillic look-alikes of ABC", "\u0410\u0412\u0421-001", "ABC-001"],
+  ["all Greek look-alikes of ABE", "\u0391\u0392\u0395-7", "ABE-7"],
+  ["a combining acute on a digit", "INV-2026-0001\u0301", "INV-2026-0001"],
+  ["a combining diaeresis on a letter", "IN\u0308V-2026-0001", "INV-2026-0001"],
+  ["a precomposed É", "INV\u00C9-1", "INVE-1"],
+  ["a combining grave and a dot below stacked", "INV-1\u0300\u0323", "INV-1"],
+  ["full width (compatibility forms)", "\uFF29\uFF2E\uFF36\uFF0D\uFF12\uFF10\uFF12\uFF16\uFF0D\uFF10\uFF10\uFF10\uFF11", "INV-2026-0001"],
+  ["a ligature ﬁ", "\uFB01-1", "FI-1"],
+  ["a circled digit", "INV-\u2460", "INV-1"],
+  ["a superscript digit", "INV-\u00B2", "INV-2"],
+  ["a Roman numeral Ⅳ", "INV-\u2163", "INV-IV"],
+  ["letter O for digit 0", "INV-2O26-OOO1", "INV-2026-0001"],
+  ["Cyrillic О for digit 0 in an all-digit number", "2026-\u041E\u041E01", "2026-0001"],
+  ["a zero-width joiner", "INV-20\u200D26-0001", "INV-2026-0001"],
+  ["lower case with spaces", "inv 2026 0001", "INV-2026-0001"],
+];
+
+describe("invoice identity and fingerprint", function () {
+  it("is keccak256 of abi.encode(salt, normalised seller tax id, invoice number skeleton)", function () {
+    const f = fp();
+    expect(f).to.equal(manualFingerprint(SALT, ["91330100MA2B3C4D5E", invoiceNumberKey("INV-2026-0001")]));
+    expect(invoiceNumberKey("INV-2026-0001")).to.equal("lNV2O26OOOl");
     // Pinned: a change to the encoding or the normalisation changes every id on the ledger.
-    expect(fp).to.equal("0x3e8c09f4f871b38c996b42f02a3f160d188cbf099870f600e8f049e0c7673e17");
-    expect(receivableIdOf(fp)).to.equal(BigInt(fp));
+    expect(f).to.equal("0x9b24e65adbb2ba96de777d83479a9893420d3335ba989b8ed9bfefd5de9b5fbf");
   });
 
-  it("gives look-alike invoice numbers the same fingerprint: case, spaces, Unicode hyphens, full width, separators", function () {
-    const same = [
-      "inv-001", "INV 001", "INV\u2010001", "ＩＮＶ－００１", "Inv_001", "inv.001", "inv/001", " INV001 ", "I N V 0 0 1",
-      "INV\u2212001", "INV\uFE58001", "INV\uFE63001", "INV\u2011001", "INV\u00A0001", "INV\u3000001", "inv\u200B001", "ｉｎｖ　００１",
-    ];
-    const fps = new Set(same.map((n) => invoiceFingerprint(SALT, { ...BASE, invoiceNumber: n })));
-    expect(fps.size).to.equal(1);
-    expect([...fps][0]).to.equal(invoiceFingerprint(SALT, { ...BASE, invoiceNumber: "INV001" }));
+  it("is the seller and the number only: another debtor, amount, date or document is the same invoice", function () {
+    // The type has no other field; what the service passes is exactly this.
+    expect(Object.keys(BASE).sort()).to.deep.equal(["invoiceNumber", "sellerTaxId"]);
+    expect(fp({ sellerTaxId: "91330100MA2B3C4D5F" })).to.not.equal(fp());
+    expect(fp({ invoiceNumber: "INV-2026-0002" })).to.not.equal(fp());
+    // Field boundaries are kept: moving characters between fields changes the fingerprint.
+    expect(fp({ sellerTaxId: "91330100MA2B3C4D5EINV", invoiceNumber: "2026-0001" })).to.not.equal(fp());
+    expect(invoiceFingerprint("0x" + "22".repeat(32), BASE)).to.not.equal(fp());
   });
 
-  it("normalises the tax ids the same way", function () {
-    const a = invoiceFingerprint(SALT, { ...BASE, sellerTaxId: "9133 0100-ma2b3c4d5e", buyerTaxId: "９１３１００００ＭＡ１ＦＬ５ＸＹ２Ｋ" });
-    expect(a).to.equal(invoiceFingerprint(SALT, BASE));
+  describe("look-alike invoice numbers (UTS #39 confusables)", function () {
+    for (const [what, presented, written] of CONFUSABLES) {
+      if (written === "refused") {
+        it(`refuses ${what} as mixed-script`, function () {
+          expect(() => fp({ invoiceNumber: presented }))
+            .to.throw(InvoiceIdentityError, /mixes writing systems/)
+            .with.property("field", "invoiceNumber");
+        });
+      } else {
+        it(`takes ${what} as the same invoice as ${JSON.stringify(written)}`, function () {
+          expect(fp({ invoiceNumber: presented })).to.equal(fp({ invoiceNumber: written }));
+        });
+      }
+    }
+
+    it("accepts Latin with Han (a Chinese prefix) as one script set", function () {
+      expect(fp({ invoiceNumber: "\u53D1\u7968INV-1" })).to.match(/^0x[0-9a-f]{64}$/);
+    });
+
+    it("gives case, spaces, Unicode hyphens, full width and separators the same fingerprint", function () {
+      const same = [
+        "inv-001", "INV 001", "INV\u2010001", "ＩＮＶ－００１", "Inv_001", "inv.001", "inv/001", " INV001 ", "I N V 0 0 1",
+        "INV\u2212001", "INV\uFE58001", "INV\uFE63001", "INV\u2011001", "INV\u00A0001", "INV\u3000001", "inv\u200B001", "ｉｎｖ　００１",
+      ];
+      expect(new Set(same.map((n) => fp({ invoiceNumber: n })))).to.deep.equal(new Set([fp({ invoiceNumber: "INV001" })]));
+    });
   });
 
-  it("changes with every identifying field and with the salt", function () {
-    const base = invoiceFingerprint(SALT, BASE);
-    const variants: InvoiceIdentity[] = [
-      { ...BASE, invoiceNumber: "INV-2026-0002" },
-      { ...BASE, sellerTaxId: "91330100MA2B3C4D5F" },
-      { ...BASE, buyerTaxId: "91310000MA1FL5XY2L" },
-      { ...BASE, issueDate: "2026-03-02" },
-      { ...BASE, amount: 1_250_001n },
-      // Swapping seller and buyer is another invoice.
-      { ...BASE, sellerTaxId: BASE.buyerTaxId, buyerTaxId: BASE.sellerTaxId },
-      // Field boundaries are kept: moving characters between fields changes the fingerprint.
-      { ...BASE, sellerTaxId: "91330100MA2B3C4D5EINV", invoiceNumber: "20260001" },
-    ];
-    for (const v of variants) expect(invoiceFingerprint(SALT, v), JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x))).to.not.equal(base);
-    expect(invoiceFingerprint("0x" + "22".repeat(32), BASE)).to.not.equal(base);
+  describe("tax ids", function () {
+    it("normalises spaces, dashes, case and full width", function () {
+      for (const v of ["9133 0100-ma2b3c4d5e", "９１３３０１００ＭＡ２Ｂ３Ｃ４Ｄ５Ｅ", "91330100\u200BMA2B3C4D5E"]) {
+        expect(taxIdKey(v), v).to.equal("91330100MA2B3C4D5E");
+        expect(fp({ sellerTaxId: v }), v).to.equal(fp());
+      }
+    });
+
+    for (const [what, v] of [
+      ["a Cyrillic М and А", "91330100\u041C\u04102B3C4D5E"],
+      ["a Greek Β", "91330100MA2\u03923C4D5E"],
+      ["a combining mark", "91330100MA2B3C4D5E\u0301"],
+      ["a Han character", "91330100MA2B3C4D5\u4E00"],
+    ] as const) {
+      it(`refuses ${what} in a tax id (ASCII only after NFKC), naming the field`, function () {
+        expect(() => fp({ sellerTaxId: v }))
+          .to.throw(InvoiceIdentityError, /outside 0-9 and A-Z/)
+          .with.property("field", "sellerTaxId");
+        expect(() => taxIdKey(v, "buyerTaxId")).to.throw(InvoiceIdentityError).with.property("field", "buyerTaxId");
+      });
+    }
   });
 
-  it("keeps distinct letters and digits distinct (O is not 0, I is not 1)", function () {
+  it("keeps distinct letters and digits distinct in the normalised key (the skeleton folds them for identity only)", function () {
     expect(normaliseInvoiceKey("INVO01")).to.not.equal(normaliseInvoiceKey("INV001"));
-    expect(normaliseInvoiceKey("INVI01")).to.not.equal(normaliseInvoiceKey("INV101"));
+    expect(invoiceNumberKey("INVO01")).to.equal(invoiceNumberKey("INV001"));
   });
 
   it("folds case fully and stays a fixed point on awkward Unicode (ß/ẞ/SS, a space removed before a combining mark)", function () {
@@ -118,12 +180,17 @@ describe("invoice fingerprint", function () {
 
   it("refuses malformed input instead of hashing it", function () {
     expect(() => invoiceFingerprint("0x1234", BASE)).to.throw(/salt/);
-    expect(() => invoiceFingerprint(SALT, { ...BASE, issueDate: "2026-02-30" })).to.throw(/issue date/);
-    expect(() => invoiceFingerprint(SALT, { ...BASE, issueDate: "01/03/2026" })).to.throw(/issue date/);
-    expect(() => invoiceFingerprint(SALT, { ...BASE, amount: 0n })).to.throw(/amount/);
-    expect(() => invoiceFingerprint(SALT, { ...BASE, amount: 2n ** 64n })).to.throw(/amount/);
-    expect(() => invoiceFingerprint(SALT, { ...BASE, invoiceNumber: " - / _ ." })).to.throw(/at least one character/);
-    expect(invoiceFingerprint(SALT, { ...BASE, amount: 2n ** 64n - 1n })).to.match(/^0x[0-9a-f]{64}$/);
+    expect(() => fp({ invoiceNumber: " - / _ ." })).to.throw(InvoiceIdentityError, /empty/);
+    expect(() => fp({ sellerTaxId: " - " })).to.throw(InvoiceIdentityError, /empty/);
+  });
+
+  it("puts root ids and split-child ids in namespaces that never meet", function () {
+    const parent = 7n;
+    const child = childIdOf(parent, 0);
+    expect(receivableIdOf(toBeHex(child, 32))).to.not.equal(child);
+    expect(child).to.not.equal(BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [parent, 0n]))));
+    expect(receivableIdOf(fp())).to.not.equal(BigInt(fp()));
+    expect(idHex(1n)).to.equal("0x" + "0".repeat(63) + "1");
   });
 
   it("isIsoDay accepts real calendar days only", function () {

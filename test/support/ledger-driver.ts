@@ -8,6 +8,10 @@
 import { MaxUint256, Wallet, id as keccakId, sha256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
 import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../services/src/financing/financing-terms";
+import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
+import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
+import { freshUscc } from "./entity-ids";
 import type { TestEnv } from "./app";
 
 export const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4, AUDITOR: 8 } as const;
@@ -36,6 +40,11 @@ export async function mined(tx: Promise<ContractTransactionResponse>): Promise<T
 let invoiceCounter = 0;
 
 export class LedgerDriver {
+  /** Each member's unified social credit code, registered as its entity id (what invoices name). */
+  readonly taxIds = new Map<string, string>();
+  /** Terms of every invoice tokenised here, by receivable id: what acceptances name. */
+  private readonly terms = new Map<bigint, ReturnType<typeof termsOf>>();
+
   constructor(
     readonly env: TestEnv,
     readonly p: Participants,
@@ -79,31 +88,57 @@ export class LedgerDriver {
   }
 
   register(account: string, roles: number, kycExpiry: number, jurisdiction = JURISDICTION_CN): Promise<TransactionReceipt> {
+    const uscc = freshUscc();
+    this.taxIds.set(account, uscc);
     return mined(
       this.env.ledger.registry
         .connect(this.env.keys.operator)
-        .register(account, roles, kycExpiry, jurisdiction, keccakId(`entity ${account}`)),
+        .register(account, roles, kycExpiry, jurisdiction, entityIdHash("USCC", uscc)),
     );
   }
 
-  /** Tokenises a fresh invoice of `seller` owed by `debtor`; returns the receivable id. */
+  /** The member's registered unified social credit code. */
+  taxIdOf(who: Wallet | string): string {
+    const id = this.taxIds.get(typeof who === "string" ? who : who.address);
+    if (!id) throw new Error(`no tax id registered here for ${typeof who === "string" ? who : who.address}`);
+    return id;
+  }
+
+  /** The compliance key's attestation of `invoices` for `seller` (the ledger's invoice attester). */
+  attest(seller: string, invoices: LedgerInvoice[], batch = false): Promise<{ expiry: bigint; signature: string }> {
+    for (const inv of invoices) this.terms.set(receivableIdOf(inv.fingerprint), termsOf(seller, inv));
+    return attestInvoices(
+      this.env.keys.compliance,
+      { chainId: this.env.chain.chainId, receivables: this.env.ledger.record.contracts.Receivables },
+      seller,
+      invoices,
+      batch,
+    );
+  }
+
+  /** The recorded terms of a receivable tokenised here. */
+  termsOf(id: bigint): ReturnType<typeof termsOf> {
+    const t = this.terms.get(id);
+    if (!t) throw new Error(`receivable ${id} was not tokenised through this driver`);
+    return t;
+  }
+
+  /** Tokenises a fresh, attested invoice of `seller` owed by `debtor`; returns the receivable id. */
   async tokenise(seller: Wallet, debtor: Wallet, faceValue = 1_000_000_00n, dueInDays = 90): Promise<bigint> {
     invoiceCounter += 1;
-    const fingerprint = keccakId(`fingerprint ${invoiceCounter} ${Math.random()}`);
-    await mined(
-      this.env.ledger.receivables.connect(seller).tokenise({
-        debtor: debtor.address,
-        faceValue,
-        dueDate: (await this.now()) + dueInDays * DAY,
-        documentHash: sha256(toUtf8Bytes(`invoice document ${invoiceCounter}`)),
-        fingerprint,
-      }),
-    );
-    return BigInt(fingerprint);
+    const inv: LedgerInvoice = {
+      debtor: debtor.address,
+      faceValue,
+      dueDate: (await this.now()) + dueInDays * DAY,
+      documentHash: sha256(toUtf8Bytes(`invoice document ${invoiceCounter} ${Math.random()}`)),
+      fingerprint: keccakId(`fingerprint ${invoiceCounter} ${Math.random()}`),
+    };
+    await mined(this.env.ledger.receivables.connect(seller).tokenise(inv, await this.attest(seller.address, [inv])));
+    return receivableIdOf(inv.fingerprint);
   }
 
   accept(debtor: Wallet, id: bigint): Promise<TransactionReceipt> {
-    return mined(this.env.ledger.receivables.connect(debtor).accept(id));
+    return mined(this.env.ledger.receivables.connect(debtor).accept(id, this.termsOf(id)));
   }
 
   /** The debtor signs the acceptance; `relayer` (not a party) sends it. */
@@ -115,9 +150,9 @@ export class LedgerDriver {
     const signature = await debtor.signTypedData(
       { ...RECEIVABLES_DOMAIN, chainId: this.env.chain.chainId, verifyingContract: this.env.ledger.record.contracts.Receivables },
       RECEIVABLES_TYPES.Accept,
-      { debtor: debtor.address, receivableId: id, nonce, deadline },
+      { debtor: debtor.address, receivableId: id, ...this.termsOf(id), nonce, deadline },
     );
-    return mined(r.connect(relayer).acceptBySig(debtor.address, id, { nonce, deadline, signature }));
+    return mined(r.connect(relayer).acceptBySig(debtor.address, id, this.termsOf(id), { nonce, deadline, signature }));
   }
 
   /** Voids a signature nonce of `who` on the Receivables contract without using it. */

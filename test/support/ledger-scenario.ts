@@ -8,6 +8,8 @@
 import { MaxUint256, ZeroAddress, encodeBytes32String, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
 import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
 import type { TestEnv } from "./app";
+import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 
 /** The movable-property financing registration number of the scenario's one financing. */
 export const SCENARIO_REGISTRATION = "0441202612040000001";
@@ -67,23 +69,31 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
 
   const ids: Record<string, string> = {};
   const start = await now();
+  const accepting = new Map<bigint, ReturnType<typeof termsOf>>();
   const tokenise = async (label: string, seller: Wallet, debtor: Wallet, yuan: bigint, dueDays: number) => {
     counter += 1;
-    const fingerprint = keccak256(toUtf8Bytes(`fingerprint ${label} ${counter} ${Math.random()}`));
-    await send(
-      ledger.receivables.connect(seller).tokenise({
-        debtor: debtor.address,
-        faceValue: yuan * YUAN,
-        dueDate: start + dueDays * DAY,
-        documentHash: sha256(toUtf8Bytes(`invoice ${label} ${counter}`)),
-        fingerprint,
-      }),
+    const inv: LedgerInvoice = {
+      debtor: debtor.address,
+      faceValue: yuan * YUAN,
+      dueDate: start + dueDays * DAY,
+      documentHash: sha256(toUtf8Bytes(`invoice ${label} ${counter} ${Math.random()}`)),
+      fingerprint: keccak256(toUtf8Bytes(`fingerprint ${label} ${counter} ${Math.random()}`)),
+    };
+    const attestation = await attestInvoices(
+      env.keys.compliance,
+      { chainId: chain.chainId, receivables: await ledger.receivables.getAddress() },
+      seller.address,
+      [inv],
+      false,
     );
-    ids[label] = hexId(fingerprint);
-    return BigInt(fingerprint);
+    await send(ledger.receivables.connect(seller).tokenise(inv, attestation));
+    const id = receivableIdOf(inv.fingerprint);
+    accepting.set(id, termsOf(seller.address, inv));
+    ids[label] = hexId(id);
+    return id;
   };
   const { supplierA, supplierB, supplierC, buyer, buyer2, financier } = wallets;
-  const accept = (debtor: Wallet, id: bigint) => send(ledger.receivables.connect(debtor).accept(id));
+  const accept = (debtor: Wallet, id: bigint) => send(ledger.receivables.connect(debtor).accept(id, accepting.get(id)!));
 
   // A three-level split tree: root (A) -> c0 (A), c1 (-> B); B splits c1 -> g0 (B), g1 (-> C).
   const root = await tokenise("root", supplierA, buyer, 1_000_000n, 30);

@@ -19,7 +19,7 @@
 import { getAddress } from "ethers";
 import { MAX_FEN, parseFen, yuanToFen } from "./money";
 // The ledger's own normalisation of tax ids and invoice numbers, so these checks match the fingerprint.
-import { normaliseInvoiceKey } from "../../../services/src/receivables/fingerprint";
+import { invoiceNumberKey, InvoiceIdentityError, normaliseInvoiceKey, taxIdKey } from "../../../services/src/receivables/fingerprint";
 
 export const MAX_TERM_DAYS = 365;
 
@@ -148,6 +148,15 @@ export function checkInvoiceRow(cells: Record<string, string | undefined>, line:
   if (sellerTaxId && buyerTaxId && normaliseInvoiceKey(sellerTaxId) === normaliseInvoiceKey(buyerTaxId)) {
     reasons.push("seller_tax_id and buyer_tax_id are the same: an invoice to oneself cannot be tokenised");
   }
+  // The ledger's identity rules, checked here so a bad row is named before anything is signed.
+  let key = "";
+  try {
+    if (buyerTaxId) taxIdKey(buyerTaxId, "buyerTaxId");
+    if (sellerTaxId && invoiceNumber) key = `${taxIdKey(sellerTaxId, "sellerTaxId")}|${invoiceNumberKey(invoiceNumber)}`;
+  } catch (e) {
+    if (!(e instanceof InvoiceIdentityError)) throw e;
+    reasons.push(e.message);
+  }
 
   const buyerText = get("buyer_address") || opts.defaultBuyer || "";
   const debtor = buyerText ? address(buyerText) : null;
@@ -232,7 +241,6 @@ export function checkInvoiceRow(cells: Record<string, string | undefined>, line:
     amount: fen!.toString(),
     documentHash,
   };
-  const key = [normaliseInvoiceKey(sellerTaxId), normaliseInvoiceKey(buyerTaxId), normaliseInvoiceKey(invoiceNumber), issueDate, fen!.toString()].join("|");
   return { ok: true, line, invoice, key, ...(documentFile ? { documentFile } : {}) };
 }
 

@@ -66,7 +66,21 @@ export function revertToHttp(e: ErrorDescription | null, fallback: string): Http
     case "FinancingUnverifiedParty":
       return new ForbiddenException({ ...code, message: `${a[0]} is not a verified ${ROLE(a[1])} on the ledger (active membership with valid KYC is required).` });
     case "ReceivableDuplicate":
-      return new ConflictException({ ...code, message: `This invoice is already on the ledger (fingerprint ${hex(a[0])}); an invoice can be tokenised only once.` });
+      return new ConflictException({ ...code, message: `This invoice is already on the ledger (receivable ${hex(a[0])}); an invoice can be tokenised only once.` });
+    case "ReceivableDocumentUsed":
+      return new ConflictException({ ...code, message: `Invoice document ${a[0]} is already on the ledger as receivable ${hex(a[1])}; a document can be tokenised only once.` });
+    case "ReceivableAttestationExpired":
+      return new UnprocessableEntityException({ ...code, message: `The invoice attestation expired at ${new Date(Number(a[0]) * 1000).toISOString()}; ask for a new one.` });
+    case "ReceivableAttesterUnauthorized":
+      return new UnprocessableEntityException({
+        ...code,
+        message: `The invoice attestation does not verify (it recovers to ${a[0]}, not an invoice attester): it was issued for another seller or other invoice data.`,
+      });
+    case "ReceivableTermsMismatch":
+      return new ConflictException({
+        ...code,
+        message: `Receivable ${hex(a[0])} was recorded with another ${["seller", "face value", "due date", "document"][Number(a[1])]} than the accepted terms; nothing was accepted.`,
+      });
     case "ReceivableNotFound":
       return new NotFoundException({ ...code, message: `Receivable ${hex(a[0])} does not exist.` });
     case "ReceivableInvalidStatus":

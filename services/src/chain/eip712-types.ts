@@ -47,7 +47,34 @@ export const RECEIVABLES_TYPES = {
     TokeniseBatch: [{ name: "seller", type: "address" }, { name: "invoices", type: "Invoice[]" }, ...tail],
     Invoice,
   },
-  Accept: { Accept: [{ name: "debtor", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail] },
+  /** Signed by an invoice attester (INVOICE_ATTESTER_ROLE), not by a participant: no nonce. */
+  InvoiceAttestation: {
+    InvoiceAttestation: [
+      { name: "seller", type: "address" },
+      { name: "invoice", type: "Invoice" },
+      { name: "expiry", type: "uint256" },
+    ],
+    Invoice,
+  },
+  InvoiceBatchAttestation: {
+    InvoiceBatchAttestation: [
+      { name: "seller", type: "address" },
+      { name: "invoices", type: "Invoice[]" },
+      { name: "expiry", type: "uint256" },
+    ],
+    Invoice,
+  },
+  Accept: {
+    Accept: [
+      { name: "debtor", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "seller", type: "address" },
+      { name: "faceValue", type: "uint256" },
+      { name: "dueDate", type: "uint256" },
+      { name: "documentHash", type: "bytes32" },
+      ...tail,
+    ],
+  },
   Cancel: { Cancel: [{ name: "seller", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail] },
   CreditNote: {
     CreditNote: [

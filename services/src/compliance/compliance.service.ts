@@ -13,6 +13,7 @@ import { getAddress, isAddress } from "ethers";
 import type { EntityManager } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
+import { idHex, receivableIdOf } from "../receivables/fingerprint";
 import { ComplianceRecords, type SellerBook } from "./compliance.records";
 import { ComplianceCheckResponseDto } from "./dto/compliance-check-response.dto";
 import { ComplianceCheckEntity, type CheckResult } from "./entities/compliance-check.entity";
@@ -238,7 +239,10 @@ class BatchInvoiceFacts implements InvoiceFacts {
   static async load(records: ComplianceRecords, em: EntityManager, invoices: readonly InvoiceSubject[]): Promise<BatchInvoiceFacts> {
     const statuses = await records.tokenisedStatuses(
       em,
-      invoices.map((i) => i.fingerprint.trim().toLowerCase()),
+      invoices.flatMap((i) => {
+        const fp = i.fingerprint.trim().toLowerCase();
+        return /^0x[0-9a-f]{64}$/.test(fp) ? [idHex(receivableIdOf(fp))] : [];
+      }),
     );
     const books = new Map<string, SellerBook>();
     for (const seller of new Set(invoices.map((i) => checksummed(i.seller)))) {

@@ -1,51 +1,64 @@
 /**
- * Invoice fingerprints: the id an invoice gets on the ledger, and what stops it being tokenised
- * (and so financed) twice. Pure functions, no Nest, so the CLI, the scripts and the tests compute
- * exactly what the service computes.
+ * Invoice identity: the one definition of what makes two invoices the same invoice, and of the ids
+ * receivables get on the ledger. Pure functions, no Nest, so the CLI, the scripts, the indexer and
+ * the tests compute exactly what the service computes and attests.
  *
- *   fingerprint = keccak256(abi.encode(bytes32 FINGERPRINT_SALT, string sellerTaxId,
- *                                      string buyerTaxId, string invoiceNumber,
- *                                      string issueDate, uint256 amount))
- *   receivable id = uint256(fingerprint)
+ * An invoice is its seller and its number (a VAT e-invoice number is unique nationally). Amount,
+ * dates, debtor and document are its content: presenting the same seller and number again is the
+ * same invoice whatever the content, and is refused.
  *
- * The tax ids and the invoice number are normalised first, because the same invoice reaches the
- * ledger typed by different people on different systems ("inv-001" from an ERP export,
- * "INV 001" typed by hand, "ＩＮＶ－００１" from a full-width Chinese input method). Normalisation,
- * in this order:
- *   1. Unicode NFKC: compatibility forms fold to their plain form (full-width letters, digits and
- *      punctuation become ASCII; ligatures split; circled and super-script digits become digits);
- *   2. case folded to upper case, locale independent: lower case first, then upper case, so letters
- *      whose upper case is a different length still agree ("ß", "ẞ" and "SS" are the same);
- *   3. NFKC again, so a character whose case mapping is not in NFKC form is folded too (this makes
- *      normalisation idempotent);
- *   4. removed: every whitespace character (Unicode White_Space: spaces of any width, tabs, line
- *      breaks, U+3000 ideographic space), every invisible format character (Unicode Cf: zero-width
- *      spaces and joiners, soft hyphen, BOM), every dash or hyphen (U+002D, U+2010–U+2015, U+2212,
- *      U+FE58, U+FE63, U+FF0D) and the separators "." "/" "_";
- *   5. NFKC once more, and the whole repeated until nothing changes: a removed space can let a
- *      combining mark compose with the letter before it (rare, but the result must be a fixed
- *      point, so normalising a normalised key changes nothing).
- * The issue date is the canonical "YYYY-MM-DD" string and the amount the face value in fen; both
- * are validated before they get here, so they need no normalisation.
+ *   fingerprint   = keccak256(abi.encode(bytes32 FINGERPRINT_SALT, string taxIdKey(sellerTaxId),
+ *                                        string invoiceNumberKey(invoiceNumber)))
+ *   receivable id = uint256(keccak256(abi.encode(ROOT_ID_TAG, fingerprint)))       (receivableIdOf)
+ *   child id      = uint256(keccak256(abi.encode(CHILD_ID_TAG, parentId, index)))  (childIdOf)
+ * The two tags put roots and split children in namespaces that cannot meet (the contract computes
+ * the same in `receivableIdOf` and `childId`).
+ *
+ * Keys, because the same invoice reaches the ledger typed by different people on different systems
+ * ("inv-001" from an ERP export, "INV 001" typed by hand, "ＩＮＶ－００１" from a full-width input
+ * method) and because an attacker types look-alikes on purpose ("INV-001" with a Cyrillic "І"):
+ *   - `normaliseInvoiceKey`: NFKC (compatibility forms fold: full-width, ligatures, circled
+ *     digits), case folded to upper case (lower then upper, so "ß" and "SS" agree), NFKC again,
+ *     then whitespace, invisible format characters (Cf), the dash family and "." "/" "_" removed;
+ *     repeated to a fixed point.
+ *   - `taxIdKey`: the normalised key, which must then be ASCII capitals and digits only (the
+ *     alphabet of USCC and LEI): a Cyrillic or Greek letter in a tax id is refused, never folded.
+ *     The service further requires it to be exactly the party's registered entity id.
+ *   - `invoiceNumberKey`: the normalised key, refused when it mixes scripts beyond UTS #39's
+ *     highly restrictive profile (Latin with Cyrillic or Greek); otherwise its UTS #39 confusable
+ *     skeleton (common/unicode.ts, Unicode's own confusables data) with combining marks removed, so
+ *     "INV-001", an all-Cyrillic look-alike, "INV-0O1" and "INV-001" with an accent on a digit are
+ *     one identity. The skeleton is for comparison only, never shown.
  *
  * Changing any of this (or the salt) changes every fingerprint: invoices tokenised before the
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
-import { AbiCoder, keccak256 } from "ethers";
+import { AbiCoder, id as keccakText, keccak256 } from "ethers";
+import { isMixedScript, skeleton } from "../common/unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
 const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
+const MARKS = /\p{M}/gu;
+const TAX_ID = /^[0-9A-Z]+$/;
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const MAX_AMOUNT = 2n ** 64n - 1n;
+const ROOT_ID_TAG = keccakText("SCF.receivable.root");
+const CHILD_ID_TAG = keccakText("SCF.receivable.child");
+const abi = AbiCoder.defaultAbiCoder();
 
+/** The seller and number that make an invoice itself. */
 export interface InvoiceIdentity {
   sellerTaxId: string;
-  buyerTaxId: string;
   invoiceNumber: string;
-  /** "YYYY-MM-DD". */
-  issueDate: string;
-  /** Face value in fen. */
-  amount: bigint;
+}
+
+/** Which field of an invoice's identity is unusable, and why, in words a client can act on. */
+export class InvoiceIdentityError extends Error {
+  constructor(
+    readonly field: "sellerTaxId" | "buyerTaxId" | "invoiceNumber",
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** The normalised form of a tax id or invoice number (see the file comment); may be empty. */
@@ -59,6 +72,34 @@ export function normaliseInvoiceKey(value: string): string {
   return v;
 }
 
+/** A tax id as compared with registered entity ids: normalised, ASCII capitals and digits only. */
+export function taxIdKey(value: string, field: "sellerTaxId" | "buyerTaxId" = "sellerTaxId"): string {
+  const key = normaliseInvoiceKey(value);
+  if (!key) throw new InvoiceIdentityError(field, `${field} is empty once spaces and separators are removed.`);
+  if (!TAX_ID.test(key)) {
+    throw new InvoiceIdentityError(
+      field,
+      `${field} "${value}" holds characters outside 0-9 and A-Z once normalised (NFKC): a unified social credit code or LEI ` +
+        "is ASCII letters and digits only, so a look-alike letter from another script is refused.",
+    );
+  }
+  return key;
+}
+
+/** An invoice number as compared for identity: its confusable skeleton; mixed scripts refused. */
+export function invoiceNumberKey(value: string): string {
+  const key = normaliseInvoiceKey(value);
+  if (!key) throw new InvoiceIdentityError("invoiceNumber", "invoiceNumber is empty once spaces and separators are removed.");
+  if (isMixedScript(key)) {
+    throw new InvoiceIdentityError(
+      "invoiceNumber",
+      `invoiceNumber "${value}" mixes writing systems (for example Latin with Cyrillic or Greek letters that look alike); ` +
+        "type it in one script as printed on the invoice.",
+    );
+  }
+  return skeleton(key).replace(MARKS, "").normalize("NFC");
+}
+
 /** True for a real calendar day written as YYYY-MM-DD. */
 export function isIsoDay(value: string): boolean {
   const m = ISO_DAY.exec(value);
@@ -68,24 +109,23 @@ export function isIsoDay(value: string): boolean {
   return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
 }
 
-/** The invoice fingerprint as 0x-prefixed 32-byte hex. Throws on malformed input. */
+/** The invoice fingerprint as 0x-prefixed 32-byte hex. Throws InvoiceIdentityError on unusable input. */
 export function invoiceFingerprint(salt: string, inv: InvoiceIdentity): string {
   if (!/^0x[0-9a-fA-F]{64}$/.test(salt)) throw new Error("fingerprint salt must be 32 bytes as 0x-prefixed hex");
-  if (!isIsoDay(inv.issueDate)) throw new Error(`issue date must be YYYY-MM-DD, got "${inv.issueDate}"`);
-  if (inv.amount <= 0n || inv.amount > MAX_AMOUNT) throw new Error(`amount ${inv.amount} is outside 1..2^64-1`);
-  const seller = normaliseInvoiceKey(inv.sellerTaxId);
-  const buyer = normaliseInvoiceKey(inv.buyerTaxId);
-  const number = normaliseInvoiceKey(inv.invoiceNumber);
-  if (!seller || !buyer || !number) throw new Error("tax ids and invoice number must keep at least one character once normalised");
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ["bytes32", "string", "string", "string", "string", "uint256"],
-      [salt, seller, buyer, number, inv.issueDate, inv.amount],
-    ),
-  );
+  return keccak256(abi.encode(["bytes32", "string", "string"], [salt, taxIdKey(inv.sellerTaxId), invoiceNumberKey(inv.invoiceNumber)]));
 }
 
-/** The receivable id a fingerprint becomes on-chain (the token id), as a bigint. */
+/** The receivable id a fingerprint becomes on-chain (the token id), as the contract's `receivableIdOf`. */
 export function receivableIdOf(fingerprint: string): bigint {
-  return BigInt(fingerprint);
+  return BigInt(keccak256(abi.encode(["bytes32", "bytes32"], [ROOT_ID_TAG, fingerprint])));
+}
+
+/** The id of the `index`-th child of a split of `parentId`, as the contract's `childId`. */
+export function childIdOf(parentId: bigint | string, index: number | bigint): bigint {
+  return BigInt(keccak256(abi.encode(["bytes32", "uint256", "uint256"], [CHILD_ID_TAG, BigInt(parentId), BigInt(index)])));
+}
+
+/** A receivable id as the projection stores it: 0x and 64 lower-case hex digits. */
+export function idHex(id: bigint): string {
+  return "0x" + id.toString(16).padStart(64, "0");
 }

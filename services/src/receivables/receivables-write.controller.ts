@@ -38,7 +38,9 @@ import { NOSNIFF, attachment } from "../common/documents.store";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { DocumentHashInto, type UploadedDocument } from "./document-upload";
 import {
+  AttestInvoicesDto,
   CreditNoteDto,
+  InvoiceAttestationResponseDto,
   DocumentUploadResponseDto,
   ReceivableActDto,
   ReceivableDocumentResponseDto,
@@ -107,6 +109,18 @@ export class ReceivablesWriteController {
     @Query("wait", WAIT) wait?: boolean,
   ) {
     return answer(res, await this.receivables.tokeniseBatch(user, dto, wait ?? false));
+  }
+
+  @Post("attestations")
+  @RequireRoles("supplier")
+  @ApiOperation({
+    summary:
+      "The invoice attester's signature for a supplier that calls tokenise/tokeniseBatch itself: the same checks as POST /receivables, " +
+      "scoped to the signed-in seller, valid for an hour",
+  })
+  @ApiCreatedResponse({ type: InvoiceAttestationResponseDto })
+  attest(@CurrentUser() user: AuthUser, @Body() dto: AttestInvoicesDto): Promise<InvoiceAttestationResponseDto> {
+    return this.receivables.attest(user, dto);
   }
 
   @Post(":id/accept")

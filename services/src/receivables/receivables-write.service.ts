@@ -9,10 +9,19 @@
  * here and is answered as it was, so a client can retry freely.
  *
  * Tokenisation invariants kept here, before the contract's own:
- * - the fingerprint (receivable id) is computed by the service from normalised invoice data
- *   (fingerprint.ts), never taken from the client;
+ * - an invoice's identity is its seller tax id and number (fingerprint.ts): the fingerprint and the
+ *   receivable id are computed here, never taken from the client; a mixed-script number or a tax id
+ *   outside ASCII letters and digits is refused (422), and so is a tax id that is not exactly the
+ *   seller's or the debtor's registered entity id (422, naming which);
+ * - the same identity presented again is refused (409, saying whether the content differs: a red
+ *   flag), and so is a document already tokenised (409);
  * - compliance runs first and any failing rule refuses the act (a duplicate fingerprint: 409;
  *   anything else: 422) with every failing rule's reason; "review" proceeds and is recorded;
+ * - only then does the compliance key, the ledger's invoice attester, sign the EIP-712 attestation
+ *   the contract requires (InvoiceAttestation / InvoiceBatchAttestation, expiring with the seller's
+ *   own signature). In production this is where the tax authority's e-invoice verification answers
+ *   first (see compliance/README.md). POST /receivables/attestation hands the same attestation to a
+ *   supplier that sends `tokenise` itself;
  * - a fingerprint already held by a pending tokenisation act is a duplicate (409) too: the check
  *   and the act's insertion run under a per-fingerprint lock, so two concurrent posts of the same
  *   invoice to this process cannot both be accepted. (Across processes the contract still refuses
@@ -32,7 +41,7 @@ import {
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
-import { AbiCoder, Signature, TypedDataEncoder, getAddress, keccak256, recoverAddress } from "ethers";
+import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
 import { DataSource, In, type Repository } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
@@ -49,11 +58,14 @@ import { ComplianceService, type ComplianceRun } from "../compliance/compliance.
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
 import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { FinancingEntity, MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { entityIdHash } from "../onboarding/onboarding.service";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import { sha256Hex, type UploadedDocument } from "./document-upload";
 import {
   parseIsoInstant,
+  type AttestInvoicesDto,
+  type InvoiceAttestationResponseDto,
   type BatchInvoiceDto,
   type CreditNoteDto,
   type DocumentUploadResponseDto,
@@ -67,18 +79,23 @@ import {
   type UnsignedReceivableActDto,
 } from "./dto/receivable-write.dto";
 import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
-import { invoiceFingerprint } from "./fingerprint";
+import { childIdOf, idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "./fingerprint";
 
 /** What a write endpoint answers: the typed data to sign (200) or the accepted act (202). */
 export type WriteOutcome = { status: 200; body: UnsignedReceivableActDto } | { status: 202; body: ActResponseDto };
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 const PERMIT_WAIT_MS = 60_000;
+/** How long an attestation handed to a direct caller stays valid: enough to send, short enough to revoke by waiting. */
+const ATTESTATION_TTL_SECONDS = 3_600;
 const IFACE = Receivables__factory.createInterface();
-const abi = AbiCoder.defaultAbiCoder();
 
 /** One invoice after validation: what the fingerprint, compliance and the typed data need. */
 interface Invoice {
+  /** The receivable id the fingerprint becomes (0x + 64 hex). */
+  id: string;
+  sellerTaxId: string;
+  buyerTaxId: string;
   debtor: string;
   faceValue: bigint;
   issueDate: string;
@@ -131,24 +148,24 @@ export class ReceivablesWriteService {
       throw new BadRequestException("Send the invoice document as multipart field 'document', or its SHA-256 as documentHash.");
     }
     const inv = this.invoiceOf(dto, dto.documentHash);
-    const id = inv.fingerprint;
+    const id = inv.id;
     const draft: ActDraft = {
       kind: "tokenise",
       contract: "Receivables",
       primaryType: "Tokenise",
       message: { seller, invoice: invoiceMessage(inv) },
-      encode: (auth) => IFACE.encodeFunctionData("tokeniseBySig", [seller, invoiceTuple(inv), auth]),
+      encode: (auth) =>
+        IFACE.encodeFunctionData("tokeniseBySig", [seller, invoiceTuple(inv), this.attestation(seller, [inv], auth.deadline, false), auth]),
       receivableId: id,
-      result: { receivableId: id },
+      result: { receivableId: id, fingerprint: inv.fingerprint },
     };
     return this.run(user, draft, dto, wait, {
-      hint: async () => {
-        await this.requireVerifiedDebtor(inv.debtor);
-        await this.refuseIfIndexed([id]);
-      },
+      hint: () => this.requireVerifiedDebtor(inv.debtor),
       check: async () => {
+        await this.refuseIfIndexed([inv]);
+        await this.requireRegisteredTaxIds(seller, [inv]);
         const run = await this.screen(seller, [inv], !dto.signature);
-        draft.result = { receivableId: id, complianceRunId: run.runId, compliance: run.overall };
+        draft.result = { receivableId: id, fingerprint: inv.fingerprint, complianceRunId: run.runId, compliance: run.overall };
         if (!dto.signature) await this.refuseIfPending([id]);
       },
       lockKeys: [id],
@@ -162,36 +179,31 @@ export class ReceivablesWriteService {
   /** POST /receivables/batch: up to 200 invoices under one signature, one transaction. */
   async tokeniseBatch(user: AuthUser, dto: TokeniseBatchDto, wait: boolean): Promise<WriteOutcome> {
     const seller = getAddress(user.address);
-    const invoices = dto.invoices.map((i: BatchInvoiceDto) => this.invoiceOf(i, i.documentHash));
-    const ids = invoices.map((i) => i.fingerprint);
-    const seen = new Map<string, number[]>();
-    ids.forEach((id, i) => seen.set(id, [...(seen.get(id) ?? []), i]));
-    const repeated = [...seen.values()].filter((idx) => idx.length > 1);
-    if (repeated.length) {
-      throw new UnprocessableEntityException({
-        error: "DuplicateInBatch",
-        message:
-          "The batch holds the same invoice more than once (same seller and buyer tax ids, invoice number, issue date and amount once " +
-          `normalised): ${repeated.map((idx) => `invoices ${idx.join(", ")}`).join("; ")} (indexes from 0). Send each invoice once.`,
-        lines: repeated,
-      });
-    }
+    const invoices = dto.invoices.map((i: BatchInvoiceDto, n: number) => this.invoiceOf(i, i.documentHash, n));
+    const ids = invoices.map((i) => i.id);
+    refuseRepeated(ids);
     const draft: ActDraft = {
       kind: "tokenise_batch",
       contract: "Receivables",
       primaryType: "TokeniseBatch",
       message: { seller, invoices: invoices.map(invoiceMessage) },
       encode: (auth) =>
-        IFACE.encodeFunctionData("tokeniseBatchBySig", [seller, invoices.map(invoiceTuple), auth]),
+        IFACE.encodeFunctionData("tokeniseBatchBySig", [
+          seller,
+          invoices.map(invoiceTuple),
+          this.attestation(seller, invoices, auth.deadline, true),
+          auth,
+        ]),
       receivableId: null,
       result: { receivableIds: ids },
     };
     return this.run(user, draft, dto, wait, {
       hint: async () => {
         for (const d of new Set(invoices.map((i) => i.debtor))) await this.requireVerifiedDebtor(d);
-        await this.refuseIfIndexed(ids);
       },
       check: async () => {
+        await this.refuseIfIndexed(invoices);
+        await this.requireRegisteredTaxIds(seller, invoices);
         const run = await this.screen(seller, invoices, !dto.signature);
         draft.result = { receivableIds: ids, complianceRunId: run.runId, compliance: run.overall };
         if (!dto.signature) await this.refuseIfPending(ids);
@@ -201,20 +213,60 @@ export class ReceivablesWriteService {
     });
   }
 
+  /**
+   * POST /receivables/attestations: the attestation a supplier sending `tokenise` / `tokeniseBatch`
+   * itself needs. The same checks as the relayed path (identity, registered tax ids, duplicates on
+   * the ledger and in pending acts, compliance, whose run is stored), scoped to the signed-in seller:
+   * the attestation names it, so nobody else can use it.
+   */
+  async attest(user: AuthUser, dto: AttestInvoicesDto): Promise<InvoiceAttestationResponseDto> {
+    const seller = getAddress(user.address);
+    const many = dto.invoices.length > 1;
+    const invoices = dto.invoices.map((i, n) => this.invoiceOf(i, i.documentHash, many ? n : undefined));
+    const ids = invoices.map((i) => i.id);
+    refuseRepeated(ids);
+    for (const d of new Set(invoices.map((i) => i.debtor))) await this.requireVerifiedDebtor(d);
+    await this.refuseIfIndexed(invoices);
+    await this.requireRegisteredTaxIds(seller, invoices);
+    const run = await this.screen(seller, invoices, false);
+    await this.refuseIfPending(ids);
+    const expiry = BigInt(Math.floor(Date.now() / 1000) + ATTESTATION_TTL_SECONDS);
+    const { signature } = this.attestation(seller, invoices, expiry, many);
+    return {
+      seller,
+      function: many ? "tokeniseBatch" : "tokenise",
+      invoices: invoices.map((i) => ({
+        receivableId: i.id,
+        debtor: i.debtor,
+        faceValue: i.faceValue.toString(),
+        dueDate: i.dueDate.toString(),
+        documentHash: i.documentHash,
+        fingerprint: i.fingerprint,
+      })),
+      expiry: expiry.toString(),
+      signature,
+      complianceRunId: run.runId,
+    };
+  }
+
   // ---------------------------------------------------------------- acts on a receivable
 
   /** POST /receivables/:id/accept: the debtor confirms the debt (irrevocable). */
-  accept(user: AuthUser, id: string, sig: SignatureFields, wait: boolean): Promise<WriteOutcome> {
+  async accept(user: AuthUser, id: string, sig: SignatureFields, wait: boolean): Promise<WriteOutcome> {
     const debtor = getAddress(user.address);
+    // The debtor consents to the terms as recorded (indexed from the ReceivableTokenised event): the
+    // contract refuses them if the record under this id says otherwise (a squatter's copy).
+    const terms = await this.termsOf(id);
     return this.run(
       user,
       {
         kind: "accept",
         contract: "Receivables",
         primaryType: "Accept",
-        message: { debtor, receivableId: BigInt(id) },
-        encode: (a) => IFACE.encodeFunctionData("acceptBySig", [debtor, id, a]),
+        message: { debtor, receivableId: BigInt(id), ...terms },
+        encode: (a) => IFACE.encodeFunctionData("acceptBySig", [debtor, id, terms, a]),
         receivableId: id,
+        result: { seller: terms.seller, faceValue: terms.faceValue.toString(), dueDate: terms.dueDate.toString(), documentHash: terms.documentHash },
       },
       sig,
       wait,
@@ -245,7 +297,7 @@ export class ReceivablesWriteService {
   split(user: AuthUser, id: string, dto: SplitReceivableDto, wait: boolean): Promise<WriteOutcome> {
     const holder = getAddress(user.address);
     const amounts = dto.amounts.map((a) => BigInt(a));
-    const childIds = amounts.map((_, i) => keccak256(abi.encode(["uint256", "uint256"], [id, i])));
+    const childIds = amounts.map((_, i) => idHex(childIdOf(id, i)));
     return this.run(
       user,
       {
@@ -431,18 +483,30 @@ export class ReceivablesWriteService {
 
   // ---------------------------------------------------------------- tokenisation checks
 
-  private invoiceOf(dto: TokeniseReceivableDto | BatchInvoiceDto, documentHash: string): Invoice {
+  private invoiceOf(dto: TokeniseReceivableDto | BatchInvoiceDto, documentHash: string, index?: number): Invoice {
     const due = parseIsoInstant(dto.dueDate);
     if (due === null) throw new BadRequestException("dueDate must be an ISO 8601 date or date-time.");
     const faceValue = BigInt(dto.amount);
-    const fingerprint = invoiceFingerprint(this.config.FINGERPRINT_SALT, {
-      sellerTaxId: dto.sellerTaxId,
-      buyerTaxId: dto.buyerTaxId,
-      invoiceNumber: dto.invoiceNumber,
-      issueDate: dto.issueDate,
-      amount: faceValue,
-    }).toLowerCase();
+    let fingerprint: string;
+    let sellerTaxId: string;
+    let buyerTaxId: string;
+    try {
+      fingerprint = invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: dto.sellerTaxId, invoiceNumber: dto.invoiceNumber }).toLowerCase();
+      sellerTaxId = taxIdKey(dto.sellerTaxId, "sellerTaxId");
+      buyerTaxId = taxIdKey(dto.buyerTaxId, "buyerTaxId");
+    } catch (err) {
+      if (!(err instanceof InvoiceIdentityError)) throw err;
+      throw new UnprocessableEntityException({
+        error: "InvalidInvoiceIdentity",
+        field: err.field,
+        ...(index !== undefined ? { invoice: index } : {}),
+        message: (index !== undefined ? `invoice ${index}: ` : "") + err.message,
+      });
+    }
     return {
+      id: idHex(receivableIdOf(fingerprint)),
+      sellerTaxId,
+      buyerTaxId,
       debtor: getAddress(dto.debtor.toLowerCase()),
       faceValue,
       issueDate: dto.issueDate,
@@ -466,7 +530,7 @@ export class ReceivablesWriteService {
     // seller's open book once per invoice made a batch cost grow with the seller's book squared.
     const now = new Date();
     const subjects = invoices.map((inv) => ({
-      subjectId: inv.fingerprint,
+      subjectId: inv.id,
       seller,
       debtor: inv.debtor,
       faceValue: inv.faceValue,
@@ -522,17 +586,94 @@ export class ReceivablesWriteService {
   }
 
   /**
-   * 409 when a receivable with one of `ids` is in the projection (the ledger as last indexed). An
-   * early refusal on the unsigned step only: one tokenised in the last blocks, not yet indexed, is
-   * refused by the signed step's simulation (409 as well). Asking the chain instead cost the node an
-   * eth_call per invoice, 200 per batch: more CPU than mining the batch.
+   * 409 when one of the invoices' identities (receivable ids) or documents is in the projection (the
+   * ledger as last indexed), on both steps. One tokenised in the last blocks, not yet indexed, is
+   * refused by the signed step's simulation. Asking the chain instead cost the node an eth_call per
+   * invoice, 200 per batch: more CPU than mining the batch.
    */
-  private async refuseIfIndexed(ids: string[]): Promise<void> {
+  private async refuseIfIndexed(invoices: Invoice[]): Promise<void> {
     const repo = this.ds.getRepository(ReceivableEntity);
+    const byId = new Map(invoices.map((inv) => [inv.id, inv]));
+    const byDocument = new Map(invoices.map((inv) => [inv.documentHash, inv]));
+    const ids = [...byId.keys()];
+    const docs = [...byDocument.keys()];
     for (let i = 0; i < ids.length; i += 500) {
-      const found = await repo.findOne({ select: { id: true }, where: { id: In(ids.slice(i, i + 500)) } });
-      if (found) throw duplicateOnLedger(found.id);
+      const found = await repo.findOne({ where: { id: In(ids.slice(i, i + 500)) } });
+      if (found) throw duplicateOnLedger(found, byId.get(found.id)!);
     }
+    for (let i = 0; i < docs.length; i += 500) {
+      const found = await repo.findOne({ select: { id: true, documentHash: true }, where: { documentHash: In(docs.slice(i, i + 500)) } });
+      if (found) {
+        throw new ConflictException({
+          error: "DocumentAlreadyTokenised",
+          message:
+            `This invoice document (SHA-256 ${found.documentHash}) is already on the ledger as receivable ${found.id}; ` +
+            "a document can be tokenised only once, under one invoice.",
+          receivableId: found.id,
+        });
+      }
+    }
+  }
+
+  /**
+   * 422 unless each tax id on the invoice is exactly the registered entity id (USCC or LEI, as hashed
+   * on-chain at registration) of its party: the seller tax id of the signed-in seller, the buyer
+   * tax id of the debtor. A member registered without a USCC or LEI cannot match either.
+   */
+  private async requireRegisteredTaxIds(seller: string, invoices: Invoice[]): Promise<void> {
+    const members = this.ds.getRepository(MemberEntity);
+    const hashOf = new Map<string, string | null>();
+    const registered = async (address: string) => {
+      if (!hashOf.has(address)) hashOf.set(address, (await members.findOneBy({ address }))?.entityIdHash?.toLowerCase() ?? null);
+      return hashOf.get(address)!;
+    };
+    const matches = (taxId: string, hash: string | null) =>
+      hash !== null && (entityIdHash("USCC", taxId).toLowerCase() === hash || entityIdHash("LEI", taxId).toLowerCase() === hash);
+    for (const [i, inv] of invoices.entries()) {
+      const at = invoices.length > 1 ? `invoice ${i}: ` : "";
+      if (!matches(inv.sellerTaxId, await registered(seller))) {
+        throw new UnprocessableEntityException({
+          error: "TaxIdNotRegistered",
+          field: "sellerTaxId",
+          message: `${at}sellerTaxId ${inv.sellerTaxId} is not the registered entity id of the seller ${seller}: an invoice is tokenised by the seller it names.`,
+        });
+      }
+      if (!matches(inv.buyerTaxId, await registered(inv.debtor))) {
+        throw new UnprocessableEntityException({
+          error: "TaxIdNotRegistered",
+          field: "buyerTaxId",
+          message: `${at}buyerTaxId ${inv.buyerTaxId} is not the registered entity id of the debtor ${inv.debtor}: the invoice must name the member that owes it.`,
+        });
+      }
+    }
+  }
+
+  /**
+   * The invoice attester's EIP-712 signature over the invoices and their seller, by the service's
+   * compliance key (INVOICE_ATTESTER_ROLE on Receivables). Called only after the checks above have
+   * passed. It expires with the seller's own signature; deterministic (RFC 6979), so a retried act
+   * encodes to the same calldata.
+   */
+  private attestation(seller: string, invoices: Invoice[], expiry: bigint, batch: boolean): { expiry: bigint; signature: string } {
+    const domain = this.acts.domain("Receivables");
+    const digest = !batch
+        ? TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
+        : TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
+    return { expiry, signature: this.chain.wallets.compliance.signingKey.sign(digest).serialized };
+  }
+
+  /** The recorded terms of `id` the debtor's acceptance names. */
+  private async termsOf(id: string): Promise<{ seller: string; faceValue: bigint; dueDate: bigint; documentHash: string }> {
+    const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+    if (r?.documentHash) {
+      return { seller: getAddress(r.seller), faceValue: BigInt(r.faceValue), dueDate: BigInt(r.dueDate), documentHash: r.documentHash.toLowerCase() };
+    }
+    // Mined but not indexed yet (a client accepting right after `?wait=true`): the event itself.
+    const receivables = this.chain.contracts.receivables;
+    const [log] = await receivables.queryFilter(receivables.filters.ReceivableTokenised(id), this.chain.deployment.blockNumber);
+    if (!log) throw new NotFoundException(`Receivable ${id} is not a tokenised invoice on the ledger (a split part is accepted with its parent).`);
+    const a = log.args;
+    return { seller: getAddress(a.seller), faceValue: a.faceValue, dueDate: a.dueDate, documentHash: a.documentHash.toLowerCase() };
   }
 
   private async requireVerifiedDebtor(debtor: string): Promise<void> {
@@ -714,6 +855,22 @@ export class ReceivablesWriteService {
 
 // ---------------------------------------------------------------- helpers
 
+/** 422 when the same identity (or the same document) appears twice in one request, naming the indexes. */
+function refuseRepeated(ids: string[]): void {
+  const seen = new Map<string, number[]>();
+  ids.forEach((id, i) => seen.set(id, [...(seen.get(id) ?? []), i]));
+  const repeated = [...seen.values()].filter((idx) => idx.length > 1);
+  if (repeated.length) {
+    throw new UnprocessableEntityException({
+      error: "DuplicateInBatch",
+      message:
+        "The batch holds the same invoice more than once (same seller tax id and invoice number once normalised, whatever the " +
+        `amounts and dates): ${repeated.map((idx) => `invoices ${idx.join(", ")}`).join("; ")} (indexes from 0). Send each invoice once.`,
+      lines: repeated,
+    });
+  }
+}
+
 function invoiceMessage(inv: Invoice): Record<string, unknown> {
   return {
     debtor: inv.debtor,
@@ -795,9 +952,20 @@ class KeyedLocks {
   }
 }
 
-function duplicateOnLedger(id: string): ConflictException {
+/** 409 for an invoice identity already on the ledger, saying which content differs (a red flag). */
+function duplicateOnLedger(found: ReceivableEntity, inv: Invoice): ConflictException {
+  const differences: string[] = [];
+  if (BigInt(found.faceValue) !== inv.faceValue) differences.push(`amount ${inv.faceValue} fen (ledger: ${found.faceValue})`);
+  if (BigInt(found.dueDate) !== inv.dueDate) differences.push(`due date ${inv.dueDate} (ledger: ${found.dueDate})`);
+  if ((found.documentHash ?? "").toLowerCase() !== inv.documentHash) differences.push(`document ${inv.documentHash} (ledger: ${found.documentHash})`);
+  if (getAddress(found.debtor) !== inv.debtor) differences.push(`debtor ${inv.debtor} (ledger: ${getAddress(found.debtor)})`);
+  const base = `This invoice (same seller tax id and invoice number) is already on the ledger as receivable ${found.id}; an invoice can be tokenised only once.`;
   return new ConflictException({
     error: "DuplicateInvoice",
-    message: `This invoice is already on the ledger (fingerprint ${id}); an invoice can be tokenised only once.`,
+    message: differences.length
+      ? `${base} Its content differs from what was recorded: ${differences.join("; ")}. The same invoice presented with other content is a red flag.`
+      : base,
+    receivableId: found.id,
+    contentDiffers: differences.length > 0,
   });
 }

@@ -6,7 +6,9 @@
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { ethers } from "hardhat";
-import type { TypedDataField } from "ethers";
+import type { ContractTransactionResponse, TypedDataField } from "ethers";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../services/src/chain/eip712-types";
+import { receivableIdOf } from "../../../services/src/receivables/fingerprint";
 import { deployLedger, DEFAULT_PARAMS, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IReceivables } from "../../../typechain-types";
 
@@ -114,6 +116,98 @@ export async function makeInvoice(
   };
 }
 
+/** The receivable id a fingerprint becomes (as the contract's `receivableIdOf`). */
+export function rootId(fingerprint: string): bigint {
+  return receivableIdOf(fingerprint);
+}
+
+/** What attesting and tokenising need: a ledger and the key holding INVOICE_ATTESTER_ROLE on it. */
+export type AttestingLedger = Pick<LedgerFixture, "receivables" | "officer">;
+
+/** Terms of every invoice tokenised through `tokenise` below, by receivable id, for `accept`. */
+const termsById = new Map<bigint, IReceivables.TermsStruct>();
+
+/** The terms a debtor accepts for `inv` tokenised by `seller`. */
+export function termsOf(seller: string, inv: IReceivables.InvoiceStruct): IReceivables.TermsStruct {
+  return { seller, faceValue: inv.faceValue, dueDate: inv.dueDate, documentHash: inv.documentHash };
+}
+
+/** The recorded terms of a receivable tokenised here (zeros for an id never tokenised here). */
+export function recordedTerms(id: bigint): IReceivables.TermsStruct {
+  return termsById.get(id) ?? { seller: ethers.ZeroAddress, faceValue: 0n, dueDate: 0n, documentHash: ethers.ZeroHash };
+}
+
+async function receivablesDomain(f: AttestingLedger) {
+  return {
+    ...RECEIVABLES_DOMAIN,
+    chainId: (await ethers.provider.getNetwork()).chainId,
+    verifyingContract: await f.receivables.getAddress(),
+  };
+}
+
+/** The attester's (by default the compliance officer's) attestation of `inv` for `seller`, valid a
+ * day. Remembers the invoice's terms for `accept` (the first seller attested for an id keeps it). */
+export async function attest(
+  f: AttestingLedger,
+  seller: string,
+  inv: IReceivables.InvoiceStruct,
+  opts: { by?: HardhatEthersSigner; expiry?: bigint } = {},
+): Promise<IReceivables.AttestationStruct> {
+  remember(seller, inv);
+  const expiry = opts.expiry ?? BigInt(await time.latest()) + DAY;
+  const signature = await (opts.by ?? f.officer).signTypedData(
+    await receivablesDomain(f),
+    RECEIVABLES_TYPES.InvoiceAttestation,
+    { seller, invoice: inv, expiry },
+  );
+  return { expiry, signature };
+}
+
+/** One attestation of a whole batch for `seller`. */
+export async function attestBatch(
+  f: AttestingLedger,
+  seller: string,
+  invoices: IReceivables.InvoiceStruct[],
+  opts: { by?: HardhatEthersSigner; expiry?: bigint } = {},
+): Promise<IReceivables.AttestationStruct> {
+  for (const inv of invoices) remember(seller, inv);
+  const expiry = opts.expiry ?? BigInt(await time.latest()) + DAY;
+  const signature = await (opts.by ?? f.officer).signTypedData(
+    await receivablesDomain(f),
+    RECEIVABLES_TYPES.InvoiceBatchAttestation,
+    { seller, invoices, expiry },
+  );
+  return { expiry, signature };
+}
+
+function remember(seller: string, inv: IReceivables.InvoiceStruct): void {
+  const id = rootId(inv.fingerprint as string);
+  if (!termsById.has(id)) termsById.set(id, termsOf(seller, inv));
+}
+
+/** `seller` tokenises `inv` with the attester's attestation; the transaction, for matchers. */
+export async function tokenise(
+  f: AttestingLedger,
+  seller: HardhatEthersSigner,
+  inv: IReceivables.InvoiceStruct,
+): Promise<ContractTransactionResponse> {
+  return f.receivables.connect(seller).tokenise(inv, await attest(f, seller.address, inv));
+}
+
+/** `seller` tokenises `invoices` in one batch with one attestation. */
+export async function tokeniseBatch(
+  f: AttestingLedger,
+  seller: HardhatEthersSigner,
+  invoices: IReceivables.InvoiceStruct[],
+): Promise<ContractTransactionResponse> {
+  return f.receivables.connect(seller).tokeniseBatch(invoices, await attestBatch(f, seller.address, invoices));
+}
+
+/** `debtor` accepts `id` on the terms it was tokenised with here. */
+export function accept(f: Pick<LedgerFixture, "receivables">, debtor: HardhatEthersSigner, id: bigint): Promise<ContractTransactionResponse> {
+  return f.receivables.connect(debtor).accept(id, recordedTerms(id));
+}
+
 /** Tokenises and accepts an invoice; returns its id. */
 export async function acceptedReceivable(
   f: LedgerFixture,
@@ -122,9 +216,9 @@ export async function acceptedReceivable(
   overrides: Partial<IReceivables.InvoiceStruct> = {},
 ): Promise<bigint> {
   const inv = await makeInvoice(debtor.address, overrides);
-  await f.receivables.connect(seller).tokenise(inv);
-  const id = BigInt(inv.fingerprint as string);
-  await f.receivables.connect(debtor).accept(id);
+  await tokenise(f, seller, inv);
+  const id = rootId(inv.fingerprint as string);
+  await accept(f, debtor, id);
   return id;
 }
 

@@ -11,6 +11,7 @@
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
 import { getAddress, isAddress } from "ethers";
+import { idHex, receivableIdOf } from "../../receivables/fingerprint";
 import { fail, pass, review, type Rule, type Verdict } from "./rule";
 
 export interface InvoiceInput {
@@ -35,7 +36,7 @@ export interface OpenExposure {
 
 /** What the invoice rules read from the ledger's projection; a unit test can fake it. */
 export interface InvoiceFacts {
-  /** Status of the receivable already tokenised with this fingerprint (its id), or null. */
+  /** Status of the receivable with this id (`receivableIdOf(fingerprint)`), or null. */
   tokenisedStatus(receivableId: string): Promise<string | null>;
   openExposure(seller: string, debtor: string): Promise<OpenExposure>;
 }
@@ -170,12 +171,13 @@ export const INVOICE_RULES: readonly Rule<InvoiceContext>[] = [
       if (!/^0x[0-9a-f]{64}$/.test(fp) || /^0x0{64}$/.test(fp)) {
         return fail("The fingerprint must be a non-zero 32-byte hex string (0x and 64 hex digits).", { fingerprint: invoice.fingerprint });
       }
-      const status = await facts.tokenisedStatus(fp);
+      const id = idHex(receivableIdOf(fp));
+      const status = await facts.tokenisedStatus(id);
       return status === null
-        ? pass("No receivable with this fingerprint is on the ledger.", { fingerprint: fp })
+        ? pass("No receivable with this fingerprint is on the ledger.", { fingerprint: fp, receivableId: id })
         : fail(
-            `This invoice was already tokenised as receivable ${fp} (status ${status}); the same invoice cannot be financed twice.`,
-            { fingerprint: fp, existingStatus: status },
+            `This invoice was already tokenised as receivable ${id} (status ${status}); the same invoice cannot be financed twice.`,
+            { fingerprint: fp, receivableId: id, existingStatus: status },
           );
     },
   },

@@ -185,6 +185,38 @@ export class TokeniseBatchDto extends SignatureFieldsDto {
   invoices!: BatchInvoiceDto[];
 }
 
+/** POST /receivables/attestations: invoices a supplier will tokenise by calling the contract itself. */
+export class AttestInvoicesDto {
+  @ApiProperty({
+    type: [BatchInvoiceDto],
+    description: `1 to ${MAX_BATCH} invoices of the signed-in seller. One invoice is attested for tokenise(); two or more for tokeniseBatch() in this order`,
+  })
+  @IsArray()
+  @ArrayMinSize(1, { message: "invoices must hold at least one invoice" })
+  @ArrayMaxSize(MAX_BATCH, { message: `invoices may hold at most ${MAX_BATCH} invoices` })
+  @ValidateNested({ each: true })
+  @Type(() => BatchInvoiceDto)
+  invoices!: BatchInvoiceDto[];
+}
+
+export class AttestedInvoiceDto {
+  @ApiProperty({ description: "The receivable id the invoice becomes (0x + 64 hex)" }) receivableId!: string;
+  @ApiProperty() debtor!: string;
+  @ApiProperty({ description: "Face value in fen (decimal string)" }) faceValue!: string;
+  @ApiProperty({ description: "Unix seconds (decimal string)" }) dueDate!: string;
+  @ApiProperty() documentHash!: string;
+  @ApiProperty({ description: "Salted hash of the normalised seller tax id and invoice number" }) fingerprint!: string;
+}
+
+export class InvoiceAttestationResponseDto {
+  @ApiProperty({ description: "The seller the attestation is for: only it can use it" }) seller!: string;
+  @ApiProperty({ enum: ["tokenise", "tokeniseBatch"], description: "The contract function the attestation is for" }) function!: string;
+  @ApiProperty({ type: [AttestedInvoiceDto], description: "The Invoice tuples to send, in order" }) invoices!: AttestedInvoiceDto[];
+  @ApiProperty({ description: "Unix seconds after which the contract refuses the attestation" }) expiry!: string;
+  @ApiProperty({ description: "The attester's EIP-712 signature (InvoiceAttestation or InvoiceBatchAttestation)" }) signature!: string;
+  @ApiProperty({ description: "Compliance run the attestation rests on" }) complianceRunId!: string;
+}
+
 // ---------------------------------------------------------------- acts on a receivable
 
 /** accept, cancel: nothing but the signature fields. */
