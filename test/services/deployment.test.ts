@@ -30,7 +30,8 @@ describe("chain/deployment: ledger version", () => {
   });
 
   it("reads a record without the field as version 1", () => {
-    if (LEDGER_VERSION === 1) expect(() => checkLedgerVersion(record(), "d.json")).to.not.throw();
+    const version: number = LEDGER_VERSION;
+    if (version === 1) expect(() => checkLedgerVersion(record(), "d.json")).to.not.throw();
     else expect(() => checkLedgerVersion(record(), "d.json")).to.throw(LedgerVersionError, "ledger version 1");
   });
 
