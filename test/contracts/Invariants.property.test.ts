@@ -1107,7 +1107,9 @@ class WithdrawRequest extends LedgerCommand {
     const { financing } = r.f;
     const id = pickId(m, this.pick, this.prefer, (x) => m.fins.get(x.id)?.status === FSt.Requested);
     const fin = m.fins.get(id);
-    const caller = callerAddress(r, this.caller, fin?.supplier ?? recOf(m, id).holder);
+    const rec = recOf(m, id);
+    // A split or cancelled receivable has no holder: its seller stands in as the rightful party.
+    const caller = callerAddress(r, this.caller, fin?.supplier ?? (rec.holder === ethers.ZeroAddress ? rec.seller : rec.holder));
     const finStatus = fin?.status ?? FSt.None;
     let expected: Refusal | null = null;
     if (!fin || finStatus !== FSt.Requested) expected = refusal(financing, "FinancingInvalidStatus", id, finStatus);
