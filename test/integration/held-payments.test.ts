@@ -120,19 +120,22 @@ describe("Held payments: GET /settlement/held and POST /settlement/claim", funct
       await svc.app.get(IndexerService).catchUp();
     });
 
-    it("refuses a ClaimHeld signed by another key and a malformed signature (401); nothing moves", async function () {
+    it("refuses a ClaimHeld signed by another key and a malformed signature (422, naming the digest); nothing moves", async function () {
       const td = await claimTypedData();
       const forged = await signTypedData(outsider, td);
       const res = await api()
         .post("/settlement/claim")
         .set(bearer(t.supplier))
         .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature: forged });
-      expect(res.status, JSON.stringify(res.body)).to.equal(401);
-      await api()
+      // The session is valid: a bad act signature is the act's fault, not the sign-in's.
+      expect(res.status, JSON.stringify(res.body)).to.equal(422);
+      expect(res.body).to.include({ code: "InvalidSignature" });
+      expect(res.body.digest).to.match(/^0x[0-9a-f]{64}$/);
+      const malformed = await api()
         .post("/settlement/claim")
         .set(bearer(t.supplier))
-        .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature: "0x12" })
-        .expect(401);
+        .send({ nonce: td.message.nonce, deadline: td.message.deadline, signature: "0x12" });
+      expect(malformed.status, JSON.stringify(malformed.body)).to.be.oneOf([400, 422]);
       expect(await heldOnChain()).to.equal(FACE);
     });
 

@@ -426,7 +426,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         // A rival presenting the pending invoice as its own: the seller tax id is not its entity id.
         const rival = await post(who.supplier2, "/receivables", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier2, td) });
         expect(rival.status).to.equal(422);
-        expect(rival.body).to.include({ error: "TaxIdNotRegistered", field: "sellerTaxId" });
+        expect(rival.body).to.include({ code: "TaxIdNotRegistered", field: "sellerTaxId" });
         expect(await counts()).to.deep.equal(before);
       } finally {
         await chain.provider.send("evm_setAutomine", [true]);
@@ -562,7 +562,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       await indexer.catchUp();
       const again = await post(who.supplier, "/receivables/attestations", { invoices: [{ ...body, amount: "1" }] });
       expect(again.status).to.equal(409);
-      expect(again.body).to.include({ error: "DuplicateInvoice", contentDiffers: true });
+      expect(again.body).to.include({ code: "DuplicateInvoice", contentDiffers: true });
 
       const pair = [invoice(w.buyer), invoice(w.buyer2)];
       const batch = await post(who.supplier, "/receivables/attestations", { invoices: pair });
@@ -580,7 +580,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const before = await counts();
       const other = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { sellerTaxId: taxIdOf(w.supplier2) })] });
       expect(other.status).to.equal(422);
-      expect(other.body).to.include({ error: "TaxIdNotRegistered", field: "sellerTaxId" });
+      expect(other.body).to.include({ code: "TaxIdNotRegistered", field: "sellerTaxId" });
       const mixed = await post(who.supplier, "/receivables/attestations", { invoices: [invoice(w.buyer, { invoiceNumber: "\u0406NV-1" })] });
       expect(mixed.status).to.equal(422);
       expect(mixed.body).to.include({ code: "InvalidInvoiceIdentity", field: "invoiceNumber" });
