@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { expect } from "chai";
+import { signTypedData as ethSigUtilSign, SignTypedDataVersion, TypedDataUtils, type MessageTypes, type TypedMessage } from "@metamask/eth-sig-util";
 import fc from "fast-check";
 import {
   MaxUint256,
@@ -36,7 +37,7 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, termsOf, type ActTypedData } from "../support/acts";
+import { attestInvoices, signTypedData, termsOf, type ActTypedData } from "../support/acts";
 import { receivableIdOf } from "../../services/src/receivables/fingerprint";
 
 const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
@@ -121,7 +122,7 @@ class Harness {
     expect(unsigned.status, `${path} unsigned: ${JSON.stringify(unsigned.body)}`).to.equal(200);
     expect(unsigned.body.status).to.equal("unsigned");
     const td = unsigned.body.typedData as TypedData;
-    const signature = await (opts.signer ?? this.w[who]).signTypedData(td.domain, td.types, td.message);
+    const signature = await signTypedData((opts.signer ?? this.w[who]), td);
     const signedBody = {
       ...proposedFields(td.primaryType, td.message),
       ...body,
@@ -252,7 +253,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
   });
 
   describe("credit lines", function () {
-    it("POST /credit-lines: typed data to sign (200), then the act (202) that reports the new line id once confirmed", async function () {
+    it("POST /credit-lines: typed data to sign (200) with EIP712Domain, signed unchanged by eth-sig-util as eth_signTypedData_v4 does, then the act (202) that reports the new line id once confirmed", async function () {
       const { financing } = h.env.ledger;
       const expiry = isoIn(180);
       const body = { debtor: h.w.buyer.address.toLowerCase(), limit: "50000000", maxAdvanceBps: 8000, discountBps: 1200, expiry };
@@ -270,9 +271,23 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const expirySec = String(Math.floor(Date.parse(expiry) / 1000));
       expect(td.message).to.deep.include({ financier: h.w.financier.address, debtor: h.w.buyer.address, supplier: ZeroAddress });
       expect(td.message.terms).to.deep.equal({ limit: "50000000", maxAdvanceBps: "8000", discountBps: "1200", expiry: expirySec });
-      expect(unsigned.body.digest).to.equal(TypedDataEncoder.hash(td.domain, td.types, td.message));
+      const { EIP712Domain, ...plainTypes } = td.types;
+      expect(EIP712Domain, "types handed out include EIP712Domain").to.deep.equal([
+        { name: "name", type: "string" },
+        { name: "version", type: "string" },
+        { name: "chainId", type: "uint256" },
+        { name: "verifyingContract", type: "address" },
+      ]);
+      expect(unsigned.body.digest).to.equal(TypedDataEncoder.hash(td.domain, plainTypes, td.message));
+      // A second library hashes the typed data exactly as handed out to the same digest.
+      expect(hexlify(TypedDataUtils.eip712Hash(td as unknown as TypedMessage<MessageTypes>, SignTypedDataVersion.V4))).to.equal(unsigned.body.digest);
 
-      const signature = await h.w.financier.signTypedData(td.domain, td.types, td.message);
+      // ...and its signature, made as eth_signTypedData_v4 makes it, is the financier's act.
+      const signature = ethSigUtilSign({
+        privateKey: Buffer.from(h.w.financier.privateKey.slice(2), "hex"),
+        data: td as unknown as TypedMessage<MessageTypes>,
+        version: SignTypedDataVersion.V4,
+      });
       const res = await h.post("financier", "/credit-lines?wait=true", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature });
       expect(res.status, JSON.stringify(res.body)).to.equal(202);
       expect(res.body).to.include({ kind: "open_line", status: "confirmed", signer: h.w.financier.address, nonce: td.message.nonce });
@@ -595,7 +610,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
         ...proposedFields(td.primaryType, td.message),
         nonce: td.message.nonce,
         deadline: td.message.deadline,
-        signature: await h.w.financier.signTypedData(td.domain, td.types, td.message),
+        signature: await signTypedData(h.w.financier, td),
       };
       await h.act("financier", `/financings/${a.hex}/approve`, { registrationNumber: REG });
 
@@ -652,7 +667,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const body = { debtor: h.w.buyer.address, limit: "1000", maxAdvanceBps: 100, discountBps: 0, expiry: isoIn(10) };
       const unsigned = await h.post("suspended", "/credit-lines", body).expect(200);
       const td = unsigned.body.typedData as TypedData;
-      const signature = await h.w.suspended.signTypedData(td.domain, td.types, td.message);
+      const signature = await signTypedData(h.w.suspended, td);
       await (await h.env.ledger.registry.connect(h.env.keys.compliance).suspend(h.w.suspended.address, encodeBytes32String("ADVERSE_MEDIA"))).wait();
       await h.indexed();
       await h.writesNothing(async () => {
@@ -672,7 +687,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       const body = { debtor: h.w.buyer.address, limit: "1000", maxAdvanceBps: 100, discountBps: 0, expiry: isoIn(10) };
       const unsigned = await h.post("lapsing", "/credit-lines", body).expect(200);
       const td = unsigned.body.typedData as TypedData;
-      const signature = await h.w.lapsing.signTypedData(td.domain, td.types, td.message);
+      const signature = await signTypedData(h.w.lapsing, td);
       const kycExpiry = (await h.now()) + 5;
       await (await h.env.ledger.registry.connect(h.env.keys.compliance).renewKyc(h.w.lapsing.address, kycExpiry)).wait();
       await chain.provider.send("evm_increaseTime", [10]);
@@ -730,7 +745,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expectRefusal(other, 422, /Idempotency-Key line-2024-q3 was already used for a different request/);
 
       const td = first.body.typedData as TypedData;
-      const signedBody = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await h.w.financier.signTypedData(td.domain, td.types, td.message) };
+      const signedBody = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await signTypedData(h.w.financier, td) };
       const accepted = await h.post("financier", "/credit-lines", signedBody, "line-2024-q3-signed").expect(202);
       const replayed = await h.writesNothing(() => h.post("financier", "/credit-lines", signedBody, "line-2024-q3-signed").expect(202));
       expect(replayed.body).to.deep.equal(accepted.body);

@@ -11,7 +11,7 @@ import { DataSource, IsNull } from "typeorm";
 import { ActEntity, IdempotencyKeyEntity } from "../../services/src/acts/entities/act.entity";
 import { dataSourceOptions } from "../../services/src/database/data-source";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import type { ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../support/acts";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
@@ -81,7 +81,7 @@ describe("Idempotency keys survive SIGKILL in the middle of a burst of acts", fu
       const res = await post(svc.url, body);
       expect(res.status).to.equal(200);
       const td = ((await res.json()) as { typedData: ActTypedData }).typedData;
-      signed.push({ ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await financier.signTypedData(td.domain, td.types, td.message) });
+      signed.push({ ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await signTypedData(financier, td) });
     }
     const startNonce = await chain.provider.getTransactionCount(env.keys.relayer.address);
 

@@ -17,7 +17,7 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import type { ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../support/acts";
 
 const LEASE_MS = 2_000;
 const DAY_MS = 86_400_000;
@@ -78,7 +78,7 @@ describe("Idempotency-Key leases", function () {
     const unsigned = await post({ ...body, ...extra });
     expect(unsigned.status, JSON.stringify(unsigned.body)).to.equal(200);
     const td = unsigned.body.typedData as ActTypedData;
-    const signature = await financier.signTypedData(td.domain, td.types, td.message);
+    const signature = await signTypedData(financier, td);
     return { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature };
   }
 

@@ -12,7 +12,7 @@ import { signIn, bearer } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { spawnService, type ServiceProcess } from "../support/process";
-import type { ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../support/acts";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 
 const DAY_MS = 86_400_000;
@@ -75,7 +75,7 @@ describe("Graceful shutdown (service process, SIGTERM)", function () {
       fetch(`${svc!.url}${path}`, { method: "POST", headers: { ...bearer(t), "content-type": "application/json" }, body: JSON.stringify(b) });
     const unsigned = (await (await post("/receivables", body)).json()) as { typedData: TypedData };
     const td = unsigned.typedData;
-    const signature = await supplier.signTypedData(td.domain, td.types, td.message);
+    const signature = await signTypedData(supplier, td);
     const signed = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature };
 
     // Accepted (202) and then waited on: the act is durable before the answer.

@@ -8,6 +8,25 @@ import type { TypedDataField } from "ethers";
 
 type Types = Record<string, TypedDataField[]>;
 
+// EIP-712's own domain type: the fields a domain may have, in the standard's order.
+const DOMAIN_FIELDS: TypedDataField[] = [
+  { name: "name", type: "string" },
+  { name: "version", type: "string" },
+  { name: "chainId", type: "uint256" },
+  { name: "verifyingContract", type: "address" },
+  { name: "salt", type: "bytes32" },
+];
+
+/**
+ * The types to hand a client: `types` with `EIP712Domain` (the fields `domain` has) added, as
+ * MetaMask's `eth_signTypedData_v4`, viem and eth-sig-util expect. ethers derives the domain type
+ * itself and refuses it in `types`, so the service keeps hashing with the plain `types`.
+ */
+export function typesForClients(domain: object, types: Types): Types {
+  const present = DOMAIN_FIELDS.filter((f) => (domain as Record<string, unknown>)[f.name] !== undefined);
+  return { EIP712Domain: present, ...types };
+}
+
 const Invoice: TypedDataField[] = [
   { name: "debtor", type: "address" },
   { name: "faceValue", type: "uint256" },

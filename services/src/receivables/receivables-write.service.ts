@@ -51,7 +51,7 @@ import { ActEntity } from "../acts/entities/act.entity";
 import { invalidSignature, parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
-import { PERMIT_TYPES, RECEIVABLES_TYPES } from "../chain/eip712-types";
+import { PERMIT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../chain/eip712-types";
 import { revertDataOf } from "../chain/errors";
 import { DocumentsStore } from "../common/documents.store";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
@@ -775,9 +775,10 @@ export class ReceivablesWriteService {
 
   private async permitTypedData(owner: string, value: bigint, deadline: bigint): Promise<ReceivableTypedDataDto> {
     const nonce = await this.chain.contracts.token.nonces(owner);
+    const domain = await this.tokenDomain();
     return {
-      domain: await this.tokenDomain(),
-      types: PERMIT_TYPES,
+      domain,
+      types: typesForClients(domain, PERMIT_TYPES),
       primaryType: "Permit",
       message: {
         owner,

@@ -23,7 +23,7 @@ import {
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
-import { PERMIT_TYPES } from "../chain/eip712-types";
+import { PERMIT_TYPES, typesForClients } from "../chain/eip712-types";
 import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActsService, jsonSafe, type ActDraft, type UnsignedAct } from "../acts/acts.service";
@@ -164,7 +164,7 @@ export class SettlementService {
         body: {
           status: "unsigned",
           kind: "permit",
-          typedData: jsonSafe(typedData) as UnsignedPermitResponseDto["typedData"],
+          typedData: jsonSafe({ ...typedData, types: typesForClients(typedData.domain, PERMIT_TYPES) }) as UnsignedPermitResponseDto["typedData"],
           digest: TypedDataEncoder.hash(typedData.domain, PERMIT_TYPES, typedData.message),
         },
       };

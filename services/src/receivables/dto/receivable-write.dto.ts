@@ -315,7 +315,7 @@ export class UploadDocumentDto {
 
 export class ReceivableTypedDataDto {
   @ApiProperty({ description: "EIP-712 domain: name, version, chainId, verifyingContract" }) domain!: Record<string, string>;
-  @ApiProperty({ description: "EIP-712 types (without EIP712Domain)" }) types!: Record<string, Array<{ name: string; type: string }>>;
+  @ApiProperty({ description: "EIP-712 types, EIP712Domain included (as eth_signTypedData_v4 takes them)" }) types!: Record<string, Array<{ name: string; type: string }>>;
   @ApiProperty() primaryType!: string;
   @ApiProperty({ description: "The message; uint256 values as decimal strings" }) message!: Record<string, unknown>;
 }
