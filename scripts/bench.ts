@@ -1,5 +1,5 @@
 /**
- * Service benchmarks at scale (issue 6). Each part runs alone, prints its table and rewrites only its
+ * Service benchmarks at scale. Each part runs alone, prints its table and rewrites only its
  * own section of docs/BENCHMARKS.md (the `gas` section belongs to scripts/bench-gas.ts):
  *   npm run bench -- --only indexer --events 100000      indexer catch-up vs raw eth_getLogs
  *   npm run bench -- --only e2e --invoices 500           HTTP tokenisation vs direct transactions

@@ -1,5 +1,5 @@
 /**
- * End-to-end tokenisation throughput (issue 6, part 2).
+ * End-to-end tokenisation throughput.
  *
  * A `hardhat node` mining every 200 ms (the QBFT-like block period of DESIGN.md), a fresh deployment
  * and database, and the real service as its own OS process (so its peak RSS is its own, read from
@@ -9,7 +9,7 @@
  * visible. The raw figure is the same tokenisations pre-signed as direct transactions from the
  * suppliers' own keys and sent concurrently to the node, with no service: the chain's own ceiling.
  * Both in single mode (one invoice per act / transaction) and batch mode (200 per act / transaction).
- * Targets (issue 6): single ≥ half raw; batch ≥ 1,500 invoices/s; service memory ≤ 500 MB.
+ * Targets: single ≥ half raw; batch ≥ 1,500 invoices/s; service memory ≤ 500 MB.
  */
 import { createHash } from "node:crypto";
 import { Wallet } from "ethers";

@@ -1,5 +1,5 @@
 /**
- * Indexer catch-up benchmark (issue 6, part 1).
+ * Indexer catch-up benchmark.
  *
  * Builds a chain holding about N ledger events (tokeniseBatch of 200 invoices per transaction from
  * a few suppliers; each invoice emits Transfer + ReceivableTokenised), then indexes it from an empty
@@ -7,7 +7,7 @@
  * times the bare eth_getLogs calls over the same block ranges (INDEXER_BATCH_BLOCKS per call). The
  * service code is not changed: the breakdown comes from wrapping, in this process only, the
  * provider's getLogs/send, the DbWriter and the projector's exported functions.
- * Targets (issue 6): >= 5,000 events/s and >= half the raw fetch rate.
+ * Targets: >= 5,000 events/s and >= half the raw fetch rate.
  */
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
@@ -256,7 +256,7 @@ function findings(t: Timings, total: number, events: number): string {
   return [
     "Findings:",
     "",
-    "- Before this round (2026-11-26, same command): 711 events/s against 3,177 raw (ratio 0.22); decoding was 43 %",
+    "- Before the indexer's rework (2026-11-26, same command): 711 events/s against 3,177 raw (ratio 0.22); decoding was 43 %",
     "  of the time (ethers' `parseLog` re-hashed every event signature of the ABI per log), `provider.getLogs`",
     "  built an ethers Log object per entry, every projection row was a `save` (a SELECT, then an INSERT or",
     "  UPDATE), and fetching and writing alternated. Now: a topic → fragment map built once and",
@@ -267,7 +267,7 @@ function findings(t: Timings, total: number, events: number): string {
     "  chunk-by-chunk concatenation of big answers made it *slower* than the indexer (2,649-5,193 events/s); sent",
     "  with Node's fetch the same calls run at the rate above, so the ratio target is now measured honestly and",
     "  missed. The service's own transport got the same cure (services/src/chain/chain.service.ts: getUrlLinear,",
-    "  nativeJsonCoding). The indexer, same command, through this round: 2,784 events/s before it, 3,684 with the",
+    "  nativeJsonCoding). The indexer, same command, through that rework: 2,784 events/s before it, 3,684 with the",
     "  transport fixed, 4,292 with the ProjectionWriter, then the plain multi-row statements below.",
     `- Projection and inserts: ${perEvent(t.dbWrite)} in the write transaction, of which the projection`,
     `  ${perEvent(t.project)}. A run of tokenisations (or registrations) is one multi-row upsert per table`,

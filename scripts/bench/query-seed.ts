@@ -1,5 +1,5 @@
 /**
- * Bulk seeding of the query-latency benchmark database (issue 6, part 2): the production schema
+ * Bulk seeding of the query-latency benchmark database: the production schema
  * (the service's own migrations) filled in the shape the indexer writes, generated inside
  * PostgreSQL with generate_series / INSERT … SELECT. Deterministic: every "random" draw is a hash
  * of the row number, so the same flags give the same database.

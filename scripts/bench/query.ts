@@ -1,5 +1,5 @@
 /**
- * Query latency at scale (issue 6, part 2).
+ * Query latency at scale.
  *
  *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
  *                                 [--requests 2000 --connections 10 --reseed --no-doc --cpu-prof DIR]
@@ -16,7 +16,7 @@
  *    out), then measures over HTTP with autocannon against the service as its own process, and the
  *    captured SQL run directly with `pg` at the same concurrency. EXPLAIN (ANALYZE, BUFFERS) of
  *    each statement of one request per endpoint goes into docs/BENCHMARKS.md with the figures.
- * Target (issue 6): p95 ≤ 20 ms over HTTP for every query.
+ * Target: p95 ≤ 20 ms over HTTP for every query.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";

@@ -1014,7 +1014,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
   });
 
   describe("concurrency, batches", function () {
-    // Regression (issue 4): ten batches posted at once used to starve the sender and indexer of the
+    // Regression: ten batches posted at once used to starve the sender and indexer of the
     // SQLite database (each invoice's compliance run was its own write transaction) and a client
     // hitting a keep-alive race got ECONNRESET.
     it("10 batches of 40 invoices from 10 members at once: every act confirmed, 400 receivables on-chain and indexed", async function () {

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown is bounded and loses nothing (regression for issue 4's "stall"): a client whose
+ * Graceful shutdown is bounded and loses nothing (a regression test for a shutdown stall): a client whose
  * request was still waiting (`?wait=true`) when the service got SIGTERM used to keep the process
  * alive indefinitely — Nest stopped the sender first, so the request could never finish, and the
  * HTTP server waited for it. Now the server stops accepting, gives requests in flight

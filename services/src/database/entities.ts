@@ -43,7 +43,7 @@ export const ENTITIES = [
   ReceivableDocumentEntity,
 ];
 
-// Indexes of the read paths (query latency, issue 6), declared here so the entity files stay as
+// Indexes of the read paths (query latency), declared here so the entity files stay as
 // their owners keep them. A member's receivable list takes the receivables it finances from
 // financings by financier (GET /receivables, receivables-read.service.ts).
 Index("ix_financings_financier", ["financier", "receivableId"])(FinancingEntity);
