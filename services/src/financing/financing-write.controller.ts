@@ -4,7 +4,7 @@
  * answers 202 with the accepted act (?wait=true: once mined and indexed, or failed). Every route
  * honours an Idempotency-Key. Reads of lines and financings live in the financing-read controller.
  */
-import { Body, Controller, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import { Body, Controller, HttpCode, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -25,6 +25,7 @@ import {
   LineIdParamDto,
   OpenCreditLineDto,
   ReceivableIdParamDto,
+  RecordRegistrationDto,
   RejectFinancingDto,
   RequestFinancingDto,
   WithdrawFinancingDto,
@@ -32,6 +33,7 @@ import {
   UpdateCreditLineDto,
   WriteOffFinancingDto,
 } from "./dto/financing-write.dto";
+import { FinancingDto } from "./dto/financing-read.dto";
 import { FinancingWriteService, type ActOutcome } from "./financing-write.service";
 import { ApiProblems } from "../common/problem-details";
 
@@ -145,6 +147,18 @@ export class FinancingWriteController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<SignedActAnswer> {
     return answer(res, await this.financing.approveFinancing(user, p.id, dto, q.wait === "true"));
+  }
+
+  @Post("financings/:id/registration")
+  @RequireRoles("financier")
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Give the registration number of a financing you approved directly on-chain; it must hash to the approved hash (financiers). No signature: the hash on-chain is the proof",
+  })
+  @ApiOkResponse({ type: FinancingDto })
+  registration(@CurrentUser() user: AuthUser, @Param() p: ReceivableIdParamDto, @Body() dto: RecordRegistrationDto): Promise<FinancingDto> {
+    return this.financing.recordRegistration(user, p.id, dto.registrationNumber);
   }
 
   @Post("financings/:id/reject")

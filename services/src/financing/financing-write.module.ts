@@ -4,11 +4,12 @@
  */
 import { Module } from "@nestjs/common";
 import { ComplianceModule } from "../compliance/compliance.module";
+import { FinancingReadModule } from "./financing-read.module";
 import { FinancingWriteController } from "./financing-write.controller";
 import { FinancingWriteService } from "./financing-write.service";
 
 @Module({
-  imports: [ComplianceModule],
+  imports: [ComplianceModule, FinancingReadModule],
   controllers: [FinancingWriteController],
   providers: [FinancingWriteService],
   exports: [FinancingWriteService],
