@@ -11,7 +11,9 @@
  */
 import { expect } from "chai";
 import { MaxUint256, ZeroAddress, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
+import { getDataSourceToken } from "@nestjs/typeorm";
 import request from "supertest";
+import { DataSource } from "typeorm";
 import { parse as parseCsv } from "csv-parse/sync";
 import { addCalendarMonthsUtc } from "../../services/src/compliance/voucher-term";
 import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
@@ -19,7 +21,7 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { receivableIdOf } from "../../services/src/receivables/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "../support/acts";
-import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";
@@ -389,6 +391,27 @@ describe("Voucher rules: term review, payment records, registration references (
     it("leaves the projection equal to a refold of the chain's events (GET /audit/verify)", async function () {
       const res = await get("auditor", "/audit/verify").expect(200);
       expect(res.body.differences, JSON.stringify(res.body.differences)).to.deep.equal([]);
+    });
+
+    it("fills the new columns of rows indexed before the migration exactly as the projector does", async function () {
+      const ds = svc.app.get<DataSource>(getDataSourceToken());
+      const snapshot = async () => ({
+        receivables: await ds.query("SELECT id, tokenised_at, term_review FROM receivables ORDER BY id"),
+        financings: await ds.query("SELECT receivable_id, approved_at FROM financings ORDER BY receivable_id"),
+      });
+      const before = await snapshot();
+      expect(before.receivables.filter((r: { term_review: unknown }) => r.term_review === true || r.term_review === 1)).to.have.length(3);
+      await ds.undoLastMigration();
+      const columns = (await ds.query(
+        usePostgres()
+          ? "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'receivables'"
+          : "SELECT name FROM pragma_table_info('receivables')",
+      )) as Array<{ name: string }>;
+      expect(columns.map((c) => c.name)).not.to.include("term_review");
+      await ds.runMigrations();
+      expect(await snapshot()).to.deep.equal(before);
+      const res = await get("auditor", "/audit/verify").expect(200);
+      expect(res.body.differences).to.deep.equal([]);
     });
   });
 });
