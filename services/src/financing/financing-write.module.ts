@@ -5,12 +5,12 @@
 import { Module } from "@nestjs/common";
 import { ComplianceModule } from "../compliance/compliance.module";
 import { FinancingReadModule } from "./financing-read.module";
-import { FinancingWriteController } from "./financing-write.controller";
+import { FinancingRegistrationController, FinancingWriteController } from "./financing-write.controller";
 import { FinancingWriteService } from "./financing-write.service";
 
 @Module({
   imports: [ComplianceModule, FinancingReadModule],
-  controllers: [FinancingWriteController],
+  controllers: [FinancingWriteController, FinancingRegistrationController],
   providers: [FinancingWriteService],
   exports: [FinancingWriteService],
 })
