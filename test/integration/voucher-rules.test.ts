@@ -15,7 +15,9 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import request from "supertest";
 import { DataSource } from "typeorm";
 import { parse as parseCsv } from "csv-parse/sync";
+import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { addCalendarMonthsUtc } from "../../services/src/compliance/voucher-term";
+import { RegistrationNumberEntity } from "../../services/src/financing/entities/registration-number.entity";
 import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
@@ -401,6 +403,15 @@ describe("Voucher rules: term review, payment records, registration references (
       });
       const before = await snapshot();
       expect(before.receivables.filter((r: { term_review: unknown }) => r.term_review === true || r.term_review === 1)).to.have.length(3);
+      // A relayed approval recorded before the migration: its act kept the number; the migration carries it over.
+      const relayed = "0441202612040000555";
+      const actRow: Partial<ActEntity> = {
+        id: "00000000-0000-7000-8000-000000000001", kind: "approve_financing", contract: "Financing", signer: w.financier.address, nonce: "1", deadline: 0,
+        primaryType: "ApproveFinancing", message: {}, signature: "0x", typedDataHash: "0x" + "00".repeat(32), receivableId: hexId(1n), lineId: 1,
+        status: "confirmed", outboxId: "00000000-0000-7000-8000-000000000002", txHash: null, blockNumber: null, failureReason: null,
+        result: { registrationNumber: relayed, registrationHash: registrationHash(relayed) }, createdAt: 1, updatedAt: 2,
+      };
+      await ds.getRepository(ActEntity).save(Object.assign(new ActEntity(), actRow));
       await ds.undoLastMigration();
       const columns = (await ds.query(
         usePostgres()
@@ -410,6 +421,8 @@ describe("Voucher rules: term review, payment records, registration references (
       expect(columns.map((c) => c.name)).not.to.include("term_review");
       await ds.runMigrations();
       expect(await snapshot()).to.deep.equal(before);
+      const kept = await ds.getRepository(RegistrationNumberEntity).findOneByOrFail({ registrationHash: registrationHash(relayed) });
+      expect(kept).to.include({ registrationNumber: relayed, source: "approval", recordedBy: w.financier.address, recordedAt: 2 });
       const res = await get("auditor", "/audit/verify").expect(200);
       expect(res.body.differences).to.deep.equal([]);
     });
