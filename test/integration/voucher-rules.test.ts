@@ -32,7 +32,7 @@ const DAY = 86_400;
 const GRACE_DAYS = 10;
 const ROLES = { supplier: 1, supplier2: 1, buyer: 2, buyer2: 2, financier: 4, financier2: 4, auditor: 8 } as const;
 type Member = keyof typeof ROLES;
-type Caller = Member | "compliance";
+type Caller = Member | "compliance" | "stranger";
 const hexId = (v: bigint) => "0x" + v.toString(16).padStart(64, "0");
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
@@ -94,6 +94,8 @@ describe("Voucher rules: term review, payment records, registration references (
       await send(registry.connect(env.keys.operator).register(w[name].address, ROLES[name], kycExpiry, "0x434e", entityIdHash("USCC", taxIds[name])));
     }
     w.compliance = await chain.fundedWallet();
+    // Signed in, but not a member of the ledger.
+    w.stranger = await chain.fundedWallet();
     const admin = chain.account(0);
     await send(registry.connect(admin).grantRole(keccakId("COMPLIANCE_OFFICER"), w.compliance.address));
     for (const name of ["buyer", "buyer2", "financier", "financier2"] as const) {
@@ -290,6 +292,9 @@ describe("Voucher rules: term review, payment records, registration references (
         expect((await get("auditor", "/payment-records?limit=0").expect(400)).body.code).to.equal("ValidationFailed");
         const notBuyer = await get("auditor", `/payment-records/${w.supplier.address}`).expect(404);
         expect(notBuyer.body.code).to.equal("NotFound");
+        for (const path of ["/payment-records", `/payment-records/${w.buyer.address}`]) {
+          expect((await get("stranger", path).expect(403)).body.code, path).to.equal("Forbidden");
+        }
         const unknown = await get("financier", `/payment-records/0x${"ab".repeat(20)}`).expect(404);
         expect(unknown.body.detail).to.match(/is not a buyer on the ledger/);
       });
@@ -345,8 +350,11 @@ describe("Voucher rules: term review, payment records, registration references (
         expect((await post("financier2", path, { registrationNumber: REG_GIVEN }).expect(403)).body.code).to.equal("Forbidden");
         expect((await post("supplier", path, { registrationNumber: REG_GIVEN }).expect(403)).body.code).to.equal("Forbidden");
         expect((await post("auditor", path, { registrationNumber: REG_GIVEN }).expect(403)).body.code).to.equal("Forbidden");
-        const malformed = await post("financier", path, { registrationNumber: "no!" }).expect(400);
-        expect(malformed.body.code).to.equal("ValidationFailed");
+        expect((await post("stranger", path, { registrationNumber: REG_GIVEN }).expect(403)).body.code).to.equal("Forbidden");
+        for (const registrationNumber of ["no!", "12345", "A".repeat(65), 4412026120400, undefined]) {
+          const malformed = await post("financier", path, { registrationNumber }).expect(400);
+          expect(malformed.body.code, String(registrationNumber)).to.equal("ValidationFailed");
+        }
         const nothing = await post("financier", `/financings/${hexId(12345n)}/registration`, { registrationNumber: REG_GIVEN }).expect(404);
         expect(nothing.body.code).to.equal("NotFound");
         const pending = await post("financier", `/financings/${hexId(ids.requested)}/registration`, { registrationNumber: REG_GIVEN }).expect(409);
