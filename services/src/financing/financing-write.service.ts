@@ -6,7 +6,9 @@
  * exactly as signed (the typed data carries them): a request's terms default to the line's quote
  * now (the least the supplier will take) lapsing in REQUEST_LAPSE_DAYS; an approval's advance and
  * payout default to the line's quote now. The approval's registration number (movable-property
- * financing registry) goes on-chain as a hash; the number itself stays in the act's result. Each act goes through ActsService (typed data to sign, signature check, simulation of
+ * financing registry) goes on-chain as a hash; the number itself stays in the act's result and in
+ * registration_numbers (registration.ts), where a financier also gives the number of a financing it
+ * approved directly on-chain. Each act goes through ActsService (typed data to sign, signature check, simulation of
  * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"

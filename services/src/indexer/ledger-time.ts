@@ -7,7 +7,7 @@ import type { DataSource, EntityManager } from "typeorm";
 
 export async function ledgerNow(ds: DataSource | EntityManager): Promise<number> {
   const rows = (await ds.query(
-    "SELECT b.timestamp AS t FROM indexer_state s JOIN indexed_blocks b ON b.number = s.block_number",
+    "SELECT b.timestamp AS t FROM indexer_state s JOIN indexed_blocks b ON b.number = s.block_number WHERE s.id = 'ledger'",
   )) as Array<{ t: string | number }>;
   const head = rows.length ? Number(rows[0].t) : 0;
   return Math.max(Math.floor(Date.now() / 1000), head);
