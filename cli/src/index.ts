@@ -145,6 +145,7 @@ export function buildProgram(): Command {
     .option("--min-amount <yuan>", "outstanding at least")
     .option("--max-amount <yuan>", "outstanding at most")
     .option("--fen", "amounts given in fen")
+    .option("--term-review", "only receivables due more than six calendar months after tokenisation (flagged for compliance review)")
     .option("--sort <sort>", "dueDate, amount, createdAt; '-' prefix for descending")
     .option("--limit <n>", "page size, 1 to 200")
     .option("--cursor <cursor>", "continue from a previous page")
@@ -205,6 +206,27 @@ export function buildProgram(): Command {
     .option("--status <list>", "requested, rejected, active, repaid, written_off")
     .option("--all", "follow every page")
     .action(action(() => c().financeList));
+  fin
+    .command("find")
+    .description("the financing registered under a movable-property registration number (financiers: yours; auditors: all)")
+    .requiredOption("--registration <number>", "registration number")
+    .action(action(() => c().financeFind));
+  fin
+    .command("unregistered")
+    .description("active financings whose registration number is still unknown REGISTRATION_GRACE_DAYS after approval (financiers: yours; auditors: all)")
+    .option("--all", "follow every page")
+    .action(action(() => c().financeUnregistered));
+  fin
+    .command("register <id>")
+    .description("give the registration number of a financing you approved directly on-chain; it must hash to the approved hash (financiers)")
+    .requiredOption("--registration <number>", "registration number")
+    .action(action(() => c().financeRegister));
+
+  program
+    .command("payment-record [buyer]")
+    .description("a core enterprise's payment record: confirmed, paid on time, paid late (days late), defaulted, past due (financiers, auditors: any buyer; a buyer: its own); without an address, every buyer you may read")
+    .option("--all", "follow every page")
+    .action(action(() => c().paymentRecord));
 
   const lines = program.command("credit-lines").description("credit lines (financiers)");
   signing(
@@ -254,6 +276,7 @@ export function buildProgram(): Command {
     .command("export")
     .description("stream the ledger events to a file as CSV or JSON, with progress")
     .option("--format <format>", "csv or json", "csv")
+    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer) or reviews (voucher-rule flags); filters apply to events only", "events")
     .option("--out <file>", "file to write (default: stdout)")
     .option("--receivable <id>", "only this receivable's events")
     .option("--member <address>", "only events naming this address")

@@ -319,6 +319,54 @@ describe("scf CLI against a running service", function () {
     expect(exp.rows).to.be.greaterThan(10);
   });
 
+  it("shows the voucher rules: payment records, registration search and register, the term, and the export's datasets", async function () {
+    // After the test above: the bank financed a part under 04412026120400000042 through the service, the buyer paid the other part on time.
+    const rec = await json<{ buyer: string; confirmed: { count: number }; paidOnTime: { count: number; faceValue: string }; paidLate: { count: number } }>([
+      "payment-record", addr.buyer, "--key", "bank",
+    ]);
+    expect(rec.buyer).to.equal(addr.buyer);
+    expect(rec.paidOnTime).to.deep.equal({ count: 1, faceValue: "40000" });
+    expect(rec.paidLate.count).to.equal(0);
+    expect(rec.confirmed.count).to.be.greaterThan(1);
+    const shown = await scf(["payment-record", addr.buyer, "--key", "auditor"]);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.match(/paid on time\s+1 \(400\.00 yuan\)/);
+    const all = await scf(["payment-record", "--key", "buyer"]);
+    expect(all.code, all.stderr).to.equal(0);
+    expect(all.stdout).to.include(addr.buyer);
+    const refused = await scf(["payment-record", addr.buyer, "--key", "supplier"]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/Refused \(HTTP 403\)/);
+    expect((await scf(["payment-record", "0x12", "--key", "bank"])).code).to.equal(2);
+
+    const found = await json<{ items: Array<{ receivableId: string; registrationNumber: string; registrationOverdue: boolean }> }>([
+      "finance", "find", "--registration", "04412026120400000042", "--key", "bank",
+    ]);
+    expect(found.items).to.have.length(1);
+    expect(found.items[0]).to.include({ registrationNumber: "04412026120400000042", registrationOverdue: false });
+    const financed = found.items[0].receivableId;
+    expect((await json<{ items: unknown[] }>(["finance", "unregistered", "--key", "auditor"])).items).to.deep.equal([]);
+    const registered = await json<{ registrationNumber: string }>(["finance", "register", financed, "--registration", "04412026120400000042", "--key", "bank"]);
+    expect(registered.registrationNumber).to.equal("04412026120400000042");
+    const mismatch = await scf(["finance", "register", financed, "--registration", "04412026120400000043", "--key", "bank"]);
+    expect(mismatch.code).to.equal(1);
+    expect(mismatch.stderr).to.match(/HTTP 422/);
+    expect((await scf(["finance", "find", "--registration", "x", "--key", "bank"])).code).to.equal(2);
+
+    const show = await scf(["invoices", "show", financed, "--key", "auditor"]);
+    expect(show.code, show.stderr).to.equal(0);
+    expect(show.stdout).to.match(/term\s+\d+ days from tokenisation\n/);
+    expect(show.stdout).to.match(/registration\s+04412026120400000042/);
+    expect((await json<{ items: unknown[] }>(["invoices", "list", "--term-review", "--key", "auditor"])).items).to.deep.equal([]);
+
+    const out = join(home, "records.csv");
+    const exp = await json<{ rows: number; dataset: string }>(["audit", "export", "--dataset", "payment-records", "--out", out, "--key", "auditor"]);
+    expect(exp).to.include({ dataset: "payment-records" });
+    expect(readFileSync(out, "utf8")).to.include(addr.buyer);
+    expect(exp.rows).to.be.at.least(1);
+    expect((await scf(["audit", "export", "--dataset", "nope", "--key", "auditor"])).code).to.equal(2);
+  });
+
   it("exits 4 when the service is unreachable and 2 on a usage error", async function () {
     const port = await freePort();
     const r = await scf(["invoices", "list", "--key", "supplier", "--url", `http://127.0.0.1:${port}`]);

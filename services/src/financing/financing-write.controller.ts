@@ -4,7 +4,7 @@
  * answers 202 with the accepted act (?wait=true: once mined and indexed, or failed). Every route
  * honours an Idempotency-Key. Reads of lines and financings live in the financing-read controller.
  */
-import { Body, Controller, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import { Body, Controller, HttpCode, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -25,6 +25,7 @@ import {
   LineIdParamDto,
   OpenCreditLineDto,
   ReceivableIdParamDto,
+  RecordRegistrationDto,
   RejectFinancingDto,
   RequestFinancingDto,
   WithdrawFinancingDto,
@@ -32,6 +33,7 @@ import {
   UpdateCreditLineDto,
   WriteOffFinancingDto,
 } from "./dto/financing-write.dto";
+import { FinancingDto } from "./dto/financing-read.dto";
 import { FinancingWriteService, type ActOutcome } from "./financing-write.service";
 import { ApiProblems } from "../common/problem-details";
 
@@ -171,5 +173,35 @@ export class FinancingWriteController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<SignedActAnswer> {
     return answer(res, await this.financing.writeOff(user, p.id, dto, q.wait === "true"));
+  }
+}
+
+/** A financing's registration number given after an approval made on-chain: no signature, the hash approved on-chain is the proof. */
+@ApiTags("financing")
+@ApiBearerAuth()
+@ApiHeader(IDEMPOTENCY_HEADER)
+@ApiProblems(
+  400,
+  401,
+  403,
+  [404, "No such financing"],
+  [409, "The financing is not approved, or the Idempotency-Key is in use"],
+  [422, "The number does not hash to the registration hash approved on-chain"],
+)
+@UseInterceptors(IdempotencyInterceptor)
+@Controller()
+export class FinancingRegistrationController {
+  constructor(private readonly financing: FinancingWriteService) {}
+
+  @Post("financings/:id/registration")
+  @RequireRoles("financier")
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Give the registration number of a financing you approved directly on-chain; it must hash to the approved hash (financiers). No signature: the hash on-chain is the proof",
+  })
+  @ApiOkResponse({ type: FinancingDto })
+  registration(@CurrentUser() user: AuthUser, @Param() p: ReceivableIdParamDto, @Body() dto: RecordRegistrationDto): Promise<FinancingDto> {
+    return this.financing.recordRegistration(user, p.id, dto.registrationNumber);
   }
 }

@@ -6,7 +6,9 @@
  * exactly as signed (the typed data carries them): a request's terms default to the line's quote
  * now (the least the supplier will take) lapsing in REQUEST_LAPSE_DAYS; an approval's advance and
  * payout default to the line's quote now. The approval's registration number (movable-property
- * financing registry) goes on-chain as a hash; the number itself stays in the act's result. Each act goes through ActsService (typed data to sign, signature check, simulation of
+ * financing registry) goes on-chain as a hash; the number itself stays in the act's result and in
+ * registration_numbers (registration.ts), where a financier also gives the number of a financing it
+ * approved directly on-chain. Each act goes through ActsService (typed data to sign, signature check, simulation of
  * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
@@ -21,6 +23,7 @@
 import {
   BadRequestException,
   ConflictException,
+  ForbiddenException,
   HttpException,
   HttpStatus,
   Injectable,
@@ -40,7 +43,11 @@ import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
 import { receivableIdHex } from "../common/columns";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
-import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { DbWriter } from "../database/db-writer";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import type { FinancingDto } from "./dto/financing-read.dto";
+import { RegistrationNumberEntity } from "./entities/registration-number.entity";
+import { FinancingReadService } from "./financing-read.service";
 import type {
   ApproveFinancingDto,
   CreditLineTermsDto,
@@ -108,6 +115,8 @@ export class FinancingWriteService implements OnModuleInit {
     private readonly acts: ActsService,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
+    private readonly db: DbWriter,
+    private readonly reads: FinancingReadService,
   ) {}
 
   onModuleInit(): void {
@@ -245,11 +254,11 @@ export class FinancingWriteService implements OnModuleInit {
    * POST /financings/:id/approve: assignment, payment and utilisation in one step, naming the line,
    * the advance and the payout, and recording the registration number.
    */
-  approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
+  async approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
     const financier = user.address;
     const id = parseReceivableId(rawId);
     const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
-    return this.relay(user, dto, wait, async (replay) => {
+    const outcome = await this.relay(user, dto, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
       const approval = await this.approvalTerms(dto, id.value, f.lineId, registrationHash(registrationNumber));
@@ -267,6 +276,54 @@ export class FinancingWriteService implements OnModuleInit {
         direct: this.iface.encodeFunctionData("approveFinancing", [id.value, approval]),
       };
     });
+    // The number is kept by its hash once the signed act is accepted; shown for a financing only when
+    // that hash is the one approved on-chain (registration.ts).
+    if (outcome.status !== "unsigned") await this.keepRegistrationNumber(registrationNumber, financier, "approval");
+    return outcome;
+  }
+
+  /**
+   * POST /financings/:id/registration: the financier of an approved financing gives its registration
+   * number, when the approval was made on-chain directly and the service does not know it. The number
+   * must hash to the one approved on-chain. Giving a number already known is answered the same.
+   */
+  async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
+    const id = parseReceivableId(rawId);
+    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
+    if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
+    if (f.financier !== user.address) {
+      throw new ForbiddenException(`only the financier of the financing of ${id.hex} may give its registration number; ${user.address} is not`);
+    }
+    if (f.registrationHash === null) {
+      throw new ConflictException({
+        error: "FinancingNotApproved",
+        message: `the financing of ${id.hex} is ${f.status}, not approved: its registration number is given with the approval`,
+      });
+    }
+    const number = normaliseRegistrationNumber(rawNumber);
+    const hash = registrationHash(number);
+    if (hash !== f.registrationHash.toLowerCase()) {
+      throw new UnprocessableEntityException({
+        error: "RegistrationMismatch",
+        message:
+          `registration number ${number} hashes to ${hash}, but the approval of ${id.hex} recorded ${f.registrationHash} on-chain: ` +
+          "check the number against the registry's certificate (letters are compared in upper case)",
+      });
+    }
+    await this.keepRegistrationNumber(number, user.address, "financier");
+    return this.reads.withRegistration(f);
+  }
+
+  private keepRegistrationNumber(number: string, by: string, source: RegistrationNumberEntity["source"]): Promise<unknown> {
+    return this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .insert()
+        .into(RegistrationNumberEntity)
+        .values({ registrationHash: registrationHash(number), registrationNumber: number, source, recordedBy: by, recordedAt: Math.floor(Date.now() / 1000) })
+        .orIgnore()
+        .execute(),
+    );
   }
 
   /** POST /financings/:id/reject: the code goes on-chain, the text stays with the act. */

@@ -146,6 +146,18 @@ export class LineIdParamDto {
   id!: string;
 }
 
+export class RecordRegistrationDto {
+  @ApiProperty({
+    description: "The movable-property financing registration number of an approved financing; must hash to the hash approved on-chain",
+    example: "04411234000567890123",
+  })
+  @IsString()
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9-]{5,63}\s*$/, {
+    message: "registrationNumber must be 6 to 64 letters, digits or dashes (the registry's number)",
+  })
+  registrationNumber!: string;
+}
+
 export class ReceivableIdParamDto {
   @ApiProperty({ description: "Receivable id: 0x-prefixed hex or decimal" })
   @Matches(RECEIVABLE_ID_PATTERN, { message: "the receivable id must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
