@@ -227,12 +227,22 @@ export function buildProgram(): Command {
     .action(action(() => c().creditLinesList));
 
   // ------------------------------------------------------------ settlement
-  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits");
+  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits, held payments");
   settlement
     .command("balance")
     .description("your settlement balance and the allowances of the ledger contracts")
     .option("--address <address>", "auditors, compliance officers: another member's")
     .action(action(() => c().settlementBalance));
+  settlement
+    .command("held")
+    .description("what the ledger holds for you: payments made while you could not receive them (suspended, KYC lapsed); readable while suspended")
+    .option("--address <address>", "auditors, compliance officers: another member's")
+    .action(action(() => c().settlementHeld));
+  signing(
+    settlement
+      .command("claim")
+      .description("claim everything the ledger holds for you (a signed act; refused while you cannot receive the token); prints the amount"),
+  ).action(action(() => c().settlementClaim));
   settlement
     .command("permit")
     .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")
