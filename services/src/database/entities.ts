@@ -4,6 +4,7 @@ import { ActEntity, IdempotencyKeyEntity, NonceAllocationEntity } from "../acts/
 import { ApplicationDocumentEntity, ApplicationEntity } from "../onboarding/entities/application.entity";
 import { AuthChallengeEntity, SessionEntity } from "../auth/entities/auth.entity";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
+import { FinancingOfferEntity } from "../financing/entities/financing-offer.entity";
 import { IndexedBlockEntity, IndexerStateEntity } from "../indexer/entities/indexer-state.entity";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
 import {
@@ -41,6 +42,7 @@ export const ENTITIES = [
   NonceAllocationEntity,
   IdempotencyKeyEntity,
   ReceivableDocumentEntity,
+  FinancingOfferEntity,
 ];
 
 // Indexes of the read paths (query latency, issue 6), declared here so the entity files stay as
