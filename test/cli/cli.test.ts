@@ -397,6 +397,43 @@ describe("scf CLI against a running service", function () {
     expect(act.result.amount).to.equal("29");
   });
 
+  it("finance offer / offers / approve-offer / withdraw-offer: financing in one transaction, and a withdrawn offer never approved", async function () {
+    const listed = await json<{ items: Array<{ id: string; faceValue: string; status: string }> }>(["invoices", "list", "--key", "buyer", "--all"]);
+    const [a, b] = ["250050", "100000"].map((fv) => listed.items.find((x) => x.faceValue === fv && x.status === "issued")!);
+    expect(a && b, "the 2,500.50 and a 1,000.00 yuan invoice").to.not.equal(undefined);
+    await json(["accept", a.id, "--key", "buyer"]);
+    await json(["accept", b.id, "--key", "buyer"]);
+    const lines = await json<{ items: Array<{ id: number; financier: string }> }>(["credit-lines", "list", "--key", "bank", "--all"]);
+    const lineId = String(lines.items.find((l) => l.financier === addr.bank)!.id);
+
+    // The supplier's signed request waits off-chain in the bank's queue: no transaction yet.
+    const offer = await json<{ id: string; status: string; financier: string }>(["finance", "offer", a.id, "--line", lineId, "--key", "supplier"]);
+    expect(offer).to.include({ status: "open", financier: addr.bank });
+    expect((await env.ledger.financing.financing(BigInt(a.id))).status).to.equal(0n);
+    const queue = await json<Array<{ id: string }>>(["finance", "offers", "--key", "bank", "--status", "open"]);
+    expect(queue.map((x) => x.id)).to.include(offer.id);
+
+    // The bank approves: both signatures in one transaction; the receivable is the bank's.
+    const before = await env.ledger.token.balanceOf(addr.supplier);
+    const approved = await scf(["finance", "approve-offer", offer.id, "--registration", "04412026120400000077", "--key", "bank"]);
+    expect(approved.code, approved.stderr + approved.stdout).to.equal(0);
+    expect(approved.stderr).to.match(/ApproveSignedRequest/);
+    expect(approved.stdout).to.match(/approve_offer confirmed: act .*\npaid the supplier [\d,]+\.\d\d yuan/);
+    expect(await env.ledger.receivables.ownerOf(BigInt(a.id))).to.equal(addr.bank);
+    expect((await env.ledger.token.balanceOf(addr.supplier)) > before).to.equal(true);
+
+    // Another offer withdrawn by the supplier: the bank's approval is then refused (exit 1), nothing moves.
+    const second = await json<{ id: string }>(["finance", "offer", b.id, "--line", lineId, "--key", "supplier"]);
+    const withdrawn = await json<{ kind: string; status: string }>(["finance", "withdraw-offer", second.id, "--key", "supplier"]);
+    expect(withdrawn).to.include({ kind: "withdraw_offer", status: "confirmed" });
+    const refused = await scf(["finance", "approve-offer", second.id, "--registration", "04412026120400000078", "--key", "bank"]);
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(/withdrawn by its supplier/);
+    expect(await env.ledger.receivables.ownerOf(BigInt(b.id))).to.equal(addr.supplier);
+    const usage = await scf(["finance", "approve-offer", "not-a-uuid", "--registration", "04412026120400000079", "--key", "bank"]);
+    expect(usage.code).to.equal(2);
+  });
+
   it("exits 4 when the service is unreachable and 2 on a usage error", async function () {
     const port = await freePort();
     const r = await scf(["invoices", "list", "--key", "supplier", "--url", `http://127.0.0.1:${port}`]);

@@ -183,6 +183,9 @@ describe("Financing offers: a signed request approved in one relayed transaction
     expect(other.body.code).to.equal("Forbidden");
     expect((await get("buyer", "/financing-offers").expect(403)).body.code).to.equal("Forbidden");
 
+    // The financier, not yet party to the receivable, reads what approving now would advance and pay.
+    const quoted = (await get("financier", `/financing-offers/${made.id}`).expect(200)).body as { advanceNow: string; paidNow: string };
+    expect(BigInt(quoted.advanceNow)).to.equal((1_000_000n * 8000n) / 10_000n);
     const before = await token.balanceOf(w.supplier.address);
     const { res, td } = await signed("financier", `/financing-offers/${made.id}/approve`, { registrationNumber: REG });
     expect(td.primaryType).to.equal("ApproveSignedRequest");

@@ -34,7 +34,7 @@ import {
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { ZeroAddress, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
+import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
 import { DataSource, type EntityManager } from "typeorm";
 import { Financing__factory } from "../../../typechain-types";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
@@ -428,7 +428,12 @@ export class FinancingWriteService implements OnModuleInit {
     if (!readsAll(user) && o.supplier !== user.address && o.financier !== user.address) {
       throw new ForbiddenException(`Only the supplier and the financier of offer ${offerId}, auditors and compliance officers can read it.`);
     }
-    return this.offerView(o);
+    const view = await this.offerView(o);
+    if (view.status !== "open") return view;
+    // What approving now would advance and pay: the financier needs it (an allowance for the
+    // advance) before it may read the receivable itself.
+    const q = await approvalAtLineTerms(this.chain.contracts, BigInt(o.receivableId), ZeroHash, await this.chainTime(), BigInt(o.lineId)).catch(() => null);
+    return { ...view, advanceNow: q ? q.advance.toString() : null, paidNow: q ? q.paid.toString() : null };
   }
 
   /**

@@ -136,6 +136,10 @@ export class FinancingOfferDto {
   @ApiPropertyOptional({ nullable: true, description: "The act relaying the approval or the withdrawal" }) actId!: string | null;
   @ApiPropertyOptional({ nullable: true, description: "Why the last approval failed on-chain (the offer is open again)" }) lastFailure!: string | null;
   @ApiProperty() createdAt!: string;
+  @ApiPropertyOptional({ nullable: true, description: "GET /financing-offers/:id of an open offer: the advance approving now would count against the line, fen" })
+  advanceNow?: string | null;
+  @ApiPropertyOptional({ nullable: true, description: "GET /financing-offers/:id of an open offer: what approving now would pay the supplier, fen" })
+  paidNow?: string | null;
 }
 
 export class FinancingOfferListDto {
