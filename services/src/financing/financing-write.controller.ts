@@ -137,22 +137,6 @@ export class FinancingWriteController {
     return answer(res, await this.financing.requestFinancing(user, dto, q.wait === "true"));
   }
 
-  @Get("financing-offers")
-  @RequireRoles("supplier", "financier", "auditor", "compliance")
-  @ApiOperation({ summary: "Offers (signed requests kept off-chain): your own (suppliers), your queue (financiers), all (auditors, compliance)" })
-  @ApiOkResponse({ type: FinancingOfferListDto })
-  async offers(@CurrentUser() user: AuthUser, @Query() q: ListOffersQueryDto): Promise<FinancingOfferListDto> {
-    return { items: await this.financing.listOffers(user, q) };
-  }
-
-  @Get("financing-offers/:id")
-  @RequireRoles("supplier", "financier", "auditor", "compliance")
-  @ApiOperation({ summary: "One offer: open, approving, financed, withdrawn or expired" })
-  @ApiOkResponse({ type: FinancingOfferDto })
-  offerById(@CurrentUser() user: AuthUser, @Param() p: OfferIdParamDto): Promise<FinancingOfferDto> {
-    return this.financing.getOffer(user, p.id);
-  }
-
   @Post("financing-offers/:id/approve")
   @RequireRoles("financier")
   @ApiOperation({
@@ -236,5 +220,30 @@ export class FinancingWriteController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<SignedActAnswer> {
     return answer(res, await this.financing.writeOff(user, p.id, dto, q.wait === "true"));
+  }
+}
+
+/** Reads of offers: separate from the write routes, which answer 200 (typed data) or 202 (act). */
+@ApiTags("financing")
+@ApiBearerAuth()
+@ApiProblems(400, 401, 403)
+@Controller()
+@RequireRoles("supplier", "financier", "auditor", "compliance")
+export class FinancingOffersReadController {
+  constructor(private readonly financing: FinancingWriteService) {}
+
+  @Get("financing-offers")
+  @ApiOperation({ summary: "Offers (signed requests kept off-chain): your own (suppliers), your queue (financiers), all (auditors, compliance)" })
+  @ApiOkResponse({ type: FinancingOfferListDto })
+  async offers(@CurrentUser() user: AuthUser, @Query() q: ListOffersQueryDto): Promise<FinancingOfferListDto> {
+    return { items: await this.financing.listOffers(user, q) };
+  }
+
+  @Get("financing-offers/:id")
+  @ApiOperation({ summary: "One offer: open, approving, financed, withdrawn or expired; an open one with what approving now would advance and pay" })
+  @ApiOkResponse({ type: FinancingOfferDto })
+  @ApiProblems([404, "No such offer"])
+  offerById(@CurrentUser() user: AuthUser, @Param() p: OfferIdParamDto): Promise<FinancingOfferDto> {
+    return this.financing.getOffer(user, p.id);
   }
 }

@@ -4,12 +4,12 @@
  */
 import { Module } from "@nestjs/common";
 import { ComplianceModule } from "../compliance/compliance.module";
-import { FinancingWriteController } from "./financing-write.controller";
+import { FinancingOffersReadController, FinancingWriteController } from "./financing-write.controller";
 import { FinancingWriteService } from "./financing-write.service";
 
 @Module({
   imports: [ComplianceModule],
-  controllers: [FinancingWriteController],
+  controllers: [FinancingWriteController, FinancingOffersReadController],
   providers: [FinancingWriteService],
   exports: [FinancingWriteService],
 })
