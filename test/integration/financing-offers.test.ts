@@ -165,7 +165,9 @@ describe("Financing offers: a signed request approved in one relayed transaction
       return unsigned;
     });
     expect(o.status).to.equal(200);
-    const made = await offer(r.hex);
+    const offered = await signed("supplier", "/financings", { receivableId: r.hex, lineId, settle: "with-approval" }, { wait: false });
+    expect(offered.res.status, JSON.stringify(offered.res.body)).to.equal(201);
+    const made = offered.res.body as Offer;
     expect(made).to.include({ kind: "financing_offer", status: "open", receivableId: r.hex, lineId, supplier: w.supplier.address, financier: w.financier.address });
     expect(made, "the supplier's signature is never shown").to.not.have.property("signature");
     // Nothing on-chain yet, no act, no outbox row.
@@ -187,7 +189,7 @@ describe("Financing offers: a signed request approved in one relayed transaction
     const quoted = (await get("financier", `/financing-offers/${made.id}`).expect(200)).body as { advanceNow: string; paidNow: string };
     expect(BigInt(quoted.advanceNow)).to.equal((1_000_000n * 8000n) / 10_000n);
     const before = await token.balanceOf(w.supplier.address);
-    const { res, td } = await signed("financier", `/financing-offers/${made.id}/approve`, { registrationNumber: REG });
+    const { res, td, signedBody: approvalBody } = await signed("financier", `/financing-offers/${made.id}/approve`, { registrationNumber: REG });
     expect(td.primaryType).to.equal("ApproveSignedRequest");
     expect(td.message).to.deep.include({ financier: w.financier.address, supplier: w.supplier.address });
     expect(res.status, JSON.stringify(res.body)).to.equal(202);
@@ -205,6 +207,12 @@ describe("Financing offers: a signed request approved in one relayed transaction
     expect(((await get("supplier", `/financing-offers/${made.id}`).expect(200)).body as Offer).status).to.equal("financed");
 
     // Replays: the same signed offer answers the same offer; the same signed approval the same act; a new approval is refused.
+    const sameOffer = await writesNothing(() => post("supplier", "/financings", offered.signedBody));
+    expect(sameOffer.status, JSON.stringify(sameOffer.body)).to.equal(201);
+    expect(sameOffer.body).to.include({ id: made.id, status: "financed" });
+    const sameAct = await writesNothing(() => post("financier", `/financing-offers/${made.id}/approve`, approvalBody));
+    expect(sameAct.status, JSON.stringify(sameAct.body)).to.equal(202);
+    expect(sameAct.body.id).to.equal(res.body.id);
     const again = await post("supplier", "/financings", { receivableId: r.hex, lineId, settle: "with-approval" });
     expect(again.status, "a new unsigned offer of a financed receivable is refused").to.be.within(400, 499);
     const approveAgain = await post("financier", `/financing-offers/${made.id}/approve`, { registrationNumber: REG });
