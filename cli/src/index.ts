@@ -201,6 +201,29 @@ export function buildProgram(): Command {
       .option("--note <text>", "explanation for the supplier (kept off-chain)"),
   ).action(action(() => c().financeReject));
   fin
+    .command("offer <id>")
+    .description(
+      "sign a financing request kept off-chain as an offer for the line's financier, who approves it in one transaction (suppliers); nothing goes on-chain until then",
+    )
+    .requiredOption("--line <lineId>", "credit line id")
+    .action(action(() => c().financeOffer));
+  fin
+    .command("offers")
+    .description("offers: your own (suppliers) or your queue (financiers)")
+    .option("--status <status>", "open, approving, financed, withdrawn or expired")
+    .action(action(() => c().financeOffers));
+  signing(
+    fin
+      .command("approve-offer <offerId>")
+      .description("approve an offer on your line: your signature and the supplier's go on-chain in one transaction (financiers)")
+      .requiredOption("--registration <number>", "movable-property financing registration number (on-chain as its hash)"),
+  ).action(action(() => c().financeApproveOffer));
+  signing(
+    fin
+      .command("withdraw-offer <offerId>")
+      .description("withdraw your offer: the signed withdrawal consumes its nonce on-chain, so it can never be approved (suppliers)"),
+  ).action(action(() => c().financeWithdrawOffer));
+  fin
     .command("list")
     .description("financings you are party to")
     .option("--status <list>", "requested, rejected, active, repaid, written_off")
@@ -249,12 +272,22 @@ export function buildProgram(): Command {
     .action(action(() => c().creditLinesList));
 
   // ------------------------------------------------------------ settlement
-  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits");
+  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits, held payments");
   settlement
     .command("balance")
     .description("your settlement balance and the allowances of the ledger contracts")
     .option("--address <address>", "auditors, compliance officers: another member's")
     .action(action(() => c().settlementBalance));
+  settlement
+    .command("held")
+    .description("what the ledger holds for you: payments made while you could not receive them (suspended, KYC lapsed); readable while suspended")
+    .option("--address <address>", "auditors, compliance officers: another member's")
+    .action(action(() => c().settlementHeld));
+  signing(
+    settlement
+      .command("claim")
+      .description("claim everything the ledger holds for you (a signed act; refused while you cannot receive the token); prints the amount"),
+  ).action(action(() => c().settlementClaim));
   settlement
     .command("permit")
     .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")

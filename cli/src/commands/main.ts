@@ -790,3 +790,110 @@ export async function settlementPermit(o: Opts): Promise<number> {
   else process.stdout.write(`permit ${op.status}: ${spender} may draw ${yuan(op.value)} yuan${op.txHash ? ` (tx ${op.txHash})` : ""}\n`);
   return EXIT.OK;
 }
+
+interface Held {
+  address: string;
+  held: string;
+}
+
+/** What the ledger holds for the signed-in address (payments made while it could not receive them). */
+export async function settlementHeld(o: Opts): Promise<number> {
+  const h = await api(o).get<Held>("/settlement/held", { address: o.address ? await checkedAddress(o.address, "--address") : undefined });
+  if (o.json) printJson(h);
+  else if (BigInt(h.held) === 0n) process.stdout.write(`Nothing is held for ${h.address}.\n`);
+  else
+    process.stdout.write(
+      `${yuan(h.held)} yuan is held for ${h.address}: payments made while it could not receive the settlement token. ` +
+        `Claim it with: scf settlement claim (once it is an active member with valid KYC)\n`,
+    );
+  return EXIT.OK;
+}
+
+/** Signs the ClaimHeld act the service prepares, waits for it, prints the amount claimed. */
+export async function settlementClaim(o: Opts): Promise<number> {
+  const a = api(o);
+  // Read first, to say what is claimed; the service and the contract check again.
+  const h = await a.get<Held>("/settlement/held");
+  if (BigInt(h.held) === 0n) {
+    throw new CliError(`Nothing is held for ${h.address}: there is no payment to claim (scf settlement held shows it).`, EXIT.REFUSED, { code: "ReceivableNothingHeld", held: "0" });
+  }
+  status(o.json, `${yuan(h.held)} yuan is held for ${h.address}; claiming it.`);
+  const act = await signedAct(a, "/settlement/claim", {}, { wait: wait(o), json: o.json });
+  const claimed = act.result?.amount as string | undefined;
+  return done(o, act, claimed !== undefined ? `\nclaimed ${yuan(claimed)} yuan` : "");
+}
+
+// ---------------------------------------------------------------- financing offers (one transaction)
+
+interface FinancingOffer {
+  id: string;
+  receivableId: string;
+  lineId: number;
+  supplier: string;
+  financier: string;
+  minPaid: string;
+  maxDiscount: string;
+  expiresAt: string;
+  deadline: string;
+  nonce: string;
+  status: string;
+  actId: string | null;
+  lastFailure: string | null;
+}
+
+function offerId(raw: string): string {
+  const s = String(raw).trim();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s)) throw usage(`offer id "${s}" must be a UUID (see scf finance offers)`);
+  return s;
+}
+
+/** Signs a financing request kept off-chain as an offer for the line's financier (no transaction until approved). */
+export async function financeOffer(o: Opts, id: string): Promise<number> {
+  const body = { receivableId: receivableId(id), lineId: lineId(o.line), settle: "with-approval" };
+  // The signed post answers 201 with the offer, not an act: nothing is relayed yet.
+  const offer = (await signedAct(api(o), "/financings", body, { wait: false, json: o.json })) as unknown as FinancingOffer;
+  if (o.json) printJson(offer);
+  else
+    process.stdout.write(
+      `offer ${offer.id} ${offer.status}: receivable ${offer.receivableId}, line ${offer.lineId} of ${offer.financier}, ` +
+        `at least ${yuan(offer.minPaid)} yuan now; lapses ${offer.expiresAt < offer.deadline ? offer.expiresAt : offer.deadline}\n` +
+        `The financier approves it with: scf finance approve-offer ${offer.id} --registration NUMBER\n`,
+    );
+  return EXIT.OK;
+}
+
+export async function financeOffers(o: Opts): Promise<number> {
+  const { items } = await api(o).get<{ items: FinancingOffer[] }>("/financing-offers", { status: o.status });
+  if (o.json) printJson(items);
+  else
+    table(
+      ["offer", "receivable", "line", "status", "min paid now", "max discount", "lapses", "supplier", "financier"],
+      items.map((f) => [f.id, short(f.receivableId, 12), f.lineId, f.status, yuan(f.minPaid), yuan(f.maxDiscount), f.expiresAt < f.deadline ? f.expiresAt : f.deadline, short(f.supplier), short(f.financier)]),
+    );
+  return EXIT.OK;
+}
+
+/** The financier approves an offer: its signature and the supplier's go on-chain in one transaction. */
+export async function financeApproveOffer(o: Opts, rawId: string): Promise<number> {
+  const a = api(o);
+  const id = offerId(rawId);
+  // The advance moves from the financier's settlement tokens: the offer says what approving now
+  // would advance (the financier is not party to the receivable before it approves).
+  const offer = await a.get<FinancingOffer & { advanceNow?: string | null }>(`/financing-offers/${id}`);
+  const bal = await a.request<Balance>("GET", "/settlement/balance", { accept: [403, 404] });
+  if (bal.status === 200 && offer.advanceNow) {
+    const advance = BigInt(offer.advanceNow);
+    if (BigInt(bal.body.balance) < advance) {
+      throw new CliError(`Your settlement balance (${fenToYuan(bal.body.balance)} yuan) is below the advance of ${fenToYuan(advance)} yuan.`, EXIT.REFUSED);
+    }
+    if (BigInt(bal.body.allowances.Financing) < advance) await signPermit(a, "Financing", advance, o.json);
+  }
+  const act = await signedAct(a, `/financing-offers/${id}/approve`, { registrationNumber: String(o.registration) }, { wait: wait(o), json: o.json });
+  const paid = act.result?.paid as string | undefined;
+  return done(o, act, paid !== undefined ? `\npaid the supplier ${yuan(paid)} yuan` : "");
+}
+
+/** The supplier withdraws its offer: the signed withdrawal consumes the offer's nonce on-chain. */
+export async function financeWithdrawOffer(o: Opts, rawId: string): Promise<number> {
+  return done(o, await signedAct(api(o), `/financing-offers/${offerId(rawId)}/withdraw`, {}, { wait: wait(o), json: o.json }));
+}

@@ -9,7 +9,7 @@ export type { DeploymentRecord };
  * another version (it would sign acts they refuse, or miss rules they lack). A deployment record
  * written before the field existed is version 1.
  */
-export const LEDGER_VERSION = 2;
+export const LEDGER_VERSION = 3;
 
 /** Refuses a deployment of another ledger version, saying what to do about it. */
 export function checkLedgerVersion(record: DeploymentRecord, path: string): void {

@@ -5,6 +5,7 @@ import { ApplicationDocumentEntity, ApplicationEntity } from "../onboarding/enti
 import { AuthChallengeEntity, SessionEntity } from "../auth/entities/auth.entity";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
+import { FinancingOfferEntity } from "../financing/entities/financing-offer.entity";
 import { IndexedBlockEntity, IndexerStateEntity } from "../indexer/entities/indexer-state.entity";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
 import {
@@ -43,6 +44,7 @@ export const ENTITIES = [
   IdempotencyKeyEntity,
   ReceivableDocumentEntity,
   RegistrationNumberEntity,
+  FinancingOfferEntity,
 ];
 
 // Indexes of the read paths (query latency), declared here so the entity files stay as

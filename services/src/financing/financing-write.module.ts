@@ -5,12 +5,12 @@
 import { Module } from "@nestjs/common";
 import { ComplianceModule } from "../compliance/compliance.module";
 import { FinancingReadModule } from "./financing-read.module";
-import { FinancingRegistrationController, FinancingWriteController } from "./financing-write.controller";
+import { FinancingOffersReadController, FinancingRegistrationController, FinancingWriteController } from "./financing-write.controller";
 import { FinancingWriteService } from "./financing-write.service";
 
 @Module({
   imports: [ComplianceModule, FinancingReadModule],
-  controllers: [FinancingWriteController, FinancingRegistrationController],
+  controllers: [FinancingWriteController, FinancingRegistrationController, FinancingOffersReadController],
   providers: [FinancingWriteService],
   exports: [FinancingWriteService],
 })

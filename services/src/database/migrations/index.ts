@@ -10,6 +10,7 @@ import { IdempotencyLeases1796400427516 } from "./1796400427516-IdempotencyLease
 import { FinancingTerms1796402055565 } from "./1796402055565-FinancingTerms";
 import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
 import { VoucherRules1796410148379 } from "./1796410148379-VoucherRules";
+import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   FinancingTerms1796402055565,
   HeldPayments1796402103977,
   VoucherRules1796410148379,
+  FinancingOffers1796410475599,
 ];
