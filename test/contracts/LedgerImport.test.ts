@@ -357,6 +357,7 @@ describe("Ledger import (version 1 into version 2)", function () {
       await f.receivables.connect(f.supplier).split(book.ids.c0, parts);
       const [n0, n1] = [childIdOf(book.ids.c0, 0), childIdOf(book.ids.c0, 1)];
       expect((await f.receivables.receivable(n0)).parentId).to.equal(book.ids.c0);
+      expect(await f.receivables.ownerOf(n1)).to.equal(f.supplier.address);
       expect((await f.receivables.receivable(book.ids.c0)).status).to.equal(R.Split);
       expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(4n);
       // n0 is paid by the buyer to its holder.
