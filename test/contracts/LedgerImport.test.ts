@@ -520,6 +520,38 @@ describe("Ledger import (version 1 into version 2)", function () {
       const single = await receiptOf(f.receivables.connect(f.migrator).importReceivables([await v1Receivable(f, "gas single")]));
       console.log(`      gas of a batch of one accepted root: ${single.gasUsed.toLocaleString("en")}`);
     });
+
+    it("measures the gas of the other imported records", async function () {
+      const f = await loadFixture(importTargetFixture);
+      const n = 20;
+      const per = (name: string, r: ContractTransactionReceipt) =>
+        console.log(`      gas per imported ${name} (batch of ${n}): ${(r.gasUsed / BigInt(n)).toLocaleString("en")}`);
+      const accounts = Array.from({ length: n }, () => ethers.Wallet.createRandom().address);
+      const kycExpiry = BigInt(await time.latest()) + YEAR;
+      per(
+        "member",
+        await receiptOf(
+          f.registry.connect(f.migrator).importMembers(
+            accounts.map((account) => ({ account, roles: ROLE.SUPPLIER, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) })),
+          ),
+        ),
+      );
+      per("balance", await receiptOf(f.token.connect(f.migrator).importBalances(accounts.map((holder) => ({ holder, amount: 1_234_56n })))));
+      const lines = await Promise.all(Array.from({ length: n }, (_, i) => v1Line(f, BigInt(i + 1), { utilised: 900_000_00n })));
+      per("credit line", await receiptOf(f.financing.connect(f.migrator).importCreditLines(lines)));
+      const financed = await Promise.all(
+        Array.from({ length: n }, (_, i) => v1Receivable(f, `gas financed ${i}`, { holder: f.financier.address, status: R.Financed, financed: true })),
+      );
+      await f.receivables.connect(f.migrator).importReceivables(financed);
+      per(
+        "active financing",
+        await receiptOf(
+          f.financing.connect(f.migrator).importFinancings(
+            financed.map((r, i) => ({ receivableId: r.id, supplier: f.supplier.address, lineId: BigInt(i + 1), status: F.Active, principal: 900_000_00n })),
+          ),
+        ),
+      );
+    });
   });
 
   describe("credit lines and financings", function () {
