@@ -16,17 +16,32 @@ describe("chain/deployment: ledger version", () => {
     expect(() => checkLedgerVersion(record(LEDGER_VERSION), "d.json")).to.not.throw();
   });
 
-  it("refuses an earlier version, naming both versions and the way to start the new ledger beside it", () => {
+  it("refuses an earlier version of the embedded platform, naming both versions and the upgrade command for its data directory", () => {
     let err: unknown;
     try {
-      checkLedgerVersion(record(LEDGER_VERSION - 1), "data/deployment.json");
+      checkLedgerVersion(record(LEDGER_VERSION - 1), "data/deployment.json", { dataDir: "data" });
     } catch (e) {
       err = e;
     }
     expect(err).to.be.instanceOf(LedgerVersionError);
+    expect((err as LedgerVersionError).found).to.equal(LEDGER_VERSION - 1);
     const msg = (err as Error).message;
-    expect(msg).to.include("data/deployment.json").and.include(`ledger version ${LEDGER_VERSION - 1}`);
-    expect(msg).to.include(`needs version ${LEDGER_VERSION}`).and.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`);
+    expect(msg).to.include(`This data directory (data) holds ledger version ${LEDGER_VERSION - 1}`);
+    expect(msg).to.include(`runs ledger version ${LEDGER_VERSION}`).and.include("second, empty ledger");
+    expect(msg).to.include("`DATA_DIR=data npm run ledger:upgrade`").and.include("It keeps everything");
+    expect(msg).to.not.include("data-v");
+  });
+
+  it("refuses an earlier version of an external deployment, naming the upgrade command with its deployment file", () => {
+    let err: unknown;
+    try {
+      checkLedgerVersion(record(LEDGER_VERSION - 1), "/etc/scf/deployment.json");
+    } catch (e) {
+      err = e;
+    }
+    const msg = (err as Error).message;
+    expect(msg).to.include(`The deployment /etc/scf/deployment.json holds ledger version ${LEDGER_VERSION - 1}`);
+    expect(msg).to.include("DEPLOYMENT_FILE=/etc/scf/deployment.json").and.include("npm run ledger:upgrade");
   });
 
   it("reads a record without the field as version 1", () => {
