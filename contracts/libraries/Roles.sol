@@ -23,4 +23,7 @@ library Roles {
     bytes32 internal constant INVOICE_ATTESTER = keccak256("INVOICE_ATTESTER");
     /// @dev Pauses and unpauses the settlement token.
     bytes32 internal constant PAUSER = keccak256("PAUSER");
+    /// @dev Copies a version-1 ledger's state into a new deployment, once (ILedgerImport). Granted
+    /// only at construction; meaningless once the import is sealed.
+    bytes32 internal constant LEDGER_MIGRATOR = keccak256("LEDGER_MIGRATOR");
 }
