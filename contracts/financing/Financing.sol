@@ -6,8 +6,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {LedgerImport} from "../common/LedgerImport.sol";
 import {SignedActions} from "../common/SignedActions.sol";
 import {IFinancing} from "../interfaces/IFinancing.sol";
+import {IFinancingImport} from "../interfaces/ILedgerImport.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {IReceivables, IRepaymentRouter} from "../interfaces/IReceivables.sol";
 import {Roles} from "../libraries/Roles.sol";
@@ -18,7 +20,14 @@ import {Roles} from "../libraries/Roles.sol";
 /// limit; a receivable is financed at most once (the receivables ledger assigns only from
 /// Accepted, and an assigned receivable never returns there); an approval pays the supplier at
 /// least its request's terms (see IFinancing).
-contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient, AccessControlDefaultAdminRules {
+contract Financing is
+    IFinancing,
+    IFinancingImport,
+    SignedActions,
+    ReentrancyGuardTransient,
+    AccessControlDefaultAdminRules,
+    LedgerImport
+{
     using SafeERC20 for IERC20;
 
     /// @dev Slot 0: financier (160) | maxAdvanceBps (16) | discountBps (16) | expiry (48).
@@ -104,12 +113,15 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient, Acces
     /// @param receivables_ Receivables ledger (must then wire this contract as its financing module).
     /// @param admin Holder of DEFAULT_ADMIN_ROLE.
     /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
+    /// @param migrator The key that imports a version-1 ledger until the seal, or zero for none
+    /// (the import is then sealed from the start).
     constructor(
         IParticipantRegistry registry_,
         IReceivables receivables_,
         address admin,
-        uint48 adminDelay
-    ) EIP712("SCF Financing", "1") AccessControlDefaultAdminRules(adminDelay, admin) {
+        uint48 adminDelay,
+        address migrator
+    ) EIP712("SCF Financing", "1") AccessControlDefaultAdminRules(adminDelay, admin) LedgerImport(migrator) {
         _registry = registry_;
         _receivables = receivables_;
         _token = IERC20(receivables_.settlementToken());
@@ -302,6 +314,51 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient, Acces
             if (principal == 0) f.status = Status.Repaid;
         }
         emit FinancingRepaid(receivableId, f.lineId, toFinancier, toSupplier, principal);
+    }
+
+    // ------------------------------------------------------------------ import from version 1
+
+    /// @inheritdoc IFinancingImport
+    function importCreditLines(ImportedCreditLine[] calldata lines) external {
+        _requireImporting();
+        uint256 count = _lineCount;
+        uint256 n = lines.length;
+        for (uint256 i; i < n; ++i) {
+            ImportedCreditLine calldata c = lines[i];
+            uint256 lineId = c.id;
+            if (lineId <= count) revert LedgerImportDuplicate(lineId);
+            if (lineId != count + 1 || lineId > MAX_LINE_ID) _malformed(lineId, ImportFault.LineId);
+            address financier = c.financier;
+            bool noScope = c.debtor == address(0) && c.supplier == address(0);
+            if (financier == address(0) || noScope || c.debtor == financier || c.supplier == financier) {
+                _malformed(lineId, ImportFault.Scope);
+            }
+            if (c.limit == 0 || c.limit > type(uint64).max || c.utilised > c.limit) _malformed(lineId, ImportFault.Limit);
+            if (c.maxAdvanceBps == 0 || c.maxAdvanceBps > BPS || c.discountBps > BPS) _malformed(lineId, ImportFault.Rates);
+            if (c.expiry > type(uint48).max) _malformed(lineId, ImportFault.Expiry);
+            // Fit: checked just above.
+            _lines[lineId] = Line({
+                financier: financier,
+                maxAdvanceBps: uint16(c.maxAdvanceBps),
+                discountBps: uint16(c.discountBps),
+                expiry: uint48(c.expiry),
+                debtor: c.debtor,
+                utilised: uint64(c.utilised),
+                open: c.open,
+                supplier: c.supplier,
+                limit: uint64(c.limit)
+            });
+            count = lineId;
+            emit CreditLineImported(lineId, financier, c);
+        }
+        _lineCount = count;
+    }
+
+    /// @inheritdoc IFinancingImport
+    function importFinancings(ImportedFinancing[] calldata records) external {
+        _requireImporting();
+        uint256 n = records.length;
+        for (uint256 i; i < n; ++i) _importFinancing(records[i]);
     }
 
     // ------------------------------------------------------------------ views
@@ -583,6 +640,51 @@ contract Financing is IFinancing, SignedActions, ReentrancyGuardTransient, Acces
         }
         f.status = Status.WrittenOff;
         emit FinancingWrittenOff(receivableId, lineId, principal);
+    }
+
+    /// @dev One version-1 financing record, checked against its line and receivable (both imported
+    /// before it) the way `onRepayment` and `writeOff` will read them.
+    function _importFinancing(ImportedFinancing calldata m) private {
+        uint256 receivableId = m.receivableId;
+        Record storage f = _records[receivableId];
+        if (f.status != Status.None) revert LedgerImportDuplicate(receivableId);
+        // Version 1 had no Withdrawn.
+        if (m.status == 0 || m.status > uint8(Status.WrittenOff)) _malformed(receivableId, ImportFault.Status);
+        Status s = Status(m.status);
+        if (m.supplier == address(0)) _malformed(receivableId, ImportFault.Seller);
+        uint256 lineId = m.lineId;
+        Line storage line = _lines[lineId];
+        if (lineId > MAX_LINE_ID || line.financier == address(0)) _malformed(receivableId, ImportFault.Line);
+        IReceivables.ReceivableView memory r = _receivables.receivable(receivableId);
+        uint256 principal = m.principal;
+        if (s == Status.Requested || s == Status.Rejected) {
+            // Never approved: nothing lent. A request imported without terms has lapsed (slot B zero).
+            if (principal != 0) _malformed(receivableId, ImportFault.Principal);
+        } else {
+            // Approved: the receivable went to the line's financier, for good.
+            IReceivables.Status rs = r.status;
+            bool fits = r.financed && r.holder == line.financier;
+            if (s == Status.Active) {
+                fits = fits && (rs == IReceivables.Status.Financed || rs == IReceivables.Status.Defaulted);
+                if (principal == 0 || principal > line.utilised) _malformed(receivableId, ImportFault.Principal);
+            } else if (s == Status.Repaid) {
+                if (principal != 0) _malformed(receivableId, ImportFault.Principal);
+            } else {
+                fits = fits && (rs == IReceivables.Status.Defaulted || rs == IReceivables.Status.Paid);
+                if (principal > type(uint64).max) _malformed(receivableId, ImportFault.Principal);
+            }
+            if (!fits) _malformed(receivableId, ImportFault.Receivable);
+        }
+        f.supplier = m.supplier;
+        f.status = s;
+        f.lineId = uint24(lineId);
+        // Fits: zero, at most the line's utilisation (a uint64), or checked just above.
+        f.principal = uint64(principal);
+        emit FinancingImported(receivableId, lineId, m);
+    }
+
+    function _malformed(uint256 id, ImportFault fault) private pure {
+        revert LedgerImportInvalidRecord(id, fault);
     }
 
     function _checkTerms(LineTerms calldata t, uint256 utilised) private view {

@@ -16,13 +16,14 @@ interface ILedgerImport {
         Id, // zero id (or a zero member / balance account)
         Status, // status unknown, None, or not allowed for this kind of record
         Holder, // a live receivable without holder, or a tombstone (cancelled, split) with one
-        Seller, // zero seller, or an issued receivable whose holder is not its seller
+        Seller, // zero seller (a financing's zero supplier), or an issued receivable whose holder is not its seller
         Debtor, // zero debtor
         Amount, // face value zero or beyond 64 bits, outstanding above face value, or outstanding zero
         // for a receivable that is not paid (and non-zero for one that is)
         DueDate, // zero or beyond 32 bits
         Financed, // financed flag contradicts the status
-        Parent, // parent not imported, not split, another debtor, or a child smaller than nothing
+        Parent, // parent not imported or not split, another debtor or due date, larger than the parent's
+        // outstanding at the split, or an issued child (children start accepted)
         Fingerprint, // a split child naming an invoice fingerprint
         LineId, // credit line id not the next in sequence (or beyond 24 bits)
         Scope, // credit line without financier, with neither debtor nor supplier, or lending to itself
@@ -30,8 +31,11 @@ interface ILedgerImport {
         Rates, // advance rate zero or above 100 %, discount above 100 %
         Expiry, // expiry beyond 48 bits
         Line, // a financing naming a credit line that was not imported
-        Receivable, // a financing whose receivable was not imported, or whose state contradicts it
-        Principal, // principal beyond 64 bits, or non-zero where the status allows none
+        Receivable, // an approved financing whose receivable is not financed, not held by the line's
+        // financier, or in a status the financing's contradicts (a receivable that was not imported at
+        // all reverts with the ledger's own ReceivableNotFound)
+        Principal, // principal beyond 64 bits or above its line's utilisation, zero for an active
+        // financing, or non-zero for a request, a rejection or a repaid one
         Roles, // member role mask empty or outside the defined roles
         Profile // member jurisdiction not two ASCII capitals, or zero entity id hash
     }

@@ -8,12 +8,15 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {LedgerImport} from "../common/LedgerImport.sol";
 import {SignedActions} from "../common/SignedActions.sol";
 import {IHeldPayments} from "../interfaces/IHeldPayments.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {IReceivables, IRepaymentRouter} from "../interfaces/IReceivables.sol";
+import {IReceivablesImport} from "../interfaces/ILedgerImport.sol";
 import {IPauseClock} from "../interfaces/ISettlementToken.sol";
 import {Roles} from "../libraries/Roles.sol";
+import {ReceivableRecord as Record, ReceivablesImporter} from "./ReceivablesImporter.sol";
 
 /// @title Receivables
 /// @notice The receivables ledger: tokenisation, acceptance, cancellation, credit notes, splits,
@@ -29,26 +32,14 @@ import {Roles} from "../libraries/Roles.sol";
 contract Receivables is
     IReceivables,
     IHeldPayments,
+    IReceivablesImport,
     ERC721,
     AccessControlDefaultAdminRules,
+    LedgerImport,
     SignedActions,
     ReentrancyGuardTransient
 {
     using SafeERC20 for IERC20;
-
-    /// @dev Packed record. Slot A: holder (160) | outstanding (64) | status (8) | financed (8).
-    /// Slot B: debtor (160) | faceValue (64) | dueDate (32). Amounts are in fen: 2^64 fen is
-    /// 1.8e17 yuan, beyond any invoice. uint32 seconds last until 2106 and a due date is at most
-    /// one year out.
-    struct Record {
-        address holder;
-        uint64 outstanding;
-        Status status;
-        bool financed;
-        address debtor;
-        uint64 faceValue;
-        uint32 dueDate;
-    }
 
     /// @notice Longest allowed term: a due date at most this far after tokenisation.
     uint256 public constant MAX_TERM = 365 days;
@@ -137,6 +128,8 @@ contract Receivables is
     /// revokes others later.
     /// @param minDenomination Smallest face value a split child may have.
     /// @param gracePeriod Seconds after the due date before an unpaid receivable may be defaulted.
+    /// @param migrator The key that imports a version-1 ledger until the seal, or zero for none
+    /// (the import is then sealed from the start).
     constructor(
         IParticipantRegistry registry,
         IERC20 token,
@@ -145,11 +138,13 @@ contract Receivables is
         uint48 adminDelay,
         address attester,
         uint256 minDenomination,
-        uint256 gracePeriod
+        uint256 gracePeriod,
+        address migrator
     )
         ERC721("SCF Receivable", "SCFR")
         EIP712("SCF Receivables", "1")
         AccessControlDefaultAdminRules(adminDelay, admin)
+        LedgerImport(migrator)
     {
         if (address(financing) == address(0)) revert ReceivableInvalidFinancingModule();
         _registry = registry;
@@ -397,6 +392,16 @@ contract Receivables is
         r.financed = true;
         _moveHolding(supplier, financier, id);
         emit ReceivableAssigned(id, supplier, financier);
+    }
+
+    // ------------------------------------------------------------------ import from version 1
+
+    /// @inheritdoc IReceivablesImport
+    /// @dev The records are forwarded still ABI-encoded: the library decodes them, so their decoder
+    /// is not in this contract's code.
+    function importReceivables(ImportedReceivable[] calldata) external {
+        _requireImporting();
+        ReceivablesImporter.importReceivables(_records, _holdings, _parents, _documents, msg.data[4:]);
     }
 
     // ------------------------------------------------------------------ views

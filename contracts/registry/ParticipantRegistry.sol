@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {LedgerImport} from "../common/LedgerImport.sol";
+import {IRegistryImport} from "../interfaces/ILedgerImport.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {Roles} from "../libraries/Roles.sol";
 
@@ -10,7 +12,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// one registry write (two storage slots), not a contract per member.
 /// Invariant: `isVerified` is true only for an active member holding the roles whose KYC expiry
 /// lies in the future.
-contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminRules {
+contract ParticipantRegistry is IParticipantRegistry, IRegistryImport, AccessControlDefaultAdminRules, LedgerImport {
     /// @dev Slot 0: roles (8) | status (8) | kycExpiry (48) | jurisdiction (16); slot 1: entityIdHash.
     mapping(address account => Member) private _members;
 
@@ -18,12 +20,15 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     /// @param adminDelay Seconds a new admin waits before accepting the role (two-step transfer).
     /// @param onboardingOperator The service key that registers members.
     /// @param complianceOfficer The service key that renews KYC, suspends and reinstates.
+    /// @param migrator The key that imports a version-1 ledger until the seal, or zero for none
+    /// (the import is then sealed from the start).
     constructor(
         address admin,
         uint48 adminDelay,
         address onboardingOperator,
-        address complianceOfficer
-    ) AccessControlDefaultAdminRules(adminDelay, admin) {
+        address complianceOfficer,
+        address migrator
+    ) AccessControlDefaultAdminRules(adminDelay, admin) LedgerImport(migrator) {
         _grantRole(Roles.ONBOARDING_OPERATOR, onboardingOperator);
         _grantRole(Roles.COMPLIANCE_OFFICER, complianceOfficer);
     }
@@ -91,6 +96,32 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
         emit MemberReinstated(account);
     }
 
+    /// @inheritdoc IRegistryImport
+    function importMembers(ImportedMember[] calldata members) external {
+        _requireImporting();
+        uint256 n = members.length;
+        for (uint256 i; i < n; ++i) {
+            ImportedMember calldata m = members[i];
+            address account = m.account;
+            uint256 key = uint256(uint160(account));
+            if (account == address(0)) _malformed(key, ImportFault.Id);
+            if (_members[account].status != Status.None) revert LedgerImportDuplicate(key);
+            if (m.status == 0 || m.status > uint8(Status.Suspended)) _malformed(key, ImportFault.Status);
+            if (m.roles == 0 || m.roles & ~Roles.ALL != 0) _malformed(key, ImportFault.Roles);
+            if (!_isJurisdiction(m.jurisdiction) || m.entityIdHash == bytes32(0)) _malformed(key, ImportFault.Profile);
+            // The KYC expiry is taken as it was, past or future: a lapsed member stays unverified
+            // until the compliance officer renews it.
+            _members[account] = Member({
+                roles: m.roles,
+                status: Status(m.status),
+                kycExpiry: m.kycExpiry,
+                jurisdiction: m.jurisdiction,
+                entityIdHash: m.entityIdHash
+            });
+            emit MemberImported(account, m);
+        }
+    }
+
     /// @inheritdoc IParticipantRegistry
     function isVerified(address account, uint8 roleMask) external view returns (bool) {
         Member storage m = _members[account];
@@ -130,9 +161,18 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControlDefaultAdminR
     }
 
     function _checkProfile(bytes2 jurisdiction, bytes32 entityIdHash) private pure {
+        if (!_isJurisdiction(jurisdiction)) revert RegistryInvalidJurisdiction(jurisdiction);
+        if (entityIdHash == bytes32(0)) revert RegistryInvalidEntityId();
+    }
+
+    /// @dev Two ASCII capitals.
+    function _isJurisdiction(bytes2 jurisdiction) private pure returns (bool) {
         bytes1 a = jurisdiction[0];
         bytes1 b = jurisdiction[1];
-        if (a < 0x41 || a > 0x5A || b < 0x41 || b > 0x5A) revert RegistryInvalidJurisdiction(jurisdiction);
-        if (entityIdHash == bytes32(0)) revert RegistryInvalidEntityId();
+        return a >= 0x41 && a <= 0x5A && b >= 0x41 && b <= 0x5A;
+    }
+
+    function _malformed(uint256 id, ImportFault fault) private pure {
+        revert LedgerImportInvalidRecord(id, fault);
     }
 }

@@ -5,6 +5,8 @@ import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/ext
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Pausable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Pausable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {LedgerImport} from "../common/LedgerImport.sol";
+import {ISettlementImport} from "../interfaces/ILedgerImport.sol";
 import {IParticipantRegistry} from "../interfaces/IParticipantRegistry.sol";
 import {IPauseClock, ISettlementToken} from "../interfaces/ISettlementToken.sol";
 import {Roles} from "../libraries/Roles.sol";
@@ -15,7 +17,15 @@ import {Roles} from "../libraries/Roles.sol";
 /// transfers to or from anyone else revert. EIP-2612 permits let a member authorise a payment or a
 /// redemption with a signature, so the service can relay it without holding the member's key.
 /// Invariant: total supply = members' balances + system accounts' balances (the ledger's held payments).
-contract SettlementToken is ISettlementToken, ERC20, ERC20Permit, ERC20Pausable, AccessControlDefaultAdminRules {
+contract SettlementToken is
+    ISettlementToken,
+    ISettlementImport,
+    ERC20,
+    ERC20Permit,
+    ERC20Pausable,
+    AccessControlDefaultAdminRules,
+    LedgerImport
+{
     IParticipantRegistry private immutable _registry;
 
     mapping(address account => bool) private _systemAccounts;
@@ -29,6 +39,8 @@ contract SettlementToken is ISettlementToken, ERC20, ERC20Permit, ERC20Pausable,
     /// @param issuer Holder of the ISSUER role.
     /// @param enforcer Holder of the ENFORCER role (forced burns).
     /// @param ledger The receivables ledger, the first system account (zero for none).
+    /// @param migrator The key that imports a version-1 ledger until the seal, or zero for none
+    /// (the import is then sealed from the start).
     constructor(
         string memory name_,
         string memory symbol_,
@@ -37,8 +49,9 @@ contract SettlementToken is ISettlementToken, ERC20, ERC20Permit, ERC20Pausable,
         uint48 adminDelay,
         address issuer,
         address enforcer,
-        address ledger
-    ) ERC20(name_, symbol_) ERC20Permit(name_) AccessControlDefaultAdminRules(adminDelay, admin) {
+        address ledger,
+        address migrator
+    ) ERC20(name_, symbol_) ERC20Permit(name_) AccessControlDefaultAdminRules(adminDelay, admin) LedgerImport(migrator) {
         _registry = registry_;
         _grantRole(Roles.ISSUER, issuer);
         _grantRole(Roles.ENFORCER, enforcer);
@@ -113,6 +126,28 @@ contract SettlementToken is ISettlementToken, ERC20, ERC20Permit, ERC20Pausable,
     /// @inheritdoc AccessControlDefaultAdminRules
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
         return super.supportsInterface(interfaceId);
+    }
+
+    /// @inheritdoc ISettlementImport
+    /// @dev Mints through ERC20's own `_update`, past this token's membership and pause checks: a
+    /// version-1 balance is carried whoever holds it.
+    function importBalances(ImportedBalance[] calldata balances) external {
+        _requireImporting();
+        uint256 n = balances.length;
+        for (uint256 i; i < n; ++i) {
+            address holder = balances[i].holder;
+            uint256 amount = balances[i].amount;
+            uint256 key = uint256(uint160(holder));
+            if (holder == address(0)) _malformed(key, ImportFault.Id);
+            if (amount == 0) _malformed(key, ImportFault.Amount);
+            if (balanceOf(holder) != 0) revert LedgerImportDuplicate(key);
+            ERC20._update(address(0), holder, amount);
+            emit BalanceImported(holder, amount);
+        }
+    }
+
+    function _malformed(uint256 id, ImportFault fault) private pure {
+        revert LedgerImportInvalidRecord(id, fault);
     }
 
     function _redeem(address holder, uint256 amount) private {

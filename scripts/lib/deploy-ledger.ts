@@ -2,14 +2,16 @@
  * Deploys the ledger's four contracts and wires them. Shared by `scripts/deploy.ts`, the contract
  * tests, the benchmarks and the service's embedded start, so every environment gets the same wiring.
  */
-import { getCreateAddress, type Signer } from "ethers";
+import { getCreateAddress, ZeroAddress, type Signer } from "ethers";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
+  ReceivablesImporter__factory,
   Receivables__factory,
   SettlementToken__factory,
 } from "../../typechain-types";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
+import type { ReceivablesLibraryAddresses } from "../../typechain-types/factories/contracts/receivables/Receivables__factory";
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 
 export interface LedgerRoles {
@@ -31,6 +33,14 @@ export interface LedgerRoles {
    * same way, and the admin can grant or revoke attesters later.
    */
   invoiceAttester?: string;
+  /**
+   * The one-time key that copies a version-1 ledger into this one (LEDGER_MIGRATOR on all four
+   * contracts, ILedgerImport) until it calls `sealImport` on each. Unset, there is no import window
+   * at all: every contract is sealed from its first block, so no admin can later mint receivables,
+   * balances or members past the ledger's rules by granting itself the role. Only a deployment made
+   * to receive an old ledger names one.
+   */
+  migrator?: string;
 }
 
 export interface LedgerParams {
@@ -80,9 +90,15 @@ export async function deployLedger(
 ): Promise<Ledger> {
   // Receivables names its financing module and the token names Receivables (the system account that
   // holds payments) at construction, so nothing is wired afterwards by a deployer-held admin key.
-  // Both addresses follow from the deployer's nonce: registry n, token n+1, receivables n+2, financing n+3.
+  // Both addresses follow from the deployer's nonce: Receivables' linked import library n (its
+  // version-1 import lives there, outside Receivables' size limit), registry n+1, token n+2,
+  // receivables n+3, financing n+4.
   const deployerAddress = await deployer.getAddress();
-  const nonce = await deployer.getNonce("pending");
+  const start = await deployer.getNonce("pending");
+  const importer = await new ReceivablesImporter__factory(deployer).deploy({ nonce: start });
+  await importer.waitForDeployment();
+  const nonce = start + 1;
+  const migrator = roles.migrator ?? ZeroAddress;
   const expectedReceivables = getCreateAddress({ from: deployerAddress, nonce: nonce + 2 });
   const expectedFinancing = getCreateAddress({ from: deployerAddress, nonce: nonce + 3 });
   const registry = await new ParticipantRegistry__factory(deployer).deploy(
@@ -90,6 +106,7 @@ export async function deployLedger(
     params.adminDelay,
     roles.onboardingOperator,
     roles.complianceOfficer,
+    migrator,
     { nonce },
   );
   await registry.waitForDeployment();
@@ -102,10 +119,11 @@ export async function deployLedger(
     roles.issuer,
     roles.enforcer ?? roles.admin,
     expectedReceivables,
+    migrator,
     { nonce: nonce + 1 },
   );
   await token.waitForDeployment();
-  const receivables = await new Receivables__factory(deployer).deploy(
+  const receivables = await new Receivables__factory(receivablesLibraries(await importer.getAddress()), deployer).deploy(
     await registry.getAddress(),
     await token.getAddress(),
     expectedFinancing,
@@ -114,6 +132,7 @@ export async function deployLedger(
     roles.invoiceAttester ?? roles.complianceOfficer,
     params.minDenomination,
     params.gracePeriod,
+    migrator,
     { nonce: nonce + 2 },
   );
   await receivables.waitForDeployment();
@@ -122,6 +141,7 @@ export async function deployLedger(
     await receivables.getAddress(),
     roles.admin,
     params.adminDelay,
+    migrator,
     { nonce: nonce + 3 },
   );
   await financing.waitForDeployment();
@@ -129,6 +149,11 @@ export async function deployLedger(
     throw new Error("deployLedger: another transaction from the deployer interleaved; the wiring is wrong, deploy again");
   }
   return { registry, token, receivables, financing };
+}
+
+/** The library addresses Receivables' bytecode is linked with (its version-1 import, ReceivablesImporter). */
+export function receivablesLibraries(importer: string): ReceivablesLibraryAddresses {
+  return { "contracts/receivables/ReceivablesImporter.sol:ReceivablesImporter": importer };
 }
 
 /** The JSON written to `deployments/<network>.json`. */

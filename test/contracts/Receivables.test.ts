@@ -8,8 +8,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
-import { Receivables__factory } from "../../typechain-types";
-import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
+import { ReceivablesImporter__factory, Receivables__factory } from "../../typechain-types";
+import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
 import { childIdOf } from "../../services/src/receivables/fingerprint";
 import {
@@ -2201,7 +2201,8 @@ describe("Receivables", function () {
     describe("when constructed with the zero address", function () {
       it("reverts with ReceivableInvalidFinancingModule", async function () {
         const f = await loadFixture(ledgerFixture);
-        const factory = new Receivables__factory(f.admin);
+        const importer = await new ReceivablesImporter__factory(f.admin).deploy();
+        const factory = new Receivables__factory(receivablesLibraries(await importer.getAddress()), f.admin);
         await expect(
           factory.deploy(
             await f.registry.getAddress(),
@@ -2212,6 +2213,7 @@ describe("Receivables", function () {
             f.officer.address,
             MIN_DENOMINATION,
             GRACE_PERIOD,
+            ethers.ZeroAddress,
           ),
         ).to.be.revertedWithCustomError(factory, "ReceivableInvalidFinancingModule");
       });

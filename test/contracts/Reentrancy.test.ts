@@ -21,10 +21,11 @@ import {
   ParticipantRegistry__factory,
   ReentrantReceiver__factory,
   ReentrantToken__factory,
+  ReceivablesImporter__factory,
   Receivables__factory,
 } from "../../typechain-types";
 import type { Receivables } from "../../typechain-types";
-import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
+import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
 import {
   FUNDING,
   GRACE_PERIOD,
@@ -79,11 +80,13 @@ async function reentrantLedgerFixture() {
     DEFAULT_PARAMS.adminDelay,
     operator.address,
     officer.address,
+    ethers.ZeroAddress,
   );
   const token = await new ReentrantToken__factory(admin).deploy();
+  const importer = await new ReceivablesImporter__factory(admin).deploy();
   // Receivables names its financing module at construction: the module is the deployer's next contract.
   const nonce = await admin.getNonce();
-  const receivables = await new Receivables__factory(admin).deploy(
+  const receivables = await new Receivables__factory(receivablesLibraries(await importer.getAddress()), admin).deploy(
     registry,
     token,
     ethers.getCreateAddress({ from: admin.address, nonce: nonce + 1 }),
@@ -92,8 +95,15 @@ async function reentrantLedgerFixture() {
     officer.address,
     MIN_DENOMINATION,
     GRACE_PERIOD,
+    ethers.ZeroAddress,
   );
-  const financing = await new Financing__factory(admin).deploy(registry, receivables, admin.address, DEFAULT_PARAMS.adminDelay);
+  const financing = await new Financing__factory(admin).deploy(
+    registry,
+    receivables,
+    admin.address,
+    DEFAULT_PARAMS.adminDelay,
+    ethers.ZeroAddress,
+  );
   const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
   for (const [who, roles] of [
     [supplier, ROLE.SUPPLIER],
