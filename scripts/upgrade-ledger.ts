@@ -471,17 +471,20 @@ async function ensureV2(state: UpgradeState, save: () => void, admin: Wallet, pr
     deployer: admin.address,
     nonce,
     atBlock: await provider.getBlockNumber(),
+    // deployLedger's order: Receivables' import library at n, then registry, token, receivables, financing.
     contracts: {
-      ParticipantRegistry: getCreateAddress({ from: admin.address, nonce }),
-      SettlementToken: getCreateAddress({ from: admin.address, nonce: nonce + 1 }),
-      Receivables: getCreateAddress({ from: admin.address, nonce: nonce + 2 }),
-      Financing: getCreateAddress({ from: admin.address, nonce: nonce + 3 }),
+      ParticipantRegistry: getCreateAddress({ from: admin.address, nonce: nonce + 1 }),
+      SettlementToken: getCreateAddress({ from: admin.address, nonce: nonce + 2 }),
+      Receivables: getCreateAddress({ from: admin.address, nonce: nonce + 3 }),
+      Financing: getCreateAddress({ from: admin.address, nonce: nonce + 4 }),
     },
   };
   save();
-  const ledger = await deployLedger(admin, { ...roles, migrator: admin.address } as LedgerRoles, params);
+  const ledger = await deployLedger(admin, { ...roles, migrator: admin.address }, params);
   state.v2 = await describeDeployment(ledger, roles, params, chainId, state.v2Planned.atBlock);
-  if (state.v2.contracts.ParticipantRegistry !== state.v2Planned.contracts.ParticipantRegistry) throw new UpgradeError("v2 was deployed at other addresses than planned");
+  if (JSON.stringify(state.v2.contracts) !== JSON.stringify(state.v2Planned.contracts)) {
+    throw new UpgradeError(`v2 was deployed at other addresses than recorded beforehand (${JSON.stringify(state.v2.contracts)}): another transaction from the admin key interleaved; run the upgrade again`);
+  }
   save();
   return state.v2;
 }
