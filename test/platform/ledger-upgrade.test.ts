@@ -360,9 +360,10 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       const cancelledDoc = (v1db.prepare("SELECT document_hash FROM receivables WHERE status = 'cancelled'").get() as { document_hash: string }).document_hash;
       const docAgain = await act(ours.supplier, token, "/receivables", { ...base, invoiceNumber: `NEW-${Date.now()}`, documentHash: cancelledDoc });
       expect(docAgain.status, JSON.stringify(docAgain.body)).to.equal(409);
+      expect(docAgain.body.code, JSON.stringify(docAgain.body)).to.equal("ReceivableDocumentUsed");
       const invoiceAgain = await act(ours.supplier, token, "/receivables", { ...base, invoiceNumber: ours.invoiceNumber.toLowerCase(), documentHash: keccakText(`again ${Date.now()}`) });
       expect(invoiceAgain.status, JSON.stringify(invoiceAgain.body)).to.equal(409);
-      expect(String(invoiceAgain.body.code)).to.match(/Duplicate/);
+      expect(invoiceAgain.body.code, JSON.stringify(invoiceAgain.body)).to.equal("ReceivableDuplicate");
 
       // The demo's invoices cannot be presented through the API (their tax ids are not valid USCCs,
       // so no member can hold them), but their v2 identities are reserved on the ledger all the same.
