@@ -21,11 +21,11 @@
  *      killed mid-deployment finds them again (or sees the nonce moved on and deploys afresh);
  *   5. imports members, balances, receivables (parents first; cancelled and split ones as tombstones
  *      keeping their id and document used), credit lines and financings — each record only if v2
- *      does not hold it yet, so a re-run never duplicates — then seals the import and renounces the
- *      migrator role;
+ *      does not hold it yet, so a re-run never duplicates;
  *   6. reads every record back from v2 and compares it with the snapshot (members, receivables with
- *      lineage, credit lines, financings, balances, total supply); any difference stops the upgrade
- *      before anything points at v2;
+ *      lineage, credit lines, financings, balances, total supply); then seals the import and
+ *      renounces the migrator role. A difference stops the upgrade before anything points at v2:
+ *      that deployment is sealed unused and the next run deploys and imports afresh;
  *   7. the service database: its ledger-event feed and projections of v1 are exported to
  *      `v1-ledger-events.ndjson` and cleared, with the indexer checkpoint and the nonce counters of
  *      the service keys, so the service rebuilds them from the v2 contracts (the import events
@@ -102,6 +102,8 @@ interface UpgradeState {
   v2Planned?: { deployer: string; nonce: number; atBlock: number; contracts: DeploymentRecord["contracts"] };
   v2?: DeploymentRecord;
   sealed?: boolean;
+  /** v2 deployments that failed verification: sealed unused, never referenced. */
+  abandoned?: Array<DeploymentRecord["contracts"]>;
   databaseReset?: boolean;
 }
 
@@ -326,28 +328,35 @@ async function main(): Promise<void> {
     const v2 = await ensureV2(state, save, admin, provider, chainId);
     log(`  v2          ${Object.entries(v2.contracts).map(([n, a]) => `${n} ${a}`).join(", ")}`);
 
-    // --- 5. import, seal
+    // --- 5. import
     const tImport = Date.now();
     const imported = await importAll(snapshot, v2, admin, v2Fingerprints);
-    if (!state.sealed) {
-      await seal(v2, admin);
-      state.sealed = true;
-      save();
-    }
-    log(`  imported    ${Object.entries(imported).map(([k, v]) => `${k} ${v}`).join(", ")} (${Date.now() - tImport} ms); import sealed`);
+    log(`  imported    ${Object.entries(imported).map(([k, v]) => `${k} ${v}`).join(", ")} (${Date.now() - tImport} ms)`);
 
-    // --- 6. verify
+    // --- 6. verify, then seal (a v2 that differs is sealed unused and the next run deploys afresh)
     const differences = await verifyV2(snapshot, v2, provider, v2Fingerprints);
     const v1After = await readV1Snapshot(provider, state.v1.contracts, state.v1.blockNumber, await provider.getBlockNumber());
     const drift = JSON.stringify({ ...v1After, block: 0, blockHash: "", takenAt: "" }) !== JSON.stringify({ ...snapshot, block: 0, blockHash: "", takenAt: "" });
     if (differences.length) {
       writeJson(join(workDir, "differences.json"), differences);
+      await seal(v2, admin);
+      state.abandoned = [...(state.abandoned ?? []), v2.contracts];
+      delete state.v2;
+      delete state.v2Planned;
+      delete state.sealed;
+      save();
       throw new UpgradeError(
         `v2 differs from v1 in ${differences.length} place(s) (first: ${differences[0]}); see ${rel(join(workDir, "differences.json"))}. ` +
-          `Nothing points at v2 yet: the data directory still holds version 1.`,
+          `That deployment is sealed and will not be used; nothing points at v2: the data directory still holds version 1. ` +
+          `Run the upgrade again to deploy and import afresh.`,
       );
     }
-    log(`  verified    every member, receivable (with lineage), credit line, financing and balance read back from v2 equals v1; total supply ${snapshot.totalSupply}`);
+    if (!state.sealed) {
+      await seal(v2, admin);
+      state.sealed = true;
+      save();
+    }
+    log(`  verified    every member, receivable (with lineage), credit line, financing and balance read back from v2 equals v1; total supply ${snapshot.totalSupply}; import sealed`);
 
     // --- 7. the service database
     if (!state.databaseReset) {
