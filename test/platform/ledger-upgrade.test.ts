@@ -232,12 +232,13 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     };
 
     before(async function () {
-      const [port, chainPort] = [await freePort(), await freePort()];
+      const port = await freePort();
       url = `http://127.0.0.1:${port}`;
-      chainUrl = `http://127.0.0.1:${chainPort}`;
+      // The chain takes any free port (CHAIN_PORT=0, read from the banner): a port chosen here could
+      // be taken by another process during the seconds the journal replays.
       const child = spawn(process.execPath, START, {
         cwd: ROOT,
-        env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" },
+        env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: "0", LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       platform = child;
@@ -248,10 +249,14 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       for (;;) {
         if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${out}`);
         const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
-        if (ok) break;
+        if (ok && out.includes("SCF ledger is running")) break;
         if (Date.now() > until) throw new Error(`the platform did not become healthy:\n${out}`);
         await new Promise((r) => setTimeout(r, 250));
       }
+      chainUrl = /chain\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+      // The service answering is ours: its EIP-712 domain names the upgraded deployment's contracts.
+      const record = JSON.parse(readFileSync(join(dir, "deployment.json"), "utf8")) as { contracts: Record<string, string> };
+      expect(JSON.stringify(await (await fetch(`${url}/eip712`)).json())).to.include(record.contracts.Receivables);
       auditorToken = await signIn(url, ours.auditor);
       // The indexer rebuilds the projections from the v2 contracts (the import events): wait for ours.
       for (let i = 0; i < 200; i++) {
@@ -360,7 +365,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       const cancelledDoc = (v1db.prepare("SELECT document_hash FROM receivables WHERE status = 'cancelled'").get() as { document_hash: string }).document_hash;
       const docAgain = await act(ours.supplier, token, "/receivables", { ...base, invoiceNumber: `NEW-${Date.now()}`, documentHash: cancelledDoc });
       expect(docAgain.status, JSON.stringify(docAgain.body)).to.equal(409);
-      expect(docAgain.body.code, JSON.stringify(docAgain.body)).to.equal("ReceivableDocumentUsed");
+      expect(docAgain.body.code, JSON.stringify(docAgain.body)).to.equal("DocumentAlreadyTokenised");
       const invoiceAgain = await act(ours.supplier, token, "/receivables", { ...base, invoiceNumber: ours.invoiceNumber.toLowerCase(), documentHash: keccakText(`again ${Date.now()}`) });
       expect(invoiceAgain.status, JSON.stringify(invoiceAgain.body)).to.equal(409);
       expect(invoiceAgain.body.code, JSON.stringify(invoiceAgain.body)).to.equal("ReceivableDuplicate");
@@ -423,9 +428,23 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     expect(refused.code, "npm start still refuses the half-upgraded directory").to.equal(1);
     expect(refused.out).to.include("npm run ledger:upgrade");
 
-    const second = await run(UPGRADE, { DATA_DIR: other });
-    expect(second.code, second.out).to.equal(0);
-    expect(second.out).to.include("continuing an interrupted run").and.include("verified");
+    // Killed again once everything is imported, before it is verified and sealed.
+    let importedLine = "";
+    const second = await run(UPGRADE, { DATA_DIR: other }, (line, child) => {
+      if (!importedLine && /^\s+imported\s/.test(line)) {
+        importedLine = line.trim();
+        child.kill("SIGKILL");
+      }
+    });
+    expect(second.signal, second.out).to.equal("SIGKILL");
+    expect(second.out).to.include("continuing an interrupted run");
+    expect(importedLine).to.match(/members [1-9]\d*, balances [1-9]\d*, receivables [1-9]\d*, creditLines [1-9]\d*, financings [1-9]\d*/);
+
+    const third = await run(UPGRADE, { DATA_DIR: other });
+    expect(third.code, third.out).to.equal(0);
+    expect(third.out).to.include("verified");
+    // Nothing is imported twice: every record is already there.
+    expect(third.out).to.match(/imported\s+members 0, balances 0, receivables 0, creditLines 0, financings 0/);
     const state = JSON.parse(readFileSync(join(other, "ledger-upgrade", "state.json"), "utf8")) as { v2: { contracts: Record<string, string> } };
     const record = JSON.parse(readFileSync(join(other, "deployment.json"), "utf8")) as { contracts: Record<string, string> };
     expect(record.contracts, "the deployment the killed run made is the one used").to.deep.equal(state.v2.contracts);
