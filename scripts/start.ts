@@ -254,7 +254,8 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       SIWE_URI: `http://localhost:${port}`,
       // Quiet by default so the banner stays readable; LOG_LEVEL=info shows every request.
       LOG_LEVEL: "warn",
-      ...process.env,
+      // An empty variable counts as unset (DATABASE_URL= must not move the database out of DATA_DIR).
+      ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== "")),
       // The embedded platform's own wiring always wins over the environment.
       HOST: host,
       PORT: String(port),

@@ -71,7 +71,7 @@ interface Ours {
 
 function run(cmd: string[], env: Record<string, string>, onLine?: (line: string, child: ChildProcess) => void): Promise<{ code: number | null; signal: string | null; out: string; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, cmd, { cwd: ROOT, env: { ...process.env, RPC_URL: "", DATABASE_URL: "", LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, cmd, { cwd: ROOT, env: { ...embeddedEnv(), LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const feed = (d: Buffer) => {
     const text = d.toString();
@@ -81,6 +81,13 @@ function run(cmd: string[], env: Record<string, string>, onLine?: (line: string,
   child.stdout!.on("data", feed);
   child.stderr!.on("data", feed);
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, out, ms: Date.now() - t0 })));
+}
+
+/** This process's environment without what would point the embedded platform elsewhere. */
+function embeddedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ["RPC_URL", "DATABASE_URL", "DEPLOYMENT_FILE", "KEYSTORE_DIR", "KEYSTORE_PASSWORD", "INVOICES_FILE"]) delete env[k];
+  return env;
 }
 
 /** The error a call that must fail failed with. */
@@ -238,7 +245,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       // be taken by another process during the seconds the journal replays.
       const child = spawn(process.execPath, START, {
         cwd: ROOT,
-        env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: "0", LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" },
+        env: { ...embeddedEnv(), DATA_DIR: dir, PORT: String(port), CHAIN_PORT: "0", LOG_LEVEL: "warn" },
         stdio: ["ignore", "pipe", "pipe"],
       });
       platform = child;
