@@ -1239,6 +1239,15 @@ interface DocInput {
   floorBinding: string[];
 }
 
+/** The contracts compiled with other optimizer runs (hardhat.config.ts overrides), e.g. " (Receivables 800)". */
+function runsOverrides(): string {
+  const parts = Object.entries(hre.config.solidity.overrides ?? {}).map(([file, c]) => {
+    const runs = (c.settings as { optimizer?: { runs?: number } }).optimizer?.runs ?? 0;
+    return `${file.replace(/^.*\//, "").replace(/\.sol$/, "")} ${formatInt(runs)}`;
+  });
+  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+}
+
 function buildDocument(x: DocInput): string {
   const solc = hre.config.solidity.compilers[0];
   const settings = solc.settings as {
@@ -1406,7 +1415,7 @@ function buildDocument(x: DocInput): string {
     `- Machine: ${machineDescription()}`,
     `- Node ${process.version}, Hardhat ${hardhatVersion} (in-process network, hardfork ${hardfork})`,
     `- solc ${solc.version}, optimizer ${settings.optimizer?.enabled ? "on" : "off"} runs ` +
-      `${formatInt(settings.optimizer?.runs ?? 0)}, evmVersion ${settings.evmVersion}` +
+      `${formatInt(settings.optimizer?.runs ?? 0)}${runsOverrides()}, evmVersion ${settings.evmVersion}` +
       `${settings.viaIR ? ", via IR" : ""}`,
     `- ${floorText}`,
     "",

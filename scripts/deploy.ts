@@ -8,6 +8,8 @@
  * COMPLIANCE_OFFICER_ADDRESS, ISSUER_ADDRESS and ENFORCER_ADDRESS to hand them to other keys. The
  * admin of every contract changes later only in two steps: `beginDefaultAdminTransfer(newAdmin)`,
  * then the new key calls `acceptDefaultAdminTransfer()` after the admin delay (two days).
+ * MIGRATOR_ADDRESS names the one-time key that imports a version-1 ledger into this deployment
+ * (ILedgerImport) until it seals the import; unset, the contracts are sealed from the start.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ async function main(): Promise<void> {
     complianceOfficer: process.env.COMPLIANCE_OFFICER_ADDRESS ?? me,
     issuer: process.env.ISSUER_ADDRESS ?? me,
     enforcer: process.env.ENFORCER_ADDRESS ?? process.env.ADMIN_ADDRESS ?? me,
+    ...(process.env.MIGRATOR_ADDRESS ? { migrator: process.env.MIGRATOR_ADDRESS } : {}),
   };
   for (const [name, value] of Object.entries(roles)) {
     if (!ethers.isAddress(value)) throw new Error(`${name} is not an address: ${value}`);

@@ -25,7 +25,7 @@ interface ILedgerImport {
         Parent, // parent not imported or not split, another debtor or due date, larger than the parent's
         // outstanding at the split, or an issued child (children start accepted)
         Fingerprint, // a split child naming an invoice fingerprint
-        LineId, // credit line id not the next in sequence (or beyond 24 bits)
+        LineId, // credit line id not the next in sequence
         Scope, // credit line without financier, with neither debtor nor supplier, or lending to itself
         Limit, // limit zero or beyond 64 bits, or utilisation above the limit
         Rates, // advance rate zero or above 100 %, discount above 100 %

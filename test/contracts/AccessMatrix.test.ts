@@ -17,7 +17,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { BaseContract, ContractTransactionResponse } from "ethers";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
-import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
+import { DEFAULT_PARAMS, deployLedger, type Ledger } from "../../scripts/lib/deploy-ledger";
 import {
   type Actors,
   DAY,
@@ -40,6 +40,7 @@ import {
 import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
 import type { RequestTerms } from "../../services/src/financing/financing-terms";
 import { approvalFor, requestTerms, requestedLine } from "./helpers/financing";
+import { LEDGER_MIGRATOR, R, v1Line, v1Receivable, type ImportFixture } from "./helpers/ledger-import";
 
 type ActorName = keyof Actors;
 
@@ -762,6 +763,101 @@ const financingRows: AnyRow[] = [
   }),
 ];
 
+// ---------------------------------------------------------------- version-1 import
+
+interface TargetCtx extends Ctx {
+  /** A second ledger deployed with outsider's key as its migrator (the fixture's own is sealed). */
+  target: Ledger;
+}
+
+/** The migrator is an unregistered key: outsider's here. */
+const MIGRATOR: ActorName = "outsider";
+
+async function importTarget(f: LedgerFixture): Promise<TargetCtx> {
+  const target = await deployLedger(f.admin, {
+    admin: f.admin.address,
+    onboardingOperator: f.operator.address,
+    complianceOfficer: f.officer.address,
+    issuer: f.issuer.address,
+    migrator: f.actors[MIGRATOR].address,
+  });
+  return { f, target };
+}
+
+/** The record builders read the fixture's actors only. */
+const asImport = (f: LedgerFixture): ImportFixture => f as unknown as ImportFixture;
+
+const notMigrator = (c: BaseContract) => (_: Ctx, who: HardhatEthersSigner) =>
+  refused(c, "AccessControlUnauthorizedAccount", who.address, LEDGER_MIGRATOR);
+
+function sealRow(name: string, pick: (l: Ledger) => AdminRules): AnyRow {
+  return row<TargetCtx>({
+    fn: `${name}.sealImport (migrator: ${MIGRATOR})`,
+    setup: importTarget,
+    call: ({ target }, who) => pick(target).connect(who).sealImport(),
+    callers: ["admin", MIGRATOR],
+    refusal: ({ target }, who) => refused(pick(target), "AccessControlUnauthorizedAccount", who.address, DEFAULT_ADMIN_ROLE),
+  });
+}
+
+const importRows: AnyRow[] = [
+  row<TargetCtx>({
+    fn: `ParticipantRegistry.importMembers (migrator: ${MIGRATOR})`,
+    setup: importTarget,
+    call: async ({ target }, who) => {
+      const account = ethers.Wallet.createRandom().address;
+      const kycExpiry = BigInt(await time.latest()) + YEAR;
+      return target.registry
+        .connect(who)
+        .importMembers([{ account, roles: ROLE.SUPPLIER, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) }]);
+    },
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.registry)(ctx, who),
+  }),
+  sealRow("ParticipantRegistry", (l) => l.registry),
+  row<TargetCtx>({
+    fn: `SettlementToken.importBalances (migrator: ${MIGRATOR})`,
+    setup: importTarget,
+    call: ({ f, target }, who) => target.token.connect(who).importBalances([{ holder: f.buyer.address, amount: AMOUNT }]),
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.token)(ctx, who),
+  }),
+  sealRow("SettlementToken", (l) => l.token),
+  row<TargetCtx>({
+    fn: `Receivables.importReceivables (migrator: ${MIGRATOR})`,
+    setup: importTarget,
+    call: async ({ f, target }, who) => target.receivables.connect(who).importReceivables([await v1Receivable(asImport(f), "matrix")]),
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.receivables)(ctx, who),
+  }),
+  sealRow("Receivables", (l) => l.receivables),
+  row<TargetCtx>({
+    fn: `Financing.importCreditLines (migrator: ${MIGRATOR})`,
+    setup: importTarget,
+    call: async ({ f, target }, who) => target.financing.connect(who).importCreditLines([await v1Line(asImport(f), 1n)]),
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.financing)(ctx, who),
+  }),
+  row<TargetCtx & { id: bigint }>({
+    fn: `Financing.importFinancings (migrator: ${MIGRATOR})`,
+    setup: async (f) => {
+      const ctx = await importTarget(f);
+      const migrator = f.actors[MIGRATOR];
+      const r = await v1Receivable(asImport(f), "matrix financed", { holder: f.financier.address, status: R.Financed, financed: true });
+      await ctx.target.receivables.connect(migrator).importReceivables([r]);
+      await ctx.target.financing.connect(migrator).importCreditLines([await v1Line(asImport(f), 1n, { utilised: AMOUNT })]);
+      return { ...ctx, id: BigInt(r.id as bigint) };
+    },
+    call: ({ f, target, id }, who) =>
+      target.financing
+        .connect(who)
+        .importFinancings([{ receivableId: id, supplier: f.supplier.address, lineId: 1n, status: 3, principal: AMOUNT }]),
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.financing)(ctx, who),
+  }),
+  sealRow("Financing", (l) => l.financing),
+];
+
 // ---------------------------------------------------------------- runner
 
 async function expectOutcome(r: AnyRow, ctx: Ctx, name: ActorName): Promise<void> {
@@ -822,7 +918,9 @@ describe("Access matrix", function () {
       return [...names];
     });
     const covered = new Set(
-      [...registryRows, ...tokenRows, ...receivablesRows, ...financingRows, ...adminRows].map((r) => r.fn.split(" ")[0]),
+      [...registryRows, ...tokenRows, ...receivablesRows, ...financingRows, ...adminRows, ...importRows].map(
+        (r) => r.fn.split(" ")[0],
+      ),
     );
     expect([...covered].sort()).to.deep.equal(expected.sort());
   });
@@ -832,4 +930,5 @@ describe("Access matrix", function () {
   matrix("Receivables", receivablesRows);
   matrix("Financing", financingRows);
   matrix("admin (two-step, delayed)", adminRows);
+  matrix("version-1 import (a ledger deployed with a migrator)", importRows);
 });
