@@ -316,6 +316,12 @@ async function startExternal(): Promise<Running> {
         `('npm run deploy -- --network <name>') and set DEPLOYMENT_FILE to the file it writes.`,
     );
   }
+  try {
+    checkLedgerVersion(JSON.parse(readFileSync(config.paths.deployment, "utf8")) as DeploymentRecord, config.paths.deployment);
+  } catch (err) {
+    if (err instanceof LedgerVersionError) throw new StartError(err.message);
+    throw err;
+  }
   const app = await createApp(config);
   await app.listen(config.PORT, config.HOST);
   tuneHttpServer(app, config);

@@ -418,6 +418,18 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     });
   });
 
+  it("npm start against an external chain refuses a v1 deployment before connecting, naming the upgrade command", async function () {
+    const res = await run(START, {
+      RPC_URL: "http://127.0.0.1:1",
+      DATABASE_URL: `sqlite:${join(tmp, "external.sqlite")}`,
+      DEPLOYMENT_FILE: join(FIXTURE, "deployment.json"),
+      KEYSTORE_PASSWORD: "external-test-password",
+    });
+    expect(res.code, res.out).to.equal(1);
+    expect(res.out).to.include(`The deployment ${join(FIXTURE, "deployment.json")} holds ledger version 1`);
+    expect(res.out).to.include(`DEPLOYMENT_FILE=${join(FIXTURE, "deployment.json")}`).and.include("ADMIN_KEYSTORE=").and.include("npm run ledger:upgrade");
+  });
+
   it("killed with SIGKILL midway and run again, ends where an uninterrupted run does", async function () {
     const other = join(tmp, "killed");
     cpSync(FIXTURE, other, { recursive: true });

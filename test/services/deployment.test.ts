@@ -41,7 +41,7 @@ describe("chain/deployment: ledger version", () => {
     }
     const msg = (err as Error).message;
     expect(msg).to.include(`The deployment /etc/scf/deployment.json holds ledger version ${LEDGER_VERSION - 1}`);
-    expect(msg).to.include("DEPLOYMENT_FILE=/etc/scf/deployment.json").and.include("npm run ledger:upgrade");
+    expect(msg).to.include("DEPLOYMENT_FILE=/etc/scf/deployment.json").and.include("ADMIN_KEYSTORE=").and.include("npm run ledger:upgrade");
   });
 
   it("reads a record without the field as version 1", () => {

@@ -23,7 +23,7 @@ export interface LedgerVersionContext {
 export function upgradeCommand(path: string, ctx: LedgerVersionContext = {}): string {
   return ctx.dataDir !== undefined
     ? `DATA_DIR=${ctx.dataDir} npm run ledger:upgrade`
-    : `RPC_URL=… DATABASE_URL=… DEPLOYMENT_FILE=${path} KEYSTORE_DIR=… npm run ledger:upgrade`;
+    : `RPC_URL=… DATABASE_URL=… DEPLOYMENT_FILE=${path} KEYSTORE_DIR=… ADMIN_KEYSTORE=… npm run ledger:upgrade`;
 }
 
 /** Refuses a deployment of another ledger version, saying what to do about it. */
