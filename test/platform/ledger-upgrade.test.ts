@@ -14,7 +14,7 @@
  * changes nothing; a run killed with SIGKILL and run again ends in the same state.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -416,6 +416,20 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       expect(verify.body.differences, JSON.stringify(verify.body.differences)).to.deep.equal([]);
       expect(verify.body.ok).to.equal(true);
     });
+  });
+
+  it("--dry-run reads and counts the v1 ledger and changes nothing", async function () {
+    const copy = join(tmp, "dry");
+    cpSync(FIXTURE, copy, { recursive: true });
+    const journal = statSync(join(copy, "chain", "journal.ndjson")).size;
+    const res = await run(UPGRADE.concat("--dry-run"), { DATA_DIR: copy });
+    expect(res.code, res.out).to.equal(0);
+    const v1Receivables = (v1db.prepare("SELECT COUNT(*) AS n FROM receivables").get() as { n: number }).n;
+    expect(res.out).to.include(`receivables ${v1Receivables},`).and.include("Dry run: nothing was changed.");
+    expect(readFileSync(join(copy, "deployment.json"), "utf8")).to.equal(readFileSync(join(FIXTURE, "deployment.json"), "utf8"));
+    expect(statSync(join(copy, "chain", "journal.ndjson")).size).to.equal(journal);
+    expect(existsSync(join(copy, "ledger-upgrade"))).to.equal(false);
+    expect(existsSync(join(copy, "deployment.v1.json"))).to.equal(false);
   });
 
   it("npm start against an external chain refuses a v1 deployment before connecting, naming the upgrade command", async function () {
