@@ -351,6 +351,12 @@ async function main(): Promise<void> {
           `Run the upgrade again to deploy and import afresh.`,
       );
     }
+    if (drift) {
+      log(
+        "  ! the closed v1 contracts changed after the snapshot (an unaccepted receivable cancelled or a credit note applied: v1 lets " +
+          "those through without membership); v2 holds the snapshot, and report.json says so",
+      );
+    }
     if (!state.sealed) {
       await seal(v2, admin);
       state.sealed = true;
