@@ -350,7 +350,18 @@ contract Financing is
                 limit: uint64(c.limit)
             });
             count = lineId;
-            emit CreditLineImported(lineId, financier, c);
+            emit CreditLineImported(
+                lineId,
+                financier,
+                c.debtor,
+                c.supplier,
+                c.limit,
+                c.utilised,
+                c.maxAdvanceBps,
+                c.discountBps,
+                c.expiry,
+                c.open
+            );
         }
         _lineCount = count;
     }
@@ -681,7 +692,7 @@ contract Financing is
         f.lineId = uint24(lineId);
         // Fits: zero, at most the line's utilisation (a uint64), or checked just above.
         f.principal = uint64(principal);
-        emit FinancingImported(receivableId, lineId, m);
+        emit FinancingImported(receivableId, lineId, m.supplier, m.status, principal);
     }
 
     function _malformed(uint256 id, ImportFault fault) private pure {

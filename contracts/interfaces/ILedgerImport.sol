@@ -85,8 +85,15 @@ interface IRegistryImport is ILedgerImport {
         bytes32 entityIdHash;
     }
 
-    /// @notice Emitted per imported member.
-    event MemberImported(address indexed account, ImportedMember member);
+    /// @notice Emitted per imported member: the whole record, field by field.
+    event MemberImported(
+        address indexed account,
+        uint8 roles,
+        uint8 status,
+        uint48 kycExpiry,
+        bytes2 jurisdiction,
+        bytes32 entityIdHash
+    );
 
     /// @notice Writes members exactly as version 1 had them. Migrator only, before the seal.
     function importMembers(ImportedMember[] calldata members) external;
@@ -151,8 +158,22 @@ interface IReceivablesImport is ILedgerImport {
     }
 
     /// @notice Emitted per imported receivable (after the ERC-721 `Transfer` from the zero address
-    /// when it has a holder). The indexer projects the receivable from `record`.
-    event ReceivableImported(uint256 indexed id, uint256 indexed parentId, address indexed holder, ImportedReceivable record);
+    /// when it has a holder): the whole record, field by field (flat, so an indexer decodes it like
+    /// any other event). The indexer projects the receivable from it.
+    event ReceivableImported(
+        uint256 indexed id,
+        uint256 indexed parentId,
+        address indexed holder,
+        address seller,
+        address debtor,
+        uint256 faceValue,
+        uint256 outstanding,
+        uint256 dueDate,
+        uint8 status,
+        bool financed,
+        bytes32 documentHash,
+        bytes32 fingerprint
+    );
 
     /// @notice Writes receivables exactly as version 1 had them: record, lineage, token and holding,
     /// document and fingerprint reservations. Migrator only, before the seal.
@@ -195,10 +216,27 @@ interface IFinancingImport is ILedgerImport {
         uint256 principal;
     }
 
-    /// @notice Emitted per imported credit line.
-    event CreditLineImported(uint256 indexed lineId, address indexed financier, ImportedCreditLine line);
-    /// @notice Emitted per imported financing record.
-    event FinancingImported(uint256 indexed receivableId, uint256 indexed lineId, ImportedFinancing record);
+    /// @notice Emitted per imported credit line: the whole record, field by field.
+    event CreditLineImported(
+        uint256 indexed lineId,
+        address indexed financier,
+        address indexed debtor,
+        address supplier,
+        uint256 limit,
+        uint256 utilised,
+        uint256 maxAdvanceBps,
+        uint256 discountBps,
+        uint256 expiry,
+        bool open
+    );
+    /// @notice Emitted per imported financing record: the whole record, field by field.
+    event FinancingImported(
+        uint256 indexed receivableId,
+        uint256 indexed lineId,
+        address indexed supplier,
+        uint8 status,
+        uint256 principal
+    );
 
     /// @notice Writes credit lines exactly as version 1 had them. Migrator only, before the seal.
     function importCreditLines(ImportedCreditLine[] calldata lines) external;

@@ -99,7 +99,25 @@ library ReceivablesImporter {
             }
             emit IERC721.Transfer(address(0), holder, id);
         }
-        emit IReceivablesImport.ReceivableImported(id, parentId, holder, m);
+        _emitImported(m);
+    }
+
+    /// @dev On its own for the stack: the whole record, field by field.
+    function _emitImported(IReceivablesImport.ImportedReceivable memory m) private {
+        emit IReceivablesImport.ReceivableImported(
+            m.id,
+            m.parentId,
+            m.holder,
+            m.seller,
+            m.debtor,
+            m.faceValue,
+            m.outstanding,
+            m.dueDate,
+            m.status,
+            m.financed,
+            m.documentHash,
+            m.fingerprint
+        );
     }
 
     /// @dev The checks a record passes on its own; returns its status.

@@ -118,7 +118,7 @@ contract ParticipantRegistry is IParticipantRegistry, IRegistryImport, AccessCon
                 jurisdiction: m.jurisdiction,
                 entityIdHash: m.entityIdHash
             });
-            emit MemberImported(account, m);
+            emit MemberImported(account, m.roles, m.status, m.kycExpiry, m.jurisdiction, m.entityIdHash);
         }
     }
 
