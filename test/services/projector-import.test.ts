@@ -1,7 +1,6 @@
 /**
  * The indexer's projection of a sealed import (a version-1 ledger carried into version 2): logs
- * encoded with the contracts' own ABI are decoded by the indexer's decoder (struct arguments become
- * arguments of their own) and folded into the projections, on SQLite or PostgreSQL
+ * encoded with the contracts' own ABI are decoded by the indexer's decoder and folded into the projections, on SQLite or PostgreSQL
  * (TEST_DATABASE=postgres). Each import event gives the row a first event would, with the record as
  * v1 held it; the feed marks them as imported from version 1.
  */
@@ -82,15 +81,9 @@ describe("indexer: projection of a sealed import of a v1 ledger", function () {
   const docC = h32("invoice C.pdf");
 
   it("projects MemberImported as the member v1 held, active or suspended, KYC lapsed or not", async function () {
-    const e = await emit("ParticipantRegistry", ParticipantRegistry__factory.abi, "MemberImported", [
-      seller,
-      { account: seller, roles: 1, status: 1, kycExpiry: 1_900_000_000, jurisdiction: "0x434e", entityIdHash: h32("seller") },
-    ]);
+    const e = await emit("ParticipantRegistry", ParticipantRegistry__factory.abi, "MemberImported", [seller, 1, 1, 1_900_000_000, "0x434e", h32("seller")]);
     expect(e.args).to.include({ account: seller, roles: "1", status: "1", kycExpiry: "1900000000", jurisdiction: "0x434e" });
-    await emit("ParticipantRegistry", ParticipantRegistry__factory.abi, "MemberImported", [
-      suspended,
-      { account: suspended, roles: 2, status: 2, kycExpiry: 1_000, jurisdiction: "0x484b", entityIdHash: h32("suspended") },
-    ]);
+    await emit("ParticipantRegistry", ParticipantRegistry__factory.abi, "MemberImported", [suspended, 2, 2, 1_000, "0x484b", h32("suspended")]);
     const s = await ds.getRepository(MemberEntity).findOneByOrFail({ address: seller });
     expect(s).to.include({ roles: 1, status: "active", kycExpiry: 1_900_000_000, jurisdiction: "CN", entityIdHash: h32("seller"), suspensionReason: null });
     const x = await ds.getRepository(MemberEntity).findOneByOrFail({ address: suspended });
@@ -113,14 +106,17 @@ describe("indexer: projection of a sealed import of a v1 ledger", function () {
     ...o,
   });
 
+  type R = ReturnType<typeof receivable>;
+  const flat = (r: R) => [r.id, r.parentId, r.holder, r.seller, r.debtor, r.faceValue, r.outstanding, r.dueDate, r.status, r.financed, r.documentHash, r.fingerprint];
+
   it("projects ReceivableImported: a split root as a tombstone, its children with lineage and the root's document", async function () {
     const r = receivable({});
-    const e = await emit("Receivables", Receivables__factory.abi, "ReceivableImported", [r.id, r.parentId, r.holder, r]);
+    const e = await emit("Receivables", Receivables__factory.abi, "ReceivableImported", flat(r));
     expect(e.receivableId).to.equal(hex(root));
     expect(e.args).to.include({ seller, debtor, faceValue: "10000000", documentHash: docA, status: "7" });
     const c0 = receivable({ id: child0, parentId: root, holder: bank, faceValue: 60_000_00n, outstanding: 60_000_00n, status: 3, financed: true, documentHash: "0x" + "0".repeat(64) });
     const c1 = receivable({ id: child1, parentId: root, seller, holder: tier2, faceValue: 40_000_00n, outstanding: 15_000_00n, status: 2, documentHash: "0x" + "0".repeat(64) });
-    for (const c of [c0, c1]) await emit("Receivables", Receivables__factory.abi, "ReceivableImported", [c.id, c.parentId, c.holder, c]);
+    for (const c of [c0, c1]) await emit("Receivables", Receivables__factory.abi, "ReceivableImported", flat(c));
 
     const repo = ds.getRepository(ReceivableEntity);
     expect(await repo.findOneByOrFail({ id: hex(root) })).to.include({ status: "split", holder: null, parentId: null, documentHash: docA, faceValue: 100_000_00n, seller, debtor });
@@ -130,15 +126,16 @@ describe("indexer: projection of a sealed import of a v1 ledger", function () {
 
   it("projects a cancelled v1 receivable as a cancelled row without holder, keeping its document", async function () {
     const r = receivable({ id: cancelled, status: 6, documentHash: docC });
-    await emit("Receivables", Receivables__factory.abi, "ReceivableImported", [r.id, r.parentId, r.holder, r]);
+    await emit("Receivables", Receivables__factory.abi, "ReceivableImported", flat(r));
     expect(await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: hex(cancelled) })).to.include({ status: "cancelled", holder: null, documentHash: docC });
   });
 
   it("projects CreditLineImported with its utilisation, scope and whether it is open", async function () {
     const line = { id: 1n, financier: bank, debtor, supplier: ZeroAddress, limit: 500_000_00n, utilised: 54_000_00n, maxAdvanceBps: 9000n, discountBps: 500n, expiry: 1_950_000_000n, open: true };
-    await emit("Financing", Financing__factory.abi, "CreditLineImported", [line.id, line.financier, line]);
+    const lineArgs = (l: typeof line) => [l.id, l.financier, l.debtor, l.supplier, l.limit, l.utilised, l.maxAdvanceBps, l.discountBps, l.expiry, l.open];
+    await emit("Financing", Financing__factory.abi, "CreditLineImported", lineArgs(line));
     const closed = { ...line, id: 2n, debtor: ZeroAddress, supplier: seller, utilised: 0n, open: false };
-    await emit("Financing", Financing__factory.abi, "CreditLineImported", [closed.id, closed.financier, closed]);
+    await emit("Financing", Financing__factory.abi, "CreditLineImported", lineArgs(closed));
     const repo = ds.getRepository(CreditLineEntity);
     expect(await repo.findOneByOrFail({ id: 1 })).to.include({ financier: bank, debtor, supplier: null, limit: 500_000_00n, utilised: 54_000_00n, maxAdvanceBps: 9000, discountBps: 500, expiry: 1_950_000_000, open: true });
     expect(await repo.findOneByOrFail({ id: 2 })).to.include({ debtor: null, supplier: seller, open: false });
@@ -146,9 +143,9 @@ describe("indexer: projection of a sealed import of a v1 ledger", function () {
 
   it("projects FinancingImported: an active one with its principal (the line's utilisation follows), a v1 request as one whose terms lapsed", async function () {
     const active = { receivableId: child0, supplier: seller, lineId: 1n, status: 3, principal: 54_000_00n };
-    await emit("Financing", Financing__factory.abi, "FinancingImported", [active.receivableId, active.lineId, active]);
+    await emit("Financing", Financing__factory.abi, "FinancingImported", [active.receivableId, active.lineId, active.supplier, active.status, active.principal]);
     const pending = { receivableId: child1, supplier: tier2, lineId: 1n, status: 1, principal: 0n };
-    const e = await emit("Financing", Financing__factory.abi, "FinancingImported", [pending.receivableId, pending.lineId, pending]);
+    const e = await emit("Financing", Financing__factory.abi, "FinancingImported", [pending.receivableId, pending.lineId, pending.supplier, pending.status, pending.principal]);
     expect(e.receivableId).to.equal(hex(child1));
     expect(e.lineId).to.equal(1);
 
