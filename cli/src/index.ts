@@ -145,6 +145,7 @@ export function buildProgram(): Command {
     .option("--min-amount <yuan>", "outstanding at least")
     .option("--max-amount <yuan>", "outstanding at most")
     .option("--fen", "amounts given in fen")
+    .option("--term-review", "only receivables due more than six calendar months after tokenisation (flagged for compliance review)")
     .option("--sort <sort>", "dueDate, amount, createdAt; '-' prefix for descending")
     .option("--limit <n>", "page size, 1 to 200")
     .option("--cursor <cursor>", "continue from a previous page")
@@ -200,11 +201,55 @@ export function buildProgram(): Command {
       .option("--note <text>", "explanation for the supplier (kept off-chain)"),
   ).action(action(() => c().financeReject));
   fin
+    .command("offer <id>")
+    .description(
+      "sign a financing request kept off-chain as an offer for the line's financier, who approves it in one transaction (suppliers); nothing goes on-chain until then",
+    )
+    .requiredOption("--line <lineId>", "credit line id")
+    .action(action(() => c().financeOffer));
+  fin
+    .command("offers")
+    .description("offers: your own (suppliers) or your queue (financiers)")
+    .option("--status <status>", "open, approving, financed, withdrawn or expired")
+    .action(action(() => c().financeOffers));
+  signing(
+    fin
+      .command("approve-offer <offerId>")
+      .description("approve an offer on your line: your signature and the supplier's go on-chain in one transaction (financiers)")
+      .requiredOption("--registration <number>", "movable-property financing registration number (on-chain as its hash)"),
+  ).action(action(() => c().financeApproveOffer));
+  signing(
+    fin
+      .command("withdraw-offer <offerId>")
+      .description("withdraw your offer: the signed withdrawal consumes its nonce on-chain, so it can never be approved (suppliers)"),
+  ).action(action(() => c().financeWithdrawOffer));
+  fin
     .command("list")
     .description("financings you are party to")
     .option("--status <list>", "requested, rejected, active, repaid, written_off")
     .option("--all", "follow every page")
     .action(action(() => c().financeList));
+  fin
+    .command("find")
+    .description("the financing registered under a movable-property registration number (financiers: yours; auditors: all)")
+    .requiredOption("--registration <number>", "registration number")
+    .action(action(() => c().financeFind));
+  fin
+    .command("unregistered")
+    .description("active financings whose registration number is still unknown REGISTRATION_GRACE_DAYS after approval (financiers: yours; auditors: all)")
+    .option("--all", "follow every page")
+    .action(action(() => c().financeUnregistered));
+  fin
+    .command("register <id>")
+    .description("give the registration number of a financing you approved directly on-chain; it must hash to the approved hash (financiers)")
+    .requiredOption("--registration <number>", "registration number")
+    .action(action(() => c().financeRegister));
+
+  program
+    .command("payment-record [buyer]")
+    .description("a core enterprise's payment record: confirmed, paid on time, paid late (days late), defaulted, past due (financiers, auditors: any buyer; a buyer: its own); without an address, every buyer you may read")
+    .option("--all", "follow every page")
+    .action(action(() => c().paymentRecord));
 
   const lines = program.command("credit-lines").description("credit lines (financiers)");
   signing(
@@ -227,12 +272,22 @@ export function buildProgram(): Command {
     .action(action(() => c().creditLinesList));
 
   // ------------------------------------------------------------ settlement
-  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits");
+  const settlement = program.command("settlement").description("settlement token: balance, allowances, permits, held payments");
   settlement
     .command("balance")
     .description("your settlement balance and the allowances of the ledger contracts")
     .option("--address <address>", "auditors, compliance officers: another member's")
     .action(action(() => c().settlementBalance));
+  settlement
+    .command("held")
+    .description("what the ledger holds for you: payments made while you could not receive them (suspended, KYC lapsed); readable while suspended")
+    .option("--address <address>", "auditors, compliance officers: another member's")
+    .action(action(() => c().settlementHeld));
+  signing(
+    settlement
+      .command("claim")
+      .description("claim everything the ledger holds for you (a signed act; refused while you cannot receive the token); prints the amount"),
+  ).action(action(() => c().settlementClaim));
   settlement
     .command("permit")
     .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")
@@ -254,6 +309,7 @@ export function buildProgram(): Command {
     .command("export")
     .description("stream the ledger events to a file as CSV or JSON, with progress")
     .option("--format <format>", "csv or json", "csv")
+    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer) or reviews (voucher-rule flags); filters apply to events only", "events")
     .option("--out <file>", "file to write (default: stdout)")
     .option("--receivable <id>", "only this receivable's events")
     .option("--member <address>", "only events naming this address")

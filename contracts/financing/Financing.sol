@@ -94,6 +94,13 @@ contract Financing is
         );
     bytes32 private constant APPROVAL_TYPEHASH =
         keccak256("Approval(uint256 lineId,uint256 advance,uint256 paid,bytes32 registrationHash)");
+    bytes32 private constant APPROVE_SIGNED_TYPEHASH =
+        keccak256(
+            "ApproveSignedRequest(address financier,address supplier,uint256 receivableId,Approval approval,uint256 nonce,uint256 deadline)"
+            "Approval(uint256 lineId,uint256 advance,uint256 paid,bytes32 registrationHash)"
+        );
+    bytes32 private constant WITHDRAW_OFFER_TYPEHASH =
+        keccak256("WithdrawFinancingOffer(address supplier,uint256 receivableId,uint256 nonce,uint256 deadline)");
     bytes32 private constant REJECT_TYPEHASH =
         keccak256(
             "RejectFinancing(address financier,uint256 receivableId,uint256 lineId,bytes32 reasonCode,uint256 nonce,uint256 deadline)"
@@ -249,6 +256,47 @@ contract Financing is
         _verifyRequest(supplier, receivableId, terms, supplierAuth);
         Record storage f = _request(supplier, receivableId, terms);
         _approve(msg.sender, receivableId, f, terms.minPaid, terms.maxDiscount, approval);
+    }
+
+    /// @inheritdoc IFinancing
+    function financeSignedRequestBySig(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata terms,
+        Authorization calldata supplierAuth,
+        address financier,
+        Approval calldata approval,
+        Authorization calldata financierAuth
+    ) external nonReentrant {
+        _verifyRequest(supplier, receivableId, terms, supplierAuth);
+        _verifySigned(
+            financier,
+            keccak256(
+                abi.encode(
+                    APPROVE_SIGNED_TYPEHASH,
+                    financier,
+                    supplier,
+                    receivableId,
+                    _hashApproval(approval),
+                    financierAuth.nonce,
+                    financierAuth.deadline
+                )
+            ),
+            financierAuth
+        );
+        Record storage f = _request(supplier, receivableId, terms);
+        _approve(financier, receivableId, f, terms.minPaid, terms.maxDiscount, approval);
+    }
+
+    /// @inheritdoc IFinancing
+    function withdrawFinancingOfferBySig(address supplier, uint256 receivableId, Authorization calldata auth) external {
+        // Verifying consumes auth.nonce, which is the offer's own nonce: the offer can never be relayed.
+        _verifySigned(
+            supplier,
+            keccak256(abi.encode(WITHDRAW_OFFER_TYPEHASH, supplier, receivableId, auth.nonce, auth.deadline)),
+            auth
+        );
+        emit NonceInvalidated(supplier, auth.nonce);
     }
 
     /// @inheritdoc IFinancing

@@ -282,6 +282,28 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
         Approval calldata approval
     ) external;
 
+    /// @notice Anyone relays a holder's signed request together with the line's financier's signed
+    /// approval: checked and executed exactly like financeSignedRequest, in one transaction and
+    /// without storing the request. The financier's EIP-712 signature is over
+    /// `ApproveSignedRequest(financier, supplier, receivableId, Approval, nonce, deadline)`, so it
+    /// names the holder it approves; each signature's nonce is single-use and its deadline binding,
+    /// and the request's own lapse time (terms.expiresAt) is honoured.
+    function financeSignedRequestBySig(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata terms,
+        Authorization calldata supplierAuth,
+        address financier,
+        Approval calldata approval,
+        Authorization calldata financierAuth
+    ) external;
+
+    /// @notice Withdraws a signed request that was never relayed (an offer held off-chain): the
+    /// holder signs `WithdrawFinancingOffer(supplier, receivableId, nonce, deadline)` with the
+    /// offer's own nonce, and verifying it consumes that nonce, so neither financeSignedRequest nor
+    /// financeSignedRequestBySig can use the offer afterwards. Emits NonceInvalidated.
+    function withdrawFinancingOfferBySig(address supplier, uint256 receivableId, Authorization calldata auth) external;
+
     /// @notice The line's financier rejects a request on `lineId` with a reason code.
     function rejectFinancing(uint256 receivableId, uint256 lineId, bytes32 reasonCode) external;
 

@@ -7,7 +7,8 @@ import { ComplianceModule } from "./compliance/compliance.module";
 import { FinancingReadModule } from "./financing/financing-read.module";
 import { FinancingWriteModule } from "./financing/financing-write.module";
 import { OnboardingModule } from "./onboarding/onboarding.module";
+import { PaymentRecordsModule } from "./payment-records/payment-records.module";
 import { ReceivablesReadModule } from "./receivables/receivables-read.module";
 import { ReceivablesWriteModule } from "./receivables/receivables-write.module";
 
-export const FEATURE_MODULES: Type[] = [AuthModule, ComplianceModule, OnboardingModule, ActsModule, ReceivablesReadModule, FinancingReadModule, AuditModule, FinancingWriteModule, ReceivablesWriteModule];
+export const FEATURE_MODULES: Type[] = [AuthModule, ComplianceModule, OnboardingModule, ActsModule, ReceivablesReadModule, FinancingReadModule, AuditModule, FinancingWriteModule, ReceivablesWriteModule, PaymentRecordsModule];

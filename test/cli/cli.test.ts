@@ -319,6 +319,169 @@ describe("scf CLI against a running service", function () {
     expect(exp.rows).to.be.greaterThan(10);
   });
 
+  it("shows the voucher rules: payment records, registration search and register, the term, and the export's datasets", async function () {
+    // After the test above: the bank financed a part under 04412026120400000042 through the service, the buyer paid the other part on time.
+    const rec = await json<{ buyer: string; confirmed: { count: number }; paidOnTime: { count: number; faceValue: string }; paidLate: { count: number } }>([
+      "payment-record", addr.buyer, "--key", "bank",
+    ]);
+    expect(rec.buyer).to.equal(addr.buyer);
+    expect(rec.paidOnTime).to.deep.equal({ count: 1, faceValue: "40000" });
+    expect(rec.paidLate.count).to.equal(0);
+    expect(rec.confirmed.count).to.be.greaterThan(1);
+    const shown = await scf(["payment-record", addr.buyer, "--key", "auditor"]);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.match(/paid on time\s+1 \(400\.00 yuan\)/);
+    const all = await scf(["payment-record", "--key", "buyer"]);
+    expect(all.code, all.stderr).to.equal(0);
+    expect(all.stdout).to.include(addr.buyer);
+    const refused = await scf(["payment-record", addr.buyer, "--key", "supplier"]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/Refused \(HTTP 403\)/);
+    expect((await scf(["payment-record", "0x12", "--key", "bank"])).code).to.equal(2);
+
+    const found = await json<{ items: Array<{ receivableId: string; registrationNumber: string; registrationOverdue: boolean }> }>([
+      "finance", "find", "--registration", "04412026120400000042", "--key", "bank",
+    ]);
+    expect(found.items).to.have.length(1);
+    expect(found.items[0]).to.include({ registrationNumber: "04412026120400000042", registrationOverdue: false });
+    const financed = found.items[0].receivableId;
+    expect((await json<{ items: unknown[] }>(["finance", "unregistered", "--key", "auditor"])).items).to.deep.equal([]);
+    const registered = await json<{ registrationNumber: string }>(["finance", "register", financed, "--registration", "04412026120400000042", "--key", "bank"]);
+    expect(registered.registrationNumber).to.equal("04412026120400000042");
+    const mismatch = await scf(["finance", "register", financed, "--registration", "04412026120400000043", "--key", "bank"]);
+    expect(mismatch.code).to.equal(1);
+    expect(mismatch.stderr).to.match(/HTTP 422/);
+    expect((await scf(["finance", "find", "--registration", "x", "--key", "bank"])).code).to.equal(2);
+
+    const show = await scf(["invoices", "show", financed, "--key", "auditor"]);
+    expect(show.code, show.stderr).to.equal(0);
+    expect(show.stdout).to.match(/term\s+\d+ days from tokenisation\n/);
+    expect(show.stdout).to.match(/registration\s+04412026120400000042/);
+    expect((await json<{ items: unknown[] }>(["invoices", "list", "--term-review", "--key", "auditor"])).items).to.deep.equal([]);
+
+    const out = join(home, "records.csv");
+    const exp = await json<{ rows: number; dataset: string }>(["audit", "export", "--dataset", "payment-records", "--out", out, "--key", "auditor"]);
+    expect(exp).to.include({ dataset: "payment-records" });
+    expect(readFileSync(out, "utf8")).to.include(addr.buyer);
+    expect(exp.rows).to.be.at.least(1);
+    expect((await scf(["audit", "export", "--dataset", "nope", "--key", "auditor"])).code).to.equal(2);
+  });
+
+  it("settlement held / claim: a payment held while the supplier is suspended is read while suspended, refused to claim, then claimed", async function () {
+    const listed = await json<{ items: Array<{ id: string; faceValue: string; status: string }> }>(["invoices", "list", "--key", "buyer", "--all"]);
+    const target = listed.items.find((x) => x.faceValue === "30000" && x.status === "issued")!; // 300.00 yuan
+    expect(target, "the 300.00 yuan invoice").to.not.equal(undefined);
+    await json(["accept", target.id, "--key", "buyer"]);
+
+    // Nothing held yet: held says so; claim refuses with exit 1 and the reason, before signing anything.
+    const none = await json<{ address: string; held: string }>(["settlement", "held", "--key", "supplier"]);
+    expect(none).to.deep.equal({ address: addr.supplier, held: "0" });
+    const nothing = await scf(["settlement", "claim", "--key", "supplier"]);
+    expect(nothing.code, nothing.stderr).to.equal(1);
+    expect(nothing.stderr).to.match(/Nothing is held for 0x[0-9a-fA-F]{40}: there is no payment to claim/);
+    expect(nothing.stderr).to.not.match(/Signing/);
+    const nothingJson = await scf(["settlement", "claim", "--key", "supplier", "--json"]);
+    expect(nothingJson.code).to.equal(1);
+    expect(JSON.parse(nothingJson.stdout).error.details.code).to.equal("ReceivableNothingHeld");
+
+    // The supplier is suspended; the buyer pays on time: the payment is held for the supplier.
+    const { IndexerService } = await import("../../services/src/indexer/indexer.service");
+    await (await env.ledger.registry.connect(env.keys.compliance).suspend(addr.supplier, keccakId("review"))).wait();
+    await svc.app.get(IndexerService).catchUp();
+    const paid = await scf(["repay", target.id, "--key", "buyer"]);
+    expect(paid.code, paid.stderr + paid.stdout).to.equal(0);
+    expect(await env.ledger.receivables.heldFor(addr.supplier)).to.equal(30_000n);
+
+    // Suspended, the supplier still reads what is held for it (table and JSON)...
+    const heldText = await scf(["settlement", "held", "--key", "supplier"]);
+    expect(heldText.code, heldText.stderr).to.equal(0);
+    expect(heldText.stdout).to.match(/300\.00 yuan is held for/);
+    const held = await json<{ held: string }>(["settlement", "held", "--key", "supplier"]);
+    expect(held.held).to.equal("30000");
+    // ...but cannot claim it: exit 1, the service's reason, nothing moves.
+    const refused = await scf(["settlement", "claim", "--key", "supplier", "--json"]);
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(/cannot receive the settlement token yet.*stays held/);
+    expect(JSON.parse(refused.stdout).error.details.code).to.equal("ReceivableUnverifiedParty");
+    expect(await env.ledger.receivables.heldFor(addr.supplier)).to.equal(30_000n);
+
+    // Not signed in and unable to sign in: no key, or a wrong keystore password (exit 3).
+    const noKey = await scf(["settlement", "claim"], { SCF_KEYS_DIR: join(home, "no-keys") });
+    expect(noKey.code, noKey.stderr).to.equal(3);
+    expect(noKey.stderr).to.match(/No key in/);
+    await scf(["logout", "--key", "supplier"]);
+    const wrong = await scf(["settlement", "held", "--key", "supplier"], { SCF_PASSWORD: "not the password" });
+    expect(wrong.code, wrong.stderr).to.equal(3);
+    expect(wrong.stderr).to.match(/Wrong password/);
+
+    // Reinstated: the claim is signed, confirmed, and prints the amount; the money reaches the supplier.
+    await (await env.ledger.registry.connect(env.keys.compliance).reinstate(addr.supplier)).wait();
+    await svc.app.get(IndexerService).catchUp();
+    const before = await env.ledger.token.balanceOf(addr.supplier);
+    const claimed = await scf(["settlement", "claim", "--key", "supplier"]);
+    expect(claimed.code, claimed.stderr + claimed.stdout).to.equal(0);
+    expect(claimed.stderr).to.match(/Signing as 0x[0-9a-fA-F]{40}: ClaimHeld/);
+    expect(claimed.stdout).to.match(/claim_held confirmed: act .*\nclaimed 300\.00 yuan/);
+    expect((await env.ledger.token.balanceOf(addr.supplier)) - before).to.equal(30_000n);
+    expect(await env.ledger.receivables.heldFor(addr.supplier)).to.equal(0n);
+    const after = await json<{ held: string }>(["settlement", "held", "--key", "supplier"]);
+    expect(after.held).to.equal("0");
+  });
+
+  it("settlement claim --json prints the confirmed act with the amount claimed", async function () {
+    // Another payment held (the supplier suspended again), claimed with --json once reinstated.
+    const listed = await json<{ items: Array<{ id: string; faceValue: string; status: string }> }>(["invoices", "list", "--key", "buyer", "--all"]);
+    const target = listed.items.find((x) => x.faceValue === "29" && x.status === "issued")!; // 0.29 yuan
+    expect(target, "the 0.29 yuan invoice").to.not.equal(undefined);
+    await json(["accept", target.id, "--key", "buyer"]);
+    const { IndexerService } = await import("../../services/src/indexer/indexer.service");
+    await (await env.ledger.registry.connect(env.keys.compliance).suspend(addr.supplier, keccakId("review"))).wait();
+    await svc.app.get(IndexerService).catchUp();
+    await json(["repay", target.id, "--key", "buyer"]);
+    await (await env.ledger.registry.connect(env.keys.compliance).reinstate(addr.supplier)).wait();
+    await svc.app.get(IndexerService).catchUp();
+    const act = await json<{ kind: string; status: string; result: { amount: string } }>(["settlement", "claim", "--key", "supplier"]);
+    expect(act).to.include({ kind: "claim_held", status: "confirmed" });
+    expect(act.result.amount).to.equal("29");
+  });
+
+  it("finance offer / offers / approve-offer / withdraw-offer: financing in one transaction, and a withdrawn offer never approved", async function () {
+    const listed = await json<{ items: Array<{ id: string; faceValue: string; status: string }> }>(["invoices", "list", "--key", "buyer", "--all"]);
+    const [a, b] = ["250050", "100000"].map((fv) => listed.items.find((x) => x.faceValue === fv && x.status === "issued")!);
+    expect(a && b, "the 2,500.50 and a 1,000.00 yuan invoice").to.not.equal(undefined);
+    await json(["accept", a.id, "--key", "buyer"]);
+    await json(["accept", b.id, "--key", "buyer"]);
+    const lines = await json<{ items: Array<{ id: number; financier: string }> }>(["credit-lines", "list", "--key", "bank", "--all"]);
+    const lineId = String(lines.items.find((l) => l.financier === addr.bank)!.id);
+
+    // The supplier's signed request waits off-chain in the bank's queue: no transaction yet.
+    const offer = await json<{ id: string; status: string; financier: string }>(["finance", "offer", a.id, "--line", lineId, "--key", "supplier"]);
+    expect(offer).to.include({ status: "open", financier: addr.bank });
+    expect((await env.ledger.financing.financing(BigInt(a.id))).status).to.equal(0n);
+    const queue = await json<Array<{ id: string }>>(["finance", "offers", "--key", "bank", "--status", "open"]);
+    expect(queue.map((x) => x.id)).to.include(offer.id);
+
+    // The bank approves: both signatures in one transaction; the receivable is the bank's.
+    const before = await env.ledger.token.balanceOf(addr.supplier);
+    const approved = await scf(["finance", "approve-offer", offer.id, "--registration", "04412026120400000077", "--key", "bank"]);
+    expect(approved.code, approved.stderr + approved.stdout).to.equal(0);
+    expect(approved.stderr).to.match(/ApproveSignedRequest/);
+    expect(approved.stdout).to.match(/approve_offer confirmed: act .*\npaid the supplier [\d,]+\.\d\d yuan/);
+    expect(await env.ledger.receivables.ownerOf(BigInt(a.id))).to.equal(addr.bank);
+    expect((await env.ledger.token.balanceOf(addr.supplier)) > before).to.equal(true);
+
+    // Another offer withdrawn by the supplier: the bank's approval is then refused (exit 1), nothing moves.
+    const second = await json<{ id: string }>(["finance", "offer", b.id, "--line", lineId, "--key", "supplier"]);
+    const withdrawn = await json<{ kind: string; status: string }>(["finance", "withdraw-offer", second.id, "--key", "supplier"]);
+    expect(withdrawn).to.include({ kind: "withdraw_offer", status: "confirmed" });
+    const refused = await scf(["finance", "approve-offer", second.id, "--registration", "04412026120400000078", "--key", "bank"]);
+    expect(refused.code, refused.stderr).to.equal(1);
+    expect(refused.stderr).to.match(/withdrawn by its supplier/);
+    expect(await env.ledger.receivables.ownerOf(BigInt(b.id))).to.equal(addr.supplier);
+    const usage = await scf(["finance", "approve-offer", "not-a-uuid", "--registration", "04412026120400000079", "--key", "bank"]);
+    expect(usage.code).to.equal(2);
+  });
+
   it("exits 4 when the service is unreachable and 2 on a usage error", async function () {
     const port = await freePort();
     const r = await scf(["invoices", "list", "--key", "supplier", "--url", `http://127.0.0.1:${port}`]);

@@ -1439,6 +1439,239 @@ describe("Financing", function () {
     });
   });
 
+  describe(".financeSignedRequestBySig() (both signatures relayed: the holder's request and the financier's approval)", function () {
+    const SUPPLIER_NONCE = 21n;
+    const FINANCIER_NONCE = 7n;
+
+    async function domain(f: LedgerFixture) {
+      return { ...FINANCING_DOMAIN, verifyingContract: await f.financing.getAddress() };
+    }
+
+    /** The holder's signed request (an offer) and the line's financier's signed approval of it. */
+    async function offerAndApproval(
+      f: LedgerFixture,
+      opts: {
+        terms?: Partial<Awaited<ReturnType<typeof requestTerms>>>;
+        supplierDeadline?: bigint;
+        approver?: LedgerFixture["financier"];
+        financierName?: string;
+        approval?: Awaited<ReturnType<typeof approvalFor>>;
+        lineId?: bigint;
+        id?: bigint;
+      } = {},
+    ) {
+      const lineId = opts.lineId ?? (await openLine(f));
+      const id = opts.id ?? (await acceptedReceivable(f));
+      const terms = await requestTerms(lineId, opts.terms);
+      const now = BigInt(await time.latest());
+      const supplierAuth = { nonce: SUPPLIER_NONCE, deadline: opts.supplierDeadline ?? now + DAY, signature: "0x" };
+      supplierAuth.signature = await signAct(f.supplier, await domain(f), FINANCING_TYPES.RequestFinancing, {
+        supplier: f.supplier.address,
+        receivableId: id,
+        terms,
+        nonce: supplierAuth.nonce,
+        deadline: supplierAuth.deadline,
+      });
+      const approval = opts.approval ?? (await approvalFor(f, id, { lineId }));
+      const approver = opts.approver ?? f.financier;
+      const financier = opts.financierName ?? approver.address;
+      const financierAuth = { nonce: FINANCIER_NONCE, deadline: now + 3600n, signature: "0x" };
+      financierAuth.signature = await signAct(approver, await domain(f), FINANCING_TYPES.ApproveSignedRequest, {
+        financier,
+        supplier: f.supplier.address,
+        receivableId: id,
+        approval,
+        nonce: financierAuth.nonce,
+        deadline: financierAuth.deadline,
+      });
+      const relay = (over: { financier?: string; approval?: typeof approval; terms?: typeof terms } = {}) =>
+        f.financing
+          .connect(f.outsider)
+          .financeSignedRequestBySig(
+            f.supplier.address,
+            id,
+            over.terms ?? terms,
+            supplierAuth,
+            over.financier ?? financier,
+            over.approval ?? approval,
+            financierAuth,
+          );
+      return { lineId, id, terms, supplierAuth, approval, financierAuth, relay };
+    }
+
+    describe("when anyone relays the holder's signed request with the line's financier's signed approval", function () {
+      it("requests and approves in one transaction: events, payment, assignment, utilisation, both nonces used", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { lineId, id, terms, approval, relay } = await offerAndApproval(f);
+        const tx = relay();
+        await expect(tx)
+          .to.emit(f.financing, "FinancingRequested")
+          .withArgs(id, lineId, f.supplier.address, terms.minPaid, terms.maxDiscount, terms.expiresAt)
+          .and.to.emit(f.financing, "FinancingApproved")
+          .withArgs(id, lineId, f.financier.address, f.supplier.address, approval.advance, approval.paid, REGISTRATION);
+        await expect(tx).to.changeTokenBalances(f.token, [f.financier, f.supplier, f.outsider], [-approval.paid, approval.paid, 0n]);
+        expect(await f.receivables.ownerOf(id)).to.equal(f.financier.address);
+        expect((await f.financing.creditLine(lineId)).utilised).to.equal(approval.advance);
+        expect((await f.financing.financing(id)).status).to.equal(FS.Active);
+        expect(await f.financing.isNonceUsed(f.supplier.address, SUPPLIER_NONCE)).to.equal(true);
+        expect(await f.financing.isNonceUsed(f.financier.address, FINANCIER_NONCE)).to.equal(true);
+      });
+    });
+
+    describe("when the same pair of signatures is relayed again (replay)", function () {
+      it("reverts with SignedActionNonceUsed(supplier, nonce)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { relay } = await offerAndApproval(f);
+        await relay();
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "SignedActionNonceUsed").withArgs(f.supplier.address, SUPPLIER_NONCE);
+      });
+    });
+
+    describe("when the approval is signed by a financier that does not own the line (wrong financier)", function () {
+      it("reverts with CreditLineUnauthorized(lineId, signer) and uses neither nonce", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { lineId, relay } = await offerAndApproval(f, { approver: f.financier2 });
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "CreditLineUnauthorized").withArgs(lineId, f.financier2.address);
+        expect(await f.financing.isNonceUsed(f.supplier.address, SUPPLIER_NONCE)).to.equal(false);
+        expect(await f.financing.isNonceUsed(f.financier2.address, FINANCIER_NONCE)).to.equal(false);
+      });
+    });
+
+    describe("when the approval names the line's financier but another key signed it", function () {
+      it("reverts with SignedActionInvalidSignature(financier)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { relay } = await offerAndApproval(f, { approver: f.financier2, financierName: f.financier.address });
+        await expect(relay())
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.financier.address);
+      });
+    });
+
+    describe("when the approver is not a verified financier (wrong role: the line's financier suspended)", function () {
+      it("reverts with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { relay } = await offerAndApproval(f);
+        await f.registry.connect(f.officer).suspend(f.financier.address, ethers.encodeBytes32String("review"));
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty").withArgs(f.financier.address, ROLE.FINANCIER);
+      });
+    });
+
+    describe("when the holder signs the approval for itself (wrong role)", function () {
+      it("reverts with CreditLineUnauthorized(lineId, supplier)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { lineId, relay } = await offerAndApproval(f, { approver: f.supplier });
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "CreditLineUnauthorized").withArgs(lineId, f.supplier.address);
+      });
+    });
+
+    describe("when the approval pays less than the offer's terms (terms not met)", function () {
+      it("reverts with FinancingTermsNotMet and uses neither nonce", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const lineId = await openLine(f);
+        const id = await acceptedReceivable(f);
+        const approval = await approvalFor(f, id, { lineId });
+        const { terms, relay } = await offerAndApproval(f, { lineId, id, approval, terms: { minPaid: approval.paid + 1n } });
+        await expect(relay())
+          .to.be.revertedWithCustomError(f.financing, "FinancingTermsNotMet")
+          .withArgs(id, approval.paid, terms.minPaid, approval.advance - approval.paid, terms.maxDiscount);
+        expect(await f.financing.isNonceUsed(f.supplier.address, SUPPLIER_NONCE)).to.equal(false);
+        expect(await f.financing.isNonceUsed(f.financier.address, FINANCIER_NONCE)).to.equal(false);
+      });
+    });
+
+    describe("when the approval's amounts are changed after signing", function () {
+      it("reverts with SignedActionInvalidSignature(financier)", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { approval, relay } = await offerAndApproval(f);
+        await expect(relay({ approval: { ...approval, paid: approval.paid - 1n } }))
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.financier.address);
+      });
+    });
+
+    describe("when the offer has lapsed (its terms' expiresAt passed)", function () {
+      it("reverts with FinancingInvalidRequestTerms", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const now = BigInt(await time.latest());
+        const { terms, relay } = await offerAndApproval(f, { terms: { expiresAt: now + 600n } });
+        await time.increaseTo(now + 601n);
+        await expect(relay())
+          .to.be.revertedWithCustomError(f.financing, "FinancingInvalidRequestTerms")
+          .withArgs(terms.minPaid, terms.maxDiscount, terms.expiresAt);
+      });
+    });
+
+    describe("when the holder's signature deadline passed (expired offer)", function () {
+      it("reverts with SignedActionExpired", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const now = BigInt(await time.latest());
+        const { supplierAuth, relay } = await offerAndApproval(f, { supplierDeadline: now + 300n });
+        await time.increaseTo(now + 301n);
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "SignedActionExpired").withArgs(supplierAuth.deadline, anyUint);
+      });
+    });
+
+    describe("when the holder withdrew the offer (withdrawFinancingOfferBySig with the offer's nonce)", function () {
+      it("consumes the offer's nonce (NonceInvalidated), so the approval can no longer land: SignedActionNonceUsed", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, terms, approval, supplierAuth, relay } = await offerAndApproval(f);
+        const deadline = BigInt(await time.latest()) + 3600n;
+        const signature = await signAct(f.supplier, await domain(f), FINANCING_TYPES.WithdrawFinancingOffer, {
+          supplier: f.supplier.address,
+          receivableId: id,
+          nonce: supplierAuth.nonce,
+          deadline,
+        });
+        await expect(f.financing.connect(f.outsider).withdrawFinancingOfferBySig(f.supplier.address, id, { nonce: supplierAuth.nonce, deadline, signature }))
+          .to.emit(f.financing, "NonceInvalidated")
+          .withArgs(f.supplier.address, supplierAuth.nonce);
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "SignedActionNonceUsed").withArgs(f.supplier.address, SUPPLIER_NONCE);
+        // The direct path (the financier submitting the holder's signature) is closed too.
+        await expect(f.financing.connect(f.financier).financeSignedRequest(f.supplier.address, id, terms, supplierAuth, approval))
+          .to.be.revertedWithCustomError(f.financing, "SignedActionNonceUsed")
+          .withArgs(f.supplier.address, SUPPLIER_NONCE);
+        expect((await f.financing.financing(id)).status).to.equal(FS.None);
+      });
+
+      it("refuses a withdrawal signed by another key (SignedActionInvalidSignature) or for another receivable", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, supplierAuth } = await offerAndApproval(f);
+        const deadline = BigInt(await time.latest()) + 3600n;
+        const message = { supplier: f.supplier.address, receivableId: id, nonce: supplierAuth.nonce, deadline };
+        const forged = await signAct(f.outsider, await domain(f), FINANCING_TYPES.WithdrawFinancingOffer, message);
+        await expect(f.financing.connect(f.outsider).withdrawFinancingOfferBySig(f.supplier.address, id, { nonce: supplierAuth.nonce, deadline, signature: forged }))
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        const signature = await signAct(f.supplier, await domain(f), FINANCING_TYPES.WithdrawFinancingOffer, message);
+        await expect(f.financing.connect(f.outsider).withdrawFinancingOfferBySig(f.supplier.address, id + 1n, { nonce: supplierAuth.nonce, deadline, signature }))
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.supplier.address);
+        expect(await f.financing.isNonceUsed(f.supplier.address, SUPPLIER_NONCE)).to.equal(false);
+      });
+    });
+
+    describe("when a stored-request approval (ApproveFinancing) is presented instead", function () {
+      it("reverts with SignedActionInvalidSignature(financier): the types are distinct", async function () {
+        const f = await loadFixture(ledgerFixture);
+        const { id, terms, supplierAuth, approval, financierAuth } = await offerAndApproval(f);
+        const signature = await signAct(f.financier, await domain(f), FINANCING_TYPES.ApproveFinancing, {
+          financier: f.financier.address,
+          receivableId: id,
+          approval,
+          nonce: financierAuth.nonce,
+          deadline: financierAuth.deadline,
+        });
+        await expect(
+          f.financing
+            .connect(f.outsider)
+            .financeSignedRequestBySig(f.supplier.address, id, terms, supplierAuth, f.financier.address, approval, { ...financierAuth, signature }),
+        )
+          .to.be.revertedWithCustomError(f.financing, "SignedActionInvalidSignature")
+          .withArgs(f.financier.address);
+      });
+    });
+  });
+
   describe("repayment routing through Receivables.pay()", function () {
     describe("when the debtor pays less than the advance", function () {
       it("sends it all to the financier and lowers utilisation by the same", async function () {

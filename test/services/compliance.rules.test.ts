@@ -278,6 +278,7 @@ describe("compliance: rules", function () {
         ["INVOICE_DUE_AFTER_ISSUE", "pass"],
         ["INVOICE_NOT_YET_DUE", "pass"],
         ["INVOICE_TERM_MAX_ONE_YEAR", "pass"],
+        ["INVOICE_TERM_SIX_MONTHS", "pass"],
         ["INVOICE_SELLER_NOT_BUYER", "pass"],
         ["INVOICE_DUPLICATE_FINGERPRINT", "pass"],
         ["DEBTOR_CONCENTRATION_LIMIT", "pass"],
@@ -316,6 +317,28 @@ describe("compliance: rules", function () {
         .INVOICE_TERM_MAX_ONE_YEAR;
       expect(ahead.result).to.equal("fail");
       expect(ahead.reason).to.match(/at most 365 days ahead/);
+    });
+
+    it("reviews a term over six calendar months from tokenisation (now): due on the six-month day passes, the day after is reviewed", async function () {
+      // NOW is 2025-03-01T00:00Z: six calendar months later is 2025-09-01.
+      const within = (await run({ dueDate: new Date("2025-09-01T00:00:00Z") })).INVOICE_TERM_SIX_MONTHS;
+      expect(within.result).to.equal("pass");
+      expect(within.details).to.deep.equal({ termDays: 184, lastDueDayWithinSixMonths: "2025-09-01", from: "tokenisation" });
+      // Any time on the six-month day itself is that day.
+      expect((await run({ dueDate: new Date("2025-09-01T23:59:59Z") })).INVOICE_TERM_SIX_MONTHS.result).to.equal("pass");
+      const over = (await run({ dueDate: new Date("2025-09-02T00:00:00Z") })).INVOICE_TERM_SIX_MONTHS;
+      expect(over.result).to.equal("review");
+      expect(over.reason).to.match(/185 days from tokenisation, past six calendar months \(due after 2025-09-01\)/);
+      // A review is not a refusal: the run as a whole is "review", and the one-year rule still passes.
+      const all = await evaluateRules(INVOICE_RULES, ctx({ dueDate: new Date("2025-09-02T00:00:00Z") }));
+      expect(overallOf(all)).to.equal("review");
+      expect(byCode(all).INVOICE_TERM_MAX_ONE_YEAR.result).to.equal("pass");
+    });
+
+    it("counts the six months from now (tokenisation), not from the invoice's issue date", async function () {
+      // Issued four months before NOW: six months from issue would end 2025-05-01, yet the term runs from tokenisation.
+      const o = (await run({ issueDate: new Date("2024-11-01T00:00:00Z"), dueDate: new Date("2025-08-01T00:00:00Z") })).INVOICE_TERM_SIX_MONTHS;
+      expect(o.result).to.equal("pass");
     });
 
     it("fails an invoice already due, and one issued more than a day in the future", async function () {

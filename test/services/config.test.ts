@@ -44,6 +44,15 @@ describe("loadConfig", function () {
     expect(() => loadConfig({ ALLOWED_JURISDICTIONS: "CN,CHN" })).to.throw(ConfigError, /ALLOWED_JURISDICTIONS/);
   });
 
+  it("takes REGISTRATION_GRACE_DAYS as whole days from 0 to 365 (default 30) and refuses anything else", function () {
+    expect(loadConfig({}).REGISTRATION_GRACE_DAYS).to.equal(30);
+    expect(loadConfig({ REGISTRATION_GRACE_DAYS: "0" }).REGISTRATION_GRACE_DAYS).to.equal(0);
+    expect(loadConfig({ REGISTRATION_GRACE_DAYS: "365" }).REGISTRATION_GRACE_DAYS).to.equal(365);
+    for (const bad of ["-1", "366", "2.5", "ten"]) {
+      expect(() => loadConfig({ REGISTRATION_GRACE_DAYS: bad }), bad).to.throw(ConfigError, /REGISTRATION_GRACE_DAYS/);
+    }
+  });
+
   describe("published secrets", function () {
     const secretSalt = "0x" + "ab".repeat(32);
 

@@ -276,6 +276,15 @@ interface Receivable {
   documentHash: string | null;
   createdTx: string;
   createdAt: string | null;
+  tokenisedAt: string | null;
+  termDays: number | null;
+  termOverSixMonths: boolean;
+}
+
+/** "184 days" and, over six calendar months from tokenisation, the review flag. */
+function term(r: Receivable): string {
+  if (r.termDays === null) return "—";
+  return `${r.termDays} days from tokenisation${r.termOverSixMonths ? " — over six months: flagged for compliance review" : ""}`;
 }
 
 export async function invoicesList(o: Opts): Promise<number> {
@@ -288,6 +297,7 @@ export async function invoicesList(o: Opts): Promise<number> {
     dueTo: o.dueBefore,
     minAmount: o.minAmount ? amount(o.minAmount, fen, "--min-amount").toString() : undefined,
     maxAmount: o.maxAmount ? amount(o.maxAmount, fen, "--max-amount").toString() : undefined,
+    termReview: o.termReview ? "true" : undefined,
     sort: o.sort,
     limit: o.limit,
     cursor: o.cursor,
@@ -296,8 +306,17 @@ export async function invoicesList(o: Opts): Promise<number> {
   if (o.json) printJson(p);
   else {
     table(
-      ["id", "status", "face value", "outstanding", "due", "debtor", "holder"],
-      p.items.map((r) => [short(r.id, 12), r.status, yuan(r.faceValue), yuan(r.outstanding), day(r.dueDate), short(r.debtor), short(r.holder)]),
+      ["id", "status", "face value", "outstanding", "due", "term", "debtor", "holder"],
+      p.items.map((r) => [
+        short(r.id, 12),
+        r.status,
+        yuan(r.faceValue),
+        yuan(r.outstanding),
+        day(r.dueDate),
+        r.termDays === null ? "—" : `${r.termDays}d${r.termOverSixMonths ? " review" : ""}`,
+        short(r.debtor),
+        short(r.holder),
+      ]),
     );
     const total = p.items.reduce((s, r) => s + BigInt(r.outstanding), 0n);
     process.stdout.write(`${p.items.length} receivable(s), outstanding ${fenToYuan(total)} yuan${p.nextCursor ? `; more: --all or --cursor ${p.nextCursor}` : ""}\n`);
@@ -320,7 +339,9 @@ export async function invoicesShow(o: Opts, id: string): Promise<number> {
     ["parent", r.parentId],
     ["document", r.documentHash],
     ["created", `${r.createdAt ?? "—"} (tx ${r.createdTx})`],
+    ["term", term(r)],
     ["financing", r.financing ? `line ${r.financing.lineId}, ${r.financing.status}, principal ${yuan(r.financing.principal as string)} yuan` : "none"],
+    ["registration", r.financing ? registrationText(r.financing) : "—"],
   ]);
   if (r.payments.length) table(["paid", "to", "time", "tx"], r.payments.map((p) => [yuan(p.amount), short(p.holder), p.time, short(p.txHash)]));
   return EXIT.OK;
@@ -428,12 +449,100 @@ export async function financeReject(o: Opts, id: string): Promise<number> {
 }
 
 export async function financeList(o: Opts): Promise<number> {
-  const p = await pages<Record<string, string | number | null>>(api(o), "/financings", { status: o.status }, !!o.all);
+  return financings(o, { status: o.status });
+}
+
+/** The registration column: the number, "unknown", and the overdue flag. */
+function registrationText(f: Record<string, unknown>): string {
+  if (!f.registrationHash) return "—";
+  const number = (f.registrationNumber as string | null) ?? "unknown to the service";
+  return f.registrationOverdue ? `${number} — OVERDUE since ${day(f.registrationDueBy as string)}: give it with scf finance register` : number;
+}
+
+async function financings(o: Opts, query: Record<string, string | undefined>): Promise<number> {
+  const p = await pages<Record<string, string | number | boolean | null>>(api(o), "/financings", query, !!o.all);
   if (o.json) printJson(p);
   else
     table(
-      ["receivable", "line", "status", "principal", "advance", "paid to supplier", "supplier", "financier", "reject reason"],
-      p.items.map((f) => [short(f.receivableId as string, 12), f.lineId, f.status, yuan(f.principal as string), yuan(f.advance as string), yuan(f.paidToSupplier as string), short(f.supplier as string), short(f.financier as string), f.rejectReasonText ?? ""]),
+      ["receivable", "line", "status", "principal", "advance", "paid to supplier", "supplier", "financier", "registration", "reject reason"],
+      p.items.map((f) => [short(f.receivableId as string, 12), f.lineId as number, f.status as string, yuan(f.principal as string), yuan(f.advance as string), yuan(f.paidToSupplier as string), short(f.supplier as string), short(f.financier as string), registrationText(f), (f.rejectReasonText as string) ?? ""]),
+    );
+  return EXIT.OK;
+}
+
+function registrationNumberArg(raw: unknown): string {
+  const s = String(raw ?? "").trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{5,63}$/.test(s)) throw usage(`--registration "${s}" must be 6 to 64 letters, digits or dashes (the registry's number)`);
+  return s;
+}
+
+/** Financings found by their movable-property registration number (financiers: own; auditors: all). */
+export async function financeFind(o: Opts): Promise<number> {
+  return financings(o, { registrationNumber: registrationNumberArg(o.registration) });
+}
+
+/** Active financings whose registration number the service still does not know past the grace. */
+export async function financeUnregistered(o: Opts): Promise<number> {
+  return financings(o, { registrationOverdue: "true" });
+}
+
+/** Gives the registration number of a financing approved directly on-chain (its financier). */
+export async function financeRegister(o: Opts, id: string): Promise<number> {
+  const res = await api(o).post<Record<string, unknown>>(`/financings/${receivableId(id)}/registration`, { registrationNumber: registrationNumberArg(o.registration) });
+  if (o.json) printJson(res.body);
+  else process.stdout.write(`Registration ${res.body.registrationNumber} recorded for the financing of ${res.body.receivableId}.\n`);
+  return EXIT.OK;
+}
+
+// ---------------------------------------------------------------- payment records
+
+interface PaymentRecord {
+  buyer: string;
+  asOf: string;
+  confirmed: { count: number; faceValue: string };
+  paidOnTime: { count: number; faceValue: string };
+  paidLate: { count: number; faceValue: string; daysLateMedian: number | null; daysLateP95: number | null; daysLateMax: number | null };
+  creditedInFull: { count: number; faceValue: string };
+  defaulted: { count: number; faceValue: string; outstanding: string };
+  outstandingPastDue: { count: number; outstanding: string };
+  outstandingNotYetDue: { count: number; outstanding: string };
+}
+
+/** One buyer's payment record (an address), or every buyer the caller may read. */
+export async function paymentRecord(o: Opts, buyer?: string): Promise<number> {
+  const a = api(o);
+  if (buyer) {
+    const r = await a.get<PaymentRecord>(`/payment-records/${await checkedAddress(buyer, "buyer")}`);
+    if (o.json) return (printJson(r), EXIT.OK);
+    const late = r.paidLate;
+    record([
+      ["buyer", r.buyer],
+      ["as of", r.asOf],
+      ["confirmed", `${r.confirmed.count} (${yuan(r.confirmed.faceValue)} yuan)`],
+      ["paid on time", `${r.paidOnTime.count} (${yuan(r.paidOnTime.faceValue)} yuan)`],
+      ["paid late", `${late.count} (${yuan(late.faceValue)} yuan)${late.count ? `; days late: median ${late.daysLateMedian}, p95 ${late.daysLateP95}, max ${late.daysLateMax}` : ""}`],
+      ["credited in full", `${r.creditedInFull.count} (${yuan(r.creditedInFull.faceValue)} yuan)`],
+      ["defaulted", `${r.defaulted.count} (${yuan(r.defaulted.outstanding)} yuan unpaid)`],
+      ["past due", `${r.outstandingPastDue.count} (${yuan(r.outstandingPastDue.outstanding)} yuan outstanding)`],
+      ["not yet due", `${r.outstandingNotYetDue.count} (${yuan(r.outstandingNotYetDue.outstanding)} yuan outstanding)`],
+    ]);
+    return EXIT.OK;
+  }
+  const p = await pages<PaymentRecord>(a, "/payment-records", {}, !!o.all);
+  if (o.json) printJson(p);
+  else
+    table(
+      ["buyer", "confirmed", "on time", "late", "days late (median / p95)", "defaulted", "past due", "past due (yuan)"],
+      p.items.map((r) => [
+        r.buyer,
+        r.confirmed.count,
+        r.paidOnTime.count,
+        r.paidLate.count,
+        r.paidLate.count ? `${r.paidLate.daysLateMedian} / ${r.paidLate.daysLateP95}` : "—",
+        r.defaulted.count,
+        r.outstandingPastDue.count,
+        yuan(r.outstandingPastDue.outstanding),
+      ]),
     );
   return EXIT.OK;
 }
@@ -559,8 +668,11 @@ export async function auditExport(o: Opts): Promise<number> {
   const format = String(o.format);
   if (format !== "csv" && format !== "json") throw usage("--format must be csv or json");
   const a = api(o);
+  const dataset = String(o.dataset ?? "events");
+  if (!["events", "payment-records", "reviews"].includes(dataset)) throw usage("--dataset must be events, payment-records or reviews");
   const res = await a.stream("/audit/export", {
     format,
+    dataset,
     receivableId: o.receivable ? receivableId(o.receivable) : undefined,
     member: o.member,
     type: o.type,
@@ -600,8 +712,8 @@ export async function auditExport(o: Opts): Promise<number> {
   const rows = Math.max(0, newlines - (format === "csv" ? 1 : 2));
   const checkpoint = res.headers.get("x-ledger-checkpoint");
   if (o.out) {
-    if (o.json) printJson({ file: o.out, format, rows, bytes, checkpointBlock: checkpoint ? Number(checkpoint) : null });
-    else process.stdout.write(`Wrote ${rows} event(s), ${bytes} bytes, to ${o.out} (ledger up to block ${checkpoint}).\n`);
+    if (o.json) printJson({ file: o.out, format, dataset, rows, bytes, checkpointBlock: checkpoint ? Number(checkpoint) : null });
+    else process.stdout.write(`Wrote ${rows} ${dataset === "events" ? "event(s)" : `${dataset} row(s)`}, ${bytes} bytes, to ${o.out} (ledger up to block ${checkpoint}).\n`);
   }
   return EXIT.OK;
 }
@@ -677,4 +789,111 @@ export async function settlementPermit(o: Opts): Promise<number> {
   if (o.json) printJson(op);
   else process.stdout.write(`permit ${op.status}: ${spender} may draw ${yuan(op.value)} yuan${op.txHash ? ` (tx ${op.txHash})` : ""}\n`);
   return EXIT.OK;
+}
+
+interface Held {
+  address: string;
+  held: string;
+}
+
+/** What the ledger holds for the signed-in address (payments made while it could not receive them). */
+export async function settlementHeld(o: Opts): Promise<number> {
+  const h = await api(o).get<Held>("/settlement/held", { address: o.address ? await checkedAddress(o.address, "--address") : undefined });
+  if (o.json) printJson(h);
+  else if (BigInt(h.held) === 0n) process.stdout.write(`Nothing is held for ${h.address}.\n`);
+  else
+    process.stdout.write(
+      `${yuan(h.held)} yuan is held for ${h.address}: payments made while it could not receive the settlement token. ` +
+        `Claim it with: scf settlement claim (once it is an active member with valid KYC)\n`,
+    );
+  return EXIT.OK;
+}
+
+/** Signs the ClaimHeld act the service prepares, waits for it, prints the amount claimed. */
+export async function settlementClaim(o: Opts): Promise<number> {
+  const a = api(o);
+  // Read first, to say what is claimed; the service and the contract check again.
+  const h = await a.get<Held>("/settlement/held");
+  if (BigInt(h.held) === 0n) {
+    throw new CliError(`Nothing is held for ${h.address}: there is no payment to claim (scf settlement held shows it).`, EXIT.REFUSED, { code: "ReceivableNothingHeld", held: "0" });
+  }
+  status(o.json, `${yuan(h.held)} yuan is held for ${h.address}; claiming it.`);
+  const act = await signedAct(a, "/settlement/claim", {}, { wait: wait(o), json: o.json });
+  const claimed = act.result?.amount as string | undefined;
+  return done(o, act, claimed !== undefined ? `\nclaimed ${yuan(claimed)} yuan` : "");
+}
+
+// ---------------------------------------------------------------- financing offers (one transaction)
+
+interface FinancingOffer {
+  id: string;
+  receivableId: string;
+  lineId: number;
+  supplier: string;
+  financier: string;
+  minPaid: string;
+  maxDiscount: string;
+  expiresAt: string;
+  deadline: string;
+  nonce: string;
+  status: string;
+  actId: string | null;
+  lastFailure: string | null;
+}
+
+function offerId(raw: string): string {
+  const s = String(raw).trim();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s)) throw usage(`offer id "${s}" must be a UUID (see scf finance offers)`);
+  return s;
+}
+
+/** Signs a financing request kept off-chain as an offer for the line's financier (no transaction until approved). */
+export async function financeOffer(o: Opts, id: string): Promise<number> {
+  const body = { receivableId: receivableId(id), lineId: lineId(o.line), settle: "with-approval" };
+  // The signed post answers 201 with the offer, not an act: nothing is relayed yet.
+  const offer = (await signedAct(api(o), "/financings", body, { wait: false, json: o.json })) as unknown as FinancingOffer;
+  if (o.json) printJson(offer);
+  else
+    process.stdout.write(
+      `offer ${offer.id} ${offer.status}: receivable ${offer.receivableId}, line ${offer.lineId} of ${offer.financier}, ` +
+        `at least ${yuan(offer.minPaid)} yuan now; lapses ${offer.expiresAt < offer.deadline ? offer.expiresAt : offer.deadline}\n` +
+        `The financier approves it with: scf finance approve-offer ${offer.id} --registration NUMBER\n`,
+    );
+  return EXIT.OK;
+}
+
+export async function financeOffers(o: Opts): Promise<number> {
+  const { items } = await api(o).get<{ items: FinancingOffer[] }>("/financing-offers", { status: o.status });
+  if (o.json) printJson(items);
+  else
+    table(
+      ["offer", "receivable", "line", "status", "min paid now", "max discount", "lapses", "supplier", "financier"],
+      items.map((f) => [f.id, short(f.receivableId, 12), f.lineId, f.status, yuan(f.minPaid), yuan(f.maxDiscount), f.expiresAt < f.deadline ? f.expiresAt : f.deadline, short(f.supplier), short(f.financier)]),
+    );
+  return EXIT.OK;
+}
+
+/** The financier approves an offer: its signature and the supplier's go on-chain in one transaction. */
+export async function financeApproveOffer(o: Opts, rawId: string): Promise<number> {
+  const a = api(o);
+  const id = offerId(rawId);
+  // The advance moves from the financier's settlement tokens: the offer says what approving now
+  // would advance (the financier is not party to the receivable before it approves).
+  const offer = await a.get<FinancingOffer & { advanceNow?: string | null }>(`/financing-offers/${id}`);
+  const bal = await a.request<Balance>("GET", "/settlement/balance", { accept: [403, 404] });
+  if (bal.status === 200 && offer.advanceNow) {
+    const advance = BigInt(offer.advanceNow);
+    if (BigInt(bal.body.balance) < advance) {
+      throw new CliError(`Your settlement balance (${fenToYuan(bal.body.balance)} yuan) is below the advance of ${fenToYuan(advance)} yuan.`, EXIT.REFUSED);
+    }
+    if (BigInt(bal.body.allowances.Financing) < advance) await signPermit(a, "Financing", advance, o.json);
+  }
+  const act = await signedAct(a, `/financing-offers/${id}/approve`, { registrationNumber: String(o.registration) }, { wait: wait(o), json: o.json });
+  const paid = act.result?.paid as string | undefined;
+  return done(o, act, paid !== undefined ? `\npaid the supplier ${yuan(paid)} yuan` : "");
+}
+
+/** The supplier withdraws its offer: the signed withdrawal consumes the offer's nonce on-chain. */
+export async function financeWithdrawOffer(o: Opts, rawId: string): Promise<number> {
+  return done(o, await signedAct(api(o), `/financing-offers/${offerId(rawId)}/withdraw`, {}, { wait: wait(o), json: o.json }));
 }

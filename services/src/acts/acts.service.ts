@@ -55,6 +55,11 @@ export interface ActDraft {
   receivableId?: string | null;
   lineId?: number | null;
   result?: Record<string, unknown> | null;
+  /**
+   * Runs in the database transaction that records the act and its relay transaction; throwing
+   * records neither (e.g. a conditional update that finds its row taken by a concurrent act).
+   */
+  record?: (m: EntityManager, act: ActEntity) => Promise<void>;
 }
 
 /**
@@ -160,7 +165,7 @@ export class ActsService implements OnModuleInit {
     };
   }
 
-  private typedData(draft: ActDraft, nonce: bigint, deadline: bigint): TypedDataPayload {
+  private typedData(draft: Pick<ActDraft, "contract" | "primaryType" | "message">, nonce: bigint, deadline: bigint): TypedDataPayload {
     return {
       domain: this.domain(draft.contract),
       types: this.types(draft.contract, draft.primaryType),
@@ -169,15 +174,28 @@ export class ActsService implements OnModuleInit {
     };
   }
 
-  /** Verifies, simulates and records a signed act with its relay transaction. */
-  async submit(signerAddress: string, draft: ActDraft, sig: SignatureFields): Promise<ActEntity> {
-    const signer = getAddress(signerAddress);
+  /**
+   * The checks of a signed act without recording it: nonce, deadline and signature fields well
+   * formed, deadline in the future and at most MAX_DEADLINE_SECONDS out, and `signer`'s signature
+   * (ECDSA or ERC-1271) over the draft's typed data. Returns the parsed fields and the digest.
+   */
+  async checkSigned(
+    signerAddress: string,
+    draft: Pick<ActDraft, "contract" | "primaryType" | "message">,
+    sig: SignatureFields,
+  ): Promise<{ nonce: bigint; deadline: bigint; signature: string; digest: string; message: Record<string, unknown> }> {
+    const { nonce, deadline, signature, digest, message } = this.parseSigned(draft, sig);
+    await this.verifySignature(getAddress(signerAddress), digest, signature);
+    return { nonce, deadline, signature, digest, message };
+  }
+
+  private parseSigned(draft: Pick<ActDraft, "contract" | "primaryType" | "message">, sig: SignatureFields) {
     if (sig.nonce === undefined || sig.deadline === undefined) {
       throw new BadRequestException("A signed act needs the nonce and deadline it was signed with.");
     }
     const nonce = parseUint(sig.nonce, "nonce");
     const deadline = parseUint(sig.deadline, "deadline");
-    const signature = sig.signature!;
+    const signature = sig.signature ?? "";
     if (!/^0x([0-9a-fA-F]{2})+$/.test(signature)) throw new BadRequestException("signature must be 0x-prefixed hex.");
     const now = BigInt(Math.floor(Date.now() / 1000));
     if (deadline <= now) throw new UnprocessableEntityException("The signature's deadline has passed; ask for new typed data and sign again.");
@@ -186,6 +204,13 @@ export class ActsService implements OnModuleInit {
     }
     const typed = this.typedData(draft, nonce, deadline);
     const digest = TypedDataEncoder.hash(typed.domain, typed.types, typed.message);
+    return { nonce, deadline, signature, digest, message: typed.message };
+  }
+
+  /** Verifies, simulates and records a signed act with its relay transaction. */
+  async submit(signerAddress: string, draft: ActDraft, sig: SignatureFields): Promise<ActEntity> {
+    const signer = getAddress(signerAddress);
+    const { nonce, deadline, signature, digest, message } = this.parseSigned(draft, sig);
 
     const existing = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
     if (existing) {
@@ -232,7 +257,7 @@ export class ActsService implements OnModuleInit {
           nonce: nonce.toString(),
           deadline: Number(deadline),
           primaryType: draft.primaryType,
-          message: jsonSafe(typed.message) as Record<string, unknown>,
+          message: jsonSafe(message) as Record<string, unknown>,
           signature,
           typedDataHash: digest,
           receivableId: draft.receivableId ?? null,
@@ -248,6 +273,7 @@ export class ActsService implements OnModuleInit {
         });
         await m.save(ActEntity, act);
         await bindActToRequestKey(m, id);
+        if (draft.record) await draft.record(m, act);
         return act;
       });
     } catch (err) {

@@ -4,11 +4,13 @@
  * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
  */
 import { Module } from "@nestjs/common";
+import { PaymentRecordsModule } from "../payment-records/payment-records.module";
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
+  imports: [PaymentRecordsModule],
   controllers: [AuditController],
   providers: [AuditService, VerifyService],
   exports: [AuditService, VerifyService],

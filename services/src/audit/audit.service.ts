@@ -8,16 +8,21 @@
  * however long the ledger; it stops at the indexer checkpoint read when it started, which makes
  * the file a consistent cut of the ledger even while the indexer keeps appending.
  */
-import { ForbiddenException, Injectable, Logger } from "@nestjs/common";
+import { BadRequestException, ForbiddenException, Inject, Injectable, Logger } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { stringify } from "csv-stringify/sync";
 import type { Response } from "express";
 import { DataSource, type SelectQueryBuilder } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
+import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexerService } from "../indexer/indexer.service";
+import { ledgerNow } from "../indexer/ledger-time";
+import { PaymentRecordDto } from "../payment-records/payment-record.dto";
+import { PaymentRecordsService } from "../payment-records/payment-records.service";
 import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
 import type { AuditEventFilterDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
 import { LedgerEventDto, type LedgerEventPageDto } from "./dto/ledger-event.dto";
+import { PAYMENT_RECORD_COLUMNS, paymentRecordRow, REVIEW_COLUMNS, registrationReviewRows, termReviewRows } from "./review-datasets";
 import {
   checksum,
   decodeCursor,
@@ -64,6 +69,15 @@ export function exportRow(e: LedgerEventEntity): ExportRow {
   };
 }
 
+/** Filters of the event feed; the other datasets refuse them. */
+const EVENT_FILTERS = ["receivableId", "member", "type", "from", "to", "fromBlock", "toBlock"] as const;
+
+/** One page of an export: the CSV rows and the same rows as the JSON export writes them. */
+interface ExportPage {
+  csv: Array<Record<string, string | number | null>>;
+  json: unknown[];
+}
+
 interface Position {
   b: number;
   t: number;
@@ -79,6 +93,8 @@ export class AuditService {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly indexer: IndexerService,
+    private readonly paymentRecords: PaymentRecordsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async events(user: AuthUser, q: ListAuditEventsQueryDto): Promise<LedgerEventPageDto> {
@@ -98,14 +114,24 @@ export class AuditService {
     };
   }
 
-  /** Streams every matching event to `res` as CSV or JSON. Only callers who read everything. */
+  /**
+   * Streams a dataset to `res` as CSV or JSON (only callers who read everything): the events matching
+   * the filters, the buyers' payment records, or the voucher-rule reviews (review-datasets.ts).
+   */
   async export(q: ExportAuditEventsQueryDto, res: Response, user: AuthUser): Promise<void> {
     const format = q.format ?? "csv";
+    const dataset = q.dataset ?? "events";
+    if (dataset !== "events") {
+      const used = EVENT_FILTERS.filter((k) => q[k] !== undefined);
+      if (used.length) {
+        throw new BadRequestException(`${used.join(", ")} filter only dataset=events; dataset=${dataset} exports every row`);
+      }
+    }
     const checkpoint = (await this.indexer.checkpoint()).blockNumber;
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     res.status(200);
     res.setHeader("Content-Type", format === "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
-    res.setHeader("Content-Disposition", `attachment; filename="ledger-events-${stamp}.${format}"`);
+    res.setHeader("Content-Disposition", `attachment; filename="ledger-${dataset}-${stamp}.${format}"`);
     res.setHeader("X-Ledger-Checkpoint", String(checkpoint));
     res.setHeader("Cache-Control", "no-store");
 
@@ -114,28 +140,27 @@ export class AuditService {
     const write = async (chunk: string): Promise<void> => {
       if (!res.write(chunk) && !closed) await drainOrClose(res);
     };
+    const pages =
+      dataset === "events"
+        ? this.eventPages(q, user, checkpoint)
+        : dataset === "payment-records"
+          ? this.paymentRecordPages()
+          : this.reviewPages();
+    const columns: readonly string[] =
+      dataset === "events" ? EXPORT_COLUMNS : dataset === "payment-records" ? PAYMENT_RECORD_COLUMNS : REVIEW_COLUMNS;
 
     try {
-      await write(format === "csv" ? stringify([[...EXPORT_COLUMNS]]) : "[");
-      let position: Position | null = null;
+      await write(format === "csv" ? stringify([[...columns]]) : "[");
       let count = 0;
-      while (!closed) {
-        const qb = this.filtered(user, q).andWhere("e.block_number <= :checkpoint", { checkpoint });
-        if (position) after(qb, position);
-        const rows = await inChainOrder(qb).limit(this.exportPageSize).getMany();
-        if (rows.length) {
-          const chunk =
-            format === "csv"
-              ? stringify(rows.map(exportRow), { columns: [...EXPORT_COLUMNS], cast: { number: String } })
-              : rows
-                  .map((e, i) => (count + i === 0 ? "\n" : ",\n") + JSON.stringify({ ...exportRow(e), args: e.args }))
-                  .join("");
-          count += rows.length;
-          await write(chunk);
-          const last = rows[rows.length - 1];
-          position = { b: last.blockNumber, t: last.txIndex, l: last.logIndex };
-        }
-        if (rows.length < this.exportPageSize) break;
+      for await (const page of pages) {
+        if (closed) break;
+        if (!page.csv.length) continue;
+        const chunk =
+          format === "csv"
+            ? stringify(page.csv, { columns: [...columns], cast: { number: String } })
+            : page.json.map((row, i) => (count + i === 0 ? "\n" : ",\n") + JSON.stringify(row)).join("");
+        count += page.csv.length;
+        await write(chunk);
       }
       if (format === "json") await write(count ? "\n]\n" : "]\n");
       res.end();
@@ -143,6 +168,51 @@ export class AuditService {
       // Headers are gone: the only honest signal left is to cut the stream short.
       this.logger.error(`audit export failed: ${(err as Error).message}`);
       res.destroy(err as Error);
+    }
+  }
+
+  /** The export's events in chain order up to the checkpoint, a page at a time. */
+  private async *eventPages(q: ExportAuditEventsQueryDto, user: AuthUser, checkpoint: number): AsyncGenerator<ExportPage> {
+    let position: Position | null = null;
+    for (;;) {
+      const qb = this.filtered(user, q).andWhere("e.block_number <= :checkpoint", { checkpoint });
+      if (position) after(qb, position);
+      const rows = await inChainOrder(qb).limit(this.exportPageSize).getMany();
+      yield { csv: rows.map(exportRow), json: rows.map((e) => ({ ...exportRow(e), args: e.args })) };
+      if (rows.length < this.exportPageSize) return;
+      const last = rows[rows.length - 1];
+      position = { b: last.blockNumber, t: last.txIndex, l: last.logIndex };
+    }
+  }
+
+  private async *paymentRecordPages(): AsyncGenerator<ExportPage> {
+    let afterBuyer: string | null = null;
+    const size = Math.min(this.exportPageSize, 500);
+    for (;;) {
+      const buyers = await this.paymentRecords.buyersAfter(afterBuyer, size);
+      const records = (await this.paymentRecords.records(buyers)).map(PaymentRecordDto.from);
+      yield { csv: records.map(paymentRecordRow), json: records };
+      if (buyers.length < size) return;
+      afterBuyer = buyers[buyers.length - 1];
+    }
+  }
+
+  private async *reviewPages(): AsyncGenerator<ExportPage> {
+    const size = this.exportPageSize;
+    let afterId: string | null = null;
+    for (;;) {
+      const rows = await termReviewRows(this.ds, afterId, size);
+      yield { csv: rows, json: rows };
+      if (rows.length < size) break;
+      afterId = rows[rows.length - 1].receivableId;
+    }
+    const now = await ledgerNow(this.ds);
+    afterId = null;
+    for (;;) {
+      const rows = await registrationReviewRows(this.ds, now, this.config.REGISTRATION_GRACE_DAYS, afterId, size);
+      yield { csv: rows, json: rows };
+      if (rows.length < size) return;
+      afterId = rows[rows.length - 1].receivableId;
     }
   }
 

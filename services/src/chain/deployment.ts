@@ -9,7 +9,7 @@ export type { DeploymentRecord };
  * another version (it would sign acts they refuse, or miss rules they lack). A deployment record
  * written before the field existed is version 1.
  */
-export const LEDGER_VERSION = 2;
+export const LEDGER_VERSION = 3;
 
 /**
  * How the data directory or deployment was given, so the refusal of an older ledger names the exact

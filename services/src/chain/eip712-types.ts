@@ -176,6 +176,20 @@ export const FINANCING_TYPES = {
     ],
     Approval,
   },
+  ApproveSignedRequest: {
+    ApproveSignedRequest: [
+      { name: "financier", type: "address" },
+      { name: "supplier", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "approval", type: "Approval" },
+      ...tail,
+    ],
+    Approval,
+  },
+  /** Its nonce is the withdrawn offer's own: verifying it consumes the offer's nonce. */
+  WithdrawFinancingOffer: {
+    WithdrawFinancingOffer: [{ name: "supplier", type: "address" }, { name: "receivableId", type: "uint256" }, ...tail],
+  },
   RejectFinancing: {
     RejectFinancing: [
       { name: "financier", type: "address" },

@@ -71,6 +71,9 @@ const schema = z.object({
   KYC_JOB_INTERVAL_MS: int(1000).default(60_000),
   KYC_WARNING_DAYS: int(0, 365).default(30),
   CONCENTRATION_LIMIT_BPS: int(1, 10_000).default(5_000),
+  // Days after its approval by which a financing's movable-property registration number (中登) must be
+  // known to the service; past it the financing is flagged for its financier and for auditors.
+  REGISTRATION_GRACE_DAYS: int(0, 365).default(30),
 
   /** Secret mixed into every invoice fingerprint so invoice data cannot be guessed from it.
    * Keep it stable: changing it lets an invoice tokenised before the change be tokenised again. */

@@ -4,6 +4,8 @@ import { ActEntity, IdempotencyKeyEntity, NonceAllocationEntity } from "../acts/
 import { ApplicationDocumentEntity, ApplicationEntity } from "../onboarding/entities/application.entity";
 import { AuthChallengeEntity, SessionEntity } from "../auth/entities/auth.entity";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
+import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
+import { FinancingOfferEntity } from "../financing/entities/financing-offer.entity";
 import { IndexedBlockEntity, IndexerStateEntity } from "../indexer/entities/indexer-state.entity";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
 import {
@@ -41,6 +43,8 @@ export const ENTITIES = [
   NonceAllocationEntity,
   IdempotencyKeyEntity,
   ReceivableDocumentEntity,
+  RegistrationNumberEntity,
+  FinancingOfferEntity,
 ];
 
 // Indexes of the read paths (query latency), declared here so the entity files stay as

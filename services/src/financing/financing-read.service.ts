@@ -5,16 +5,20 @@
  * by its supplier, its financier and the debtor of its receivable. Auditors and compliance officers
  * read all (read-scope.ts). Lists page by keyset on the primary key (line id; receivable id), which
  * never changes, so a row cannot move between pages while a client pages through.
- * A financing's registration number is the one its confirmed approval act recorded, shown only
- * when its hash is the one approved on-chain.
+ * A financing's registration number is the one the service knows for the hash approved on-chain
+ * (registration.ts); financiers, auditors and compliance officers find a financing by its number
+ * (hashed as approved) and list those whose number is overdue.
  */
-import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
+import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource, In } from "typeorm";
-import { ActEntity } from "../acts/entities/act.entity";
-import type { AuthUser } from "../auth/auth.decorators";
+import { DataSource } from "typeorm";
+import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
+import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ledgerNow } from "../indexer/ledger-time";
+import { registrationHash } from "./financing-terms";
+import { DAY_SECONDS, OVERDUE_SQL, registrationNumbers, registrationState } from "./registration";
 import {
   CreditLineDto,
   FinancingDto,
@@ -26,7 +30,10 @@ import {
 
 @Injectable()
 export class FinancingReadService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async creditLines(user: AuthUser, q: ListCreditLinesQueryDto): Promise<CreditLinePageDto> {
     const limit = q.limit ?? 50;
@@ -66,9 +73,27 @@ export class FinancingReadService {
     }
     if (q.status?.length) qb.andWhere("f.status IN (:...statuses)", { statuses: q.status });
     if (q.lineId !== undefined) qb.andWhere("f.line_id = :lineId", { lineId: q.lineId });
+    if (q.registrationNumber !== undefined || q.registrationOverdue !== undefined) {
+      if (!readsEverything(user) && (user.roles & ROLE_BITS.financier) === 0) {
+        throw new ForbiddenException(
+          `searching financings by registration is for financiers, auditors and compliance officers; ${user.address} is neither`,
+        );
+      }
+    }
+    const now = await ledgerNow(this.ds);
+    if (q.registrationNumber !== undefined) {
+      qb.andWhere("f.registration_hash = :regHash", { regHash: registrationHash(q.registrationNumber) });
+    }
+    if (q.registrationOverdue !== undefined) {
+      qb.andWhere(q.registrationOverdue ? OVERDUE_SQL : `NOT ${OVERDUE_SQL}`, {
+        regCutoff: now - this.config.REGISTRATION_GRACE_DAYS * DAY_SECONDS,
+      });
+    }
     const fingerprint = queryFingerprint({
       status: q.status ? [...q.status].sort() : null,
       lineId: q.lineId ?? null,
+      registrationHash: q.registrationNumber !== undefined ? registrationHash(q.registrationNumber) : null,
+      registrationOverdue: q.registrationOverdue ?? null,
       caller: readsEverything(user) ? "*" : user.address,
     });
     if (q.cursor) {
@@ -77,9 +102,9 @@ export class FinancingReadService {
     }
     const rows = await qb.orderBy("f.receivable_id", "ASC").limit(limit + 1).getMany();
     const page = rows.slice(0, limit);
-    const numbers = await this.registrationNumbers(page);
+    const numbers = await registrationNumbers(this.ds, page.map((f) => f.registrationHash));
     return {
-      items: page.map((f) => FinancingDto.from(f, numbers.get(f.registrationHash ?? "") ?? null)),
+      items: page.map((f) => FinancingDto.from(f, this.registration(f, numbers, now))),
       nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].receivableId]) : null,
     };
   }
@@ -94,20 +119,16 @@ export class FinancingReadService {
         throw new ForbiddenException(`${user.address} is neither the supplier, the financier nor the debtor of the financing of ${id}`);
       }
     }
-    const numbers = await this.registrationNumbers([f]);
-    return FinancingDto.from(f, numbers.get(f.registrationHash ?? "") ?? null);
+    return this.withRegistration(f);
   }
 
-  /** Registration numbers by their on-chain hash, from the confirmed approval acts of `financings`. */
-  private async registrationNumbers(financings: FinancingEntity[]): Promise<Map<string, string>> {
-    const ids = financings.filter((f) => f.registrationHash !== null).map((f) => f.receivableId);
-    if (ids.length === 0) return new Map();
-    const acts = await this.ds.getRepository(ActEntity).findBy({ kind: "approve_financing", status: "confirmed", receivableId: In(ids) });
-    const out = new Map<string, string>();
-    for (const a of acts) {
-      const r = a.result as { registrationNumber?: unknown; registrationHash?: unknown } | null;
-      if (typeof r?.registrationNumber === "string" && typeof r.registrationHash === "string") out.set(r.registrationHash, r.registrationNumber);
-    }
-    return out;
+  /** The financing as the API shows it, with its registration number and whether it is overdue. */
+  async withRegistration(f: FinancingEntity): Promise<FinancingDto> {
+    const numbers = await registrationNumbers(this.ds, [f.registrationHash]);
+    return FinancingDto.from(f, this.registration(f, numbers, await ledgerNow(this.ds)));
+  }
+
+  private registration(f: FinancingEntity, numbers: Map<string, string>, now: number) {
+    return registrationState(f, numbers.get(f.registrationHash ?? "") ?? null, now, this.config.REGISTRATION_GRACE_DAYS);
   }
 }

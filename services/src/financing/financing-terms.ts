@@ -108,7 +108,7 @@ export function proposedFields(primaryType: string, message: Record<string, unkn
       expiresAt: new Date(Number(t.expiresAt) * 1000).toISOString(),
     };
   }
-  if (primaryType === "ApproveFinancing") {
+  if (primaryType === "ApproveFinancing" || primaryType === "ApproveSignedRequest") {
     const a = message.approval as Record<string, string | number | bigint>;
     return { advance: String(a.advance), paid: String(a.paid) };
   }

@@ -4,12 +4,13 @@
  */
 import { Module } from "@nestjs/common";
 import { ComplianceModule } from "../compliance/compliance.module";
-import { FinancingWriteController } from "./financing-write.controller";
+import { FinancingReadModule } from "./financing-read.module";
+import { FinancingOffersReadController, FinancingRegistrationController, FinancingWriteController } from "./financing-write.controller";
 import { FinancingWriteService } from "./financing-write.service";
 
 @Module({
-  imports: [ComplianceModule],
-  controllers: [FinancingWriteController],
+  imports: [ComplianceModule, FinancingReadModule],
+  controllers: [FinancingWriteController, FinancingRegistrationController, FinancingOffersReadController],
   providers: [FinancingWriteService],
   exports: [FinancingWriteService],
 })

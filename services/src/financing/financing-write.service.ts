@@ -1,12 +1,17 @@
 /**
  * Financing acts signed by participants: a financier opens, updates and closes credit lines and
  * approves, rejects or writes off financings; the holder of an accepted receivable requests
- * financing on terms, and may withdraw its pending request.
+ * financing on terms, and may withdraw its pending request. With settle "with-approval" the signed
+ * request is kept off-chain as an offer (financing_offers) in the line's financier's queue; the
+ * financier's signed approval is relayed with it in one transaction (financeSignedRequestBySig),
+ * and the holder may withdraw the offer, which consumes its nonce on-chain.
  * Terms the signer did not name are proposed from the chain, and must come back in the signed post
  * exactly as signed (the typed data carries them): a request's terms default to the line's quote
  * now (the least the supplier will take) lapsing in REQUEST_LAPSE_DAYS; an approval's advance and
  * payout default to the line's quote now. The approval's registration number (movable-property
- * financing registry) goes on-chain as a hash; the number itself stays in the act's result. Each act goes through ActsService (typed data to sign, signature check, simulation of
+ * financing registry) goes on-chain as a hash; the number itself stays in the act's result and in
+ * registration_numbers (registration.ts), where a financier also gives the number of a financing it
+ * approved directly on-chain. Each act goes through ActsService (typed data to sign, signature check, simulation of
  * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
@@ -18,9 +23,11 @@
  * HTTP statuses follow the contract's own refusals: 403 not yours, 404 unknown, 409 wrong state
  * or over the limit, 422 otherwise, whether compliance or the contract finds the problem.
  */
+import { randomUUID } from "node:crypto";
 import {
   BadRequestException,
   ConflictException,
+  ForbiddenException,
   HttpException,
   HttpStatus,
   Injectable,
@@ -29,19 +36,27 @@ import {
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { ZeroAddress, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
-import { DataSource } from "typeorm";
+import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
+import { DataSource, type EntityManager } from "typeorm";
 import { Financing__factory } from "../../../typechain-types";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
-import type { AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
 import { receivableIdHex } from "../common/columns";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
-import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { DbWriter } from "../database/db-writer";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import type { FinancingDto } from "./dto/financing-read.dto";
+import { RegistrationNumberEntity } from "./entities/registration-number.entity";
+import { FinancingOfferEntity } from "./entities/financing-offer.entity";
+import { FinancingReadService } from "./financing-read.service";
 import type {
+  FinancingOfferDto,
+  ListOffersQueryDto,
+  OfferStatus,
   ApproveFinancingDto,
   CreditLineTermsDto,
   OpenCreditLineDto,
@@ -66,6 +81,8 @@ const UINT256_LIMIT = 2n ** 256n;
 const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"] as const;
 /** How long a request stays open for the financier's answer unless the supplier names a lapse time. */
 export const REQUEST_LAPSE_DAYS = 7;
+/** An offer's signature deadline: at most this far out (the acts' own limit is 7 days), so it lapses with the request. */
+const OFFER_MAX_DEADLINE_SECONDS = 7 * 86_400 - 300;
 const REQUESTED = 1;
 const ACTIVE = 3;
 /** IReceivables.Status, by its numeric value. */
@@ -73,6 +90,8 @@ const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "de
 const DEFAULTED = 5;
 
 export type ActOutcome = UnsignedAct | ActEntity;
+/** POST /financings: the typed data, the relayed act, or (settle: with-approval) the stored offer. */
+export type RequestOutcome = ActOutcome | FinancingOfferDto;
 
 interface LineTerms {
   limit: bigint;
@@ -108,6 +127,8 @@ export class FinancingWriteService implements OnModuleInit {
     private readonly acts: ActsService,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
+    private readonly db: DbWriter,
+    private readonly reads: FinancingReadService,
   ) {}
 
   onModuleInit(): void {
@@ -118,11 +139,13 @@ export class FinancingWriteService implements OnModuleInit {
       const lineId = Number(e.args.lineId);
       return { lineId, result: { lineId } };
     });
-    this.acts.onConfirmed("approve_financing", (receipt) => {
-      const e = this.financingEvent(receipt, "FinancingApproved");
-      if (!e) return {};
-      return { result: { lineId: Number(e.args.lineId), advance: e.args.advance as bigint, paid: e.args.paid as bigint } };
-    });
+    for (const kind of ["approve_financing", "approve_offer"]) {
+      this.acts.onConfirmed(kind, (receipt) => {
+        const e = this.financingEvent(receipt, "FinancingApproved");
+        if (!e) return {};
+        return { result: { lineId: Number(e.args.lineId), advance: e.args.advance as bigint, paid: e.args.paid as bigint } };
+      });
+    }
   }
 
   // ---------------------------------------------------------------- credit lines
@@ -196,7 +219,8 @@ export class FinancingWriteService implements OnModuleInit {
   // ---------------------------------------------------------------- financings
 
   /** POST /financings: the holder of an accepted receivable asks a credit line to finance it on terms. */
-  requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<ActOutcome> {
+  requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<RequestOutcome> {
+    if (dto.settle === "with-approval") return this.offer(user, dto);
     const supplier = user.address;
     const id = parseReceivableId(dto.receivableId);
     const lineId = dto.lineId;
@@ -245,11 +269,11 @@ export class FinancingWriteService implements OnModuleInit {
    * POST /financings/:id/approve: assignment, payment and utilisation in one step, naming the line,
    * the advance and the payout, and recording the registration number.
    */
-  approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
+  async approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
     const financier = user.address;
     const id = parseReceivableId(rawId);
     const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
-    return this.relay(user, dto, wait, async (replay) => {
+    const outcome = await this.relay(user, dto, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
       const approval = await this.approvalTerms(dto, id.value, f.lineId, registrationHash(registrationNumber));
@@ -267,6 +291,54 @@ export class FinancingWriteService implements OnModuleInit {
         direct: this.iface.encodeFunctionData("approveFinancing", [id.value, approval]),
       };
     });
+    // The number is kept by its hash once the signed act is accepted; shown for a financing only when
+    // that hash is the one approved on-chain (registration.ts).
+    if (outcome.status !== "unsigned") await this.keepRegistrationNumber(registrationNumber, financier, "approval");
+    return outcome;
+  }
+
+  /**
+   * POST /financings/:id/registration: the financier of an approved financing gives its registration
+   * number, when the approval was made on-chain directly and the service does not know it. The number
+   * must hash to the one approved on-chain. Giving a number already known is answered the same.
+   */
+  async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
+    const id = parseReceivableId(rawId);
+    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
+    if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
+    if (f.financier !== user.address) {
+      throw new ForbiddenException(`only the financier of the financing of ${id.hex} may give its registration number; ${user.address} is not`);
+    }
+    if (f.registrationHash === null) {
+      throw new ConflictException({
+        error: "FinancingNotApproved",
+        message: `the financing of ${id.hex} is ${f.status}, not approved: its registration number is given with the approval`,
+      });
+    }
+    const number = normaliseRegistrationNumber(rawNumber);
+    const hash = registrationHash(number);
+    if (hash !== f.registrationHash.toLowerCase()) {
+      throw new UnprocessableEntityException({
+        error: "RegistrationMismatch",
+        message:
+          `registration number ${number} hashes to ${hash}, but the approval of ${id.hex} recorded ${f.registrationHash} on-chain: ` +
+          "check the number against the registry's certificate (letters are compared in upper case)",
+      });
+    }
+    await this.keepRegistrationNumber(number, user.address, "financier");
+    return this.reads.withRegistration(f);
+  }
+
+  private keepRegistrationNumber(number: string, by: string, source: RegistrationNumberEntity["source"]): Promise<unknown> {
+    return this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .insert()
+        .into(RegistrationNumberEntity)
+        .values({ registrationHash: registrationHash(number), registrationNumber: number, source, recordedBy: by, recordedAt: Math.floor(Date.now() / 1000) })
+        .orIgnore()
+        .execute(),
+    );
   }
 
   /** POST /financings/:id/reject: the code goes on-chain, the text stays with the act. */
@@ -324,6 +396,274 @@ export class FinancingWriteService implements OnModuleInit {
         direct: this.iface.encodeFunctionData("writeOff", [id.value]),
       };
     });
+  }
+
+  // ---------------------------------------------------------------- offers: financing in one transaction
+
+  /**
+   * POST /financings with settle "with-approval": the same RequestFinancing typed data and checks
+   * as an on-chain request; the signed request is verified, simulated as the relayed call (so a
+   * request the ledger would refuse now, or a nonce already used, is refused here) and kept as an
+   * offer in the line's financier's queue instead of being relayed.
+   */
+  private async offer(user: AuthUser, dto: RequestFinancingDto): Promise<UnsignedAct | FinancingOfferDto> {
+    const supplier = user.address;
+    const id = parseReceivableId(dto.receivableId);
+    const lineId = dto.lineId;
+    const terms = await this.requestTerms(dto, id.value, !!dto.signature, true);
+    const draft: ActDraft = {
+      kind: "financing_offer",
+      contract: "Financing",
+      primaryType: "RequestFinancing",
+      message: { supplier, receivableId: id.value, terms },
+      encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
+    };
+    if (!dto.signature) {
+      await this.checkCompliance(id.hex, supplier, lineId);
+      await this.simulateDirect(supplier, this.iface.encodeFunctionData("requestFinancing", [id.value, terms]));
+      // The signature must outlive the hour an act's typed data usually allows: the offer waits in
+      // the financier's queue until it lapses (at the earlier of expiresAt and the deadline).
+      const latest = BigInt(Math.floor(Date.now() / 1000) + OFFER_MAX_DEADLINE_SECONDS);
+      const deadline = dto.deadline ?? String(terms.expiresAt < latest ? terms.expiresAt : latest);
+      return this.acts.prepare(supplier, draft, { ...dto, deadline });
+    }
+    const signed = await this.acts.checkSigned(supplier, draft, dto);
+    const repo = this.ds.getRepository(FinancingOfferEntity);
+    const existing = await repo.findOneBy({ supplier, nonce: signed.nonce.toString() });
+    if (existing) {
+      if (existing.typedDataHash === signed.digest) return this.offerView(existing);
+      throw new ConflictException(`Nonce ${signed.nonce} of ${supplier} was already used for another offer; ask for new typed data.`);
+    }
+    await this.checkCompliance(id.hex, supplier, lineId);
+    // The relayed request as the ledger would take it now: signature, unused nonce, holder, terms, line.
+    const auth = { nonce: signed.nonce, deadline: signed.deadline, signature: signed.signature };
+    await this.simulateAs(this.chain.wallets.relayer.address, draft.encode(auth));
+    const line = await this.chain.contracts.financing.creditLine(lineId);
+    const now = Date.now();
+    const row = repo.create({
+      id: randomUUID(),
+      receivableId: id.hex,
+      lineId,
+      supplier,
+      financier: getAddress(line.financier),
+      minPaid: terms.minPaid,
+      maxDiscount: terms.maxDiscount,
+      expiresAt: Number(terms.expiresAt),
+      nonce: signed.nonce.toString(),
+      deadline: Number(signed.deadline),
+      signature: signed.signature,
+      typedDataHash: signed.digest,
+      status: "open",
+      actId: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await repo.insert(row);
+    } catch (err) {
+      const again = await repo.findOneBy({ supplier, nonce: row.nonce });
+      if (again?.typedDataHash === signed.digest) return this.offerView(again); // a concurrent identical post won
+      throw err;
+    }
+    return this.offerView(row);
+  }
+
+  /** GET /financing-offers: the caller's offers (suppliers), its queue (financiers), or all (auditors, compliance). */
+  async listOffers(user: AuthUser, q: ListOffersQueryDto): Promise<FinancingOfferDto[]> {
+    const repo = this.ds.getRepository(FinancingOfferEntity);
+    const rows = readsAll(user)
+      ? await repo.find({ order: { createdAt: "DESC" }, take: 500 })
+      : await repo.find({ where: [{ supplier: user.address }, { financier: user.address }], order: { createdAt: "DESC" }, take: 500 });
+    const views = await Promise.all(rows.map((r) => this.offerView(r)));
+    return q.status ? views.filter((v) => v.status === q.status) : views;
+  }
+
+  /** GET /financing-offers/:id */
+  async getOffer(user: AuthUser, offerId: string): Promise<FinancingOfferDto> {
+    const o = await this.loadOffer(offerId);
+    if (!readsAll(user) && o.supplier !== user.address && o.financier !== user.address) {
+      throw new ForbiddenException(`Only the supplier and the financier of offer ${offerId}, auditors and compliance officers can read it.`);
+    }
+    const view = await this.offerView(o);
+    if (view.status !== "open") return view;
+    // What approving now would advance and pay: the financier needs it (an allowance for the
+    // advance) before it may read the receivable itself.
+    const q = await approvalAtLineTerms(this.chain.contracts, BigInt(o.receivableId), ZeroHash, await this.chainTime(), BigInt(o.lineId)).catch(() => null);
+    return { ...view, advanceNow: q ? q.advance.toString() : null, paidNow: q ? q.paid.toString() : null };
+  }
+
+  /**
+   * POST /financing-offers/:id/approve: the line's financier signs ApproveSignedRequest (line,
+   * advance, payout, registration; naming the supplier) and the service relays it with the
+   * supplier's signed request: Financing.financeSignedRequestBySig, one transaction. Recording the
+   * act moves the offer from open to approving in the same database transaction, so a concurrent
+   * withdrawal (or second approval) finds it taken.
+   */
+  async approveOffer(user: AuthUser, offerId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
+    const financier = user.address;
+    const o = await this.loadOffer(offerId);
+    if (o.financier !== financier) {
+      throw new ForbiddenException({
+        error: "CreditLineUnauthorized",
+        message: `Offer ${offerId} is on credit line ${o.lineId} of ${o.financier}; only that financier can approve it (${financier} is not).`,
+      });
+    }
+    const replay = await this.isRecorded(financier, dto);
+    if (!replay) await this.requireOpen(o, "approved");
+    const id = parseReceivableId(o.receivableId);
+    const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
+    const approval = await this.approvalTerms(dto, id.value, o.lineId, registrationHash(registrationNumber));
+    if (!replay) {
+      const discount = approval.advance - approval.paid;
+      if (approval.paid < o.minPaid || discount > o.maxDiscount) {
+        throw new UnprocessableEntityException({
+          error: "FinancingTermsNotMet",
+          message:
+            `Approving offer ${offerId} now would pay the supplier ${approval.paid} fen with a discount of ${discount} fen; the offer asks at least ` +
+            `${o.minPaid} fen now and at most ${o.maxDiscount} fen discount. The line's terms no longer meet it: restore them or let the offer lapse.`,
+        });
+      }
+    }
+    const terms: RequestTerms = { lineId: BigInt(o.lineId), minPaid: o.minPaid, maxDiscount: o.maxDiscount, expiresAt: BigInt(o.expiresAt) };
+    const supplierAuth = { nonce: BigInt(o.nonce), deadline: BigInt(o.deadline), signature: o.signature };
+    const draft: ActDraft = {
+      kind: "approve_offer",
+      contract: "Financing",
+      primaryType: "ApproveSignedRequest",
+      message: { financier, supplier: o.supplier, receivableId: id.value, approval },
+      encode: (auth) =>
+        this.iface.encodeFunctionData("financeSignedRequestBySig", [o.supplier, id.value, terms, supplierAuth, financier, approval, auth]),
+      receivableId: id.hex,
+      lineId: o.lineId,
+      result: { offerId, registrationNumber, registrationHash: approval.registrationHash },
+      record: (m, act) => this.takeOffer(m, o, "approving", act.id),
+    };
+    if (!replay && !dto.signature) {
+      // The financier submitting the signed request itself: the same checks as the relayed call.
+      await this.simulateDirect(financier, this.iface.encodeFunctionData("financeSignedRequest", [o.supplier, id.value, terms, supplierAuth, approval]));
+    }
+    return this.acts.handle(user, draft, dto, wait);
+  }
+
+  /**
+   * POST /financing-offers/:id/withdraw: the supplier signs WithdrawFinancingOffer with the offer's
+   * own nonce. Recording it moves the offer from open to withdrawn (refused once an approval is
+   * being relayed), and the relayed call consumes the nonce on-chain, so the supplier's signed
+   * request can never be used afterwards, through this service or any other way.
+   */
+  async withdrawOffer(user: AuthUser, offerId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
+    const supplier = user.address;
+    const o = await this.loadOffer(offerId);
+    if (o.supplier !== supplier) {
+      throw new ForbiddenException({ error: "FinancingNotHolder", message: `Offer ${offerId} is ${o.supplier}'s; only it can withdraw the offer.` });
+    }
+    if (sig.nonce !== undefined && sig.nonce !== o.nonce) {
+      throw new UnprocessableEntityException({
+        error: "FinancingOfferNonceMismatch",
+        message: `A withdrawal must be signed with the offer's own nonce ${o.nonce} (it is what the withdrawal consumes), not ${sig.nonce}.`,
+      });
+    }
+    const replay = await this.isRecorded(supplier, sig);
+    if (!replay) await this.requireOpen(o, "withdrawn");
+    const id = parseReceivableId(o.receivableId);
+    const draft: ActDraft = {
+      kind: "withdraw_offer",
+      contract: "Financing",
+      primaryType: "WithdrawFinancingOffer",
+      message: { supplier, receivableId: id.value },
+      encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingOfferBySig", [supplier, id.value, auth]),
+      receivableId: id.hex,
+      lineId: o.lineId,
+      result: { offerId },
+      record: (m, act) => this.takeOffer(m, o, "withdrawn", act.id),
+    };
+    return this.acts.handle(user, draft, { ...sig, nonce: o.nonce }, wait);
+  }
+
+  private async loadOffer(offerId: string): Promise<FinancingOfferEntity> {
+    const o = await this.ds.getRepository(FinancingOfferEntity).findOneBy({ id: offerId });
+    if (!o) throw new NotFoundException({ error: "FinancingOfferNotFound", message: `No financing offer ${offerId}.` });
+    return o;
+  }
+
+  /** Refuses unless the offer can still be approved or withdrawn now: 409 (taken) or 422 (lapsed). */
+  private async requireOpen(o: FinancingOfferEntity, verb: string): Promise<void> {
+    const v = await this.offerView(o);
+    if (v.status === "open") return;
+    if (v.status === "expired") {
+      throw new UnprocessableEntityException({
+        error: "FinancingOfferExpired",
+        message: `Offer ${o.id} lapsed at ${v.expiresAt < v.deadline ? v.expiresAt : v.deadline}; it can no longer be ${verb}. The supplier may make a new one.`,
+      });
+    }
+    const why: Record<Exclude<OfferStatus, "open" | "expired">, [string, string]> = {
+      withdrawn: ["FinancingOfferWithdrawn", "was withdrawn by its supplier"],
+      approving: ["FinancingOfferApproving", `is being approved (act ${o.actId})`],
+      financed: ["FinancingOfferFinanced", "is already financed"],
+    };
+    const [code, text] = why[v.status];
+    throw new ConflictException({ error: code, message: `Offer ${o.id} ${text}; it can no longer be ${verb}.` });
+  }
+
+  /**
+   * In the transaction recording `actId`: moves the offer from open (or from an approval that
+   * failed on-chain) to `status`. One conditional update, so of an approval and a withdrawal racing
+   * for the same offer exactly one is recorded; the other rolls back with 409.
+   */
+  private async takeOffer(m: EntityManager, o: FinancingOfferEntity, status: "approving" | "withdrawn", actId: string): Promise<void> {
+    const res = await m
+      .createQueryBuilder()
+      .update(FinancingOfferEntity)
+      .set({ status, actId, updatedAt: Date.now() })
+      .where("id = :id", { id: o.id })
+      .andWhere("(status = 'open' OR (status = 'approving' AND act_id IN (SELECT a.id FROM acts a WHERE a.status = 'failed')))")
+      .execute();
+    if (!res.affected) {
+      throw new ConflictException({
+        error: "FinancingOfferTaken",
+        message: `Offer ${o.id} was approved or withdrawn meanwhile; it can no longer be ${status === "approving" ? "approved" : "withdrawn"}.`,
+      });
+    }
+  }
+
+  private async offerView(o: FinancingOfferEntity): Promise<FinancingOfferDto> {
+    let status: OfferStatus = o.status === "withdrawn" ? "withdrawn" : "open";
+    let lastFailure: string | null = null;
+    if (o.status === "approving" && o.actId) {
+      const act = await this.ds.getRepository(ActEntity).findOneBy({ id: o.actId });
+      if (act?.status === "confirmed") status = "financed";
+      else if (act?.status === "failed") lastFailure = act.failureReason;
+      else status = "approving";
+    }
+    if (status === "open" && Math.min(o.expiresAt, o.deadline) <= Math.floor(Date.now() / 1000)) status = "expired";
+    return {
+      id: o.id,
+      kind: "financing_offer",
+      receivableId: o.receivableId,
+      lineId: o.lineId,
+      supplier: o.supplier,
+      financier: o.financier,
+      minPaid: o.minPaid.toString(),
+      maxDiscount: o.maxDiscount.toString(),
+      expiresAt: isoSeconds(BigInt(o.expiresAt)),
+      deadline: isoSeconds(BigInt(o.deadline)),
+      nonce: o.nonce,
+      status,
+      actId: o.actId,
+      lastFailure,
+      createdAt: new Date(o.createdAt).toISOString(),
+    };
+  }
+
+  /** Runs `data` on Financing from `from` against the latest state; a ledger refusal is the answer. */
+  private async simulateAs(from: string, data: string): Promise<void> {
+    try {
+      await this.chain.provider.call({ from, to: this.chain.addresses.Financing, data, blockTag: "latest" });
+    } catch (err) {
+      const revert = revertDataOf(err);
+      if (revert === null) throw err;
+      throw revertToHttp(parseLedgerError(revert), revert.slice(0, 10));
+    }
   }
 
   // ---------------------------------------------------------------- shared steps
@@ -491,4 +831,13 @@ export class FinancingWriteService implements OnModuleInit {
     }
     return null;
   }
+}
+
+function isoSeconds(s: bigint): string {
+  return new Date(Number(s) * 1000).toISOString();
+}
+
+/** Auditors and compliance officers read every offer. */
+function readsAll(user: AuthUser): boolean {
+  return user.complianceOfficer || (user.verifiedMember && (user.roles & ROLE_BITS.auditor) !== 0);
 }

@@ -6,6 +6,7 @@
  */
 import type { EntityManager, EntityTarget, ObjectLiteral } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
+import { voucherTerm } from "../compliance/voucher-term";
 import { upsertRows } from "../database/bulk";
 import { LedgerEventEntity } from "./entities/ledger-event.entity";
 import {
@@ -107,6 +108,8 @@ const ROWS: Record<string, (e: LedgerEventEntity) => PutRow> = {
         documentHash: str(a, "documentHash"),
         createdBlock: e.blockNumber,
         createdTx: e.txHash,
+        tokenisedAt: e.timestamp,
+        termReview: voucherTerm(e.timestamp, num(a, "dueDate")).overSixMonths,
         updatedBlock: e.blockNumber,
       },
     };
@@ -243,6 +246,8 @@ const HANDLERS: Record<string, Handler> = {
       documentHash: parent.documentHash,
       createdBlock: e.blockNumber,
       createdTx: e.txHash,
+      tokenisedAt: parent.tokenisedAt,
+      termReview: parent.termReview,
       updatedBlock: e.blockNumber,
     });
   },
@@ -328,6 +333,7 @@ const HANDLERS: Record<string, Handler> = {
       maxDiscount: big(e.args, "maxDiscount"),
       expiresAt: num(e.args, "expiresAt"),
       registrationHash: null,
+      approvedAt: null,
       updatedBlock: e.blockNumber,
     });
   },
@@ -357,6 +363,7 @@ const HANDLERS: Record<string, Handler> = {
         advance: big(a, "advance"),
         paidToSupplier: big(a, "paid"),
         registrationHash: str(a, "registrationHash"),
+        approvedAt: e.timestamp,
         updatedBlock: e.blockNumber,
       },
     );

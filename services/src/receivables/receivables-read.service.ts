@@ -12,7 +12,7 @@
  * Lists are keyset-paginated on (sort key, id); the amount sort and range filters run on the
  * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
  */
-import { ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
+import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
@@ -28,6 +28,9 @@ import {
   secondsBound,
 } from "../audit/read-scope";
 import { padAmount } from "../common/columns";
+import { APP_CONFIG, type AppConfig } from "../config/env";
+import { registrationNumbers, registrationState } from "../financing/registration";
+import { ledgerNow } from "../indexer/ledger-time";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
@@ -49,7 +52,10 @@ const CREATED_AT_SQL = "(SELECT MIN(e.timestamp) FROM ledger_events e WHERE e.tx
 
 @Injectable()
 export class ReceivablesReadService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async list(user: AuthUser, q: ListReceivablesQueryDto): Promise<ReceivablePageDto> {
     const all = readsEverything(user);
@@ -81,6 +87,7 @@ export class ReceivablesReadService {
         break;
     }
     if (q.status?.length) conds.push(["r.status IN (:...statuses)", { statuses: q.status }]);
+    if (q.termReview !== undefined) conds.push(["r.term_review = :termReview", { termReview: q.termReview }]);
     if (q.dueFrom) conds.push(["r.due_date >= :dueFrom", { dueFrom: secondsBound(q.dueFrom) }]);
     if (q.dueTo) conds.push(["r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) }]);
     if (q.minAmount) conds.push(["r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) }]);
@@ -90,6 +97,7 @@ export class ReceivablesReadService {
       status: q.status ? [...new Set(q.status)].sort() : null,
       role: q.role ?? null,
       party,
+      termReview: q.termReview ?? null,
       dueFrom: q.dueFrom ? secondsBound(q.dueFrom) : null,
       dueTo: q.dueTo ? secondsBound(q.dueTo) : null,
       minAmount: q.minAmount ? BigInt(q.minAmount).toString() : null,
@@ -159,7 +167,17 @@ export class ReceivablesReadService {
     });
     return {
       ...ReceivableDto.from(receivable, createdAt),
-      financing: financing ? FinancingDto.from(financing) : null,
+      financing: financing
+        ? FinancingDto.from(
+            financing,
+            registrationState(
+              financing,
+              (await registrationNumbers(this.ds, [financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
+              await ledgerNow(this.ds),
+              this.config.REGISTRATION_GRACE_DAYS,
+            ),
+          )
+        : null,
       payments: payments.map(PaymentDto.from),
     };
   }

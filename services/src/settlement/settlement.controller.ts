@@ -50,28 +50,36 @@ export class SettlementController {
     return this.settlement.balance(user, q.address);
   }
 
+  // Any signed-in address reads what is held for itself: the money is held precisely because its
+  // recipient is suspended, past KYC or no longer a member, which `member` would refuse.
   @Get("held")
-  @RequireRoles("member", "compliance")
   @ApiOperation({
     summary:
-      "Settlement tokens the ledger holds for you, in fen: payments made while you could not receive them (suspended, KYC lapsed); auditors and compliance officers may pass ?address=",
+      "Settlement tokens the ledger holds for you, in fen: payments made while you could not receive them (suspended, KYC lapsed); " +
+      "any signed-in address reads its own, auditors and compliance officers may pass ?address=",
   })
   @ApiOkResponse({ type: HeldResponseDto })
   held(@CurrentUser() user: AuthUser, @Query() q: BalanceQueryDto): Promise<HeldResponseDto> {
     return this.settlement.held(user, q.address);
   }
 
+  // Not `member` at the guard: the service refuses a recipient that cannot receive yet with a
+  // message saying the money stays held (403 ReceivableUnverifiedParty), and the contract checks again.
   @Post("claim")
-  @RequireRoles("member")
   @UseInterceptors(IdempotencyInterceptor)
   @ApiOperation({
     summary:
-      "Claim everything the ledger holds for you: post without a signature for the ClaimHeld typed data, sign it, post again with nonce, deadline and signature",
+      "Claim everything the ledger holds for you: post without a signature for the ClaimHeld typed data, sign it, post again with nonce, deadline and signature; " +
+      "refused (403) while you cannot receive the token (suspended, KYC lapsed, not a member)",
   })
   @ApiQuery({ name: "wait", required: false, description: "Answer once the claim is confirmed, or failed" })
   @ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })
   @ApiOkResponse({ type: UnsignedReceivableActDto, description: "No signature in the body: the typed data to sign" })
   @ApiAcceptedResponse({ type: ActResponseDto, description: "Signed: the claim, relayed" })
+  @ApiProblems(
+    [409, "Nothing is held for you (ReceivableNothingHeld), or the idempotency key is in use"],
+    [422, "The signature is not yours over the ClaimHeld typed data, or its deadline passed"],
+  )
   async claim(
     @CurrentUser() user: AuthUser,
     @Body() dto: ClaimHeldDto,

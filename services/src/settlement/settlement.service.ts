@@ -20,6 +20,7 @@ import {
   Injectable,
   NotFoundException,
   UnprocessableEntityException,
+  type OnModuleInit,
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
@@ -66,7 +67,7 @@ export type ClaimOutcome = { status: 200; body: UnsignedAct } | { status: 202; b
 export type PermitOutcome = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
 
 @Injectable()
-export class SettlementService {
+export class SettlementService implements OnModuleInit {
   private domain: Promise<UnsignedPermitResponseDto["typedData"]["domain"]> | null = null;
 
   constructor(
@@ -77,6 +78,19 @@ export class SettlementService {
     private readonly acts: ActsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  onModuleInit(): void {
+    // What a claim paid is known once mined (a payment may have been held meanwhile): from PaymentClaimed.
+    this.acts.onConfirmed("claim_held", (receipt) => {
+      const address = this.chain.addresses.Receivables.toLowerCase();
+      for (const log of receipt.logs) {
+        if (log.address.toLowerCase() !== address) continue;
+        const parsed = RECEIVABLES.parseLog(log);
+        if (parsed?.name === "PaymentClaimed") return { result: { amount: (parsed.args.amount as bigint).toString() } };
+      }
+      return {};
+    });
+  }
 
   /** The faucet exists only on test platforms: FAUCET_ENABLED=true with an issuer key loaded. */
   get faucetEnabled(): boolean {

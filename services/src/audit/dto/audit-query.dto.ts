@@ -74,9 +74,24 @@ export class ListAuditEventsQueryDto extends AuditEventFilterDto {
   cursor?: string;
 }
 
+export const EXPORT_DATASETS = ["events", "payment-records", "reviews"] as const;
+export type ExportDataset = (typeof EXPORT_DATASETS)[number];
+
 export class ExportAuditEventsQueryDto extends AuditEventFilterDto {
   @ApiPropertyOptional({ description: "csv (RFC 4180, header row) or json (one array)", enum: ["csv", "json"], default: "csv" })
   @IsOptional()
   @IsIn(["csv", "json"])
   format?: "csv" | "json";
+
+  @ApiPropertyOptional({
+    description:
+      "events: the ledger feed (the filters apply); payment-records: one row per buyer (core enterprise); " +
+      "reviews: receivables due more than six months after tokenisation and financings whose registration number is overdue. " +
+      "The filters apply to events only",
+    enum: EXPORT_DATASETS,
+    default: "events",
+  })
+  @IsOptional()
+  @IsIn(EXPORT_DATASETS, { message: `dataset must be one of ${EXPORT_DATASETS.join(", ")}` })
+  dataset?: ExportDataset;
 }

@@ -12,6 +12,7 @@
  */
 import { getAddress, isAddress } from "ethers";
 import { idHex, receivableIdOf } from "../../receivables/fingerprint";
+import { voucherTerm } from "../voucher-term";
 import { fail, pass, review, type Rule, type Verdict } from "./rule";
 
 export interface InvoiceInput {
@@ -149,6 +150,25 @@ export const INVOICE_RULES: readonly Rule<InvoiceContext>[] = [
         return fail(`The due date is ${details.daysFromNow} days away; the ledger accepts due dates at most 365 days ahead.`, details);
       }
       return pass(`Payment term ${details.termDays} days.`, details);
+    },
+  },
+  {
+    code: "INVOICE_TERM_SIX_MONTHS",
+    subject: "invoice",
+    description:
+      "Review when the due date is more than six calendar months after tokenisation (now): the 2025 voucher rules' term is six months in principle, one year at most.",
+    evaluate: ({ invoice, now }) => {
+      const bad = datesValid(invoice);
+      if (bad) return bad;
+      const t = voucherTerm(sec(now), sec(invoice.dueDate));
+      const details = { termDays: t.termDays, lastDueDayWithinSixMonths: t.sixMonthsDay, from: "tokenisation" };
+      return t.overSixMonths
+        ? review(
+            `The receivable would run ${t.termDays} days from tokenisation, past six calendar months (due after ${t.sixMonthsDay}): ` +
+              "the voucher rules allow over six months only by exception, so it is flagged for review.",
+            details,
+          )
+        : pass(`Term ${t.termDays} days from tokenisation, within six calendar months.`, details);
     },
   },
   {

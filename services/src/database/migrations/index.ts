@@ -9,6 +9,8 @@ import { ChallengeMessage1796400420430 } from "./1796400420430-ChallengeMessage"
 import { IdempotencyLeases1796400427516 } from "./1796400427516-IdempotencyLeases";
 import { FinancingTerms1796402055565 } from "./1796402055565-FinancingTerms";
 import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
+import { VoucherRules1796410148379 } from "./1796410148379-VoucherRules";
+import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -20,4 +22,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   IdempotencyLeases1796400427516,
   FinancingTerms1796402055565,
   HeldPayments1796402103977,
+  VoucherRules1796410148379,
+  FinancingOffers1796410475599,
 ];

@@ -2,11 +2,12 @@
  * in fen; times ISO 8601; addresses EIP-55. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Transform, Type } from "class-transformer";
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from "class-validator";
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { decodeBytes32String } from "ethers";
 import { commaList, isoFromSeconds } from "../../audit/read-scope";
 import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../indexer/entities/projections.entity";
 import { BooleanFlag } from "../../common/boolean-flag";
+import type { RegistrationState } from "../registration";
 
 export const FINANCING_STATUSES: readonly FinancingStatus[] = ["requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
 
@@ -125,10 +126,23 @@ export class FinancingDto {
   })
   registrationNumber!: string | null;
 
+  @ApiProperty({ description: "When it was approved (block time, ISO 8601)", nullable: true, type: String })
+  approvedAt!: string | null;
+
+  @ApiProperty({ description: "When the registration number is due: approval + REGISTRATION_GRACE_DAYS (ISO 8601)", nullable: true, type: String })
+  registrationDueBy!: string | null;
+
+  @ApiProperty({
+    description:
+      "Active, approved at least REGISTRATION_GRACE_DAYS ago, and its registration number is unknown to the service (approved on-chain directly and not given since): " +
+      "its financier should give it with POST /financings/:id/registration",
+  })
+  registrationOverdue!: boolean;
+
   @ApiProperty({ description: "Block of the financing's last change" })
   updatedBlock!: number;
 
-  static from(f: FinancingEntity, registrationNumber: string | null = null): FinancingDto {
+  static from(f: FinancingEntity, registration: RegistrationState | null = null): FinancingDto {
     const d = new FinancingDto();
     d.receivableId = f.receivableId;
     d.lineId = f.lineId;
@@ -144,7 +158,10 @@ export class FinancingDto {
     d.maxDiscount = f.maxDiscount === null ? null : f.maxDiscount.toString();
     d.expiresAt = f.expiresAt === null ? null : new Date(f.expiresAt * 1000).toISOString();
     d.registrationHash = f.registrationHash;
-    d.registrationNumber = registrationNumber;
+    d.registrationNumber = registration?.number ?? null;
+    d.approvedAt = f.approvedAt === null ? null : isoFromSeconds(f.approvedAt);
+    d.registrationDueBy = registration?.dueBy == null ? null : isoFromSeconds(registration.dueBy);
+    d.registrationOverdue = registration?.overdue ?? false;
     d.updatedBlock = f.updatedBlock;
     return d;
   }
@@ -188,6 +205,23 @@ export class ListFinancingsQueryDto extends PageQueryDto {
   @IsInt()
   @Min(1)
   lineId?: number;
+
+  @ApiPropertyOptional({
+    description: "The financing registered under this movable-property registration number (financiers: their own; auditors, compliance: all)",
+    example: "04411234000567890123",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9-]{5,63}\s*$/, { message: "registrationNumber must be 6 to 64 letters, digits or dashes (the registry's number)" })
+  registrationNumber?: string;
+
+  @ApiPropertyOptional({
+    description: "Only financings whose registration number is overdue (true) or not (false) (financiers: their own; auditors, compliance: all)",
+    enum: ["true", "false"],
+  })
+  @IsOptional()
+  @BooleanFlag()
+  registrationOverdue?: boolean;
 }
 
 export class CreditLinePageDto {

@@ -57,6 +57,8 @@ export class UpdateCreditLineDto extends CreditLineTermsDto {}
 
 export class CloseCreditLineDto extends SignatureFieldsDto {}
 
+export const SETTLEMENTS = ["on-chain", "with-approval"] as const;
+
 export class RequestFinancingDto extends SignatureFieldsDto {
   @ApiProperty({ description: "Receivable to finance: 0x-prefixed hex or decimal token id", example: "0x5f2c…" })
   @IsString()
@@ -88,6 +90,60 @@ export class RequestFinancingDto extends SignatureFieldsDto {
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true }, { message: "expiresAt must be an ISO 8601 date-time, e.g. 2027-01-15T00:00:00Z" })
   expiresAt?: string;
+
+  @ApiPropertyOptional({
+    enum: SETTLEMENTS,
+    description:
+      "on-chain (default): the signed request is relayed and stored on-chain for the financier to answer. with-approval: the signed " +
+      "request is kept by the service as an offer in the line's financier's queue (GET /financing-offers); the financier's approval " +
+      "relays both signatures in one transaction (answer 201 with the offer)",
+  })
+  @IsOptional()
+  @IsIn(SETTLEMENTS, { message: "settle must be on-chain or with-approval" })
+  settle?: (typeof SETTLEMENTS)[number];
+}
+
+export class OfferIdParamDto {
+  @ApiProperty({ description: "Offer id (UUID)" })
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: "the offer id must be a UUID" })
+  id!: string;
+}
+
+export const OFFER_STATUSES = ["open", "approving", "financed", "withdrawn", "expired"] as const;
+export type OfferStatus = (typeof OFFER_STATUSES)[number];
+
+export class ListOffersQueryDto {
+  @ApiPropertyOptional({ enum: OFFER_STATUSES, description: "Only offers in this state" })
+  @IsOptional()
+  @IsIn(OFFER_STATUSES, { message: `status must be one of ${OFFER_STATUSES.join(", ")}` })
+  status?: OfferStatus;
+}
+
+/** A holder's signed request kept off-chain for its line's financier (the signature is never shown). */
+export class FinancingOfferDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ enum: ["financing_offer"] }) kind!: "financing_offer";
+  @ApiProperty() receivableId!: string;
+  @ApiProperty() lineId!: number;
+  @ApiProperty() supplier!: string;
+  @ApiProperty({ description: "The line's financier: whose queue the offer is in" }) financier!: string;
+  @ApiProperty({ description: "Least payment now the supplier accepts, fen" }) minPaid!: string;
+  @ApiProperty({ description: "Most total discount the supplier accepts, fen" }) maxDiscount!: string;
+  @ApiProperty({ description: "When the offer lapses (the request's terms), ISO 8601" }) expiresAt!: string;
+  @ApiProperty({ description: "The supplier's signature deadline, ISO 8601" }) deadline!: string;
+  @ApiProperty({ description: "The supplier's nonce on Financing (a withdrawal consumes it)" }) nonce!: string;
+  @ApiProperty({ enum: OFFER_STATUSES }) status!: OfferStatus;
+  @ApiPropertyOptional({ nullable: true, description: "The act relaying the approval or the withdrawal" }) actId!: string | null;
+  @ApiPropertyOptional({ nullable: true, description: "Why the last approval failed on-chain (the offer is open again)" }) lastFailure!: string | null;
+  @ApiProperty() createdAt!: string;
+  @ApiPropertyOptional({ nullable: true, description: "GET /financing-offers/:id of an open offer: the advance approving now would count against the line, fen" })
+  advanceNow?: string | null;
+  @ApiPropertyOptional({ nullable: true, description: "GET /financing-offers/:id of an open offer: what approving now would pay the supplier, fen" })
+  paidNow?: string | null;
+}
+
+export class FinancingOfferListDto {
+  @ApiProperty({ type: [FinancingOfferDto] }) items!: FinancingOfferDto[];
 }
 
 export class WithdrawFinancingDto extends SignatureFieldsDto {}
@@ -144,6 +200,18 @@ export class LineIdParamDto {
   @ApiProperty({ description: "Credit line id", example: "1" })
   @Matches(/^[1-9][0-9]{0,7}$/, { message: "the credit line id must be a positive integer" })
   id!: string;
+}
+
+export class RecordRegistrationDto {
+  @ApiProperty({
+    description: "The movable-property financing registration number of an approved financing; must hash to the hash approved on-chain",
+    example: "04411234000567890123",
+  })
+  @IsString()
+  @Matches(/^\s*[A-Za-z0-9][A-Za-z0-9-]{5,63}\s*$/, {
+    message: "registrationNumber must be 6 to 64 letters, digits or dashes (the registry's number)",
+  })
+  registrationNumber!: string;
 }
 
 export class ReceivableIdParamDto {

@@ -49,6 +49,7 @@ export type ReceivableStatus =
 @Index("ix_receivables_seller", ["seller", "status", "dueDate", "id"])
 @Index("ix_receivables_debtor", ["debtor", "status", "dueDate", "id"])
 @Index("ix_receivables_parent", ["parentId"])
+@Index("ix_receivables_term_review", ["termReview", "dueDate", "id"])
 export class ReceivableEntity {
   @PrimaryColumn({ type: "varchar", length: 66 })
   id!: string;
@@ -89,6 +90,14 @@ export class ReceivableEntity {
 
   @Column({ name: "created_tx", type: "varchar", length: 66 })
   createdTx!: string;
+
+  /** Block time of the root receivable's tokenisation (a split part keeps its root's): where its term starts. */
+  @Column({ name: "tokenised_at", type: "bigint", transformer: numberTransformer, nullable: true })
+  tokenisedAt!: number | null;
+
+  /** Due more than six calendar months after tokenisation (compliance/voucher-term.ts): flagged for review. */
+  @Column({ name: "term_review", type: "boolean", default: false })
+  termReview!: boolean;
 
   @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
   updatedBlock!: number;
@@ -136,6 +145,8 @@ export type FinancingStatus = "requested" | "rejected" | "active" | "repaid" | "
 @Entity("financings")
 @Index("ix_financings_line", ["lineId", "status"])
 @Index("ix_financings_supplier", ["supplier"])
+@Index("ix_financings_registration", ["registrationHash"])
+@Index("ix_financings_approved", ["status", "approvedAt"])
 export class FinancingEntity {
   @PrimaryColumn({ name: "receivable_id", type: "varchar", length: 66 })
   receivableId!: string;
@@ -177,6 +188,10 @@ export class FinancingEntity {
   /** keccak256 of the movable-property financing registration number, as approved on-chain. */
   @Column({ name: "registration_hash", type: "varchar", length: 66, nullable: true })
   registrationHash!: string | null;
+
+  /** Block time of the approval (null until approved). */
+  @Column({ name: "approved_at", type: "bigint", transformer: numberTransformer, nullable: true })
+  approvedAt!: number | null;
 
   @Column({ name: "updated_block", type: "bigint", transformer: numberTransformer })
   updatedBlock!: number;

@@ -17,6 +17,8 @@ import {
 } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { commaList, isoFromSeconds } from "../../audit/read-scope";
+import { BooleanFlag } from "../../common/boolean-flag";
+import { voucherTerm } from "../../compliance/voucher-term";
 import { FinancingDto } from "../../financing/dto/financing-read.dto";
 import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../indexer/entities/projections.entity";
 
@@ -58,6 +60,14 @@ export class ListReceivablesQueryDto {
   @IsOptional()
   @IsEvmAddress()
   party?: string;
+
+  @ApiPropertyOptional({
+    description: "Only receivables due more than six calendar months after tokenisation (true), or only the others (false): the voucher rules' term review",
+    enum: ["true", "false"],
+  })
+  @IsOptional()
+  @BooleanFlag()
+  termReview?: boolean;
 
   @ApiPropertyOptional({ description: "Due at or after this time (ISO 8601)" })
   @IsOptional()
@@ -149,6 +159,18 @@ export class ReceivableDto {
   @ApiProperty({ description: "Block of its last change" })
   updatedBlock!: number;
 
+  @ApiProperty({ description: "When its term started: the block time of its (root's) tokenisation (ISO 8601)", nullable: true, type: String })
+  tokenisedAt!: string | null;
+
+  @ApiProperty({ description: "Whole UTC days from the tokenisation day to the due day", nullable: true, type: Number })
+  termDays!: number | null;
+
+  @ApiProperty({
+    description:
+      "Due more than six calendar months after tokenisation: flagged for compliance review (the 2025 voucher rules: six months in principle, one year at most)",
+  })
+  termOverSixMonths!: boolean;
+
   static from(r: ReceivableEntity, createdAt: number | null): ReceivableDto {
     const d = new ReceivableDto();
     d.id = r.id;
@@ -166,6 +188,9 @@ export class ReceivableDto {
     d.createdTx = r.createdTx;
     d.createdAt = createdAt === null ? null : isoFromSeconds(createdAt);
     d.updatedBlock = r.updatedBlock;
+    d.tokenisedAt = r.tokenisedAt === null ? null : isoFromSeconds(r.tokenisedAt);
+    d.termDays = r.tokenisedAt === null ? null : voucherTerm(r.tokenisedAt, r.dueDate).termDays;
+    d.termOverSixMonths = r.termReview;
     return d;
   }
 }
