@@ -1,6 +1,7 @@
 /**
- * `npm run ledger:upgrade`: carries a ledger version 1 into new version-2 contracts on the same
- * chain, as a sealed import, losing nothing.
+ * `npm run ledger:upgrade`: carries a ledger version 1 into new contracts of the current version
+ * (LEDGER_VERSION; "v2" below and in the code means that new ledger) on the same chain, as a sealed
+ * import, losing nothing.
  *
  * Embedded platform (the default): DATA_DIR (default `data/`), exactly as `npm start` uses it; the
  * durable chain is started on it here (so `npm start` must be stopped). External chain: RPC_URL,
@@ -13,7 +14,7 @@
  *   1. checks: the deployment is version 1, the service keys are the v1 roles, the service's outbox
  *      has nothing unsettled (an act in flight would land on the old contracts);
  *   2. closes v1: pauses its token (no money moves, so no payment, financing or repayment) and
- *      suspends every active member there with reason LEDGER_UPGRADED_TO_V2 (no transfer, split,
+ *      suspends every active member there with reason LEDGER_UPGRADED (no transfer, split,
  *      acceptance or tokenisation) — v1 has no pause of its own for receivables;
  *   3. reads the whole v1 state at one block (scripts/lib/ledger-v1.ts) into `v1-snapshot.json`;
  *   4. deploys v2 with the same service keys and a one-time migrator (the admin key); the four
@@ -315,18 +316,18 @@ async function main(): Promise<void> {
       const used = new Set<string>();
       for (const m of invoices.matched) {
         if (used.has(m.v2Fingerprint)) {
-          invoices.unmatched.push({ line: 0, reason: `invoice ${m.invoiceNumber} of ${m.sellerTaxId} is on v1 more than once; its v2 identity is reserved with the first` });
+          invoices.unmatched.push({ line: 0, reason: `invoice ${m.invoiceNumber} of ${m.sellerTaxId} is on v1 more than once; its v${LEDGER_VERSION} identity is reserved with the first` });
           continue;
         }
         used.add(m.v2Fingerprint);
         v2Fingerprints.set(m.v1Id, m.v2Fingerprint);
       }
-      log(`  invoices    ${invoices.matched.length} of ${invoices.rows} rows of ${rel(opt.invoicesFile)} are v1 receivables: their v2 identities are reserved`);
+      log(`  invoices    ${invoices.matched.length} of ${invoices.rows} rows of ${rel(opt.invoicesFile)} are v1 receivables: their v${LEDGER_VERSION} identities are reserved`);
     }
 
     // --- 4. v2 deployment (recorded before anything is imported)
     const v2 = await ensureV2(state, save, admin, provider, chainId);
-    log(`  v2          ${Object.entries(v2.contracts).map(([n, a]) => `${n} ${a}`).join(", ")}`);
+    log(`  v${LEDGER_VERSION}          ${Object.entries(v2.contracts).map(([n, a]) => `${n} ${a}`).join(", ")}`);
 
     // --- 5. import
     const tImport = Date.now();
@@ -346,8 +347,8 @@ async function main(): Promise<void> {
       delete state.sealed;
       save();
       throw new UpgradeError(
-        `v2 differs from v1 in ${differences.length} place(s) (first: ${differences[0]}); see ${rel(join(workDir, "differences.json"))}. ` +
-          `That deployment is sealed and will not be used; nothing points at v2: the data directory still holds version 1. ` +
+        `v${LEDGER_VERSION} differs from v1 in ${differences.length} place(s) (first: ${differences[0]}); see ${rel(join(workDir, "differences.json"))}. ` +
+          `That deployment is sealed and will not be used; nothing points at it: the data directory still holds version 1. ` +
           `Run the upgrade again to deploy and import afresh.`,
       );
     }
@@ -362,14 +363,14 @@ async function main(): Promise<void> {
       state.sealed = true;
       save();
     }
-    log(`  verified    every member, receivable (with lineage), credit line, financing and balance read back from v2 equals v1; total supply ${snapshot.totalSupply}; import sealed`);
+    log(`  verified    every member, receivable (with lineage), credit line, financing and balance read back from v${LEDGER_VERSION} equals v1; total supply ${snapshot.totalSupply}; import sealed`);
 
     // --- 7. the service database
     if (!state.databaseReset) {
       const exported = await resetProjections(ds, join(workDir, "v1-ledger-events.ndjson"));
       state.databaseReset = true;
       save();
-      log(`  database    v1 event feed (${exported} events) exported to ${rel(join(workDir, "v1-ledger-events.ndjson"))}; projections cleared for the indexer to rebuild from v2`);
+      log(`  database    v1 event feed (${exported} events) exported to ${rel(join(workDir, "v1-ledger-events.ndjson"))}; projections cleared for the indexer to rebuild from v${LEDGER_VERSION}`);
     }
 
     // --- 8. report, then the commit point
@@ -383,8 +384,8 @@ async function main(): Promise<void> {
       totalSupply: snapshot.totalSupply,
       v1Closed: {
         tokenPaused: true,
-        membersSuspendedWithReason: "LEDGER_UPGRADED_TO_V2",
-        note: "v1 has no pause for receivables: suspending its members stops transfers, splits, acceptances, tokenisation and financing there; cancelling an unaccepted receivable or a credit note needs no membership in v1 and is still possible on the closed contracts (v2 is the ledger of record)",
+        membersSuspendedWithReason: "LEDGER_UPGRADED",
+        note: "v1 has no pause for receivables: suspending its members stops transfers, splits, acceptances, tokenisation and financing there; cancelling an unaccepted receivable or a credit note needs no membership in v1 and is still possible on the closed contracts (the new ledger is the ledger of record)",
         changedSinceSnapshot: drift,
       },
       fingerprints: {
@@ -393,8 +394,8 @@ async function main(): Promise<void> {
         v2IdentitiesReserved: v2Fingerprints.size,
         invoicesFile: opt.invoicesFile ? { path: opt.invoicesFile, rows: invoices!.rows, matched: invoices!.matched.length, unmatched: invoices!.unmatched } : null,
         note:
-          "v1 ids (its fingerprints) and document hashes are imported, tombstones included, so neither can be tokenised on v2. v1 kept no invoice number or tax id " +
-          "(its database stores the salted fingerprint only), so an invoice's v2 identity (seller + number) can be reserved only from the operator's own export " +
+          "v1 ids (its fingerprints) and document hashes are imported, tombstones included, so neither can be tokenised on the new ledger. v1 kept no invoice number " +
+          "or tax id (its database stores the salted fingerprint only), so an invoice's new identity (seller + number) can be reserved only from the operator's own export " +
           "(INVOICES_FILE / --invoices, the CLI's CSV columns), each row checked against the v1 fingerprint it must reproduce.",
       },
       durationMs: Date.now() - t0,
@@ -411,7 +412,7 @@ async function main(): Promise<void> {
         `Upgraded to ledger version ${LEDGER_VERSION} in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
         `  members ${counts.members}, receivables ${counts.receivables} (${counts["receivables.children"]} split children, ${counts["receivables.cancelled"]} cancelled, ${counts["receivables.split"]} split), credit lines ${counts.creditLines}, financings ${counts.financings}, balances ${counts.balances}`,
         `  report ${rel(reportFile)}; the v1 record is under "previous" in ${rel(opt.deploymentFile)} and in ${rel(backup)}`,
-        `  start it: ${opt.dataDir ? `DATA_DIR=${rel(opt.dataDir)} npm start` : "npm start (the service rebuilds its projections from v2)"}`,
+        `  start it: ${opt.dataDir ? `DATA_DIR=${rel(opt.dataDir)} npm start` : `npm start (the service rebuilds its projections from v${LEDGER_VERSION})`}`,
       ].join("\n"),
     );
   } finally {
@@ -498,7 +499,7 @@ async function ensureV2(state: UpgradeState, save: () => void, admin: Wallet, pr
   const ledger = await deployLedger(admin, { ...roles, migrator: admin.address }, params);
   state.v2 = await describeDeployment(ledger, roles, params, chainId, state.v2Planned.atBlock);
   if (JSON.stringify(state.v2.contracts) !== JSON.stringify(state.v2Planned.contracts)) {
-    throw new UpgradeError(`v2 was deployed at other addresses than recorded beforehand (${JSON.stringify(state.v2.contracts)}): another transaction from the admin key interleaved; run the upgrade again`);
+    throw new UpgradeError(`v${LEDGER_VERSION} was deployed at other addresses than recorded beforehand (${JSON.stringify(state.v2.contracts)}): another transaction from the admin key interleaved; run the upgrade again`);
   }
   save();
   return state.v2;

@@ -59,7 +59,7 @@ export const V1_RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "
 export const V1_FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off"] as const;
 
 /** The reason code v1 members are suspended with when their ledger is closed by an upgrade. */
-export const UPGRADE_SUSPENSION_REASON = "0x" + Buffer.from("LEDGER_UPGRADED_TO_V2").toString("hex").padEnd(64, "0");
+export const UPGRADE_SUSPENSION_REASON = "0x" + Buffer.from("LEDGER_UPGRADED").toString("hex").padEnd(64, "0");
 
 export interface V1Addresses {
   ParticipantRegistry: string;

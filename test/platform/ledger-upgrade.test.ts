@@ -450,7 +450,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     let killedAt = "";
     const first = await run(UPGRADE, { DATA_DIR: other }, (line, child) => {
       // Right after the v2 deployment is recorded, before anything is imported.
-      if (!killedAt && /^\s+v2\s/.test(line)) {
+      if (!killedAt && /^\s+v\d+\s+ParticipantRegistry/.test(line)) {
         killedAt = line.trim();
         child.kill("SIGKILL");
       }

@@ -26,21 +26,32 @@ export function upgradeCommand(path: string, ctx: LedgerVersionContext = {}): st
     : `RPC_URL=… DATABASE_URL=… DEPLOYMENT_FILE=${path} KEYSTORE_DIR=… ADMIN_KEYSTORE=… npm run ledger:upgrade`;
 }
 
+/** The ledger versions `npm run ledger:upgrade` carries into this one (scripts/upgrade-ledger.ts). */
+export const UPGRADABLE_FROM: readonly number[] = [1];
+
 /** Refuses a deployment of another ledger version, saying what to do about it. */
 export function checkLedgerVersion(record: DeploymentRecord, path: string, ctx: LedgerVersionContext = {}): void {
   const found = record.ledgerVersion ?? 1;
   if (found === LEDGER_VERSION) return;
+  const holder = ctx.dataDir !== undefined ? `This data directory (${ctx.dataDir})` : `The deployment ${path}`;
+  const refusal =
+    `${holder} holds ledger version ${found}; this software runs ledger version ${LEDGER_VERSION} and will neither relay ` +
+    `acts to the old contracts nor start a second, empty ledger beside them. `;
   throw new LedgerVersionError(
-    found < LEDGER_VERSION
-      ? `${ctx.dataDir !== undefined ? `This data directory (${ctx.dataDir})` : `The deployment ${path}`} holds ledger version ${found}; ` +
-          `this software runs ledger version ${LEDGER_VERSION} and will neither relay acts to the old contracts nor start a ` +
-          `second, empty ledger beside them. Upgrade it first: stop the service, then run \`${upgradeCommand(path, ctx)}\`. ` +
+    found > LEDGER_VERSION
+      ? `${path} records ledger version ${found}, newer than this software's ${LEDGER_VERSION}: upgrade this software.`
+      : UPGRADABLE_FROM.includes(found)
+        ? refusal +
+          `Upgrade it first: stop the service, then run \`${upgradeCommand(path, ctx)}\`. ` +
           `It keeps everything: it closes the version ${found} contracts (token paused, members suspended there), copies every ` +
           `member, receivable with its split lineage, credit line, financing and balance into new version ${LEDGER_VERSION} ` +
           `contracts on the same chain as a sealed import, checks each record, keeps the old record in ${path} under ` +
           `"previous" (and a copy beside it) and the service database's applications, documents and compliance records. ` +
           `Then start again.`
-      : `${path} records ledger version ${found}, newer than this software's ${LEDGER_VERSION}: upgrade this software.`,
+        : refusal +
+          `No upgrade from version ${found} is built (npm run ledger:upgrade carries version ${UPGRADABLE_FROM.join(", ")}): run the ` +
+          `version of this software that deployed it, or start the new ledger in another place and keep this one for audit ` +
+          `(${ctx.dataDir !== undefined ? `DATA_DIR=data-v${LEDGER_VERSION} npm start` : "deploy again with 'npm run deploy' and point DEPLOYMENT_FILE at the new record"}).`,
     found,
   );
 }
