@@ -186,7 +186,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("upgrades, verifies every record, and records version 2 with the v1 deployment kept", function () {
+  it("upgrades, verifies every record, and records the current version with the v1 deployment kept", function () {
     expect(upgrade.code, upgrade.out).to.equal(0);
     expect(upgrade.out).to.include(`Upgraded to ledger version ${LEDGER_VERSION}`).and.include("verified");
     const record = JSON.parse(readFileSync(join(dir, "deployment.json"), "utf8")) as { ledgerVersion: number; contracts: Record<string, string>; previous: { contracts: Record<string, string>; report: string } };
@@ -219,7 +219,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     expect(statSync(join(dir, "chain", "journal.ndjson")).size).to.equal(journal);
   });
 
-  describe("the v2 platform on the upgraded directory", function () {
+  describe("the platform of the current version on the upgraded directory", function () {
     let auditorToken: string;
     const get = async (path: string, token = auditorToken) => {
       const res = await fetch(`${url}${path}`, { headers: bearer(token) });
@@ -365,7 +365,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       }
     });
 
-    it("refuses a v1 document and a v1 invoice presented again (409), and reserves every exported invoice's v2 identity", async function () {
+    it("refuses a v1 document and a v1 invoice presented again (409), and reserves every exported invoice's new identity", async function () {
       const token = await signIn(url, ours.supplier);
       const due = new Date(Date.now() + 60 * DAY * 1000).toISOString();
       const base = { debtor: ours.buyer.address, sellerTaxId: ours.supplierTaxId, buyerTaxId: ours.buyerTaxId, issueDate: ours.issueDate, dueDate: due, amount: "500000" };
@@ -393,7 +393,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       }
     });
 
-    it("takes a new act on an imported receivable: its holder splits it on v2", async function () {
+    it("takes a new act on an imported receivable: its holder splits it on the new ledger", async function () {
       const token = await signIn(url, ours.supplier);
       const half = (ours.amount / 2n).toString();
       const res = await act(ours.supplier, token, `/receivables/${ours.id}/split`, { amounts: [half, half] });
