@@ -56,6 +56,12 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** A path as the user would type it from the current directory. */
+function displayPath(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r.startsWith("..") || isAbsolute(r) ? p : r || ".";
+}
+
 function envInt(name: string, fallback: number): number {
   const v = process.env[name];
   if (v === undefined || v === "") return fallback;
@@ -145,11 +151,18 @@ async function send(p: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
 }
 
 /** Reuses DATA_DIR/deployment.json when the chain has code at its addresses; deploys otherwise. */
-async function ensureDeployment(provider: JsonRpcProvider, admin: Signer, roles: LedgerRoles, file: string): Promise<{ record: DeploymentRecord; reused: boolean }> {
+async function ensureDeployment(
+  provider: JsonRpcProvider,
+  admin: Signer,
+  roles: LedgerRoles,
+  file: string,
+  dataDir: string,
+): Promise<{ record: DeploymentRecord; reused: boolean }> {
   if (existsSync(file)) {
     const record = JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord;
     try {
-      checkLedgerVersion(record, file);
+      // An older ledger is refused before anything is deployed: never a second, empty ledger.
+      checkLedgerVersion(record, file, { dataDir: displayPath(dataDir) });
     } catch (err) {
       if (err instanceof LedgerVersionError) throw new StartError(err.message);
       throw err;
@@ -176,6 +189,17 @@ async function startEmbedded(dataDir: string): Promise<Running> {
   const port = envInt("PORT", 3000);
   const chainPort = envInt("CHAIN_PORT", 8545);
   mkdirSync(dataDir, { recursive: true });
+  // A deployment of another ledger version is refused before the chain starts, so a refused start
+  // writes nothing into the data directory (not even a funding transaction into the journal).
+  const existing = join(dataDir, "deployment.json");
+  if (existsSync(existing)) {
+    try {
+      checkLedgerVersion(JSON.parse(readFileSync(existing, "utf8")) as DeploymentRecord, existing, { dataDir: displayPath(dataDir) });
+    } catch (err) {
+      if (err instanceof LedgerVersionError) throw new StartError(err.message);
+      throw err;
+    }
+  }
 
   const chain = await startEmbeddedChain(dataDir, "127.0.0.1", chainPort);
   let app: INestApplication | null = null;
@@ -209,7 +233,7 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       issuer: keys.issuer.address,
     };
     const deploymentFile = join(dataDir, "deployment.json");
-    const { record, reused } = await ensureDeployment(provider, dev, roles, deploymentFile);
+    const { record, reused } = await ensureDeployment(provider, dev, roles, deploymentFile, dataDir);
 
     // --- demo keys (registered: only the officer's role; members are onboarded through the API)
     const demoDir = join(dataDir, "demo-keys");
@@ -230,7 +254,8 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       SIWE_URI: `http://localhost:${port}`,
       // Quiet by default so the banner stays readable; LOG_LEVEL=info shows every request.
       LOG_LEVEL: "warn",
-      ...process.env,
+      // An empty variable counts as unset (DATABASE_URL= must not move the database out of DATA_DIR).
+      ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== "")),
       // The embedded platform's own wiring always wins over the environment.
       HOST: host,
       PORT: String(port),
@@ -290,6 +315,12 @@ async function startExternal(): Promise<Running> {
         `but the deployment file ${config.paths.deployment} does not exist. Deploy the contracts first ` +
         `('npm run deploy -- --network <name>') and set DEPLOYMENT_FILE to the file it writes.`,
     );
+  }
+  try {
+    checkLedgerVersion(JSON.parse(readFileSync(config.paths.deployment, "utf8")) as DeploymentRecord, config.paths.deployment);
+  } catch (err) {
+    if (err instanceof LedgerVersionError) throw new StartError(err.message);
+    throw err;
   }
   const app = await createApp(config);
   await app.listen(config.PORT, config.HOST);

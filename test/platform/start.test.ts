@@ -170,14 +170,14 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     expect(again.code, again.output).to.equal(0);
   });
 
-  it("refuses a data directory deployed by an earlier ledger version, saying what to do, and changes nothing", async function () {
+  it("refuses a data directory deployed by an earlier ledger version before starting its chain, naming the upgrade command, and changes nothing", async function () {
     if (launcher) await kill(launcher, "SIGTERM");
     launcher = null;
     const file = join(dir, "deployment.json");
     const record = JSON.parse(readFileSync(file, "utf8")) as { ledgerVersion?: number };
     expect(record.ledgerVersion).to.equal(LEDGER_VERSION);
     // A record written before the version existed has no field: it reads as version 1.
-    const older = { ...record, ledgerVersion: LEDGER_VERSION - 1 };
+    const older = { ...record, ledgerVersion: 1 };
     writeFileSync(file, JSON.stringify(older, null, 2) + "\n");
     const journal = statSync(join(dir, "chain", "journal.ndjson")).size;
 
@@ -193,7 +193,9 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     const code = await new Promise<number | null>((r) => child.on("exit", r));
 
     expect(code, out).to.equal(1);
-    expect(out).to.include(`ledger version ${LEDGER_VERSION - 1}`).and.to.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`);
+    expect(out).to.include(`This data directory (${dir}) holds ledger version 1`);
+    expect(out).to.include(`run \`DATA_DIR=${dir} npm run ledger:upgrade\``).and.to.include("It keeps everything");
+    expect(out).to.not.include("deployed", "nothing was deployed");
     expect(JSON.parse(readFileSync(file, "utf8"))).to.deep.equal(older);
     expect(statSync(join(dir, "chain", "journal.ndjson")).size, "no block was added to the old chain").to.equal(journal);
   });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkLedgerVersion, LEDGER_VERSION, LedgerVersionError, type DeploymentRecord } from "../../services/src/chain/deployment";
+import { checkLedgerVersion, LEDGER_VERSION, LedgerVersionError, UPGRADABLE_FROM, type DeploymentRecord } from "../../services/src/chain/deployment";
 
 const record = (ledgerVersion?: number): DeploymentRecord => ({
   ...(ledgerVersion === undefined ? {} : { ledgerVersion }),
@@ -16,17 +16,46 @@ describe("chain/deployment: ledger version", () => {
     expect(() => checkLedgerVersion(record(LEDGER_VERSION), "d.json")).to.not.throw();
   });
 
-  it("refuses an earlier version, naming both versions and the way to start the new ledger beside it", () => {
+  it("refuses an earlier version of the embedded platform, naming both versions and the upgrade command for its data directory", () => {
     let err: unknown;
     try {
-      checkLedgerVersion(record(LEDGER_VERSION - 1), "data/deployment.json");
+      checkLedgerVersion(record(1), "data/deployment.json", { dataDir: "data" });
     } catch (e) {
       err = e;
     }
     expect(err).to.be.instanceOf(LedgerVersionError);
+    expect((err as LedgerVersionError).found).to.equal(1);
     const msg = (err as Error).message;
-    expect(msg).to.include("data/deployment.json").and.include(`ledger version ${LEDGER_VERSION - 1}`);
-    expect(msg).to.include(`needs version ${LEDGER_VERSION}`).and.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`);
+    expect(msg).to.include("This data directory (data) holds ledger version 1");
+    expect(msg).to.include(`runs ledger version ${LEDGER_VERSION}`).and.include("second, empty ledger");
+    expect(msg).to.include("`DATA_DIR=data npm run ledger:upgrade`").and.include("It keeps everything");
+    expect(msg).to.not.include("data-v");
+  });
+
+  it("refuses an earlier version of an external deployment, naming the upgrade command with its deployment file", () => {
+    let err: unknown;
+    try {
+      checkLedgerVersion(record(1), "/etc/scf/deployment.json");
+    } catch (e) {
+      err = e;
+    }
+    const msg = (err as Error).message;
+    expect(msg).to.include("The deployment /etc/scf/deployment.json holds ledger version 1");
+    expect(msg).to.include("DEPLOYMENT_FILE=/etc/scf/deployment.json").and.include("ADMIN_KEYSTORE=").and.include("npm run ledger:upgrade");
+  });
+
+  it("refuses an earlier version no upgrade carries, naming no upgrade command but the ways out", function () {
+    const between = Array.from({ length: LEDGER_VERSION - 1 }, (_, i) => i + 1).filter((v) => !UPGRADABLE_FROM.includes(v));
+    for (const v of between) {
+      let msg = "";
+      try {
+        checkLedgerVersion(record(v), "data/deployment.json", { dataDir: "data" });
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      expect(msg).to.include(`holds ledger version ${v}`).and.include(`No upgrade from version ${v} is built`);
+      expect(msg).to.include(`DATA_DIR=data-v${LEDGER_VERSION} npm start`).and.not.include("DATA_DIR=data npm run ledger:upgrade");
+    }
   });
 
   it("reads a record without the field as version 1", () => {

@@ -2,7 +2,7 @@
  * The indexer's log decoder reads static event arguments straight from topics and data words
  * (ethers' generic decoder was most of the indexer's CPU). For every event of the four ledger
  * ABIs, with generated argument values, its rows must carry exactly what ethers' decodeEventLog
- * gives, rendered the way the indexer always stored them.
+ * gives, rendered the way the indexer always stored them (a struct's fields as arguments of their own).
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -31,6 +31,7 @@ const TX = "0x" + "ab".repeat(32);
 const BLOCK: RpcBlock = { number: "0x10", hash: "0x" + "cd".repeat(32), parentHash: "0x" + "ef".repeat(32), timestamp: "0x64", transactions: [{ hash: TX, from: ADDR.Receivables, transactionIndex: "0x0" }] };
 
 function arbitraryFor(p: ParamType): fc.Arbitrary<unknown> {
+  if (p.baseType === "tuple") return fc.tuple(...p.components!.map(arbitraryFor));
   const m = /^(address|bool|uint|int|bytes|string)(\d*)$/.exec(p.type);
   if (!m) throw new Error(`no generator for ${p.type}`);
   const bits = Number(m[2] || 256);
@@ -68,7 +69,15 @@ describe("LedgerLogDecoder", function () {
             const expected = iface.decodeEventLog(fragment, data, topics);
             const want: Record<string, string | boolean> = {};
             fragment.inputs.forEach((input, i) => {
-              const v = expected[i];
+              const v = expected[i] as unknown;
+              if (input.baseType === "tuple") {
+                // A struct's fields are arguments of their own; a top-level argument of the same name wins.
+                input.components!.forEach((c, j) => {
+                  const f = (v as unknown[])[j];
+                  if (!(c.name in want)) want[c.name] = typeof f === "boolean" ? f : String(f);
+                });
+                return;
+              }
               want[input.name] = typeof v === "boolean" ? v : String(v);
             });
             expect(row!.args).to.deep.equal(want);

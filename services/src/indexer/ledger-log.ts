@@ -175,9 +175,19 @@ export class LedgerLogDecoder {
         return null;
       }
       const decoded: Record<string, string | boolean> = {};
-      d.names.forEach((name, i) => {
-        const v = values[i];
-        decoded[name] = typeof v === "boolean" ? v : String(v);
+      d.fragment.inputs.forEach((input, i) => {
+        const v = values[i] as unknown;
+        if (input.baseType === "tuple" && input.components) {
+          // A struct (an imported record): its fields are arguments of their own, so the feed and
+          // the projector read `seller` or `faceValue` as they read any event's. A field named like
+          // a top-level argument carries the same value (the indexed copy of it).
+          const fields = v as ArrayLike<unknown>;
+          input.components.forEach((c, j) => {
+            if (!(c.name in decoded)) decoded[c.name] = typeof fields[j] === "boolean" ? (fields[j] as boolean) : String(fields[j]);
+          });
+          return;
+        }
+        decoded[input.name] = typeof v === "boolean" ? v : String(v);
       });
       args = decoded;
     }

@@ -16,6 +16,8 @@ import {
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
+  type FinancingStatus,
+  type ReceivableStatus,
 } from "./entities/projections.entity";
 
 export const PROJECTION_TABLES = [
@@ -34,6 +36,9 @@ const big = (a: Args, k: string) => BigInt(a[k] as string);
 const num = (a: Args, k: string) => Number(a[k] as string);
 const str = (a: Args, k: string) => a[k] as string;
 export const idHex = (v: string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
+/** The contracts' status enums, by index (None, which no imported record has, read as the first state). */
+const RECEIVABLE_STATUS: ReadonlyArray<ReceivableStatus> = ["issued", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
+const FINANCING_STATUS: ReadonlyArray<FinancingStatus> = ["requested", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
 
 type Handler = (e: LedgerEventEntity, m: EntityManager) => Promise<void>;
 
@@ -392,6 +397,87 @@ const HANDLERS: Record<string, Handler> = {
   },
   "Receivables.PaymentClaimed": async (e, m) => {
     await put(m, HeldPaymentEntity, { recipient: str(e.args, "recipient"), amount: 0n, updatedBlock: e.blockNumber });
+  },
+  // A v1 ledger carried into this one (sealed import, scripts/upgrade-ledger.ts): each event holds
+  // the whole record as v1 had it, so it is projected from the event alone, like a first event.
+  "ParticipantRegistry.MemberImported": async (e, m) => {
+    const a = e.args;
+    await put(m, MemberEntity, {
+      address: str(a, "account"),
+      roles: num(a, "roles"),
+      status: num(a, "status") === 2 ? "suspended" : "active",
+      kycExpiry: num(a, "kycExpiry"),
+      jurisdiction: Buffer.from(str(a, "jurisdiction").slice(2), "hex").toString("latin1"),
+      entityIdHash: str(a, "entityIdHash"),
+      suspensionReason: null,
+      registeredBlock: e.blockNumber,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Receivables.ReceivableImported": async (e, m) => {
+    const a = e.args;
+    const parent = BigInt(str(a, "parentId"));
+    const holder = str(a, "holder");
+    const doc = str(a, "documentHash");
+    // A child carries its root's document, as a child split on this ledger does.
+    const parentRow = parent === 0n ? null : await m.findOneBy(ReceivableEntity, { id: idHex(str(a, "parentId")) });
+    await put(m, ReceivableEntity, {
+      id: idHex(str(a, "id")),
+      seller: str(a, "seller"),
+      debtor: str(a, "debtor"),
+      holder: holder === ZERO_ADDRESS ? null : holder,
+      faceValue: big(a, "faceValue"),
+      outstanding: big(a, "outstanding"),
+      dueDate: num(a, "dueDate"),
+      status: RECEIVABLE_STATUS[num(a, "status")],
+      financed: a.financed === true || a.financed === "true",
+      parentId: parent === 0n ? null : idHex(str(a, "parentId")),
+      documentHash: parentRow ? parentRow.documentHash : BigInt(doc) === 0n ? null : doc,
+      createdBlock: e.blockNumber,
+      createdTx: e.txHash,
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Financing.CreditLineImported": async (e, m) => {
+    const a = e.args;
+    await put(m, CreditLineEntity, {
+      id: num(a, "lineId"),
+      financier: str(a, "financier"),
+      debtor: str(a, "debtor") === ZERO_ADDRESS ? null : str(a, "debtor"),
+      supplier: str(a, "supplier") === ZERO_ADDRESS ? null : str(a, "supplier"),
+      limit: big(a, "limit"),
+      utilised: big(a, "utilised"),
+      maxAdvanceBps: num(a, "maxAdvanceBps"),
+      discountBps: num(a, "discountBps"),
+      expiry: num(a, "expiry"),
+      open: a.open === true || a.open === "true",
+      updatedBlock: e.blockNumber,
+    });
+  },
+  "Financing.FinancingImported": async (e, m) => {
+    const a = e.args;
+    const lineId = num(a, "lineId");
+    const status = FINANCING_STATUS[num(a, "status")];
+    const line = await m.findOneBy(CreditLineEntity, { id: lineId });
+    await put(m, FinancingEntity, {
+      receivableId: idHex(str(a, "receivableId")),
+      lineId,
+      supplier: str(a, "supplier"),
+      financier: line?.financier ?? null,
+      status,
+      principal: big(a, "principal"),
+      // v1 recorded the advance and payout only in its approval event, and a request no terms: a
+      // v1 request is imported as one whose terms lapsed (zero), so it can never be approved.
+      advance: null,
+      paidToSupplier: null,
+      rejectReason: null,
+      minPaid: status === "requested" ? 0n : null,
+      maxDiscount: status === "requested" ? 0n : null,
+      expiresAt: status === "requested" ? 0 : null,
+      registrationHash: null,
+      updatedBlock: e.blockNumber,
+    });
+    if (status === "active" || status === "repaid" || status === "written_off") await recomputeUtilisation(m, lineId, e.blockNumber);
   },
   "Financing.FinancingWrittenOff": async (e, m) => {
     const a = e.args;

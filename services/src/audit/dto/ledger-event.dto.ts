@@ -5,6 +5,9 @@ import { ApiProperty } from "@nestjs/swagger";
 import type { LedgerEventEntity } from "../../indexer/entities/ledger-event.entity";
 import { isoFromSeconds } from "../read-scope";
 
+/** The events of a sealed import of a version-1 ledger (contracts/interfaces/ILedgerImport.sol). */
+const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported", "ImportSealed"]);
+
 export class LedgerEventDto {
   @ApiProperty({ description: "Hash of the transaction that emitted the event" })
   txHash!: string;
@@ -52,6 +55,17 @@ export class LedgerEventDto {
   @ApiProperty({ description: "Credit line the event concerns", nullable: true, type: Number })
   lineId!: number | null;
 
+  @ApiProperty({
+    description:
+      "For the records a ledger upgrade carried in (MemberImported, BalanceImported, ReceivableImported, CreditLineImported, " +
+      "FinancingImported, ImportSealed): the ledger version they come from, whose contracts are named under `previous` in the " +
+      "deployment record; the args are the record as that ledger held it, ids unchanged. Null for every other event.",
+    nullable: true,
+    type: Number,
+    example: null,
+  })
+  importedFrom!: number | null;
+
   static from(e: LedgerEventEntity): LedgerEventDto {
     const d = new LedgerEventDto();
     d.txHash = e.txHash;
@@ -68,6 +82,7 @@ export class LedgerEventDto {
     d.actor = e.actor;
     d.receivableId = e.receivableId;
     d.lineId = e.lineId;
+    d.importedFrom = IMPORT_EVENTS.has(e.eventName) ? 1 : null;
     return d;
   }
 }
