@@ -12,7 +12,7 @@ import {
 } from "../../typechain-types";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
 import type { ReceivablesLibraryAddresses } from "../../typechain-types/factories/contracts/receivables/Receivables__factory";
-import { LEDGER_VERSION } from "../../services/src/chain/deployment";
+import { LEDGER_FEATURES, LEDGER_VERSION, type LedgerFeature } from "../../services/src/chain/deployment";
 
 export interface LedgerRoles {
   /** Holds DEFAULT_ADMIN_ROLE everywhere and the pauser role of the token. Handing it to another
@@ -74,6 +74,8 @@ export interface Ledger {
 export interface DeploymentRecord {
   /** The rules' version (services/src/chain/deployment.ts LEDGER_VERSION); absent means 1. */
   ledgerVersion?: number;
+  /** Optional functions the contracts have (LEDGER_FEATURES); absent means none of them. */
+  features?: LedgerFeature[];
   chainId: string;
   deployedAt: string;
   blockNumber: number;
@@ -166,6 +168,7 @@ export async function describeDeployment(
 ): Promise<DeploymentRecord> {
   return {
     ledgerVersion: LEDGER_VERSION,
+    features: [...LEDGER_FEATURES],
     chainId: chainId.toString(),
     deployedAt: new Date().toISOString(),
     blockNumber,

@@ -12,6 +12,7 @@ import request from "supertest";
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
+import { ChainService } from "../../services/src/chain/chain.service";
 import { revertDataOf } from "../../services/src/chain/errors";
 import { receivableIdHex } from "../../services/src/common/columns";
 import { FinancingOfferEntity } from "../../services/src/financing/entities/financing-offer.entity";
@@ -150,6 +151,24 @@ describe("Financing offers: a signed request approved in one relayed transaction
     expect(doc.paths["/financing-offers/{id}/approve"]).to.have.property("post");
     expect(doc.paths["/financing-offers/{id}/withdraw"]).to.have.property("post");
     expect(doc.paths["/financings"].post.responses).to.have.property("201");
+  });
+
+  it("refuses offers (409 LedgerFeatureUnavailable) on a ledger whose deployment record predates them, and writes nothing", async function () {
+    // A ledger deployed by this software records the feature; one deployed before it (a version-2
+    // record without "features") has no financeSignedRequestBySig, so the service must not take offers.
+    const { deployment } = svc.app.get(ChainService);
+    expect(deployment.features).to.include("financing-offers");
+    const r = await receivable();
+    const recorded = deployment.features;
+    deployment.features = undefined;
+    try {
+      const res = await writesNothing(() => post("supplier", "/financings", { receivableId: r.hex, lineId, settle: "with-approval" }));
+      expect(res.status, JSON.stringify(res.body)).to.equal(409);
+      expect(res.body.code).to.equal("LedgerFeatureUnavailable");
+      expect(res.body.detail).to.match(/without "settle"/);
+    } finally {
+      deployment.features = recorded;
+    }
   });
 
   it("keeps the signed request off-chain as an offer in the financier's queue; the approval relays both signatures in one transaction", async function () {

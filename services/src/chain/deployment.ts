@@ -5,11 +5,30 @@ export type { DeploymentRecord };
 
 /**
  * The version of the ledger's rules, as deployed. Bumped whenever the contracts change what they
- * enforce or how acts are signed, so that a service or `npm start` never runs against contracts of
- * another version (it would sign acts they refuse, or miss rules they lack). A deployment record
- * written before the field existed is version 1.
+ * enforce or how an existing act is signed, so that a service or `npm start` never runs against
+ * contracts of another version (it would sign acts they refuse, or miss rules they lack). A
+ * deployment record written before the field existed is version 1.
+ *
+ * A function added without changing any rule (a new way to do an act the ledger already allows) is
+ * a feature instead (LEDGER_FEATURES): a ledger deployed before it keeps its version and runs on,
+ * and the service refuses only that act there, saying why.
  */
-export const LEDGER_VERSION = 3;
+export const LEDGER_VERSION = 2;
+
+/**
+ * The optional functions this software's contracts have beyond their version's rules, recorded in
+ * the deployment record (`features`) by whatever deploys them:
+ *   financing-offers  Financing.financeSignedRequestBySig / withdrawFinancingOfferBySig (financing
+ *                     in one relayed transaction);
+ *   sealed-import     the migrator-only import of an older ledger (ILedgerImport), sealed after use.
+ */
+export const LEDGER_FEATURES = ["financing-offers", "sealed-import"] as const;
+export type LedgerFeature = (typeof LEDGER_FEATURES)[number];
+
+/** Whether the deployed contracts have `feature` (a record without `features` predates them all). */
+export function hasLedgerFeature(record: Pick<DeploymentRecord, "features">, feature: LedgerFeature): boolean {
+  return record.features?.includes(feature) ?? false;
+}
 
 /**
  * How the data directory or deployment was given, so the refusal of an older ledger names the exact

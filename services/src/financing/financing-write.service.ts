@@ -44,6 +44,7 @@ import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
+import { hasLedgerFeature } from "../chain/deployment";
 import { revertDataOf } from "../chain/errors";
 import { receivableIdHex } from "../common/columns";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
@@ -407,6 +408,14 @@ export class FinancingWriteService implements OnModuleInit {
    * offer in the line's financier's queue instead of being relayed.
    */
   private async offer(user: AuthUser, dto: RequestFinancingDto): Promise<UnsignedAct | FinancingOfferDto> {
+    if (!hasLedgerFeature(this.chain.deployment, "financing-offers")) {
+      throw new ConflictException({
+        error: "LedgerFeatureUnavailable",
+        message:
+          "This ledger's Financing contract was deployed before financing in one transaction existed (its deployment record lists no " +
+          '"financing-offers" feature): request financing without "settle" and let the financier approve the request.',
+      });
+    }
     const supplier = user.address;
     const id = parseReceivableId(dto.receivableId);
     const lineId = dto.lineId;
