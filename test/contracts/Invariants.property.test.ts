@@ -1575,8 +1575,11 @@ class UpdateLine extends LedgerCommand {
 
   async act(m: Model, r: Real): Promise<void> {
     const { financing } = r.f;
-    const line = lineOf(m, BigInt(this.line));
-    if (!line) throw new Error(`model: no line ${this.line}`);
+    // Line 0: the line of the newest pending request, the one a hostile financier reprices.
+    const pending = [...m.fins.values()].filter((f) => f.status === FSt.Requested);
+    const lineId = this.line === 0 ? (pending.length > 0 ? pending[pending.length - 1].lineId : 1n) : BigInt(this.line);
+    const line = lineOf(m, lineId);
+    if (!line) throw new Error(`model: no line ${lineId}`);
     const caller = callerAddress(r, this.caller, line.financier);
     let expected: Refusal | null = null;
     if (line.financier !== caller) expected = refusal(financing, "CreditLineUnauthorized", line.id, caller);
@@ -1608,7 +1611,7 @@ class UpdateLine extends LedgerCommand {
     if (this.close) return `closeCreditLine(${this.line}, by ${callerLabel(this.caller)})`;
     const limit = ["", ", limit to utilisation", ", limit below utilisation", ", limit doubled"][this.limitKind];
     const expiry = ["", ", lapsing tomorrow", ", extended"][this.expiryKind];
-    return `updateCreditLine(${this.line} to ${this.maxAdvanceBps} / ${this.discountBps} bps${limit}${expiry}, by ${callerLabel(this.caller)})`;
+    return `updateCreditLine(${this.line === 0 ? "the pending request's line" : this.line} to ${this.maxAdvanceBps} / ${this.discountBps} bps${limit}${expiry}, by ${callerLabel(this.caller)})`;
   }
 }
 
@@ -1821,10 +1824,13 @@ class AdvanceAndMarkDefaulted extends LedgerCommand {
     }
     if (m.ids.length === 0) return;
     const overdue = (x: Rec) => x.due + GRACE_PERIOD < m.now;
+    // A quarter of the time the holder goes for a debtor who has paid in full.
+    const paidFirst = this.pick % 2 === 1 ? [(x: Rec) => x.status === St.Paid && overdue(x)] : [];
     const id = pickId(
       m,
       this.pick,
       this.prefer,
+      ...paidFirst,
       (x) => x.status === St.Financed && overdue(x),
       (x) => x.status === St.Accepted && overdue(x),
     );
@@ -1957,7 +1963,14 @@ const transferArb: Arb = fc
   .tuple(pickArb, preferArb, callerArb, recipientArb)
   .map(([p, pr, c, to]) => new Transfer(p, pr, c, to));
 const requestArb: Arb = fc
-  .tuple(pickArb, preferArb, callerArb, lineArb, fc.boolean(), fc.integer({ min: 0, max: 40 }))
+  .tuple(
+    pickArb,
+    preferArb,
+    callerArb,
+    lineArb,
+    fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 }),
+    fc.integer({ min: 0, max: 40 }),
+  )
   .map(([p, pr, c, l, tight, lapse]) => new RequestFinancing(p, pr, c, l, tight, lapse));
 const greedArb = fc.oneof(
   { arbitrary: fc.constant(0), weight: 2 },
@@ -1974,7 +1987,7 @@ const replayArb: Arb = fc.nat({ max: 1_000 }).map((p) => new ReplayApproval(p));
 const withdrawArb: Arb = idActArb.map(([p, pr, c]) => new WithdrawRequest(p, pr, c));
 const updateLineArb: Arb = fc
   .tuple(
-    fc.integer({ min: 1, max: 4 }),
+    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })),
     callerArb,
     fc.bigInt({ min: 1_000n, max: 10_000n }),
     fc.bigInt({ min: 0n, max: 10_000n }),
@@ -2023,7 +2036,7 @@ const commandArbs: Arb[] = [
     { arbitrary: withdrawArb, weight: 1 },
     { arbitrary: updateLineArb, weight: 2 },
     { arbitrary: payArb, weight: 3 },
-    { arbitrary: advanceArb, weight: 2 },
+    { arbitrary: advanceArb, weight: 4 },
     { arbitrary: writeOffArb, weight: 2 },
     { arbitrary: attestArb, weight: 2 },
     { arbitrary: submitArb, weight: 2 },
