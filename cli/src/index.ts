@@ -1,6 +1,7 @@
 /**
- * `scf`: the SCF ledger from a terminal, for every role. Commands are declared here; their work
- * lives in ./commands (required lazily, so `scf --help` starts fast).
+ * `scf`: the SCF ledger from a terminal, for every role. Commands are declared here, group by group
+ * in the order `scf --help` lists them (GROUPS); each group's work lives in its own module under
+ * ./commands, required only when one of its commands runs, so `scf --help` starts fast.
  */
 import { Command, CommanderError, Option } from "commander";
 import { CliError, EXIT } from "./lib/errors";
@@ -56,8 +57,49 @@ function report(e: unknown, json: boolean | undefined): number {
   return EXIT.UNREACHABLE;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const c = () => require("./commands/main") as typeof import("./commands/main");
+/** The modules of the command groups, by file name under ./commands. */
+interface Groups {
+  keys: typeof import("./commands/keys");
+  session: typeof import("./commands/session");
+  onboarding: typeof import("./commands/onboarding");
+  invoices: typeof import("./commands/invoices");
+  finance: typeof import("./commands/finance");
+  "payment-records": typeof import("./commands/payment-records");
+  "credit-lines": typeof import("./commands/credit-lines");
+  settlement: typeof import("./commands/settlement");
+  audit: typeof import("./commands/audit");
+  act: typeof import("./commands/act");
+}
+
+/** The exports of a group's module that are command handlers. */
+type HandlerName<M> = { [K in keyof M]: M[K] extends Handler ? K : never }[keyof M];
+
+/** The action of a command of group K: calls the group's handler of that name. */
+type Run<K extends keyof Groups> = (handler: HandlerName<Groups[K]>) => ReturnType<typeof action>;
+
+/** Declares a group's commands on the program. */
+type Declare<K extends keyof Groups> = (program: Command, run: Run<K>) => void;
+
+/** A command group: the module holding its work (required on first use) and its declarations. */
+function group<K extends keyof Groups>(module: K, declare: Declare<K>): (program: Command) => void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = () => require(`./commands/${module}`) as Groups[K];
+  return (program) => declare(program, (handler) => action(() => load()[handler] as Handler));
+}
+
+/** The command groups, in the order `scf --help` lists them. */
+const GROUPS = [
+  group("keys", declareKeys),
+  group("session", declareSession),
+  group("onboarding", declareOnboarding),
+  group("invoices", declareInvoices),
+  group("finance", declareFinance),
+  group("payment-records", declarePaymentRecords),
+  group("credit-lines", declareCreditLines),
+  group("settlement", declareSettlement),
+  group("audit", declareAudit),
+  group("act", declareAct),
+];
 
 export function buildProgram(): Command {
   const program = new Command("scf")
@@ -70,28 +112,36 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const declare of GROUPS) declare(program);
+  return program;
+}
 
-  // ------------------------------------------------------------ keys
+/** The --no-wait option of every command that signs an act. */
+const signing = (cmd: Command) => cmd.option("--no-wait", "return the pending act id instead of waiting for confirmation");
+
+function declareKeys(program: Command, run: Run<"keys">): void {
   const keys = program.command("keys").description("encrypted keystores of your signing keys");
   keys
     .command("new <name>")
     .description("create a new key (random), encrypted with a password")
     .option("--force", "overwrite an existing key of that name")
-    .action(action(() => c().keysNew));
+    .action(run("keysNew"));
   keys
     .command("import <name>")
     .description("import a private key (0x + 64 hex) from a file or stdin, encrypted with a password")
     .option("--private-key-file <file>", "file holding the private key (default: read stdin)")
     .option("--force", "overwrite an existing key of that name")
-    .action(action(() => c().keysImport));
-  keys.command("list").description("keys in the keystore directory: name and address").action(action(() => c().keysList));
+    .action(run("keysImport"));
+  keys.command("list").description("keys in the keystore directory: name and address").action(run("keysList"));
+}
 
-  // ------------------------------------------------------------ session
-  program.command("login").description("sign in with Ethereum (SIWE) and cache the session").action(action(() => c().login));
-  program.command("logout").description("forget the cached session of this key").action(action(() => c().logout));
-  program.command("whoami").description("the signed-in address and its ledger roles").action(action(() => c().whoami));
+function declareSession(program: Command, run: Run<"session">): void {
+  program.command("login").description("sign in with Ethereum (SIWE) and cache the session").action(run("login"));
+  program.command("logout").description("forget the cached session of this key").action(run("logout"));
+  program.command("whoami").description("the signed-in address and its ledger roles").action(run("whoami"));
+}
 
-  // ------------------------------------------------------------ onboarding
+function declareOnboarding(program: Command, run: Run<"onboarding">): void {
   program
     .command("apply")
     .description("apply for membership of the ledger (KYC screening runs at once)")
@@ -101,26 +151,27 @@ export function buildProgram(): Command {
     .requiredOption("--jurisdiction <cc>", "ISO 3166-1 alpha-2 country of incorporation, e.g. CN")
     .requiredOption("--roles <list>", "comma-separated: supplier,buyer,financier,auditor")
     .option("--document <file>", "KYC document to attach (repeatable, at most 10)", (v: string, prev: string[] = []) => [...prev, v])
-    .action(action(() => c().apply));
+    .action(run("apply"));
   program
     .command("applications")
     .description("onboarding applications: yours, or all (compliance officers, auditors)")
     .option("--status <status>", "submitted, needs_review, rejected, approving, approved or failed")
     .option("--all", "follow every page")
-    .action(action(() => c().applications));
+    .action(run("applications"));
   program
     .command("approve <applicationId>")
     .description("approve an application: registers the applicant on-chain (compliance officers)")
     .option("--kyc-days <days>", "days the KYC stays valid (default: the service's)")
     .option("--no-wait", "return once the registration is queued")
-    .action(action(() => c().approve));
+    .action(run("approve"));
   program
     .command("reject <applicationId>")
     .description("reject an application with a reason shown to the applicant (compliance officers)")
     .requiredOption("--reason <text>", "why (3 to 500 characters)")
-    .action(action(() => c().reject));
+    .action(run("reject"));
+}
 
-  // ------------------------------------------------------------ invoices
+function declareInvoices(program: Command, run: Run<"invoices">): void {
   const inv = program.command("invoices").description("receivables: import an ERP export, list, show");
   inv
     .command("import <file>")
@@ -133,7 +184,7 @@ export function buildProgram(): Command {
     .option("--no-upload-documents", "do not upload document_file files once tokenised")
     .option("--delay-ms <ms>", "pause between batches (to spare a shared service)")
     .option("--state <file>", "state file (default SCF_HOME/imports/<sha256>-<signer>-<url>.json)")
-    .action(action(() => c().invoicesImport));
+    .action(run("invoicesImport"));
   inv
     .command("list")
     .description("receivables you are party to (auditors: all)")
@@ -150,41 +201,39 @@ export function buildProgram(): Command {
     .option("--limit <n>", "page size, 1 to 200")
     .option("--cursor <cursor>", "continue from a previous page")
     .option("--all", "follow every page")
-    .action(action(() => c().invoicesList));
-  inv.command("show <id>").description("one receivable with its financing and payments").action(action(() => c().invoicesShow));
-
-  const signing = (cmd: Command) => cmd.option("--no-wait", "return the pending act id instead of waiting for confirmation");
-
-  signing(program.command("accept <id>").description("accept a receivable you owe (buyers; irrevocable)")).action(action(() => c().accept));
-  signing(program.command("cancel <id>").description("cancel a receivable not yet accepted (its seller)")).action(action(() => c().cancel));
+    .action(run("invoicesList"));
+  inv.command("show <id>").description("one receivable with its financing and payments").action(run("invoicesShow"));
+  signing(program.command("accept <id>").description("accept a receivable you owe (buyers; irrevocable)")).action(run("accept"));
+  signing(program.command("cancel <id>").description("cancel a receivable not yet accepted (its seller)")).action(run("cancel"));
   signing(
     program
       .command("split <id>")
       .description("split an accepted receivable you hold into parts summing to its outstanding amount")
       .requiredOption("--amounts <list>", "comma-separated amounts in yuan (2 to 20 parts)")
       .option("--fen", "amounts given in fen"),
-  ).action(action(() => c().split));
+  ).action(run("split"));
   signing(
     program.command("transfer <id>").description("transfer an accepted receivable you hold").requiredOption("--to <address>", "new holder (a verified supplier or financier)"),
-  ).action(action(() => c().transfer));
+  ).action(run("transfer"));
   signing(
     program
       .command("repay <id>")
       .description("pay a receivable you owe to its holder (buyers); signs an EIP-2612 permit when the allowance is short")
       .option("--amount <yuan>", "amount (default: the whole outstanding amount)")
       .option("--fen", "amount given in fen"),
-  ).action(action(() => c().repay));
+  ).action(run("repay"));
+}
 
-  // ------------------------------------------------------------ financing
+function declareFinance(program: Command, run: Run<"finance">): void {
   const fin = program.command("finance").description("financing of receivables");
   signing(
     fin.command("request <id>").description("ask a credit line to finance an accepted receivable you hold at the line's quote now (suppliers); the request lapses in 7 days").requiredOption("--line <lineId>", "credit line id"),
-  ).action(action(() => c().financeRequest));
+  ).action(run("financeRequest"));
   signing(
     fin
       .command("withdraw <id>")
       .description("withdraw your pending financing request, so another line may finance the receivable (suppliers)"),
-  ).action(action(() => c().financeWithdraw));
+  ).action(run("financeWithdraw"));
   signing(
     fin
       .command("approve <id>")
@@ -192,65 +241,69 @@ export function buildProgram(): Command {
         "approve a requested financing on your line at its current quote (financiers); refused when it pays less than the request's terms; signs a permit for the advance when the allowance is short",
       )
       .requiredOption("--registration <number>", "movable-property financing registration number (on-chain as its hash)"),
-  ).action(action(() => c().financeApprove));
+  ).action(run("financeApprove"));
   signing(
     fin
       .command("reject <id>")
       .description("reject a requested financing (financiers)")
       .requiredOption("--reason <CODE>", "reason code: upper-case letters, digits, underscores (e.g. CONCENTRATION_LIMIT)")
       .option("--note <text>", "explanation for the supplier (kept off-chain)"),
-  ).action(action(() => c().financeReject));
+  ).action(run("financeReject"));
   fin
     .command("offer <id>")
     .description(
       "sign a financing request kept off-chain as an offer for the line's financier, who approves it in one transaction (suppliers); nothing goes on-chain until then",
     )
     .requiredOption("--line <lineId>", "credit line id")
-    .action(action(() => c().financeOffer));
+    .action(run("financeOffer"));
   fin
     .command("offers")
     .description("offers: your own (suppliers) or your queue (financiers)")
     .option("--status <status>", "open, approving, financed, withdrawn or expired")
-    .action(action(() => c().financeOffers));
+    .action(run("financeOffers"));
   signing(
     fin
       .command("approve-offer <offerId>")
       .description("approve an offer on your line: your signature and the supplier's go on-chain in one transaction (financiers)")
       .requiredOption("--registration <number>", "movable-property financing registration number (on-chain as its hash)"),
-  ).action(action(() => c().financeApproveOffer));
+  ).action(run("financeApproveOffer"));
   signing(
     fin
       .command("withdraw-offer <offerId>")
       .description("withdraw your offer: the signed withdrawal consumes its nonce on-chain, so it can never be approved (suppliers)"),
-  ).action(action(() => c().financeWithdrawOffer));
+  ).action(run("financeWithdrawOffer"));
   fin
     .command("list")
     .description("financings you are party to")
     .option("--status <list>", "requested, rejected, active, repaid, written_off")
     .option("--all", "follow every page")
-    .action(action(() => c().financeList));
+    .action(run("financeList"));
   fin
     .command("find")
     .description("the financing registered under a movable-property registration number (financiers: yours; auditors: all)")
     .requiredOption("--registration <number>", "registration number")
-    .action(action(() => c().financeFind));
+    .action(run("financeFind"));
   fin
     .command("unregistered")
     .description("active financings whose registration number is still unknown REGISTRATION_GRACE_DAYS after approval (financiers: yours; auditors: all)")
     .option("--all", "follow every page")
-    .action(action(() => c().financeUnregistered));
+    .action(run("financeUnregistered"));
   fin
     .command("register <id>")
     .description("give the registration number of a financing you approved directly on-chain; it must hash to the approved hash (financiers)")
     .requiredOption("--registration <number>", "registration number")
-    .action(action(() => c().financeRegister));
+    .action(run("financeRegister"));
+}
 
+function declarePaymentRecords(program: Command, run: Run<"payment-records">): void {
   program
     .command("payment-record [buyer]")
     .description("a core enterprise's payment record: confirmed, paid on time, paid late (days late), defaulted, past due (financiers, auditors: any buyer; a buyer: its own); without an address, every buyer you may read")
     .option("--all", "follow every page")
-    .action(action(() => c().paymentRecord));
+    .action(run("paymentRecord"));
+}
 
+function declareCreditLines(program: Command, run: Run<"credit-lines">): void {
   const lines = program.command("credit-lines").description("credit lines (financiers)");
   signing(
     lines
@@ -263,48 +316,50 @@ export function buildProgram(): Command {
       .requiredOption("--max-advance-bps <bps>", "advance as basis points of the outstanding amount (1 to 10000)")
       .requiredOption("--discount-bps <bps>", "yearly discount rate, basis points (0 to 10000)")
       .requiredOption("--expiry <date>", "when the line stops financing (ISO 8601, e.g. 2027-06-30 or 2027-06-30T00:00:00Z)"),
-  ).action(action(() => c().creditLinesOpen));
+  ).action(run("creditLinesOpen"));
   lines
     .command("list")
     .description("credit lines you grant or are named in")
     .option("--open", "open lines only")
     .option("--all", "follow every page")
-    .action(action(() => c().creditLinesList));
+    .action(run("creditLinesList"));
+}
 
-  // ------------------------------------------------------------ settlement
+function declareSettlement(program: Command, run: Run<"settlement">): void {
   const settlement = program.command("settlement").description("settlement token: balance, allowances, permits, held payments");
   settlement
     .command("balance")
     .description("your settlement balance and the allowances of the ledger contracts")
     .option("--address <address>", "auditors, compliance officers: another member's")
-    .action(action(() => c().settlementBalance));
+    .action(run("settlementBalance"));
   settlement
     .command("held")
     .description("what the ledger holds for you: payments made while you could not receive them (suspended, KYC lapsed); readable while suspended")
     .option("--address <address>", "auditors, compliance officers: another member's")
-    .action(action(() => c().settlementHeld));
+    .action(run("settlementHeld"));
   signing(
     settlement
       .command("claim")
       .description("claim everything the ledger holds for you (a signed act; refused while you cannot receive the token); prints the amount"),
-  ).action(action(() => c().settlementClaim));
+  ).action(run("settlementClaim"));
   settlement
     .command("permit")
     .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")
     .requiredOption("--spender <name>", "Receivables (repayments) or Financing (financing advances)")
     .requiredOption("--amount <yuan>", "allowance to grant")
     .option("--fen", "amount given in fen")
-    .action(action(() => c().settlementPermit));
+    .action(run("settlementPermit"));
+}
 
-  // ------------------------------------------------------------ audit
+function declareAudit(program: Command, run: Run<"audit">): void {
   const audit = program.command("audit").description("history, lineage, verification and export (auditors)");
-  audit.command("history <id>").description("ledger events of a receivable with tx hash, block, time and signer").action(action(() => c().auditHistory));
-  audit.command("lineage <id>").description("the split tree of a receivable, drawn in the terminal").action(action(() => c().auditLineage));
+  audit.command("history <id>").description("ledger events of a receivable with tx hash, block, time and signer").action(run("auditHistory"));
+  audit.command("lineage <id>").description("the split tree of a receivable, drawn in the terminal").action(run("auditLineage"));
   audit
     .command("verify")
     .description("recompute the service's records from the chain; exit 1 when anything differs")
     .option("--contracts", "also compare against the contracts' view functions (slower)")
-    .action(action(() => c().auditVerify));
+    .action(run("auditVerify"));
   audit
     .command("export")
     .description("stream the ledger events to a file as CSV or JSON, with progress")
@@ -316,10 +371,11 @@ export function buildProgram(): Command {
     .option("--type <list>", "only these event names, comma-separated")
     .option("--from <time>", "events at or after (ISO 8601)")
     .option("--to <time>", "events before (ISO 8601)")
-    .action(action(() => c().auditExport));
+    .action(run("auditExport"));
+}
 
-  program.command("act <actId>").description("the state of a signed act (pending, confirmed, failed)").option("--wait", "wait until it is final").action(action(() => c().actShow));
-  return program;
+function declareAct(program: Command, run: Run<"act">): void {
+  program.command("act <actId>").description("the state of a signed act (pending, confirmed, failed)").option("--wait", "wait until it is final").action(run("actShow"));
 }
 
 export async function main(): Promise<void> {

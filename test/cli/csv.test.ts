@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { amountArg, fenToYuan, parseFen, yuanToFen } from "../../cli/src/lib/money";
 import { canonicalColumn, checkInvoiceFile, checkInvoiceRow, missingColumns, parseDay, type BadRow, type ValidRow } from "../../cli/src/lib/invoice-csv";
-import { renderTree, type LineageNode } from "../../cli/src/commands/main";
+import { renderTree, type LineageNode } from "../../cli/src/commands/audit";
 
 const NOW = new Date("2026-11-26T12:00:00Z");
 const BUYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";

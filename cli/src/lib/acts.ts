@@ -5,10 +5,10 @@
  * retry is safe), then follow the act until it is confirmed or failed (unless --no-wait).
  */
 import type { Wallet } from "ethers";
-import { type Api } from "./context";
+import { type Api, type Opts } from "./context";
 import { CliError, EXIT } from "./errors";
 import { fenToYuan } from "./money";
-import { status } from "./output";
+import { printJson, status } from "./output";
 import { proposedFields } from "../../../services/src/financing/financing-terms";
 
 export interface TypedData {
@@ -117,4 +117,14 @@ export async function signedAct(api: Api, path: string, body: Record<string, unk
   if (o.wait && act.status === "pending") status(o.json, `Still pending after waiting; follow it with: scf act ${act.id}`);
   else if (act.status === "confirmed") status(o.json, `Confirmed in block ${act.blockNumber} (tx ${act.txHash}).`);
   return act;
+}
+
+/** Whether to follow an act until it is final: yes unless --no-wait. */
+export const wait = (o: Opts) => o.wait !== false;
+
+/** Prints an act (json: the act; else one line) and returns 0. */
+export function done(o: Opts, act: Act, extra = ""): number {
+  if (o.json) printJson(act);
+  else process.stdout.write(`${act.kind} ${act.status}: act ${act.id}${act.txHash ? `, tx ${act.txHash}` : ""}${extra}\n`);
+  return EXIT.OK;
 }

@@ -15,6 +15,10 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** What a command's work receives: the global options and the command's own (by commander's names). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Opts = GlobalOptions & Record<string, any>;
+
 export function scfHome(): string {
   return process.env.SCF_HOME || join(homedir(), ".scf");
 }
@@ -345,4 +349,19 @@ export function errorFor(status: number, body: unknown, path: string): CliError 
   if (status === 429) return new CliError(`The service is rate-limiting this client (${msg}); wait a minute and retry.`, EXIT.UNREACHABLE, body);
   if (status >= 500) return new CliError(`The service failed on ${path} (HTTP ${status}: ${msg}). Retry later; if it persists, tell the operator.`, EXIT.UNREACHABLE, body);
   return new CliError(`Refused (HTTP ${status}): ${msg}`, EXIT.REFUSED, body);
+}
+
+/** The API client for a command's options (--url, --key, --keys-dir). */
+export const api = (o: Opts) => new Api(serviceUrl(o), o);
+
+/** A list endpoint's items: one page, or every page with `all` (the --all option). */
+export async function pages<T>(a: Api, path: string, query: Record<string, string | number | boolean | undefined>, all: boolean): Promise<{ items: T[]; nextCursor: string | null }> {
+  const items: T[] = [];
+  let cursor = query.cursor as string | undefined;
+  for (;;) {
+    const p = await a.get<{ items: T[]; nextCursor: string | null }>(path, { ...query, cursor });
+    items.push(...p.items);
+    if (!all || !p.nextCursor) return { items, nextCursor: p.nextCursor };
+    cursor = p.nextCursor;
+  }
 }

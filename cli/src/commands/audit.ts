@@ -1,0 +1,146 @@
+/**
+ * `scf audit …`: what an auditor checks the ledger with. A receivable's on-chain history and split
+ * tree, a recomputation of the service's records from the chain, and a streamed export.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { receivableId } from "../lib/args";
+import { api, type Opts } from "../lib/context";
+import { CliError, EXIT, usage } from "../lib/errors";
+import { printJson, short, table, yuan } from "../lib/output";
+
+interface LedgerEvent {
+  txHash: string;
+  logIndex: number;
+  blockNumber: number;
+  time: string;
+  event: string;
+  args: Record<string, string | boolean>;
+  txFrom: string;
+  actor: string | null;
+}
+
+export async function auditHistory(o: Opts, id: string): Promise<number> {
+  const events = await api(o).get<LedgerEvent[]>(`/receivables/${receivableId(id)}/history`);
+  if (o.json) printJson(events);
+  else
+    table(
+      ["block", "time", "event", "actor", "signer (tx from)", "amount", "tx"],
+      events.map((e) => {
+        const amt = e.args.amount ?? e.args.faceValue ?? e.args.advance;
+        return [e.blockNumber, e.time.replace(".000Z", "Z"), e.event, short(e.actor), short(e.txFrom), typeof amt === "string" ? yuan(amt) : "", short(e.txHash)];
+      }),
+    );
+  return EXIT.OK;
+}
+
+export interface LineageNode {
+  id: string;
+  faceValue: string;
+  status: string;
+  visible: boolean;
+  outstanding: string | null;
+  holder: string | null;
+  dueDate: string;
+  children: LineageNode[];
+}
+
+/** The split tree as text lines with ├── └── connectors; `mark` flags one node. */
+export function renderTree(root: LineageNode, mark?: string): string[] {
+  const label = (n: LineageNode) =>
+    `${short(n.id, 12)}  ${yuan(n.faceValue)} yuan  ${n.status}` +
+    (n.visible ? `  outstanding ${yuan(n.outstanding)}${n.holder ? `  holder ${short(n.holder)}` : ""}` : "  (not a party: details withheld)") +
+    (mark && n.id === mark ? "  ◀" : "");
+  const out = [label(root)];
+  const walk = (n: LineageNode, prefix: string) => {
+    n.children.forEach((ch, i) => {
+      const last = i === n.children.length - 1;
+      out.push(`${prefix}${last ? "└── " : "├── "}${label(ch)}`);
+      walk(ch, prefix + (last ? "    " : "│   "));
+    });
+  };
+  walk(root, "");
+  return out;
+}
+
+export async function auditLineage(o: Opts, id: string): Promise<number> {
+  const rid = receivableId(id);
+  const tree = await api(o).get<LineageNode>(`/receivables/${rid}/lineage`);
+  if (o.json) printJson(tree);
+  else process.stdout.write(renderTree(tree, rid).join("\n") + "\n");
+  return EXIT.OK;
+}
+
+export async function auditVerify(o: Opts): Promise<number> {
+  const r = await api(o).get<{
+    ok: boolean;
+    checkpointBlock: number;
+    logs: number;
+    counts: Record<string, { expected: number; actual: number }>;
+    differences: Array<{ table: string; key: string; field: string; expected: unknown; actual: unknown; source: string }>;
+  }>("/audit/verify", { contracts: o.contracts ? "true" : undefined });
+  if (o.json) printJson(r);
+  else {
+    table(["table", "from chain", "in database"], Object.entries(r.counts).map(([t, c]) => [t, c.expected, c.actual]));
+    if (r.ok) process.stdout.write(`OK: the service's records match the chain up to block ${r.checkpointBlock} (${r.logs} logs read).\n`);
+    else {
+      process.stdout.write(`${r.differences.length} difference(s) between the service's records and the chain (block ${r.checkpointBlock}):\n`);
+      table(["table", "key", "field", "chain", "database", "source"], r.differences.map((d) => [d.table, short(d.key, 20), d.field, String(d.expected), String(d.actual), d.source]));
+    }
+  }
+  return r.ok ? EXIT.OK : EXIT.REFUSED;
+}
+
+export async function auditExport(o: Opts): Promise<number> {
+  const format = String(o.format);
+  if (format !== "csv" && format !== "json") throw usage("--format must be csv or json");
+  const a = api(o);
+  const dataset = String(o.dataset ?? "events");
+  if (!["events", "payment-records", "reviews"].includes(dataset)) throw usage("--dataset must be events, payment-records or reviews");
+  const res = await a.stream("/audit/export", {
+    format,
+    dataset,
+    receivableId: o.receivable ? receivableId(o.receivable) : undefined,
+    member: o.member,
+    type: o.type,
+    from: o.from,
+    to: o.to,
+  });
+  const { Readable, Transform } = await import("node:stream");
+  const { pipeline } = await import("node:stream/promises");
+  const { createWriteStream } = await import("node:fs");
+  let bytes = 0;
+  let newlines = 0;
+  let bar: import("cli-progress").SingleBar | null = null;
+  if (o.out && !o.json && process.stderr.isTTY) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SingleBar } = require("cli-progress") as typeof import("cli-progress");
+    bar = new SingleBar({ stream: process.stderr, format: "Exporting: {rows} rows, {kb} KiB", hideCursor: true });
+    bar.start(1, 0, { rows: 0, kb: 0 });
+  }
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      for (const b of chunk) if (b === 10) newlines++;
+      bar?.update(0, { rows: Math.max(0, newlines - 1), kb: (bytes / 1024).toFixed(1) });
+      cb(null, chunk);
+    },
+  });
+  if (o.out) mkdirSync(dirname(o.out), { recursive: true });
+  const sink = o.out ? createWriteStream(o.out) : process.stdout;
+  try {
+    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream), counter, sink);
+  } catch (e) {
+    bar?.stop();
+    throw new CliError(`The export was cut short (${(e as Error).message}); the file is incomplete. Run it again.`, EXIT.UNREACHABLE);
+  }
+  bar?.stop();
+  // CSV: a header line then one line per event; JSON: "[", one line per event, "]".
+  const rows = Math.max(0, newlines - (format === "csv" ? 1 : 2));
+  const checkpoint = res.headers.get("x-ledger-checkpoint");
+  if (o.out) {
+    if (o.json) printJson({ file: o.out, format, dataset, rows, bytes, checkpointBlock: checkpoint ? Number(checkpoint) : null });
+    else process.stdout.write(`Wrote ${rows} ${dataset === "events" ? "event(s)" : `${dataset} row(s)`}, ${bytes} bytes, to ${o.out} (ledger up to block ${checkpoint}).\n`);
+  }
+  return EXIT.OK;
+}
