@@ -3,7 +3,7 @@
  * expiry) under which it finances the receivables of a debtor and/or a supplier. Opening one is a
  * signed act.
  */
-import { signedAct, done, wait } from "../lib/acts";
+import { done, signedAct, wait } from "../lib/acts";
 import { amount, checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { EXIT, usage } from "../lib/errors";

@@ -4,7 +4,7 @@
  * financier approves in one transaction; approving registers the movable-property financing
  * registration number (its hash on-chain), which financiers and auditors can look financings up by.
  */
-import { signedAct, done, wait } from "../lib/acts";
+import { done, signedAct, wait } from "../lib/acts";
 import { receivableId } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";

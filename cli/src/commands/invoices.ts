@@ -3,8 +3,8 @@
  * life of a receivable from tokenised invoice to payment. Reads list and show what the caller is
  * party to; each act is signed with the caller's key (EIP-712) and relayed by the service.
  */
-import { done, signedAct, wait } from "../lib/acts";
-import { checkedAddress, amount, receivableId } from "../lib/args";
+import { done, signedAct, signTyped, wait } from "../lib/acts";
+import { amount, checkedAddress, receivableId } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { fenToYuan } from "../lib/money";
@@ -139,7 +139,6 @@ export async function repay(o: Opts, id: string): Promise<number> {
     json: o.json,
     extra: async (u, w) => {
       if (!needPermit || !u.permitTypedData) return {};
-      const { signTyped } = await import("../lib/acts");
       status(o.json, `Also signing an EIP-2612 permit for ${fenToYuan(fen)} yuan to the Receivables contract (the allowance is short).`);
       return { permitSignature: await signTyped(w, u.permitTypedData) };
     },

@@ -3,7 +3,7 @@
  * commands sign in by themselves when needed; these make the session explicit and show what the
  * ledger lets the address do.
  */
-import { chosenKey, api, type Opts } from "../lib/context";
+import { api, chosenKey, type Opts } from "../lib/context";
 import { EXIT } from "../lib/errors";
 import { printJson, record, status } from "../lib/output";
 

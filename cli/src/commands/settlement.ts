@@ -3,7 +3,7 @@
  * permits letting a ledger contract draw the caller's tokens, and payments the ledger holds for a
  * member that could not receive them (suspended, KYC lapsed) until it claims them.
  */
-import { signedAct, done, wait } from "../lib/acts";
+import { done, signedAct, wait } from "../lib/acts";
 import { amount, checkedAddress } from "../lib/args";
 import { api, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
