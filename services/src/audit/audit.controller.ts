@@ -98,9 +98,13 @@ export class AuditController {
     res.setHeader("Content-Type", "text/csv; charset=utf-8");
     res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
     res.setHeader("Cache-Control", "no-store");
+    let closed = false;
+    res.on("close", () => (closed = true));
     try {
       for await (const chunk of this.packs.file(name as PackFileName, range)) {
-        if (!res.write(chunk.text)) await new Promise((r) => res.once("drain", r));
+        if (closed) return;
+        // Wait for the client to take the buffered rows, or to go away.
+        if (!res.write(chunk.text)) await new Promise((r) => (res.once("drain", r), res.once("close", r)));
       }
       res.end();
     } catch (err) {
