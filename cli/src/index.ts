@@ -372,6 +372,18 @@ function declareAudit(program: Command, run: Run<"audit">): void {
     .option("--from <time>", "events at or after (ISO 8601)")
     .option("--to <time>", "events before (ISO 8601)")
     .action(run("auditExport"));
+  audit
+    .command("pack")
+    .description("the regulator's export pack of a period [from, to): one CSV per kind of act, a manifest signed by the ledger's operator (docs/EXPORT-PACK.md)")
+    .requiredOption("--from <time|block>", "start, inclusive: an ISO 8601 time or a block number")
+    .requiredOption("--to <time|block>", "end, exclusive: of the same kind as --from")
+    .requiredOption("--out <dir>", "directory to write the files, manifest.json and manifest.sig.json to")
+    .action(run("auditPack"));
+  audit
+    .command("verify-pack <dir>")
+    .description("check a pack offline: every file's SHA-256, size and row count, and the manifest's signature by the operator it names; exit 1 naming each file that fails")
+    .option("--operator <address>", "the operator address you know independently (deployment record, registry role); the signer must be it")
+    .action(run("auditVerifyPack"));
 }
 
 function declareAct(program: Command, run: Run<"act">): void {

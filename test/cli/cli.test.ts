@@ -14,6 +14,7 @@ import { Wallet, id as keccakId } from "ethers";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freePort, startChain, type TestChain } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";
+import { IndexerService } from "../../services/src/indexer/indexer.service";
 
 const ROOT = join(__dirname, "..", "..");
 const BIN = join(ROOT, "cli", "bin", "scf.js");
@@ -480,6 +481,43 @@ describe("scf CLI against a running service", function () {
     expect(await env.ledger.receivables.ownerOf(BigInt(b.id))).to.equal(addr.supplier);
     const usage = await scf(["finance", "approve-offer", "not-a-uuid", "--registration", "04412026120400000079", "--key", "bank"]);
     expect(usage.code).to.equal(2);
+  });
+
+  it("audit pack writes a signed export pack, verify-pack checks it and names an altered file", async function () {
+    // Its own auditor, registered on-chain, so the test also runs alone (--grep "audit pack").
+    const packer = await json<{ address: string }>(["keys", "new", "packer"]);
+    const latest = await chain.provider.getBlock("latest");
+    await (await env.ledger.registry.connect(env.keys.operator).register(packer.address, 8, latest!.timestamp + 86400 * 365, "0x434e", keccakId(`packer ${packer.address}`))).wait();
+    await chain.provider.send("evm_mine", []);
+    await svc.app.get(IndexerService).catchUp();
+    const to = await chain.provider.getBlockNumber();
+    const dir = join(home, "pack");
+    const made = await scf(["audit", "pack", "--from", "0", "--to", String(to), "--out", dir, "--key", "packer"]);
+    expect(made.code, made.stderr + made.stdout).to.equal(0);
+    expect(made.stdout).to.match(new RegExp(`Wrote the pack for blocks 0-${to - 1} to .*, signed by ${env.keys.operator.address}`));
+    expect(readdirSync(dir).sort()).to.deep.equal(
+      ["acceptances.csv", "defaults.csv", "financings.csv", "manifest.json", "manifest.sig.json", "payments.csv", "splits.csv", "transfers.csv", "vouchers.csv"],
+    );
+    const ok = await scf(["audit", "verify-pack", dir]);
+    expect(ok.code, ok.stdout).to.equal(0);
+    expect(ok.stdout).to.match(/OK: every file matches the manifest, signed by the ledger's operator/);
+    const otherOperator = await scf(["audit", "verify-pack", dir, "--operator", Wallet.createRandom().address]);
+    expect(otherOperator.code).to.equal(1);
+    expect(otherOperator.stdout).to.match(/not by the operator you named/);
+
+    const vouchers = join(dir, "vouchers.csv");
+    writeFileSync(vouchers, readFileSync(vouchers, "utf8").replace("faceValue", "faceValue2"));
+    const bad = await scf(["audit", "verify-pack", dir, "--json"]);
+    expect(bad.code).to.equal(1);
+    const report = JSON.parse(bad.stdout) as { ok: boolean; problems: string[] };
+    expect(report.ok).to.equal(false);
+    expect(report.problems.some((p) => p.startsWith("vouchers.csv: SHA-256"))).to.equal(true);
+
+    const mixed = await scf(["audit", "pack", "--from", "0", "--to", "2026-01-01", "--out", dir, "--key", "packer"]);
+    expect(mixed.code).to.equal(2);
+    const late = await scf(["audit", "pack", "--from", "0", "--to", String(to + 50), "--out", join(home, "late"), "--key", "packer"]);
+    expect(late.code).to.equal(1);
+    expect(late.stderr).to.match(/HTTP 409/);
   });
 
   it("exits 4 when the service is unreachable and 2 on a usage error", async function () {

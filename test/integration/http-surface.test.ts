@@ -111,6 +111,8 @@ describe("HTTP surface: access matrix, fuzzed bodies, operations", function () {
         path: async () => `/compliance/checks?subject=application:${(await newApplication()).id}`,
         allowed: ["auditor", "compliance"],
       },
+      { name: "GET /audit/pack", path: "/audit/pack?fromBlock=0&toBlock=1", allowed: ["auditor", "compliance"] },
+      { name: "GET /audit/pack/files/:name", path: "/audit/pack/files/vouchers.csv?fromBlock=0&toBlock=1", allowed: ["auditor", "compliance"] },
     ];
     for (const r of reads) {
       it(`${r.name}: only ${r.allowed.join(", ")} may read`, async function () {

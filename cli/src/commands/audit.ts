@@ -144,3 +144,60 @@ export async function auditExport(o: Opts): Promise<number> {
   }
   return EXIT.OK;
 }
+/** --from / --to of a pack: block numbers (digits only) or ISO 8601 times, both of the same kind. */
+function packPeriod(o: Opts): Record<string, string> {
+  const from = String(o.from ?? "");
+  const to = String(o.to ?? "");
+  const blocks = /^\d+$/.test(from) && /^\d+$/.test(to);
+  if (!blocks && (/^\d+$/.test(from) || /^\d+$/.test(to))) {
+    throw usage("--from and --to must both be block numbers or both be ISO 8601 times (e.g. 2026-11-01 or 2026-11-01T00:00:00Z)");
+  }
+  return blocks ? { fromBlock: from, toBlock: to } : { from, to };
+}
+
+export async function auditPack(o: Opts): Promise<number> {
+  const { writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const fmt = await import("../../../services/src/audit/export-pack-format");
+  const query = packPeriod(o);
+  const a = api(o);
+  const { manifest, signature } = await a.get<{ manifest: import("../../../services/src/audit/export-pack-format").PackManifest; signature: unknown }>(
+    "/audit/pack",
+    query,
+  );
+  const out = String(o.out);
+  mkdirSync(out, { recursive: true });
+  for (const f of manifest.files) {
+    const res = await a.stream(`/audit/pack/files/${encodeURIComponent(f.name)}`, query);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    writeFileSync(join(out, f.name), bytes);
+    if (fmt.sha256Hex(bytes) !== f.sha256) {
+      throw new CliError(`${f.name} does not match the manifest's SHA-256 as downloaded; the pack in ${out} is incomplete. Run it again.`, EXIT.UNREACHABLE);
+    }
+  }
+  // Written last: a directory with a manifest is a whole pack.
+  writeFileSync(join(out, fmt.SIGNATURE_FILE), JSON.stringify(signature, null, 2) + "\n");
+  writeFileSync(join(out, fmt.MANIFEST_FILE), fmt.canonicalJson(manifest));
+  if (o.json) printJson({ dir: out, manifest });
+  else {
+    table(["file", "rows", "sha256"], manifest.files.map((f) => [f.name, f.rows, f.sha256]));
+    process.stdout.write(`Wrote the pack for blocks ${manifest.blocks.first}-${manifest.blocks.last} to ${out}, signed by ${manifest.ledger.operator}.\n`);
+  }
+  return EXIT.OK;
+}
+
+export async function auditVerifyPack(o: Opts, dir: string): Promise<number> {
+  const { verifyPackDir } = await import("../../../services/src/audit/export-pack-format");
+  const check = verifyPackDir(dir, o.operator ? String(o.operator) : undefined);
+  if (o.json) printJson({ ok: check.ok, signer: check.signer, problems: check.problems, files: check.manifest?.files ?? [] });
+  else if (check.ok) {
+    const m = check.manifest!;
+    table(["file", "rows", "sha256"], m.files.map((f) => [f.name, f.rows, f.sha256]));
+    process.stdout.write(
+      `OK: every file matches the manifest, signed by the ledger's operator ${check.signer} (chain ${m.ledger.chainId}, blocks ${m.blocks.first}-${m.blocks.last}). ` +
+        `Check that this is the operator of the ledger you expect (deployment record, or the registry's ONBOARDING_OPERATOR role).\n`,
+    );
+  } else process.stdout.write(`The pack in ${dir} does not check out:\n${check.problems.map((p) => `  ${p}\n`).join("")}`);
+  return check.ok ? EXIT.OK : EXIT.REFUSED;
+}
+

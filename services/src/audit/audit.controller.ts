@@ -1,9 +1,9 @@
 /**
  * Audit routes: the ledger event feed (members see the events that name them; auditors and
  * compliance officers see all), the verification of the database against the chain, and the
- * streamed export (auditors and compliance officers only).
+ * streamed export and the regulator's export pack for a period (auditors and compliance officers only).
  */
-import { Controller, Get, Query, Res } from "@nestjs/common";
+import { Controller, Get, NotFoundException, Param, Query, Res } from "@nestjs/common";
 import {
   ApiBearerAuth,
   ApiExtraModels,
@@ -17,7 +17,9 @@ import {
 import type { Response } from "express";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { AuditService } from "./audit.service";
-import { ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
+import { ExportAuditEventsQueryDto, ExportPackQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
+import { PACK_FILE_NAMES, type PackFileName, type PackManifest, type PackSignature } from "./export-pack-format";
+import { ExportPackService } from "./export-pack.service";
 import { LedgerEventPageDto } from "./dto/ledger-event.dto";
 import { TableCountDto, VerifyQueryDto, VerifyReportDto } from "./dto/verify-report.dto";
 import { VerifyService } from "./verify.service";
@@ -32,6 +34,7 @@ export class AuditController {
   constructor(
     private readonly audit: AuditService,
     private readonly verifier: VerifyService,
+    private readonly packs: ExportPackService,
   ) {}
 
   @Get("events")
@@ -64,5 +67,48 @@ export class AuditController {
   @ApiOkResponse({ description: "CSV with a header row, or a JSON array; X-Ledger-Checkpoint names the last block included" })
   export(@CurrentUser() user: AuthUser, @Query() query: ExportAuditEventsQueryDto, @Res() res: Response): Promise<void> {
     return this.audit.export(query, res, user);
+  }
+
+  @Get("pack")
+  @RequireRoles("auditor", "compliance")
+  @ApiOperation({
+    summary:
+      "The export pack of a period [from, to) or [fromBlock, toBlock): the manifest (files, row counts, SHA-256) and its EIP-191 signature " +
+      "by the operator key; fetch each file from /audit/pack/files/{name} with the same period (auditors, compliance; docs/EXPORT-PACK.md)",
+  })
+  @ApiOkResponse({ description: "{ manifest, signature }: manifest.json is the manifest's canonical JSON (RFC 8785), the bytes signed" })
+  @ApiProblems([409, "The period reaches past the indexed head (PeriodNotIndexed)"])
+  async pack(@Query() query: ExportPackQueryDto): Promise<{ manifest: PackManifest; signature: PackSignature }> {
+    const { manifest, signature } = await this.packs.manifest(await this.packs.resolve(query));
+    return { manifest, signature };
+  }
+
+  @Get("pack/files/:name")
+  @RequireRoles("auditor", "compliance")
+  @ApiOperation({ summary: `One file of the export pack of a period, as CSV (${PACK_FILE_NAMES.join(", ")}; auditors, compliance)` })
+  @ApiProduces("text/csv")
+  @ApiOkResponse({ description: "RFC 4180 CSV (CRLF, header row, UTF-8): the bytes the manifest hashes" })
+  @ApiProblems(404, [409, "The period reaches past the indexed head (PeriodNotIndexed)"])
+  async packFile(@Param("name") name: string, @Query() query: ExportPackQueryDto, @Res() res: Response): Promise<void> {
+    if (!(PACK_FILE_NAMES as string[]).includes(name)) {
+      throw new NotFoundException(`No pack file ${name}; a pack has ${PACK_FILE_NAMES.join(", ")}.`);
+    }
+    const range = await this.packs.resolve(query);
+    res.status(200);
+    res.setHeader("Content-Type", "text/csv; charset=utf-8");
+    res.setHeader("Content-Disposition", `attachment; filename="${name}"`);
+    res.setHeader("Cache-Control", "no-store");
+    let closed = false;
+    res.on("close", () => (closed = true));
+    try {
+      for await (const chunk of this.packs.file(name as PackFileName, range)) {
+        if (closed) return;
+        // Wait for the client to take the buffered rows, or to go away.
+        if (!res.write(chunk.text)) await new Promise((r) => (res.once("drain", r), res.once("close", r)));
+      }
+      res.end();
+    } catch (err) {
+      res.destroy(err as Error);
+    }
   }
 }

@@ -7,12 +7,13 @@ import { Module } from "@nestjs/common";
 import { PaymentRecordsModule } from "../payment-records/payment-records.module";
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
+import { ExportPackService } from "./export-pack.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
   imports: [PaymentRecordsModule],
   controllers: [AuditController],
-  providers: [AuditService, VerifyService],
+  providers: [AuditService, VerifyService, ExportPackService],
   exports: [AuditService, VerifyService],
 })
 export class AuditModule {}

@@ -95,3 +95,30 @@ export class ExportAuditEventsQueryDto extends AuditEventFilterDto {
   @IsIn(EXPORT_DATASETS, { message: `dataset must be one of ${EXPORT_DATASETS.join(", ")}` })
   dataset?: ExportDataset;
 }
+
+/** The period of an export pack: times [from, to) or blocks [fromBlock, toBlock), one pair only. */
+export class ExportPackQueryDto {
+  @ApiPropertyOptional({ description: "Start of the period, inclusive (ISO 8601); with `to`" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: "End of the period, exclusive (ISO 8601); with `from`" })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({ description: "First block of the period, inclusive; with `toBlock`" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  fromBlock?: number;
+
+  @ApiPropertyOptional({ description: "End block of the period, exclusive; with `fromBlock`" })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  toBlock?: number;
+}
