@@ -42,26 +42,22 @@ export function entityIdHash(label: string): string {
   return ethers.keccak256(ethers.toUtf8Bytes(label));
 }
 
-/** Deploys the ledger, registers one member per role (two suppliers, buyers and financiers), funds
- * buyers and financiers, and gives the ledger contracts unlimited allowances from them. */
-export async function ledgerFixture(): Promise<LedgerFixture> {
+/** The test accounts by the part they play (the first twelve signers), and every signer. */
+export async function namedActors(): Promise<{ actors: Actors; signers: HardhatEthersSigner[] }> {
   const signers = await ethers.getSigners();
   const [admin, operator, officer, issuer, supplier, supplier2, buyer, buyer2, financier, financier2, auditor, outsider] =
     signers;
-  const actors: Actors = {
-    admin,
-    operator,
-    officer,
-    issuer,
-    supplier,
-    supplier2,
-    buyer,
-    buyer2,
-    financier,
-    financier2,
-    auditor,
-    outsider,
+  return {
+    signers,
+    actors: { admin, operator, officer, issuer, supplier, supplier2, buyer, buyer2, financier, financier2, auditor, outsider },
   };
+}
+
+/** Deploys the ledger, registers one member per role (two suppliers, buyers and financiers), funds
+ * buyers and financiers, and gives the ledger contracts unlimited allowances from them. */
+export async function ledgerFixture(): Promise<LedgerFixture> {
+  const { actors } = await namedActors();
+  const { admin, operator, officer, issuer, supplier, supplier2, buyer, buyer2, financier, financier2, auditor } = actors;
   const ledger = await deployLedger(admin, {
     admin: admin.address,
     onboardingOperator: operator.address,

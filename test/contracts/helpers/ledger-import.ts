@@ -10,7 +10,7 @@ import { deployLedger, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IFinancingImport } from "../../../typechain-types/contracts/financing/Financing";
 import type { IReceivablesImport } from "../../../typechain-types/contracts/receivables/Receivables";
 import type { IRegistryImport } from "../../../typechain-types/contracts/registry/ParticipantRegistry";
-import { DAY, JURISDICTION_CN, ROLE, YEAR, entityIdHash, type Actors } from "./fixture";
+import { DAY, JURISDICTION_CN, ROLE, YEAR, entityIdHash, namedActors, type Actors } from "./fixture";
 
 export type ImportedReceivable = IReceivablesImport.ImportedReceivableStruct;
 export type ImportedCreditLine = IFinancingImport.ImportedCreditLineStruct;
@@ -68,24 +68,9 @@ export type ImportFixture = Ledger & ImportActors & { actors: Actors };
 
 /** A fresh version-2 ledger whose import window is open for `migrator`, nothing imported yet. */
 export async function importTargetFixture(): Promise<ImportFixture> {
-  const signers = await ethers.getSigners();
-  const [admin, operator, officer, issuer, supplier, supplier2, buyer, buyer2, financier, financier2, auditor, outsider] =
-    signers;
+  const { actors, signers } = await namedActors();
+  const { admin, operator, officer, issuer } = actors;
   const migrator = signers[12];
-  const actors: Actors = {
-    admin,
-    operator,
-    officer,
-    issuer,
-    supplier,
-    supplier2,
-    buyer,
-    buyer2,
-    financier,
-    financier2,
-    auditor,
-    outsider,
-  };
   const ledger = await deployLedger(admin, {
     admin: admin.address,
     onboardingOperator: operator.address,
