@@ -797,15 +797,36 @@ function describeBreakdown(tx: Tx): string {
   return s;
 }
 
-async function main(): Promise<void> {
-  const started = new Date();
+/** The rows of one measured group, in the order they are measured. */
+function rowCollector(): {
+  rows: Row[];
+  budgeted: (key: string, label: string, m: Measured, budget: bigint, baseline: BaselineKey, per?: number) => void;
+  other: (key: string, label: string, m: Measured, baseline: BaselineKey) => void;
+} {
+  const rows: Row[] = [];
+  return {
+    rows,
+    budgeted: (key, label, m, budget, baseline, per) => {
+      rows.push({ key, label, m, budget, baseline, per });
+    },
+    other: (key, label, m, baseline) => {
+      rows.push({ key, label, m, baseline });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ the steps
+
+/** Deploys the ledger and its participants and takes the snapshot every scenario starts from. */
+async function setUp(): Promise<void> {
   console.log("Building the base state (ledger, members, balances, allowances, lines) …");
   await buildBase();
   base = await takeSnapshot();
-  const { registry, receivables, financing, buyer, supplier, financier, relayer } = B;
+}
 
-  process.stdout.write("Measuring ");
-  // ---- baselines
+/** Plain OpenZeppelin transactions on the same network, the yardsticks of the "vs baseline" column. */
+async function measureBaselines(): Promise<Record<BaselineKey, bigint>> {
+  const { relayer } = B;
   const empty = await scenario(
     "empty",
     async () => null,
@@ -821,19 +842,17 @@ async function main(): Promise<void> {
     async () => ({ to: freshAddress(), amount: between(1_000_00n, 100_000_00n) }),
     async ({ to, amount }) => [await record("ERC20.transfer", B.erc20.connect(B.admin).transfer(to, amount))],
   );
-  const baselines: Record<BaselineKey, bigint> = {
+  return {
     empty: sum(empty.direct),
     erc721: sum(erc721.direct),
     erc20: sum(erc20.direct),
   };
+}
 
-  // ---- budgeted operations
-  const rows: Row[] = [];
-  const budgeted = (key: string, label: string, m: Measured, budget: bigint, baseline: BaselineKey, per?: number) =>
-    rows.push({ key, label, m, budget, baseline, per });
-  const other = (key: string, label: string, m: Measured, baseline: BaselineKey) =>
-    rows.push({ key, label, m, baseline });
-
+/** Budgeted: registering a member, tokenising (single, first, batch) and acceptance. */
+async function measureOnboardingAndTokenising(): Promise<Row[]> {
+  const { registry, receivables, buyer, supplier, relayer } = B;
+  const { rows, budgeted } = rowCollector();
   budgeted(
     "register",
     "register a member",
@@ -912,6 +931,12 @@ async function main(): Promise<void> {
     50_000n,
     "erc20",
   );
+  return rows;
+}
+
+/** Budgeted: approving financing (established and first-ever parties) and repayment. */
+async function measureFinancingAndRepayment(): Promise<Row[]> {
+  const { rows, budgeted } = rowCollector();
   budgeted(
     "approve",
     "approve financing: supplier and financier already hold receivables",
@@ -947,6 +972,12 @@ async function main(): Promise<void> {
     90_000n,
     "erc20",
   );
+  return rows;
+}
+
+/** Budgeted: a receivable's whole lifecycle, relayed act by act and with financing in one transaction. */
+async function measureLifecycles(): Promise<Row[]> {
+  const { rows, budgeted } = rowCollector();
   budgeted(
     "lifecycle",
     "whole lifecycle (4 receipts; relayed 5): established participants",
@@ -968,8 +999,13 @@ async function main(): Promise<void> {
     350_000n,
     "erc20",
   );
+  return rows;
+}
 
-  // ---- other operations (no budget)
+/** No budget: requesting financing and opening a credit line. */
+async function measureFinancingSetUp(): Promise<Row[]> {
+  const { financing, buyer, supplier, financier, relayer } = B;
+  const { rows, other } = rowCollector();
   other(
     "request",
     "request financing",
@@ -1034,6 +1070,13 @@ async function main(): Promise<void> {
     ),
     "erc20",
   );
+  return rows;
+}
+
+/** No budget: split, transfer, credit note and cancellation of a receivable. */
+async function measureReceivableUpkeep(): Promise<Row[]> {
+  const { receivables, supplier, financier, relayer } = B;
+  const { rows, other } = rowCollector();
   other(
     "split",
     "split into 2",
@@ -1133,6 +1176,13 @@ async function main(): Promise<void> {
     ),
     "erc20",
   );
+  return rows;
+}
+
+/** No budget: invalidating a nonce in a used and in a fresh bitmap word. */
+async function measureNonceInvalidation(): Promise<Row[]> {
+  const { receivables, supplier } = B;
+  const { rows, other } = rowCollector();
   other(
     "invalidate",
     "invalidateNonce: the word already holds a used nonce",
@@ -1169,7 +1219,14 @@ async function main(): Promise<void> {
     ),
     "empty",
   );
-  // Last: it moves the clock past the due date and grace period.
+  return rows;
+}
+
+/** No budget: marking a receivable defaulted. Measured last: it moves the clock past the due date
+ * and grace period. */
+async function measureDefault(): Promise<Row[]> {
+  const { receivables, supplier } = B;
+  const { rows, other } = rowCollector();
   other(
     "default",
     "markDefaulted",
@@ -1188,32 +1245,52 @@ async function main(): Promise<void> {
     "erc20",
   );
   process.stdout.write("\n\n");
+  return rows;
+}
 
-  // ---- table
+// ------------------------------------------------------------------ the report steps
+
+/**
+ * The "within budget" cell of every row, and a line for every budget missed (direct before relayed,
+ * in row order).
+ */
+function checkBudgets(rows: Row[]): { within: string[]; misses: string[] } {
   const misses: string[] = [];
-  const tableRows = rows.map((row) => {
+  const within = rows.map((row) => {
+    if (row.budget === undefined) return "—";
+    const d = gasOf(row.m.direct, row.per) as bigint;
+    const r = gasOf(row.m.relayed, row.per);
+    const dOk = d <= row.budget;
+    const rOk = r === undefined || r <= row.budget;
+    let cell = dOk ? "yes" : "NO";
+    if (!rOk) cell += " (BySig: NO)";
+    if (!dOk) misses.push(`BUDGET MISSED: ${row.label}: direct ${formatInt(d)} > budget ${formatInt(row.budget)}`);
+    if (!rOk && r !== undefined) {
+      misses.push(`BUDGET MISSED (relayed): ${row.label}: BySig ${formatInt(r)} > budget ${formatInt(row.budget)}`);
+    }
+    return cell;
+  });
+  return { within, misses };
+}
+
+/** The baseline table and the table of every measured act (gas, budget verdict, ratio to its baseline). */
+function renderTables(
+  rows: Row[],
+  baselines: Record<BaselineKey, bigint>,
+  within: string[],
+): { table: string; baselineTable: string } {
+  const tableRows = rows.map((row, i) => {
     const d = gasOf(row.m.direct, row.per) as bigint;
     const r = gasOf(row.m.relayed, row.per);
     const perNote = row.per ? ` (${formatInt(sum(row.m.direct))} / ${row.per})` : "";
     const perNoteR = row.per && row.m.relayed ? ` (${formatInt(sum(row.m.relayed))} / ${row.per})` : "";
-    let within = "—";
-    if (row.budget !== undefined) {
-      const dOk = d <= row.budget;
-      const rOk = r === undefined || r <= row.budget;
-      within = dOk ? "yes" : "NO";
-      if (!rOk) within += " (BySig: NO)";
-      if (!dOk) misses.push(`BUDGET MISSED: ${row.label}: direct ${formatInt(d)} > budget ${formatInt(row.budget)}`);
-      if (!rOk && r !== undefined) {
-        misses.push(`BUDGET MISSED (relayed): ${row.label}: BySig ${formatInt(r)} > budget ${formatInt(row.budget)}`);
-      }
-    }
     const ratio = Number(d) / Number(baselines[row.baseline]);
     return [
       row.label,
       formatInt(d) + perNote,
       r === undefined ? "—" : formatInt(r) + perNoteR,
       row.budget === undefined ? "—" : formatInt(row.budget),
-      within,
+      within[i],
       `${ratio.toFixed(ratio < 10 ? 2 : 1)}× ${BASELINE_NAMES[row.baseline]}`,
     ];
   });
@@ -1231,12 +1308,20 @@ async function main(): Promise<void> {
     ],
     ["l", "r"],
   );
-  const floorBinding = rows.flatMap((row) =>
+  return { table, baselineTable };
+}
+
+/** "row label: receipt label" of every receipt whose gas the EIP-7623 calldata floor sets. */
+function floorBound(rows: Row[]): string[] {
+  return rows.flatMap((row) =>
     [...row.m.direct, ...(row.m.relayed ?? [])]
       .filter((t) => t.floorGas >= t.gasUsed)
       .map((t) => `${row.label}: ${t.label}`),
   );
+}
 
+/** Prints the tables, then the budgets missed, the failed checks and the calldata-floor notes. */
+function printReport(baselineTable: string, table: string, misses: string[], floorBinding: string[]): void {
   console.log(baselineTable);
   console.log();
   console.log(table);
@@ -1245,20 +1330,38 @@ async function main(): Promise<void> {
   if (misses.length === 0) console.log("All budgets met.");
   for (const line of checkFailures) console.log(`CHECK FAILED: ${line}`);
   for (const line of floorBinding) console.log(`NOTE: the EIP-7623 calldata floor sets the gas of ${line}`);
+}
 
-  // ---- document
-  const byKey = new Map(rows.map((r) => [r.key, r]));
-  const body = buildDocument({
-    started,
-    baselineTable,
-    table,
-    misses,
-    baselines,
-    byKey,
-    floorBinding,
-  });
-  writeBenchmarkSection("gas", body);
+/** Rewrites the gas section of docs/BENCHMARKS.md. */
+function writeReport(x: Omit<DocInput, "byKey">, rows: Row[]): void {
+  writeBenchmarkSection("gas", buildDocument({ ...x, byKey: new Map(rows.map((r) => [r.key, r])) }));
   console.log(`\nWrote the gas section of docs/BENCHMARKS.md`);
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  await setUp();
+  process.stdout.write("Measuring ");
+  const baselines = await measureBaselines();
+  const rows: Row[] = [];
+  for (const group of [
+    measureOnboardingAndTokenising,
+    measureFinancingAndRepayment,
+    measureLifecycles,
+    measureFinancingSetUp,
+    measureReceivableUpkeep,
+    measureNonceInvalidation,
+    measureDefault,
+  ]) {
+    rows.push(...(await group()));
+  }
+  process.stdout.write("\n\n");
+
+  const { within, misses } = checkBudgets(rows);
+  const { table, baselineTable } = renderTables(rows, baselines, within);
+  const floorBinding = floorBound(rows);
+  printReport(baselineTable, table, misses, floorBinding);
+  writeReport({ started, baselineTable, table, misses, baselines, floorBinding }, rows);
 }
 
 // ------------------------------------------------------------------ docs/BENCHMARKS.md

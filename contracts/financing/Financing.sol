@@ -141,7 +141,7 @@ contract Financing is
         return _open(msg.sender, debtor, supplier, terms);
     }
 
-    /// @notice Opens a credit line authorised by `financier`'s signature.
+    /// @inheritdoc IFinancing
     function openCreditLineBySig(
         address financier,
         address debtor,
@@ -161,7 +161,7 @@ contract Financing is
         _update(msg.sender, lineId, terms);
     }
 
-    /// @notice Updates a credit line, authorised by the financier's signature.
+    /// @inheritdoc IFinancing
     function updateCreditLineBySig(
         address financier,
         uint256 lineId,
@@ -180,7 +180,7 @@ contract Financing is
         _close(msg.sender, lineId);
     }
 
-    /// @notice Closes a credit line, authorised by the financier's signature.
+    /// @inheritdoc IFinancing
     function closeCreditLineBySig(address financier, uint256 lineId, Authorization calldata auth) external {
         _verifySigned(
             financier,
@@ -197,7 +197,7 @@ contract Financing is
         _storeRequest(_request(msg.sender, receivableId, terms), terms);
     }
 
-    /// @notice Requests financing, authorised by the holder's signature.
+    /// @inheritdoc IFinancing
     function requestFinancingBySig(
         address supplier,
         uint256 receivableId,
@@ -213,7 +213,7 @@ contract Financing is
         _withdraw(msg.sender, receivableId);
     }
 
-    /// @notice Withdraws a pending request, authorised by the requester's signature.
+    /// @inheritdoc IFinancing
     function withdrawFinancingRequestBySig(address supplier, uint256 receivableId, Authorization calldata auth) external {
         _verifySigned(
             supplier,
@@ -228,7 +228,7 @@ contract Financing is
         _approveStored(msg.sender, receivableId, approval);
     }
 
-    /// @notice Approves financing, authorised by the financier's signature.
+    /// @inheritdoc IFinancing
     function approveFinancingBySig(
         address financier,
         uint256 receivableId,
@@ -304,7 +304,7 @@ contract Financing is
         _reject(msg.sender, receivableId, lineId, reasonCode);
     }
 
-    /// @notice Rejects financing, authorised by the financier's signature.
+    /// @inheritdoc IFinancing
     function rejectFinancingBySig(
         address financier,
         uint256 receivableId,
@@ -327,7 +327,7 @@ contract Financing is
         _writeOff(msg.sender, receivableId);
     }
 
-    /// @notice Writes off a defaulted financing, authorised by the financier's signature.
+    /// @inheritdoc IFinancing
     function writeOffBySig(address financier, uint256 receivableId, Authorization calldata auth) external {
         _verifySigned(
             financier,

@@ -253,23 +253,62 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @notice A verified financier opens a line for a debtor and/or a supplier (zero: any).
     function openCreditLine(address debtor, address supplier, LineTerms calldata terms) external returns (uint256 lineId);
 
+    /// @notice Opens a credit line authorised by `financier`'s EIP-712 signature.
+    function openCreditLineBySig(
+        address financier,
+        address debtor,
+        address supplier,
+        LineTerms calldata terms,
+        Authorization calldata auth
+    ) external returns (uint256 lineId);
+
     /// @notice The line's financier changes its terms; the limit may not drop below utilisation.
     function updateCreditLine(uint256 lineId, LineTerms calldata terms) external;
 
+    /// @notice Changes a credit line's terms, authorised by the financier's signature.
+    function updateCreditLineBySig(
+        address financier,
+        uint256 lineId,
+        LineTerms calldata terms,
+        Authorization calldata auth
+    ) external;
+
     /// @notice The line's financier closes it to new financing; running financings continue.
     function closeCreditLine(uint256 lineId) external;
+
+    /// @notice Closes a credit line, authorised by the financier's signature.
+    function closeCreditLineBySig(address financier, uint256 lineId, Authorization calldata auth) external;
 
     /// @notice The holder (a verified supplier) of an accepted receivable asks a line to finance it
     /// on `terms`. A pending request is superseded when its line is closed or expired, it lapsed,
     /// or its requester no longer holds the receivable; otherwise FinancingRequestPending.
     function requestFinancing(uint256 receivableId, RequestTerms calldata terms) external;
 
+    /// @notice Requests financing, authorised by the holder's signature.
+    function requestFinancingBySig(
+        address supplier,
+        uint256 receivableId,
+        RequestTerms calldata terms,
+        Authorization calldata auth
+    ) external;
+
     /// @notice The requester withdraws its pending request.
     function withdrawFinancingRequest(uint256 receivableId) external;
+
+    /// @notice Withdraws a pending request, authorised by the requester's signature.
+    function withdrawFinancingRequestBySig(address supplier, uint256 receivableId, Authorization calldata auth) external;
 
     /// @notice The line's financier approves a pending request: assignment, payment and
     /// utilisation in one step, refused below the request's terms.
     function approveFinancing(uint256 receivableId, Approval calldata approval) external;
+
+    /// @notice Approves a pending request, authorised by the financier's signature.
+    function approveFinancingBySig(
+        address financier,
+        uint256 receivableId,
+        Approval calldata approval,
+        Authorization calldata auth
+    ) external;
 
     /// @notice The line's financier approves the holder's signed request in the same transaction,
     /// without storing the request first. The holder's signature is the one requestFinancingBySig
@@ -307,8 +346,20 @@ interface IFinancing is IRepaymentRouter, ISignedActions {
     /// @notice The line's financier rejects a request on `lineId` with a reason code.
     function rejectFinancing(uint256 receivableId, uint256 lineId, bytes32 reasonCode) external;
 
+    /// @notice Rejects a request, authorised by the financier's signature.
+    function rejectFinancingBySig(
+        address financier,
+        uint256 receivableId,
+        uint256 lineId,
+        bytes32 reasonCode,
+        Authorization calldata auth
+    ) external;
+
     /// @notice The financier writes off the principal of a defaulted receivable, releasing the line.
     function writeOff(uint256 receivableId) external;
+
+    /// @notice Writes off a defaulted financing, authorised by the financier's signature.
+    function writeOffBySig(address financier, uint256 receivableId, Authorization calldata auth) external;
 
     /// @notice The credit line `lineId` (reverts when unknown).
     function creditLine(uint256 lineId) external view returns (CreditLineView memory);

@@ -137,6 +137,8 @@ interface IReceivables is ISignedActions {
     error ReceivableNotOverdue(uint256 id, uint256 overdueAt);
     /// @notice Thrown when a batch is empty or longer than MAX_BATCH.
     error ReceivableInvalidBatchSize(uint256 size);
+    /// @notice Thrown at deployment when the financing module address is zero.
+    error ReceivableInvalidFinancingModule();
 
     /// @notice Emitted when an invoice is tokenised.
     /// @param id Token id (`receivableIdOf(fingerprint)`).

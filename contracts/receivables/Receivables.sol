@@ -113,9 +113,6 @@ contract Receivables is
     /// document hash against (the record has no room for it).
     mapping(bytes32 documentHash => uint256 receivableId) private _documents;
 
-    /// @notice Thrown when the financing module address is zero.
-    error ReceivableInvalidFinancingModule();
-
     /// @param registry Participant registry.
     /// @param token Settlement token (any ERC-20; if it implements IPauseClock, a default needs a
     /// full grace period after its last unpause too). It must let this contract hold it (a system
