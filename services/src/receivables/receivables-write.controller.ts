@@ -54,7 +54,10 @@ import {
   UnsignedReceivableActDto,
   UploadDocumentDto,
 } from "./dto/receivable-write.dto";
-import { ReceivablesWriteService, type WriteOutcome } from "./receivables-write.service";
+import type { WriteOutcome } from "./receivable-act-runner";
+import { ReceivableDocumentsService } from "./receivable-documents.service";
+import { ReceivableLifecycleService } from "./receivable-lifecycle.service";
+import { ReceivableTokeniseService } from "./receivable-tokenise.service";
 import { ApiProblems } from "../common/problem-details";
 
 const WAIT = new ParseBoolPipe({ optional: true });
@@ -81,7 +84,11 @@ function answer(res: Response, out: WriteOutcome): UnsignedReceivableActDto | Ac
 @ApiProblems(400, 401, 403, [404, "No such receivable"], [409, "Conflicts with the ledger's state, or the Idempotency-Key is in use"])
 @Controller("receivables")
 export class ReceivablesWriteController {
-  constructor(private readonly receivables: ReceivablesWriteService) {}
+  constructor(
+    private readonly tokenising: ReceivableTokeniseService,
+    private readonly lifecycle: ReceivableLifecycleService,
+    private readonly documents: ReceivableDocumentsService,
+  ) {}
 
   @Post()
   @RequireRoles("supplier")
@@ -95,7 +102,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.tokenise(user, dto, file, wait ?? false));
+    return answer(res, await this.tokenising.tokenise(user, dto, file, wait ?? false));
   }
 
   @Post("batch")
@@ -108,7 +115,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.tokeniseBatch(user, dto, wait ?? false));
+    return answer(res, await this.tokenising.tokeniseBatch(user, dto, wait ?? false));
   }
 
   @Post("attestations")
@@ -120,7 +127,7 @@ export class ReceivablesWriteController {
   })
   @ApiCreatedResponse({ type: InvoiceAttestationResponseDto })
   attest(@CurrentUser() user: AuthUser, @Body() dto: AttestInvoicesDto): Promise<InvoiceAttestationResponseDto> {
-    return this.receivables.attest(user, dto);
+    return this.tokenising.attest(user, dto);
   }
 
   @Post(":id/accept")
@@ -134,7 +141,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.accept(user, id, dto, wait ?? false));
+    return answer(res, await this.lifecycle.accept(user, id, dto, wait ?? false));
   }
 
   @Post(":id/cancel")
@@ -148,7 +155,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.cancel(user, id, dto, wait ?? false));
+    return answer(res, await this.lifecycle.cancel(user, id, dto, wait ?? false));
   }
 
   @Post(":id/split")
@@ -162,7 +169,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.split(user, id, dto, wait ?? false));
+    return answer(res, await this.lifecycle.split(user, id, dto, wait ?? false));
   }
 
   @Post(":id/transfer")
@@ -176,7 +183,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.transfer(user, id, dto, wait ?? false));
+    return answer(res, await this.lifecycle.transfer(user, id, dto, wait ?? false));
   }
 
   @Post(":id/credit-notes")
@@ -192,7 +199,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.creditNote(user, id, dto, file, wait ?? false));
+    return answer(res, await this.lifecycle.creditNote(user, id, dto, file, wait ?? false));
   }
 
   @Post(":id/repay")
@@ -208,7 +215,7 @@ export class ReceivablesWriteController {
     @Res({ passthrough: true }) res: Response,
     @Query("wait", WAIT) wait?: boolean,
   ) {
-    return answer(res, await this.receivables.repay(user, id, dto, wait ?? false));
+    return answer(res, await this.lifecycle.repay(user, id, dto, wait ?? false));
   }
 
   @Post(":id/documents")
@@ -225,7 +232,7 @@ export class ReceivablesWriteController {
     @Body() _dto: UploadDocumentDto,
     @UploadedFile() file: UploadedDocument | undefined,
   ): Promise<DocumentUploadResponseDto> {
-    return this.receivables.uploadDocument(user, id, file);
+    return this.documents.uploadDocument(user, id, file);
   }
 
   @Get(":id/documents")
@@ -233,7 +240,7 @@ export class ReceivablesWriteController {
   @ApiOperation({ summary: "Documents linked to the receivable (parties, auditors, compliance officers)" })
   @ApiOkResponse({ type: [ReceivableDocumentResponseDto] })
   list(@CurrentUser() user: AuthUser, @Param("id", ReceivableIdPipe) id: string): Promise<ReceivableDocumentResponseDto[]> {
-    return this.receivables.listDocuments(user, id);
+    return this.documents.listDocuments(user, id);
   }
 
   @Get(":id/documents/:sha256")
@@ -246,7 +253,7 @@ export class ReceivablesWriteController {
     @Param("id", ReceivableIdPipe) id: string,
     @Param("sha256", Sha256Pipe) sha256: string,
   ): Promise<StreamableFile> {
-    const { row, content } = await this.receivables.downloadDocument(user, id, sha256);
+    const { row, content } = await this.documents.downloadDocument(user, id, sha256);
     return attachment(content, row.filename, row.contentType);
   }
 }

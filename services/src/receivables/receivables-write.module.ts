@@ -11,7 +11,12 @@ import { ComplianceModule } from "../compliance/compliance.module";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
 import { ReceivablesWriteController } from "./receivables-write.controller";
-import { ReceivablesWriteService } from "./receivables-write.service";
+import { InvoiceChecksService } from "./invoice-checks.service";
+import { ReceivableActRunner } from "./receivable-act-runner";
+import { ReceivableDocumentsService } from "./receivable-documents.service";
+import { ReceivableLifecycleService } from "./receivable-lifecycle.service";
+import { ReceivableTokeniseService } from "./receivable-tokenise.service";
+import { RepayPermitService } from "./repay-permit.service";
 
 @Module({
   imports: [
@@ -28,7 +33,14 @@ import { ReceivablesWriteService } from "./receivables-write.service";
     }),
   ],
   controllers: [ReceivablesWriteController],
-  providers: [ReceivablesWriteService, DocumentsStore],
-  exports: [ReceivablesWriteService],
+  providers: [
+    ReceivableActRunner,
+    InvoiceChecksService,
+    ReceivableTokeniseService,
+    ReceivableLifecycleService,
+    ReceivableDocumentsService,
+    RepayPermitService,
+    DocumentsStore,
+  ],
 })
 export class ReceivablesWriteModule {}
