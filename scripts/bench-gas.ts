@@ -13,7 +13,8 @@
  * resets, so an established participant's act lands in a bitmap word that already holds a used nonce
  * (a 5,000-gas update) and a first-ever participant's first act on a contract in a word never touched
  * (a new slot, 22,100); both are checked before signing. Calldata is realistic: pseudo-random
- * 32-byte hashes and non-round amounts, derived from a fixed seed so that runs are comparable.
+ * 32-byte hashes and non-round amounts, derived from a fixed seed, and every signed time is a
+ * constant offset from a pinned start (START), so two runs give identical figures.
  * Each receipt is also traced (debug_traceTransaction) to count the storage writes and events
  * behind the number. Budgets are reported, not enforced: the exit code is 0 when a budget is missed
  * and non-zero only when the benchmark itself breaks.
@@ -55,6 +56,27 @@ const TX_BASE = 21_000n;
 /** Receivables.Status and Financing.Status values the checks read. */
 const RS = { Issued: 1n, Accepted: 2n, Financed: 3n, Paid: 4n, Defaulted: 5n, Cancelled: 6n, Split: 7n } as const;
 const FS = { Requested: 1n, Active: 3n, Repaid: 4n } as const;
+
+// ------------------------------------------------------------------ pinned clock
+
+/**
+ * The instant set-up moves the chain to (2030-01-01T00:00:00Z). Every signed time — KYC, attestation
+ * and line expiries, due dates, request lapses, act deadlines, quote instants — is this plus constants,
+ * never the wall clock or the latest block, so the calldata (and its zero-byte count) is the same in
+ * every run. Block timestamps still follow the wall clock from here on, a few seconds per run, which
+ * stays far inside every window signed below (the shortest, an act's deadline, is an hour).
+ */
+const START = 1_893_456_000n;
+/** The scenario's clock: START in the base state, moved only by `advance`. */
+let clock = START;
+function now(): bigint {
+  return clock;
+}
+/** Moves the scenario's clock and the chain by `seconds`. */
+async function advance(seconds: bigint): Promise<void> {
+  clock += seconds;
+  await time.increaseTo(clock);
+}
 
 // ------------------------------------------------------------------ deterministic "random" calldata
 
@@ -265,7 +287,7 @@ async function buildBase(): Promise<Base> {
   };
   const { registry, token, receivables, financing } = ledger;
 
-  const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
+  const kycExpiry = now() + 2n * YEAR;
   const members: Array<[Signer, number]> = [
     [buyer, ROLE.BUYER],
     [supplier, ROLE.SUPPLIER],
@@ -306,11 +328,10 @@ async function buildBase(): Promise<Base> {
 // ------------------------------------------------------------------ scenario helpers
 
 async function invoice(debtor: string, dueIn?: bigint): Promise<IReceivables.InvoiceStruct> {
-  const now = BigInt(await time.latest());
   return {
     debtor,
     faceValue: between(10_000_00n, 2_000_000_00n),
-    dueDate: now + (dueIn ?? between(30n * DAY, 180n * DAY)),
+    dueDate: now() + (dueIn ?? between(30n * DAY, 180n * DAY)),
     documentHash: word(),
     fingerprint: word(),
   };
@@ -325,7 +346,7 @@ async function attestation(
   invoices: IReceivables.InvoiceStruct[],
   batch: boolean,
 ): Promise<IReceivables.AttestationStruct> {
-  const expiry = BigInt(await time.latest()) + DAY;
+  const expiry = now() + DAY;
   const sellerAddress = await seller.getAddress();
   for (const inv of invoices) {
     termsById.set(idOf(inv), { seller: sellerAddress, faceValue: inv.faceValue, dueDate: inv.dueDate, documentHash: inv.documentHash });
@@ -368,7 +389,7 @@ async function lineTerms(maxAdvanceBps: bigint) {
     limit: between(40_000_000_00n, 60_000_000_00n),
     maxAdvanceBps,
     discountBps: 450n,
-    expiry: BigInt(await time.latest()) + YEAR,
+    expiry: now() + YEAR,
   };
 }
 
@@ -379,7 +400,7 @@ async function finance(id: bigint, lineId: bigint, supplier = B.supplier, financ
 
 /** Request terms held to the line's quote now, lapsing in 30 days (what the service hands out). */
 async function reqTerms(lineId: bigint, id?: bigint): Promise<RequestTerms> {
-  const at = BigInt(await time.latest());
+  const at = now();
   if (id === undefined) return anyTerms(lineId, at + 30n * DAY);
   const q = await approvalAtLineTerms(B, id, REGISTRATION, at, lineId);
   return requestTermsFromQuote(lineId, { paid: q.paid, discount: q.advance - q.paid }, at + 30n * DAY);
@@ -387,11 +408,11 @@ async function reqTerms(lineId: bigint, id?: bigint): Promise<RequestTerms> {
 
 /** The approval of `id` at its line's current terms (quoted now: payouts only grow with time). */
 async function approval(id: bigint, lineId?: bigint): Promise<ApprovalTerms> {
-  return approvalAtLineTerms(B, id, REGISTRATION, BigInt(await time.latest()), lineId);
+  return approvalAtLineTerms(B, id, REGISTRATION, now(), lineId);
 }
 
-async function deadline(): Promise<bigint> {
-  return BigInt(await time.latest()) + 3600n;
+function deadline(): bigint {
+  return now() + 3600n;
 }
 
 type Types = Record<string, TypedDataField[]>;
@@ -452,7 +473,7 @@ async function takeNonce(space: NonceSpace, signer: Signer): Promise<bigint> {
 
 /** Signs a Receivables act for `signer` with its next nonce and a one-hour deadline. */
 async function signR(signer: Signer, act: ReceivablesAct, value: Record<string, unknown>): Promise<Auth> {
-  const dl = await deadline();
+  const dl = deadline();
   const nonce = await takeNonce("receivables", signer);
   const domain = { ...RECEIVABLES_DOMAIN, chainId: B.chainId, verifyingContract: B.receivablesAddress };
   const signature = await signer.signTypedData(domain, RECEIVABLES_TYPES[act] as Types, {
@@ -465,7 +486,7 @@ async function signR(signer: Signer, act: ReceivablesAct, value: Record<string, 
 
 /** Signs a Financing act for `signer` with its next nonce and a one-hour deadline. */
 async function signF(signer: Signer, act: FinancingAct, value: Record<string, unknown>): Promise<Auth> {
-  const dl = await deadline();
+  const dl = deadline();
   const nonce = await takeNonce("financing", signer);
   const domain = { ...FINANCING_DOMAIN, chainId: B.chainId, verifyingContract: B.financingAddress };
   const signature = await signer.signTypedData(domain, FINANCING_TYPES[act] as Types, {
@@ -512,6 +533,7 @@ async function scenario<C>(
   verify?: (c: C, variant: string) => Promise<void>,
 ): Promise<Measured> {
   await base.restore();
+  clock = START;
   resetNonces();
   const c = await prepare();
   const prepared = await takeSnapshot();
@@ -820,6 +842,14 @@ function rowCollector(): {
 /** Deploys the ledger and its participants and takes the snapshot every scenario starts from. */
 async function setUp(): Promise<void> {
   console.log("Building the base state (ledger, members, balances, allowances, lines) …");
+  const latest = BigInt(await time.latest());
+  if (latest >= START) {
+    throw new Error(
+      `the chain's latest block (${latest}) is not before the benchmark's pinned start ${START}; ` +
+        `unset HARDHAT_INITIAL_DATE or set it before 2030-01-01`,
+    );
+  }
+  await time.increaseTo(START);
   await buildBase();
   base = await takeSnapshot();
 }
@@ -858,7 +888,7 @@ async function measureOnboardingAndTokenising(): Promise<Row[]> {
     "register a member",
     await scenario(
       "register",
-      async () => ({ account: freshAddress(), kyc: BigInt(await time.latest()) + YEAR, entity: word() }),
+      async () => ({ account: freshAddress(), kyc: now() + YEAR, entity: word() }),
       async ({ account, kyc, entity }) => [
         await record(
           "register",
@@ -1234,7 +1264,7 @@ async function measureDefault(): Promise<Row[]> {
       "markDefaulted",
       async () => {
         const id = await accepted(supplier, 2n * DAY);
-        await time.increase(2n * DAY + DEFAULT_PARAMS.gracePeriod + 60n);
+        await advance(2n * DAY + DEFAULT_PARAMS.gracePeriod + 60n);
         return { id };
       },
       async ({ id }) => [await record("markDefaulted", receivables.connect(supplier).markDefaulted(id))],
@@ -1544,8 +1574,8 @@ function buildDocument(x: DocInput): string {
     'nonce falls in a bitmap word already in use); "first ever" ones have none, so their first nonce on a',
     "contract opens a new word. Every allowance is MaxUint256 and set beforehand, so no measured transfer writes",
     "an allowance. The budget is judged on the direct gas; a relayed variant over budget is flagged too.",
-    "Direct figures repeat exactly from run to run (calldata comes from a fixed seed); relayed ones move by a",
-    "few tens of gas, because the signature depends on a clock-based deadline and its count of zero bytes varies.",
+    "Figures repeat exactly from run to run: calldata comes from a fixed seed, and every signed time (expiries,",
+    "due dates, deadlines) is a constant offset from a pinned start the chain is moved to at set-up.",
     "",
     x.baselineTable,
     "",
