@@ -5,8 +5,12 @@ import { ApiProperty } from "@nestjs/swagger";
 import type { LedgerEventEntity } from "../../indexer/entities/ledger-event.entity";
 import { isoFromSeconds } from "../read-scope";
 
-/** The events of a sealed import of a version-1 ledger (contracts/interfaces/ILedgerImport.sol). */
-const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported", "ImportSealed"]);
+/**
+ * The records a sealed import of a version-1 ledger carries in (contracts/interfaces/ILedgerImport.sol).
+ * ImportSealed is not one of them: it closes the import window, and every ledger emits it, at
+ * construction when nothing is imported.
+ */
+const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported"]);
 
 export class LedgerEventDto {
   @ApiProperty({ description: "Hash of the transaction that emitted the event" })
@@ -58,7 +62,7 @@ export class LedgerEventDto {
   @ApiProperty({
     description:
       "For the records a ledger upgrade carried in (MemberImported, BalanceImported, ReceivableImported, CreditLineImported, " +
-      "FinancingImported, ImportSealed): the ledger version they come from, whose contracts are named under `previous` in the " +
+      "FinancingImported): the ledger version they come from, whose contracts are named under `previous` in the " +
       "deployment record; the args are the record as that ledger held it, ids unchanged. Null for every other event.",
     nullable: true,
     type: Number,
