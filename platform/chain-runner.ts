@@ -1,13 +1,13 @@
 /**
  * Runs the durable embedded chain as its own process:
  *
- *   node -r ts-node/register/transpile-only scripts/platform/chain-runner.ts --data-dir data [--port 8545] [--host 127.0.0.1]
+ *   npm run chain -- [--data-dir data] [--port 8545] [--host 127.0.0.1]
  *
  * Prints `DURABLE_CHAIN_READY {"url":…,"chainId":…,"blocksReplayed":…}` on one line once it serves.
  * SIGINT / SIGTERM stop it cleanly (nothing is lost on SIGKILL either: every block is journaled
  * before anyone learns of it). Exits 1 with the reason on stderr if the chain cannot start.
  */
-import { startDurableChain } from "./durable-chain";
+import { startDurableChain } from "./chain/durable-chain";
 
 function arg(name: string, fallback?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

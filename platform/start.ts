@@ -2,8 +2,8 @@
  * `npm start`: the whole platform in one command.
  *
  * With no configuration (the embedded default) it
- *   1. starts a durable local chain (scripts/platform/durable-chain.ts: an in-process Hardhat
- *      network served over JSON-RPC whose journal is replayed at boot) on CHAIN_PORT (8545);
+ *   1. starts a durable local chain (platform/chain/: an in-process Hardhat network served over
+ *      JSON-RPC whose journal is replayed at boot) on CHAIN_PORT (8545);
  *   2. on first start creates the service's keys (operator, compliance, relayer, issuer) as
  *      encrypted keystores under DATA_DIR/keys and funds them with gas from Hardhat's dev account;
  *   3. deploys the ledger once (DATA_DIR/deployment.json), reusing it on later starts after
@@ -31,24 +31,16 @@ import { closeOnSignals, createApp, tuneHttpServer } from "../services/src/app.f
 import { checkLedgerVersion, LedgerVersionError } from "../services/src/chain/deployment";
 import { writeKeystore } from "../services/src/chain/keys";
 import { ConfigError, loadConfig, type AppConfig } from "../services/src/config/env";
-import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
+import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "../scripts/lib/deploy-ledger";
 import { ParticipantRegistry__factory } from "../typechain-types";
+import { startDurableChain, type DurableChain } from "./chain/durable-chain";
+import { PROJECT_ROOT as ROOT } from "./project-root";
 
-const ROOT = join(__dirname, "..");
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const CHAIN_ID = 31337n;
 const SERVICE_KEYS = ["operator", "compliance", "relayer", "issuer"] as const;
 export const DEMO_KEYS = ["officer", "buyer", "tier1", "tier2", "bank", "auditor"] as const;
 const GAS_FUNDING = parseEther("1000");
-
-/** What scripts/platform/durable-chain.ts exports (the interface agreed with its author). */
-interface DurableChain {
-  url: string;
-  chainId: bigint;
-  blocksReplayed: number;
-  stop(): Promise<void>;
-}
-type StartDurableChain = (opts: { dataDir: string; host?: string; port: number; log?: (line: string) => void }) => Promise<DurableChain>;
 
 class StartError extends Error {}
 
@@ -93,57 +85,16 @@ async function loadOrCreateKey(path: string, password: string): Promise<{ wallet
   return { wallet: new Wallet(w.privateKey), created: true };
 }
 
-async function startEmbeddedChain(dataDir: string, host: string, port: number): Promise<DurableChain & { durable: boolean }> {
-  const durablePath = join(__dirname, "platform", "durable-chain.ts");
-  if (existsSync(durablePath)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(durablePath) as { startDurableChain: StartDurableChain };
-    const chain = await mod.startDurableChain({
-      dataDir,
-      host,
-      port,
-      log: (line) => {
-        // Warnings (a torn journal line cut off, a version change) and a halt always show.
-        if (process.env.CHAIN_LOG === "true" || /WARNING|FATAL/.test(line)) log(`[chain] ${line}`);
-      },
-    });
-    return { ...chain, stop: () => chain.stop(), durable: true };
-  }
-  // Until the durable chain is available: a plain `hardhat node` (state is lost when it stops).
-  const { spawn } = await import("node:child_process");
-  const child = spawn(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", host, "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const url = `http://${host}:${port}`;
-  const provider = new JsonRpcProvider(url, Network.from(31337), { staticNetwork: true });
-  const until = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new StartError(`hardhat node exited:\n${out}`);
-    try {
-      await provider.send("eth_chainId", []);
-      break;
-    } catch {
-      if (Date.now() > until) throw new StartError(`hardhat node did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  provider.destroy();
-  return {
-    url,
-    chainId: CHAIN_ID,
-    blocksReplayed: 0,
-    durable: false,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
+function startEmbeddedChain(dataDir: string, host: string, port: number): Promise<DurableChain> {
+  return startDurableChain({
+    dataDir,
+    host,
+    port,
+    log: (line) => {
+      // Warnings (a torn journal line cut off, a version change) and a halt always show.
+      if (process.env.CHAIN_LOG === "true" || /WARNING|FATAL/.test(line)) log(`[chain] ${line}`);
     },
-  };
+  });
 }
 
 async function send(p: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
@@ -180,7 +131,7 @@ async function ensureDeployment(
 interface Running {
   app: INestApplication;
   config: AppConfig;
-  chain: (DurableChain & { durable: boolean }) | null;
+  chain: DurableChain | null;
 }
 
 async function startEmbedded(dataDir: string): Promise<Running> {
@@ -282,7 +233,7 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       "",
       "SCF ledger is running (embedded platform)",
       "",
-      `  chain       ${chain.url}  chain id ${chain.chainId}  ${chain.durable ? `durable: ${chain.blocksReplayed} blocks replayed from ${rel(dataDir)}` : "NOT durable (scripts/platform/durable-chain.ts missing): state is lost on stop"}`,
+      `  chain       ${chain.url}  chain id ${chain.chainId}  durable: ${chain.blocksReplayed} blocks replayed from ${rel(dataDir)}`,
       `  contracts   ${reused ? "reused" : "deployed"}  ${rel(deploymentFile)}`,
       ...Object.entries(record.contracts).map(([n, a]) => `              ${n.padEnd(20)} ${a}`),
       `  database    ${config.database.kind === "sqlite" ? `SQLite ${rel(config.database.path)}` : "PostgreSQL"}`,

@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   let url = opt.rpcUrl;
   if (!url) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startDurableChain } = require("./platform/durable-chain") as typeof import("./platform/durable-chain");
+    const { startDurableChain } = require("../platform/chain/durable-chain") as typeof import("../platform/chain/durable-chain");
     const chain = await startDurableChain({ dataDir: opt.dataDir!, port: opt.chainPort, log: (l) => /WARNING|FATAL/.test(l) && log(`[chain] ${l}`) }).catch(
       (err: Error) => {
         throw new UpgradeError(`${err.message}${/in use by process/.test(err.message) ? " — stop `npm start` on this data directory first." : ""}`);

@@ -2,14 +2,14 @@
  * Measures the durable chain: live throughput with journaling (ledger token transfers from several
  * keys over HTTP JSON-RPC, one block each), then replay speed at restart.
  *
- *   node -r ts-node/register/transpile-only scripts/platform/bench-replay.ts [blocks=3000]
+ *   npm run bench:replay -- [blocks=3000]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, Wallet, id } from "ethers";
 import { DEFAULT_PARAMS, deployLedger } from "../lib/deploy-ledger";
-import { startDurableChain } from "./durable-chain";
+import { startDurableChain } from "../../platform/chain/durable-chain";
 
 const MNEMONIC = "test test test test test test test test test test test junk";
 

@@ -1,0 +1,150 @@
+/**
+ * `<dataDir>/chain/journal.ndjson`: one line per mined block,
+ * `{"n":1,"hash":"0x…","ts":1795736424,"txs":["0x02f8…"]}`, with the raw signed transactions taken
+ * from the block itself (so transactions of every client are captured), each checked against its
+ * hash before writing. Lines are appended and fsync'ed before any client learns of the block; a
+ * torn last line (a crash mid-write) was never acknowledged and is cut off when read.
+ */
+import * as fs from "node:fs";
+import { Transaction, keccak256, type TransactionLike } from "ethers";
+import { quantity, type Rpc, type RpcBlock, type RpcTx } from "./rpc";
+
+export interface JournalEntry {
+  n: number;
+  hash: string;
+  ts: number;
+  txs: string[];
+}
+
+/**
+ * Reads the journal. A torn last line (a write cut short by a crash: no newline, or not JSON) is
+ * cut off with a warning; any other damage is an error naming the line.
+ */
+export function readJournal(file: string, log: (l: string) => void): JournalEntry[] {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, "utf8");
+  const entries: JournalEntry[] = [];
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf("\n", pos);
+    const line = nl < 0 ? text.slice(pos) : text.slice(pos, nl);
+    const isLast = nl < 0 || nl === text.length - 1;
+    lineNo++;
+    let entry: JournalEntry | undefined;
+    try {
+      entry = nl < 0 ? undefined : (JSON.parse(line) as JournalEntry);
+    } catch {
+      entry = undefined;
+    }
+    const valid =
+      entry !== undefined &&
+      Number.isInteger(entry.n) &&
+      typeof entry.hash === "string" &&
+      Number.isInteger(entry.ts) &&
+      Array.isArray(entry.txs);
+    if (!valid) {
+      if (!isLast) {
+        throw new Error(`durable chain: journal ${file} is corrupt at line ${lineNo} (not the last line): refusing to start`);
+      }
+      log(
+        `durable chain: WARNING: the last journal line (${line.length} bytes, line ${lineNo}) is torn ` +
+          `(a write cut short by a crash); it was never acknowledged and is cut off`,
+      );
+      fs.truncateSync(file, Buffer.byteLength(text.slice(0, pos), "utf8"));
+      break;
+    }
+    if (entry!.n !== entries.length + 1) {
+      throw new Error(`durable chain: journal ${file} line ${lineNo} holds block ${entry!.n}, expected block ${entries.length + 1}`);
+    }
+    entries.push(entry!);
+    pos = nl + 1;
+  }
+  return entries;
+}
+
+/** Raw signed transaction of a block's transaction object, checked against its hash. */
+export function rawTransaction(tx: RpcTx): string {
+  const type = Number(tx.type);
+  const like: TransactionLike = {
+    type,
+    to: tx.to ?? null,
+    nonce: Number(tx.nonce),
+    gasLimit: BigInt(tx.gas),
+    data: tx.input,
+    value: BigInt(tx.value),
+    signature: { r: tx.r, s: tx.s, v: type === 0 ? Number(tx.v) : 27 + Number(tx.yParity ?? tx.v) },
+  };
+  // A legacy transaction signed without EIP-155 replay protection (v = 27 / 28) has no chain id.
+  const preEip155 = type === 0 && (Number(tx.v) === 27 || Number(tx.v) === 28);
+  if (tx.chainId !== undefined && tx.chainId !== null && !preEip155) like.chainId = BigInt(tx.chainId);
+  if (type === 0 || type === 1) like.gasPrice = BigInt(tx.gasPrice!);
+  if (type >= 1) like.accessList = tx.accessList ?? [];
+  if (type >= 2) {
+    like.maxFeePerGas = BigInt(tx.maxFeePerGas!);
+    like.maxPriorityFeePerGas = BigInt(tx.maxPriorityFeePerGas!);
+  }
+  if (type === 3) {
+    like.maxFeePerBlobGas = BigInt(tx.maxFeePerBlobGas!);
+    like.blobVersionedHashes = tx.blobVersionedHashes ?? [];
+  }
+  if (type > 3) throw new Error(`transaction ${tx.hash} has type ${type}, which the journal cannot record`);
+  const raw = Transaction.from(like).serialized;
+  if (keccak256(raw) !== tx.hash) {
+    throw new Error(`transaction ${tx.hash} (type ${type}) does not re-serialize to its own hash`);
+  }
+  return raw;
+}
+
+/** Appends the blocks mined since the last append, durably, in order. */
+export class JournalWriter {
+  private readonly fd: number;
+
+  /** `lastNumber` / `lastTs`: the newest block already in the journal (or the genesis). */
+  constructor(
+    file: string,
+    private lastNumber: number,
+    private lastTs: number,
+  ) {
+    this.fd = fs.openSync(file, "a");
+  }
+
+  /** Time of the newest journaled block (the next block must be later). */
+  get lastTimestamp(): number {
+    return this.lastTs;
+  }
+
+  get lastBlock(): number {
+    return this.lastNumber;
+  }
+
+  /**
+   * Journals every block above the last one journaled, then fsyncs. `sentRaw` is the raw
+   * transaction just sent, if any: it is written as received instead of being re-serialized.
+   */
+  async appendNewBlocks(rpc: Rpc, sentRaw: string | undefined): Promise<void> {
+    const head = Number(await rpc("eth_blockNumber"));
+    if (head === this.lastNumber) return;
+    if (head < this.lastNumber) throw new Error(`the chain went back from block ${this.lastNumber} to ${head}`);
+    let lines = "";
+    let ts = this.lastTs;
+    for (let n = this.lastNumber + 1; n <= head; n++) {
+      const block = (await rpc("eth_getBlockByNumber", [quantity(n), true])) as RpcBlock;
+      const txs = (block.transactions as RpcTx[]).map((tx) =>
+        sentRaw !== undefined && keccak256(sentRaw) === tx.hash ? sentRaw : rawTransaction(tx),
+      );
+      ts = Number(block.timestamp);
+      const entry: JournalEntry = { n, hash: block.hash, ts, txs };
+      lines += JSON.stringify(entry) + "\n";
+    }
+    const bytes = Buffer.from(lines, "utf8");
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(this.fd, bytes, off);
+    fs.fsyncSync(this.fd);
+    this.lastNumber = head;
+    this.lastTs = ts;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
