@@ -19,7 +19,7 @@
  * Target: p95 ≤ 20 ms over HTTP for every query.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
+import { PROJECT_ROOT } from "../../platform/project-root";
 import { Wallet } from "ethers";
 import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
@@ -28,13 +28,14 @@ import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } f
 import { startChain, freePort } from "../../test/support/chain";
 import { cleanupEnv, prepareEnv, PG_ADMIN_URL } from "../../test/support/app";
 import { signIn } from "../../test/support/auth";
+import { serviceArgs } from "../../test/support/process";
 import { createApp } from "../../services/src/app.factory";
 import { loadConfig } from "../../services/src/config/env";
 import { dataSourceOptions } from "../../services/src/database/data-source";
 import { benchMembers, memberLayout, seedDatabase, type SeedResult } from "./query-seed";
 import { commandLine, fmtSeconds, intFlag, loadNote, machineBusy, nowSeconds, profilerPreload, processCpuMs, machineCpu } from "./common";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = PROJECT_ROOT;
 const DB_NAME = "scf_bench_query";
 const TARGET_MS = 20;
 
@@ -343,7 +344,7 @@ async function getJson(url: string, token: string): Promise<unknown> {
 /** The service as its own process; ready once it answers HTTP at all (health is 503 with the indexer off). */
 async function spawnQuiet(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "services/src/main.ts")], {
+  const child = spawn(process.execPath, serviceArgs(), {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -15,13 +15,14 @@
  * A script, never a test: it asserts nothing; the tests pin behaviour, this reports rates.
  */
 import { join } from "node:path";
+import { PROJECT_ROOT } from "../../platform/project-root";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
 import { loadSanctionsList } from "../../services/src/compliance/sanctions/sanctions-list";
 import { PreparedSanctionsList, type SanctionsMatch } from "../../services/src/compliance/sanctions/sanctions-screener";
 import { ALL_KINDS, CONFUSABLE_KINDS, realCompanyNames, variant, type VariantKind } from "../../test/support/lookalike-variants";
 import { commandLine, loadNote, machineBusy, nowSeconds } from "./common";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = PROJECT_ROOT;
 const DEFAULT_LISTS = ["services/data/sanctions/un-consolidated-sample.xml", "services/data/sanctions/ofac-sdn-sample.csv"];
 const THRESHOLDS = { match: 0.9, review: 0.8 };
 

@@ -7,8 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, type as osType, release as osRelease, arch as osArch } from "node:os";
 import { dirname, join } from "node:path";
+import { PROJECT_ROOT } from "../../platform/project-root";
 
-export const BENCHMARKS_FILE = join(__dirname, "..", "..", "docs", "BENCHMARKS.md");
+export const BENCHMARKS_FILE = join(PROJECT_ROOT, "docs", "BENCHMARKS.md");
 
 const HEADER = [
   "# Benchmarks",

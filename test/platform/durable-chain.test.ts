@@ -20,7 +20,8 @@ import {
   parseEther,
 } from "ethers";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "../../scripts/lib/deploy-ledger";
-import { startDurableChain, type JournalEntry } from "../../scripts/platform/durable-chain";
+import { npmScriptArgs } from "../support/process";
+import { startDurableChain, type JournalEntry } from "../../platform/chain/durable-chain";
 
 const ROOT = path.join(__dirname, "..", "..");
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -35,12 +36,13 @@ interface Runner {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts scripts/platform/chain-runner.ts in its own process and waits for its READY line. */
+/** Starts platform/chain-runner.ts (compiled, as `npm run chain` does) in its own process and waits for its READY line. */
 async function startRunner(dataDir: string): Promise<Runner> {
   const child = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts/platform/chain-runner.ts"), "--data-dir", dataDir, "--port", "0"],
-    { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, stdio: ["ignore", "pipe", "pipe"] },
+    // `npm run chain`'s program (its own --data-dir data replaced by the test's directory).
+    [...npmScriptArgs("chain").slice(0, 2), "--data-dir", dataDir, "--port", "0"],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
   const ready = new Promise<{ url: string; blocksReplayed: number }>((resolve, reject) => {

@@ -23,7 +23,7 @@ import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { DEVELOPMENT_FINGERPRINT_SALT } from "../../services/src/config/env";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
-import { startDurableChain } from "../../scripts/platform/durable-chain";
+import { startDurableChain } from "../../platform/chain/durable-chain";
 import { V1_TOKEN_ABI } from "../../scripts/lib/ledger-v1";
 import { v1Fingerprint } from "../../scripts/lib/v1-invoices";
 import { Receivables__factory, SettlementToken__factory } from "../../typechain-types";
@@ -31,6 +31,7 @@ import { signTypedData } from "../support/acts";
 import { bearer, signIn } from "../support/auth";
 import { HARDHAT_MNEMONIC, freePort } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";
+import { npmScriptArgs } from "../support/process";
 
 /** better-sqlite3 (no type declarations installed): the little of it read here. */
 interface SqliteDb {
@@ -42,9 +43,8 @@ const Database = require("better-sqlite3") as new (path: string, options?: { rea
 
 const ROOT = join(__dirname, "..", "..");
 const FIXTURE = join(ROOT, "test", "fixtures", "ledger-v1", "data");
-const TS_NODE = join(ROOT, "node_modules", ".bin", "ts-node");
-const UPGRADE = [TS_NODE, "--transpile-only", "scripts/upgrade-ledger.ts"];
-const START = [TS_NODE, "--transpile-only", "scripts/start.ts"];
+const UPGRADE = npmScriptArgs("ledger:upgrade");
+const START = npmScriptArgs("start");
 const ZERO = "0x0000000000000000000000000000000000000000";
 const DAY = 86_400;
 

@@ -15,11 +15,11 @@ import { Wallet } from "ethers";
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { bearer, signIn } from "../support/auth";
 import { freePort } from "../support/chain";
+import { npmScriptArgs } from "../support/process";
 
 const ROOT = join(__dirname, "..", "..");
-const TS_NODE = join(ROOT, "node_modules", ".bin", "ts-node");
 /** package.json "start", without npm in between (so SIGKILL reaches the launcher itself). */
-const START = [TS_NODE, "--transpile-only", "scripts/start.ts"];
+const START = npmScriptArgs("start");
 
 interface Launcher {
   child: ChildProcess;
@@ -60,7 +60,7 @@ async function kill(l: Launcher, signal: NodeJS.Signals): Promise<void> {
 function runDemo(url: string, keysDir: string): Promise<{ code: number | null; output: string; ms: number }> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TS_NODE, "--transpile-only", "scripts/demo.ts", "--url", url, "--keys", keysDir], {
+    const child = spawn(process.execPath, [...npmScriptArgs("demo"), "--url", url, "--keys", keysDir], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -13,6 +13,7 @@ import { createApp, tuneHttpServer } from "../../services/src/app.factory";
 import { loadConfig, type AppConfig } from "../../services/src/config/env";
 import { writeKeystore } from "../../services/src/chain/keys";
 import { deployTo, type DeployedLedger, type TestChain } from "./chain";
+import { PROJECT_ROOT } from "../../platform/project-root";
 
 export const TEST_PASSWORD = "test-keystore-password";
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -96,7 +97,7 @@ export async function prepareEnv(chain: TestChain, overrides: Record<string, str
     THROTTLE_LIMIT: "100000",
     ...overrides,
   };
-  return { dir, chain, ledger, keys, db, env, config: loadConfig(env, join(__dirname, "..", "..")) };
+  return { dir, chain, ledger, keys, db, env, config: loadConfig(env, PROJECT_ROOT) };
 }
 
 export interface RunningService {

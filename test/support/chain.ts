@@ -7,8 +7,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { JsonRpcProvider, Network, Wallet, HDNodeWallet, Mnemonic, parseEther, type Signer } from "ethers";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type Ledger } from "../../scripts/lib/deploy-ledger";
+import { PROJECT_ROOT } from "../../platform/project-root";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = PROJECT_ROOT;
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
 export async function freePort(): Promise<number> {

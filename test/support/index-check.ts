@@ -33,6 +33,7 @@ import {
   ReceivableEntity,
 } from "../../services/src/indexer/entities/projections.entity";
 import { createTestDatabase, type TestDatabase, type TestEnv } from "./app";
+import { PROJECT_ROOT } from "../../platform/project-root";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
@@ -376,7 +377,7 @@ export async function startOnFreshDatabase(env: TestEnv, overrides: Record<strin
   const db = await createTestDatabase(dir);
   const config = loadConfig(
     { ...env.env, DATABASE_URL: db.url, INDEXER_ENABLED: "false", SENDER_ENABLED: "false", ...overrides },
-    join(__dirname, "..", ".."),
+    PROJECT_ROOT,
   );
   const app = await createApp(config);
   await app.init();

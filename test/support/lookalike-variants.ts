@@ -14,10 +14,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { foldSmallCapitals, skeleton } from "../../services/src/common/unicode";
+import { PROJECT_ROOT } from "../../platform/project-root";
 
 /** The real company names of test/fixtures/company-names.txt, which no sanctions screen should flag. */
 export function realCompanyNames(): string[] {
-  return readFileSync(join(__dirname, "..", "fixtures", "company-names.txt"), "utf8")
+  return readFileSync(join(PROJECT_ROOT, "test", "fixtures", "company-names.txt"), "utf8")
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"));

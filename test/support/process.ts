@@ -3,10 +3,35 @@
  * SIGKILL and start it again on the same database and chain.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PROJECT_ROOT } from "../../platform/project-root";
 import { freePort } from "./chain";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = PROJECT_ROOT;
+
+/**
+ * The node arguments that run the service the way the caller itself runs: the compiled service
+ * (dist/services/src/main.js) when the caller is compiled (a benchmark run from dist/), the
+ * TypeScript sources through ts-node when the caller is (a test under mocha).
+ */
+export function serviceArgs(): string[] {
+  const main = join(__dirname, "..", "..", "services", "src", "main");
+  return __filename.endsWith(".js") ? [`${main}.js`] : ["-r", "ts-node/register/transpile-only", `${main}.ts`];
+}
+
+/**
+ * The node arguments of a package.json script of the form `node …` (e.g. "start": `node
+ * platform/compiled.js platform/start`), for spawning exactly what `npm run <name>` runs but
+ * without npm in between, so a signal reaches the program itself. These run the compiled build
+ * (dist/), and fail with "run `npm run build`" when it is missing or older than the sources.
+ */
+export function npmScriptArgs(name: string): string[] {
+  const scripts = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  const words = (scripts[name] ?? "").split(/\s+/);
+  if (words[0] !== "node") throw new Error(`package.json script "${name}" is not a plain \`node …\` command: ${scripts[name]}`);
+  return words.slice(1);
+}
 
 export interface ServiceProcess {
   url: string;
@@ -17,7 +42,7 @@ export interface ServiceProcess {
 
 export async function spawnService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "services/src/main.ts")], {
+  const child = spawn(process.execPath, serviceArgs(), {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
     stdio: ["ignore", "pipe", "pipe"],
