@@ -6,6 +6,7 @@
  *   npm run bench -- --only query --receivables 1000000  query latency on a seeded PostgreSQL
  *   npm run bench -- --only sanctions                    look-alike detection vs false positives
  *   npm run bench -- --only uploads --clients 6 --mb 100  service RSS under concurrent KYC uploads
+ *   npm run bench -- --only memory                        npm start's resident memory, idle and through the demo
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -15,6 +16,7 @@ import { benchE2e } from "./bench/e2e";
 import { benchQuery } from "./bench/query";
 import { benchSanctions } from "./bench/sanctions";
 import { benchUploads } from "./bench/uploads";
+import { benchMemory } from "./bench/memory";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -22,6 +24,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   query: benchQuery,
   sanctions: benchSanctions,
   uploads: benchUploads,
+  memory: benchMemory,
 };
 
 async function main(): Promise<void> {
