@@ -380,7 +380,7 @@ function writeReport(r: {
     "## End-to-end tokenisation throughput",
     "",
     "Written by `scripts/bench/e2e.ts`. `hardhat node` mining a block every 200 ms (FIFO mempool, the QBFT-like",
-    `block period of DESIGN.md), the service spawned as its own process (\`services/src/main.ts\`, ${usePostgres() ? "PostgreSQL" : "SQLite"},`,
+    `block period of DESIGN.md), the service spawned as its own process (compiled \`dist/services/src/main.js\`, ${usePostgres() ? "PostgreSQL" : "SQLite"},`,
     `indexer and sender on, CONFIRMATIONS=0, ${r.heapMb ? `V8 old space capped at ${r.heapMb} MB as docs/DEPLOYMENT.md advises` : "V8 heap uncapped"}),`,
     `${r.nClients} concurrent clients, each a registered supplier signing with its own`,
     "key. HTTP: `POST /receivables` (or `/receivables/batch`) without signature → EIP-712 typed data →",
@@ -439,8 +439,8 @@ function writeReport(r: {
     "- What is left: the service is now the busier process (see the CPU line): each batch act is validated,",
     "  fingerprinted and screened twice (unsigned and signed POST), TypeORM builds every statement in JavaScript,",
     "  and garbage collection takes ~10 % under a 384 MB heap cap. Next: skip the unsigned step's screening when",
-    "  the client already holds typed data it trusts (an API change), run the service compiled instead of under",
-    "  ts-node, and give it its own cores; 1,500 invoices/s is above this node's own direct rate for batches",
+    "  the client already holds typed data it trusts (an API change), and give the service its own cores;",
+    "  1,500 invoices/s is above this node's own direct rate for batches",
     "  on this machine in most runs.",
   ];
   const body = lines.join("\n");
