@@ -23,7 +23,8 @@
  */
 import "reflect-metadata";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import type { INestApplication } from "@nestjs/common";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, Wallet, id as keccakId, parseEther, type Signer } from "ethers";
@@ -134,11 +135,49 @@ interface Running {
   chain: DurableChain | null;
 }
 
+/**
+ * Refuses a port another process holds, before anything is created, in one line naming the
+ * variable that moves it. (Port 0 asks the system for a free one.)
+ */
+async function checkPortsFree(ports: Array<{ name: string; what: string; host: string; port: number }>): Promise<void> {
+  for (const p of ports) {
+    if (p.port === 0) continue;
+    const error = await new Promise<NodeJS.ErrnoException | null>((done) => {
+      const probe = createServer();
+      probe.once("error", (e: NodeJS.ErrnoException) => done(e));
+      probe.listen(p.port, p.host, () => probe.close(() => done(null)));
+    });
+    if (error) throw new StartError(portMessage(p, error));
+  }
+}
+
+function portMessage(p: { name: string; what: string; host: string; port: number }, e: NodeJS.ErrnoException): string {
+  const why = e.code === "EADDRINUSE" ? "is already in use" : `cannot be opened (${e.code ?? e.message})`;
+  return `port ${p.port} on ${p.host} (${p.what}) ${why}: stop what holds it, or choose another with ${p.name}=<port> npm start.`;
+}
+
+/** A data directory a failed first start created, or filled while it was empty, is removed again. */
+async function undoFirstStart<T>(dataDir: string, start: () => Promise<T>): Promise<T> {
+  const existed = existsSync(dataDir);
+  if (existed && readdirSync(dataDir).length > 0) return start();
+  try {
+    return await start();
+  } catch (err) {
+    if (existed) for (const f of readdirSync(dataDir)) rmSync(join(dataDir, f), { recursive: true, force: true });
+    else rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 async function startEmbedded(dataDir: string): Promise<Running> {
   const t0 = Date.now();
   const host = process.env.HOST || "127.0.0.1";
   const port = envInt("PORT", 3000);
   const chainPort = envInt("CHAIN_PORT", 8545);
+  await checkPortsFree([
+    { name: "CHAIN_PORT", what: "the embedded chain", host: "127.0.0.1", port: chainPort },
+    { name: "PORT", what: "the service", host, port },
+  ]);
   mkdirSync(dataDir, { recursive: true });
   // A deployment of another ledger version is refused before the chain starts, so a refused start
   // writes nothing into the data directory (not even a funding transaction into the journal).
@@ -245,6 +284,9 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       ...DEMO_KEYS.map((k) => `              ${k.padEnd(8)} ${demo[k].address}${k === "officer" ? "  COMPLIANCE_OFFICER" : "  (not registered: onboard it through the API)"}`),
       "",
       `  run the demo:  SCF_URL=${api} npm run demo${rel(dataDir) === "data" ? "" : ` -- --keys ${rel(demoDir)}`}`,
+      `  use the demo keys with the CLI (README.md, "CLI walkthrough"), in another terminal:`,
+      `    export SCF_URL=${api} SCF_KEYS_DIR=${rel(demoDir)} SCF_PASSWORD=${demoPassword}`,
+      `    npx scf keys list && npx scf --key officer whoami`,
       `  started in ${((Date.now() - t0) / 1000).toFixed(1)} s (chain ${(tChain / 1000).toFixed(1)} s).  Ctrl-C stops the service, then the chain.`,
       `  logs: ${config.LOG_LEVEL} and above (LOG_LEVEL=info npm start shows every request)`,
       "",
@@ -302,7 +344,7 @@ async function main(): Promise<void> {
   const dataDirRaw = process.env.DATA_DIR || "data";
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(process.cwd(), dataDirRaw);
   const before = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
-  const running = external ? await startExternal() : await startEmbedded(dataDir);
+  const running = external ? await startExternal() : await undoFirstStart(dataDir, () => startEmbedded(dataDir));
 
   // The chain may install its own signal handlers; this launcher owns the order of shutdown
   // (the service drains and stops first, then the chain), so it drops them.
@@ -323,6 +365,12 @@ main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     console.error(err.message);
     process.exit(78);
+  }
+  // A port taken between the check and the listen (or by the external service) reads as one line too.
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code === "EADDRINUSE" && e.port !== undefined) {
+    const name = String(e.port) === process.env.CHAIN_PORT || (!process.env.CHAIN_PORT && e.port === 8545) ? "CHAIN_PORT" : "PORT";
+    err = new StartError(portMessage({ name, what: name === "PORT" ? "the service" : "the embedded chain", host: e.address ?? "127.0.0.1", port: e.port }, e));
   }
   console.error(`npm start failed: ${err instanceof StartError ? err.message : ((err as Error).stack ?? String(err))}`);
   process.exit(1);

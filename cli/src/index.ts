@@ -20,7 +20,9 @@ Exit codes:
 
 Environment: SCF_URL, SCF_KEYS_DIR, SCF_KEY, SCF_PASSWORD (else asked on the terminal), SCF_HOME
 (sessions and import state; default ~/.scf). Amounts on the command line are yuan (e.g. 1250.50)
-unless --fen is given; --json prints amounts in fen as decimal strings.`;
+unless --fen is given; --json prints amounts in fen as decimal strings. A receivable <id> is its id
+(0x…) or the number of the invoice it was tokenised from (accept, cancel, split, transfer, repay,
+finance request/approve, invoices show, audit history/lineage).`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (g: GlobalOptions, ...args: any[]) => Promise<number | void>;
@@ -67,6 +69,7 @@ interface Groups {
   "payment-records": typeof import("./commands/payment-records");
   "credit-lines": typeof import("./commands/credit-lines");
   settlement: typeof import("./commands/settlement");
+  participants: typeof import("./commands/participants");
   audit: typeof import("./commands/audit");
   act: typeof import("./commands/act");
 }
@@ -92,6 +95,7 @@ const GROUPS = [
   group("keys", declareKeys),
   group("session", declareSession),
   group("onboarding", declareOnboarding),
+  group("participants", declareParticipants),
   group("invoices", declareInvoices),
   group("finance", declareFinance),
   group("payment-records", declarePaymentRecords),
@@ -133,6 +137,7 @@ function declareKeys(program: Command, run: Run<"keys">): void {
     .option("--force", "overwrite an existing key of that name")
     .action(run("keysImport"));
   keys.command("list").description("keys in the keystore directory: name and address").action(run("keysList"));
+  keys.command("address <name>").description("the address of one key, alone on a line (for scripts)").action(run("keysAddress"));
 }
 
 function declareSession(program: Command, run: Run<"session">): void {
@@ -159,16 +164,28 @@ function declareOnboarding(program: Command, run: Run<"onboarding">): void {
     .option("--all", "follow every page")
     .action(run("applications"));
   program
-    .command("approve <applicationId>")
-    .description("approve an application: registers the applicant on-chain (compliance officers)")
+    .command("approve <application>")
+    .description("approve an application (its id, or the applicant's address): registers the applicant on-chain (compliance officers)")
     .option("--kyc-days <days>", "days the KYC stays valid (default: the service's)")
     .option("--no-wait", "return once the registration is queued")
     .action(run("approve"));
   program
-    .command("reject <applicationId>")
-    .description("reject an application with a reason shown to the applicant (compliance officers)")
+    .command("reject <application>")
+    .description("reject an application (its id, or the applicant's address) with a reason shown to the applicant (compliance officers)")
     .requiredOption("--reason <text>", "why (3 to 500 characters)")
     .action(run("reject"));
+}
+
+function declareParticipants(program: Command, run: Run<"participants">): void {
+  program
+    .command("participants")
+    .description("find members by legal name (look-alike letters match), tax id or address; without an option: yourself (compliance officers, auditors: everyone); exit 1 when a lookup finds nobody")
+    .option("--name <text>", "part of the legal name (among your counterparties; compliance officers, auditors: everyone)")
+    .option("--tax-id <id>", "the unified social credit code or LEI an invoice prints (any member)")
+    .option("--address <address>", "a member's address (among your counterparties; compliance officers, auditors: everyone)")
+    .option("--status <status>", "active or suspended")
+    .option("--all", "follow every page")
+    .action(run("participants"));
 }
 
 function declareInvoices(program: Command, run: Run<"invoices">): void {
@@ -177,7 +194,7 @@ function declareInvoices(program: Command, run: Run<"invoices">): void {
     .command("import <file>")
     .description("tokenise the invoices of a CSV file in signed batches; resumable (see cli/README.md for the columns)")
     .option("--batch-size <n>", "invoices per signed batch, 1 to 200", undefined)
-    .option("--buyer <address>", "buyer address for rows without buyer_address")
+    .option("--buyer <address>", "buyer address for rows without buyer_address (default: the member registered under the row's buyer_tax_id)")
     .option("--seller-tax-id <id>", "your tax id for rows without seller_tax_id")
     .option("--dry-run", "check the file and show the plan; send nothing")
     .option("--no-wait", "do not wait for the batches to be confirmed on-chain")
@@ -202,7 +219,11 @@ function declareInvoices(program: Command, run: Run<"invoices">): void {
     .option("--cursor <cursor>", "continue from a previous page")
     .option("--all", "follow every page")
     .action(run("invoicesList"));
-  inv.command("show <id>").description("one receivable with its financing and payments").action(run("invoicesShow"));
+  inv
+    .command("show <ref>")
+    .description("one receivable with its financing and payments, by invoice number or receivable id (0x…)")
+    .option("--seller-tax-id <id>", "the seller's tax id, when several sellers used the invoice number")
+    .action(run("invoicesShow"));
   signing(program.command("accept <id>").description("accept a receivable you owe (buyers; irrevocable)")).action(run("accept"));
   signing(program.command("cancel <id>").description("cancel a receivable not yet accepted (its seller)")).action(run("cancel"));
   signing(
@@ -342,6 +363,14 @@ function declareSettlement(program: Command, run: Run<"settlement">): void {
       .command("claim")
       .description("claim everything the ledger holds for you (a signed act; refused while you cannot receive the token); prints the amount"),
   ).action(run("settlementClaim"));
+  settlement
+    .command("faucet")
+    .description("test money: mint settlement tokens to a verified member (compliance officers; only where the platform enables the faucet, as npm start does)")
+    .requiredOption("--to <address>", "the member to credit")
+    .requiredOption("--amount <yuan>", "amount to mint (at most 100,000,000.00 yuan a call)")
+    .option("--fen", "amount given in fen")
+    .option("--no-wait", "return once the mint is queued")
+    .action(run("settlementFaucet"));
   settlement
     .command("permit")
     .description("sign an EIP-2612 permit letting a ledger contract draw your tokens (it replaces the current allowance)")

@@ -531,4 +531,21 @@ describe("scf CLI against a running service", function () {
     const unknown = await scf(["frobnicate"]);
     expect(unknown.code).to.equal(2);
   });
+
+  it("participants finds a member by tax id and exits 1 when a lookup finds nobody; settlement faucet where the faucet is off exits 1 saying so", async function () {
+    const found = await json<{ items: Array<{ address: string; entityId: string }> }>(["participants", "--tax-id", taxIds.buyer, "--key", "supplier"]);
+    expect(found.items.map((m) => m.address)).to.deep.equal([addr.buyer]);
+    expect(found.items[0].entityId).to.equal(taxIds.buyer);
+    const nobody = await scf(["participants", "--tax-id", freshUscc(), "--key", "supplier"]);
+    expect(nobody.code, nobody.stderr).to.equal(1);
+    expect(nobody.stdout).to.match(/No member found/);
+    const both = await scf(["participants", "--name", "acme", "--tax-id", taxIds.buyer, "--key", "supplier"]);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.match(/one of --name, --tax-id or --address/);
+    // This service runs without FAUCET_ENABLED: the route does not exist, and the CLI says why.
+    const faucet = await scf(["settlement", "faucet", "--to", addr.buyer, "--amount", "100", "--key", "officer"]);
+    expect(faucet.code, faucet.stderr).to.equal(1);
+    expect(faucet.stderr).to.match(/no test-money faucet: it is enabled only on test platforms \(FAUCET_ENABLED=true/);
+  });
 });
+

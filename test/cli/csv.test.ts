@@ -119,7 +119,8 @@ describe("CLI invoice CSV checks", function () {
       [{ issue_date: "2026-11-20", due_date: "2026-11-19" }, /not after today|not after issue_date/],
       [{ buyer_address: "0x1234" }, /not an address/],
       [{ buyer_address: "0x70997970c51812dc3A010C7d01b50e0d17dc79C8" }, /not an address/],
-      [{ buyer_address: "" }, /buyer_address is empty/],
+      [{ buyer_address: "" }, /no ledger member is registered under buyer_tax_id 91330000MA2B000002/],
+      [{ buyer_address: "", buyer_tax_id: "" }, /buyer_address is empty/],
       [{ invoice_number: "" }, /invoice_number is empty/],
       [{ invoice_number: "--//" }, /no letters or digits/],
       [{ buyer_tax_id: "91330100-MA2H000001" }, /the same/],
@@ -167,10 +168,22 @@ describe("CLI invoice CSV checks", function () {
     expect((rows[3] as BadRow).reasons[0]).to.match(/more than 2 decimals/);
   });
 
+  it("takes the buyer's address from the members looked up by buyer_tax_id when the row gives none", function () {
+    const buyersByTaxId = new Map([["91330000MA2B000002", BUYER]]);
+    const r = checkInvoiceRow(row({ buyer_address: "", buyer_tax_id: "9133 0000-ma2b000002" }), 2, { now: NOW, buyersByTaxId });
+    expect(r.ok).to.equal(true);
+    expect((r as ValidRow).invoice.debtor).to.equal(BUYER);
+    // An address given in the row wins over the lookup.
+    const other = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    const given = checkInvoiceRow(row({ buyer_address: other }), 3, { now: NOW, buyersByTaxId });
+    expect((given as ValidRow).invoice.debtor).to.equal(other);
+  });
+
   it("names missing columns, and accepts the defaults in their place", function () {
     expect(missingColumns(["invoice_number"], {})).to.include.members(["buyer_tax_id", "amount (yuan) or amount_fen", "document_sha256 or document_file"]);
     const h = ["invoice_number", "buyer_tax_id", "issue_date", "due_date", "amount_fen", "document_file"];
-    expect(missingColumns(h, {})).to.deep.equal(["buyer_address (or pass --buyer 0x…)", "seller_tax_id (or pass --seller-tax-id …)"]);
+    // No buyer_address column: the buyer is looked up by buyer_tax_id.
+    expect(missingColumns(h, {})).to.deep.equal(["seller_tax_id (or pass --seller-tax-id …)"]);
     expect(missingColumns(h, { defaultBuyer: BUYER, defaultSellerTaxId: "S" })).to.deep.equal([]);
     expect(canonicalColumn("\uFEFFInvoice Number ")).to.equal("invoice_number");
   });

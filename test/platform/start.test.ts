@@ -7,7 +7,8 @@
  * (the demo runs a second time, with fresh keys, on the restarted platform).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -198,5 +199,62 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     expect(out).to.not.include("deployed", "nothing was deployed");
     expect(JSON.parse(readFileSync(file, "utf8"))).to.deep.equal(older);
     expect(statSync(join(dir, "chain", "journal.ndjson")).size, "no block was added to the old chain").to.equal(journal);
+  });
+
+  describe("a start that cannot complete leaves nothing half-created", function () {
+    /** Runs the launcher to its exit; returns the code and everything it printed. */
+    function runToExit(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+      const child = spawn(process.execPath, START, {
+        cwd: ROOT,
+        env: { ...process.env, LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+      return new Promise((r) => child.on("exit", (code) => r({ code, out })));
+    }
+
+    async function holdPort(): Promise<{ server: Server; port: number }> {
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      return { server, port: (server.address() as { port: number }).port };
+    }
+
+    for (const [taken, what] of [
+      ["PORT", "the service"],
+      ["CHAIN_PORT", "the embedded chain"],
+    ] as const) {
+      it(`refuses ${taken} in use in one line naming ${taken}, exits 1, and creates no data directory`, async function () {
+        const held = await holdPort();
+        const dataDir = join(mkdtempSync(join(tmpdir(), "scf-port-")), "data");
+        try {
+          const free = await freePort();
+          const env = { DATA_DIR: dataDir, PORT: String(taken === "PORT" ? held.port : free), CHAIN_PORT: String(taken === "CHAIN_PORT" ? held.port : free) };
+          const { code, out } = await runToExit(env);
+          expect(code, out).to.equal(1);
+          expect(out.trim().split("\n"), out).to.have.length(1);
+          expect(out).to.include(`port ${held.port} on 127.0.0.1 (${what}) is already in use`).and.to.include(`${taken}=<port> npm start`);
+          expect(out).to.not.match(/\n\s+at /, "no stack trace");
+          expect(existsSync(dataDir), "no data directory").to.equal(false);
+        } finally {
+          held.server.close();
+          rmSync(join(dataDir, ".."), { recursive: true, force: true });
+        }
+      });
+    }
+
+    it("removes what a failed first start created (a configuration refused after the chain and keys were made)", async function () {
+      const dataDir = join(mkdtempSync(join(tmpdir(), "scf-first-")), "data");
+      try {
+        const [port, chainPort] = [await freePort(), await freePort()];
+        const { code, out } = await runToExit({ DATA_DIR: dataDir, PORT: String(port), CHAIN_PORT: String(chainPort), THROTTLE_LIMIT: "none" });
+        expect(code, out).to.equal(78);
+        expect(out).to.match(/THROTTLE_LIMIT/);
+        expect(existsSync(dataDir), "the half-created data directory is removed").to.equal(false);
+      } finally {
+        rmSync(join(dataDir, ".."), { recursive: true, force: true });
+      }
+    });
   });
 });

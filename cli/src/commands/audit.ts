@@ -8,6 +8,7 @@ import { receivableId } from "../lib/args";
 import { api, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { printJson, short, table, yuan } from "../lib/output";
+import { receivableRef } from "../lib/receivables";
 
 interface LedgerEvent {
   txHash: string;
@@ -21,7 +22,8 @@ interface LedgerEvent {
 }
 
 export async function auditHistory(o: Opts, id: string): Promise<number> {
-  const events = await api(o).get<LedgerEvent[]>(`/receivables/${receivableId(id)}/history`);
+  const a = api(o);
+  const events = await a.get<LedgerEvent[]>(`/receivables/${await receivableRef(a, id)}/history`);
   if (o.json) printJson(events);
   else
     table(
@@ -64,8 +66,9 @@ export function renderTree(root: LineageNode, mark?: string): string[] {
 }
 
 export async function auditLineage(o: Opts, id: string): Promise<number> {
-  const rid = receivableId(id);
-  const tree = await api(o).get<LineageNode>(`/receivables/${rid}/lineage`);
+  const a = api(o);
+  const rid = await receivableRef(a, id);
+  const tree = await a.get<LineageNode>(`/receivables/${rid}/lineage`);
   if (o.json) printJson(tree);
   else process.stdout.write(renderTree(tree, rid).join("\n") + "\n");
   return EXIT.OK;

@@ -10,7 +10,7 @@ import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { fenToYuan } from "../lib/money";
 import { printJson, short, table, yuan } from "../lib/output";
-import { registrationText, type Receivable } from "../lib/receivables";
+import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
 import { signPermit, type Balance } from "../lib/settlement";
 
 function lineId(raw: string): number {
@@ -19,12 +19,13 @@ function lineId(raw: string): number {
 }
 
 export async function financeRequest(o: Opts, id: string): Promise<number> {
-  return done(o, await signedAct(api(o), "/financings", { receivableId: receivableId(id), lineId: lineId(o.line) }, { wait: wait(o), json: o.json }));
+  const a = api(o);
+  return done(o, await signedAct(a, "/financings", { receivableId: await receivableRef(a, id), lineId: lineId(o.line) }, { wait: wait(o), json: o.json }));
 }
 
 export async function financeApprove(o: Opts, id: string): Promise<number> {
   const a = api(o);
-  const rid = receivableId(id);
+  const rid = await receivableRef(a, id);
   // The advance moves from the financier's settlement tokens: make sure Financing may draw it.
   const bal = await a.request<Balance>("GET", "/settlement/balance", { accept: [403, 404] });
   if (bal.status === 200) {

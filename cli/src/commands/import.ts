@@ -18,7 +18,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { follow, signTyped, type Act, type Unsigned } from "../lib/acts";
 import { apiMessage, scfHome, writePrivate, type Api } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
-import { checkInvoiceFile, type BadRow, type BatchInvoice, type ValidRow } from "../lib/invoice-csv";
+import { normaliseInvoiceKey } from "../../../services/src/receivables/fingerprint";
+import { canonicalColumn, checkInvoiceFile, type BadRow, type BatchInvoice, type ValidRow } from "../lib/invoice-csv";
 import { fenToYuan } from "../lib/money";
 import { printJson, status, table } from "../lib/output";
 
@@ -89,6 +90,30 @@ function parseCsv(buf: Buffer, file: string): { records: string[][]; lines: numb
   }
 }
 
+/**
+ * The ledger addresses of the buyers named only by tax id (rows without buyer_address), looked up
+ * with GET /participants?taxId= once per distinct tax id. A tax id no member holds stays unresolved
+ * (its rows are reported as bad); a malformed one is the row check's to report.
+ */
+async function buyersOf(api: Api, records: string[][]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const header = (records[0] ?? []).map(canonicalColumn);
+  const taxCol = header.indexOf("buyer_tax_id");
+  const addrCol = header.indexOf("buyer_address");
+  if (taxCol < 0) return out;
+  const wanted = new Set<string>();
+  for (const r of records.slice(1)) {
+    if (addrCol >= 0 && (r[addrCol] ?? "").trim()) continue;
+    const key = normaliseInvoiceKey(r[taxCol] ?? "");
+    if (/^[0-9A-Z]{18}$|^[0-9A-Z]{20}$/.test(key)) wanted.add(key);
+  }
+  for (const key of wanted) {
+    const res = await api.request<{ items: Array<{ address: string }> }>("GET", "/participants", { query: { taxId: key }, accept: [400] });
+    if (res.status === 200 && res.body.items.length === 1) out.set(key, res.body.items[0].address);
+  }
+  return out;
+}
+
 export async function importInvoices(api: Api, file: string, o: ImportOptions): Promise<number> {
   const path = resolve(file);
   if (!existsSync(path)) throw usage(`No such file: ${file}`);
@@ -104,7 +129,8 @@ export async function importInvoices(api: Api, file: string, o: ImportOptions): 
     if (!existsSync(full)) throw new Error("file not found (paths are relative to the CSV file)");
     return "0x" + createHash("sha256").update(readFileSync(full)).digest("hex");
   };
-  const checked = checkInvoiceFile(records, lines, { now: new Date(), defaultBuyer: o.buyer, defaultSellerTaxId: o.sellerTaxId, hashFile });
+  const buyersByTaxId = o.buyer ? undefined : await buyersOf(api, records);
+  const checked = checkInvoiceFile(records, lines, { now: new Date(), defaultBuyer: o.buyer, defaultSellerTaxId: o.sellerTaxId, hashFile, buyersByTaxId });
   if (checked.missing.length) throw usage(`${file} lacks required columns: ${checked.missing.join(", ")}. See cli/README.md for the columns.`);
   const good = checked.rows.filter((r): r is ValidRow => r.ok);
   const bad = checked.rows.filter((r): r is BadRow => !r.ok);

@@ -4,12 +4,12 @@
  * party to; each act is signed with the caller's key (EIP-712) and relayed by the service.
  */
 import { done, signedAct, signTyped, wait } from "../lib/acts";
-import { amount, checkedAddress, receivableId } from "../lib/args";
+import { amount, checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { fenToYuan } from "../lib/money";
 import { day, printJson, record, short, status, table, yuan } from "../lib/output";
-import { registrationText, type Receivable } from "../lib/receivables";
+import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
 import { type Balance } from "../lib/settlement";
 
 export async function invoicesImport(o: Opts, file: string): Promise<number> {
@@ -71,8 +71,10 @@ export async function invoicesList(o: Opts): Promise<number> {
   return EXIT.OK;
 }
 
-export async function invoicesShow(o: Opts, id: string): Promise<number> {
-  const r = await api(o).get<Receivable & { financing: Record<string, unknown> | null; payments: Array<{ amount: string; time: string; holder: string; txHash: string }> }>(`/receivables/${receivableId(id)}`);
+export async function invoicesShow(o: Opts, ref: string): Promise<number> {
+  const a = api(o);
+  const id = await receivableRef(a, ref, o.sellerTaxId);
+  const r = await a.get<Receivable & { financing: Record<string, unknown> | null; payments: Array<{ amount: string; time: string; holder: string; txHash: string }> }>(`/receivables/${id}`);
   if (o.json) return (printJson(r), EXIT.OK);
   record([
     ["id", r.id],
@@ -95,29 +97,33 @@ export async function invoicesShow(o: Opts, id: string): Promise<number> {
 }
 
 export async function accept(o: Opts, id: string): Promise<number> {
-  return done(o, await signedAct(api(o), `/receivables/${receivableId(id)}/accept`, {}, { wait: wait(o), json: o.json }));
+  const a = api(o);
+  return done(o, await signedAct(a, `/receivables/${await receivableRef(a, id)}/accept`, {}, { wait: wait(o), json: o.json }));
 }
 
 export async function cancel(o: Opts, id: string): Promise<number> {
-  return done(o, await signedAct(api(o), `/receivables/${receivableId(id)}/cancel`, {}, { wait: wait(o), json: o.json }));
+  const a = api(o);
+  return done(o, await signedAct(a, `/receivables/${await receivableRef(a, id)}/cancel`, {}, { wait: wait(o), json: o.json }));
 }
 
 export async function split(o: Opts, id: string): Promise<number> {
   const amounts = String(o.amounts).split(",").map((a, i) => amount(a, !!o.fen, `part ${i + 1}`).toString());
   if (amounts.length < 2 || amounts.length > 20) throw usage("--amounts needs 2 to 20 parts, comma-separated");
-  const act = await signedAct(api(o), `/receivables/${receivableId(id)}/split`, { amounts }, { wait: wait(o), json: o.json });
+  const a = api(o);
+  const act = await signedAct(a, `/receivables/${await receivableRef(a, id)}/split`, { amounts }, { wait: wait(o), json: o.json });
   const children = (act.result?.childIds as string[] | undefined) ?? [];
   return done(o, act, children.length ? `\nparts: ${children.map((c, i) => `${c} (${fenToYuan(amounts[i])} yuan)`).join(", ")}` : "");
 }
 
 export async function transfer(o: Opts, id: string): Promise<number> {
   const to = await checkedAddress(o.to, "--to");
-  return done(o, await signedAct(api(o), `/receivables/${receivableId(id)}/transfer`, { to }, { wait: wait(o), json: o.json }));
+  const a = api(o);
+  return done(o, await signedAct(a, `/receivables/${await receivableRef(a, id)}/transfer`, { to }, { wait: wait(o), json: o.json }));
 }
 
 export async function repay(o: Opts, id: string): Promise<number> {
   const a = api(o);
-  const rid = receivableId(id);
+  const rid = await receivableRef(a, id);
   let fen: bigint;
   if (o.amount) fen = amount(o.amount, !!o.fen, "--amount");
   else {

@@ -3,7 +3,7 @@
  * files of mode 0600) so a key never lies on disk in clear; every signed act and sign-in unlocks one.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { keyPath, keysDir, listKeys, password, writePrivate, type Opts } from "../lib/context";
+import { checkKeyName, keyPath, keysDir, listKeys, password, writePrivate, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { printJson, table } from "../lib/output";
 
@@ -51,5 +51,14 @@ export async function keysList(o: Opts): Promise<number> {
   if (o.json) printJson(keys.map(({ name, address }) => ({ name, address })));
   else if (!keys.length) process.stdout.write(`No keys in ${keysDir(o)}. Create one with: scf keys new NAME\n`);
   else table(["name", "address"], keys.map((k) => [k.name, k.address]));
+  return EXIT.OK;
+}
+
+/** The address of one key, alone on a line (for scripts: `--debtor "$(scf keys address buyer)"`). */
+export async function keysAddress(o: Opts, name: string): Promise<number> {
+  const k = listKeys(o).find((x) => x.name === checkKeyName(name));
+  if (!k) throw new CliError(`No key named "${name}" in ${keysDir(o)}. Create one with: scf keys new ${name}`, EXIT.AUTH);
+  if (o.json) printJson({ name: k.name, address: k.address });
+  else process.stdout.write(`${k.address}\n`);
   return EXIT.OK;
 }

@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { api, pages, type Opts } from "../lib/context";
-import { EXIT, usage } from "../lib/errors";
+import { checkedAddress } from "../lib/args";
+import { api, pages, type Api, type Opts } from "../lib/context";
+import { CliError, EXIT, usage } from "../lib/errors";
 import { day, printJson, record, table } from "../lib/output";
 
 interface Application {
@@ -88,16 +89,34 @@ function uuid(id: string): string {
   return id;
 }
 
-export async function approve(o: Opts, id: string): Promise<number> {
+/**
+ * An application named by its id, or by its applicant's address: that address's open application
+ * (submitted or needs review), found in the officer's queue.
+ */
+async function applicationRef(a: Api, ref: string): Promise<string> {
+  if (!/^0x/i.test(ref.trim())) return uuid(ref);
+  const applicant = await checkedAddress(ref, "applicant address");
+  const open: Application[] = [];
+  for (const status of ["submitted", "needs_review"]) {
+    open.push(...(await pages<Application>(a, "/onboarding/applications", { status }, true)).items.filter((x) => x.applicant === applicant));
+  }
+  if (!open.length) throw new CliError(`${applicant} has no application awaiting a decision (scf applications lists them).`, EXIT.REFUSED);
+  return open[0].id;
+}
+
+export async function approve(o: Opts, ref: string): Promise<number> {
   const body = o.kycDays !== undefined ? { kycValidityDays: Number(o.kycDays) } : {};
-  const res = await api(o).post<Application>(`/onboarding/applications/${uuid(id)}/approve`, body, { query: { wait: o.wait ? "true" : undefined } });
+  const a = api(o);
+  const id = await applicationRef(a, ref);
+  const res = await a.post<Application>(`/onboarding/applications/${id}/approve`, body, { query: { wait: o.wait ? "true" : undefined } });
   showApplication(o, res.body);
   if (res.body.status === "failed") return EXIT.ACT_FAILED;
   return EXIT.OK;
 }
 
-export async function reject(o: Opts, id: string): Promise<number> {
-  const res = await api(o).post<Application>(`/onboarding/applications/${uuid(id)}/reject`, { reason: o.reason });
+export async function reject(o: Opts, ref: string): Promise<number> {
+  const a = api(o);
+  const res = await a.post<Application>(`/onboarding/applications/${await applicationRef(a, ref)}/reject`, { reason: o.reason });
   showApplication(o, res.body);
   return EXIT.OK;
 }

@@ -63,3 +63,35 @@ export async function settlementClaim(o: Opts): Promise<number> {
   const claimed = act.result?.amount as string | undefined;
   return done(o, act, claimed !== undefined ? `\nclaimed ${yuan(claimed)} yuan` : "");
 }
+
+interface Operation {
+  id: string;
+  status: string;
+  txHash: string | null;
+  failureReason?: string | null;
+}
+
+/**
+ * Test money (`POST /settlement/faucet`): a compliance officer mints settlement tokens to a
+ * verified member, where the platform enables the faucet (`npm start` does; production does not).
+ */
+export async function settlementFaucet(o: Opts): Promise<number> {
+  const to = await checkedAddress(o.to, "--to");
+  const fen = amount(o.amount, !!o.fen, "--amount");
+  const res = await api(o).request<Operation>("POST", "/settlement/faucet", {
+    body: { to, amount: fen.toString() },
+    query: { wait: o.wait === false ? undefined : "true" },
+    accept: [404],
+  });
+  if (res.status === 404) {
+    throw new CliError(
+      `This service has no test-money faucet: it is enabled only on test platforms (FAUCET_ENABLED=true with an issuer key; npm start turns it on). ` +
+        "On a real ledger the settlement token comes from the digital-currency wallet.",
+      EXIT.REFUSED,
+    );
+  }
+  const op = res.body;
+  if (o.json) printJson(op);
+  else process.stdout.write(`faucet ${op.status}: ${yuan(fen.toString())} yuan to ${to}${op.txHash ? ` (tx ${op.txHash})` : ""}\n`);
+  return op.status === "failed" ? EXIT.ACT_FAILED : EXIT.OK;
+}

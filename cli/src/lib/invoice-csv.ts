@@ -60,6 +60,8 @@ export interface RowOptions {
   defaultBuyer?: string;
   /** --seller-tax-id: for rows without seller_tax_id. */
   defaultSellerTaxId?: string;
+  /** Members' addresses by normalised tax id (GET /participants?taxId=), for rows without buyer_address. */
+  buyersByTaxId?: ReadonlyMap<string, string>;
   /** Returns the 0x SHA-256 of a document file named by a row, or throws if it cannot be read. */
   hashFile?: (path: string) => string;
 }
@@ -92,7 +94,6 @@ export function missingColumns(headers: string[], opts: Pick<RowOptions, "defaul
   const h = new Set(headers.map(canonicalColumn));
   const missing: string[] = [];
   for (const c of ["invoice_number", "buyer_tax_id", "issue_date", "due_date"]) if (!h.has(c)) missing.push(c);
-  if (!h.has("buyer_address") && !opts.defaultBuyer) missing.push("buyer_address (or pass --buyer 0x…)");
   if (!h.has("seller_tax_id") && !opts.defaultSellerTaxId) missing.push("seller_tax_id (or pass --seller-tax-id …)");
   if (!h.has("amount") && !h.has("amount_fen")) missing.push("amount (yuan) or amount_fen");
   if (!h.has("document_sha256") && !h.has("document_file")) missing.push("document_sha256 or document_file");
@@ -158,9 +159,16 @@ export function checkInvoiceRow(cells: Record<string, string | undefined>, line:
     reasons.push(e.message);
   }
 
-  const buyerText = get("buyer_address") || opts.defaultBuyer || "";
+  const looked = buyerTaxId ? opts.buyersByTaxId?.get(normaliseInvoiceKey(buyerTaxId)) : undefined;
+  const buyerText = get("buyer_address") || opts.defaultBuyer || looked || "";
   const debtor = buyerText ? address(buyerText) : null;
-  if (!buyerText) reasons.push("buyer_address is empty (give the buyer's ledger address, or --buyer for the whole file)");
+  if (!buyerText) {
+    reasons.push(
+      buyerTaxId
+        ? `no ledger member is registered under buyer_tax_id ${buyerTaxId} (the buyer must be onboarded first; or give buyer_address / --buyer)`
+        : "buyer_address is empty (give the buyer's ledger address, or --buyer for the whole file)",
+    );
+  }
   else if (!debtor) reasons.push(`buyer_address "${buyerText}" is not an address (0x + 40 hex digits; mixed case must be a valid checksum)`);
 
   const issueRaw = get("issue_date");

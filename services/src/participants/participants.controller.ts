@@ -20,8 +20,13 @@ export class ParticipantsController {
   constructor(private readonly participants: ParticipantsService) {}
 
   @Get()
-  @ApiOperation({ summary: "Members: yourself, or all for compliance officers and auditors" })
+  @ApiOperation({
+    summary:
+      "Members: yourself, or all for compliance officers and auditors; or look members up by name, taxId or address " +
+      "(within your counterparties; a tax id finds any member; compliance officers and auditors: everyone)",
+  })
   @ApiOkResponse({ type: ParticipantPageDto })
+  @ApiProblems([403, "A tax id lookup by a caller that is not a verified member"])
   list(@CurrentUser() user: AuthUser, @Query() q: ListParticipantsQueryDto): Promise<ParticipantPageDto> {
     return this.participants.list(user, q);
   }

@@ -7,6 +7,7 @@
 import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
 import {
+  BadRequestException,
   ConflictException,
   ForbiddenException,
   Inject,
@@ -26,11 +27,13 @@ import { maskToRoles } from "../common/roles";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { FinancingEntity, MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ApplicationEntity } from "../onboarding/entities/application.entity";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import type { ListParticipantsQueryDto, ParticipantPageDto, ParticipantResponseDto } from "./dto/participant.dto";
 import { ParticipantActionEntity, type ParticipantActionKind } from "./entities/participant-action.entity";
+import { nameKey, taxIdHash } from "./participant-lookup";
 
 export const PARTICIPANT_ACTION_REFERENCE = "participant-action";
 export const KYC_JOB = "kyc-job";
@@ -68,18 +71,87 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     await this.sweeping;
   }
 
+  /**
+   * Without a lookup: yourself (compliance officers and auditors: every member). With one (name,
+   * taxId or address): the members it finds within the caller's read scope, which for a lookup is
+   * yourself and your counterparties (members you share a receivable or its financing with), or
+   * everyone for compliance officers and auditors. A tax id is what an invoice prints, so any
+   * verified member may find the member registered under one, counterparty or not: it is how a
+   * supplier addresses an invoice to its buyer.
+   */
   async list(user: AuthUser, q: ListParticipantsQueryDto): Promise<ParticipantPageDto> {
     const limit = q.limit ?? 50;
+    const all = readsEverything(user);
+    const lookups = [q.name, q.taxId, q.address].filter((v) => v !== undefined).length;
+    if (lookups > 1) throw new BadRequestException("Give one of name, taxId or address, not several.");
     const qb = this.ds.getRepository(MemberEntity).createQueryBuilder("m");
-    if (!readsEverything(user)) qb.andWhere("m.address = :me", { me: user.address });
+    if (q.taxId !== undefined) {
+      const t = taxIdHash(q.taxId);
+      if ("problem" in t) throw new BadRequestException(`${t.problem}.`);
+      if (!all && !user.verifiedMember) {
+        throw new ForbiddenException("Looking members up by tax id is for verified members, compliance officers and auditors.");
+      }
+      qb.andWhere("m.entityIdHash = :h", { h: t.hash });
+    } else if (q.name !== undefined || q.address !== undefined) {
+      let within = all ? null : await this.counterparties(user.address);
+      if (q.address !== undefined) within = (within ?? [getAddress(q.address.toLowerCase())]).filter((a) => a === getAddress(q.address!.toLowerCase()));
+      if (q.name !== undefined) {
+        const key = nameKey(q.name);
+        if (key.length < 2) throw new BadRequestException("name must hold at least two letters or digits.");
+        const named = [...(await this.identities(within)).entries()].filter(([, app]) => nameKey(app.legalName).includes(key)).map(([a]) => a);
+        within = named;
+      }
+      if (!within!.length) return { items: [], nextCursor: null };
+      qb.andWhere("m.address IN (:...within)", { within });
+    } else if (!all) qb.andWhere("m.address = :me", { me: user.address });
     if (q.status) qb.andWhere("m.status = :s", { s: q.status });
     if (q.cursor) qb.andWhere("m.address > :c", { c: getAddress(q.cursor) });
     const rows = await qb.orderBy("m.address", "ASC").take(limit + 1).getMany();
     const page = rows.slice(0, limit);
+    const ids = await this.identities(page.map((m) => m.address));
     return {
-      items: await Promise.all(page.map((m) => this.view(m))),
+      items: await Promise.all(page.map((m) => this.view(m, ids.get(m.address) ?? null))),
       nextCursor: rows.length > limit ? page[page.length - 1].address : null,
     };
+  }
+
+  /** `me` and every member it shares a receivable with (seller, debtor, holder, or financier of its financing). */
+  private async counterparties(me: string): Promise<string[]> {
+    const party = "(r.seller = :me OR r.debtor = :me OR r.holder = :me OR EXISTS (SELECT 1 FROM financings fm WHERE fm.receivable_id = r.id AND fm.financier = :me))";
+    const triples = await this.ds
+      .getRepository(ReceivableEntity)
+      .createQueryBuilder("r")
+      .select(["r.seller AS seller", "r.debtor AS debtor", "r.holder AS holder"])
+      .distinct(true)
+      .where(party, { me })
+      .getRawMany<{ seller: string; debtor: string; holder: string | null }>();
+    const financiers = await this.ds
+      .getRepository(FinancingEntity)
+      .createQueryBuilder("f")
+      .innerJoin(ReceivableEntity, "r", "r.id = f.receivable_id")
+      .select("f.financier AS financier")
+      .distinct(true)
+      .where(party, { me })
+      .getRawMany<{ financier: string | null }>();
+    const out = new Set<string>([me]);
+    for (const t of triples) for (const a of [t.seller, t.debtor, t.holder]) if (a) out.add(a);
+    for (const f of financiers) if (f.financier) out.add(f.financier);
+    return [...out];
+  }
+
+  /** The latest approved application of each address (all addresses when `addresses` is null). */
+  private async identities(addresses: string[] | null): Promise<Map<string, ApplicationEntity>> {
+    if (addresses && !addresses.length) return new Map();
+    const repo = this.ds.getRepository(ApplicationEntity);
+    const apps: ApplicationEntity[] = [];
+    if (addresses === null) apps.push(...(await repo.find({ where: { status: "approved" }, order: { createdAt: "ASC" } })));
+    else {
+      for (let i = 0; i < addresses.length; i += 500) {
+        apps.push(...(await repo.find({ where: { status: "approved", applicant: In(addresses.slice(i, i + 500)) }, order: { createdAt: "ASC" } })));
+      }
+      apps.sort((a, b) => a.createdAt - b.createdAt);
+    }
+    return new Map(apps.map((a) => [a.applicant, a]));
   }
 
   async get(user: AuthUser, address: string): Promise<ParticipantResponseDto> {
@@ -222,7 +294,11 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     return m;
   }
 
-  private async view(m: MemberEntity): Promise<ParticipantResponseDto> {
+  /** `identity`: its approved application if already read (null: it has none), else read here. */
+  private async view(m: MemberEntity, identity?: ApplicationEntity | null): Promise<ParticipantResponseDto> {
+    if (identity === undefined) identity = (await this.identities([m.address])).get(m.address) ?? null;
+    // A later application of the same address for another entity is not this membership's identity.
+    const id = identity?.entityIdHash === m.entityIdHash ? identity : undefined;
     const actions = await this.ds
       .getRepository(ParticipantActionEntity)
       .find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
@@ -234,6 +310,9 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
       kycExpiry: new Date(m.kycExpiry * 1000).toISOString(),
       jurisdiction: m.jurisdiction,
       entityIdHash: m.entityIdHash,
+      legalName: id?.legalName ?? null,
+      entityId: id?.entityId ?? null,
+      entityIdType: id?.entityIdType ?? null,
       suspensionReason: m.suspensionReason,
       registeredBlock: m.registeredBlock,
       actions: actions.map((x) => ({

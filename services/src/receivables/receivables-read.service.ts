@@ -12,9 +12,9 @@
  * Lists are keyset-paginated on (sort key, id); the amount sort and range filters run on the
  * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
  */
-import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
+import { BadRequestException, ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource } from "typeorm";
+import { DataSource, In } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
 import {
@@ -34,6 +34,9 @@ import { ledgerNow } from "../indexer/ledger-time";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ApplicationEntity } from "../onboarding/entities/application.entity";
+import { taxIdHash } from "../participants/participant-lookup";
+import { InvoiceIdentityError, idHex, invoiceFingerprint, invoiceNumberKey, receivableIdOf } from "./fingerprint";
 import {
   PaymentDto,
   ReceivableDto,
@@ -92,6 +95,14 @@ export class ReceivablesReadService {
     if (q.dueTo) conds.push(["r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) }]);
     if (q.minAmount) conds.push(["r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) }]);
     if (q.maxAmount) conds.push(["r.outstanding <= :maxAmount", { maxAmount: padAmount(BigInt(q.maxAmount)) }]);
+    let invoice: { number: string; seller: string | null } | null = null;
+    if (q.sellerTaxId !== undefined && q.invoiceNumber === undefined) throw new BadRequestException("sellerTaxId goes with invoiceNumber.");
+    if (q.invoiceNumber !== undefined) {
+      const found = await this.byInvoiceNumber(q.invoiceNumber, q.sellerTaxId);
+      if (!found.ids.length) return { items: [], nextCursor: null };
+      conds.push(["r.id IN (:...invoiceIds)", { invoiceIds: found.ids }]);
+      invoice = { number: found.key, seller: found.seller };
+    }
 
     const fingerprint = queryFingerprint({
       status: q.status ? [...new Set(q.status)].sort() : null,
@@ -102,6 +113,7 @@ export class ReceivablesReadService {
       dueTo: q.dueTo ? secondsBound(q.dueTo) : null,
       minAmount: q.minAmount ? BigInt(q.minAmount).toString() : null,
       maxAmount: q.maxAmount ? BigInt(q.maxAmount).toString() : null,
+      invoice,
       sort,
       caller: all ? "*" : user.address,
     });
@@ -157,6 +169,38 @@ export class ReceivablesReadService {
       nextCursor = encodeCursor(fingerprint, [value, last.id]);
     }
     return { items: page.map((r) => ReceivableDto.from(r, times.get(r.id) ?? null)), nextCursor };
+  }
+
+  /**
+   * The ids of the receivables tokenised from invoice `number`: an invoice is its seller's tax id
+   * and its number (fingerprint.ts), so the id is computed for the seller named, or for each tax id
+   * a member registered with (approved applications), and kept where a receivable has it. The
+   * caller's read scope is applied by the list on top.
+   */
+  private async byInvoiceNumber(number: string, sellerTaxId: string | undefined): Promise<{ ids: string[]; key: string; seller: string | null }> {
+    let key: string;
+    try {
+      key = invoiceNumberKey(number);
+    } catch (err) {
+      if (err instanceof InvoiceIdentityError) throw new BadRequestException(err.message);
+      throw err;
+    }
+    let sellers: string[];
+    if (sellerTaxId !== undefined) {
+      const t = taxIdHash(sellerTaxId);
+      if ("problem" in t) throw new BadRequestException(`${t.problem.replace(/^taxId/, "sellerTaxId")}.`);
+      sellers = [t.key];
+    } else {
+      const apps = await this.ds.getRepository(ApplicationEntity).find({ select: { entityId: true }, where: { status: "approved" } });
+      sellers = [...new Set(apps.map((a) => a.entityId.toUpperCase()))];
+    }
+    const candidates = sellers.map((tax) => idHex(receivableIdOf(invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: tax, invoiceNumber: number }))));
+    const ids: string[] = [];
+    for (let i = 0; i < candidates.length; i += IN_CHUNK) {
+      const rows = await this.ds.getRepository(ReceivableEntity).find({ select: { id: true }, where: { id: In(candidates.slice(i, i + IN_CHUNK)) } });
+      ids.push(...rows.map((r) => r.id));
+    }
+    return { ids, key, seller: sellerTaxId === undefined ? null : sellers[0] };
   }
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {

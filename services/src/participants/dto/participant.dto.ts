@@ -1,7 +1,8 @@
 /** Request and response shapes of the participant endpoints. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Type } from "class-transformer";
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from "class-validator";
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, MaxLength, Max, Min } from "class-validator";
+import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 
 export class SuspendParticipantDto {
   @ApiProperty({ description: "Why the member is suspended (kept by the service, shown to auditors)" })
@@ -44,6 +45,32 @@ export class ListParticipantsQueryDto {
   @IsOptional()
   @Matches(/^0x[0-9a-fA-F]{40}$/)
   cursor?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Members whose registered legal name contains this text, compared as a reader sees it: case, spaces, punctuation, " +
+      "full-width forms and look-alike letters from other scripts (Cyrillic а for Latin a, 0 for O) do not matter. " +
+      "Within the caller's read scope (yourself and your counterparties; compliance officers and auditors: everyone)",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(2, 200)
+  name?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "The member registered under this tax id: an 18-character unified social credit code or a 20-character LEI, as printed " +
+      "(spaces, dashes and full-width forms are ignored). Any verified member may look a counterparty up by the tax id its invoice names",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  taxId?: string;
+
+  @ApiPropertyOptional({ description: "The member at this address (lower case or EIP-55), within the caller's read scope" })
+  @IsOptional()
+  @IsEvmAddress()
+  address?: string;
 }
 
 export class ParticipantActionDto {
@@ -66,6 +93,11 @@ export class ParticipantResponseDto {
   @ApiProperty({ description: "ISO 8601" }) kycExpiry!: string;
   @ApiProperty() jurisdiction!: string;
   @ApiProperty() entityIdHash!: string;
+  @ApiPropertyOptional({ nullable: true, description: "Legal name from the approved onboarding application (null for a member registered without one)" })
+  legalName!: string | null;
+  @ApiPropertyOptional({ nullable: true, description: "Tax id (USCC or LEI) from the approved onboarding application" })
+  entityId!: string | null;
+  @ApiPropertyOptional({ nullable: true, enum: ["USCC", "LEI"] }) entityIdType!: "USCC" | "LEI" | null;
   @ApiPropertyOptional({ nullable: true }) suspensionReason!: string | null;
   @ApiProperty() registeredBlock!: number;
   @ApiProperty({ type: [ParticipantActionDto] }) actions!: ParticipantActionDto[];

@@ -10,6 +10,7 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  Length,
   Matches,
   Max,
   MaxLength,
@@ -105,6 +106,23 @@ export class ListReceivablesQueryDto {
   @Min(1)
   @Max(200)
   limit?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "The receivable tokenised from this invoice number, as printed (compared as the ledger compares invoices: case, spaces, " +
+      "separators and look-alike characters do not matter). The invoice's seller is found among the members' registered tax ids, " +
+      "or named with sellerTaxId. Split children are reached through its lineage",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  invoiceNumber?: string;
+
+  @ApiPropertyOptional({ description: "With invoiceNumber: the seller's tax id as printed on the invoice (USCC or LEI)" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  sellerTaxId?: string;
 
   @ApiPropertyOptional({ description: "nextCursor of the previous page, with the same filters and sort" })
   @IsOptional()
