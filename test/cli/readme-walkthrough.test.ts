@@ -12,9 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { freePort } from "../support/chain";
+import { npmScriptArgs } from "../support/process";
 
 const ROOT = join(__dirname, "..", "..");
-const START = [join(ROOT, "node_modules", ".bin", "ts-node"), "--transpile-only", "scripts/start.ts"];
+const START = npmScriptArgs("start");
 
 /** The bash block between the walkthrough markers of a Markdown file. */
 function walkthrough(file: string): string {
