@@ -87,7 +87,7 @@ const ZERO32 = "0x" + "0".repeat(64);
 const BATCH = 40;
 const LEDGER_MIGRATOR_ROLE = keccakId("LEDGER_MIGRATOR");
 
-class UpgradeError extends Error {}
+export class UpgradeError extends Error {}
 
 /** A deployment record as this tool writes it: v2, with where it came from. */
 export interface UpgradedDeploymentRecord extends DeploymentRecord {
@@ -143,12 +143,12 @@ async function unlock(path: string, password: string, what: string): Promise<Wal
   return w instanceof Wallet ? w : new Wallet(w.privateKey);
 }
 
-async function sent(p: Promise<ContractTransactionResponse>): Promise<void> {
+export async function sent(p: Promise<ContractTransactionResponse>): Promise<void> {
   const receipt = await (await p).wait();
   if (!receipt || receipt.status !== 1) throw new UpgradeError(`transaction ${receipt?.hash ?? "?"} failed`);
 }
 
-function chunks<T>(xs: T[], n: number): T[][] {
+export function chunks<T>(xs: T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;
@@ -512,7 +512,7 @@ interface V2Handles {
   financing: IFinancingImport;
 }
 
-function handles(v2: DeploymentRecord, signer: Signer): V2Handles {
+export function handles(v2: DeploymentRecord, signer: Signer): V2Handles {
   return {
     registry: IRegistryImport__factory.connect(v2.contracts.ParticipantRegistry, signer),
     token: ISettlementImport__factory.connect(v2.contracts.SettlementToken, signer),
@@ -632,7 +632,7 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
 }
 
 /** Seals the import on every contract that is not sealed yet, then drops the migrator role. */
-async function seal(v2: DeploymentRecord, migrator: Wallet): Promise<void> {
+export async function seal(v2: DeploymentRecord, migrator: Wallet): Promise<void> {
   const h = handles(v2, migrator);
   for (const c of [h.registry, h.token, h.receivables, h.financing]) {
     if (!(await c.importSealed())) await sent(c.sealImport());
