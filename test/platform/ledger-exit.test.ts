@@ -105,6 +105,7 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
   let b: Platform | null = null;
   let exportDir: string;
   let auditor: Wallet;
+  let supplier: Wallet;
   let scfEnv: Record<string, string>;
 
   before(async function () {
@@ -114,33 +115,39 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
     const demo = await run([TS_NODE, "--transpile-only", "scripts/demo.ts", "--url", a.url, "--keys", keys]);
     expect(demo.code, demo.out).to.equal(0);
 
-    // The platform's demo auditor key, onboarded as the demo onboards its members.
+    // Two of the platform's demo keys onboarded as the demo onboards its members: an auditor, and
+    // a supplier whose export is its own.
     const password = readFileSync(join(keys, "password.txt"), "utf8").trim();
     const officer = (await Wallet.fromEncryptedJson(readFileSync(join(keys, "officer.json"), "utf8"), password)) as Wallet;
-    auditor = (await Wallet.fromEncryptedJson(readFileSync(join(keys, "auditor.json"), "utf8"), password)) as Wallet;
-    const auditorToken = await signIn(a.url, auditor);
-    const form = new FormData();
-    form.append("legalName", "Exit Test Audit LLP");
-    form.append("entityIdType", "USCC");
-    form.append("entityId", freshUscc());
-    form.append("jurisdiction", "CN");
-    form.append("roles", "auditor");
-    form.append("documents", new Blob(["licence"], { type: "application/pdf" }), "licence.pdf");
-    const app = await fetch(`${a.url}/onboarding/applications`, { method: "POST", headers: bearer(auditorToken), body: form });
-    const appBody = (await app.json()) as { id: string };
-    expect(app.status, JSON.stringify(appBody)).to.equal(201);
     const officerToken = await signIn(a.url, officer);
-    const approve = await fetch(`${a.url}/onboarding/applications/${appBody.id}/approve?wait=true`, {
-      method: "POST",
-      headers: { ...bearer(officerToken), "content-type": "application/json" },
-      body: "{}",
-    });
-    expect(approve.status, await approve.text()).to.equal(202);
-    for (let i = 0; i < 100; i++) {
-      const me = (await (await fetch(`${a.url}/auth/me`, { headers: bearer(auditorToken) })).json()) as { verifiedMember: boolean };
-      if (me.verifiedMember) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const onboard = async (name: string, roles: string) => {
+      const wallet = (await Wallet.fromEncryptedJson(readFileSync(join(keys, `${name}.json`), "utf8"), password)) as Wallet;
+      const token = await signIn(a!.url, wallet);
+      const form = new FormData();
+      form.append("legalName", `Exit Test ${name}`);
+      form.append("entityIdType", "USCC");
+      form.append("entityId", freshUscc());
+      form.append("jurisdiction", "CN");
+      form.append("roles", roles);
+      form.append("documents", new Blob(["licence"], { type: "application/pdf" }), "licence.pdf");
+      const app = await fetch(`${a!.url}/onboarding/applications`, { method: "POST", headers: bearer(token), body: form });
+      const appBody = (await app.json()) as { id: string };
+      expect(app.status, JSON.stringify(appBody)).to.equal(201);
+      const approve = await fetch(`${a!.url}/onboarding/applications/${appBody.id}/approve?wait=true`, {
+        method: "POST",
+        headers: { ...bearer(officerToken), "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(approve.status, await approve.text()).to.equal(202);
+      for (let i = 0; i < 100; i++) {
+        const me = (await (await fetch(`${a!.url}/auth/me`, { headers: bearer(token) })).json()) as { verifiedMember: boolean };
+        if (me.verifiedMember) return wallet;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${name} is not a verified member after 10 s`);
+    };
+    auditor = await onboard("auditor", "auditor");
+    supplier = await onboard("tier1", "supplier");
     scfEnv = { SCF_HOME: join(tmp, "scf-home"), SCF_PASSWORD: password, SCF_URL: a.url, SCF_KEYS_DIR: keys };
     exportDir = join(tmp, "export");
   });
@@ -189,6 +196,22 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
     for (const bal of readExitFile(dir, "balances.ndjson")) expect(bal.account).to.equal(member.address);
     expect(receivables.length).to.equal(partyTo(member.address));
     for (const e of readExitFile(dir, "events.ndjson")) expect(JSON.stringify(e).toLowerCase(), e.txHash).to.include(member.address.slice(2).toLowerCase());
+  });
+
+  it("gives a member its own records only: another member's export and a non-member are refused (403)", async function () {
+    const dir = join(tmp, "own-export");
+    const own = await run([SCF, "ledger", "export", "--out", dir, "--key", "tier1", "--json"], scfEnv);
+    expect(own.code, own.out).to.equal(0);
+    const m = verifyExitDir(dir).manifest!;
+    expect(m.scope).to.deep.equal({ kind: "member", member: supplier.address });
+    expect(m.files.find((f) => f.name === "members.ndjson")!.rows).to.equal(1);
+    const other = await run([SCF, "ledger", "export", "--out", join(tmp, "other"), "--key", "tier1", "--member", auditor.address], scfEnv);
+    expect(other.code, other.out).to.equal(1);
+    expect(other.out).to.include("exports its own records only");
+    expect(existsSync(join(tmp, "other"))).to.equal(false);
+    const stranger = await run([SCF, "ledger", "export", "--out", join(tmp, "stranger"), "--key", "bank"], scfEnv);
+    expect(stranger.code, stranger.out).to.equal(1);
+    expect(existsSync(join(tmp, "stranger"))).to.equal(false);
   });
 
   it("refuses an export with one amount changed, naming the file and the row, and deploys nothing", async function () {
