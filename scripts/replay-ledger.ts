@@ -30,7 +30,7 @@ import { writeKeystore } from "../services/src/chain/keys";
 import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../services/src/audit/ledger-export-format";
 import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
-import { chunks, handles, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
+import { chunks, creditLineFields, handles, importedCreditLine, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const SERVICE_KEYS = ["operator", "compliance", "relayer", "issuer"] as const;
@@ -221,18 +221,7 @@ async function importExport(dir: string, manifest: ExitManifest, record: Deploym
   for (const batch of chunks(readExitFile(dir, "credit-lines.ndjson"), BATCH)) {
     await sent(
       h.financing.importCreditLines(
-        batch.map((l) => ({
-          id: l.id,
-          financier: l.financier,
-          debtor: l.debtor ?? ZeroAddress,
-          supplier: l.supplier ?? ZeroAddress,
-          limit: BigInt(l.limit),
-          utilised: BigInt(l.utilised),
-          maxAdvanceBps: l.maxAdvanceBps,
-          discountBps: l.discountBps,
-          expiry: l.expiry,
-          open: l.open,
-        })),
+        batch.map(importedCreditLine),
       ),
     );
   }
@@ -318,18 +307,7 @@ async function compare(dir: string, manifest: ExitManifest, record: DeploymentRe
 
   const lines = readExitFile(dir, "credit-lines.ndjson");
   for (const l of lines) {
-    const v = await financing.creditLine(l.id);
-    await check(r.creditLines, `credit line ${l.id}`, [
-      ["financier", l.financier, v.financier],
-      ["debtor", l.debtor ?? ZeroAddress, v.debtor],
-      ["supplier", l.supplier ?? ZeroAddress, v.supplier],
-      ["limit", l.limit, v.limit],
-      ["utilised", l.utilised, v.utilised],
-      ["maxAdvanceBps", l.maxAdvanceBps, v.maxAdvanceBps],
-      ["discountBps", l.discountBps, v.discountBps],
-      ["expiry", l.expiry, v.expiry],
-      ["open", l.open, v.open],
-    ]);
+    await check(r.creditLines, `credit line ${l.id}`, creditLineFields(l, await financing.creditLine(l.id)));
   }
   if (Number(await financing.creditLineCount()) !== lines.length) r.creditLines.mismatches.push(`credit line count ${lines.length} in the export, ${await financing.creditLineCount()} replayed`);
 

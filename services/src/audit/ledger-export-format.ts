@@ -13,8 +13,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { getAddress, verifyMessage } from "ethers";
-import { canonicalJson, sha256Hex, MANIFEST_FILE, SIGNATURE_FILE, type PackSignature } from "./export-pack-format";
+import { canonicalJson, readSignedManifest, sha256Hex, MANIFEST_FILE, SIGNATURE_FILE } from "./export-pack-format";
 
 export { canonicalJson, sha256Hex, MANIFEST_FILE, SIGNATURE_FILE };
 
@@ -182,34 +181,13 @@ export interface ExitCheck {
  * rows that differ), the row count and the whole file's SHA-256.
  */
 export function verifyExitDir(dir: string, expectedOperator?: string): ExitCheck {
-  const problems: string[] = [];
-  const manifestPath = join(dir, MANIFEST_FILE);
-  const sigPath = join(dir, SIGNATURE_FILE);
-  if (!existsSync(manifestPath)) return { ok: false, problems: [`${MANIFEST_FILE}: missing in ${dir}`], manifest: null, signer: null };
-  if (!existsSync(sigPath)) return { ok: false, problems: [`${SIGNATURE_FILE}: missing in ${dir}`], manifest: null, signer: null };
-  const manifestBytes = readFileSync(manifestPath);
-  let manifest: ExitManifest;
-  let sig: PackSignature;
-  try {
-    manifest = JSON.parse(manifestBytes.toString("utf8")) as ExitManifest;
-    sig = JSON.parse(readFileSync(sigPath, "utf8")) as PackSignature;
-  } catch (e) {
-    return { ok: false, problems: [`${MANIFEST_FILE} or ${SIGNATURE_FILE}: not JSON (${(e as Error).message})`], manifest: null, signer: null };
-  }
+  const signed = readSignedManifest<ExitManifest>(dir, expectedOperator);
+  const { manifest, signer } = signed;
+  if (!manifest) return { ok: false, problems: signed.problems, manifest: null, signer: null };
   if (manifest.format !== EXIT_FORMAT || manifest.formatVersion !== EXIT_FORMAT_VERSION) {
     return { ok: false, problems: [`${MANIFEST_FILE}: format ${manifest.format} v${manifest.formatVersion}, expected ${EXIT_FORMAT} v${EXIT_FORMAT_VERSION}`], manifest, signer: null };
   }
-  let signer: string | null = null;
-  try {
-    signer = verifyMessage(manifestBytes, sig.signature);
-  } catch (e) {
-    problems.push(`${SIGNATURE_FILE}: the signature cannot be read (${(e as Error).message})`);
-  }
-  if (signer) {
-    const operator = safeAddress(manifest.ledger?.operator);
-    if (signer !== operator) problems.push(`${MANIFEST_FILE}: signed by ${signer}, not by the ledger's operator ${String(manifest.ledger?.operator)} (the manifest or its signature was altered)`);
-    if (expectedOperator && safeAddress(expectedOperator) !== signer) problems.push(`${SIGNATURE_FILE}: signed by ${signer}, not by the operator you named (${expectedOperator})`);
-  }
+  const problems = [...signed.problems];
   const listed = new Set<string>();
   for (const f of manifest.files ?? []) {
     listed.add(f.name);
@@ -246,13 +224,5 @@ function rowLabel(name: ExitFileName, line: string | undefined): string {
     return ` (${ROW_KEY[name].map((k) => `${k} ${String(row[k])}`).join(", ")})`;
   } catch {
     return " (not JSON)";
-  }
-}
-
-function safeAddress(a: unknown): string | null {
-  try {
-    return typeof a === "string" ? getAddress(a) : null;
-  } catch {
-    return null;
   }
 }
