@@ -23,6 +23,7 @@
  * reason) stays in the export; the report names it. A member's export is refused: its credit lines
  * are not the whole numbered sequence the import needs.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ZeroAddress, getAddress, parseEther } from "ethers";
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     const keysDir = join(dataDir, "keys");
     const passwordFile = join(keysDir, "password.txt");
     mkdirSync(keysDir, { recursive: true });
-    if (!existsSync(passwordFile)) writeFileSync(passwordFile, (process.env.KEYSTORE_PASSWORD || Wallet.createRandom().privateKey.slice(2, 26)) + "\n", { mode: 0o600 });
+    if (!existsSync(passwordFile)) writeFileSync(passwordFile, (process.env.KEYSTORE_PASSWORD || randomBytes(12).toString("hex")) + "\n", { mode: 0o600 });
     const password = readFileSync(passwordFile, "utf8").trim();
     const keys: Record<string, string> = {};
     for (const k of SERVICE_KEYS) {

@@ -104,6 +104,7 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
   let a: Platform | null = null;
   let b: Platform | null = null;
   let exportDir: string;
+  let exportMs = 0;
   let auditor: Wallet;
   let supplier: Wallet;
   let scfEnv: Record<string, string>;
@@ -159,8 +160,10 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
   });
 
   it("exports the whole ledger as the auditor: every file checks out against the signed manifest", async function () {
+    const t0 = Date.now();
     const res = await run([SCF, "ledger", "export", "--out", exportDir, "--key", "auditor"], scfEnv);
     expect(res.code, res.out).to.equal(0);
+    exportMs = Date.now() - t0;
     expect(res.out).to.include("the whole ledger");
     const check = verifyExitDir(exportDir);
     expect(check.problems).to.deep.equal([]);
@@ -237,8 +240,11 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
 
     before(async function () {
       const dir = join(tmp, "b");
+      const t0 = Date.now();
       replay = await run([SCF, "ledger", "replay", "--from", exportDir, "--data-dir", dir], scfEnv);
       expect(replay.code, replay.out).to.equal(0);
+      const rows = verifyExitDir(exportDir).manifest!.files.map((f) => `${f.name.replace(".ndjson", "")} ${f.rows}`).join(", ");
+      console.log(`      export ${exportMs} ms, replay ${Date.now() - t0} ms (the scf process, chain start included); ${rows}`);
       b = await start(dir);
       expect(b.out()).to.match(/contracts\s+reused/);
       // The indexer projects the import events: wait until every receivable is there.
