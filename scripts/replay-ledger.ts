@@ -7,7 +7,9 @@
  * not deployed into yet; the durable chain is started on it here, the service keys are created the
  * way `npm start` creates them, and afterwards `DATA_DIR=… npm start` serves the replayed ledger.
  * External: RPC_URL, ADMIN_KEYSTORE (deploys and migrates), KEYSTORE_DIR / KEYSTORE_PASSWORD (the
- * service keys whose addresses get the service roles) and DEPLOYMENT_FILE (written; must not exist).
+ * service keys whose addresses get the service roles, named as the service names them:
+ * OPERATOR_KEYSTORE, COMPLIANCE_KEYSTORE, ISSUER_KEYSTORE; without an issuer key the admin issues)
+ * and DEPLOYMENT_FILE (written; must not exist).
  *
  * Steps:
  *   1. checks the export before touching any chain: the operator's signature over the manifest and
@@ -99,8 +101,20 @@ async function main(): Promise<void> {
     provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, pollingInterval: 50 });
     admin = (await unlock(abs(process.env.ADMIN_KEYSTORE), password)).connect(provider);
     const keysDir = abs(process.env.KEYSTORE_DIR || "keys");
-    const addr = (k: string) => getAddress((JSON.parse(readFileSync(join(keysDir, `${k}.json`), "utf8")) as { address: string }).address.replace(/^(?!0x)/, "0x"));
-    roles = { admin: admin.address, onboardingOperator: addr("operator"), complianceOfficer: addr("compliance"), issuer: addr("issuer") };
+    // The service's key files as it names them (services/src/config/env.ts); an address is readable
+    // from a keystore without its password.
+    const addr = (file: string) => {
+      const path = join(keysDir, file);
+      if (!existsSync(path)) throw new ReplayError(`${path} is missing: the service keys in KEYSTORE_DIR get the new ledger's service roles.`);
+      return getAddress((JSON.parse(readFileSync(path, "utf8")) as { address: string }).address.replace(/^(?!0x)/, "0x"));
+    };
+    roles = {
+      admin: admin.address,
+      onboardingOperator: addr(process.env.OPERATOR_KEYSTORE || "operator.json"),
+      complianceOfficer: addr(process.env.COMPLIANCE_KEYSTORE || "compliance.json"),
+      // The service needs the issuer key only for its test-money faucet; without one the admin issues.
+      issuer: process.env.ISSUER_KEYSTORE ? addr(process.env.ISSUER_KEYSTORE) : admin.address,
+    };
   } else {
     const dataDir = abs(process.env.DATA_DIR || "data");
     deploymentFile = join(dataDir, "deployment.json");

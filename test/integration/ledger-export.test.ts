@@ -9,7 +9,7 @@
  * replay of this richer ledger into a fresh embedded chain reproduces every record.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recoverPersonalSignature } from "@metamask/eth-sig-util";
@@ -22,7 +22,8 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { canonicalJson, MANIFEST_FILE, SIGNATURE_FILE, readExitFile, verifyExitDir, type ExitManifest } from "../../services/src/audit/ledger-export-format";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
-import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { TEST_PASSWORD, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { writeKeystore } from "../../services/src/chain/keys";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
 
 const ROOT = join(__dirname, "..", "..");
@@ -55,6 +56,21 @@ describe("Ledger exit export (hardhat node, real database) and its replay", func
     writeFileSync(join(dir, SIGNATURE_FILE), JSON.stringify(body.signature));
     writeFileSync(join(dir, MANIFEST_FILE), canonicalJson(body.manifest));
     return dir;
+  }
+
+  /** `npm run ledger:replay` (what `scf ledger replay` runs) of the whole-ledger export, with `vars` set. */
+  function replay(vars: Record<string, string>): Promise<{ code: number | null; out: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/replay-ledger.ts", "--from", wholeDir, "--operator", env.keys.operator.address], {
+        cwd: ROOT,
+        env: { ...process.env, ...vars },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("exit", (code) => resolve({ code, out }));
+    });
   }
 
   before(async function () {
@@ -150,22 +166,36 @@ describe("Ledger exit export (hardhat node, real database) and its replay", func
 
   it("replays into a fresh embedded chain: every member, balance, receivable, credit line, financing reproduced", async function () {
     const target = join(tmp, "replayed");
-    const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/replay-ledger.ts", "--from", wholeDir, "--operator", env.keys.operator.address], {
-        cwd: ROOT,
-        env: { ...process.env, DATA_DIR: target, RPC_URL: "", DATABASE_URL: "" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-      child.on("exit", (code) => resolve({ code, out }));
-    });
+    const res = await replay({ DATA_DIR: target, RPC_URL: "", DATABASE_URL: "" });
     expect(res.code, res.out).to.equal(0);
     for (const [kind, file] of [["members", "members.ndjson"], ["receivables", "receivables.ndjson"], ["financings", "financings.ndjson"], ["creditLines", "credit-lines.ndjson"], ["balances", "balances.ndjson"]] as const) {
       const n = readExitFile(wholeDir, file).length;
       expect(res.out, kind).to.match(new RegExp(`${kind}\\s+${n}\\s+${n}\\s+0\\n`));
     }
     expect(res.out).to.include("every record reproduced");
+  });
+
+  it("replays onto an external chain with the operator's keystores (RPC_URL, ADMIN_KEYSTORE, KEYSTORE_DIR, DEPLOYMENT_FILE), and not over an existing record", async function () {
+    const admin = await chain.fundedWallet();
+    writeKeystore(join(tmp, "admin.json"), admin, TEST_PASSWORD, true);
+    const vars = {
+      RPC_URL: chain.url,
+      ADMIN_KEYSTORE: join(tmp, "admin.json"),
+      KEYSTORE_DIR: env.env.KEYSTORE_DIR,
+      KEYSTORE_PASSWORD: TEST_PASSWORD,
+      DEPLOYMENT_FILE: join(tmp, "external", "deployment.json"),
+      DATA_DIR: "",
+      DATABASE_URL: "",
+    };
+    mkdirSync(join(tmp, "external"));
+    const res = await replay(vars);
+    expect(res.code, res.out).to.equal(0);
+    expect(res.out).to.include("every record reproduced");
+    const record = JSON.parse(readFileSync(vars.DEPLOYMENT_FILE, "utf8")) as { roles: Record<string, string>; contracts: Record<string, string> };
+    expect(record.roles).to.include({ admin: admin.address, onboardingOperator: env.keys.operator.address, complianceOfficer: env.keys.compliance.address });
+    expect(record.contracts.Receivables).to.not.equal(await env.ledger.receivables.getAddress());
+    const again = await replay(vars);
+    expect(again.code).to.equal(1);
+    expect(again.out).to.include("exists: replay deploys a fresh ledger");
   });
 });
