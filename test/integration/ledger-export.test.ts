@@ -4,12 +4,13 @@
  * transfers, two lines, a financing approved and partly repaid, one rejected, one pending, payments)
  * plus a payment held and claimed and a default written off: the auditor's export holds every
  * projection row, each file and row hash matches the manifest and the operator's EIP-191 signature
- * verifies with eth-sig-util; a member's export holds only what it is party to; the refusals (a
+ * verifies with eth-sig-util; an altered row is named (file, row, id) and a manifest re-hashed to
+ * match it fails the signature; a member's export holds only what it is party to; the refusals (a
  * member naming another 403, a non-member 403, anonymous 401, a malformed address 400); and the
  * replay of this richer ledger into a fresh embedded chain reproduces every record.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { recoverPersonalSignature } from "@metamask/eth-sig-util";
@@ -19,7 +20,7 @@ import request from "supertest";
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { canonicalJson, MANIFEST_FILE, SIGNATURE_FILE, readExitFile, verifyExitDir, type ExitManifest } from "../../services/src/audit/ledger-export-format";
+import { canonicalJson, manifestFile, MANIFEST_FILE, SIGNATURE_FILE, readExitFile, verifyExitDir, type ExitManifest } from "../../services/src/audit/ledger-export-format";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { TEST_PASSWORD, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
@@ -131,6 +132,28 @@ describe("Ledger exit export (hardhat node, real database) and its replay", func
     const supply = await env.ledger.token.totalSupply();
     expect(whole.manifest.ledger.totalSupply).to.equal(supply.toString());
     expect(readExitFile(wholeDir, "balances.ndjson").reduce((t, b) => t + BigInt(b.balance), 0n)).to.equal(supply);
+  });
+
+  it("names an altered row, and refuses a manifest re-hashed to match it (the operator's signature no longer holds)", async function () {
+    const dir = join(tmp, "altered");
+    cpSync(wholeDir, dir, { recursive: true });
+    const file = join(dir, "payments.ndjson");
+    const lines = readFileSync(file, "utf8").split("\n");
+    const row = lines.length - 1; // the last row (the file ends with a newline)
+    lines[row - 1] = lines[row - 1].replace(/"amount":"(\d+)"/, (_, a: string) => `"amount":"${BigInt(a) * 10n}"`);
+    writeFileSync(file, lines.join("\n"));
+    const named = verifyExitDir(dir);
+    expect(named.ok).to.equal(false);
+    expect(named.problems).to.have.length(1);
+    expect(named.problems[0]).to.match(new RegExp(`^payments\\.ndjson row ${row} \\(txHash 0x[0-9a-f]{64}, logIndex \\d+\\): does not match its SHA-256 in the signed manifest`));
+
+    const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as ExitManifest;
+    const text = readFileSync(file, "utf8");
+    manifest.files = manifest.files.map((f) => (f.name === "payments.ndjson" ? manifestFile("payments.ndjson", text) : f));
+    writeFileSync(join(dir, MANIFEST_FILE), canonicalJson(manifest));
+    const rehashed = verifyExitDir(dir);
+    expect(rehashed.ok).to.equal(false);
+    expect(rehashed.problems.join("\n")).to.match(/^manifest\.json: signed by 0x[0-9a-fA-F]{40}, not by the ledger's operator/m);
   });
 
   it("gives a member only what it is party to, and an auditor the same for ?member=", async function () {
