@@ -65,7 +65,7 @@ import {
   Receivables__factory,
   SettlementToken__factory,
 } from "../typechain-types";
-import type { IFinancingImport, IReceivablesImport, IRegistryImport, ISettlementImport } from "../typechain-types";
+import type { Financing, IFinancingImport, IReceivablesImport, IRegistryImport, ISettlementImport } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type LedgerParams, type LedgerRoles } from "./lib/deploy-ledger";
 import {
   UPGRADE_SUSPENSION_REASON,
@@ -74,6 +74,7 @@ import {
   V1_MEMBER_STATUS,
   readV1Snapshot,
   snapshotCounts,
+  type V1CreditLine,
   type V1Snapshot,
 } from "./lib/ledger-v1";
 import { matchInvoiceFile, type InvoiceFileResult } from "./lib/v1-invoices";
@@ -87,7 +88,7 @@ const ZERO32 = "0x" + "0".repeat(64);
 const BATCH = 40;
 const LEDGER_MIGRATOR_ROLE = keccakId("LEDGER_MIGRATOR");
 
-class UpgradeError extends Error {}
+export class UpgradeError extends Error {}
 
 /** A deployment record as this tool writes it: v2, with where it came from. */
 export interface UpgradedDeploymentRecord extends DeploymentRecord {
@@ -143,12 +144,12 @@ async function unlock(path: string, password: string, what: string): Promise<Wal
   return w instanceof Wallet ? w : new Wallet(w.privateKey);
 }
 
-async function sent(p: Promise<ContractTransactionResponse>): Promise<void> {
+export async function sent(p: Promise<ContractTransactionResponse>): Promise<void> {
   const receipt = await (await p).wait();
   if (!receipt || receipt.status !== 1) throw new UpgradeError(`transaction ${receipt?.hash ?? "?"} failed`);
 }
 
-function chunks<T>(xs: T[], n: number): T[][] {
+export function chunks<T>(xs: T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;
@@ -512,7 +513,7 @@ interface V2Handles {
   financing: IFinancingImport;
 }
 
-function handles(v2: DeploymentRecord, signer: Signer): V2Handles {
+export function handles(v2: DeploymentRecord, signer: Signer): V2Handles {
   return {
     registry: IRegistryImport__factory.connect(v2.contracts.ParticipantRegistry, signer),
     token: ISettlementImport__factory.connect(v2.contracts.SettlementToken, signer),
@@ -595,18 +596,7 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
   for (const batch of chunks(lines, BATCH)) {
     await sent(
       h.financing.importCreditLines(
-        batch.map((l) => ({
-          id: l.id,
-          financier: l.financier,
-          debtor: l.debtor ?? ZERO,
-          supplier: l.supplier ?? ZERO,
-          limit: BigInt(l.limit),
-          utilised: BigInt(l.utilised),
-          maxAdvanceBps: l.maxAdvanceBps,
-          discountBps: l.discountBps,
-          expiry: l.expiry,
-          open: l.open,
-        })),
+        batch.map(importedCreditLine),
       ),
     );
     done.creditLines += batch.length;
@@ -631,8 +621,39 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
   return done;
 }
 
+/** A credit line as the import takes it, from a v1 snapshot's row (an exit export's has the same shape). */
+export function importedCreditLine(l: V1CreditLine): IFinancingImport.ImportedCreditLineStruct {
+  return {
+    id: l.id,
+    financier: l.financier,
+    debtor: l.debtor ?? ZERO,
+    supplier: l.supplier ?? ZERO,
+    limit: BigInt(l.limit),
+    utilised: BigInt(l.utilised),
+    maxAdvanceBps: l.maxAdvanceBps,
+    discountBps: l.discountBps,
+    expiry: l.expiry,
+    open: l.open,
+  };
+}
+
+/** Each field of a credit line: [name, as the source had it, as the new contracts hold it]. */
+export function creditLineFields(l: V1CreditLine, v: Awaited<ReturnType<Financing["creditLine"]>>): Array<[string, unknown, unknown]> {
+  return [
+    ["financier", l.financier, v.financier],
+    ["debtor", l.debtor ?? ZERO, v.debtor],
+    ["supplier", l.supplier ?? ZERO, v.supplier],
+    ["limit", l.limit, v.limit],
+    ["utilised", l.utilised, v.utilised],
+    ["maxAdvanceBps", l.maxAdvanceBps, v.maxAdvanceBps],
+    ["discountBps", l.discountBps, v.discountBps],
+    ["expiry", l.expiry, v.expiry],
+    ["open", l.open, v.open],
+  ];
+}
+
 /** Seals the import on every contract that is not sealed yet, then drops the migrator role. */
-async function seal(v2: DeploymentRecord, migrator: Wallet): Promise<void> {
+export async function seal(v2: DeploymentRecord, migrator: Wallet): Promise<void> {
   const h = handles(v2, migrator);
   for (const c of [h.registry, h.token, h.receivables, h.financing]) {
     if (!(await c.importSealed())) await sent(c.sealImport());
@@ -694,16 +715,7 @@ async function verifyV2(s: V1Snapshot, v2: DeploymentRecord, provider: JsonRpcPr
   }
   eq("credit line count", s.creditLines.length, await financing.creditLineCount());
   for (const l of s.creditLines) {
-    const v = await financing.creditLine(l.id);
-    eq(`line ${l.id} financier`, l.financier, v.financier);
-    eq(`line ${l.id} debtor`, l.debtor ?? ZERO, v.debtor);
-    eq(`line ${l.id} supplier`, l.supplier ?? ZERO, v.supplier);
-    eq(`line ${l.id} limit`, l.limit, v.limit);
-    eq(`line ${l.id} utilised`, l.utilised, v.utilised);
-    eq(`line ${l.id} maxAdvanceBps`, l.maxAdvanceBps, v.maxAdvanceBps);
-    eq(`line ${l.id} discountBps`, l.discountBps, v.discountBps);
-    eq(`line ${l.id} expiry`, l.expiry, v.expiry);
-    eq(`line ${l.id} open`, l.open, v.open);
+    for (const [field, want, got] of creditLineFields(l, await financing.creditLine(l.id))) eq(`line ${l.id} ${field}`, want, got);
   }
   for (const f of s.financings) {
     const v = await financing.financing(f.receivableId);

@@ -71,6 +71,7 @@ interface Groups {
   settlement: typeof import("./commands/settlement");
   participants: typeof import("./commands/participants");
   audit: typeof import("./commands/audit");
+  ledger: typeof import("./commands/ledger");
   act: typeof import("./commands/act");
 }
 
@@ -102,6 +103,7 @@ const GROUPS = [
   group("credit-lines", declareCreditLines),
   group("settlement", declareSettlement),
   group("audit", declareAudit),
+  group("ledger", declareLedger),
   group("act", declareAct),
 ];
 
@@ -413,6 +415,23 @@ function declareAudit(program: Command, run: Run<"audit">): void {
     .description("check a pack offline: every file's SHA-256, size and row count, and the manifest's signature by the operator it names; exit 1 naming each file that fails")
     .option("--operator <address>", "the operator address you know independently (deployment record, registry role); the signer must be it")
     .action(run("auditVerifyPack"));
+}
+
+function declareLedger(program: Command, run: Run<"ledger">): void {
+  const ledger = program.command("ledger").description("leave the ledger with everything: export your records, replay an export on another chain (docs/LEDGER-EXPORT.md)");
+  ledger
+    .command("export")
+    .description("your complete records and history (auditors, compliance: the whole ledger) as NDJSON files with a manifest signed by the operator")
+    .requiredOption("--out <dir>", "directory to write the files, manifest.json and manifest.sig.json to")
+    .option("--member <address>", "auditors, compliance officers: this member's records only")
+    .action(run("ledgerExport"));
+  ledger
+    .command("replay")
+    .description("check a whole-ledger export row by row, load it into a fresh deployment (DATA_DIR, or RPC_URL with ADMIN_KEYSTORE, KEYSTORE_DIR, DEPLOYMENT_FILE) and report every record reproduced")
+    .requiredOption("--from <dir>", "the directory `scf ledger export` wrote")
+    .option("--data-dir <dir>", "the new embedded platform's data directory (default DATA_DIR, else data/)")
+    .option("--operator <address>", "the old ledger's operator, known independently; the export must be signed by it")
+    .action(run("ledgerReplay"));
 }
 
 function declareAct(program: Command, run: Run<"act">): void {

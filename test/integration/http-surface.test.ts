@@ -113,6 +113,8 @@ describe("HTTP surface: access matrix, fuzzed bodies, operations", function () {
       },
       { name: "GET /audit/pack", path: "/audit/pack?fromBlock=0&toBlock=1", allowed: ["auditor", "compliance"] },
       { name: "GET /audit/pack/files/:name", path: "/audit/pack/files/vouchers.csv?fromBlock=0&toBlock=1", allowed: ["auditor", "compliance"] },
+      { name: "GET /ledger/export (a member: its own)", path: "/ledger/export", allowed: ["supplier", "buyer", "financier", "auditor", "compliance"] },
+      { name: "GET /ledger/export?member= (the supplier)", path: () => `/ledger/export?member=${wallets.supplier.address}`, allowed: ["supplier", "auditor", "compliance"] },
     ];
     for (const r of reads) {
       it(`${r.name}: only ${r.allowed.join(", ")} may read`, async function () {

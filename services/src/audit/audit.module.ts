@@ -8,12 +8,14 @@ import { PaymentRecordsModule } from "../payment-records/payment-records.module"
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
 import { ExportPackService } from "./export-pack.service";
+import { LedgerExportController } from "./ledger-export.controller";
+import { LedgerExportService } from "./ledger-export.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
   imports: [PaymentRecordsModule],
-  controllers: [AuditController],
-  providers: [AuditService, VerifyService, ExportPackService],
+  controllers: [AuditController, LedgerExportController],
+  providers: [AuditService, VerifyService, ExportPackService, LedgerExportService],
   exports: [AuditService, VerifyService],
 })
 export class AuditModule {}

@@ -122,44 +122,14 @@ export interface PackCheck {
  * holder), must match as well.
  */
 export function verifyPackDir(dir: string, expectedOperator?: string): PackCheck {
+  const signed = readSignedManifest<PackManifest>(dir, expectedOperator);
+  const { manifest, signer } = signed;
+  if (!manifest) return { ok: false, problems: signed.problems, manifest: null, signer: null };
   const problems: string[] = [];
-  const manifestPath = join(dir, MANIFEST_FILE);
-  const sigPath = join(dir, SIGNATURE_FILE);
-  if (!existsSync(manifestPath)) return { ok: false, problems: [`${MANIFEST_FILE}: missing in ${dir}`], manifest: null, signer: null };
-  if (!existsSync(sigPath)) return { ok: false, problems: [`${SIGNATURE_FILE}: missing in ${dir}`], manifest: null, signer: null };
-  const manifestBytes = readFileSync(manifestPath);
-  let manifest: PackManifest;
-  let sig: PackSignature;
-  try {
-    manifest = JSON.parse(manifestBytes.toString("utf8")) as PackManifest;
-  } catch (e) {
-    return { ok: false, problems: [`${MANIFEST_FILE}: not JSON (${(e as Error).message})`], manifest: null, signer: null };
-  }
-  try {
-    sig = JSON.parse(readFileSync(sigPath, "utf8")) as PackSignature;
-  } catch (e) {
-    return { ok: false, problems: [`${SIGNATURE_FILE}: not JSON (${(e as Error).message})`], manifest, signer: null };
-  }
   if (manifest.format !== PACK_FORMAT || manifest.formatVersion !== PACK_FORMAT_VERSION) {
     problems.push(`${MANIFEST_FILE}: format ${manifest.format} v${manifest.formatVersion}, expected ${PACK_FORMAT} v${PACK_FORMAT_VERSION}`);
   }
-  let signer: string | null = null;
-  try {
-    signer = verifyMessage(manifestBytes, sig.signature);
-  } catch (e) {
-    problems.push(`${SIGNATURE_FILE}: the signature cannot be read (${(e as Error).message})`);
-  }
-  if (signer) {
-    const operator = safeAddress(manifest.ledger?.operator);
-    if (!operator) problems.push(`${MANIFEST_FILE}: ledger.operator is not an address`);
-    else if (signer !== operator) {
-      problems.push(`${MANIFEST_FILE}: signed by ${signer}, not by the ledger's operator ${operator} (the manifest or its signature was altered)`);
-    }
-    if (safeAddress(sig.signer) !== signer) problems.push(`${SIGNATURE_FILE}: names signer ${sig.signer}, but the signature recovers ${signer}`);
-    if (expectedOperator && safeAddress(expectedOperator) !== signer) {
-      problems.push(`${SIGNATURE_FILE}: signed by ${signer}, not by the operator you named (${expectedOperator})`);
-    }
-  }
+  problems.push(...signed.problems);
   const listed = new Set<string>();
   for (const f of manifest.files ?? []) {
     listed.add(f.name);
@@ -184,6 +154,53 @@ export function verifyPackDir(dir: string, expectedOperator?: string): PackCheck
     if (name.endsWith(".csv") && !listed.has(name)) problems.push(`${name}: not listed in the manifest`);
   }
   return { ok: problems.length === 0, problems, manifest, signer };
+}
+
+/**
+ * Reads `dir`'s manifest.json and manifest.sig.json and checks the EIP-191 signature over the
+ * manifest's bytes: its signer must be the manifest's `ledger.operator`, and `expectedOperator` when
+ * the recipient names one. `manifest` is null when either file is missing or not JSON.
+ */
+export function readSignedManifest<M extends { ledger: { operator: string } }>(
+  dir: string,
+  expectedOperator?: string,
+): { manifest: M | null; signer: string | null; problems: string[] } {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const sigPath = join(dir, SIGNATURE_FILE);
+  if (!existsSync(manifestPath)) return { manifest: null, signer: null, problems: [`${MANIFEST_FILE}: missing in ${dir}`] };
+  if (!existsSync(sigPath)) return { manifest: null, signer: null, problems: [`${SIGNATURE_FILE}: missing in ${dir}`] };
+  const manifestBytes = readFileSync(manifestPath);
+  let manifest: M;
+  let sig: PackSignature;
+  try {
+    manifest = JSON.parse(manifestBytes.toString("utf8")) as M;
+  } catch (e) {
+    return { manifest: null, signer: null, problems: [`${MANIFEST_FILE}: not JSON (${(e as Error).message})`] };
+  }
+  try {
+    sig = JSON.parse(readFileSync(sigPath, "utf8")) as PackSignature;
+  } catch (e) {
+    return { manifest: null, signer: null, problems: [`${SIGNATURE_FILE}: not JSON (${(e as Error).message})`] };
+  }
+  const problems: string[] = [];
+  let signer: string | null = null;
+  try {
+    signer = verifyMessage(manifestBytes, sig.signature);
+  } catch (e) {
+    problems.push(`${SIGNATURE_FILE}: the signature cannot be read (${(e as Error).message})`);
+  }
+  if (signer) {
+    const operator = safeAddress(manifest.ledger?.operator);
+    if (!operator) problems.push(`${MANIFEST_FILE}: ledger.operator is not an address`);
+    else if (signer !== operator) {
+      problems.push(`${MANIFEST_FILE}: signed by ${signer}, not by the ledger's operator ${operator} (the manifest or its signature was altered)`);
+    }
+    if (safeAddress(sig.signer) !== signer) problems.push(`${SIGNATURE_FILE}: names signer ${sig.signer}, but the signature recovers ${signer}`);
+    if (expectedOperator && safeAddress(expectedOperator) !== signer) {
+      problems.push(`${SIGNATURE_FILE}: signed by ${signer}, not by the operator you named (${expectedOperator})`);
+    }
+  }
+  return { manifest, signer, problems };
 }
 
 function safeAddress(a: unknown): string | null {
