@@ -144,11 +144,9 @@ export class ActsService implements OnModuleInit {
     return t;
   }
 
-  /** Either the typed data to sign (no signature given) or the accepted act. */
-  async handle(user: AuthUser, draft: ActDraft, sig: SignatureFields, wait: boolean): Promise<UnsignedAct | ActEntity> {
-    if (!sig.signature) return this.prepare(user.address, draft, sig);
-    const act = await this.submit(user.address, draft, sig);
-    return wait ? this.waitFor(act.id) : act;
+  /** Whether `signer`'s act with `nonce` on `contract` is recorded (a signed post seen before). */
+  isRecorded(contract: ActContract, signer: string, nonce: bigint): Promise<boolean> {
+    return this.ds.getRepository(ActEntity).existsBy({ contract, signer, nonce: nonce.toString() });
   }
 
   /** The typed data `signer` must sign for `draft`, with a proposed nonce and deadline. */
