@@ -27,7 +27,8 @@ import type { ActAnswer, ActInput } from "./act-spec";
 import { ActResponseDto, UnsignedActDto } from "./dto/act.dto";
 import { IdempotencyInterceptor } from "./idempotency.interceptor";
 
-const SIGNED_ACT = "acts:signed-act";
+/** Metadata key: the act a route runs (its ActRoute). */
+export const SIGNED_ACT = "acts:signed-act";
 
 /** The act a route runs: a spec name, or a choice by the request (POST /financings: relayed or kept as an offer). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route has its own body type
