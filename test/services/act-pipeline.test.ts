@@ -8,9 +8,8 @@ import { expect } from "chai";
 import { TypedDataEncoder, Wallet, id as keccakId, type TypedDataField } from "ethers";
 import request from "supertest";
 import { ActPipeline } from "../../services/src/acts/act-pipeline.service";
-import { defineAct, type ActSpec } from "../../services/src/acts/act-spec";
+import { SIGNED_ACT, defineAct, type ActRoute, type ActSpec } from "../../services/src/acts/act-spec";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
-import { SIGNED_ACT, type ActRoute } from "../../services/src/acts/signed-act.decorator";
 import { FinancingWriteController } from "../../services/src/financing/financing-write.controller";
 import { FinancingWriteService } from "../../services/src/financing/financing-write.service";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
@@ -93,6 +92,18 @@ describe("ActPipeline: one protocol for every signed act", function () {
       expect(() => svc.app.get(FinancingWriteService).onModuleInit()).to.throw(/is registered twice/);
       expect(pipeline.names()).to.deep.equal(before);
       expect(pipeline.spec("financing.open_line").kind).to.equal("open_line");
+    });
+
+    it("fails boot when a route names an act no feature registered", function () {
+      const pipeline = svc.app.get(ActPipeline);
+      const proto = SettlementController.prototype as unknown as Record<string, object>;
+      Reflect.defineMetadata(SIGNED_ACT, "settlement.nothing", proto.claim);
+      try {
+        expect(() => pipeline.onApplicationBootstrap()).to.throw("routes bound to unregistered signed acts: SettlementController.claim → settlement.nothing");
+      } finally {
+        Reflect.defineMetadata(SIGNED_ACT, "settlement.claim", proto.claim);
+      }
+      expect(() => pipeline.onApplicationBootstrap()).not.to.throw();
     });
 
     it("refuses to run an act no feature registered", async function () {

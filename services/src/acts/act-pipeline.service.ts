@@ -10,25 +10,45 @@
  * is a defect and fails boot. One instance per process: its keyed locks are what keep two concurrent
  * posts of the same invoice (single or batch) from both being recorded.
  */
-import { BadRequestException, Injectable } from "@nestjs/common";
+import { BadRequestException, Injectable, type OnApplicationBootstrap } from "@nestjs/common";
+import { DiscoveryService, MetadataScanner } from "@nestjs/core";
 import { getAddress } from "ethers";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
-import type { ActAnswer, ActInput, ActPlan, ActSpec } from "./act-spec";
+import { signedActOf, type ActAnswer, type ActInput, type ActPlan, type ActSpec } from "./act-spec";
 import { ActsService, type SignatureFields } from "./acts.service";
 import { actView } from "./dto/act.dto";
 import type { ActEntity } from "./entities/act.entity";
 import { parseLedgerError, revertToHttp } from "./revert-to-http";
 
 @Injectable()
-export class ActPipeline {
+export class ActPipeline implements OnApplicationBootstrap {
   private readonly specs = new Map<string, ActSpec>();
   private readonly locks = new KeyedLocks();
 
   constructor(
     private readonly acts: ActsService,
     private readonly chain: ChainService,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
   ) {}
+
+  /**
+   * Every route bound with `@SignedAct("name")` names a registered act, checked once every module
+   * has registered its own (module init), so a misspelt or unregistered act fails boot, not a request.
+   */
+  onApplicationBootstrap(): void {
+    const missing: string[] = [];
+    for (const wrapper of this.discovery.getControllers()) {
+      const proto = wrapper.metatype?.prototype as Record<string, object> | undefined;
+      if (!proto) continue;
+      for (const method of this.scanner.getAllMethodNames(proto)) {
+        const route = signedActOf(proto[method]);
+        if (typeof route === "string" && !this.specs.has(route)) missing.push(`${wrapper.name}.${method} → ${route}`);
+      }
+    }
+    if (missing.length) throw new Error(`routes bound to unregistered signed acts: ${missing.join(", ")}`);
+  }
 
   /** Registers acts; a name already registered throws, so a duplicated act fails at boot. */
   register(...specs: Array<ActSpec<any>>): void { // eslint-disable-line @typescript-eslint/no-explicit-any -- each spec has its own body type

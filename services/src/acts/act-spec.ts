@@ -97,3 +97,14 @@ export function defineAct<B extends SignatureFields>(spec: ActSpec<B>): ActSpec<
 export function waitRequested(query: Record<string, unknown>): boolean {
   return query.wait === "true";
 }
+
+/** Metadata key: the act a route runs (set by `@SignedAct`). */
+export const SIGNED_ACT = "acts:signed-act";
+
+/** The act a route handler is bound to: a spec name, a choice by the request, or none. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route has its own body type
+export type ActRoute = string | ((input: ActInput<any>) => string);
+
+export function signedActOf(handler: object): ActRoute | undefined {
+  return Reflect.getMetadata(SIGNED_ACT, handler) as ActRoute | undefined;
+}

@@ -23,16 +23,10 @@ import type { Response } from "express";
 import { from, type Observable } from "rxjs";
 import { map, mergeMap } from "rxjs/operators";
 import { ActPipeline } from "./act-pipeline.service";
-import type { ActAnswer, ActInput } from "./act-spec";
+import { SIGNED_ACT, type ActAnswer, type ActInput, type ActRoute } from "./act-spec";
 import { ActResponseDto, UnsignedActDto } from "./dto/act.dto";
 import { IdempotencyInterceptor } from "./idempotency.interceptor";
 
-/** Metadata key: the act a route runs (its ActRoute). */
-export const SIGNED_ACT = "acts:signed-act";
-
-/** The act a route runs: a spec name, or a choice by the request (POST /financings: relayed or kept as an offer). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route has its own body type
-export type ActRoute = string | ((input: ActInput<any>) => string);
 
 export interface SignedActOptions {
   /** The OpenAPI summary. */
