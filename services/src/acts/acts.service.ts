@@ -5,7 +5,8 @@
  * record the act and its outbox transaction (relayer key) in one database transaction. The act
  * moves pending -> confirmed | failed when the transaction settles.
  * The same signed act (same contract, signer and nonce) is accepted once; posting it again returns
- * the first act.
+ * the first act. Routes do not call this directly: ActPipeline (act-pipeline.service.ts) runs each
+ * feature's declared acts through it.
  */
 import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";

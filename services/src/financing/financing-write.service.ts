@@ -11,13 +11,14 @@
  * payout default to the line's quote now. The approval's registration number (movable-property
  * financing registry) goes on-chain as a hash; the number itself stays in the act's result and in
  * registration_numbers (registration.ts), where a financier also gives the number of a financing it
- * approved directly on-chain. Each act goes through ActsService (typed data to sign, signature check, simulation of
- * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
+ * approved directly on-chain. Each act is an ActSpec run by ActPipeline (typed data to sign, signature
+ * check, simulation of the relayed call, act + outbox row); its plan builds the act and, unless the
+ * post is a replay, runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
  *   is a 404 and a wrong state a 409 in words rather than a bare revert;
- * - before handing out typed data, a simulation of the direct call from the signer, so a
- *   participant is refused before signing an act the ledger would refuse now.
+ * - before handing out typed data, a simulation of the direct call from the signer (the plan's
+ *   `direct`), so a participant is refused before signing an act the ledger would refuse now.
  * A signed act already recorded (same signer and nonce) skips the checks: posting it again answers
  * the first act even after the ledger's state has moved on (ActsService compares the digest).
  * HTTP statuses follow the contract's own refusals: 403 not yours, 404 unknown, 409 wrong state
