@@ -18,6 +18,7 @@ import {
   type Type,
 } from "@nestjs/common";
 import { Reflector } from "@nestjs/core";
+import { AsyncResource } from "node:async_hooks";
 import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery } from "@nestjs/swagger";
 import type { Response } from "express";
 import { from, type Observable } from "rxjs";
@@ -70,11 +71,14 @@ export class ActAnswerInterceptor implements NestInterceptor {
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     const route = this.reflector.get<ActRoute | undefined>(SIGNED_ACT, ctx.getHandler());
     const res = ctx.switchToHttp().getResponse<Response>();
+    // The act runs in the async context this interceptor is called in, not the one the handler's
+    // value arrives in: the idempotency key held around it (AsyncLocalStorage) binds the recorded act.
+    const run = AsyncResource.bind((name: string, input: ActInput) => this.pipeline.run(name, input));
     return next.handle().pipe(
       mergeMap((out: unknown) => {
         if (route === undefined) return from(Promise.resolve(out as ActAnswer));
         const input = out as ActInput;
-        return from(this.pipeline.run(typeof route === "string" ? route : route(input), input));
+        return from(run(typeof route === "string" ? route : route(input), input));
       }),
       map((answer) => {
         res.status(answer.status);
