@@ -5,7 +5,8 @@
  * record the act and its outbox transaction (relayer key) in one database transaction. The act
  * moves pending -> confirmed | failed when the transaction settles.
  * The same signed act (same contract, signer and nonce) is accepted once; posting it again returns
- * the first act.
+ * the first act. Routes do not call this directly: ActPipeline (act-pipeline.service.ts) runs each
+ * feature's declared acts through it.
  */
 import { readsEverything } from "../audit/read-scope";
 import { randomUUID } from "node:crypto";
@@ -144,11 +145,9 @@ export class ActsService implements OnModuleInit {
     return t;
   }
 
-  /** Either the typed data to sign (no signature given) or the accepted act. */
-  async handle(user: AuthUser, draft: ActDraft, sig: SignatureFields, wait: boolean): Promise<UnsignedAct | ActEntity> {
-    if (!sig.signature) return this.prepare(user.address, draft, sig);
-    const act = await this.submit(user.address, draft, sig);
-    return wait ? this.waitFor(act.id) : act;
+  /** Whether `signer`'s act with `nonce` on `contract` is recorded (a signed post seen before). */
+  isRecorded(contract: ActContract, signer: string, nonce: bigint): Promise<boolean> {
+    return this.ds.getRepository(ActEntity).existsBy({ contract, signer, nonce: nonce.toString() });
   }
 
   /** The typed data `signer` must sign for `draft`, with a proposed nonce and deadline. */

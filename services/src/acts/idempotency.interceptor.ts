@@ -25,6 +25,7 @@ import type { AuthUser } from "../auth/auth.decorators";
 import { ActsService } from "./acts.service";
 import { actView } from "./dto/act.dto";
 import { IdempotencyKeys, runHoldingKey, type KeyHold } from "./idempotency-keys";
+import { waitRequested } from "./act-spec";
 
 /** Status of an accepted act, as every signed-act endpoint answers it. */
 const ACT_ACCEPTED = 202;
@@ -90,7 +91,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   /** The answer for a key whose act was recorded by an earlier holder that never answered. */
   private recordedAct(actId: string, req: Request, res: Response): Observable<unknown> {
     return defer(async () => {
-      const act = req.query.wait === "true" ? await this.acts.waitFor(actId) : await this.acts.findById(actId);
+      const act = waitRequested(req.query) ? await this.acts.waitFor(actId) : await this.acts.findById(actId);
       res.status(ACT_ACCEPTED);
       return actView(act);
     });

@@ -4,9 +4,8 @@
  * answers 202 with the accepted act (?wait=true: once mined and indexed, or failed). Every route
  * honours an Idempotency-Key. Reads of lines and financings live in the financing-read controller.
  */
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseInterceptors } from "@nestjs/common";
 import {
-  ApiAcceptedResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiHeader,
@@ -14,13 +13,11 @@ import {
   ApiOperation,
   ApiTags,
 } from "@nestjs/swagger";
-import type { Response } from "express";
-import type { UnsignedAct } from "../acts/acts.service";
-import { ActResponseDto, actView } from "../acts/dto/act.dto";
+import type { ActInput } from "../acts/act-spec";
 import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { ActWait, SignedAct } from "../acts/signed-act.decorator";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
-  ActWaitQueryDto,
   ApproveFinancingDto,
   CloseCreditLineDto,
   FinancingOfferDto,
@@ -34,31 +31,12 @@ import {
   RejectFinancingDto,
   RequestFinancingDto,
   WithdrawFinancingDto,
-  UnsignedActResponseDto,
   UpdateCreditLineDto,
   WriteOffFinancingDto,
 } from "./dto/financing-write.dto";
 import { FinancingDto } from "./dto/financing-read.dto";
-import { FinancingWriteService, type ActOutcome, type RequestOutcome } from "./financing-write.service";
+import { FinancingWriteService } from "./financing-write.service";
 import { ApiProblems } from "../common/problem-details";
-
-type SignedActAnswer = UnsignedAct | ActResponseDto;
-
-/** 200 with the typed data to sign, 202 with the accepted act, or 201 with a stored offer. */
-function answer(res: Response, out: ActOutcome): SignedActAnswer;
-function answer(res: Response, out: RequestOutcome): SignedActAnswer | FinancingOfferDto;
-function answer(res: Response, out: RequestOutcome): SignedActAnswer | FinancingOfferDto {
-  if ("kind" in out && out.kind === "financing_offer" && out.status !== "unsigned") {
-    res.status(201);
-    return out as FinancingOfferDto;
-  }
-  if (out.status === "unsigned") {
-    res.status(200);
-    return out;
-  }
-  res.status(202);
-  return actView(out as ActOutcome as Parameters<typeof actView>[0]);
-}
 
 const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
@@ -68,9 +46,6 @@ const IDEMPOTENCY_HEADER = {
 
 @ApiTags("financing")
 @ApiBearerAuth()
-@ApiHeader(IDEMPOTENCY_HEADER)
-@ApiOkResponse({ type: UnsignedActResponseDto, description: "Posted without a signature: the typed data to sign" })
-@ApiAcceptedResponse({ type: ActResponseDto, description: "Posted with a signature: the accepted act" })
 @ApiProblems(
   400,
   401,
@@ -79,149 +54,136 @@ const IDEMPOTENCY_HEADER = {
   [409, "Conflicts with the ledger's state, or the Idempotency-Key is in use"],
   [422, "Refused by a rule, a bad signature or deadline, or the contract's own refusal"],
 )
-@UseInterceptors(IdempotencyInterceptor)
 @Controller()
 export class FinancingWriteController {
-  constructor(private readonly financing: FinancingWriteService) {}
-
   @Post("credit-lines")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Open a credit line for a debtor and/or a supplier (financiers)" })
-  async openLine(
+  @SignedAct("financing.open_line", { summary: "Open a credit line for a debtor and/or a supplier (financiers)" })
+  openLine(
     @CurrentUser() user: AuthUser,
-    @Body() dto: OpenCreditLineDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.openCreditLine(user, dto, q.wait === "true"));
+    @Body() body: OpenCreditLineDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<OpenCreditLineDto> {
+    return { user, body, wait };
   }
 
   @Post("credit-lines/:id/update")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Replace the terms of one of your credit lines (financiers)" })
-  async updateLine(
+  @SignedAct("financing.update_line", { summary: "Replace the terms of one of your credit lines (financiers)" })
+  updateLine(
     @CurrentUser() user: AuthUser,
     @Param() p: LineIdParamDto,
-    @Body() dto: UpdateCreditLineDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.updateCreditLine(user, Number(p.id), dto, q.wait === "true"));
+    @Body() body: UpdateCreditLineDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<UpdateCreditLineDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("credit-lines/:id/close")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Close one of your credit lines to new financing (financiers)" })
-  async closeLine(
+  @SignedAct("financing.close_line", { summary: "Close one of your credit lines to new financing (financiers)" })
+  closeLine(
     @CurrentUser() user: AuthUser,
     @Param() p: LineIdParamDto,
-    @Body() dto: CloseCreditLineDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.closeCreditLine(user, Number(p.id), dto, q.wait === "true"));
+    @Body() body: CloseCreditLineDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<CloseCreditLineDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financings")
   @RequireRoles("supplier")
-  @ApiOperation({
+  @SignedAct((input: ActInput<RequestFinancingDto>) => (input.body.settle === "with-approval" ? "financing.offer" : "financing.request"), {
     summary:
       "Ask a credit line to finance an accepted receivable you hold (suppliers); compliance runs first. " +
       'With "settle": "with-approval" the signed request becomes an offer in the financier\'s queue (201), approved in one transaction',
   })
   @ApiCreatedResponse({ type: FinancingOfferDto, description: 'settle "with-approval", signed: the offer, kept off-chain for the financier' })
-  async request(
+  request(
     @CurrentUser() user: AuthUser,
-    @Body() dto: RequestFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer | FinancingOfferDto> {
-    return answer(res, await this.financing.requestFinancing(user, dto, q.wait === "true"));
+    @Body() body: RequestFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<RequestFinancingDto> {
+    return { user, body, wait };
   }
 
   @Post("financing-offers/:id/approve")
   @RequireRoles("financier")
-  @ApiOperation({
+  @SignedAct("financing.approve_offer", {
     summary:
       "Approve an offer on your line (financiers): sign ApproveSignedRequest; the supplier's signed request and yours are relayed in one transaction",
   })
-  async approveOffer(
+  approveOffer(
     @CurrentUser() user: AuthUser,
     @Param() p: OfferIdParamDto,
-    @Body() dto: ApproveFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.approveOffer(user, p.id, dto, q.wait === "true"));
+    @Body() body: ApproveFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<ApproveFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financing-offers/:id/withdraw")
   @RequireRoles("supplier")
-  @ApiOperation({
+  @SignedAct("financing.withdraw_offer", {
     summary:
       "Withdraw your offer (suppliers): sign WithdrawFinancingOffer with the offer's nonce; refused once an approval is being relayed, and the " +
       "relayed withdrawal consumes the nonce on-chain, so no approval can land afterwards",
   })
-  async withdrawOffer(
+  withdrawOffer(
     @CurrentUser() user: AuthUser,
     @Param() p: OfferIdParamDto,
-    @Body() dto: WithdrawFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.withdrawOffer(user, p.id, dto, q.wait === "true"));
+    @Body() body: WithdrawFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<WithdrawFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financings/:id/withdraw")
   @RequireRoles("supplier")
-  @ApiOperation({ summary: "Withdraw your pending financing request, so the receivable can be offered elsewhere (suppliers)" })
-  async withdraw(
+  @SignedAct("financing.withdraw_request", { summary: "Withdraw your pending financing request, so the receivable can be offered elsewhere (suppliers)" })
+  withdraw(
     @CurrentUser() user: AuthUser,
     @Param() p: ReceivableIdParamDto,
-    @Body() dto: WithdrawFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.withdrawRequest(user, p.id, dto, q.wait === "true"));
+    @Body() body: WithdrawFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<WithdrawFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financings/:id/approve")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Approve a requested financing on your line: assignment, payment and utilisation at once (financiers)" })
-  async approve(
+  @SignedAct("financing.approve", { summary: "Approve a requested financing on your line: assignment, payment and utilisation at once (financiers)" })
+  approve(
     @CurrentUser() user: AuthUser,
     @Param() p: ReceivableIdParamDto,
-    @Body() dto: ApproveFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.approveFinancing(user, p.id, dto, q.wait === "true"));
+    @Body() body: ApproveFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<ApproveFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financings/:id/reject")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Reject a requested financing on your line with a reason code (financiers)" })
-  async reject(
+  @SignedAct("financing.reject", { summary: "Reject a requested financing on your line with a reason code (financiers)" })
+  reject(
     @CurrentUser() user: AuthUser,
     @Param() p: ReceivableIdParamDto,
-    @Body() dto: RejectFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.rejectFinancing(user, p.id, dto, q.wait === "true"));
+    @Body() body: RejectFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<RejectFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 
   @Post("financings/:id/write-off")
   @RequireRoles("financier")
-  @ApiOperation({ summary: "Write off the principal of a defaulted receivable you financed (financiers)" })
-  async writeOff(
+  @SignedAct("financing.write_off", { summary: "Write off the principal of a defaulted receivable you financed (financiers)" })
+  writeOff(
     @CurrentUser() user: AuthUser,
     @Param() p: ReceivableIdParamDto,
-    @Body() dto: WriteOffFinancingDto,
-    @Query() q: ActWaitQueryDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<SignedActAnswer> {
-    return answer(res, await this.financing.writeOff(user, p.id, dto, q.wait === "true"));
+    @Body() body: WriteOffFinancingDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<WriteOffFinancingDto> {
+    return { user, id: p.id, body, wait };
   }
 }
 

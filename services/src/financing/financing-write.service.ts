@@ -11,13 +11,14 @@
  * payout default to the line's quote now. The approval's registration number (movable-property
  * financing registry) goes on-chain as a hash; the number itself stays in the act's result and in
  * registration_numbers (registration.ts), where a financier also gives the number of a financing it
- * approved directly on-chain. Each act goes through ActsService (typed data to sign, signature check, simulation of
- * the relayed call, act + outbox row); this service builds the act and runs what must hold first:
+ * approved directly on-chain. Each act is an ActSpec run by ActPipeline (typed data to sign, signature
+ * check, simulation of the relayed call, act + outbox row); its plan builds the act and, unless the
+ * post is a replay, runs what must hold first:
  * - the financing compliance rules before every request (recorded, each run's id on the act);
  * - the financing's on-chain state before approve / reject / write-off, so "nothing requested"
  *   is a 404 and a wrong state a 409 in words rather than a bare revert;
- * - before handing out typed data, a simulation of the direct call from the signer, so a
- *   participant is refused before signing an act the ledger would refuse now.
+ * - before handing out typed data, a simulation of the direct call from the signer (the plan's
+ *   `direct`), so a participant is refused before signing an act the ledger would refuse now.
  * A signed act already recorded (same signer and nonce) skips the checks: posting it again answers
  * the first act even after the ledger's state has moved on (ActsService compares the digest).
  * HTTP statuses follow the contract's own refusals: 403 not yours, 404 unknown, 409 wrong state
@@ -39,7 +40,9 @@ import { InjectDataSource } from "@nestjs/typeorm";
 import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
 import { DataSource, type EntityManager } from "typeorm";
 import { Financing__factory } from "../../../typechain-types";
-import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
+import { ActPipeline } from "../acts/act-pipeline.service";
+import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
+import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
@@ -90,21 +93,17 @@ const ACTIVE = 3;
 const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"] as const;
 const DEFAULTED = 5;
 
-export type ActOutcome = UnsignedAct | ActEntity;
-/** POST /financings: the typed data, the relayed act, or (settle: with-approval) the stored offer. */
-export type RequestOutcome = ActOutcome | FinancingOfferDto;
+/** What an offer's plan hands its later steps. */
+interface OfferContext {
+  id: { value: bigint; hex: string };
+  terms: RequestTerms;
+}
 
 interface LineTerms {
   limit: bigint;
   maxAdvanceBps: bigint;
   discountBps: bigint;
   expiry: bigint;
-}
-
-interface Prepared {
-  draft: ActDraft;
-  /** Calldata of the direct (unsigned) function, simulated from the signer before typed data goes out. */
-  direct: string;
 }
 
 /** A receivable id as the API takes it (0x hex or decimal), checked and normalised. */
@@ -126,6 +125,7 @@ export class FinancingWriteService implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
     private readonly acts: ActsService,
+    private readonly pipeline: ActPipeline,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
     private readonly db: DbWriter,
@@ -133,6 +133,19 @@ export class FinancingWriteService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    this.pipeline.register(
+      this.openCreditLine,
+      this.updateCreditLine,
+      this.closeCreditLine,
+      this.requestFinancing,
+      this.offer,
+      this.withdrawRequest,
+      this.approveFinancing,
+      this.rejectFinancing,
+      this.writeOff,
+      this.approveOffer,
+      this.withdrawOffer,
+    );
     // The new line's id exists only once mined; the advance and payout depend on the block's time.
     this.acts.onConfirmed("open_line", (receipt) => {
       const e = this.financingEvent(receipt, "CreditLineOpened");
@@ -152,12 +165,16 @@ export class FinancingWriteService implements OnModuleInit {
   // ---------------------------------------------------------------- credit lines
 
   /** POST /credit-lines: the signed-in financier opens a line for a debtor and/or a supplier. */
-  openCreditLine(user: AuthUser, dto: OpenCreditLineDto, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    const debtor = dto.debtor ? getAddress(dto.debtor.toLowerCase()) : ZeroAddress;
-    const supplier = dto.supplier ? getAddress(dto.supplier.toLowerCase()) : ZeroAddress;
-    return this.relay(user, dto, wait, (replay) => {
-      const terms = this.terms(dto, !replay);
+  readonly openCreditLine = defineAct<OpenCreditLineDto>({
+    name: "financing.open_line",
+    kind: "open_line",
+    contract: "Financing",
+    primaryType: "OpenCreditLine",
+    plan: ({ user, body }, replay) => {
+      const financier = user.address;
+      const debtor = body.debtor ? getAddress(body.debtor.toLowerCase()) : ZeroAddress;
+      const supplier = body.supplier ? getAddress(body.supplier.toLowerCase()) : ZeroAddress;
+      const terms = this.terms(body, !replay);
       if (!replay) {
         if (debtor === ZeroAddress && supplier === ZeroAddress) {
           throw new BadRequestException("A credit line must name the debtor, the supplier or both that it covers.");
@@ -170,133 +187,127 @@ export class FinancingWriteService implements OnModuleInit {
         }
       }
       return {
-        draft: {
-          kind: "open_line",
-          contract: "Financing",
-          primaryType: "OpenCreditLine",
-          message: { financier, debtor, supplier, terms },
-          encode: (auth) => this.iface.encodeFunctionData("openCreditLineBySig", [financier, debtor, supplier, terms, auth]),
-        },
+        message: { financier, debtor, supplier, terms },
+        encode: (auth) => this.iface.encodeFunctionData("openCreditLineBySig", [financier, debtor, supplier, terms, auth]),
         direct: this.iface.encodeFunctionData("openCreditLine", [debtor, supplier, terms]),
       };
-    });
-  }
+    },
+  });
 
   /** POST /credit-lines/:id/update: new terms for one of the financier's lines. */
-  updateCreditLine(user: AuthUser, lineId: number, dto: UpdateCreditLineDto, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    return this.relay(user, dto, wait, (replay) => {
-      const terms = this.terms(dto, !replay);
+  readonly updateCreditLine = defineAct<UpdateCreditLineDto>({
+    name: "financing.update_line",
+    kind: "update_line",
+    contract: "Financing",
+    primaryType: "UpdateCreditLine",
+    plan: ({ user, id, body }, replay) => {
+      const financier = user.address;
+      const lineId = Number(id);
+      const terms = this.terms(body, !replay);
       return {
-        draft: {
-          kind: "update_line",
-          contract: "Financing",
-          primaryType: "UpdateCreditLine",
-          message: { financier, lineId, terms },
-          encode: (auth) => this.iface.encodeFunctionData("updateCreditLineBySig", [financier, lineId, terms, auth]),
-          lineId,
-        },
+        message: { financier, lineId, terms },
+        encode: (auth) => this.iface.encodeFunctionData("updateCreditLineBySig", [financier, lineId, terms, auth]),
+        lineId,
         direct: this.iface.encodeFunctionData("updateCreditLine", [lineId, terms]),
       };
-    });
-  }
+    },
+  });
 
   /** POST /credit-lines/:id/close: no new financing on the line; running financings continue. */
-  closeCreditLine(user: AuthUser, lineId: number, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    return this.relay(user, sig, wait, () => ({
-      draft: {
-        kind: "close_line",
-        contract: "Financing",
-        primaryType: "CloseCreditLine",
+  readonly closeCreditLine = defineAct({
+    name: "financing.close_line",
+    kind: "close_line",
+    contract: "Financing",
+    primaryType: "CloseCreditLine",
+    plan: ({ user, id }) => {
+      const financier = user.address;
+      const lineId = Number(id);
+      return {
         message: { financier, lineId },
         encode: (auth) => this.iface.encodeFunctionData("closeCreditLineBySig", [financier, lineId, auth]),
         lineId,
-      },
-      direct: this.iface.encodeFunctionData("closeCreditLine", [lineId]),
-    }));
-  }
+        direct: this.iface.encodeFunctionData("closeCreditLine", [lineId]),
+      };
+    },
+  });
 
   // ---------------------------------------------------------------- financings
 
   /** POST /financings: the holder of an accepted receivable asks a credit line to finance it on terms. */
-  requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<RequestOutcome> {
-    if (dto.settle === "with-approval") return this.offer(user, dto);
-    const supplier = user.address;
-    const id = parseReceivableId(dto.receivableId);
-    const lineId = dto.lineId;
-    return this.relay(user, dto, wait, async (replay) => {
+  readonly requestFinancing = defineAct<RequestFinancingDto>({
+    name: "financing.request",
+    kind: "request_financing",
+    contract: "Financing",
+    primaryType: "RequestFinancing",
+    plan: async ({ user, body }, replay) => {
+      const supplier = user.address;
+      const id = parseReceivableId(body.receivableId);
+      const lineId = body.lineId;
       const runId = replay ? null : await this.checkCompliance(id.hex, supplier, lineId);
-      const terms = await this.requestTerms(dto, id.value, !!dto.signature, !replay);
+      const terms = await this.requestTerms(body, id.value, !!body.signature, !replay);
       return {
-        draft: {
-          kind: "request_financing",
-          contract: "Financing",
-          primaryType: "RequestFinancing",
-          message: { supplier, receivableId: id.value, terms },
-          encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
-          receivableId: id.hex,
-          lineId,
-          result: { complianceRunId: runId },
-        },
+        message: { supplier, receivableId: id.value, terms },
+        encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
+        receivableId: id.hex,
+        lineId,
+        result: { complianceRunId: runId },
         direct: this.iface.encodeFunctionData("requestFinancing", [id.value, terms]),
       };
-    });
-  }
+    },
+  });
 
   /** POST /financings/:id/withdraw: the requester takes back its pending request. */
-  withdrawRequest(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
-    const supplier = user.address;
-    const id = parseReceivableId(rawId);
-    return this.relay(user, sig, wait, async (replay) => {
+  readonly withdrawRequest = defineAct({
+    name: "financing.withdraw_request",
+    kind: "withdraw_financing",
+    contract: "Financing",
+    primaryType: "WithdrawFinancingRequest",
+    plan: async ({ user, id: rawId }, replay) => {
+      const supplier = user.address;
+      const id = parseReceivableId(rawId!);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "withdrawn");
       return {
-        draft: {
-          kind: "withdraw_financing",
-          contract: "Financing",
-          primaryType: "WithdrawFinancingRequest",
-          message: { supplier, receivableId: id.value },
-          encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingRequestBySig", [supplier, id.value, auth]),
-          receivableId: id.hex,
-          lineId: f.lineId || null,
-        },
+        message: { supplier, receivableId: id.value },
+        encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingRequestBySig", [supplier, id.value, auth]),
+        receivableId: id.hex,
+        lineId: f.lineId || null,
         direct: this.iface.encodeFunctionData("withdrawFinancingRequest", [id.value]),
       };
-    });
-  }
+    },
+  });
 
   /**
    * POST /financings/:id/approve: assignment, payment and utilisation in one step, naming the line,
    * the advance and the payout, and recording the registration number.
    */
-  async approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    const id = parseReceivableId(rawId);
-    const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
-    const outcome = await this.relay(user, dto, wait, async (replay) => {
+  readonly approveFinancing = defineAct<ApproveFinancingDto>({
+    name: "financing.approve",
+    kind: "approve_financing",
+    contract: "Financing",
+    primaryType: "ApproveFinancing",
+    plan: async ({ user, id: rawId, body }, replay) => {
+      const financier = user.address;
+      const id = parseReceivableId(rawId!);
+      const registrationNumber = normaliseRegistrationNumber(body.registrationNumber);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
-      const approval = await this.approvalTerms(dto, id.value, f.lineId, registrationHash(registrationNumber));
+      const approval = await this.approvalTerms(body, id.value, f.lineId, registrationHash(registrationNumber));
       return {
-        draft: {
-          kind: "approve_financing",
-          contract: "Financing",
-          primaryType: "ApproveFinancing",
-          message: { financier, receivableId: id.value, approval },
-          encode: (auth) => this.iface.encodeFunctionData("approveFinancingBySig", [financier, id.value, approval, auth]),
-          receivableId: id.hex,
-          lineId: f.lineId || null,
-          result: { registrationNumber, registrationHash: approval.registrationHash },
-        },
+        message: { financier, receivableId: id.value, approval },
+        encode: (auth) => this.iface.encodeFunctionData("approveFinancingBySig", [financier, id.value, approval, auth]),
+        receivableId: id.hex,
+        lineId: f.lineId || null,
+        result: { registrationNumber, registrationHash: approval.registrationHash },
         direct: this.iface.encodeFunctionData("approveFinancing", [id.value, approval]),
       };
-    });
+    },
     // The number is kept by its hash once the signed act is accepted; shown for a financing only when
     // that hash is the one approved on-chain (registration.ts).
-    if (outcome.status !== "unsigned") await this.keepRegistrationNumber(registrationNumber, financier, "approval");
-    return outcome;
-  }
+    afterRecorded: async ({ user, body }) => {
+      await this.keepRegistrationNumber(normaliseRegistrationNumber(body.registrationNumber), user.address, "approval");
+    },
+  });
 
   /**
    * POST /financings/:id/registration: the financier of an approved financing gives its registration
@@ -342,37 +353,40 @@ export class FinancingWriteService implements OnModuleInit {
     );
   }
 
+
   /** POST /financings/:id/reject: the code goes on-chain, the text stays with the act. */
-  rejectFinancing(user: AuthUser, rawId: string, dto: RejectFinancingDto, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    const id = parseReceivableId(rawId);
-    const reasonCode = encodeBytes32String(dto.reasonCode);
-    return this.relay(user, dto, wait, async (replay) => {
+  readonly rejectFinancing = defineAct<RejectFinancingDto>({
+    name: "financing.reject",
+    kind: "reject_financing",
+    contract: "Financing",
+    primaryType: "RejectFinancing",
+    plan: async ({ user, id: rawId, body }, replay) => {
+      const financier = user.address;
+      const id = parseReceivableId(rawId!);
+      const reasonCode = encodeBytes32String(body.reasonCode);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "rejected");
       const lineId = f.lineId;
       return {
-        draft: {
-          kind: "reject_financing",
-          contract: "Financing",
-          primaryType: "RejectFinancing",
-          message: { financier, receivableId: id.value, lineId, reasonCode },
-          encode: (auth) =>
-            this.iface.encodeFunctionData("rejectFinancingBySig", [financier, id.value, lineId, reasonCode, auth]),
-          receivableId: id.hex,
-          lineId: f.lineId || null,
-          result: { reasonCode: dto.reasonCode, reason: dto.reason ?? null },
-        },
+        message: { financier, receivableId: id.value, lineId, reasonCode },
+        encode: (auth) => this.iface.encodeFunctionData("rejectFinancingBySig", [financier, id.value, lineId, reasonCode, auth]),
+        receivableId: id.hex,
+        lineId: f.lineId || null,
+        result: { reasonCode: body.reasonCode, reason: body.reason ?? null },
         direct: this.iface.encodeFunctionData("rejectFinancing", [id.value, lineId, reasonCode]),
       };
-    });
-  }
+    },
+  });
 
   /** POST /financings/:id/write-off: the principal of a defaulted receivable leaves the line. */
-  writeOff(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    const id = parseReceivableId(rawId);
-    return this.relay(user, sig, wait, async (replay) => {
+  readonly writeOff = defineAct({
+    name: "financing.write_off",
+    kind: "write_off",
+    contract: "Financing",
+    primaryType: "WriteOff",
+    plan: async ({ user, id: rawId }, replay) => {
+      const financier = user.address;
+      const id = parseReceivableId(rawId!);
       const f = await this.financingRecord(id.value);
       if (!replay) {
         this.requireStatus(f.status, id.hex, ACTIVE, "written off");
@@ -385,19 +399,14 @@ export class FinancingWriteService implements OnModuleInit {
         }
       }
       return {
-        draft: {
-          kind: "write_off",
-          contract: "Financing",
-          primaryType: "WriteOff",
-          message: { financier, receivableId: id.value },
-          encode: (auth) => this.iface.encodeFunctionData("writeOffBySig", [financier, id.value, auth]),
-          receivableId: id.hex,
-          lineId: f.lineId || null,
-        },
+        message: { financier, receivableId: id.value },
+        encode: (auth) => this.iface.encodeFunctionData("writeOffBySig", [financier, id.value, auth]),
+        receivableId: id.hex,
+        lineId: f.lineId || null,
         direct: this.iface.encodeFunctionData("writeOff", [id.value]),
       };
-    });
-  }
+    },
+  });
 
   // ---------------------------------------------------------------- offers: financing in one transaction
 
@@ -407,36 +416,47 @@ export class FinancingWriteService implements OnModuleInit {
    * request the ledger would refuse now, or a nonce already used, is refused here) and kept as an
    * offer in the line's financier's queue instead of being relayed.
    */
-  private async offer(user: AuthUser, dto: RequestFinancingDto): Promise<UnsignedAct | FinancingOfferDto> {
-    if (!hasLedgerFeature(this.chain.deployment, "financing-offers")) {
-      throw new ConflictException({
-        error: "LedgerFeatureUnavailable",
-        message:
-          "This ledger's Financing contract was deployed before financing in one transaction existed (its deployment record lists no " +
-          '"financing-offers" feature): request financing without "settle" and let the financier approve the request.',
-      });
-    }
-    const supplier = user.address;
-    const id = parseReceivableId(dto.receivableId);
-    const lineId = dto.lineId;
-    const terms = await this.requestTerms(dto, id.value, !!dto.signature, true);
-    const draft: ActDraft = {
-      kind: "financing_offer",
-      contract: "Financing",
-      primaryType: "RequestFinancing",
-      message: { supplier, receivableId: id.value, terms },
-      encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
-    };
-    if (!dto.signature) {
-      await this.checkCompliance(id.hex, supplier, lineId);
-      await this.simulateDirect(supplier, this.iface.encodeFunctionData("requestFinancing", [id.value, terms]));
+  readonly offer = defineAct<RequestFinancingDto>({
+    name: "financing.offer",
+    kind: "financing_offer",
+    contract: "Financing",
+    primaryType: "RequestFinancing",
+    plan: async ({ user, body }) => {
+      if (!hasLedgerFeature(this.chain.deployment, "financing-offers")) {
+        throw new ConflictException({
+          error: "LedgerFeatureUnavailable",
+          message:
+            "This ledger's Financing contract was deployed before financing in one transaction existed (its deployment record lists no " +
+            '"financing-offers" feature): request financing without "settle" and let the financier approve the request.',
+        });
+      }
+      const supplier = user.address;
+      const id = parseReceivableId(body.receivableId);
+      const terms = await this.requestTerms(body, id.value, !!body.signature, true);
       // The signature must outlive the hour an act's typed data usually allows: the offer waits in
       // the financier's queue until it lapses (at the earlier of expiresAt and the deadline).
       const latest = BigInt(Math.floor(Date.now() / 1000) + OFFER_MAX_DEADLINE_SECONDS);
-      const deadline = dto.deadline ?? String(terms.expiresAt < latest ? terms.expiresAt : latest);
-      return this.acts.prepare(supplier, draft, { ...dto, deadline });
-    }
-    const signed = await this.acts.checkSigned(supplier, draft, dto);
+      const deadline = body.deadline ?? String(terms.expiresAt < latest ? terms.expiresAt : latest);
+      return {
+        message: { supplier, receivableId: id.value, terms },
+        encode: (auth) => this.iface.encodeFunctionData("requestFinancingBySig", [supplier, id.value, terms, auth]),
+        direct: this.iface.encodeFunctionData("requestFinancing", [id.value, terms]),
+        signWith: body.signature ? undefined : { deadline },
+        context: { id, terms },
+      };
+    },
+    beforeSigning: async ({ user, body }, plan) => {
+      await this.checkCompliance((plan.context as OfferContext).id.hex, user.address, body.lineId);
+    },
+    keep: (input, plan) => this.keepOffer(input, plan),
+  });
+
+  /** The signed offer, verified, checked and simulated as the relayed call, kept for the line's financier. */
+  private async keepOffer({ user, body }: ActInput<RequestFinancingDto>, plan: ActPlan): Promise<FinancingOfferDto> {
+    const supplier = user.address;
+    const { id, terms } = plan.context as OfferContext;
+    const lineId = body.lineId;
+    const signed = await this.acts.checkSigned(supplier, plan, body);
     const repo = this.ds.getRepository(FinancingOfferEntity);
     const existing = await repo.findOneBy({ supplier, nonce: signed.nonce.toString() });
     if (existing) {
@@ -446,7 +466,7 @@ export class FinancingWriteService implements OnModuleInit {
     await this.checkCompliance(id.hex, supplier, lineId);
     // The relayed request as the ledger would take it now: signature, unused nonce, holder, terms, line.
     const auth = { nonce: signed.nonce, deadline: signed.deadline, signature: signed.signature };
-    await this.simulateAs(this.chain.wallets.relayer.address, draft.encode(auth));
+    await this.simulateAs(this.chain.wallets.relayer.address, plan.encode(auth));
     const line = await this.chain.contracts.financing.creditLine(lineId);
     const now = Date.now();
     const row = repo.create({
@@ -508,51 +528,50 @@ export class FinancingWriteService implements OnModuleInit {
    * act moves the offer from open to approving in the same database transaction, so a concurrent
    * withdrawal (or second approval) finds it taken.
    */
-  async approveOffer(user: AuthUser, offerId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
-    const financier = user.address;
-    const o = await this.loadOffer(offerId);
-    if (o.financier !== financier) {
-      throw new ForbiddenException({
-        error: "CreditLineUnauthorized",
-        message: `Offer ${offerId} is on credit line ${o.lineId} of ${o.financier}; only that financier can approve it (${financier} is not).`,
-      });
-    }
-    const replay = await this.isRecorded(financier, dto);
-    if (!replay) await this.requireOpen(o, "approved");
-    const id = parseReceivableId(o.receivableId);
-    const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
-    const approval = await this.approvalTerms(dto, id.value, o.lineId, registrationHash(registrationNumber));
-    if (!replay) {
-      const discount = approval.advance - approval.paid;
-      if (approval.paid < o.minPaid || discount > o.maxDiscount) {
-        throw new UnprocessableEntityException({
-          error: "FinancingTermsNotMet",
-          message:
-            `Approving offer ${offerId} now would pay the supplier ${approval.paid} fen with a discount of ${discount} fen; the offer asks at least ` +
-            `${o.minPaid} fen now and at most ${o.maxDiscount} fen discount. The line's terms no longer meet it: restore them or let the offer lapse.`,
+  readonly approveOffer = defineAct<ApproveFinancingDto>({
+    name: "financing.approve_offer",
+    kind: "approve_offer",
+    contract: "Financing",
+    primaryType: "ApproveSignedRequest",
+    plan: async ({ user, id: offerId, body }, replay) => {
+      const financier = user.address;
+      const o = await this.loadOffer(offerId!);
+      if (o.financier !== financier) {
+        throw new ForbiddenException({
+          error: "CreditLineUnauthorized",
+          message: `Offer ${offerId} is on credit line ${o.lineId} of ${o.financier}; only that financier can approve it (${financier} is not).`,
         });
       }
-    }
-    const terms: RequestTerms = { lineId: BigInt(o.lineId), minPaid: o.minPaid, maxDiscount: o.maxDiscount, expiresAt: BigInt(o.expiresAt) };
-    const supplierAuth = { nonce: BigInt(o.nonce), deadline: BigInt(o.deadline), signature: o.signature };
-    const draft: ActDraft = {
-      kind: "approve_offer",
-      contract: "Financing",
-      primaryType: "ApproveSignedRequest",
-      message: { financier, supplier: o.supplier, receivableId: id.value, approval },
-      encode: (auth) =>
-        this.iface.encodeFunctionData("financeSignedRequestBySig", [o.supplier, id.value, terms, supplierAuth, financier, approval, auth]),
-      receivableId: id.hex,
-      lineId: o.lineId,
-      result: { offerId, registrationNumber, registrationHash: approval.registrationHash },
-      record: (m, act) => this.takeOffer(m, o, "approving", act.id),
-    };
-    if (!replay && !dto.signature) {
-      // The financier submitting the signed request itself: the same checks as the relayed call.
-      await this.simulateDirect(financier, this.iface.encodeFunctionData("financeSignedRequest", [o.supplier, id.value, terms, supplierAuth, approval]));
-    }
-    return this.acts.handle(user, draft, dto, wait);
-  }
+      if (!replay) await this.requireOpen(o, "approved");
+      const id = parseReceivableId(o.receivableId);
+      const registrationNumber = normaliseRegistrationNumber(body.registrationNumber);
+      const approval = await this.approvalTerms(body, id.value, o.lineId, registrationHash(registrationNumber));
+      if (!replay) {
+        const discount = approval.advance - approval.paid;
+        if (approval.paid < o.minPaid || discount > o.maxDiscount) {
+          throw new UnprocessableEntityException({
+            error: "FinancingTermsNotMet",
+            message:
+              `Approving offer ${offerId} now would pay the supplier ${approval.paid} fen with a discount of ${discount} fen; the offer asks at least ` +
+              `${o.minPaid} fen now and at most ${o.maxDiscount} fen discount. The line's terms no longer meet it: restore them or let the offer lapse.`,
+          });
+        }
+      }
+      const terms: RequestTerms = { lineId: BigInt(o.lineId), minPaid: o.minPaid, maxDiscount: o.maxDiscount, expiresAt: BigInt(o.expiresAt) };
+      const supplierAuth = { nonce: BigInt(o.nonce), deadline: BigInt(o.deadline), signature: o.signature };
+      return {
+        message: { financier, supplier: o.supplier, receivableId: id.value, approval },
+        encode: (auth) =>
+          this.iface.encodeFunctionData("financeSignedRequestBySig", [o.supplier, id.value, terms, supplierAuth, financier, approval, auth]),
+        receivableId: id.hex,
+        lineId: o.lineId,
+        result: { offerId, registrationNumber, registrationHash: approval.registrationHash },
+        record: (m, act) => this.takeOffer(m, o, "approving", act.id),
+        // The financier submitting the signed request itself: the same checks as the relayed call.
+        direct: this.iface.encodeFunctionData("financeSignedRequest", [o.supplier, id.value, terms, supplierAuth, approval]),
+      };
+    },
+  });
 
   /**
    * POST /financing-offers/:id/withdraw: the supplier signs WithdrawFinancingOffer with the offer's
@@ -560,34 +579,36 @@ export class FinancingWriteService implements OnModuleInit {
    * being relayed), and the relayed call consumes the nonce on-chain, so the supplier's signed
    * request can never be used afterwards, through this service or any other way.
    */
-  async withdrawOffer(user: AuthUser, offerId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
-    const supplier = user.address;
-    const o = await this.loadOffer(offerId);
-    if (o.supplier !== supplier) {
-      throw new ForbiddenException({ error: "FinancingNotHolder", message: `Offer ${offerId} is ${o.supplier}'s; only it can withdraw the offer.` });
-    }
-    if (sig.nonce !== undefined && sig.nonce !== o.nonce) {
-      throw new UnprocessableEntityException({
-        error: "FinancingOfferNonceMismatch",
-        message: `A withdrawal must be signed with the offer's own nonce ${o.nonce} (it is what the withdrawal consumes), not ${sig.nonce}.`,
-      });
-    }
-    const replay = await this.isRecorded(supplier, sig);
-    if (!replay) await this.requireOpen(o, "withdrawn");
-    const id = parseReceivableId(o.receivableId);
-    const draft: ActDraft = {
-      kind: "withdraw_offer",
-      contract: "Financing",
-      primaryType: "WithdrawFinancingOffer",
-      message: { supplier, receivableId: id.value },
-      encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingOfferBySig", [supplier, id.value, auth]),
-      receivableId: id.hex,
-      lineId: o.lineId,
-      result: { offerId },
-      record: (m, act) => this.takeOffer(m, o, "withdrawn", act.id),
-    };
-    return this.acts.handle(user, draft, { ...sig, nonce: o.nonce }, wait);
-  }
+  readonly withdrawOffer = defineAct({
+    name: "financing.withdraw_offer",
+    kind: "withdraw_offer",
+    contract: "Financing",
+    primaryType: "WithdrawFinancingOffer",
+    plan: async ({ user, id: offerId, body }, replay) => {
+      const supplier = user.address;
+      const o = await this.loadOffer(offerId!);
+      if (o.supplier !== supplier) {
+        throw new ForbiddenException({ error: "FinancingNotHolder", message: `Offer ${offerId} is ${o.supplier}'s; only it can withdraw the offer.` });
+      }
+      if (body.nonce !== undefined && body.nonce !== o.nonce) {
+        throw new UnprocessableEntityException({
+          error: "FinancingOfferNonceMismatch",
+          message: `A withdrawal must be signed with the offer's own nonce ${o.nonce} (it is what the withdrawal consumes), not ${body.nonce}.`,
+        });
+      }
+      if (!replay) await this.requireOpen(o, "withdrawn");
+      const id = parseReceivableId(o.receivableId);
+      return {
+        message: { supplier, receivableId: id.value },
+        encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingOfferBySig", [supplier, id.value, auth]),
+        receivableId: id.hex,
+        lineId: o.lineId,
+        result: { offerId },
+        record: (m, act) => this.takeOffer(m, o, "withdrawn", act.id),
+        signWith: { nonce: o.nonce },
+      };
+    },
+  });
 
   private async loadOffer(offerId: string): Promise<FinancingOfferEntity> {
     const o = await this.ds.getRepository(FinancingOfferEntity).findOneBy({ id: offerId });
@@ -676,39 +697,6 @@ export class FinancingWriteService implements OnModuleInit {
   }
 
   // ---------------------------------------------------------------- shared steps
-
-  private async relay(
-    user: AuthUser,
-    sig: SignatureFields,
-    wait: boolean,
-    prepare: (replay: boolean) => Prepared | Promise<Prepared>,
-  ): Promise<ActOutcome> {
-    const replay = await this.isRecorded(user.address, sig);
-    const { draft, direct } = await prepare(replay);
-    if (!replay && !sig.signature) await this.simulateDirect(user.address, direct);
-    return this.acts.handle(user, draft, sig, wait);
-  }
-
-  /** True when this signer's act with this nonce was already accepted (a replayed post). */
-  private async isRecorded(signer: string, sig: SignatureFields): Promise<boolean> {
-    if (!sig.signature || sig.nonce === undefined || !/^\d{1,78}$/.test(sig.nonce)) return false;
-    return this.ds.getRepository(ActEntity).existsBy({ contract: "Financing", signer, nonce: BigInt(sig.nonce).toString() });
-  }
-
-  /**
-   * Runs the direct function from the signer against the latest state. A decoded ledger error is
-   * the answer; anything else (a node that will not simulate for this sender, transport trouble)
-   * is left to the signed step, which simulates the relayed call itself.
-   */
-  private async simulateDirect(from: string, data: string): Promise<void> {
-    try {
-      await this.chain.provider.call({ from, to: this.chain.addresses.Financing, data });
-    } catch (err) {
-      const revert = revertDataOf(err);
-      const parsed = parseLedgerError(revert);
-      if (parsed) throw revertToHttp(parsed, revert!.slice(0, 10));
-    }
-  }
 
   private terms(dto: CreditLineTermsDto, check: boolean): LineTerms {
     const limit = BigInt(dto.limit);

@@ -15,7 +15,7 @@
  *   own signature). In production this is where the tax authority's e-invoice verification answers
  *   first (see compliance/README.md);
  * - a fingerprint already held by a pending tokenisation act is a duplicate (409) too: the check
- *   and the act's insertion run under a per-fingerprint lock (ReceivableActRunner), so two concurrent
+ *   and the act's insertion run under a per-fingerprint lock (ActPipeline), so two concurrent
  *   posts of the same invoice to this process cannot both be accepted. (Across processes the
  *   contract still refuses the second one on-chain.)
  */

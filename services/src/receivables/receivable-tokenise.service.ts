@@ -5,11 +5,11 @@
  * (POST /receivables/attestations). Every path runs the same checks (invoice-checks.service.ts)
  * before the attestation is signed.
  */
-import { BadRequestException, Injectable } from "@nestjs/common";
+import { BadRequestException, Injectable, type OnModuleInit } from "@nestjs/common";
 import { getAddress } from "ethers";
-import type { ActDraft } from "../acts/acts.service";
+import { ActPipeline } from "../acts/act-pipeline.service";
+import { defineAct, type ActPlan } from "../acts/act-spec";
 import type { AuthUser } from "../auth/auth.decorators";
-import type { UploadedDocument } from "./document-upload";
 import type {
   AttestInvoicesDto,
   BatchInvoiceDto,
@@ -17,91 +17,99 @@ import type {
   TokeniseBatchDto,
   TokeniseReceivableDto,
 } from "./dto/receivable-write.dto";
-import { InvoiceChecksService, invoiceMessage, invoiceTuple, refuseRepeated } from "./invoice-checks.service";
-import { IFACE, ReceivableActRunner, type WriteOutcome } from "./receivable-act-runner";
+import { InvoiceChecksService, invoiceMessage, invoiceTuple, refuseRepeated, type Invoice } from "./invoice-checks.service";
+import { IFACE } from "./receivable-lifecycle.service";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 
 /** How long an attestation handed to a direct caller stays valid: enough to send, short enough to revoke by waiting. */
 const ATTESTATION_TTL_SECONDS = 3_600;
 
 @Injectable()
-export class ReceivableTokeniseService {
+export class ReceivableTokeniseService implements OnModuleInit {
   constructor(
-    private readonly runner: ReceivableActRunner,
+    private readonly pipeline: ActPipeline,
     private readonly checks: InvoiceChecksService,
     private readonly documents: ReceivableDocumentsService,
   ) {}
 
-  /** POST /receivables: the signed-in supplier tokenises one invoice. */
-  async tokenise(user: AuthUser, dto: TokeniseReceivableDto, file: UploadedDocument | undefined, wait: boolean): Promise<WriteOutcome> {
-    const seller = getAddress(user.address);
-    if (!dto.documentHash) {
-      throw new BadRequestException("Send the invoice document as multipart field 'document', or its SHA-256 as documentHash.");
-    }
-    const inv = this.checks.invoiceOf(dto, dto.documentHash);
-    const id = inv.id;
-    const draft: ActDraft = {
-      kind: "tokenise",
-      contract: "Receivables",
-      primaryType: "Tokenise",
-      message: { seller, invoice: invoiceMessage(inv) },
-      encode: (auth) =>
-        IFACE.encodeFunctionData("tokeniseBySig", [seller, invoiceTuple(inv), this.checks.attestation(seller, [inv], auth.deadline, false), auth]),
-      receivableId: id,
-      result: { receivableId: id, fingerprint: inv.fingerprint },
-    };
-    return this.runner.run(user, draft, dto, wait, {
-      hint: () => this.checks.requireVerifiedDebtor(inv.debtor),
-      check: async () => {
-        await this.checks.refuseIfIndexed([inv]);
-        await this.checks.requireRegisteredTaxIds(seller, [inv]);
-        const run = await this.checks.screen(seller, [inv], !dto.signature);
-        draft.result = { receivableId: id, fingerprint: inv.fingerprint, complianceRunId: run.runId, compliance: run.overall };
-        if (!dto.signature) await this.checks.refuseIfPending([id]);
-      },
-      lockKeys: [id],
-      locked: () => this.checks.refuseIfPending([id]),
-      afterSubmit: async () => {
-        if (file) await this.documents.link(id, file, seller);
-      },
-    });
+  onModuleInit(): void {
+    this.pipeline.register(this.tokenise, this.tokeniseBatch);
   }
 
+  /** POST /receivables: the signed-in supplier tokenises one invoice. */
+  readonly tokenise = defineAct<TokeniseReceivableDto>({
+    name: "receivables.tokenise",
+    kind: "tokenise",
+    contract: "Receivables",
+    primaryType: "Tokenise",
+    plan: ({ user, body }) => {
+      const seller = getAddress(user.address);
+      if (!body.documentHash) {
+        throw new BadRequestException("Send the invoice document as multipart field 'document', or its SHA-256 as documentHash.");
+      }
+      const inv = this.checks.invoiceOf(body, body.documentHash);
+      return {
+        message: { seller, invoice: invoiceMessage(inv) },
+        encode: (auth) =>
+          IFACE.encodeFunctionData("tokeniseBySig", [seller, invoiceTuple(inv), this.checks.attestation(seller, [inv], auth.deadline, false), auth]),
+        receivableId: inv.id,
+        result: { receivableId: inv.id, fingerprint: inv.fingerprint },
+        context: [inv],
+      };
+    },
+    beforeSigning: (_input, plan) => this.checks.requireVerifiedDebtor(invoicesOf(plan)[0].debtor),
+    check: ({ user }, plan, signed) => this.screen(getAddress(user.address), invoicesOf(plan), signed),
+    lockKeys: (_input, plan) => invoicesOf(plan).map((i) => i.id),
+    underLock: (_input, plan) => this.checks.refuseIfPending(invoicesOf(plan).map((i) => i.id)),
+    afterRecorded: async ({ user, file }, act) => {
+      if (file) await this.documents.link(act.receivableId!, file, getAddress(user.address));
+    },
+  });
+
   /** POST /receivables/batch: up to 200 invoices under one signature, one transaction. */
-  async tokeniseBatch(user: AuthUser, dto: TokeniseBatchDto, wait: boolean): Promise<WriteOutcome> {
-    const seller = getAddress(user.address);
-    const invoices = dto.invoices.map((i: BatchInvoiceDto, n: number) => this.checks.invoiceOf(i, i.documentHash, n));
-    const ids = invoices.map((i) => i.id);
-    refuseRepeated(ids);
-    const draft: ActDraft = {
-      kind: "tokenise_batch",
-      contract: "Receivables",
-      primaryType: "TokeniseBatch",
-      message: { seller, invoices: invoices.map(invoiceMessage) },
-      encode: (auth) =>
-        IFACE.encodeFunctionData("tokeniseBatchBySig", [
-          seller,
-          invoices.map(invoiceTuple),
-          this.checks.attestation(seller, invoices, auth.deadline, true),
-          auth,
-        ]),
-      receivableId: null,
-      result: { receivableIds: ids },
-    };
-    return this.runner.run(user, draft, dto, wait, {
-      hint: async () => {
-        for (const d of new Set(invoices.map((i) => i.debtor))) await this.checks.requireVerifiedDebtor(d);
-      },
-      check: async () => {
-        await this.checks.refuseIfIndexed(invoices);
-        await this.checks.requireRegisteredTaxIds(seller, invoices);
-        const run = await this.checks.screen(seller, invoices, !dto.signature);
-        draft.result = { receivableIds: ids, complianceRunId: run.runId, compliance: run.overall };
-        if (!dto.signature) await this.checks.refuseIfPending(ids);
-      },
-      lockKeys: ids,
-      locked: () => this.checks.refuseIfPending(ids),
-    });
+  readonly tokeniseBatch = defineAct<TokeniseBatchDto>({
+    name: "receivables.tokenise_batch",
+    kind: "tokenise_batch",
+    contract: "Receivables",
+    primaryType: "TokeniseBatch",
+    plan: ({ user, body }) => {
+      const seller = getAddress(user.address);
+      const invoices = body.invoices.map((i: BatchInvoiceDto, n: number) => this.checks.invoiceOf(i, i.documentHash, n));
+      const ids = invoices.map((i) => i.id);
+      refuseRepeated(ids);
+      return {
+        message: { seller, invoices: invoices.map(invoiceMessage) },
+        encode: (auth) =>
+          IFACE.encodeFunctionData("tokeniseBatchBySig", [
+            seller,
+            invoices.map(invoiceTuple),
+            this.checks.attestation(seller, invoices, auth.deadline, true),
+            auth,
+          ]),
+        receivableId: null,
+        result: { receivableIds: ids },
+        context: invoices,
+      };
+    },
+    beforeSigning: async (_input, plan) => {
+      for (const d of new Set(invoicesOf(plan).map((i) => i.debtor))) await this.checks.requireVerifiedDebtor(d);
+    },
+    check: ({ user }, plan, signed) => this.screen(getAddress(user.address), invoicesOf(plan), signed),
+    lockKeys: (_input, plan) => invoicesOf(plan).map((i) => i.id),
+    underLock: (_input, plan) => this.checks.refuseIfPending(invoicesOf(plan).map((i) => i.id)),
+  });
+
+  /**
+   * The checks of both steps: not on the ledger yet, tax ids registered to the parties, compliance
+   * (its run goes into the act's result); unsigned, not in a pending act either (signed, that check
+   * runs under the fingerprint locks).
+   */
+  private async screen(seller: string, invoices: Invoice[], signed: boolean): Promise<Record<string, unknown>> {
+    await this.checks.refuseIfIndexed(invoices);
+    await this.checks.requireRegisteredTaxIds(seller, invoices);
+    const run = await this.checks.screen(seller, invoices, !signed);
+    if (!signed) await this.checks.refuseIfPending(invoices.map((i) => i.id));
+    return { complianceRunId: run.runId, compliance: run.overall };
   }
 
   /**
@@ -139,4 +147,9 @@ export class ReceivableTokeniseService {
       complianceRunId: run.runId,
     };
   }
+}
+
+/** The normalised invoices a tokenising plan carries for its checks. */
+function invoicesOf(plan: ActPlan): Invoice[] {
+  return plan.context as Invoice[];
 }

@@ -10,30 +10,16 @@ import {
   Get,
   Header,
   Param,
-  ParseBoolPipe,
   Post,
-  Query,
-  Res,
   StreamableFile,
   UploadedFile,
   UseInterceptors,
 } from "@nestjs/common";
 import { FileInterceptor } from "@nestjs/platform-express";
-import {
-  ApiAcceptedResponse,
-  ApiBearerAuth,
-  ApiConsumes,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiQuery,
-  ApiTags,
-} from "@nestjs/swagger";
-import type { Response } from "express";
-import { ActResponseDto } from "../acts/dto/act.dto";
+import { ApiBearerAuth, ApiConsumes, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from "@nestjs/swagger";
+import type { ActInput } from "../acts/act-spec";
 import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
+import { ActWait, SignedAct } from "../acts/signed-act.decorator";
 import { NOSNIFF, attachment } from "../common/documents.store";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { DocumentHashInto, type UploadedDocument } from "./document-upload";
@@ -51,33 +37,14 @@ import {
   TokeniseBatchDto,
   TokeniseReceivableDto,
   TransferReceivableDto,
-  UnsignedReceivableActDto,
   UploadDocumentDto,
 } from "./dto/receivable-write.dto";
-import type { WriteOutcome } from "./receivable-act-runner";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
-import { ReceivableLifecycleService } from "./receivable-lifecycle.service";
 import { ReceivableTokeniseService } from "./receivable-tokenise.service";
 import { ApiProblems } from "../common/problem-details";
 
-const WAIT = new ParseBoolPipe({ optional: true });
-
-/** Swagger for the two answers every signed-act endpoint gives, and its shared inputs. */
-function ActEndpoint(summary: string): MethodDecorator {
-  return (target, key, descriptor) => {
-    ApiOperation({ summary })(target, key, descriptor);
-    ApiQuery({ name: "wait", required: false, description: "Answer once the act is confirmed and indexed, or failed" })(target, key, descriptor);
-    ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })(target, key, descriptor);
-    ApiOkResponse({ type: UnsignedReceivableActDto, description: "No signature in the body: the typed data to sign" })(target, key, descriptor);
-    ApiAcceptedResponse({ type: ActResponseDto, description: "Signed: the act, relayed through the outbox" })(target, key, descriptor);
-    ApiProblems([422, "Refused by compliance (`failures`), a bad signature or deadline, or the contract's own refusal"], 413)(target, key, descriptor);
-  };
-}
-
-function answer(res: Response, out: WriteOutcome): UnsignedReceivableActDto | ActResponseDto {
-  res.status(out.status);
-  return out.body;
-}
+/** The receivables acts' refusals beyond those every route shares (class level). */
+const ACT_PROBLEMS = ApiProblems([422, "Refused by compliance (`failures`), a bad signature or deadline, or the contract's own refusal"], 413);
 
 @ApiTags("receivables")
 @ApiBearerAuth()
@@ -86,36 +53,32 @@ function answer(res: Response, out: WriteOutcome): UnsignedReceivableActDto | Ac
 export class ReceivablesWriteController {
   constructor(
     private readonly tokenising: ReceivableTokeniseService,
-    private readonly lifecycle: ReceivableLifecycleService,
     private readonly documents: ReceivableDocumentsService,
   ) {}
 
   @Post()
   @RequireRoles("supplier")
-  @UseInterceptors(FileInterceptor("document"), DocumentHashInto("documentHash"), IdempotencyInterceptor)
+  @SignedAct("receivables.tokenise", {
+    summary: "Tokenise an invoice (the signed-in supplier is the seller); the invoice document as multipart field 'document' or its documentHash",
+    before: [FileInterceptor("document"), DocumentHashInto("documentHash")],
+  })
   @ApiConsumes("application/json", "multipart/form-data")
-  @ActEndpoint("Tokenise an invoice (the signed-in supplier is the seller); the invoice document as multipart field 'document' or its documentHash")
-  async tokenise(
+  @ACT_PROBLEMS
+  tokenise(
     @CurrentUser() user: AuthUser,
-    @Body() dto: TokeniseReceivableDto,
+    @Body() body: TokeniseReceivableDto,
     @UploadedFile() file: UploadedDocument | undefined,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.tokenising.tokenise(user, dto, file, wait ?? false));
+    @ActWait() wait?: boolean,
+  ): ActInput<TokeniseReceivableDto> {
+    return { user, body, file, wait };
   }
 
   @Post("batch")
   @RequireRoles("supplier")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint("Tokenise 1 to 200 invoices under one signature, in one transaction")
-  async tokeniseBatch(
-    @CurrentUser() user: AuthUser,
-    @Body() dto: TokeniseBatchDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.tokenising.tokeniseBatch(user, dto, wait ?? false));
+  @SignedAct("receivables.tokenise_batch", { summary: "Tokenise 1 to 200 invoices under one signature, in one transaction" })
+  @ACT_PROBLEMS
+  tokeniseBatch(@CurrentUser() user: AuthUser, @Body() body: TokeniseBatchDto, @ActWait() wait?: boolean): ActInput<TokeniseBatchDto> {
+    return { user, body, wait };
   }
 
   @Post("attestations")
@@ -132,90 +95,85 @@ export class ReceivablesWriteController {
 
   @Post(":id/accept")
   @RequireRoles("buyer")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint("The debtor accepts the receivable (irrevocable)")
-  async accept(
+  @SignedAct("receivables.accept", { summary: "The debtor accepts the receivable (irrevocable)" })
+  @ACT_PROBLEMS
+  accept(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: ReceivableActDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.accept(user, id, dto, wait ?? false));
+    @Body() body: ReceivableActDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<ReceivableActDto> {
+    return { user, id, body, wait };
   }
 
   @Post(":id/cancel")
   @RequireRoles("supplier")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint("The seller cancels a receivable the debtor has not accepted")
-  async cancel(
+  @SignedAct("receivables.cancel", { summary: "The seller cancels a receivable the debtor has not accepted" })
+  @ACT_PROBLEMS
+  cancel(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: ReceivableActDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.cancel(user, id, dto, wait ?? false));
+    @Body() body: ReceivableActDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<ReceivableActDto> {
+    return { user, id, body, wait };
   }
 
   @Post(":id/split")
   @RequireRoles("supplier")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint("The holder splits an accepted receivable into 2 to 20 parts summing to its outstanding amount")
-  async split(
+  @SignedAct("receivables.split", { summary: "The holder splits an accepted receivable into 2 to 20 parts summing to its outstanding amount" })
+  @ACT_PROBLEMS
+  split(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: SplitReceivableDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.split(user, id, dto, wait ?? false));
+    @Body() body: SplitReceivableDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<SplitReceivableDto> {
+    return { user, id, body, wait };
   }
 
   @Post(":id/transfer")
   @RequireRoles("supplier", "financier")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint("The holder transfers an accepted receivable to a verified supplier or financier")
-  async transfer(
+  @SignedAct("receivables.transfer", { summary: "The holder transfers an accepted receivable to a verified supplier or financier" })
+  @ACT_PROBLEMS
+  transfer(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: TransferReceivableDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.transfer(user, id, dto, wait ?? false));
+    @Body() body: TransferReceivableDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<TransferReceivableDto> {
+    return { user, id, body, wait };
   }
 
   @Post(":id/credit-notes")
   @RequireRoles("supplier", "financier")
-  @UseInterceptors(FileInterceptor("document"), DocumentHashInto("creditNoteHash"), IdempotencyInterceptor)
+  @SignedAct("receivables.credit_note", { summary: "The holder records a credit note lowering the outstanding amount; the note as multipart field 'document' or its creditNoteHash", before: [FileInterceptor("document"), DocumentHashInto("creditNoteHash")] })
   @ApiConsumes("application/json", "multipart/form-data")
-  @ActEndpoint("The holder records a credit note lowering the outstanding amount; the note as multipart field 'document' or its creditNoteHash")
-  async creditNote(
+  @ACT_PROBLEMS
+  creditNote(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: CreditNoteDto,
+    @Body() body: CreditNoteDto,
     @UploadedFile() file: UploadedDocument | undefined,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.creditNote(user, id, dto, file, wait ?? false));
+    @ActWait() wait?: boolean,
+  ): ActInput<CreditNoteDto> {
+    return { user, id, body, file, wait };
   }
 
   @Post(":id/repay")
   @RequireRoles("buyer")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ActEndpoint(
-    "The debtor pays the holder in the settlement token. Needs an allowance for the Receivables contract: approve it once, or send an EIP-2612 permit",
-  )
-  async repay(
+  @SignedAct("receivables.repay", {
+    summary:
+      "The debtor pays the holder in the settlement token. Needs an allowance for the Receivables contract: approve it once, or send an EIP-2612 permit",
+  })
+  @ACT_PROBLEMS
+  repay(
     @CurrentUser() user: AuthUser,
     @Param("id", ReceivableIdPipe) id: string,
-    @Body() dto: RepayReceivableDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ) {
-    return answer(res, await this.lifecycle.repay(user, id, dto, wait ?? false));
+    @Body() body: RepayReceivableDto,
+    @ActWait() wait?: boolean,
+  ): ActInput<RepayReceivableDto> {
+    return { user, id, body, wait };
   }
 
   @Post(":id/documents")

@@ -1,5 +1,5 @@
 /**
- * Receivables writes: participant-signed acts on receivables (relayed through ActsService) and the
+ * Receivables writes: participant-signed acts on receivables (declared as ActSpecs, run by ActPipeline) and the
  * documents linked to them. Reads (lists, history, lineage) live in the receivables read module.
  */
 import { Module } from "@nestjs/common";
@@ -12,7 +12,6 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
 import { ReceivablesWriteController } from "./receivables-write.controller";
 import { InvoiceChecksService } from "./invoice-checks.service";
-import { ReceivableActRunner } from "./receivable-act-runner";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { ReceivableLifecycleService } from "./receivable-lifecycle.service";
 import { ReceivableTokeniseService } from "./receivable-tokenise.service";
@@ -34,7 +33,6 @@ import { RepayPermitService } from "./repay-permit.service";
   ],
   controllers: [ReceivablesWriteController],
   providers: [
-    ReceivableActRunner,
     InvoiceChecksService,
     ReceivableTokeniseService,
     ReceivableLifecycleService,

@@ -19,13 +19,14 @@ import { PERMIT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../chain/eip71
 import { revertDataOf } from "../chain/errors";
 import { DbWriter } from "../database/db-writer";
 import { TxSenderService } from "../outbox/tx-sender.service";
-import type { ReceivableTypedDataDto, RepayReceivableDto } from "./dto/receivable-write.dto";
+import type { TypedDataDto } from "../acts/dto/act.dto";
+import type { RepayReceivableDto } from "./dto/receivable-write.dto";
 
 const PERMIT_WAIT_MS = 60_000;
 
 @Injectable()
 export class RepayPermitService {
-  private permitDomain: Promise<ReceivableTypedDataDto["domain"]> | null = null;
+  private permitDomain: Promise<TypedDataDto["domain"]> | null = null;
 
   constructor(
     private readonly acts: ActsService,
@@ -34,7 +35,7 @@ export class RepayPermitService {
     private readonly sender: TxSenderService,
   ) {}
 
-  private async tokenDomain(): Promise<ReceivableTypedDataDto["domain"]> {
+  private async tokenDomain(): Promise<TypedDataDto["domain"]> {
     this.permitDomain ??= this.chain.contracts.token.eip712Domain().then((d) => ({
       name: d.name,
       version: d.version,
@@ -44,7 +45,7 @@ export class RepayPermitService {
     return this.permitDomain;
   }
 
-  async permitTypedData(owner: string, value: bigint, deadline: bigint): Promise<ReceivableTypedDataDto> {
+  async permitTypedData(owner: string, value: bigint, deadline: bigint): Promise<TypedDataDto> {
     const nonce = await this.chain.contracts.token.nonces(owner);
     const domain = await this.tokenDomain();
     return {

@@ -4,7 +4,7 @@
  * operation), payments held for the caller and their claim (a signed act), the operations' state,
  * and the test-money faucet (only where it is enabled).
  */
-import { Body, Controller, Get, Param, ParseBoolPipe, Post, Query, Res, UseInterceptors } from "@nestjs/common";
+import { Body, Controller, Get, Param, Post, Query, Res, UseInterceptors } from "@nestjs/common";
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -16,9 +16,9 @@ import {
   ApiTags,
 } from "@nestjs/swagger";
 import type { Response } from "express";
-import { ActResponseDto } from "../acts/dto/act.dto";
+import type { ActInput } from "../acts/act-spec";
 import { IdempotencyInterceptor } from "../acts/idempotency.interceptor";
-import { UnsignedReceivableActDto } from "../receivables/dto/receivable-write.dto";
+import { ActWait, Answered, SignedAct } from "../acts/signed-act.decorator";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import {
   BalanceQueryDto,
@@ -30,10 +30,8 @@ import {
   SettlementOperationDto,
   UnsignedPermitResponseDto,
 } from "./dto/settlement.dto";
-import { SettlementService } from "./settlement.service";
+import { SettlementService, type PermitAnswer } from "./settlement.service";
 import { ApiProblems } from "../common/problem-details";
-
-const WAIT = new ParseBoolPipe({ optional: true });
 
 @ApiTags("settlement")
 @ApiBearerAuth()
@@ -66,34 +64,22 @@ export class SettlementController {
   // Not `member` at the guard: the service refuses a recipient that cannot receive yet with a
   // message saying the money stays held (403 ReceivableUnverifiedParty), and the contract checks again.
   @Post("claim")
-  @UseInterceptors(IdempotencyInterceptor)
-  @ApiOperation({
+  @SignedAct("settlement.claim", {
     summary:
       "Claim everything the ledger holds for you: post without a signature for the ClaimHeld typed data, sign it, post again with nonce, deadline and signature; " +
       "refused (403) while you cannot receive the token (suspended, KYC lapsed, not a member)",
   })
-  @ApiQuery({ name: "wait", required: false, description: "Answer once the claim is confirmed, or failed" })
-  @ApiHeader({ name: "Idempotency-Key", required: false, description: "Same key and body: the first answer again" })
-  @ApiOkResponse({ type: UnsignedReceivableActDto, description: "No signature in the body: the typed data to sign" })
-  @ApiAcceptedResponse({ type: ActResponseDto, description: "Signed: the claim, relayed" })
   @ApiProblems(
     [409, "Nothing is held for you (ReceivableNothingHeld), or the idempotency key is in use"],
     [422, "The signature is not yours over the ClaimHeld typed data, or its deadline passed"],
   )
-  async claim(
-    @CurrentUser() user: AuthUser,
-    @Body() dto: ClaimHeldDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ): Promise<UnsignedReceivableActDto | ActResponseDto> {
-    const out = await this.settlement.claim(user, dto, wait ?? false);
-    res.status(out.status);
-    return out.body as UnsignedReceivableActDto | ActResponseDto;
+  claim(@CurrentUser() user: AuthUser, @Body() body: ClaimHeldDto, @ActWait() wait?: boolean): ActInput<ClaimHeldDto> {
+    return { user, body, wait };
   }
 
   @Post("permits")
   @RequireRoles("member")
-  @UseInterceptors(IdempotencyInterceptor)
+  @Answered()
   @ApiOperation({
     summary:
       "Allow a ledger contract (Receivables for repayments, Financing for advances) to draw your settlement tokens: " +
@@ -104,15 +90,8 @@ export class SettlementController {
   @ApiOkResponse({ type: UnsignedPermitResponseDto, description: "No signature in the body: the typed data to sign" })
   @ApiAcceptedResponse({ type: SettlementOperationDto, description: "Signed: the permit, relayed through the outbox" })
   @ApiProblems([409, "Idempotency key in use, or a permit of this owner already pending"], [422, "Bad signature or deadline, or the token refused it"])
-  async permit(
-    @CurrentUser() user: AuthUser,
-    @Body() dto: PermitRequestDto,
-    @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
-  ): Promise<UnsignedPermitResponseDto | SettlementOperationDto> {
-    const out = await this.settlement.permit(user, dto, wait ?? false);
-    res.status(out.status);
-    return out.body;
+  permit(@CurrentUser() user: AuthUser, @Body() dto: PermitRequestDto, @ActWait() wait?: boolean): Promise<PermitAnswer> {
+    return this.settlement.permit(user, dto, wait ?? false);
   }
 
   @Get("operations/:id")
@@ -147,9 +126,10 @@ export class FaucetController {
     @CurrentUser() user: AuthUser,
     @Body() dto: FaucetRequestDto,
     @Res({ passthrough: true }) res: Response,
-    @Query("wait", WAIT) wait?: boolean,
+    @ActWait() wait?: boolean,
   ): Promise<SettlementOperationDto> {
     const out = await this.settlement.faucet(user, dto, wait ?? false);
+    // Set before the idempotency key stores the answer (a @HttpCode is applied only when sending).
     res.status(202);
     return out;
   }

@@ -8,7 +8,7 @@
  *
  * Payments the ledger holds for a member that could not receive them (suspended, KYC lapsed when
  * the debtor paid) are read from the Receivables contract and claimed with a signed ClaimHeld act,
- * relayed like every participant act (ActsService), never with a service key. The service never
+ * relayed like every participant act (ActPipeline), never with a service key. The service never
  * burns a member's balance: redemption is the member's own `redeem` (or a `burnFrom` of an
  * allowance it gave the issuer), and a forced burn is the ENFORCER key's, outside this service.
  */
@@ -27,8 +27,9 @@ import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers"
 import { PERMIT_TYPES, typesForClients } from "../chain/eip712-types";
 import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
-import { ActsService, jsonSafe, type ActDraft, type UnsignedAct } from "../acts/acts.service";
-import { actView, type ActResponseDto } from "../acts/dto/act.dto";
+import { ActPipeline } from "../acts/act-pipeline.service";
+import { defineAct } from "../acts/act-spec";
+import { ActsService, jsonSafe } from "../acts/acts.service";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -61,10 +62,8 @@ const UINT256_LIMIT = 2n ** 256n;
 
 const RECEIVABLES = Receivables__factory.createInterface();
 
-/** What POST /settlement/claim answers: the typed data to sign (200) or the accepted act (202). */
-export type ClaimOutcome = { status: 200; body: UnsignedAct } | { status: 202; body: ActResponseDto };
-
-export type PermitOutcome = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
+/** What POST /settlement/permits answers: the permit's typed data (200) or the relayed permit (202). */
+export type PermitAnswer = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
 
 @Injectable()
 export class SettlementService implements OnModuleInit {
@@ -76,10 +75,12 @@ export class SettlementService implements OnModuleInit {
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
     private readonly acts: ActsService,
+    private readonly pipeline: ActPipeline,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
+    this.pipeline.register(this.claim);
     // What a claim paid is known once mined (a payment may have been held meanwhile): from PaymentClaimed.
     this.acts.onConfirmed("claim_held", (receipt) => {
       const address = this.chain.addresses.Receivables.toLowerCase();
@@ -133,16 +134,17 @@ export class SettlementService implements OnModuleInit {
    * like a repayment (ClaimHeld typed data, then the signature). Refused early, before anything is
    * signed, when nothing is held or the recipient still cannot receive; the contract checks again.
    */
-  async claim(user: AuthUser, dto: ClaimHeldDto, wait: boolean): Promise<ClaimOutcome> {
-    const recipient = getAddress(user.address);
-    const draft: ActDraft = {
-      kind: "claim_held",
-      contract: "Receivables",
-      primaryType: "ClaimHeld",
-      message: { recipient },
-      encode: (a) => RECEIVABLES.encodeFunctionData("claimBySig", [recipient, a]),
-    };
-    if (!dto.signature) {
+  readonly claim = defineAct<ClaimHeldDto>({
+    name: "settlement.claim",
+    kind: "claim_held",
+    contract: "Receivables",
+    primaryType: "ClaimHeld",
+    plan: ({ user }) => {
+      const recipient = getAddress(user.address);
+      return { message: { recipient }, encode: (a) => RECEIVABLES.encodeFunctionData("claimBySig", [recipient, a]) };
+    },
+    beforeSigning: async ({ user }) => {
+      const recipient = getAddress(user.address);
       const held = await this.chain.contracts.receivables.heldFor(recipient);
       if (held === 0n) {
         throw new ConflictException({ error: "ReceivableNothingHeld", message: `Nothing is held for ${recipient}: there is no payment to claim.` });
@@ -153,16 +155,13 @@ export class SettlementService implements OnModuleInit {
           message: `${recipient} cannot receive the settlement token yet (not an active member with valid KYC); the money stays held until it can.`,
         });
       }
-      return { status: 200, body: await this.acts.prepare(recipient, { ...draft, result: { amount: held.toString() } }, dto) };
-    }
-    const act = await this.acts.submit(recipient, draft, dto);
-    return { status: 202, body: actView(wait ? await this.acts.waitFor(act.id) : act) };
-  }
+    },
+  });
 
   // ---------------------------------------------------------------- permits
 
   /** POST /settlement/permits: the typed data to sign, or the signed permit relayed. */
-  async permit(user: AuthUser, dto: PermitRequestDto, wait: boolean): Promise<PermitOutcome> {
+  async permit(user: AuthUser, dto: PermitRequestDto, wait: boolean): Promise<PermitAnswer> {
     const owner = getAddress(user.address);
     const spender = this.spenderAddress(dto.spender);
     const value = uint(dto.value, "value");

@@ -21,6 +21,28 @@ export class SignatureFieldsDto {
   signature?: string;
 }
 
+/** EIP-712 typed data as eth_signTypedData_v4 takes it. */
+export class TypedDataDto {
+  @ApiProperty({ description: "EIP-712 domain: name, version, chainId, verifyingContract" }) domain!: Record<string, string>;
+  @ApiProperty({ description: "EIP-712 types, EIP712Domain included (as eth_signTypedData_v4 takes them)" }) types!: Record<string, Array<{ name: string; type: string }>>;
+  @ApiProperty() primaryType!: string;
+  @ApiProperty({ description: "The message; uint256 values as decimal strings" }) message!: Record<string, unknown>;
+}
+
+/** Every act route's answer to a body posted without a signature. */
+export class UnsignedActDto {
+  @ApiProperty({ enum: ["unsigned"] }) status!: "unsigned";
+  @ApiProperty({ description: "tokenise, accept, open_line, claim_held, …" }) kind!: string;
+  @ApiProperty({ type: TypedDataDto, description: "Sign this with the participant's key (eth_signTypedData_v4), then post the same body with nonce, deadline and signature" })
+  typedData!: TypedDataDto;
+  @ApiProperty({ description: "EIP-712 digest the signature covers" }) digest!: string;
+  @ApiPropertyOptional({
+    type: TypedDataDto,
+    description: "Repayments only: the EIP-2612 permit to sign for permitSignature (not needed if the debtor approved the contract)",
+  })
+  permitTypedData?: TypedDataDto;
+}
+
 export class ActResponseDto {
   @ApiProperty() id!: string;
   @ApiProperty({ description: "tokenise, accept, split, …" }) kind!: string;

@@ -219,20 +219,3 @@ export class ReceivableIdParamDto {
   @Matches(RECEIVABLE_ID_PATTERN, { message: "the receivable id must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
   id!: string;
 }
-
-export class ActWaitQueryDto {
-  @ApiPropertyOptional({ description: "true: answer only once the act is mined and indexed (or failed)", enum: ["true", "false"] })
-  @IsOptional()
-  @IsIn(["true", "false"], { message: "wait must be true or false" })
-  wait?: "true" | "false";
-}
-
-/** The typed data to sign, returned when a body is posted without a signature. */
-export class UnsignedActResponseDto {
-  @ApiProperty({ enum: ["unsigned"] }) status!: "unsigned";
-  @ApiProperty({ description: "open_line, update_line, close_line, request_financing, withdraw_financing, approve_financing, reject_financing, write_off" })
-  kind!: string;
-  @ApiProperty({ description: "EIP-712 typed data (domain, types, primaryType, message): sign it with eth_signTypedData_v4" })
-  typedData!: Record<string, unknown>;
-  @ApiProperty({ description: "EIP-712 digest the signature covers" }) digest!: string;
-}

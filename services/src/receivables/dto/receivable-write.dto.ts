@@ -313,26 +313,6 @@ export class UploadDocumentDto {
 
 // ---------------------------------------------------------------- responses
 
-export class ReceivableTypedDataDto {
-  @ApiProperty({ description: "EIP-712 domain: name, version, chainId, verifyingContract" }) domain!: Record<string, string>;
-  @ApiProperty({ description: "EIP-712 types, EIP712Domain included (as eth_signTypedData_v4 takes them)" }) types!: Record<string, Array<{ name: string; type: string }>>;
-  @ApiProperty() primaryType!: string;
-  @ApiProperty({ description: "The message; uint256 values as decimal strings" }) message!: Record<string, unknown>;
-}
-
-export class UnsignedReceivableActDto {
-  @ApiProperty({ enum: ["unsigned"] }) status!: "unsigned";
-  @ApiProperty({ description: "tokenise, accept, split, …" }) kind!: string;
-  @ApiProperty({ type: ReceivableTypedDataDto, description: "Sign this with the participant's key (eth_signTypedData_v4), then post the same body with nonce, deadline and signature" })
-  typedData!: ReceivableTypedDataDto;
-  @ApiProperty({ description: "EIP-712 digest the signature covers" }) digest!: string;
-  @ApiPropertyOptional({
-    type: ReceivableTypedDataDto,
-    description: "Repayments only: the EIP-2612 permit to sign for permitSignature (not needed if the debtor approved the contract)",
-  })
-  permitTypedData?: ReceivableTypedDataDto;
-}
-
 export class ReceivableDocumentResponseDto {
   @ApiProperty({ description: "Receivable id (0x + 64 hex)" }) receivableId!: string;
   @ApiProperty({ description: "SHA-256 of the content (64 hex digits); the download path" }) sha256!: string;
