@@ -4,14 +4,19 @@
  * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
  */
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
+import { IndexerModule } from "../indexer/indexer.module";
 import { PaymentRecordsModule } from "../payment-records/payment-records.module";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
 import { ExportPackService } from "./export-pack.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
-  imports: [PaymentRecordsModule],
+  // The export pack names each financing's registration number (a financing table, read here).
+  imports: [TypeOrmModule.forFeature([RegistrationNumberEntity]), ReadModelModule, IndexerModule, PaymentRecordsModule],
   controllers: [AuditController],
   providers: [AuditService, VerifyService, ExportPackService],
   exports: [AuditService, VerifyService],

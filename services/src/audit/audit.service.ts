@@ -19,7 +19,7 @@ import { IndexerService } from "../indexer/indexer.service";
 import { ledgerNow } from "../indexer/ledger-time";
 import { PaymentRecordDto } from "../payment-records/payment-record.dto";
 import { PaymentRecordsService } from "../payment-records/payment-records.service";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import type { AuditEventFilterDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
 import { LedgerEventDto, type LedgerEventPageDto } from "./dto/ledger-event.dto";
 import { PAYMENT_RECORD_COLUMNS, paymentRecordRow, REVIEW_COLUMNS, registrationReviewRows, termReviewRows } from "./review-datasets";

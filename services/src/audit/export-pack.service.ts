@@ -19,8 +19,8 @@ import { DataSource } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { LEDGER_VERSION } from "../chain/deployment";
 import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { ReceivableEntity } from "../indexer/entities/projections.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { IndexerService } from "../indexer/indexer.service";
 import {
   canonicalJson,

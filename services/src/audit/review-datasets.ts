@@ -10,7 +10,7 @@
 import type { DataSource } from "typeorm";
 import { voucherTerm } from "../compliance/voucher-term";
 import { DAY_SECONDS, OVERDUE_SQL } from "../financing/registration";
-import { FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { PaymentRecordDto } from "../payment-records/payment-record.dto";
 import { isoFromSeconds } from "./read-scope";
 

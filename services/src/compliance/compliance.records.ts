@@ -9,7 +9,7 @@ import { Injectable } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource, In, type EntityManager } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
-import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../indexer/entities/projections.entity";
+import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../read-model/entities/projections.entity";
 import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
 import type { LineFacts, ReceivableFacts } from "./rules/financing.rules";
 

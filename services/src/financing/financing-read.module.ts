@@ -1,9 +1,11 @@
 /** Reads of credit lines and financings (the write side, signed acts, lives with the acts module). */
 import { Module } from "@nestjs/common";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { FinancingReadController } from "./financing-read.controller";
 import { FinancingReadService } from "./financing-read.service";
 
 @Module({
+  imports: [ReadModelModule],
   controllers: [FinancingReadController],
   providers: [FinancingReadService],
   exports: [FinancingReadService],

@@ -15,7 +15,7 @@ import { DataSource } from "typeorm";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { ledgerNow } from "../indexer/ledger-time";
 import { registrationHash } from "./financing-terms";
 import { DAY_SECONDS, OVERDUE_SQL, registrationNumbers, registrationState } from "./registration";

@@ -13,7 +13,7 @@
  */
 import type { DataSource, EntityManager } from "typeorm";
 import { In } from "typeorm";
-import type { FinancingEntity } from "../indexer/entities/projections.entity";
+import type { FinancingEntity } from "../read-model/entities/projections.entity";
 import { RegistrationNumberEntity } from "./entities/registration-number.entity";
 
 export const DAY_SECONDS = 86_400;

@@ -26,10 +26,10 @@ import { DbWriter } from "../database/db-writer";
 import { describeError } from "../chain/errors";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexedBlockEntity, IndexerStateEntity } from "./entities/indexer-state.entity";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
-import { PaymentEntity } from "./entities/projections.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
+import { PaymentEntity } from "../read-model/entities/projections.entity";
 import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
-import { PROJECTION_TABLES, project } from "./projector";
+import { PROJECTION_TABLES, project } from "../read-model/projector";
 
 export { ReorgDetected } from "./ledger-log";
 

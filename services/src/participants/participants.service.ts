@@ -26,7 +26,7 @@ import { maskToRoles } from "../common/roles";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity } from "../read-model/entities/projections.entity";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import type { ListParticipantsQueryDto, ParticipantPageDto, ParticipantResponseDto } from "./dto/participant.dto";

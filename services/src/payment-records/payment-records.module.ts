@@ -1,9 +1,11 @@
 /** Core enterprises' payment records, computed from the ledger's projections (payment-record.ts). */
 import { Module } from "@nestjs/common";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { PaymentRecordsController } from "./payment-records.controller";
 import { PaymentRecordsService } from "./payment-records.service";
 
 @Module({
+  imports: [ReadModelModule],
   controllers: [PaymentRecordsController],
   providers: [PaymentRecordsService],
   exports: [PaymentRecordsService],

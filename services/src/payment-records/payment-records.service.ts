@@ -12,7 +12,7 @@ import { isAddress } from "ethers";
 import { DataSource } from "typeorm";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { checksum, decodeCursor, encodeCursor, queryFingerprint, readsEverything } from "../audit/read-scope";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity } from "../read-model/entities/projections.entity";
 import { ledgerNow } from "../indexer/ledger-time";
 import { paymentRecord, type LeafRow, type PaymentRecord } from "./payment-record";
 import { PaymentRecordDto, type ListPaymentRecordsQueryDto, type PaymentRecordPageDto } from "./payment-record.dto";

@@ -31,7 +31,7 @@ import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../chain/eip712-types";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
 import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "./fingerprint";

@@ -13,7 +13,7 @@ import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
-import { ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { UploadedDocument } from "./document-upload";
 import type { CreditNoteDto, RepayReceivableDto, SplitReceivableDto, TransferReceivableDto } from "./dto/receivable-write.dto";
 import { childIdOf, idHex } from "./fingerprint";

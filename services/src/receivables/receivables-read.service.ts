@@ -32,8 +32,8 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { registrationNumbers, registrationState } from "../financing/registration";
 import { ledgerNow } from "../indexer/ledger-time";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import {
   PaymentDto,
   ReceivableDto,
