@@ -94,7 +94,7 @@ describe("compliance: ComplianceService on a real database", function () {
     ds = await openDatabase(config.database);
     const screener = new SanctionsScreener(config);
     screener.onModuleInit();
-    records = new ComplianceRecords(ds);
+    records = new ComplianceRecords(ds.getRepository(ComplianceCheckEntity));
     svc = new ComplianceService(config, screener, records, new DbWriter(ds));
   });
 

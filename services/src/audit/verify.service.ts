@@ -79,6 +79,7 @@ export class VerifyService {
   private running = false;
 
   constructor(
+    // A verification reads every projection table in one snapshot (a query runner on the whole database).
     @InjectDataSource() private readonly ds: DataSource,
     private readonly chain: ChainService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

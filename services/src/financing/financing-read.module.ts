@@ -1,11 +1,14 @@
 /** Reads of credit lines and financings (the write side, signed acts, lives with the acts module). */
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
+import { FINANCING_ENTITIES } from "./entities";
+import { IndexerModule } from "../indexer/indexer.module";
 import { ReadModelModule } from "../read-model/read-model.module";
 import { FinancingReadController } from "./financing-read.controller";
 import { FinancingReadService } from "./financing-read.service";
 
 @Module({
-  imports: [ReadModelModule],
+  imports: [TypeOrmModule.forFeature(FINANCING_ENTITIES), ReadModelModule, IndexerModule],
   controllers: [FinancingReadController],
   providers: [FinancingReadService],
   exports: [FinancingReadService],

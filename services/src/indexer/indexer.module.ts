@@ -7,10 +7,11 @@ import { TypeOrmModule } from "@nestjs/typeorm";
 import { ReadModelModule } from "../read-model/read-model.module";
 import { INDEXER_ENTITIES } from "./entities/indexer-state.entity";
 import { IndexerService } from "./indexer.service";
+import { LedgerClock } from "./ledger-time";
 
 @Module({
   imports: [TypeOrmModule.forFeature(INDEXER_ENTITIES), ReadModelModule],
-  providers: [IndexerService],
-  exports: [IndexerService, TypeOrmModule],
+  providers: [IndexerService, LedgerClock],
+  exports: [IndexerService, LedgerClock, TypeOrmModule],
 })
 export class IndexerModule {}

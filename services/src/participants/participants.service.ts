@@ -17,9 +17,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { encodeBytes32String, getAddress, isAddress } from "ethers";
-import { DataSource, In, LessThanOrEqual, type EntityManager } from "typeorm";
+import { In, LessThanOrEqual, type EntityManager, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { maskToRoles } from "../common/roles";
@@ -42,7 +42,8 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   private sweeping: Promise<unknown> | null = null;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    @InjectRepository(ParticipantActionEntity) private readonly participantActions: Repository<ParticipantActionEntity>,
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
     private readonly chain: ChainService,
@@ -70,7 +71,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
 
   async list(user: AuthUser, q: ListParticipantsQueryDto): Promise<ParticipantPageDto> {
     const limit = q.limit ?? 50;
-    const qb = this.ds.getRepository(MemberEntity).createQueryBuilder("m");
+    const qb = this.members.createQueryBuilder("m");
     if (!readsEverything(user)) qb.andWhere("m.address = :me", { me: user.address });
     if (q.status) qb.andWhere("m.status = :s", { s: q.status });
     if (q.cursor) qb.andWhere("m.address > :c", { c: getAddress(q.cursor) });
@@ -87,7 +88,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     if (a !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("You can read only your own membership; compliance officers and auditors read all.");
     }
-    const m = await this.ds.getRepository(MemberEntity).findOneBy({ address: a });
+    const m = await this.members.findOneBy({ address: a });
     if (!m) throw new NotFoundException(`${a} is not a ledger member.`);
     return this.view(m);
   }
@@ -114,7 +115,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
    */
   async kycSweep(now = new Date()): Promise<{ suspended: string[]; warned: string[] }> {
     const nowSec = Math.floor(now.getTime() / 1000);
-    const repo = this.ds.getRepository(MemberEntity);
+    const repo = this.members;
     const expired = await repo.find({ where: { status: "active", kycExpiry: LessThanOrEqual(nowSec) } });
     const suspended: string[] = [];
     for (const m of expired) {
@@ -217,14 +218,13 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   }
 
   private async member(address: string): Promise<MemberEntity> {
-    const m = await this.ds.getRepository(MemberEntity).findOneBy({ address });
+    const m = await this.members.findOneBy({ address });
     if (!m) throw new NotFoundException(`${address} is not a ledger member.`);
     return m;
   }
 
   private async view(m: MemberEntity): Promise<ParticipantResponseDto> {
-    const actions = await this.ds
-      .getRepository(ParticipantActionEntity)
+    const actions = await this.participantActions
       .find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
     return {
       address: m.address,

@@ -13,8 +13,8 @@
  * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
  */
 import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import type { Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
 import {
@@ -30,7 +30,8 @@ import {
 import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { registrationNumbers, registrationState } from "../financing/registration";
-import { ledgerNow } from "../indexer/ledger-time";
+import { LedgerClock } from "../indexer/ledger-time";
+import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -53,7 +54,12 @@ const CREATED_AT_SQL = "(SELECT MIN(e.timestamp) FROM ledger_events e WHERE e.tx
 @Injectable()
 export class ReceivablesReadService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(PaymentEntity) private readonly payments: Repository<PaymentEntity>,
+    @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
+    @InjectRepository(RegistrationNumberEntity) private readonly registrationRows: Repository<RegistrationNumberEntity>,
+    private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -112,7 +118,7 @@ export class ReceivablesReadService {
       conds.push([`(${col}, r.id) ${desc ? "<" : ">"} (:cv, :cid)`, { cv: value, cid: id }]);
     }
 
-    const qb = this.ds.getRepository(ReceivableEntity).createQueryBuilder("r");
+    const qb = this.receivables.createQueryBuilder("r");
     // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
     // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
     // it, so each alternative is its own branch, ordered and limited on its own index
@@ -129,8 +135,7 @@ export class ReceivablesReadService {
       ];
       // The financier branch only for an address that finances something: planned blind, it is
       // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
-      const finances = await this.ds
-        .getRepository(FinancingEntity)
+      const finances = await this.financings
         .findOne({ select: { receivableId: true }, where: { financier: partyOf } });
       if (finances) {
         branches.push(
@@ -161,7 +166,7 @@ export class ReceivablesReadService {
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
     const { receivable, financing, createdAt } = await this.readable(user, rawId);
-    const payments = await this.ds.getRepository(PaymentEntity).find({
+    const payments = await this.payments.find({
       where: { receivableId: receivable.id },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });
@@ -172,8 +177,8 @@ export class ReceivablesReadService {
             financing,
             registrationState(
               financing,
-              (await registrationNumbers(this.ds, [financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
-              await ledgerNow(this.ds),
+              (await registrationNumbers(this.registrationRows, [financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
+              await this.clock.now(),
               this.config.REGISTRATION_GRACE_DAYS,
             ),
           )
@@ -189,9 +194,9 @@ export class ReceivablesReadService {
     // Children first, by their own index: an IN (subquery) inside the OR would keep PostgreSQL from
     // combining the two index scans on ix_ledger_events_receivable and make it scan the whole feed.
     const children = (
-      await this.ds.getRepository(ReceivableEntity).find({ select: { id: true }, where: { parentId: receivable.id } })
+      await this.receivables.find({ select: { id: true }, where: { parentId: receivable.id } })
     ).map((c) => c.id);
-    const qb = this.ds.getRepository(LedgerEventEntity).createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
+    const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
     for (let i = 0; i < children.length; i += IN_CHUNK) {
       qb.orWhere(
         `(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`,
@@ -221,8 +226,7 @@ export class ReceivablesReadService {
         SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
       )
       SELECT id FROM down`;
-    const { entities, raw } = await this.ds
-      .getRepository(ReceivableEntity)
+    const { entities, raw } = await this.receivables
       .createQueryBuilder("r")
       .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect("f.financier", "financier")
@@ -275,8 +279,7 @@ export class ReceivablesReadService {
     rawId: string,
   ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
     const id = parseReceivableId(rawId);
-    const { entities, raw } = await this.ds
-      .getRepository(ReceivableEntity)
+    const { entities, raw } = await this.receivables
       .createQueryBuilder("r")
       .leftJoinAndMapOne("r.financing", FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect(CREATED_AT_SQL, "created_at")
