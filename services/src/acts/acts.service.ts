@@ -20,9 +20,9 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectRepository } from "@nestjs/typeorm";
+import { InjectDataSource } from "@nestjs/typeorm";
 import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
-import { type EntityManager, type Repository } from "typeorm";
+import { DataSource, type EntityManager } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -99,7 +99,7 @@ export class ActsService implements OnModuleInit {
   private readonly confirmationHooks = new Map<string, ConfirmationHook>();
 
   constructor(
-    @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
@@ -212,7 +212,7 @@ export class ActsService implements OnModuleInit {
     const signer = getAddress(signerAddress);
     const { nonce, deadline, signature, digest, message } = this.parseSigned(draft, sig);
 
-    const existing = await this.actRows.findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+    const existing = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
     if (existing) {
       if (existing.typedDataHash === digest) return existing;
       throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act; ask for new typed data.`);
@@ -277,7 +277,7 @@ export class ActsService implements OnModuleInit {
         return act;
       });
     } catch (err) {
-      const again = await this.actRows.findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+      const again = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
       if (again?.typedDataHash === digest) return again; // a concurrent identical post won
       if (again) throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act.`);
       throw err;
@@ -325,11 +325,11 @@ export class ActsService implements OnModuleInit {
 
   /** Waits until the act is final and, when confirmed, until the indexer has projected its block. */
   async waitFor(id: string, timeoutMs = 60_000): Promise<ActEntity> {
-    const act = await this.actRows.findOneByOrFail({ id });
+    const act = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
     const until = Date.now() + timeoutMs;
     await this.sender.waitFor(act.outboxId, timeoutMs);
     for (;;) {
-      const a = await this.actRows.findOneByOrFail({ id });
+      const a = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
       if (a.status === "failed") return a;
       if (a.status === "confirmed") {
         const { checkpoint } = await this.indexer.status();
@@ -341,11 +341,11 @@ export class ActsService implements OnModuleInit {
   }
 
   findById(id: string): Promise<ActEntity> {
-    return this.actRows.findOneByOrFail({ id });
+    return this.ds.getRepository(ActEntity).findOneByOrFail({ id });
   }
 
   async get(user: AuthUser, id: string): Promise<ActEntity> {
-    const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.actRows.findOneBy({ id }) : null;
+    const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.ds.getRepository(ActEntity).findOneBy({ id }) : null;
     if (!act) throw new NotFoundException(`No act ${id}.`);
     if (act.signer !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("Only the signer, auditors and compliance officers can read this act.");

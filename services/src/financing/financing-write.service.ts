@@ -35,9 +35,9 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectRepository } from "@nestjs/typeorm";
+import { InjectDataSource } from "@nestjs/typeorm";
 import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
-import { type EntityManager, type Repository } from "typeorm";
+import { DataSource, type EntityManager } from "typeorm";
 import { Financing__factory } from "../../../typechain-types";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
@@ -124,11 +124,7 @@ export class FinancingWriteService implements OnModuleInit {
   private readonly iface = Financing__factory.createInterface();
 
   constructor(
-    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
-    @InjectRepository(FinancingOfferEntity) private readonly offers: Repository<FinancingOfferEntity>,
-    @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
-    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
-    @InjectRepository(CreditLineEntity) private readonly creditLines: Repository<CreditLineEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly acts: ActsService,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
@@ -309,7 +305,7 @@ export class FinancingWriteService implements OnModuleInit {
    */
   async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
     const id = parseReceivableId(rawId);
-    const f = await this.financings.findOneBy({ receivableId: id.hex });
+    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
     if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
     if (f.financier !== user.address) {
       throw new ForbiddenException(`only the financier of the financing of ${id.hex} may give its registration number; ${user.address} is not`);
@@ -441,7 +437,7 @@ export class FinancingWriteService implements OnModuleInit {
       return this.acts.prepare(supplier, draft, { ...dto, deadline });
     }
     const signed = await this.acts.checkSigned(supplier, draft, dto);
-    const repo = this.offers;
+    const repo = this.ds.getRepository(FinancingOfferEntity);
     const existing = await repo.findOneBy({ supplier, nonce: signed.nonce.toString() });
     if (existing) {
       if (existing.typedDataHash === signed.digest) return this.offerView(existing);
@@ -483,7 +479,7 @@ export class FinancingWriteService implements OnModuleInit {
 
   /** GET /financing-offers: the caller's offers (suppliers), its queue (financiers), or all (auditors, compliance). */
   async listOffers(user: AuthUser, q: ListOffersQueryDto): Promise<FinancingOfferDto[]> {
-    const repo = this.offers;
+    const repo = this.ds.getRepository(FinancingOfferEntity);
     const rows = readsAll(user)
       ? await repo.find({ order: { createdAt: "DESC" }, take: 500 })
       : await repo.find({ where: [{ supplier: user.address }, { financier: user.address }], order: { createdAt: "DESC" }, take: 500 });
@@ -594,7 +590,7 @@ export class FinancingWriteService implements OnModuleInit {
   }
 
   private async loadOffer(offerId: string): Promise<FinancingOfferEntity> {
-    const o = await this.offers.findOneBy({ id: offerId });
+    const o = await this.ds.getRepository(FinancingOfferEntity).findOneBy({ id: offerId });
     if (!o) throw new NotFoundException({ error: "FinancingOfferNotFound", message: `No financing offer ${offerId}.` });
     return o;
   }
@@ -643,7 +639,7 @@ export class FinancingWriteService implements OnModuleInit {
     let status: OfferStatus = o.status === "withdrawn" ? "withdrawn" : "open";
     let lastFailure: string | null = null;
     if (o.status === "approving" && o.actId) {
-      const act = await this.actRows.findOneBy({ id: o.actId });
+      const act = await this.ds.getRepository(ActEntity).findOneBy({ id: o.actId });
       if (act?.status === "confirmed") status = "financed";
       else if (act?.status === "failed") lastFailure = act.failureReason;
       else status = "approving";
@@ -696,7 +692,7 @@ export class FinancingWriteService implements OnModuleInit {
   /** True when this signer's act with this nonce was already accepted (a replayed post). */
   private async isRecorded(signer: string, sig: SignatureFields): Promise<boolean> {
     if (!sig.signature || sig.nonce === undefined || !/^\d{1,78}$/.test(sig.nonce)) return false;
-    return this.actRows.existsBy({ contract: "Financing", signer, nonce: BigInt(sig.nonce).toString() });
+    return this.ds.getRepository(ActEntity).existsBy({ contract: "Financing", signer, nonce: BigInt(sig.nonce).toString() });
   }
 
   /**
@@ -822,13 +818,13 @@ export class FinancingWriteService implements OnModuleInit {
   private async complianceStatus(failed: ComplianceRun["outcomes"], receivableId: string, lineId: number): Promise<number> {
     const codes = new Set(failed.map((f) => f.code));
     if (codes.has("FINANCING_RECEIVABLE_ACCEPTED")) {
-      const known = await this.receivables.existsBy({ id: receivableId });
+      const known = await this.ds.getRepository(ReceivableEntity).existsBy({ id: receivableId });
       return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
     }
     if (codes.has("FINANCING_REQUESTER_IS_HOLDER")) return HttpStatus.FORBIDDEN;
     if (codes.has("FINANCING_NOT_OVERDUE")) return HttpStatus.CONFLICT;
     if (codes.has("FINANCING_LINE_AVAILABLE")) {
-      const known = await this.creditLines.existsBy({ id: lineId });
+      const known = await this.ds.getRepository(CreditLineEntity).existsBy({ id: lineId });
       return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
     }
     if (codes.has("FINANCING_LINE_HEADROOM")) return HttpStatus.CONFLICT;

@@ -10,9 +10,9 @@
  * same invoice (single or batch) from both being accepted.
  */
 import { BadRequestException, Injectable } from "@nestjs/common";
-import { InjectRepository } from "@nestjs/typeorm";
+import { InjectDataSource } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
-import { type Repository } from "typeorm";
+import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
 import { actView, type ActResponseDto } from "../acts/dto/act.dto";
@@ -49,7 +49,7 @@ export class ReceivableActRunner {
   private readonly locks = new KeyedLocks();
 
   constructor(
-    @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly acts: ActsService,
   ) {}
 
@@ -68,7 +68,7 @@ export class ReceivableActRunner {
     const nonce = BigInt(sig.nonce);
     if (nonce >= 2n ** 256n) throw new BadRequestException("nonce does not fit uint256.");
     // Acts store the nonce in canonical decimal ("007" was accepted as "7").
-    let act = await this.actRows.findOneBy({ contract: draft.contract, signer: getAddress(user.address), nonce: nonce.toString() });
+    let act = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer: getAddress(user.address), nonce: nonce.toString() });
     if (act) {
       // A retry of an accepted act: ActsService answers it as it was, or 409 if the body changed.
       act = await this.acts.submit(user.address, draft, sig);

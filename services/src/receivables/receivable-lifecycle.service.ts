@@ -5,9 +5,9 @@
  * the party the act needs, and the signed step's simulation is the authority.
  */
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectRepository } from "@nestjs/typeorm";
+import { InjectDataSource } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
-import { type Repository } from "typeorm";
+import { DataSource } from "typeorm";
 import type { ActDraft, SignatureFields } from "../acts/acts.service";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import type { AuthUser } from "../auth/auth.decorators";
@@ -24,7 +24,7 @@ import { RepayPermitService } from "./repay-permit.service";
 @Injectable()
 export class ReceivableLifecycleService {
   constructor(
-    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly runner: ReceivableActRunner,
     private readonly chain: ChainService,
     private readonly documents: ReceivableDocumentsService,
@@ -186,7 +186,7 @@ export class ReceivableLifecycleService {
 
   /** The recorded terms of `id` the debtor's acceptance names. */
   private async termsOf(id: string): Promise<{ seller: string; faceValue: bigint; dueDate: bigint; documentHash: string }> {
-    const r = await this.receivables.findOneBy({ id });
+    const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
     if (r?.documentHash) {
       return { seller: getAddress(r.seller), faceValue: BigInt(r.faceValue), dueDate: BigInt(r.dueDate), documentHash: r.documentHash.toLowerCase() };
     }

@@ -22,10 +22,10 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectRepository } from "@nestjs/typeorm";
+import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
 import { PERMIT_TYPES, typesForClients } from "../chain/eip712-types";
-import { type Repository } from "typeorm";
+import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActsService, jsonSafe, type ActDraft, type UnsignedAct } from "../acts/acts.service";
 import { actView, type ActResponseDto } from "../acts/dto/act.dto";
@@ -71,7 +71,7 @@ export class SettlementService implements OnModuleInit {
   private domain: Promise<UnsignedPermitResponseDto["typedData"]["domain"]> | null = null;
 
   constructor(
-    @InjectRepository(OutboxEntity) private readonly outbox: Repository<OutboxEntity>,
+    @InjectDataSource() private readonly ds: DataSource,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
@@ -217,7 +217,7 @@ export class SettlementService implements OnModuleInit {
         digest,
       });
     }
-    const pending = await this.outbox.find({
+    const pending = await this.ds.getRepository(OutboxEntity).find({
       where: { referenceType: SETTLEMENT_REFERENCE, referenceId: owner, kind: PERMIT_KIND },
       order: { seq: "DESC" },
       take: 20,
@@ -282,7 +282,7 @@ export class SettlementService implements OnModuleInit {
 
   async operation(user: AuthUser, id: string): Promise<SettlementOperationDto> {
     const row = /^[0-9a-f-]{36}$/i.test(id)
-      ? await this.outbox.findOneBy({ id, referenceType: SETTLEMENT_REFERENCE })
+      ? await this.ds.getRepository(OutboxEntity).findOneBy({ id, referenceType: SETTLEMENT_REFERENCE })
       : null;
     if (!row) throw new NotFoundException(`No settlement operation ${id}.`);
     if (row.referenceId !== getAddress(user.address) && !canReadEveryone(user)) {
@@ -352,7 +352,7 @@ export class SettlementService implements OnModuleInit {
   }
 
   private async findByData(account: string, kind: string, data: string): Promise<OutboxEntity | null> {
-    const rows = await this.outbox.find({
+    const rows = await this.ds.getRepository(OutboxEntity).find({
       where: { referenceType: SETTLEMENT_REFERENCE, referenceId: account, kind },
       order: { seq: "DESC" },
       take: 100,
