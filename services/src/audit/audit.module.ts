@@ -4,8 +4,7 @@
  * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
  */
 import { Module } from "@nestjs/common";
-import { TypeOrmModule } from "@nestjs/typeorm";
-import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
+import { FinancingReadModule } from "../financing/financing-read.module";
 import { IndexerModule } from "../indexer/indexer.module";
 import { PaymentRecordsModule } from "../payment-records/payment-records.module";
 import { ReadModelModule } from "../read-model/read-model.module";
@@ -15,8 +14,7 @@ import { ExportPackService } from "./export-pack.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
-  // The export pack names each financing's registration number (a financing table, read here).
-  imports: [TypeOrmModule.forFeature([RegistrationNumberEntity]), ReadModelModule, IndexerModule, PaymentRecordsModule],
+  imports: [ReadModelModule, FinancingReadModule, IndexerModule, PaymentRecordsModule],
   controllers: [AuditController],
   providers: [AuditService, VerifyService, ExportPackService],
   exports: [AuditService, VerifyService],

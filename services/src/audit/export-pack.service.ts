@@ -18,7 +18,7 @@ import { ZeroAddress } from "ethers";
 import { type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { LEDGER_VERSION } from "../chain/deployment";
-import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
+import { RegistrationNumbers } from "../financing/registration";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { IndexerService } from "../indexer/indexer.service";
@@ -69,7 +69,7 @@ const s = (args: Record<string, string | boolean>, k: string) => (args[k] === un
 export class ExportPackService {
   constructor(
     @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
-    @InjectRepository(RegistrationNumberEntity) private readonly registrationRows: Repository<RegistrationNumberEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly chain: ChainService,
     private readonly indexer: IndexerService,
@@ -189,7 +189,7 @@ export class ExportPackService {
       }
       case "financings.csv": {
         const rid = idHex(s(a, "receivableId"));
-        const registration = await this.registrationRows.findOneBy({ registrationHash: s(a, "registrationHash") });
+        const registrationNumber = (await this.registrationNumbers.byHash([s(a, "registrationHash")])).get(s(a, "registrationHash")) ?? "";
         const request = await this.ledgerEvents
           .createQueryBuilder("r")
           .where("r.receivable_id = :rid AND r.event_name = 'FinancingRequested'", { rid })
@@ -206,7 +206,7 @@ export class ExportPackService {
           advance: s(a, "advance"),
           paid: s(a, "paid"),
           registrationHash: s(a, "registrationHash"),
-          registrationNumber: registration?.registrationNumber ?? "",
+          registrationNumber,
           requestMinPaid: request ? s(request.args, "minPaid") : "",
           requestMaxDiscount: request ? s(request.args, "maxDiscount") : "",
           requestExpiresAt: request ? isoFromSeconds(Number(s(request.args, "expiresAt"))) : "",

@@ -6,11 +6,12 @@ import { IndexerModule } from "../indexer/indexer.module";
 import { ReadModelModule } from "../read-model/read-model.module";
 import { FinancingReadController } from "./financing-read.controller";
 import { FinancingReadService } from "./financing-read.service";
+import { RegistrationNumbers } from "./registration";
 
 @Module({
   imports: [TypeOrmModule.forFeature(FINANCING_ENTITIES), ReadModelModule, IndexerModule],
   controllers: [FinancingReadController],
-  providers: [FinancingReadService],
-  exports: [FinancingReadService],
+  providers: [FinancingReadService, RegistrationNumbers],
+  exports: [FinancingReadService, RegistrationNumbers, TypeOrmModule],
 })
 export class FinancingReadModule {}

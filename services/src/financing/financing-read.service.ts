@@ -17,9 +17,8 @@ import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsE
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { LedgerClock } from "../indexer/ledger-time";
-import { RegistrationNumberEntity } from "./entities/registration-number.entity";
 import { registrationHash } from "./financing-terms";
-import { DAY_SECONDS, OVERDUE_SQL, registrationNumbers, registrationState } from "./registration";
+import { DAY_SECONDS, OVERDUE_SQL, RegistrationNumbers, registrationState } from "./registration";
 import {
   CreditLineDto,
   FinancingDto,
@@ -35,7 +34,7 @@ export class FinancingReadService {
     @InjectRepository(CreditLineEntity) private readonly creditLineRepo: Repository<CreditLineEntity>,
     @InjectRepository(FinancingEntity) private readonly financingRepo: Repository<FinancingEntity>,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
-    @InjectRepository(RegistrationNumberEntity) private readonly registrationRows: Repository<RegistrationNumberEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
     private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -107,7 +106,7 @@ export class FinancingReadService {
     }
     const rows = await qb.orderBy("f.receivable_id", "ASC").limit(limit + 1).getMany();
     const page = rows.slice(0, limit);
-    const numbers = await registrationNumbers(this.registrationRows, page.map((f) => f.registrationHash));
+    const numbers = await this.registrationNumbers.byHash(page.map((f) => f.registrationHash));
     return {
       items: page.map((f) => FinancingDto.from(f, this.registration(f, numbers, now))),
       nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].receivableId]) : null,
@@ -129,7 +128,7 @@ export class FinancingReadService {
 
   /** The financing as the API shows it, with its registration number and whether it is overdue. */
   async withRegistration(f: FinancingEntity): Promise<FinancingDto> {
-    const numbers = await registrationNumbers(this.registrationRows, [f.registrationHash]);
+    const numbers = await this.registrationNumbers.byHash([f.registrationHash]);
     return FinancingDto.from(f, this.registration(f, numbers, await this.clock.now()));
   }
 

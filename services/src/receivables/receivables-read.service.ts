@@ -29,9 +29,8 @@ import {
 } from "../audit/read-scope";
 import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { registrationNumbers, registrationState } from "../financing/registration";
+import { RegistrationNumbers, registrationState } from "../financing/registration";
 import { LedgerClock } from "../indexer/ledger-time";
-import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -58,7 +57,7 @@ export class ReceivablesReadService {
     @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
     @InjectRepository(PaymentEntity) private readonly payments: Repository<PaymentEntity>,
     @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
-    @InjectRepository(RegistrationNumberEntity) private readonly registrationRows: Repository<RegistrationNumberEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
     private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -177,7 +176,7 @@ export class ReceivablesReadService {
             financing,
             registrationState(
               financing,
-              (await registrationNumbers(this.registrationRows, [financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
+              (await this.registrationNumbers.byHash([financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
               await this.clock.now(),
               this.config.REGISTRATION_GRACE_DAYS,
             ),
