@@ -295,8 +295,7 @@ export class OnboardingService implements OnModuleInit {
   async view(id: string): Promise<ApplicationResponseDto> {
     const a = await this.find(id);
     const docs = await this.applicationDocuments.find({ where: { applicationId: id }, order: { createdAt: "ASC" } });
-    const checks = await this.complianceChecks
-      .find({ where: { subjectType: "application", subjectId: id }, order: { createdAt: "DESC" } });
+    const checks = await this.complianceChecks.find({ where: { subjectType: "application", subjectId: id }, order: { createdAt: "DESC" } });
     const lastRun = checks[0]?.runId;
     return {
       id: a.id,

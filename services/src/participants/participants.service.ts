@@ -224,8 +224,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   }
 
   private async view(m: MemberEntity): Promise<ParticipantResponseDto> {
-    const actions = await this.participantActions
-      .find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
+    const actions = await this.participantActions.find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
     return {
       address: m.address,
       roles: maskToRoles(m.roles),

@@ -134,8 +134,7 @@ export class ReceivablesReadService {
       ];
       // The financier branch only for an address that finances something: planned blind, it is
       // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
-      const finances = await this.financings
-        .findOne({ select: { receivableId: true }, where: { financier: partyOf } });
+      const finances = await this.financings.findOne({ select: { receivableId: true }, where: { financier: partyOf } });
       if (finances) {
         branches.push(
           `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
