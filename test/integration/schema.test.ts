@@ -1,15 +1,17 @@
 /**
  * Module boundaries the service relies on: the tables the application loads from its modules'
  * `forFeature` lists are exactly the list data sources outside Nest use (database/entities.ts), the
- * migrations leave no difference with those entities, one document store serves every feature, and
- * only infrastructure modules are global.
+ * migrations leave no difference with those entities, one document store serves every feature, the
+ * optional indexer reaches the auth cache, and only infrastructure modules are global.
  */
 import { expect } from "chai";
 import { ModulesContainer } from "@nestjs/core";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import type { DataSource } from "typeorm";
+import { CallerCache } from "../../services/src/auth/caller-cache";
 import { DocumentsStore } from "../../services/src/common/documents.store";
 import { ENTITIES } from "../../services/src/database/entities";
+import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 
@@ -45,6 +47,11 @@ describe("Module boundaries and schema (real database)", function () {
   it("holds one document store, shared by onboarding and receivables", function () {
     const holders = [...svc.app.get(ModulesContainer).values()].filter((m) => m.providers.has(DocumentsStore));
     expect(holders.map((m) => m.metatype.name)).to.deep.equal(["DocumentsModule"]);
+  });
+
+  it("gives the auth caller cache the indexer (optional there, so a missing import would go unnoticed)", function () {
+    const cache = svc.app.get(CallerCache) as unknown as { indexer?: IndexerService };
+    expect(cache.indexer).to.equal(svc.app.get(IndexerService));
   });
 
   it("keeps only infrastructure modules global", function () {
