@@ -17,8 +17,8 @@ import { cleanupEnv, prepareEnv, startService, usePostgres } from "../../test/su
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ChainService } from "../../services/src/chain/chain.service";
 import { DbWriter } from "../../services/src/database/db-writer";
-import { LedgerEventEntity } from "../../services/src/indexer/entities/ledger-event.entity";
-import * as projector from "../../services/src/indexer/projector";
+import { LedgerEventEntity } from "../../services/src/read-model/entities/ledger-event.entity";
+import * as projector from "../../services/src/read-model/projector";
 import { indexerStartBlock } from "../../services/src/indexer/ledger-log";
 import {
   chainNow,

@@ -1,7 +1,8 @@
 /**
- * The service's root module. Feature modules own their routes; the global pieces are the
- * configuration, the database (migrations at boot), the chain connection, the transaction sender,
- * the indexer, authentication (global guard) and throttling.
+ * The service's root module. Feature modules own their routes and register their own tables
+ * (collected by `autoLoadEntities`); the global pieces are infrastructure only: the configuration,
+ * the database (migrations at boot, DbWriter) and the chain connection. Authentication installs the
+ * global guard and throttling the global rate limit.
  */
 import { randomUUID } from "node:crypto";
 import { Module, type DynamicModule, type Type } from "@nestjs/common";
@@ -16,7 +17,6 @@ import { AppConfigModule } from "./config/config.module";
 import type { AppConfig } from "./config/env";
 import { dataSourceOptions } from "./database/data-source";
 import { DatabaseModule } from "./database/database.module";
-import { ENTITIES } from "./database/entities";
 import { HealthModule } from "./health/health.module";
 import { IndexerModule } from "./indexer/indexer.module";
 import { OutboxModule } from "./outbox/outbox.module";
@@ -41,8 +41,8 @@ export class AppModule {
           autoLogging: config.NODE_ENV !== "test",
         },
       }),
-      TypeOrmModule.forRoot({ ...dataSourceOptions(config.database), migrationsRun: true }),
-      TypeOrmModule.forFeature(ENTITIES),
+      // The entities come from the modules' forFeature lists, not from database/entities.ts.
+      TypeOrmModule.forRoot({ ...dataSourceOptions(config.database), entities: [], autoLoadEntities: true, migrationsRun: true }),
       DatabaseModule,
       ThrottlerModule.forRoot({
         throttlers: [{ name: "default", ttl: config.THROTTLE_TTL_MS, limit: config.THROTTLE_LIMIT }, signInAddressThrottler(config)],

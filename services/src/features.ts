@@ -7,8 +7,9 @@ import { ComplianceModule } from "./compliance/compliance.module";
 import { FinancingReadModule } from "./financing/financing-read.module";
 import { FinancingWriteModule } from "./financing/financing-write.module";
 import { OnboardingModule } from "./onboarding/onboarding.module";
+import { ParticipantsModule } from "./participants/participants.module";
 import { PaymentRecordsModule } from "./payment-records/payment-records.module";
 import { ReceivablesReadModule } from "./receivables/receivables-read.module";
 import { ReceivablesWriteModule } from "./receivables/receivables-write.module";
 
-export const FEATURE_MODULES: Type[] = [AuthModule, ComplianceModule, OnboardingModule, ActsModule, ReceivablesReadModule, FinancingReadModule, AuditModule, FinancingWriteModule, ReceivablesWriteModule, PaymentRecordsModule];
+export const FEATURE_MODULES: Type[] = [AuthModule, ComplianceModule, OnboardingModule, ParticipantsModule, ActsModule, ReceivablesReadModule, FinancingReadModule, AuditModule, FinancingWriteModule, ReceivablesWriteModule, PaymentRecordsModule];

@@ -31,7 +31,7 @@ import { FINANCING_TYPES } from "../../services/src/chain/eip712-types";
 import { proposedFields, registrationHash } from "../../services/src/financing/financing-terms";
 import { receivableIdHex } from "../../services/src/common/columns";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
-import { CreditLineEntity, FinancingEntity } from "../../services/src/indexer/entities/projections.entity";
+import { CreditLineEntity, FinancingEntity } from "../../services/src/read-model/entities/projections.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";

@@ -5,7 +5,7 @@ import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { TxSenderService } from "../../services/src/outbox/tx-sender.service";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { MemberEntity } from "../../services/src/indexer/entities/projections.entity";
+import { MemberEntity } from "../../services/src/read-model/entities/projections.entity";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 

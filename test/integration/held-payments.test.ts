@@ -11,7 +11,7 @@ import { Wallet, id as keccakId, type TypedDataField } from "ethers";
 import request from "supertest";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import type { DataSource } from "typeorm";
-import { HeldPaymentEntity } from "../../services/src/indexer/entities/projections.entity";
+import { HeldPaymentEntity } from "../../services/src/read-model/entities/projections.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";

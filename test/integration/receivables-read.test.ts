@@ -10,7 +10,7 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import request from "supertest";
 import { DataSource } from "typeorm";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { FinancingEntity, ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
+import { FinancingEntity, ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";

@@ -16,7 +16,7 @@ import { DataSource, In } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
+import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";

@@ -15,7 +15,7 @@ import { COMPLIANCE_OFFICER_ROLE, ComplianceRoleReader } from "../../services/sr
 import type { SessionEntity } from "../../services/src/auth/entities/auth.entity";
 import { hashSessionToken, newSessionToken } from "../../services/src/auth/session-token";
 import type { ChainService } from "../../services/src/chain/chain.service";
-import type { MemberEntity } from "../../services/src/indexer/entities/projections.entity";
+import type { MemberEntity } from "../../services/src/read-model/entities/projections.entity";
 import type { IndexerService } from "../../services/src/indexer/indexer.service";
 
 class Routes {

@@ -20,7 +20,7 @@ import { SanctionsScreener } from "../../services/src/compliance/sanctions/sanct
 import { loadConfig, type AppConfig } from "../../services/src/config/env";
 import { openDatabase } from "../../services/src/database/data-source";
 import { DbWriter } from "../../services/src/database/db-writer";
-import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/indexer/entities/projections.entity";
+import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/read-model/entities/projections.entity";
 import { createTestDatabase, type TestDatabase } from "../support/app";
 import { idHex, receivableIdOf } from "../../services/src/receivables/fingerprint";
 
@@ -94,7 +94,7 @@ describe("compliance: ComplianceService on a real database", function () {
     ds = await openDatabase(config.database);
     const screener = new SanctionsScreener(config);
     screener.onModuleInit();
-    records = new ComplianceRecords(ds);
+    records = new ComplianceRecords(ds.getRepository(ComplianceCheckEntity));
     svc = new ComplianceService(config, screener, records, new DbWriter(ds));
   });
 

@@ -12,9 +12,9 @@ import { Wallet } from "ethers";
 import type { DataSource, EntityManager } from "typeorm";
 import { loadConfig } from "../../services/src/config/env";
 import { openDatabase } from "../../services/src/database/data-source";
-import { LedgerEventEntity } from "../../services/src/indexer/entities/ledger-event.entity";
-import { HeldPaymentEntity, MemberEntity, ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
-import { ProjectionWriter, project } from "../../services/src/indexer/projector";
+import { LedgerEventEntity } from "../../services/src/read-model/entities/ledger-event.entity";
+import { HeldPaymentEntity, MemberEntity, ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
+import { ProjectionWriter, project } from "../../services/src/read-model/projector";
 import { createTestDatabase, type TestDatabase } from "../support/app";
 
 const ROOT = join(__dirname, "..", "..");

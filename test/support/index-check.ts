@@ -24,14 +24,14 @@ import { createApp } from "../../services/src/app.factory";
 import { loadConfig } from "../../services/src/config/env";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { IndexedBlockEntity, IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "../../services/src/indexer/entities/ledger-event.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../../services/src/read-model/entities/ledger-event.entity";
 import {
   CreditLineEntity,
   FinancingEntity,
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
-} from "../../services/src/indexer/entities/projections.entity";
+} from "../../services/src/read-model/entities/projections.entity";
 import { createTestDatabase, type TestDatabase, type TestEnv } from "./app";
 import { PROJECT_ROOT } from "../../platform/project-root";
 

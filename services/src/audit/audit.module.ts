@@ -4,7 +4,10 @@
  * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
  */
 import { Module } from "@nestjs/common";
+import { FinancingReadModule } from "../financing/financing-read.module";
+import { IndexerModule } from "../indexer/indexer.module";
 import { PaymentRecordsModule } from "../payment-records/payment-records.module";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
 import { ExportPackService } from "./export-pack.service";
@@ -13,7 +16,7 @@ import { LedgerExportService } from "./ledger-export.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
-  imports: [PaymentRecordsModule],
+  imports: [ReadModelModule, FinancingReadModule, IndexerModule, PaymentRecordsModule],
   controllers: [AuditController, LedgerExportController],
   providers: [AuditService, VerifyService, ExportPackService, LedgerExportService],
   exports: [AuditService, VerifyService],

@@ -9,17 +9,18 @@
  * the file a consistent cut of the ledger even while the indexer keeps appending.
  */
 import { BadRequestException, ForbiddenException, Inject, Injectable, Logger } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { stringify } from "csv-stringify/sync";
 import type { Response } from "express";
-import { DataSource, type SelectQueryBuilder } from "typeorm";
+import type { Repository, SelectQueryBuilder } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexerService } from "../indexer/indexer.service";
-import { ledgerNow } from "../indexer/ledger-time";
+import { LedgerClock } from "../indexer/ledger-time";
 import { PaymentRecordDto } from "../payment-records/payment-record.dto";
 import { PaymentRecordsService } from "../payment-records/payment-records.service";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { AuditEventFilterDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
 import { LedgerEventDto, type LedgerEventPageDto } from "./dto/ledger-event.dto";
 import { PAYMENT_RECORD_COLUMNS, paymentRecordRow, REVIEW_COLUMNS, registrationReviewRows, termReviewRows } from "./review-datasets";
@@ -91,7 +92,10 @@ export class AuditService {
   exportPageSize = 1_000;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    private readonly clock: LedgerClock,
     private readonly indexer: IndexerService,
     private readonly paymentRecords: PaymentRecordsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -201,15 +205,15 @@ export class AuditService {
     const size = this.exportPageSize;
     let afterId: string | null = null;
     for (;;) {
-      const rows = await termReviewRows(this.ds, afterId, size);
+      const rows = await termReviewRows(this.receivables, afterId, size);
       yield { csv: rows, json: rows };
       if (rows.length < size) break;
       afterId = rows[rows.length - 1].receivableId;
     }
-    const now = await ledgerNow(this.ds);
+    const now = await this.clock.now();
     afterId = null;
     for (;;) {
-      const rows = await registrationReviewRows(this.ds, now, this.config.REGISTRATION_GRACE_DAYS, afterId, size);
+      const rows = await registrationReviewRows(this.financings, now, this.config.REGISTRATION_GRACE_DAYS, afterId, size);
       yield { csv: rows, json: rows };
       if (rows.length < size) return;
       afterId = rows[rows.length - 1].receivableId;
@@ -218,7 +222,7 @@ export class AuditService {
 
   /** Events matching `q` that `user` may read, unordered. */
   private filtered(user: AuthUser, q: AuditEventFilterDto): SelectQueryBuilder<LedgerEventEntity> {
-    const qb = this.ds.getRepository(LedgerEventEntity).createQueryBuilder("e");
+    const qb = this.ledgerEvents.createQueryBuilder("e");
     const partyOf = (param: string) =>
       `EXISTS (SELECT 1 FROM ledger_event_parties p_${param} WHERE p_${param}.tx_hash = e.tx_hash ` +
       `AND p_${param}.log_index = e.log_index AND p_${param}.address = :${param})`;

@@ -12,15 +12,15 @@
  */
 import { createHash } from "node:crypto";
 import { BadRequestException, ConflictException, Injectable } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { stringify } from "csv-stringify/sync";
 import { ZeroAddress } from "ethers";
-import { DataSource } from "typeorm";
+import { type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { LEDGER_VERSION } from "../chain/deployment";
-import { RegistrationNumberEntity } from "../financing/entities/registration-number.entity";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { ReceivableEntity } from "../indexer/entities/projections.entity";
+import { RegistrationNumbers } from "../financing/registration";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { IndexerService } from "../indexer/indexer.service";
 import {
   canonicalJson,
@@ -68,7 +68,9 @@ const s = (args: Record<string, string | boolean>, k: string) => (args[k] === un
 @Injectable()
 export class ExportPackService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly chain: ChainService,
     private readonly indexer: IndexerService,
   ) {}
@@ -142,8 +144,7 @@ export class ExportPackService {
     let after: [number, number, number] | null = null;
     const roots = new Map<string, { rootId: string; depth: number }>();
     for (;;) {
-      const qb = this.ds
-        .getRepository(LedgerEventEntity)
+      const qb = this.ledgerEvents
         .createQueryBuilder("e")
         .where("e.block_number >= :first AND e.block_number <= :last", { first: range.first, last: range.last })
         .andWhere("e.event_name IN (:...names)", { names: SOURCES[name] })
@@ -188,9 +189,8 @@ export class ExportPackService {
       }
       case "financings.csv": {
         const rid = idHex(s(a, "receivableId"));
-        const registration = await this.ds.getRepository(RegistrationNumberEntity).findOneBy({ registrationHash: s(a, "registrationHash") });
-        const request = await this.ds
-          .getRepository(LedgerEventEntity)
+        const registrationNumber = (await this.registrationNumbers.byHash([s(a, "registrationHash")])).get(s(a, "registrationHash")) ?? "";
+        const request = await this.ledgerEvents
           .createQueryBuilder("r")
           .where("r.receivable_id = :rid AND r.event_name = 'FinancingRequested'", { rid })
           .andWhere("(r.block_number, r.tx_index, r.log_index) < (:b, :t, :l)", { b: e.blockNumber, t: e.txIndex, l: e.logIndex })
@@ -206,7 +206,7 @@ export class ExportPackService {
           advance: s(a, "advance"),
           paid: s(a, "paid"),
           registrationHash: s(a, "registrationHash"),
-          registrationNumber: registration?.registrationNumber ?? "",
+          registrationNumber,
           requestMinPaid: request ? s(request.args, "minPaid") : "",
           requestMaxDiscount: request ? s(request.args, "maxDiscount") : "",
           requestExpiresAt: request ? isoFromSeconds(Number(s(request.args, "expiresAt"))) : "",
@@ -247,7 +247,7 @@ export class ExportPackService {
     let found: { rootId: string; depth: number } | undefined;
     while (current && !(found = memo.get(current))) {
       chain.push(current);
-      const r: Pick<ReceivableEntity, "parentId"> | null = await this.ds.getRepository(ReceivableEntity).findOne({ where: { id: current }, select: { parentId: true, id: true } });
+      const r: Pick<ReceivableEntity, "parentId"> | null = await this.receivables.findOne({ where: { id: current }, select: { parentId: true, id: true } });
       current = r?.parentId ?? null;
     }
     let base = found ?? { rootId: chain[chain.length - 1], depth: -1 };

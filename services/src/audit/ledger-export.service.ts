@@ -16,8 +16,8 @@ import { DataSource, In } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { LEDGER_VERSION } from "../chain/deployment";
 import type { AuthUser } from "../auth/auth.decorators";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
-import { CreditLineEntity, FinancingEntity, MemberEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
+import { CreditLineEntity, FinancingEntity, MemberEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { IndexerService } from "../indexer/indexer.service";
 import {
   canonicalJson,

@@ -7,10 +7,10 @@
  *   carry the flag) and every financing whose registration number is overdue (REGISTRATION_OVERDUE).
  * Amounts are decimal strings in fen.
  */
-import type { DataSource } from "typeorm";
+import type { Repository } from "typeorm";
 import { voucherTerm } from "../compliance/voucher-term";
 import { DAY_SECONDS, OVERDUE_SQL } from "../financing/registration";
-import { FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { PaymentRecordDto } from "../payment-records/payment-record.dto";
 import { isoFromSeconds } from "./read-scope";
 
@@ -66,9 +66,8 @@ export const REVIEW_COLUMNS = ["flag", "receivableId", "status", "party", "debto
 export type ReviewRow = Record<(typeof REVIEW_COLUMNS)[number], string>;
 
 /** Flagged receivables after `afterId` (id order), `limit` at most. */
-export async function termReviewRows(ds: DataSource, afterId: string | null, limit: number): Promise<ReviewRow[]> {
-  const qb = ds
-    .getRepository(ReceivableEntity)
+export async function termReviewRows(receivables: Repository<ReceivableEntity>, afterId: string | null, limit: number): Promise<ReviewRow[]> {
+  const qb = receivables
     .createQueryBuilder("r")
     .where("r.term_review = :yes", { yes: true })
     .andWhere("r.status NOT IN ('split', 'cancelled')");
@@ -91,14 +90,13 @@ export async function termReviewRows(ds: DataSource, afterId: string | null, lim
 
 /** Financings whose registration number is overdue, after `afterId` (receivable id order). */
 export async function registrationReviewRows(
-  ds: DataSource,
+  financings: Repository<FinancingEntity>,
   now: number,
   graceDays: number,
   afterId: string | null,
   limit: number,
 ): Promise<ReviewRow[]> {
-  const qb = ds
-    .getRepository(FinancingEntity)
+  const qb = financings
     .createQueryBuilder("f")
     .innerJoinAndMapOne("f.receivable", ReceivableEntity, "r", "r.id = f.receivable_id")
     .where(OVERDUE_SQL, { regCutoff: now - graceDays * DAY_SECONDS });

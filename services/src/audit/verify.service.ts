@@ -25,7 +25,7 @@ import { ChainService } from "../chain/chain.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { dataSourceOptions, openDatabase } from "../database/data-source";
 import { IndexerStateEntity } from "../indexer/entities/indexer-state.entity";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "../indexer/entities/ledger-event.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
 import {
   CreditLineEntity,
   FinancingEntity,
@@ -33,7 +33,7 @@ import {
   MemberEntity,
   PaymentEntity,
   ReceivableEntity,
-} from "../indexer/entities/projections.entity";
+} from "../read-model/entities/projections.entity";
 import {
   LedgerLogDecoder,
   readLogs,
@@ -79,6 +79,7 @@ export class VerifyService {
   private running = false;
 
   constructor(
+    // A verification reads every projection table in one snapshot (a query runner on the whole database).
     @InjectDataSource() private readonly ds: DataSource,
     private readonly chain: ChainService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

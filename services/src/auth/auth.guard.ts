@@ -18,7 +18,7 @@ import {
 import { Reflector } from "@nestjs/core";
 import { InjectRepository } from "@nestjs/typeorm";
 import type { Repository } from "typeorm";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity } from "../read-model/entities/projections.entity";
 import {
   IS_PUBLIC,
   REQUIRED_ROLES,

@@ -7,17 +7,18 @@ import { Inject, Module, type MiddlewareConsumer, type NestModule } from "@nestj
 import { APP_GUARD } from "@nestjs/core";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { IndexerModule } from "../indexer/indexer.module";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { AuthController } from "./auth.controller";
 import { AuthGuard } from "./auth.guard";
 import { CallerCache } from "./caller-cache";
 import { AuthService } from "./auth.service";
 import { authThrottleLimits, authThrottleMiddleware } from "./auth.throttle";
 import { ComplianceRoleReader } from "./compliance-role.reader";
-import { AuthChallengeEntity, SessionEntity } from "./entities/auth.entity";
+import { AUTH_ENTITIES } from "./entities/auth.entity";
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuthChallengeEntity, SessionEntity, MemberEntity])],
+  imports: [TypeOrmModule.forFeature(AUTH_ENTITIES), ReadModelModule, IndexerModule],
   controllers: [AuthController],
   providers: [AuthService, ComplianceRoleReader, CallerCache, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [AuthService, ComplianceRoleReader],

@@ -16,7 +16,7 @@
 import { Inject, Injectable, Optional, type OnModuleInit } from "@nestjs/common";
 import { LRUCache } from "lru-cache";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import type { MemberEntity } from "../indexer/entities/projections.entity";
+import type { MemberEntity } from "../read-model/entities/projections.entity";
 import { IndexerService } from "../indexer/indexer.service";
 
 export interface CachedSession {

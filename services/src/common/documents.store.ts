@@ -181,6 +181,7 @@ export class DocumentsSweeper implements OnApplicationBootstrap, OnModuleDestroy
 
   constructor(
     private readonly store: DocumentsStore,
+    // The sweep reads the documents two features reference (onboarding, receivables) in one query.
     @InjectDataSource() private readonly ds: DataSource,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -6,17 +6,17 @@
  */
 import { Module } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
-import { CreditLineEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ReadModelModule } from "../read-model/read-model.module";
 import { ComplianceController } from "./compliance.controller";
 import { ComplianceRecords } from "./compliance.records";
 import { ComplianceService } from "./compliance.service";
-import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
+import { COMPLIANCE_ENTITIES } from "./entities/compliance-check.entity";
 import { SanctionsScreener } from "./sanctions/sanctions-screener";
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ComplianceCheckEntity, ReceivableEntity, CreditLineEntity])],
+  imports: [TypeOrmModule.forFeature(COMPLIANCE_ENTITIES), ReadModelModule],
   controllers: [ComplianceController],
   providers: [ComplianceService, ComplianceRecords, SanctionsScreener],
-  exports: [ComplianceService],
+  exports: [ComplianceService, TypeOrmModule],
 })
 export class ComplianceModule {}

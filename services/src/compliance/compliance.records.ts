@@ -6,10 +6,10 @@
  * 64-bit integers, and summing them as floating point would lose fen.
  */
 import { Injectable } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource, In, type EntityManager } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import { In, type EntityManager, type Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
-import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../indexer/entities/projections.entity";
+import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../read-model/entities/projections.entity";
 import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
 import type { LineFacts, ReceivableFacts } from "./rules/financing.rules";
 
@@ -25,7 +25,9 @@ export const NON_FINAL_STATUSES: readonly ReceivableStatus[] = ["issued", "accep
 
 @Injectable()
 export class ComplianceRecords {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectRepository(ComplianceCheckEntity) private readonly complianceChecks: Repository<ComplianceCheckEntity>,
+  ) {}
 
   /** Status of each id already tokenised (ids not on the ledger are absent), in one query per 500 ids. */
   async tokenisedStatuses(m: EntityManager, receivableIds: readonly string[]): Promise<Map<string, string>> {
@@ -112,8 +114,7 @@ export class ComplianceRecords {
 
   /** A subject's checks, newest run first, each run's rules in evaluation order. */
   checksFor(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
-    return this.ds
-      .getRepository(ComplianceCheckEntity)
+    return this.complianceChecks
       .createQueryBuilder("c")
       .where("c.subjectType = :subjectType AND c.subjectId = :subjectId", { subjectType, subjectId })
       .orderBy("c.createdAt", "DESC")

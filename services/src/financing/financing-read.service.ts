@@ -10,15 +10,15 @@
  * (hashed as approved) and list those whose number is overdue.
  */
 import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import type { Repository } from "typeorm";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
-import { ledgerNow } from "../indexer/ledger-time";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { LedgerClock } from "../indexer/ledger-time";
 import { registrationHash } from "./financing-terms";
-import { DAY_SECONDS, OVERDUE_SQL, registrationNumbers, registrationState } from "./registration";
+import { DAY_SECONDS, OVERDUE_SQL, RegistrationNumbers, registrationState } from "./registration";
 import {
   CreditLineDto,
   FinancingDto,
@@ -31,13 +31,17 @@ import {
 @Injectable()
 export class FinancingReadService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(CreditLineEntity) private readonly creditLineRepo: Repository<CreditLineEntity>,
+    @InjectRepository(FinancingEntity) private readonly financingRepo: Repository<FinancingEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
+    private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async creditLines(user: AuthUser, q: ListCreditLinesQueryDto): Promise<CreditLinePageDto> {
     const limit = q.limit ?? 50;
-    const qb = this.ds.getRepository(CreditLineEntity).createQueryBuilder("l");
+    const qb = this.creditLineRepo.createQueryBuilder("l");
     if (!readsEverything(user)) qb.andWhere("(l.financier = :me OR l.debtor = :me OR l.supplier = :me)", { me: user.address });
     if (q.open !== undefined) qb.andWhere("l.open = :open", { open: q.open });
     const fingerprint = queryFingerprint({ open: q.open ?? null, caller: readsEverything(user) ? "*" : user.address });
@@ -54,7 +58,7 @@ export class FinancingReadService {
   }
 
   async creditLine(user: AuthUser, id: number): Promise<CreditLineDto> {
-    const line = await this.ds.getRepository(CreditLineEntity).findOneBy({ id });
+    const line = await this.creditLineRepo.findOneBy({ id });
     if (!line) throw new NotFoundException(`no credit line ${id} on the ledger (as indexed so far)`);
     if (!readsEverything(user) && ![line.financier, line.debtor, line.supplier].includes(user.address)) {
       throw new ForbiddenException(`${user.address} is neither the financier of credit line ${id} nor a debtor or supplier it names`);
@@ -64,7 +68,7 @@ export class FinancingReadService {
 
   async financings(user: AuthUser, q: ListFinancingsQueryDto): Promise<FinancingPageDto> {
     const limit = q.limit ?? 50;
-    const qb = this.ds.getRepository(FinancingEntity).createQueryBuilder("f");
+    const qb = this.financingRepo.createQueryBuilder("f");
     if (!readsEverything(user)) {
       qb.andWhere(
         "(f.supplier = :me OR f.financier = :me OR EXISTS (SELECT 1 FROM receivables r WHERE r.id = f.receivable_id AND r.debtor = :me))",
@@ -80,7 +84,7 @@ export class FinancingReadService {
         );
       }
     }
-    const now = await ledgerNow(this.ds);
+    const now = await this.clock.now();
     if (q.registrationNumber !== undefined) {
       qb.andWhere("f.registration_hash = :regHash", { regHash: registrationHash(q.registrationNumber) });
     }
@@ -102,7 +106,7 @@ export class FinancingReadService {
     }
     const rows = await qb.orderBy("f.receivable_id", "ASC").limit(limit + 1).getMany();
     const page = rows.slice(0, limit);
-    const numbers = await registrationNumbers(this.ds, page.map((f) => f.registrationHash));
+    const numbers = await this.registrationNumbers.byHash(page.map((f) => f.registrationHash));
     return {
       items: page.map((f) => FinancingDto.from(f, this.registration(f, numbers, now))),
       nextCursor: rows.length > limit ? encodeCursor(fingerprint, [page[page.length - 1].receivableId]) : null,
@@ -111,10 +115,10 @@ export class FinancingReadService {
 
   async financing(user: AuthUser, rawId: string): Promise<FinancingDto> {
     const id = parseReceivableId(rawId, "receivableId");
-    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id });
+    const f = await this.financingRepo.findOneBy({ receivableId: id });
     if (!f) throw new NotFoundException(`receivable ${id} has no financing (as indexed so far)`);
     if (!readsEverything(user) && f.supplier !== user.address && f.financier !== user.address) {
-      const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+      const r = await this.receivables.findOneBy({ id });
       if (r?.debtor !== user.address) {
         throw new ForbiddenException(`${user.address} is neither the supplier, the financier nor the debtor of the financing of ${id}`);
       }
@@ -124,8 +128,8 @@ export class FinancingReadService {
 
   /** The financing as the API shows it, with its registration number and whether it is overdue. */
   async withRegistration(f: FinancingEntity): Promise<FinancingDto> {
-    const numbers = await registrationNumbers(this.ds, [f.registrationHash]);
-    return FinancingDto.from(f, this.registration(f, numbers, await ledgerNow(this.ds)));
+    const numbers = await this.registrationNumbers.byHash([f.registrationHash]);
+    return FinancingDto.from(f, this.registration(f, numbers, await this.clock.now()));
   }
 
   private registration(f: FinancingEntity, numbers: Map<string, string>, now: number) {

@@ -52,7 +52,7 @@ import { revertDataOf } from "../chain/errors";
 import { receivableIdHex } from "../common/columns";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { DbWriter } from "../database/db-writer";
-import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { FinancingDto } from "./dto/financing-read.dto";
 import { RegistrationNumberEntity } from "./entities/registration-number.entity";
 import { FinancingOfferEntity } from "./entities/financing-offer.entity";

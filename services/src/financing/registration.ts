@@ -11,22 +11,29 @@
  * (POST /financings/:id/registration, checked against the on-chain hash). Repaid and written-off
  * financings are no longer flagged: nothing remains to register against.
  */
-import type { DataSource, EntityManager } from "typeorm";
-import { In } from "typeorm";
-import type { FinancingEntity } from "../indexer/entities/projections.entity";
+import { Injectable } from "@nestjs/common";
+import { InjectRepository } from "@nestjs/typeorm";
+import { In, type Repository } from "typeorm";
+import type { FinancingEntity } from "../read-model/entities/projections.entity";
 import { RegistrationNumberEntity } from "./entities/registration-number.entity";
 
 export const DAY_SECONDS = 86_400;
 
-/** Known registration numbers by their hash. */
-export async function registrationNumbers(ds: DataSource | EntityManager, hashes: Array<string | null>): Promise<Map<string, string>> {
-  const wanted = [...new Set(hashes.filter((h): h is string => !!h))];
-  const out = new Map<string, string>();
-  for (let i = 0; i < wanted.length; i += 500) {
-    const rows = await ds.getRepository(RegistrationNumberEntity).findBy({ registrationHash: In(wanted.slice(i, i + 500)) });
-    for (const r of rows) out.set(r.registrationHash, r.registrationNumber);
+/** The registration numbers financiers have given, for every feature that shows them. */
+@Injectable()
+export class RegistrationNumbers {
+  constructor(@InjectRepository(RegistrationNumberEntity) private readonly rows: Repository<RegistrationNumberEntity>) {}
+
+  /** Known registration numbers by their hash (unknown and null hashes are absent). */
+  async byHash(hashes: Array<string | null>): Promise<Map<string, string>> {
+    const wanted = [...new Set(hashes.filter((h): h is string => !!h))];
+    const out = new Map<string, string>();
+    for (let i = 0; i < wanted.length; i += 500) {
+      const rows = await this.rows.findBy({ registrationHash: In(wanted.slice(i, i + 500)) });
+      for (const r of rows) out.set(r.registrationHash, r.registrationNumber);
+    }
+    return out;
   }
-  return out;
 }
 
 export interface RegistrationState {

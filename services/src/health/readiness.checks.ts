@@ -12,8 +12,8 @@ import { Inject, Injectable } from "@nestjs/common";
 import { HealthIndicatorService, type HealthIndicatorResult } from "@nestjs/terminus";
 import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
 import { ThrottlerStorage } from "@nestjs/throttler";
-import { InjectDataSource } from "@nestjs/typeorm";
-import { In, type DataSource } from "typeorm";
+import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
+import { In, type DataSource, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { describeError } from "../chain/errors";
 import { APP_CONFIG, type AppConfig } from "../config/env";
@@ -44,7 +44,9 @@ export class ReadinessChecks {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    // The database probe pings the connection itself, not a feature's table.
     @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(OutboxEntity) private readonly outboxRows: Repository<OutboxEntity>,
     private readonly node: ChainService,
     private readonly indexing: IndexerService,
     private readonly indicators: HealthIndicatorService,
@@ -114,8 +116,8 @@ export class ReadinessChecks {
       const [oldest, pending] = await within(
         this.timeoutMs,
         Promise.all([
-          this.ds.getRepository(OutboxEntity).minimum("createdAt", { status: In(PENDING) }),
-          this.ds.getRepository(OutboxEntity).countBy({ status: In(PENDING) }),
+          this.outboxRows.minimum("createdAt", { status: In(PENDING) }),
+          this.outboxRows.countBy({ status: In(PENDING) }),
         ]),
       );
       const oldestPendingAgeMs = oldest === null ? 0 : Math.max(0, Date.now() - Number(oldest));

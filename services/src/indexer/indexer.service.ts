@@ -18,18 +18,18 @@
  * they stand just before the event.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
-import { DataSource, LessThan, MoreThan, type EntityManager } from "typeorm";
+import { LessThan, MoreThan, type EntityManager, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { DbWriter } from "../database/db-writer";
 import { describeError } from "../chain/errors";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { IndexedBlockEntity, IndexerStateEntity } from "./entities/indexer-state.entity";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
-import { PaymentEntity } from "./entities/projections.entity";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
+import { PaymentEntity } from "../read-model/entities/projections.entity";
 import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
-import { PROJECTION_TABLES, project } from "./projector";
+import { PROJECTION_TABLES, project } from "../read-model/projector";
 
 export { ReorgDetected } from "./ledger-log";
 
@@ -61,7 +61,8 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly stepLock = new Mutex();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(IndexerStateEntity) private readonly indexerState: Repository<IndexerStateEntity>,
+    @InjectRepository(IndexedBlockEntity) private readonly indexedBlocks: Repository<IndexedBlockEntity>,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -121,14 +122,14 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async checkpoint(): Promise<IndexerStateEntity> {
-    const found = await this.ds.getRepository(IndexerStateEntity).findOneBy({ id: STATE_ID });
+    const found = await this.indexerState.findOneBy({ id: STATE_ID });
     if (found) return found;
     // Start just below the deployment block: nothing of ours exists before it.
     const start = indexerStartBlock(this.chain.deployment.blockNumber);
     const block = await this.rpcBlock(start, false);
     const state = { id: STATE_ID, blockNumber: start, blockHash: block.hash, updatedAt: Date.now() };
     await this.db.write((m) => m.createQueryBuilder().insert().into(IndexerStateEntity).values(state).orIgnore().execute());
-    return this.ds.getRepository(IndexerStateEntity).findOneByOrFail({ id: STATE_ID });
+    return this.indexerState.findOneByOrFail({ id: STATE_ID });
   }
 
   /** Indexes one range. Returns false when there was nothing new. */
@@ -224,7 +225,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Finds the common ancestor, deletes everything above it and rebuilds the projections. */
   private async rollBack(cp: IndexerStateEntity): Promise<void> {
     this.prefetched = null;
-    const recent = await this.ds.getRepository(IndexedBlockEntity).find({
+    const recent = await this.indexedBlocks.find({
       where: { number: LessThan(cp.blockNumber + 1) },
       order: { number: "DESC" },
     });

@@ -13,8 +13,8 @@ import {
   SettlementToken__factory,
 } from "../../../typechain-types";
 import type { DeploymentRecord } from "../chain/deployment";
-import { LedgerEventEntity, LedgerEventPartyEntity } from "./entities/ledger-event.entity";
-import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, idHex, resolveActor } from "./projector";
+import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
+import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, idHex, resolveActor } from "../read-model/projector";
 import { insertRows } from "../database/bulk";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";

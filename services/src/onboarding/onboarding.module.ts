@@ -1,18 +1,26 @@
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
 import { MulterModule } from "@nestjs/platform-express";
-import { DocumentsStore, DocumentsSweeper, stagedUploads } from "../common/documents.store";
+import { DocumentsModule } from "../common/documents.module";
+import { stagedUploads } from "../common/documents.store";
 import { ComplianceModule } from "../compliance/compliance.module";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { ParticipantsController } from "../participants/participants.controller";
-import { ParticipantsService } from "../participants/participants.service";
+import { OutboxModule } from "../outbox/outbox.module";
+import { ReadModelModule } from "../read-model/read-model.module";
+import { ONBOARDING_ENTITIES } from "./entities/application.entity";
 import { OnboardingController } from "./onboarding.controller";
+import { ApprovedIdentities } from "./approved-identities";
 import { OnboardingService } from "./onboarding.service";
 import { ApplicationUploadGate } from "./upload-gate";
 
-/** Applications, decisions, and the members they produce (participants, KYC expiry job). */
+/** Applications and decisions: KYC documents, compliance screening, and on-chain registration of the members they produce. */
 @Module({
   imports: [
+    TypeOrmModule.forFeature(ONBOARDING_ENTITIES),
+    ReadModelModule,
     ComplianceModule,
+    OutboxModule,
+    DocumentsModule,
     MulterModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
@@ -21,8 +29,8 @@ import { ApplicationUploadGate } from "./upload-gate";
       }),
     }),
   ],
-  controllers: [OnboardingController, ParticipantsController],
-  providers: [OnboardingService, ParticipantsService, DocumentsStore, DocumentsSweeper, ApplicationUploadGate],
-  exports: [OnboardingService, ParticipantsService, DocumentsStore],
+  controllers: [OnboardingController],
+  providers: [OnboardingService, ApplicationUploadGate, ApprovedIdentities],
+  exports: [OnboardingService, ApprovedIdentities],
 })
 export class OnboardingModule {}

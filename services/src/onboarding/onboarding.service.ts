@@ -22,9 +22,9 @@ import {
   PayloadTooLargeException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress, id as keccakText, hexlify, toUtf8Bytes } from "ethers";
-import { DataSource, In, type EntityManager } from "typeorm";
+import { In, type EntityManager, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { DocumentsStore, attachment, type StagedFile } from "../common/documents.store";
@@ -33,7 +33,7 @@ import { ComplianceService, type ComplianceRun } from "../compliance/compliance.
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { MemberEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity } from "../read-model/entities/projections.entity";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import type {
@@ -59,7 +59,10 @@ export function entityIdHash(type: string, entityId: string): string {
 @Injectable()
 export class OnboardingService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    @InjectRepository(ApplicationEntity) private readonly applications: Repository<ApplicationEntity>,
+    @InjectRepository(ApplicationDocumentEntity) private readonly applicationDocuments: Repository<ApplicationDocumentEntity>,
+    @InjectRepository(ComplianceCheckEntity) private readonly complianceChecks: Repository<ComplianceCheckEntity>,
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
     private readonly chain: ChainService,
@@ -75,17 +78,16 @@ export class OnboardingService implements OnModuleInit {
   /** Refuses an address that may not apply now: a member, or one with an application open. */
   async assertMayApply(applicant: string): Promise<void> {
     const address = getAddress(applicant);
-    const member = await this.ds.getRepository(MemberEntity).findOneBy({ address });
+    const member = await this.members.findOneBy({ address });
     if (member) throw new ConflictException(`${address} is already a ledger member; no application is needed.`);
-    const open = await this.ds.getRepository(ApplicationEntity).findOne({ where: { applicant: address, status: In(OPEN) } });
+    const open = await this.applications.findOne({ where: { applicant: address, status: In(OPEN) } });
     if (open) throw new ConflictException(`${address} already has an open application (${open.id}, ${open.status}).`);
   }
 
   /** Refuses `bytes` more of documents from `applicant` beyond its cap or the store's (413). */
   async assertUploadFits(applicant: string, bytes: number): Promise<void> {
     const cap = this.config.UPLOAD_APPLICANT_MAX_BYTES;
-    const row = (await this.ds
-      .getRepository(ApplicationDocumentEntity)
+    const row = (await this.applicationDocuments
       .createQueryBuilder("d")
       .innerJoin(ApplicationEntity, "a", "a.id = d.application_id")
       .where("a.applicant = :applicant", { applicant: getAddress(applicant) })
@@ -106,7 +108,7 @@ export class OnboardingService implements OnModuleInit {
     const address = getAddress(applicant);
     const hash = entityIdHash(dto.entityIdType, dto.entityId);
     await this.assertMayApply(address);
-    const sameEntity = await this.ds.getRepository(MemberEntity).findOneBy({ entityIdHash: hash });
+    const sameEntity = await this.members.findOneBy({ entityIdHash: hash });
     if (sameEntity) {
       throw new ConflictException(`This legal entity is already registered under ${sameEntity.address}.`);
     }
@@ -177,7 +179,7 @@ export class OnboardingService implements OnModuleInit {
 
   async list(user: AuthUser, q: ListApplicationsQueryDto): Promise<ApplicationPageDto> {
     const limit = q.limit ?? 50;
-    const qb = this.ds.getRepository(ApplicationEntity).createQueryBuilder("a");
+    const qb = this.applications.createQueryBuilder("a");
     if (!readsEverything(user)) qb.andWhere("a.applicant = :me", { me: user.address });
     if (q.status) qb.andWhere("a.status = :status", { status: q.status });
     if (q.cursor) {
@@ -203,7 +205,7 @@ export class OnboardingService implements OnModuleInit {
   /** One KYC document of an application, as an attachment (applicant, compliance officers, auditors). */
   async download(user: AuthUser, id: string, documentId: string): Promise<ReturnType<typeof attachment>> {
     await this.get(user, id);
-    const doc = await this.ds.getRepository(ApplicationDocumentEntity).findOneBy({ id: documentId, applicationId: id });
+    const doc = await this.applicationDocuments.findOneBy({ id: documentId, applicationId: id });
     if (!doc) throw new NotFoundException(`Application ${id} has no document ${documentId}.`);
     const content = this.documents.get(doc.sha256);
     if (!content || DocumentsStore.sha256(content) !== doc.sha256) {
@@ -285,17 +287,15 @@ export class OnboardingService implements OnModuleInit {
   }
 
   private async find(id: string): Promise<ApplicationEntity> {
-    const app = /^[0-9a-f-]{36}$/i.test(id) ? await this.ds.getRepository(ApplicationEntity).findOneBy({ id }) : null;
+    const app = /^[0-9a-f-]{36}$/i.test(id) ? await this.applications.findOneBy({ id }) : null;
     if (!app) throw new NotFoundException(`No application ${id}.`);
     return app;
   }
 
   async view(id: string): Promise<ApplicationResponseDto> {
     const a = await this.find(id);
-    const docs = await this.ds.getRepository(ApplicationDocumentEntity).find({ where: { applicationId: id }, order: { createdAt: "ASC" } });
-    const checks = await this.ds
-      .getRepository(ComplianceCheckEntity)
-      .find({ where: { subjectType: "application", subjectId: id }, order: { createdAt: "DESC" } });
+    const docs = await this.applicationDocuments.find({ where: { applicationId: id }, order: { createdAt: "ASC" } });
+    const checks = await this.complianceChecks.find({ where: { subjectType: "application", subjectId: id }, order: { createdAt: "DESC" } });
     const lastRun = checks[0]?.runId;
     return {
       id: a.id,

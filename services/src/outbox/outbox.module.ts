@@ -1,12 +1,12 @@
-import { Global, Module } from "@nestjs/common";
+/** The transactional outbox and the sender that works it off with the service's own keys. */
+import { Module } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
-import { KeyNonceEntity, OutboxEntity } from "./entities/outbox.entity";
+import { OUTBOX_ENTITIES } from "./entities/outbox.entity";
 import { TxSenderService } from "./tx-sender.service";
 
-@Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([OutboxEntity, KeyNonceEntity])],
+  imports: [TypeOrmModule.forFeature(OUTBOX_ENTITIES)],
   providers: [TxSenderService],
-  exports: [TxSenderService],
+  exports: [TxSenderService, TypeOrmModule],
 })
 export class OutboxModule {}

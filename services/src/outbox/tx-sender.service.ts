@@ -21,10 +21,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
 import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
-import { DataSource, In, type EntityManager } from "typeorm";
+import { In, type EntityManager, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { DbWriter } from "../database/db-writer";
 import { decodeRevertData, describeError, isAlreadySubmitted, isRetryable, isRevert, revertDataOf } from "../chain/errors";
@@ -70,7 +70,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   private readonly tickLock = new Mutex();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(OutboxEntity) private readonly outbox: Repository<OutboxEntity>,
+    @InjectRepository(KeyNonceEntity) private readonly keyNonces: Repository<KeyNonceEntity>,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -114,7 +115,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   async waitFor(id: string, timeoutMs = 30_000): Promise<OutboxEntity> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const row = await this.ds.getRepository(OutboxEntity).findOneByOrFail({ id });
+      const row = await this.outbox.findOneByOrFail({ id });
       if ((FINAL as readonly string[]).includes(row.status) || Date.now() >= until) return row;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -167,7 +168,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   // ---------------------------------------------------------------- queued -> signed
 
   private async signQueued(signer: ServiceKey): Promise<void> {
-    const repo = this.ds.getRepository(OutboxEntity);
+    const repo = this.outbox;
     // Not filtered on next_attempt_at: a head still in backoff must hold back the rows behind it.
     const rows = await repo.find({ where: { signer, status: "queued" }, order: { seq: "ASC" }, take: BATCH });
     if (rows.length === 0 || rows[0].nextAttemptAt > Date.now()) return;
@@ -267,7 +268,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   private async ensureNonceRow(address: string): Promise<void> {
-    if (await this.ds.getRepository(KeyNonceEntity).findOneBy({ address })) return;
+    if (await this.keyNonces.findOneBy({ address })) return;
     const next = await this.chain.provider.getTransactionCount(address, "pending");
     await this.db.write((m) =>
       m.createQueryBuilder().insert().into(KeyNonceEntity).values({ address, nextNonce: next }).orIgnore().execute(),
@@ -276,7 +277,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async lockNonce(m: EntityManager, address: string): Promise<KeyNonceEntity> {
     const qb = m.createQueryBuilder(KeyNonceEntity, "k").where("k.address = :address", { address });
-    if (this.ds.options.type === "postgres") qb.setLock("pessimistic_write");
+    if (this.db.isPostgres) qb.setLock("pessimistic_write");
     return qb.getOneOrFail();
   }
 
@@ -291,7 +292,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   // ---------------------------------------------------------------- signed -> sent
 
   private async broadcastSigned(signer: ServiceKey): Promise<void> {
-    const repo = this.ds.getRepository(OutboxEntity);
+    const repo = this.outbox;
     // Nonce order, and not filtered on next_attempt_at: a nonce in backoff holds back the later ones.
     const rows = await repo.find({ where: { signer, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
     // Send the run at once: concurrent sends leave ethers as one JSON-RPC batch, in nonce order.
@@ -370,7 +371,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   // ---------------------------------------------------------------- sent -> mined | failed
 
   private async settleSent(signer: ServiceKey): Promise<void> {
-    const rows = await this.ds.getRepository(OutboxEntity).find({
+    const rows = await this.outbox.find({
       where: { signer, status: "sent" },
       order: { nonce: "ASC" },
       take: 200,

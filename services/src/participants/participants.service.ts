@@ -18,17 +18,18 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { encodeBytes32String, getAddress, isAddress } from "ethers";
-import { DataSource, In, LessThanOrEqual, type EntityManager } from "typeorm";
+import { In, LessThanOrEqual, type EntityManager, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { maskToRoles } from "../common/roles";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { FinancingEntity, MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
-import { ApplicationEntity } from "../onboarding/entities/application.entity";
+import { FinancingEntity, MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { ApprovedIdentities } from "../onboarding/approved-identities";
+import type { ApplicationEntity } from "../onboarding/entities/application.entity";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import type { ListParticipantsQueryDto, ParticipantPageDto, ParticipantResponseDto } from "./dto/participant.dto";
@@ -45,7 +46,11 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   private sweeping: Promise<unknown> | null = null;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    @InjectRepository(ParticipantActionEntity) private readonly participantActions: Repository<ParticipantActionEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    private readonly approved: ApprovedIdentities,
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
     private readonly chain: ChainService,
@@ -84,7 +89,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     const all = readsEverything(user);
     const lookups = [q.name, q.taxId, q.address].filter((v) => v !== undefined).length;
     if (lookups > 1) throw new BadRequestException("Give one of name, taxId or address, not several.");
-    const qb = this.ds.getRepository(MemberEntity).createQueryBuilder("m");
+    const qb = this.members.createQueryBuilder("m");
     if (q.taxId !== undefined) {
       const t = taxIdHash(q.taxId);
       if ("problem" in t) throw new BadRequestException(`${t.problem}.`);
@@ -118,15 +123,13 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   /** `me` and every member it shares a receivable with (seller, debtor, holder, or financier of its financing). */
   private async counterparties(me: string): Promise<string[]> {
     const party = "(r.seller = :me OR r.debtor = :me OR r.holder = :me OR EXISTS (SELECT 1 FROM financings fm WHERE fm.receivable_id = r.id AND fm.financier = :me))";
-    const triples = await this.ds
-      .getRepository(ReceivableEntity)
+    const triples = await this.receivables
       .createQueryBuilder("r")
       .select(["r.seller AS seller", "r.debtor AS debtor", "r.holder AS holder"])
       .distinct(true)
       .where(party, { me })
       .getRawMany<{ seller: string; debtor: string; holder: string | null }>();
-    const financiers = await this.ds
-      .getRepository(FinancingEntity)
+    const financiers = await this.financings
       .createQueryBuilder("f")
       .innerJoin(ReceivableEntity, "r", "r.id = f.receivable_id")
       .select("f.financier AS financier")
@@ -140,18 +143,8 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   }
 
   /** The latest approved application of each address (all addresses when `addresses` is null). */
-  private async identities(addresses: string[] | null): Promise<Map<string, ApplicationEntity>> {
-    if (addresses && !addresses.length) return new Map();
-    const repo = this.ds.getRepository(ApplicationEntity);
-    const apps: ApplicationEntity[] = [];
-    if (addresses === null) apps.push(...(await repo.find({ where: { status: "approved" }, order: { createdAt: "ASC" } })));
-    else {
-      for (let i = 0; i < addresses.length; i += 500) {
-        apps.push(...(await repo.find({ where: { status: "approved", applicant: In(addresses.slice(i, i + 500)) }, order: { createdAt: "ASC" } })));
-      }
-      apps.sort((a, b) => a.createdAt - b.createdAt);
-    }
-    return new Map(apps.map((a) => [a.applicant, a]));
+  private identities(addresses: string[] | null): Promise<Map<string, ApplicationEntity>> {
+    return this.approved.ofAddresses(addresses);
   }
 
   async get(user: AuthUser, address: string): Promise<ParticipantResponseDto> {
@@ -159,7 +152,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     if (a !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("You can read only your own membership; compliance officers and auditors read all.");
     }
-    const m = await this.ds.getRepository(MemberEntity).findOneBy({ address: a });
+    const m = await this.members.findOneBy({ address: a });
     if (!m) throw new NotFoundException(`${a} is not a ledger member.`);
     return this.view(m);
   }
@@ -186,7 +179,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
    */
   async kycSweep(now = new Date()): Promise<{ suspended: string[]; warned: string[] }> {
     const nowSec = Math.floor(now.getTime() / 1000);
-    const repo = this.ds.getRepository(MemberEntity);
+    const repo = this.members;
     const expired = await repo.find({ where: { status: "active", kycExpiry: LessThanOrEqual(nowSec) } });
     const suspended: string[] = [];
     for (const m of expired) {
@@ -289,7 +282,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
   }
 
   private async member(address: string): Promise<MemberEntity> {
-    const m = await this.ds.getRepository(MemberEntity).findOneBy({ address });
+    const m = await this.members.findOneBy({ address });
     if (!m) throw new NotFoundException(`${address} is not a ledger member.`);
     return m;
   }
@@ -299,9 +292,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     if (identity === undefined) identity = (await this.identities([m.address])).get(m.address) ?? null;
     // A later application of the same address for another entity is not this membership's identity.
     const id = identity?.entityIdHash === m.entityIdHash ? identity : undefined;
-    const actions = await this.ds
-      .getRepository(ParticipantActionEntity)
-      .find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
+    const actions = await this.participantActions.find({ where: { address: m.address, status: In(["pending", "done", "failed"]) }, order: { createdAt: "DESC" }, take: 20 });
     return {
       address: m.address,
       roles: maskToRoles(m.roles),

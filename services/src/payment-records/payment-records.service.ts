@@ -7,13 +7,13 @@
  * 404. Records list by buyer address (keyset).
  */
 import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { isAddress } from "ethers";
-import { DataSource } from "typeorm";
+import type { Repository } from "typeorm";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { checksum, decodeCursor, encodeCursor, queryFingerprint, readsEverything } from "../audit/read-scope";
-import { MemberEntity } from "../indexer/entities/projections.entity";
-import { ledgerNow } from "../indexer/ledger-time";
+import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { LedgerClock } from "../indexer/ledger-time";
 import { paymentRecord, type LeafRow, type PaymentRecord } from "./payment-record";
 import { PaymentRecordDto, type ListPaymentRecordsQueryDto, type PaymentRecordPageDto } from "./payment-record.dto";
 
@@ -28,7 +28,11 @@ const isBuyer = (user: AuthUser) => user.verifiedMember && (user.roles & ROLE_BI
 
 @Injectable()
 export class PaymentRecordsService {
-  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+  constructor(
+    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    private readonly clock: LedgerClock,
+  ) {}
 
   async one(user: AuthUser, rawBuyer: string): Promise<PaymentRecordDto> {
     if (!isAddress(rawBuyer) || !/^0x[0-9a-fA-F]{40}$/.test(rawBuyer)) {
@@ -40,7 +44,7 @@ export class PaymentRecordsService {
         `${user.address} may not read ${buyer}'s payment record: financiers, auditors and compliance officers read every buyer's, a buyer only its own`,
       );
     }
-    const member = await this.ds.getRepository(MemberEntity).findOneBy({ address: buyer });
+    const member = await this.members.findOneBy({ address: buyer });
     if (!member || (member.roles & ROLE_BITS.buyer) === 0) {
       throw new NotFoundException(`${buyer} is not a buyer on the ledger (as indexed so far): no payment record`);
     }
@@ -68,8 +72,7 @@ export class PaymentRecordsService {
 
   /** Buyers (members holding the buyer role) after `after` in address order; only `only` if given. */
   async buyersAfter(after: string | null, limit: number, only: string | null = null): Promise<string[]> {
-    const qb = this.ds
-      .getRepository(MemberEntity)
+    const qb = this.members
       .createQueryBuilder("m")
       .select("m.address", "address")
       .where(`(m.roles & ${ROLE_BITS.buyer}) <> 0`);
@@ -81,10 +84,10 @@ export class PaymentRecordsService {
 
   /** The records of `buyers` (EIP-55), in that order, as of the ledger time. */
   async records(buyers: readonly string[]): Promise<PaymentRecord[]> {
-    const asOf = await ledgerNow(this.ds);
+    const asOf = await this.clock.now();
     const byBuyer = new Map<string, LeafRow[]>(buyers.map((b) => [b, []]));
     for (let i = 0; i < buyers.length; i += IN_CHUNK) {
-      const rows = (await this.ds.query(
+      const rows = (await this.receivables.query(
         `SELECT r.debtor AS debtor, r.status AS status, r.face_value AS face_value, r.outstanding AS outstanding, r.due_date AS due_date,
                 (SELECT MAX(p.timestamp) FROM payments p WHERE p.receivable_id = r.id) AS last_paid_at
            FROM receivables r
@@ -109,6 +112,6 @@ export class PaymentRecordsService {
   }
 
   private param(i: number): string {
-    return this.ds.options.type === "postgres" ? `$${i}` : "?";
+    return this.receivables.manager.connection.options.type === "postgres" ? `$${i}` : "?";
   }
 }

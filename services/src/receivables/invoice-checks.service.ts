@@ -20,9 +20,9 @@
  *   contract still refuses the second one on-chain.)
  */
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, UnprocessableEntityException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { TypedDataEncoder, getAddress } from "ethers";
-import { DataSource, In } from "typeorm";
+import { In, type Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
@@ -31,7 +31,7 @@ import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../chain/eip712-types";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
 import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "./fingerprint";
@@ -55,7 +55,9 @@ export interface Invoice {
 @Injectable()
 export class InvoiceChecksService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
     private readonly acts: ActsService,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
@@ -141,7 +143,7 @@ export class InvoiceChecksService {
 
   /** 409 when any of `ids` is held by a pending tokenisation act (accepted, not yet mined). */
   async refuseIfPending(ids: string[]): Promise<void> {
-    const acts = this.ds.getRepository(ActEntity);
+    const acts = this.actRows;
     const wanted = new Set(ids);
     const single = await acts.find({
       where: { status: "pending", kind: "tokenise", receivableId: In(ids) },
@@ -171,7 +173,7 @@ export class InvoiceChecksService {
    * invoice, 200 per batch: more CPU than mining the batch.
    */
   async refuseIfIndexed(invoices: Invoice[]): Promise<void> {
-    const repo = this.ds.getRepository(ReceivableEntity);
+    const repo = this.receivables;
     const byId = new Map(invoices.map((inv) => [inv.id, inv]));
     const byDocument = new Map(invoices.map((inv) => [inv.documentHash, inv]));
     const ids = [...byId.keys()];
@@ -200,7 +202,7 @@ export class InvoiceChecksService {
    * tax id of the debtor. A member registered without a USCC or LEI cannot match either.
    */
   async requireRegisteredTaxIds(seller: string, invoices: Invoice[]): Promise<void> {
-    const members = this.ds.getRepository(MemberEntity);
+    const members = this.members;
     const hashOf = new Map<string, string | null>();
     const registered = async (address: string) => {
       if (!hashOf.has(address)) hashOf.set(address, (await members.findOneBy({ address }))?.entityIdHash?.toLowerCase() ?? null);

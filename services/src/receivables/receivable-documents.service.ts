@@ -5,14 +5,14 @@
  * a file that no longer hashes to its name is refused rather than served.
  */
 import { BadRequestException, ConflictException, ForbiddenException, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
-import { DataSource, type Repository } from "typeorm";
+import { type Repository } from "typeorm";
 import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
 import { DocumentsStore } from "../common/documents.store";
 import { DbWriter } from "../database/db-writer";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { sha256Hex, type UploadedDocument } from "./document-upload";
 import type { DocumentUploadResponseDto, ReceivableDocumentResponseDto } from "./dto/receivable-write.dto";
 import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
@@ -20,7 +20,9 @@ import { ReceivableDocumentEntity } from "./entities/receivable-document.entity"
 @Injectable()
 export class ReceivableDocumentsService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
     @InjectRepository(ReceivableDocumentEntity) private readonly docs: Repository<ReceivableDocumentEntity>,
     private readonly db: DbWriter,
     private readonly store: DocumentsStore,
@@ -68,14 +70,14 @@ export class ReceivableDocumentsService {
   }
 
   private async indexed(id: string): Promise<ReceivableEntity> {
-    const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+    const r = await this.receivables.findOneBy({ id });
     if (!r) throw new NotFoundException(`Receivable ${id} is not on the ledger (or not indexed yet; try again in a moment).`);
     return r;
   }
 
   private async partiesOf(r: ReceivableEntity): Promise<Set<string>> {
     const parties = new Set([r.seller, r.debtor, ...(r.holder ? [r.holder] : [])].map((a) => getAddress(a)));
-    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: r.id });
+    const f = await this.financings.findOneBy({ receivableId: r.id });
     if (f?.financier) parties.add(getAddress(f.financier));
     return parties;
   }
@@ -113,7 +115,7 @@ export class ReceivableDocumentsService {
   }
 
   async creditNoteHashes(id: string): Promise<string[]> {
-    const events = await this.ds.getRepository(LedgerEventEntity).find({
+    const events = await this.ledgerEvents.find({
       where: { receivableId: id, eventName: "CreditNoteApplied" },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });

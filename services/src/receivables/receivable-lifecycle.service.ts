@@ -14,7 +14,7 @@ import { defineAct, type ActInput } from "../acts/act-spec";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
-import { ReceivableEntity } from "../indexer/entities/projections.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { CreditNoteDto, ReceivableActDto, RepayReceivableDto, SplitReceivableDto, TransferReceivableDto } from "./dto/receivable-write.dto";
 import { childIdOf, idHex } from "./fingerprint";
 import { ReceivableDocumentsService } from "./receivable-documents.service";

@@ -13,8 +13,8 @@
  * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
  */
 import { BadRequestException, ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
-import { DataSource, In } from "typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
+import { In, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
 import {
@@ -29,12 +29,12 @@ import {
 } from "../audit/read-scope";
 import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { registrationNumbers, registrationState } from "../financing/registration";
-import { ledgerNow } from "../indexer/ledger-time";
+import { RegistrationNumbers, registrationState } from "../financing/registration";
+import { LedgerClock } from "../indexer/ledger-time";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
-import { LedgerEventEntity } from "../indexer/entities/ledger-event.entity";
-import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
-import { ApplicationEntity } from "../onboarding/entities/application.entity";
+import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
+import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { ApprovedIdentities } from "../onboarding/approved-identities";
 import { taxIdHash } from "../participants/participant-lookup";
 import { InvoiceIdentityError, idHex, invoiceFingerprint, invoiceNumberKey, receivableIdOf } from "./fingerprint";
 import {
@@ -56,7 +56,13 @@ const CREATED_AT_SQL = "(SELECT MIN(e.timestamp) FROM ledger_events e WHERE e.tx
 @Injectable()
 export class ReceivablesReadService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(PaymentEntity) private readonly payments: Repository<PaymentEntity>,
+    @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
+    private readonly registrationNumbers: RegistrationNumbers,
+    private readonly clock: LedgerClock,
+    private readonly identities: ApprovedIdentities,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -124,7 +130,7 @@ export class ReceivablesReadService {
       conds.push([`(${col}, r.id) ${desc ? "<" : ">"} (:cv, :cid)`, { cv: value, cid: id }]);
     }
 
-    const qb = this.ds.getRepository(ReceivableEntity).createQueryBuilder("r");
+    const qb = this.receivables.createQueryBuilder("r");
     // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
     // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
     // it, so each alternative is its own branch, ordered and limited on its own index
@@ -141,9 +147,7 @@ export class ReceivablesReadService {
       ];
       // The financier branch only for an address that finances something: planned blind, it is
       // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
-      const finances = await this.ds
-        .getRepository(FinancingEntity)
-        .findOne({ select: { receivableId: true }, where: { financier: partyOf } });
+      const finances = await this.financings.findOne({ select: { receivableId: true }, where: { financier: partyOf } });
       if (finances) {
         branches.push(
           `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
@@ -191,13 +195,12 @@ export class ReceivablesReadService {
       if ("problem" in t) throw new BadRequestException(`${t.problem.replace(/^taxId/, "sellerTaxId")}.`);
       sellers = [t.key];
     } else {
-      const apps = await this.ds.getRepository(ApplicationEntity).find({ select: { entityId: true }, where: { status: "approved" } });
-      sellers = [...new Set(apps.map((a) => a.entityId.toUpperCase()))];
+      sellers = await this.identities.entityIds();
     }
     const candidates = sellers.map((tax) => idHex(receivableIdOf(invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: tax, invoiceNumber: number }))));
     const ids: string[] = [];
     for (let i = 0; i < candidates.length; i += IN_CHUNK) {
-      const rows = await this.ds.getRepository(ReceivableEntity).find({ select: { id: true }, where: { id: In(candidates.slice(i, i + IN_CHUNK)) } });
+      const rows = await this.receivables.find({ select: { id: true }, where: { id: In(candidates.slice(i, i + IN_CHUNK)) } });
       ids.push(...rows.map((r) => r.id));
     }
     return { ids, key, seller: sellerTaxId === undefined ? null : sellers[0] };
@@ -205,7 +208,7 @@ export class ReceivablesReadService {
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
     const { receivable, financing, createdAt } = await this.readable(user, rawId);
-    const payments = await this.ds.getRepository(PaymentEntity).find({
+    const payments = await this.payments.find({
       where: { receivableId: receivable.id },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });
@@ -216,8 +219,8 @@ export class ReceivablesReadService {
             financing,
             registrationState(
               financing,
-              (await registrationNumbers(this.ds, [financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
-              await ledgerNow(this.ds),
+              (await this.registrationNumbers.byHash([financing.registrationHash])).get(financing.registrationHash ?? "") ?? null,
+              await this.clock.now(),
               this.config.REGISTRATION_GRACE_DAYS,
             ),
           )
@@ -233,9 +236,9 @@ export class ReceivablesReadService {
     // Children first, by their own index: an IN (subquery) inside the OR would keep PostgreSQL from
     // combining the two index scans on ix_ledger_events_receivable and make it scan the whole feed.
     const children = (
-      await this.ds.getRepository(ReceivableEntity).find({ select: { id: true }, where: { parentId: receivable.id } })
+      await this.receivables.find({ select: { id: true }, where: { parentId: receivable.id } })
     ).map((c) => c.id);
-    const qb = this.ds.getRepository(LedgerEventEntity).createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
+    const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
     for (let i = 0; i < children.length; i += IN_CHUNK) {
       qb.orWhere(
         `(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`,
@@ -265,8 +268,7 @@ export class ReceivablesReadService {
         SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
       )
       SELECT id FROM down`;
-    const { entities, raw } = await this.ds
-      .getRepository(ReceivableEntity)
+    const { entities, raw } = await this.receivables
       .createQueryBuilder("r")
       .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect("f.financier", "financier")
@@ -319,8 +321,7 @@ export class ReceivablesReadService {
     rawId: string,
   ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
     const id = parseReceivableId(rawId);
-    const { entities, raw } = await this.ds
-      .getRepository(ReceivableEntity)
+    const { entities, raw } = await this.receivables
       .createQueryBuilder("r")
       .leftJoinAndMapOne("r.financing", FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect(CREATED_AT_SQL, "created_at")

@@ -6,10 +6,14 @@ import { Module } from "@nestjs/common";
 import { MulterModule } from "@nestjs/platform-express";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { memoryStorage } from "multer";
-import { DocumentsStore, MULTIPART_UTF8 } from "../common/documents.store";
+import { ActsModule } from "../acts/acts.module";
+import { DocumentsModule } from "../common/documents.module";
+import { MULTIPART_UTF8 } from "../common/documents.store";
 import { ComplianceModule } from "../compliance/compliance.module";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { ReceivableDocumentEntity } from "./entities/receivable-document.entity";
+import { OutboxModule } from "../outbox/outbox.module";
+import { ReadModelModule } from "../read-model/read-model.module";
+import { RECEIVABLES_ENTITIES } from "./entities/receivable-document.entity";
 import { ReceivablesWriteController } from "./receivables-write.controller";
 import { InvoiceChecksService } from "./invoice-checks.service";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
@@ -19,8 +23,12 @@ import { RepayPermitService } from "./repay-permit.service";
 
 @Module({
   imports: [
+    TypeOrmModule.forFeature(RECEIVABLES_ENTITIES),
+    ReadModelModule,
     ComplianceModule,
-    TypeOrmModule.forFeature([ReceivableDocumentEntity]),
+    ActsModule,
+    OutboxModule,
+    DocumentsModule,
     MulterModule.registerAsync({
       inject: [APP_CONFIG],
       // One document per request; the form fields are the invoice's few text fields.
@@ -38,7 +46,6 @@ import { RepayPermitService } from "./repay-permit.service";
     ReceivableLifecycleService,
     ReceivableDocumentsService,
     RepayPermitService,
-    DocumentsStore,
   ],
 })
 export class ReceivablesWriteModule {}

@@ -1,6 +1,8 @@
 /** Settlement token: balances, relayed EIP-2612 permits and (test platforms only) the faucet. */
 import { Module, type DynamicModule } from "@nestjs/common";
+import { ActsModule } from "../acts/acts.module";
 import type { AppConfig } from "../config/env";
+import { OutboxModule } from "../outbox/outbox.module";
 import { FaucetController, SettlementController } from "./settlement.controller";
 import { SettlementService } from "./settlement.service";
 
@@ -10,6 +12,7 @@ export class SettlementModule {
     const faucet = config.FAUCET_ENABLED && !!config.ISSUER_KEYSTORE;
     return {
       module: SettlementModule,
+      imports: [ActsModule, OutboxModule],
       controllers: faucet ? [SettlementController, FaucetController] : [SettlementController],
       providers: [SettlementService],
       exports: [SettlementService],

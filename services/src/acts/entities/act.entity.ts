@@ -133,3 +133,6 @@ export class IdempotencyKeyEntity {
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
 }
+
+/** The acts feature's tables, registered by its module and collected by database/entities.ts. */
+export const ACTS_ENTITIES = [ActEntity, NonceAllocationEntity, IdempotencyKeyEntity];

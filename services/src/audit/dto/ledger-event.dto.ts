@@ -2,7 +2,7 @@
  * who sent the transaction and whose act it was. Shared by receivable histories, the audit feed and
  * the JSON export, so every reader sees the same shape. */
 import { ApiProperty } from "@nestjs/swagger";
-import type { LedgerEventEntity } from "../../indexer/entities/ledger-event.entity";
+import type { LedgerEventEntity } from "../../read-model/entities/ledger-event.entity";
 import { isoFromSeconds } from "../read-scope";
 
 /**

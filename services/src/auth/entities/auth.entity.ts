@@ -42,3 +42,6 @@ export class SessionEntity {
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
 }
+
+/** The authentication feature's tables, registered by its module and collected by database/entities.ts. */
+export const AUTH_ENTITIES = [AuthChallengeEntity, SessionEntity];

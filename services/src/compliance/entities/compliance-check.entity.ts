@@ -36,3 +36,6 @@ export class ComplianceCheckEntity {
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
 }
+
+/** The compliance feature's tables, registered by its module and collected by database/entities.ts. */
+export const COMPLIANCE_ENTITIES = [ComplianceCheckEntity];

@@ -5,7 +5,7 @@ import { Transform, Type } from "class-transformer";
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { decodeBytes32String } from "ethers";
 import { commaList, isoFromSeconds } from "../../audit/read-scope";
-import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../indexer/entities/projections.entity";
+import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../read-model/entities/projections.entity";
 import { BooleanFlag } from "../../common/boolean-flag";
 import type { RegistrationState } from "../registration";
 

@@ -33,3 +33,6 @@ export class IndexedBlockEntity {
   @Column({ type: "bigint", transformer: numberTransformer })
   timestamp!: number;
 }
+
+/** The indexer's (its checkpoint and recent blocks) tables, registered by its module and collected by database/entities.ts. */
+export const INDEXER_ENTITIES = [IndexerStateEntity, IndexedBlockEntity];

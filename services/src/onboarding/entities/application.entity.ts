@@ -90,3 +90,6 @@ export class ApplicationDocumentEntity {
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
 }
+
+/** The onboarding feature's tables, registered by its module and collected by database/entities.ts. */
+export const ONBOARDING_ENTITIES = [ApplicationEntity, ApplicationDocumentEntity];

@@ -96,3 +96,6 @@ export class KeyNonceEntity {
   @Column({ name: "next_nonce", type: "integer" })
   nextNonce!: number;
 }
+
+/** The transaction sender's tables, registered by its module and collected by database/entities.ts. */
+export const OUTBOX_ENTITIES = [OutboxEntity, KeyNonceEntity];

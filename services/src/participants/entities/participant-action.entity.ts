@@ -46,3 +46,6 @@ export class ParticipantActionEntity {
   @Column({ name: "updated_at", type: "bigint", transformer: numberTransformer })
   updatedAt!: number;
 }
+
+/** The participants feature's tables, registered by its module and collected by database/entities.ts. */
+export const PARTICIPANTS_ENTITIES = [ParticipantActionEntity];

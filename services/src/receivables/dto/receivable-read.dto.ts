@@ -21,7 +21,7 @@ import { commaList, isoFromSeconds } from "../../audit/read-scope";
 import { BooleanFlag } from "../../common/boolean-flag";
 import { voucherTerm } from "../../compliance/voucher-term";
 import { FinancingDto } from "../../financing/dto/financing-read.dto";
-import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../indexer/entities/projections.entity";
+import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../read-model/entities/projections.entity";
 
 export const RECEIVABLE_STATUSES: readonly ReceivableStatus[] = [
   "issued",

@@ -34,3 +34,6 @@ export class ReceivableDocumentEntity {
   @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
   createdAt!: number;
 }
+
+/** The receivables feature's tables, registered by its module and collected by database/entities.ts. */
+export const RECEIVABLES_ENTITIES = [ReceivableDocumentEntity];

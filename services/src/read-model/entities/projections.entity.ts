@@ -1,5 +1,6 @@
 /**
- * Projections of the chain's state, written only by the indexer. Each row can be recomputed from
+ * Projections of the chain's state, written only by the projector (read-model/projector.ts) as the
+ * indexer feeds it events. Each row can be recomputed from
  * `ledger_events`; `/audit/verify` compares them with the contracts.
  */
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
@@ -147,6 +148,8 @@ export type FinancingStatus = "requested" | "rejected" | "active" | "repaid" | "
 @Index("ix_financings_supplier", ["supplier"])
 @Index("ix_financings_registration", ["registrationHash"])
 @Index("ix_financings_approved", ["status", "approvedAt"])
+// A member's receivable list takes the receivables it finances from here (GET /receivables).
+@Index("ix_financings_financier", ["financier", "receivableId"])
 export class FinancingEntity {
   @PrimaryColumn({ name: "receivable_id", type: "varchar", length: 66 })
   receivableId!: string;

@@ -20,14 +20,7 @@ import {
   type ReceivableStatus,
 } from "./entities/projections.entity";
 
-export const PROJECTION_TABLES = [
-  MemberEntity,
-  ReceivableEntity,
-  CreditLineEntity,
-  FinancingEntity,
-  PaymentEntity,
-  HeldPaymentEntity,
-];
+export { PROJECTION_TABLES } from "./entities";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
