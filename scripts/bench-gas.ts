@@ -30,7 +30,7 @@ import {
   RECEIVABLES_TYPES,
   type FinancingAct,
   type ReceivablesAct,
-} from "../services/src/chain/eip712-types";
+} from "../shared/eip712";
 import {
   anyTerms,
   approvalAtLineTerms,
@@ -38,10 +38,10 @@ import {
   requestTermsFromQuote,
   type ApprovalTerms,
   type RequestTerms,
-} from "../services/src/financing/financing-terms";
+} from "../shared/financing-terms";
 import { BaselineERC20__factory, BaselineERC721__factory } from "../typechain-types";
 import type { BaselineERC20, BaselineERC721, IReceivables } from "../typechain-types";
-import { receivableIdOf } from "../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../shared/fingerprint";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "./lib/deploy-ledger";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "./lib/bench-doc";
 

@@ -22,7 +22,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Table from "cli-table3";
 import { Signature, Wallet, id, type HDNodeWallet, type TypedDataField } from "ethers";
-import { proposedFields } from "../services/src/financing/financing-terms";
+import { proposedFields } from "../shared/financing-terms";
 
 // ---------------------------------------------------------------- arguments
 

@@ -18,7 +18,7 @@ import { startChain, type TestChain } from "../../test/support/chain";
 import { cleanupEnv, prepareEnv, usePostgres, type TestEnv } from "../../test/support/app";
 import { signIn } from "../../test/support/auth";
 import { spawnService, type ServiceProcess } from "../../test/support/process";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { idHex, invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
 import {
   commandLine,
   machineBusy,

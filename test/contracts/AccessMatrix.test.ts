@@ -37,8 +37,8 @@ import {
   tokenise,
   tokeniseBatch,
 } from "./helpers/fixture";
-import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
-import type { RequestTerms } from "../../services/src/financing/financing-terms";
+import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../shared/eip712";
+import type { RequestTerms } from "../../shared/financing-terms";
 import { approvalFor, requestTerms, requestedLine } from "./helpers/financing";
 import { LEDGER_MIGRATOR, R, v1Line, v1Receivable, type ImportFixture } from "./helpers/ledger-import";
 

@@ -22,8 +22,8 @@ import {
   rootId,
   tokenise,
 } from "./helpers/fixture";
-import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
-import { quoteFinancing } from "../../services/src/financing/financing-terms";
+import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../shared/eip712";
+import { quoteFinancing } from "../../shared/financing-terms";
 import { approvalFor, REGISTRATION, requestTerms, requestedLine } from "./helpers/financing";
 
 /** IFinancing.Status */

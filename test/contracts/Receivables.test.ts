@@ -10,8 +10,8 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { ReceivablesImporter__factory, Receivables__factory } from "../../typechain-types";
 import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
-import { childIdOf } from "../../services/src/receivables/fingerprint";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
+import { childIdOf } from "../../shared/fingerprint";
 import {
   acceptedReceivable,
   DAY,

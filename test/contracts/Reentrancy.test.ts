@@ -15,7 +15,7 @@ import {
   FINANCING_DOMAIN,
   RECEIVABLES_TYPES,
   FINANCING_TYPES,
-} from "../../services/src/chain/eip712-types";
+} from "../../shared/eip712";
 import {
   Financing__factory,
   ParticipantRegistry__factory,

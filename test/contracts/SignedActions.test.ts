@@ -22,7 +22,7 @@ import {
   FINANCING_TYPES,
   RECEIVABLES_DOMAIN,
   RECEIVABLES_TYPES,
-} from "../../services/src/chain/eip712-types";
+} from "../../shared/eip712";
 import { deployLedger } from "../../scripts/lib/deploy-ledger";
 import { MultisigWallet__factory } from "../../typechain-types";
 import type { IReceivables, MultisigWallet } from "../../typechain-types";

@@ -12,7 +12,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
 import { signTypedData } from "../support/acts";
-import { proposedFields } from "../../services/src/financing/financing-terms";
+import { proposedFields } from "../../shared/financing-terms";
 
 interface TypedData {
   domain: Record<string, unknown>;

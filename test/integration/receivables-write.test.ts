@@ -19,7 +19,7 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableEntity } from "../../services/src/indexer/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { idHex, invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";

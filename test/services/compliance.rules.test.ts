@@ -22,7 +22,7 @@ import {
 } from "../../services/src/compliance/rules/party.rules";
 import { evaluateRules, overallOf, type Rule, type RuleOutcome } from "../../services/src/compliance/rules/rule";
 import type { SanctionsMatch } from "../../services/src/compliance/sanctions/sanctions-screener";
-import { idHex, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { idHex, receivableIdOf } from "../../shared/fingerprint";
 
 const DAY = 86_400_000;
 const NOW = new Date("2025-03-01T00:00:00Z");

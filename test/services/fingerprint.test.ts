@@ -18,7 +18,7 @@ import {
   receivableIdOf,
   taxIdKey,
   type InvoiceIdentity,
-} from "../../services/src/receivables/fingerprint";
+} from "../../shared/fingerprint";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
 
 const SALT = "0x" + "11".repeat(32);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { foldSmallCapitals, isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../services/src/common/unicode";
+import { foldSmallCapitals, isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../shared/unicode";
 
 describe("common/unicode (UTS #39)", () => {
   describe("skeleton", () => {

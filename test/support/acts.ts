@@ -4,7 +4,7 @@
  * the participant signs it with its own key.
  */
 import type { TypedDataDomain, TypedDataField, Wallet } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
 
 /** The typed data of an act, as the service returns it. */
 export interface ActTypedData {

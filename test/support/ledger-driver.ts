@@ -6,9 +6,9 @@
  * Every call waits for its transaction to be mined, so a test knows exactly which blocks hold what.
  */
 import { MaxUint256, Wallet, id as keccakId, sha256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
-import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../services/src/financing/financing-terms";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
+import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../shared/financing-terms";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 import { freshUscc } from "./entity-ids";

@@ -6,9 +6,9 @@
  * Addresses are EIP-55 as ethers gives them; ids 0x + 64 lower-case hex digits as the service stores them.
  */
 import { MaxUint256, ZeroAddress, encodeBytes32String, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
-import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
+import { anyTerms, approvalAtLineTerms, registrationHash } from "../../shared/financing-terms";
 import type { TestEnv } from "./app";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 
 /** The movable-property financing registration number of the scenario's one financing. */

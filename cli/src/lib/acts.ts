@@ -9,7 +9,7 @@ import { type Api, type Opts } from "./context";
 import { CliError, EXIT } from "./errors";
 import { fenToYuan } from "./money";
 import { printJson, status } from "./output";
-import { proposedFields } from "../../../services/src/financing/financing-terms";
+import { proposedFields } from "../../../shared/financing-terms";
 
 export interface TypedData {
   domain: Record<string, unknown>;

@@ -32,7 +32,7 @@ import {
   type PackFileName,
   type PackManifest,
   type PackSignature,
-} from "./export-pack-format";
+} from "../../../shared/export-pack-format";
 import { isoFromSeconds, secondsBound } from "./read-scope";
 
 export interface PackPeriodQuery {

@@ -13,7 +13,7 @@ import { getAddress, isAddress } from "ethers";
 import type { EntityManager } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { idHex, receivableIdOf } from "../receivables/fingerprint";
+import { idHex, receivableIdOf } from "../../../shared/fingerprint";
 import { ComplianceRecords, type SellerBook } from "./compliance.records";
 import { ComplianceCheckResponseDto } from "./dto/compliance-check-response.dto";
 import { ComplianceCheckEntity, type CheckResult } from "./entities/compliance-check.entity";

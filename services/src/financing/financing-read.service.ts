@@ -17,7 +17,7 @@ import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsE
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import { ledgerNow } from "../indexer/ledger-time";
-import { registrationHash } from "./financing-terms";
+import { registrationHash } from "../../../shared/financing-terms";
 import { DAY_SECONDS, OVERDUE_SQL, registrationNumbers, registrationState } from "./registration";
 import {
   CreditLineDto,

@@ -73,7 +73,7 @@ import {
   requestTermsFromQuote,
   type ApprovalTerms,
   type RequestTerms,
-} from "./financing-terms";
+} from "../../../shared/financing-terms";
 
 const UINT64_MAX = 2n ** 64n - 1n;
 const UINT256_LIMIT = 2n ** 256n;

@@ -28,13 +28,13 @@ import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
 import { ROLE_BITS } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
-import { RECEIVABLES_TYPES } from "../chain/eip712-types";
+import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
-import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "./fingerprint";
+import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 

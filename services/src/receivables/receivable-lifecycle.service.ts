@@ -16,7 +16,7 @@ import { revertDataOf } from "../chain/errors";
 import { ReceivableEntity } from "../indexer/entities/projections.entity";
 import type { UploadedDocument } from "./document-upload";
 import type { CreditNoteDto, RepayReceivableDto, SplitReceivableDto, TransferReceivableDto } from "./dto/receivable-write.dto";
-import { childIdOf, idHex } from "./fingerprint";
+import { childIdOf, idHex } from "../../../shared/fingerprint";
 import { IFACE, ReceivableActRunner, type WriteOutcome } from "./receivable-act-runner";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { RepayPermitService } from "./repay-permit.service";

@@ -15,7 +15,7 @@ import { Signature, TypedDataEncoder, recoverAddress } from "ethers";
 import { ActsService, type ActDraft, type SignatureFields } from "../acts/acts.service";
 import { invalidSignature, parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ChainService } from "../chain/chain.service";
-import { PERMIT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../chain/eip712-types";
+import { PERMIT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
 import { revertDataOf } from "../chain/errors";
 import { DbWriter } from "../database/db-writer";
 import { TxSenderService } from "../outbox/tx-sender.service";

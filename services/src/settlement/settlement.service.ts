@@ -24,7 +24,7 @@ import {
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
-import { PERMIT_TYPES, typesForClients } from "../chain/eip712-types";
+import { PERMIT_TYPES, typesForClients } from "../../../shared/eip712";
 import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActsService, jsonSafe, type ActDraft, type UnsignedAct } from "../acts/acts.service";

@@ -9,7 +9,7 @@ import {
   registrationHash,
   type ApprovalTerms,
   type RequestTerms,
-} from "../../../services/src/financing/financing-terms";
+} from "../../../shared/financing-terms";
 import type { Financing, Receivables } from "../../../typechain-types";
 import { DAY } from "./fixture";
 

@@ -7,8 +7,8 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse, TypedDataField } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../services/src/chain/eip712-types";
-import { receivableIdOf } from "../../../services/src/receivables/fingerprint";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../shared/eip712";
+import { receivableIdOf } from "../../../shared/fingerprint";
 import { deployLedger, DEFAULT_PARAMS, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IReceivables } from "../../../typechain-types";
 

@@ -11,7 +11,7 @@
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
 import { getAddress, isAddress } from "ethers";
-import { idHex, receivableIdOf } from "../../receivables/fingerprint";
+import { idHex, receivableIdOf } from "../../../../shared/fingerprint";
 import { voucherTerm } from "../voucher-term";
 import { fail, pass, review, type Rule, type Verdict } from "./rule";
 

@@ -5,7 +5,7 @@
  * well; these rules decide what reaches it and record why.
  */
 import { ROLE_BITS } from "../../auth/auth.decorators";
-import { isMixedScript, scriptsOf } from "../../common/unicode";
+import { isMixedScript, scriptsOf } from "../../../../shared/unicode";
 import { describeEntityIdProblem, type EntityIdType } from "../entity-id";
 import type { SanctionsMatch, Thresholds } from "../sanctions/sanctions-screener";
 import { fail, pass, review, type Rule, type SubjectType, type Verdict } from "./rule";

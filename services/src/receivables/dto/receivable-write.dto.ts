@@ -24,7 +24,7 @@ import {
 } from "class-validator";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
-import { isIsoDay, normaliseInvoiceKey } from "../fingerprint";
+import { isIsoDay, normaliseInvoiceKey } from "../../../../shared/fingerprint";
 
 export const MAX_FEN = 2n ** 64n - 1n;
 export const MAX_BATCH = 200;

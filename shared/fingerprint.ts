@@ -34,7 +34,7 @@
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
 import { AbiCoder, id as keccakText, keccak256 } from "ethers";
-import { isMixedScript, skeleton } from "../common/unicode";
+import { isMixedScript, skeleton } from "./unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
 const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
