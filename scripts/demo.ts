@@ -23,6 +23,7 @@ import { join, resolve } from "node:path";
 import Table from "cli-table3";
 import { Signature, Wallet, id, type HDNodeWallet, type TypedDataField } from "ethers";
 import { proposedFields } from "../shared/financing-terms";
+import { fenToYuan } from "../shared/money";
 
 // ---------------------------------------------------------------- arguments
 
@@ -213,11 +214,8 @@ function randomUscc(): string {
   return body + USCC_ALPHABET[c === 31 ? 0 : c];
 }
 
-/** Fen as yuan for people: 100000000 -> "1,000,000.00". */
-function yuan(fen: bigint): string {
-  const s = (fen / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${s}.${(fen % 100n).toString().padStart(2, "0")} yuan`;
-}
+/** Fen as yuan for people: 100000000 -> "1,000,000.00 yuan". */
+const yuan = (fen: bigint) => `${fenToYuan(fen)} yuan`;
 
 async function loadOfficer(): Promise<Key> {
   const file = join(KEYS_DIR, "officer.json");

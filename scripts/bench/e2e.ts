@@ -18,7 +18,8 @@ import { startChain, type TestChain } from "../../test/support/chain";
 import { cleanupEnv, prepareEnv, usePostgres, type TestEnv } from "../../test/support/app";
 import { signIn } from "../../test/support/auth";
 import { spawnService, type ServiceProcess } from "../../test/support/process";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+import { invoiceFingerprint } from "../../shared/fingerprint";
+import { receivableIdHex, receivableIdOf } from "../../shared/ids";
 import {
   commandLine,
   machineBusy,
@@ -34,13 +35,12 @@ import {
   presign,
   registerMembers,
   sendRawConcurrently,
-  SUPPLIER,
-  BUYER,
   waitReceipts,
   attest,
   benchTaxId,
 } from "./common";
 import { signTypedData, type ActTypedData } from "../../test/support/acts";
+import { ROLE_BITS } from "../../shared/roles";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
@@ -120,7 +120,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       suppliers.push(...(await Promise.all(Array.from({ length: Math.min(4, nClients - i) }, () => chain.fundedWallet()))));
     }
     const buyer = Wallet.createRandom();
-    await registerMembers(env, [...suppliers.map((w) => ({ address: w.address, roles: SUPPLIER })), { address: buyer.address, roles: BUYER }]);
+    await registerMembers(env, [...suppliers.map((w) => ({ address: w.address, roles: ROLE_BITS.supplier })), { address: buyer.address, roles: ROLE_BITS.buyer }]);
 
     // --cpu-prof DIR: the service process writes a V8 CPU profile there when it exits.
     const profDir = flags.get("cpu-prof");
@@ -152,7 +152,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       };
     };
     const fingerprint = (b: Body) =>
-      idHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
+      receivableIdHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
 
     const results: Record<string, ModeResult> = {};
     // Single mode through the API, then direct; batch mode the same.

@@ -48,7 +48,7 @@ import {
   RECEIVABLES_DOMAIN,
   RECEIVABLES_TYPES,
 } from "../../shared/eip712";
-import { childIdOf } from "../../shared/fingerprint";
+import { childIdOf } from "../../shared/ids";
 import {
   type Actors,
   acceptedReceivable,

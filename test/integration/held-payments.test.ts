@@ -17,7 +17,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { attestInvoices, signTypedData, termsOf } from "../support/acts";
-import { receivableIdOf } from "../../shared/fingerprint";
+import { receivableIdOf } from "../../shared/ids";
 
 interface TypedData {
   domain: Record<string, unknown>;

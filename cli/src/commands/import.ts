@@ -19,7 +19,7 @@ import { follow, signTyped, type Act, type Unsigned } from "../lib/acts";
 import { apiMessage, scfHome, writePrivate, type Api } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { checkInvoiceFile, type BadRow, type BatchInvoice, type ValidRow } from "../lib/invoice-csv";
-import { fenToYuan } from "../lib/money";
+import { fenToYuan } from "../../../shared/money";
 import { printJson, status, table } from "../lib/output";
 
 export const MAX_BATCH = 200;

@@ -7,7 +7,7 @@ import { done, signedAct, signTyped, wait } from "../lib/acts";
 import { amount, checkedAddress, receivableId } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
-import { fenToYuan } from "../lib/money";
+import { fenToYuan } from "../../../shared/money";
 import { day, printJson, record, short, status, table, yuan } from "../lib/output";
 import { registrationText, type Receivable } from "../lib/receivables";
 import { type Balance } from "../lib/settlement";

@@ -7,7 +7,7 @@
 import type { Wallet } from "ethers";
 import { type Api, type Opts } from "./context";
 import { CliError, EXIT } from "./errors";
-import { fenToYuan } from "./money";
+import { fenToYuan } from "../../../shared/money";
 import { printJson, status } from "./output";
 import { proposedFields } from "../../../shared/financing-terms";
 

@@ -6,7 +6,7 @@
 import { signTyped, type TypedData } from "./acts";
 import { type Api } from "./context";
 import { CliError, EXIT } from "./errors";
-import { fenToYuan } from "./money";
+import { fenToYuan } from "../../../shared/money";
 import { status } from "./output";
 
 export interface Balance {

@@ -34,6 +34,7 @@ import {
   type PackSignature,
 } from "../../../shared/export-pack-format";
 import { isoFromSeconds, secondsBound } from "./read-scope";
+import { receivableIdHex } from "../../../shared/ids";
 
 export interface PackPeriodQuery {
   from?: string;
@@ -62,7 +63,7 @@ const SOURCES: Record<PackFileName, string[]> = {
 };
 
 const PAGE = 1_000;
-const idHex = (v: string | undefined) => (v === undefined || v === "" ? "" : "0x" + BigInt(v).toString(16).padStart(64, "0"));
+const idHex = (v: string | undefined) => (v === undefined || v === "" ? "" : receivableIdHex(v));
 const s = (args: Record<string, string | boolean>, k: string) => (args[k] === undefined ? "" : String(args[k]));
 
 @Injectable()

@@ -12,8 +12,9 @@
 import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
-import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
+import { decodeCursor, encodeCursor, receivableIdParam, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import { ledgerNow } from "../indexer/ledger-time";
@@ -110,7 +111,7 @@ export class FinancingReadService {
   }
 
   async financing(user: AuthUser, rawId: string): Promise<FinancingDto> {
-    const id = parseReceivableId(rawId, "receivableId");
+    const id = receivableIdParam(rawId, "receivableId");
     const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id });
     if (!f) throw new NotFoundException(`receivable ${id} has no financing (as indexed so far)`);
     if (!readsEverything(user) && f.supplier !== user.address && f.financier !== user.address) {

@@ -42,11 +42,12 @@ import { Financing__factory } from "../../../typechain-types";
 import { ActsService, type ActDraft, type SignatureFields, type UnsignedAct } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
 import { hasLedgerFeature } from "../chain/deployment";
 import { revertDataOf } from "../chain/errors";
-import { receivableIdHex } from "../common/columns";
+import { parseReceivableId, ReceivableIdError, receivableIdHex } from "../../../shared/ids";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { DbWriter } from "../database/db-writer";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
@@ -76,7 +77,6 @@ import {
 } from "../../../shared/financing-terms";
 
 const UINT64_MAX = 2n ** 64n - 1n;
-const UINT256_LIMIT = 2n ** 256n;
 
 /** IFinancing.Status, by its numeric value. */
 const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"] as const;
@@ -108,14 +108,14 @@ interface Prepared {
 }
 
 /** A receivable id as the API takes it (0x hex or decimal), checked and normalised. */
-export function parseReceivableId(raw: string): { value: bigint; hex: string } {
+function receivableIdArg(raw: string): { value: bigint; hex: string } {
   let value: bigint;
   try {
-    value = BigInt(raw);
-  } catch {
+    value = parseReceivableId(raw, { shortHex: true });
+  } catch (e) {
+    if (e instanceof ReceivableIdError && e.reason === "range") throw new BadRequestException("The receivable id does not fit 256 bits.");
     throw new BadRequestException("The receivable id must be 0x-prefixed hex or a decimal integer.");
   }
-  if (value < 0n || value >= UINT256_LIMIT) throw new BadRequestException("The receivable id does not fit 256 bits.");
   return { value, hex: receivableIdHex(value) };
 }
 
@@ -223,7 +223,7 @@ export class FinancingWriteService implements OnModuleInit {
   requestFinancing(user: AuthUser, dto: RequestFinancingDto, wait: boolean): Promise<RequestOutcome> {
     if (dto.settle === "with-approval") return this.offer(user, dto);
     const supplier = user.address;
-    const id = parseReceivableId(dto.receivableId);
+    const id = receivableIdArg(dto.receivableId);
     const lineId = dto.lineId;
     return this.relay(user, dto, wait, async (replay) => {
       const runId = replay ? null : await this.checkCompliance(id.hex, supplier, lineId);
@@ -247,7 +247,7 @@ export class FinancingWriteService implements OnModuleInit {
   /** POST /financings/:id/withdraw: the requester takes back its pending request. */
   withdrawRequest(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
     const supplier = user.address;
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     return this.relay(user, sig, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "withdrawn");
@@ -272,7 +272,7 @@ export class FinancingWriteService implements OnModuleInit {
    */
   async approveFinancing(user: AuthUser, rawId: string, dto: ApproveFinancingDto, wait: boolean): Promise<ActOutcome> {
     const financier = user.address;
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
     const outcome = await this.relay(user, dto, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
@@ -304,7 +304,7 @@ export class FinancingWriteService implements OnModuleInit {
    * must hash to the one approved on-chain. Giving a number already known is answered the same.
    */
   async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
     if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
     if (f.financier !== user.address) {
@@ -345,7 +345,7 @@ export class FinancingWriteService implements OnModuleInit {
   /** POST /financings/:id/reject: the code goes on-chain, the text stays with the act. */
   rejectFinancing(user: AuthUser, rawId: string, dto: RejectFinancingDto, wait: boolean): Promise<ActOutcome> {
     const financier = user.address;
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     const reasonCode = encodeBytes32String(dto.reasonCode);
     return this.relay(user, dto, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
@@ -371,7 +371,7 @@ export class FinancingWriteService implements OnModuleInit {
   /** POST /financings/:id/write-off: the principal of a defaulted receivable leaves the line. */
   writeOff(user: AuthUser, rawId: string, sig: SignatureFields, wait: boolean): Promise<ActOutcome> {
     const financier = user.address;
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     return this.relay(user, sig, wait, async (replay) => {
       const f = await this.financingRecord(id.value);
       if (!replay) {
@@ -417,7 +417,7 @@ export class FinancingWriteService implements OnModuleInit {
       });
     }
     const supplier = user.address;
-    const id = parseReceivableId(dto.receivableId);
+    const id = receivableIdArg(dto.receivableId);
     const lineId = dto.lineId;
     const terms = await this.requestTerms(dto, id.value, !!dto.signature, true);
     const draft: ActDraft = {
@@ -519,7 +519,7 @@ export class FinancingWriteService implements OnModuleInit {
     }
     const replay = await this.isRecorded(financier, dto);
     if (!replay) await this.requireOpen(o, "approved");
-    const id = parseReceivableId(o.receivableId);
+    const id = receivableIdArg(o.receivableId);
     const registrationNumber = normaliseRegistrationNumber(dto.registrationNumber);
     const approval = await this.approvalTerms(dto, id.value, o.lineId, registrationHash(registrationNumber));
     if (!replay) {
@@ -574,7 +574,7 @@ export class FinancingWriteService implements OnModuleInit {
     }
     const replay = await this.isRecorded(supplier, sig);
     if (!replay) await this.requireOpen(o, "withdrawn");
-    const id = parseReceivableId(o.receivableId);
+    const id = receivableIdArg(o.receivableId);
     const draft: ActDraft = {
       kind: "withdraw_offer",
       contract: "Financing",

@@ -10,7 +10,8 @@ import { BadRequestException, ForbiddenException, Injectable, NotFoundException 
 import { InjectDataSource } from "@nestjs/typeorm";
 import { isAddress } from "ethers";
 import { DataSource } from "typeorm";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { checksum, decodeCursor, encodeCursor, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { MemberEntity } from "../indexer/entities/projections.entity";
 import { ledgerNow } from "../indexer/ledger-time";

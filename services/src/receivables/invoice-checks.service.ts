@@ -26,7 +26,7 @@ import { DataSource, In } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
-import { ROLE_BITS } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
@@ -34,7 +34,8 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
-import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
+import { invoiceFingerprint, InvoiceIdentityError, taxIdKey } from "../../../shared/fingerprint";
+import { receivableIdHex, receivableIdOf } from "../../../shared/ids";
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 
@@ -83,7 +84,7 @@ export class InvoiceChecksService {
       });
     }
     return {
-      id: idHex(receivableIdOf(fingerprint)),
+      id: receivableIdHex(receivableIdOf(fingerprint)),
       sellerTaxId,
       buyerTaxId,
       debtor: getAddress(dto.debtor.toLowerCase()),

@@ -16,7 +16,7 @@ import { revertDataOf } from "../chain/errors";
 import { ReceivableEntity } from "../indexer/entities/projections.entity";
 import type { UploadedDocument } from "./document-upload";
 import type { CreditNoteDto, RepayReceivableDto, SplitReceivableDto, TransferReceivableDto } from "./dto/receivable-write.dto";
-import { childIdOf, idHex } from "../../../shared/fingerprint";
+import { childIdOf, receivableIdHex } from "../../../shared/ids";
 import { IFACE, ReceivableActRunner, type WriteOutcome } from "./receivable-act-runner";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { RepayPermitService } from "./repay-permit.service";
@@ -77,7 +77,7 @@ export class ReceivableLifecycleService {
   split(user: AuthUser, id: string, dto: SplitReceivableDto, wait: boolean): Promise<WriteOutcome> {
     const holder = getAddress(user.address);
     const amounts = dto.amounts.map((a) => BigInt(a));
-    const childIds = amounts.map((_, i) => idHex(childIdOf(id, i)));
+    const childIds = amounts.map((_, i) => receivableIdHex(childIdOf(id, i)));
     return this.runner.run(
       user,
       {

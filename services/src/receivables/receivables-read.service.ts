@@ -22,7 +22,7 @@ import {
   decodeCursor,
   encodeCursor,
   isoFromSeconds,
-  parseReceivableId,
+  receivableIdParam,
   queryFingerprint,
   readsEverything,
   secondsBound,
@@ -274,7 +274,7 @@ export class ReceivablesReadService {
     user: AuthUser,
     rawId: string,
   ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
-    const id = parseReceivableId(rawId);
+    const id = receivableIdParam(rawId);
     const { entities, raw } = await this.ds
       .getRepository(ReceivableEntity)
       .createQueryBuilder("r")
