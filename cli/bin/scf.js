@@ -21,9 +21,10 @@ if (process.env.SCF_TS_NODE) {
   process.env.TS_NODE_PROJECT = process.env.TS_NODE_PROJECT || path.join(ROOT, "tsconfig.json");
   require("ts-node/register/transpile-only");
 } else {
-  // The CLI's own sources, and the ledger's rules it shares with the service (e.g. the invoice key
-  // normalisation of services/src/receivables/fingerprint.ts, so the CLI's checks never drift from it).
-  const SOURCES = [path.join(__dirname, "..", "src") + path.sep, path.join(ROOT, "services", "src") + path.sep];
+  // The CLI's own sources, and shared/: the ledger's facts it shares with the service (ids, roles,
+  // money, EIP-712 types, the invoice fingerprint), so the CLI's checks never drift from the
+  // service's. The CLI never loads the service's code.
+  const SOURCES = [path.join(__dirname, "..", "src") + path.sep, path.join(ROOT, "shared") + path.sep];
   let cacheDir = path.join(ROOT, "node_modules", ".cache", "scf-cli");
   try {
     fs.mkdirSync(cacheDir, { recursive: true });
