@@ -23,7 +23,8 @@ import { receivableIdOf } from "../../shared/ids";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf, type ActTypedData } from "../support/acts";
+import { attestInvoices, termsOf } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
 
 const DAY = 86_400;

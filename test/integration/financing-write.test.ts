@@ -37,7 +37,8 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf, type ActTypedData } from "../support/acts";
+import { attestInvoices, termsOf } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { receivableIdOf } from "../../shared/ids";
 import { ROLE_BITS } from "../../shared/roles";
 

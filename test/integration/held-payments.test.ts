@@ -16,7 +16,8 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf } from "../support/acts";
+import { attestInvoices, termsOf } from "../support/acts";
+import { signTypedData } from "../../shared/client";
 import { receivableIdOf } from "../../shared/ids";
 
 interface TypedData {

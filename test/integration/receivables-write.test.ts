@@ -24,7 +24,7 @@ import { receivableIdHex, receivableIdOf } from "../../shared/ids";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { signTypedData, type ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { freshUscc } from "../support/entity-ids";
 import { ROLE_BITS } from "../../shared/roles";
 

@@ -28,7 +28,7 @@ import { startDurableChain } from "../../scripts/platform/durable-chain";
 import { V1_TOKEN_ABI } from "../../scripts/lib/ledger-v1";
 import { v1Fingerprint } from "../../scripts/lib/v1-invoices";
 import { Receivables__factory, SettlementToken__factory } from "../../typechain-types";
-import { signTypedData } from "../support/acts";
+import { signTypedData } from "../../shared/client";
 import { bearer, signIn } from "../support/auth";
 import { HARDHAT_MNEMONIC, freePort } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";
