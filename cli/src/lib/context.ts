@@ -296,9 +296,10 @@ export class Api {
   }
 
   private async fetchJson<T>(method: string, path: string, o: RequestOptions, auth: boolean): Promise<ApiAnswer<T>> {
+    const token = auth ? await this.bearer() : null;
     let res: Reply<T>;
     try {
-      res = await this.client.request<T>(method, path, { ...o, token: auth ? await this.bearer() : null, timeoutMs: 120_000 });
+      res = await this.client.request<T>(method, path, { ...o, token, timeoutMs: 120_000 });
     } catch (e) {
       throw unreachable(this.url, e);
     }
