@@ -41,7 +41,7 @@ import {
 } from "../shared/financing-terms";
 import { BaselineERC20__factory, BaselineERC721__factory } from "../typechain-types";
 import type { BaselineERC20, BaselineERC721, IReceivables } from "../typechain-types";
-import { receivableIdOf } from "../shared/ids";
+import { receivableIdOf } from "../shared/fingerprint";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "./lib/deploy-ledger";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "./lib/bench-doc";
 import { ROLE_BITS } from "../shared/roles";

@@ -14,7 +14,6 @@
  *   followed with GET /acts/:id (`followAct`).
  */
 import type { TypedDataDomain, TypedDataField } from "ethers";
-import { proposedFields } from "./financing-terms";
 
 export interface Reply<T = unknown> {
   status: number;
@@ -242,6 +241,26 @@ export function signTypedData(
   const types = { ...td.types };
   delete types.EIP712Domain;
   return key.signTypedData(td.domain as TypedDataDomain, types, td.message);
+}
+
+/**
+ * The body fields a signed post must repeat from the typed data the service proposed: a request's
+ * terms, an approval's amounts (empty for other acts). Clients merge them into the signed body.
+ */
+export function proposedFields(primaryType: string, message: Record<string, unknown>): Record<string, string> {
+  if (primaryType === "RequestFinancing") {
+    const t = message.terms as Record<string, string | number | bigint>;
+    return {
+      minPaid: String(t.minPaid),
+      maxDiscount: String(t.maxDiscount),
+      expiresAt: new Date(Number(t.expiresAt) * 1000).toISOString(),
+    };
+  }
+  if (primaryType === "ApproveFinancing" || primaryType === "ApproveSignedRequest") {
+    const a = message.approval as Record<string, string | number | bigint>;
+    return { advance: String(a.advance), paid: String(a.paid) };
+  }
+  return {};
 }
 
 /** The signed POST's body: the terms the service proposed (as signed), the caller's body, nonce, deadline, signature. */

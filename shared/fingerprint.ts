@@ -9,7 +9,10 @@
  *
  *   fingerprint   = keccak256(abi.encode(bytes32 FINGERPRINT_SALT, string taxIdKey(sellerTaxId),
  *                                        string invoiceNumberKey(invoiceNumber)))
- * and the receivable id the fingerprint becomes is `receivableIdOf` in ids.ts.
+ *   receivable id = uint256(keccak256(abi.encode(ROOT_ID_TAG, fingerprint)))       (receivableIdOf)
+ *   child id      = uint256(keccak256(abi.encode(CHILD_ID_TAG, parentId, index)))  (childIdOf)
+ * The two tags put roots and split children in namespaces that cannot meet (the contract computes
+ * the same in `receivableIdOf` and `childId`); ids.ts parses and formats them.
  *
  * Keys, because the same invoice reaches the ledger typed by different people on different systems
  * ("inv-001" from an ERP export, "INV 001" typed by hand, "ＩＮＶ－００１" from a full-width input
@@ -23,14 +26,14 @@
  *     The service further requires it to be exactly the party's registered entity id.
  *   - `invoiceNumberKey`: the normalised key, refused when it mixes scripts beyond UTS #39's
  *     highly restrictive profile (Latin with Cyrillic or Greek); otherwise its UTS #39 confusable
- *     skeleton (common/unicode.ts, Unicode's own confusables data) with combining marks removed, so
+ *     skeleton (unicode.ts, Unicode's own confusables data) with combining marks removed, so
  *     "INV-001", an all-Cyrillic look-alike, "INV-0O1" and "INV-001" with an accent on a digit are
  *     one identity. The skeleton is for comparison only, never shown.
  *
  * Changing any of this (or the salt) changes every fingerprint: invoices tokenised before the
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
-import { AbiCoder, keccak256 } from "ethers";
+import { AbiCoder, id as keccakText, keccak256 } from "ethers";
 import { isMixedScript, skeleton } from "./unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
@@ -38,6 +41,8 @@ const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
 const MARKS = /\p{M}/gu;
 const TAX_ID = /^[0-9A-Z]+$/;
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const ROOT_ID_TAG = keccakText("SCF.receivable.root");
+const CHILD_ID_TAG = keccakText("SCF.receivable.child");
 const abi = AbiCoder.defaultAbiCoder();
 
 /** The seller and number that make an invoice itself. */
@@ -108,4 +113,14 @@ export function isIsoDay(value: string): boolean {
 export function invoiceFingerprint(salt: string, inv: InvoiceIdentity): string {
   if (!/^0x[0-9a-fA-F]{64}$/.test(salt)) throw new Error("fingerprint salt must be 32 bytes as 0x-prefixed hex");
   return keccak256(abi.encode(["bytes32", "string", "string"], [salt, taxIdKey(inv.sellerTaxId), invoiceNumberKey(inv.invoiceNumber)]));
+}
+
+/** The receivable id a fingerprint becomes on-chain (the token id), as the contract's `receivableIdOf`. */
+export function receivableIdOf(fingerprint: string): bigint {
+  return BigInt(keccak256(abi.encode(["bytes32", "bytes32"], [ROOT_ID_TAG, fingerprint])));
+}
+
+/** The id of the `index`-th child of a split of `parentId`, as the contract's `childId`. */
+export function childIdOf(parentId: bigint | string, index: number | bigint): bigint {
+  return BigInt(keccak256(abi.encode(["bytes32", "uint256", "uint256"], [CHILD_ID_TAG, BigInt(parentId), BigInt(index)])));
 }

@@ -1,22 +1,14 @@
 /**
- * Receivable ids: the one parser and the one formatter, and how the ledger derives them.
+ * Receivable ids: the one parser and the one formatter.
  *
  * A receivable id is the ERC-721 token id, a uint256. The API, the database and every report show
  * it as its canonical form, 0x and 64 lower-case hex digits (`receivableIdHex`). Clients may give
  * it as that form or as a decimal number; the parser checks the text against one grammar and the
  * value against 2^256, and says which of the two failed so each caller words its own refusal.
- *
- *   root id  = uint256(keccak256(abi.encode(ROOT_ID_TAG, fingerprint)))       (receivableIdOf)
- *   child id = uint256(keccak256(abi.encode(CHILD_ID_TAG, parentId, index)))  (childIdOf)
- * The two tags put roots and split children in namespaces that cannot meet (the contract computes
- * the same in `receivableIdOf` and `childId`).
+ * How the ledger derives ids from an invoice's fingerprint is fingerprint.ts's `receivableIdOf`.
+ * No imports: the CLI loads this for every command and ethers only when it signs.
  */
-import { AbiCoder, id as keccakText, keccak256 } from "ethers";
-
 const UINT256_LIMIT = 1n << 256n;
-const ROOT_ID_TAG = keccakText("SCF.receivable.root");
-const CHILD_ID_TAG = keccakText("SCF.receivable.child");
-const abi = AbiCoder.defaultAbiCoder();
 
 /** What the grammar accepts, in words for error messages. */
 export const RECEIVABLE_ID_FORMS = "0x followed by 64 hex digits, or a decimal number below 2^256";
@@ -55,14 +47,4 @@ export function parseReceivableId(raw: string, opts: { shortHex?: boolean } = {}
 /** A receivable id in its canonical form: 0x and 64 lower-case hex digits. */
 export function receivableIdHex(id: bigint | string): string {
   return "0x" + BigInt(id).toString(16).padStart(64, "0");
-}
-
-/** The receivable id a fingerprint becomes on-chain (the token id), as the contract's `receivableIdOf`. */
-export function receivableIdOf(fingerprint: string): bigint {
-  return BigInt(keccak256(abi.encode(["bytes32", "bytes32"], [ROOT_ID_TAG, fingerprint])));
-}
-
-/** The id of the `index`-th child of a split of `parentId`, as the contract's `childId`. */
-export function childIdOf(parentId: bigint | string, index: number | bigint): bigint {
-  return BigInt(keccak256(abi.encode(["bytes32", "uint256", "uint256"], [CHILD_ID_TAG, BigInt(parentId), BigInt(index)])));
 }

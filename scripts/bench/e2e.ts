@@ -18,8 +18,8 @@ import { startChain, type TestChain } from "../../test/support/chain";
 import { cleanupEnv, prepareEnv, usePostgres, type TestEnv } from "../../test/support/app";
 import { signIn } from "../../test/support/auth";
 import { spawnService, type ServiceProcess } from "../../test/support/process";
-import { invoiceFingerprint } from "../../shared/fingerprint";
-import { receivableIdHex, receivableIdOf } from "../../shared/ids";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import {
   commandLine,
   machineBusy,

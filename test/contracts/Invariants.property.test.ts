@@ -48,7 +48,7 @@ import {
   RECEIVABLES_DOMAIN,
   RECEIVABLES_TYPES,
 } from "../../shared/eip712";
-import { childIdOf } from "../../shared/ids";
+import { childIdOf } from "../../shared/fingerprint";
 import {
   type Actors,
   acceptedReceivable,
@@ -414,7 +414,6 @@ function credit(m: Model, account: string, delta: bigint): void {
   if (next < 0n) throw new Error(`model balance of ${account} would go negative`);
   m.balances.set(account, next);
 }
-
 
 /** Picks a receivable, counting back from the newest (`pick` 0 is the newest). When `prefer`,
  * among those the first of `fits` that any receivable satisfies accepts (most specific first);

@@ -9,7 +9,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
-import { childIdOf, receivableIdOf } from "../../shared/ids";
+import { childIdOf, receivableIdOf } from "../../shared/fingerprint";
 import { DAY, GRACE_PERIOD, JURISDICTION_CN, YEAR, entityIdHash, ledgerFixture, makeInvoice, tokenise } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
 import {

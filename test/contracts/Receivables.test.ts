@@ -11,7 +11,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { ReceivablesImporter__factory, Receivables__factory } from "../../typechain-types";
 import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
-import { childIdOf } from "../../shared/ids";
+import { childIdOf } from "../../shared/fingerprint";
 import { acceptedReceivable, DAY, GRACE_PERIOD, ledgerFixture, lineTerms, makeInvoice, MIN_DENOMINATION, YEAR, deadline, signAct, type LedgerFixture, accept, attest, attestBatch, recordedTerms, rootId, termsOf, tokenise, tokeniseBatch } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
 import { ROLE_BITS } from "../../shared/roles";

@@ -9,7 +9,7 @@
  * blocks cover what the table cannot: a second deployment, the unordered nonce bitmap (any order,
  * independence across signers and contracts, word boundaries), invalidateNonce, ERC-1271 contract
  * wallets and the domain the contracts report. The typed data come from
- * services/src/chain/eip712-types.ts, so a contract typehash that drifts from the service's
+ * shared/eip712.ts, so a contract typehash that drifts from the service's
  * definitions fails every relay here.
  */
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";

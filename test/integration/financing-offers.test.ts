@@ -16,15 +16,15 @@ import { ChainService } from "../../services/src/chain/chain.service";
 import { revertDataOf } from "../../services/src/chain/errors";
 import { receivableIdHex } from "../../shared/ids";
 import { FinancingOfferEntity } from "../../services/src/financing/entities/financing-offer.entity";
-import { proposedFields } from "../../shared/financing-terms";
+
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { receivableIdOf } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { attestInvoices, termsOf } from "../support/acts";
-import { signTypedData, type ActTypedData } from "../../shared/client";
+import { type ActTypedData, proposedFields, signTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
 
 const DAY = 86_400;

@@ -28,7 +28,7 @@ import { DEFAULT_PARAMS, deployLedger, describeDeployment } from "../../scripts/
 import { ActsService } from "../../services/src/acts/acts.service";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { FINANCING_TYPES } from "../../shared/eip712";
-import { proposedFields, registrationHash } from "../../shared/financing-terms";
+import { registrationHash } from "../../shared/financing-terms";
 import { receivableIdHex } from "../../shared/ids";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
 import { CreditLineEntity, FinancingEntity } from "../../services/src/indexer/entities/projections.entity";
@@ -38,8 +38,8 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { attestInvoices, termsOf } from "../support/acts";
-import { signTypedData, type ActTypedData } from "../../shared/client";
-import { receivableIdOf } from "../../shared/ids";
+import { type ActTypedData, proposedFields, signTypedData } from "../../shared/client";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { ROLE_BITS } from "../../shared/roles";
 
 const DAY = 86_400;

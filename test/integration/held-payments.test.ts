@@ -18,8 +18,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { attestInvoices, termsOf } from "../support/acts";
 import { signTypedData } from "../../shared/client";
-import { receivableIdOf } from "../../shared/ids";
-
+import { receivableIdOf } from "../../shared/fingerprint";
 interface TypedData {
   domain: Record<string, unknown>;
   types: Record<string, TypedDataField[]>;

@@ -21,7 +21,7 @@ import { RegistrationNumberEntity } from "../../services/src/financing/entities/
 import { anyTerms, approvalAtLineTerms, registrationHash } from "../../shared/financing-terms";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { receivableIdOf } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "../support/acts";
 import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
 import { bearer, signIn } from "../support/auth";

@@ -22,8 +22,8 @@ import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, id as keccak
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { DEVELOPMENT_FINGERPRINT_SALT } from "../../services/src/config/env";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { invoiceFingerprint } from "../../shared/fingerprint";
-import { receivableIdOf } from "../../shared/ids";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+
 import { startDurableChain } from "../../scripts/platform/durable-chain";
 import { V1_TOKEN_ABI } from "../../scripts/lib/ledger-v1";
 import { v1Fingerprint } from "../../scripts/lib/v1-invoices";

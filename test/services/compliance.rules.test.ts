@@ -22,7 +22,8 @@ import {
 } from "../../services/src/compliance/rules/party.rules";
 import { evaluateRules, overallOf, type Rule, type RuleOutcome } from "../../services/src/compliance/rules/rule";
 import type { SanctionsMatch } from "../../services/src/compliance/sanctions/sanctions-screener";
-import { receivableIdHex, receivableIdOf } from "../../shared/ids";
+import { receivableIdHex } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 
 const DAY = 86_400_000;
 const NOW = new Date("2025-03-01T00:00:00Z");

@@ -22,7 +22,8 @@ import { openDatabase } from "../../services/src/database/data-source";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/indexer/entities/projections.entity";
 import { createTestDatabase, type TestDatabase } from "../support/app";
-import { receivableIdHex, receivableIdOf } from "../../shared/ids";
+import { receivableIdHex } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 
 const ROOT = join(__dirname, "..", "..");
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 /**
- * Invoice identity (services/src/receivables/fingerprint.ts): the exact ABI layout the ledger
+ * Invoice identity (shared/fingerprint.ts): the exact ABI layout the ledger
  * relies on, a table of look-alike invoice numbers (Latin/Cyrillic/Greek, combining marks,
  * compatibility forms, full width) that are one invoice or refused, tax ids that must be ASCII,
  * the id namespaces; and the due-date and amount parsers of the write DTOs.
@@ -7,8 +7,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { AbiCoder, keccak256, toBeHex } from "ethers";
-import { invoiceFingerprint, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, taxIdKey, type InvoiceIdentity } from "../../shared/fingerprint";
-import { childIdOf, receivableIdHex, receivableIdOf } from "../../shared/ids";
+import { childIdOf, invoiceFingerprint, type InvoiceIdentity, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, receivableIdOf, taxIdKey } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
 
 const SALT = "0x" + "11".repeat(32);

@@ -8,7 +8,7 @@
 import { MaxUint256, Wallet, id as keccakId, sha256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
 import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../shared/financing-terms";
-import { receivableIdOf } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 import { freshUscc } from "./entity-ids";

@@ -8,7 +8,7 @@
 import { MaxUint256, ZeroAddress, encodeBytes32String, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
 import { anyTerms, approvalAtLineTerms, registrationHash } from "../../shared/financing-terms";
 import type { TestEnv } from "./app";
-import { receivableIdOf } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 import { receivableIdHex } from "../../shared/ids";
 
@@ -38,7 +38,6 @@ export interface LedgerScenario {
   ids: Record<string, string>;
   lines: { line1: number; line2: number };
 }
-
 
 let counter = 0;
 

@@ -3,7 +3,7 @@
  * transfers, splits with lineage, financings with their registration and request terms, payments
  * with held and claimed ones, defaults and write-offs), every row located on the chain, and a
  * manifest with each file's row count and SHA-256 signed by the operator key (format and signed
- * bytes: export-pack-format.ts; schema: docs/EXPORT-PACK.md).
+ * bytes: shared/export-pack-format.ts; schema: docs/EXPORT-PACK.md).
  *
  * A period is resolved to a block range first (a time period through the chain's block times), and
  * every file is then a pure function of the indexed events in that range; so the manifest and the

@@ -34,8 +34,8 @@ import { APP_CONFIG, type AppConfig } from "../config/env";
 import { MemberEntity, ReceivableEntity } from "../indexer/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
-import { invoiceFingerprint, InvoiceIdentityError, taxIdKey } from "../../../shared/fingerprint";
-import { receivableIdHex, receivableIdOf } from "../../../shared/ids";
+import { invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
+import { receivableIdHex } from "../../../shared/ids";
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 

@@ -1,6 +1,6 @@
 /**
  * Financing request terms and approvals for contract tests, computed with the same arithmetic the
- * service uses (services/src/financing/financing-terms.ts), read from the chain's current state.
+ * service uses (shared/financing-terms.ts), read from the chain's current state.
  */
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import {

@@ -8,7 +8,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse, TypedDataField } from "ethers";
 import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../shared/eip712";
-import { receivableIdOf } from "../../../shared/ids";
+import { receivableIdOf } from "../../../shared/fingerprint";
 import { deployLedger, DEFAULT_PARAMS, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IReceivables } from "../../../typechain-types";
 import { ROLE_BITS } from "../../../shared/roles";

@@ -11,7 +11,8 @@
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
 import { getAddress, isAddress } from "ethers";
-import { receivableIdHex, receivableIdOf } from "../../../../shared/ids";
+import { receivableIdHex } from "../../../../shared/ids";
+import { receivableIdOf } from "../../../../shared/fingerprint";
 import { voucherTerm } from "../voucher-term";
 import { fail, pass, review, type Rule, type Verdict } from "./rule";
 
