@@ -11,6 +11,7 @@ import type { TestEnv } from "./app";
 import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 import { receivableIdHex } from "../../shared/ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 /** The movable-property financing registration number of the scenario's one financing. */
 export const SCENARIO_REGISTRATION = "0441202612040000001";
@@ -22,14 +23,14 @@ export type MemberName = "supplierA" | "supplierB" | "supplierC" | "buyer" | "bu
 export type CallerName = MemberName | "compliance" | "stranger";
 
 const ROLES: Record<MemberName, number> = {
-  supplierA: 1,
-  supplierB: 1,
-  supplierC: 1,
-  buyer: 2,
-  buyer2: 2,
-  financier: 4,
-  auditor: 8,
-  outsider: 1,
+  supplierA: ROLE_BITS.supplier,
+  supplierB: ROLE_BITS.supplier,
+  supplierC: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
+  buyer2: ROLE_BITS.buyer,
+  financier: ROLE_BITS.financier,
+  auditor: ROLE_BITS.auditor,
+  outsider: ROLE_BITS.supplier,
 };
 
 export interface LedgerScenario {
