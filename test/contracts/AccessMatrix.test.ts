@@ -19,11 +19,12 @@ import type { BaseContract, ContractTransactionResponse } from "ethers";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "../../scripts/lib/deploy-ledger";
 import { type Actors, DAY, GRACE_PERIOD, JURISDICTION_CN, type LedgerFixture, YEAR, acceptedReceivable, entityIdHash, ledgerFixture, lineTerms, makeInvoice, signAct, accept, rootId, tokenise, tokeniseBatch } from "./helpers/fixture";
-import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../shared/eip712";
+import { FINANCING_DOMAIN, FINANCING_TYPES, PERMIT_TYPES } from "../../shared/eip712";
 import type { RequestTerms } from "../../shared/financing-terms";
 import { approvalFor, requestTerms, requestedLine } from "./helpers/financing";
 import { LEDGER_MIGRATOR, R, v1Line, v1Receivable, type ImportFixture } from "./helpers/ledger-import";
 import { ROLE_BITS } from "../../shared/roles";
+import { permitDomainOf } from "../../shared/permit";
 
 type ActorName = keyof Actors;
 
@@ -310,21 +311,7 @@ const tokenRows: AnyRow[] = [
     fn: "SettlementToken.permit",
     setup: async (f) => {
       const deadline = BigInt(await time.latest()) + DAY;
-      const domain = {
-        name: await f.token.name(),
-        version: "1",
-        chainId: (await ethers.provider.getNetwork()).chainId,
-        verifyingContract: await f.token.getAddress(),
-      };
-      const types = {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      };
+      const domain = await permitDomainOf(f.token);
       const value = {
         owner: f.buyer.address,
         spender: f.supplier.address,
@@ -332,7 +319,7 @@ const tokenRows: AnyRow[] = [
         nonce: await f.token.nonces(f.buyer.address),
         deadline,
       };
-      const sig = ethers.Signature.from(await f.buyer.signTypedData(domain, types, value));
+      const sig = ethers.Signature.from(await f.buyer.signTypedData(domain, PERMIT_TYPES, value));
       return { f, deadline, v: sig.v, r: sig.r, s: sig.s };
     },
     call: ({ f, deadline, v, r, s }, who) =>
