@@ -30,7 +30,7 @@ import {
   RECEIVABLES_TYPES,
   type FinancingAct,
   type ReceivablesAct,
-} from "../services/src/chain/eip712-types";
+} from "../shared/eip712";
 import {
   anyTerms,
   approvalAtLineTerms,
@@ -38,16 +38,16 @@ import {
   requestTermsFromQuote,
   type ApprovalTerms,
   type RequestTerms,
-} from "../services/src/financing/financing-terms";
+} from "../shared/financing-terms";
 import { BaselineERC20__factory, BaselineERC721__factory } from "../typechain-types";
 import type { BaselineERC20, BaselineERC721, IReceivables } from "../typechain-types";
-import { receivableIdOf } from "../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../shared/fingerprint";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "./lib/deploy-ledger";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "./lib/bench-doc";
+import { ROLE_BITS } from "../shared/roles";
 
 // ------------------------------------------------------------------ constants
 
-const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4 } as const;
 const DAY = 24n * 3600n;
 const YEAR = 365n * DAY;
 const JURISDICTION_CN = "0x434e";
@@ -289,11 +289,11 @@ async function buildBase(): Promise<Base> {
 
   const kycExpiry = now() + 2n * YEAR;
   const members: Array<[Signer, number]> = [
-    [buyer, ROLE.BUYER],
-    [supplier, ROLE.SUPPLIER],
-    [newSupplier, ROLE.SUPPLIER],
-    [financier, ROLE.FINANCIER],
-    [newFinancier, ROLE.FINANCIER],
+    [buyer, ROLE_BITS.buyer],
+    [supplier, ROLE_BITS.supplier],
+    [newSupplier, ROLE_BITS.supplier],
+    [financier, ROLE_BITS.financier],
+    [newFinancier, ROLE_BITS.financier],
   ];
   for (const [who, roles] of members) {
     await (await registry.connect(operator).register(who.address, roles, kycExpiry, JURISDICTION_CN, word())).wait();
@@ -892,7 +892,7 @@ async function measureOnboardingAndTokenising(): Promise<Row[]> {
       async ({ account, kyc, entity }) => [
         await record(
           "register",
-          registry.connect(B.operator).register(account, ROLE.SUPPLIER | ROLE.BUYER, kyc, JURISDICTION_CN, entity),
+          registry.connect(B.operator).register(account, ROLE_BITS.supplier | ROLE_BITS.buyer, kyc, JURISDICTION_CN, entity),
         ),
       ],
       undefined,

@@ -21,8 +21,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Table from "cli-table3";
-import { Signature, Wallet, id, type HDNodeWallet, type TypedDataField } from "ethers";
-import { proposedFields } from "../services/src/financing/financing-terms";
+import { Signature, Wallet, id, type HDNodeWallet } from "ethers";
+import { ApiClient, ApiError, login, problemMessage, signedBody, signTypedData, type TypedData } from "../shared/client";
+import { fenToYuan } from "../shared/money";
 
 // ---------------------------------------------------------------- arguments
 
@@ -88,30 +89,15 @@ interface Reply {
   body: Record<string, unknown> & { message?: unknown };
 }
 
+const api = new ApiClient(BASE);
+
 async function http(method: "GET" | "POST", path: string, opts: { token?: string; json?: unknown; form?: FormData; key?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.key) headers["idempotency-key"] = opts.key;
-  let body: string | FormData | undefined;
-  if (opts.json !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(opts.json);
-  } else if (opts.form) body = opts.form;
-  const res = await fetch(`${BASE}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: Reply["body"];
-  try {
-    parsed = text ? (JSON.parse(text) as Reply["body"]) : {};
-  } catch {
-    parsed = { message: text };
-  }
-  return { status: res.status, body: parsed };
+  const r = await api.request<Reply["body"] | string | null>(method, path, { token: opts.token, body: opts.json, form: opts.form, idempotencyKey: opts.key });
+  const body = r.body === null ? {} : typeof r.body === "string" ? { message: r.body } : r.body;
+  return { status: r.status, body };
 }
 
-function messageOf(r: Reply): string {
-  const m = r.body.message;
-  return Array.isArray(m) ? m.join("; ") : typeof m === "string" ? m : JSON.stringify(r.body);
-}
+const messageOf = (r: Reply) => problemMessage(r.body, r.status);
 
 function expectStatus(r: Reply, expected: number, what: string): Reply["body"] {
   if (r.status !== expected) throw new Error(`${what}: HTTP ${r.status} (expected ${expected}): ${messageOf(r)}`);
@@ -133,31 +119,20 @@ interface Party {
 }
 
 async function signIn(wallet: Key): Promise<string> {
-  const ch = expectStatus(await http("POST", "/auth/challenge", { json: { address: wallet.address } }), 201, "sign-in challenge");
-  const signature = await wallet.signMessage(String(ch.message));
-  const login = expectStatus(await http("POST", "/auth/login", { json: { message: ch.message, signature } }), 200, "sign-in");
-  return String(login.accessToken);
-}
-
-interface TypedData {
-  domain: Record<string, unknown>;
-  types: Record<string, TypedDataField[]>;
-  primaryType: string;
-  message: Record<string, unknown>;
-}
-
-function signTyped(wallet: Key, td: TypedData): Promise<string> {
-  const types = { ...td.types };
-  delete types.EIP712Domain;
-  return wallet.signTypedData(td.domain, types, td.message);
+  try {
+    return (await login(api, wallet)).accessToken;
+  } catch (e) {
+    if (e instanceof ApiError) throw new Error(`sign-in: HTTP ${e.status}: ${problemMessage(e.body, e.status)}`);
+    throw e;
+  }
 }
 
 /** A signed act: typed data from the API, signed locally, posted back; waits until confirmed. */
 async function act(p: Party, path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const draft = expectStatus(await http("POST", path, { token: p.token, json: body }), 200, `${path} (typed data)`);
   const td = draft.typedData as TypedData;
-  const signature = await signTyped(p.wallet, td);
-  const signed = { ...proposedFields(td.primaryType, td.message), ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
+  const signature = await signTypedData(p.wallet, td);
+  const signed = signedBody(body, td, signature);
   const res = expectStatus(
     await http("POST", `${path}?wait=true`, { token: p.token, json: signed, key: `demo-${id(`${p.wallet.address} ${String(td.domain.verifyingContract)} ${String(td.message.nonce)}`).slice(2, 34)}` }),
     202,
@@ -173,10 +148,10 @@ async function refused(p: Party, path: string, body: Record<string, unknown>): P
   if (draft.status >= 400 && draft.status < 500) return `HTTP ${draft.status}: ${messageOf(draft)}`;
   if (draft.status !== 200) throw new Error(`${path}: expected a refusal, got HTTP ${draft.status}: ${messageOf(draft)}`);
   const td = draft.body.typedData as TypedData;
-  const signature = await signTyped(p.wallet, td);
+  const signature = await signTypedData(p.wallet, td);
   const res = await http("POST", `${path}?wait=true`, {
     token: p.token,
-    json: { ...proposedFields(td.primaryType, td.message), ...body, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature },
+    json: signedBody(body, td, signature),
   });
   if (res.status >= 400 && res.status < 500) return `HTTP ${res.status}: ${messageOf(res)}`;
   if (res.status === 202 && res.body.status === "failed") return `failed on-chain: ${String(res.body.failureReason)}`;
@@ -186,7 +161,7 @@ async function refused(p: Party, path: string, body: Record<string, unknown>): P
 async function permit(p: Party, spender: "Receivables" | "Financing", value: bigint): Promise<string> {
   const draft = expectStatus(await http("POST", "/settlement/permits", { token: p.token, json: { spender, value: value.toString() } }), 200, "permit (typed data)");
   const td = draft.typedData as TypedData;
-  const sig = Signature.from(await signTyped(p.wallet, td));
+  const sig = Signature.from(await signTypedData(p.wallet, td));
   const res = expectStatus(
     await http("POST", "/settlement/permits?wait=true", {
       token: p.token,
@@ -213,11 +188,8 @@ function randomUscc(): string {
   return body + USCC_ALPHABET[c === 31 ? 0 : c];
 }
 
-/** Fen as yuan for people: 100000000 -> "1,000,000.00". */
-function yuan(fen: bigint): string {
-  const s = (fen / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${s}.${(fen % 100n).toString().padStart(2, "0")} yuan`;
-}
+/** Fen as yuan for people: 100000000 -> "1,000,000.00 yuan". */
+const yuan = (fen: bigint) => `${fenToYuan(fen)} yuan`;
 
 async function loadOfficer(): Promise<Key> {
   const file = join(KEYS_DIR, "officer.json");

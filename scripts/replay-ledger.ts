@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ZeroAddress, getAddress, parseEther } from "ethers";
 import { writeKeystore } from "../services/src/chain/keys";
-import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../services/src/audit/ledger-export-format";
+import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../shared/ledger-export-format";
 import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
 import { chunks, creditLineFields, handles, importedCreditLine, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";

@@ -13,9 +13,7 @@ import type { TestEnv } from "../../test/support/app";
 import { attestInvoices } from "../../test/support/acts";
 import { makeUscc } from "../../test/support/entity-ids";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-
-export const SUPPLIER = 1;
-export const BUYER = 2;
+import { ROLE_BITS } from "../../shared/roles";
 
 /** `--name value` and `--flag` pairs of argv; values stay strings. */
 export function parseFlags(argv: string[]): Map<string, string> {
@@ -137,7 +135,7 @@ export async function makeParticipants(env: TestEnv, suppliers: number): Promise
     ws.push(...(await Promise.all(Array.from({ length: Math.min(4, suppliers - i) }, () => env.chain.fundedWallet()))));
   }
   const buyer = await env.chain.fundedWallet();
-  await registerMembers(env, [...ws.map((w) => ({ address: w.address, roles: SUPPLIER })), { address: buyer.address, roles: BUYER }]);
+  await registerMembers(env, [...ws.map((w) => ({ address: w.address, roles: ROLE_BITS.supplier })), { address: buyer.address, roles: ROLE_BITS.buyer }]);
   return { suppliers: ws, buyer };
 }
 

@@ -18,7 +18,8 @@ import { startChain, type TestChain } from "../../test/support/chain";
 import { cleanupEnv, prepareEnv, usePostgres, type TestEnv } from "../../test/support/app";
 import { signIn } from "../../test/support/auth";
 import { spawnService, type ServiceProcess } from "../../test/support/process";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import {
   commandLine,
   machineBusy,
@@ -34,13 +35,12 @@ import {
   presign,
   registerMembers,
   sendRawConcurrently,
-  SUPPLIER,
-  BUYER,
   waitReceipts,
   attest,
   benchTaxId,
 } from "./common";
-import { signTypedData, type ActTypedData } from "../../test/support/acts";
+import { ApiClient, signTypedData, type ActTypedData } from "../../shared/client";
+import { ROLE_BITS } from "../../shared/roles";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
@@ -92,15 +92,6 @@ const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY_MS).t
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (s: string) => "0x" + createHash("sha256").update(s).digest("hex");
 
-async function http(method: "GET" | "POST", url: string, token: string, body?: unknown): Promise<{ status: number; body: Body }> {
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Body) : {} };
-}
 
 export async function benchE2e(flags: Map<string, string>): Promise<void> {
   const nSingle = intFlag(flags, "invoices", 500);
@@ -120,7 +111,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       suppliers.push(...(await Promise.all(Array.from({ length: Math.min(4, nClients - i) }, () => chain.fundedWallet()))));
     }
     const buyer = Wallet.createRandom();
-    await registerMembers(env, [...suppliers.map((w) => ({ address: w.address, roles: SUPPLIER })), { address: buyer.address, roles: BUYER }]);
+    await registerMembers(env, [...suppliers.map((w) => ({ address: w.address, roles: ROLE_BITS.supplier })), { address: buyer.address, roles: ROLE_BITS.buyer }]);
 
     // --cpu-prof DIR: the service process writes a V8 CPU profile there when it exits.
     const profDir = flags.get("cpu-prof");
@@ -152,7 +143,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       };
     };
     const fingerprint = (b: Body) =>
-      idHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
+      receivableIdHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
 
     const results: Record<string, ModeResult> = {};
     // Single mode through the API, then direct; batch mode the same.
@@ -212,6 +203,7 @@ async function httpRun(
   chain: TestChain,
   relayer: string,
 ): Promise<ModeResult> {
+  const api = new ApiClient(url);
   const acts: Body[][] = [];
   for (let made = 0; made < total; made += per) acts.push(Array.from({ length: Math.min(per, total - made) }, makeInvoice));
   const perClient: Body[][][] = clients.map(() => []);
@@ -232,13 +224,13 @@ async function httpRun(
         const path = per === 1 ? "/receivables" : "/receivables/batch";
         const body: Body = per === 1 ? invoices[0] : { invoices };
         const a0 = nowSeconds();
-        const first = await http("POST", url + path, c.token, body);
+        const first = await api.request<Body>("POST", path, { token: c.token, body });
         if (first.status !== 200) throw new Error(`unsigned ${path}: ${first.status} ${JSON.stringify(first.body)}`);
         const td = first.body.typedData as TypedData;
         const a1 = nowSeconds();
         const signed = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await signTypedData(c.key, td) };
         const a2 = nowSeconds();
-        const res = await http("POST", url + path, c.token, signed);
+        const res = await api.request<Body>("POST", path, { token: c.token, body: signed });
         phases.unsigned += a1 - a0;
         phases.sign += a2 - a1;
         phases.signed += nowSeconds() - a2;
@@ -249,7 +241,7 @@ async function httpRun(
       for (const s of submitted) {
         const probe = s.ids[s.ids.length - 1];
         for (let i = 0; ; i++) {
-          const r = await http("GET", `${url}/receivables/${probe}`, c.token);
+          const r = await api.request<Body>("GET", `/receivables/${probe}`, { token: c.token });
           if (r.status === 200) break;
           if (r.status !== 404) throw new Error(`GET /receivables/${probe}: ${r.status} ${JSON.stringify(r.body)}`);
           if (i > 6_000) throw new Error(`receivable ${probe} not visible after 10 minutes`);
@@ -265,7 +257,7 @@ async function httpRun(
   const all = acts.flatMap((a, i) => a.map((b) => ({ id: fingerprint(b), token: clients[i % clients.length].token })));
   let missing = 0;
   for (let i = 0; i < all.length; i += 50) {
-    const rs = await Promise.all(all.slice(i, i + 50).map((x) => http("GET", `${url}/receivables/${x.id}`, x.token)));
+    const rs = await Promise.all(all.slice(i, i + 50).map((x) => api.request("GET", `/receivables/${x.id}`, { token: x.token })));
     missing += rs.filter((r) => r.status !== 200).length;
   }
   if (missing) throw new Error(`${missing} receivables not visible at the end of the run`);

@@ -18,6 +18,7 @@
  * Every view is read at the snapshot block, so the snapshot is one consistent state.
  */
 import { Contract, Interface, type Log, type Provider } from "ethers";
+import { receivableIdHex } from "../../shared/ids";
 
 export const V1_REGISTRY_ABI = [
   "event MemberRegistered(address indexed account, uint8 roles, uint48 kycExpiry, bytes2 jurisdiction, bytes32 indexed entityIdHash)",
@@ -154,7 +155,6 @@ export interface V1Snapshot {
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const orNull = (a: string) => (a === ZERO ? null : a);
-export const idHex = (v: bigint | string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
 
 async function logsOf(provider: Provider, address: string, iface: Interface, event: string, from: number, to: number): Promise<Log[]> {
   const topic = iface.getEvent(event)!.topicHash;
@@ -251,8 +251,8 @@ export async function readV1Snapshot(provider: Provider, addresses: V1Addresses,
     const v = await receivables.receivable(r.id, at);
     const parentId = BigInt(v.parentId as bigint);
     return {
-      id: idHex(r.id),
-      parentId: parentId === 0n ? null : idHex(parentId),
+      id: receivableIdHex(r.id),
+      parentId: parentId === 0n ? null : receivableIdHex(parentId),
       seller: r.seller,
       debtor: v.debtor as string,
       holder: orNull(v.holder as string),
@@ -309,7 +309,7 @@ export async function readV1Snapshot(provider: Provider, addresses: V1Addresses,
     const a = status === "active" || status === "repaid" || status === "written_off" ? approval.get(rid) : undefined;
     const lineId = Number(v.lineId);
     return {
-      receivableId: idHex(rid),
+      receivableId: receivableIdHex(rid),
       lineId,
       supplier: v.supplier as string,
       financier: financierOf.get(lineId)!,

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { AbiCoder, keccak256 } from "ethers";
-import { invoiceFingerprint, normaliseInvoiceKey } from "../../services/src/receivables/fingerprint";
+import { invoiceFingerprint, normaliseInvoiceKey } from "../../shared/fingerprint";
 
 /** Version 1's fingerprint (commit b7d8acc, services/src/receivables/fingerprint.ts), which was also its receivable id. */
 export function v1Fingerprint(

@@ -1,6 +1,6 @@
 /** Pure parts of the CLI: yuan <-> fen, the invoice CSV row checks, the lineage tree. */
 import { expect } from "chai";
-import { amountArg, fenToYuan, parseFen, yuanToFen } from "../../cli/src/lib/money";
+import { amountArg, fenToYuan, parseFen, yuanToFen } from "../../shared/money";
 import { canonicalColumn, checkInvoiceFile, checkInvoiceRow, missingColumns, parseDay, type BadRow, type ValidRow } from "../../cli/src/lib/invoice-csv";
 import { renderTree, type LineageNode } from "../../cli/src/commands/audit";
 

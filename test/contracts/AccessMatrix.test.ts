@@ -18,29 +18,13 @@ import { ethers } from "hardhat";
 import type { BaseContract, ContractTransactionResponse } from "ethers";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "../../scripts/lib/deploy-ledger";
-import {
-  type Actors,
-  DAY,
-  GRACE_PERIOD,
-  JURISDICTION_CN,
-  type LedgerFixture,
-  ROLE,
-  YEAR,
-  acceptedReceivable,
-  entityIdHash,
-  ledgerFixture,
-  lineTerms,
-  makeInvoice,
-  signAct,
-  accept,
-  rootId,
-  tokenise,
-  tokeniseBatch,
-} from "./helpers/fixture";
-import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
-import type { RequestTerms } from "../../services/src/financing/financing-terms";
+import { type Actors, DAY, GRACE_PERIOD, JURISDICTION_CN, type LedgerFixture, YEAR, acceptedReceivable, entityIdHash, ledgerFixture, lineTerms, makeInvoice, signAct, accept, rootId, tokenise, tokeniseBatch } from "./helpers/fixture";
+import { FINANCING_DOMAIN, FINANCING_TYPES, PERMIT_TYPES } from "../../shared/eip712";
+import type { RequestTerms } from "../../shared/financing-terms";
 import { approvalFor, requestTerms, requestedLine } from "./helpers/financing";
 import { LEDGER_MIGRATOR, R, v1Line, v1Receivable, type ImportFixture } from "./helpers/ledger-import";
+import { ROLE_BITS } from "../../shared/roles";
+import { permitDomainOf } from "../../shared/permit";
 
 type ActorName = keyof Actors;
 
@@ -186,7 +170,7 @@ const registryRows: AnyRow[] = [
       expiry: BigInt(await time.latest()) + YEAR,
     }),
     call: ({ f, account, expiry }, who) =>
-      f.registry.connect(who).register(account, ROLE.SUPPLIER, expiry, JURISDICTION_CN, entityIdHash(account)),
+      f.registry.connect(who).register(account, ROLE_BITS.supplier, expiry, JURISDICTION_CN, entityIdHash(account)),
     callers: ["operator"],
     refusal: ({ f }, who) => refused(f.registry, "AccessControlUnauthorizedAccount", who.address, ONBOARDING_OPERATOR),
   }),
@@ -196,7 +180,7 @@ const registryRows: AnyRow[] = [
     call: ({ f }, who) =>
       f.registry
         .connect(who)
-        .update(f.supplier.address, ROLE.SUPPLIER | ROLE.BUYER, JURISDICTION_CN, entityIdHash("new entity")),
+        .update(f.supplier.address, ROLE_BITS.supplier | ROLE_BITS.buyer, JURISDICTION_CN, entityIdHash("new entity")),
     callers: ["operator"],
     refusal: ({ f }, who) => refused(f.registry, "AccessControlUnauthorizedAccount", who.address, ONBOARDING_OPERATOR),
   }),
@@ -327,21 +311,7 @@ const tokenRows: AnyRow[] = [
     fn: "SettlementToken.permit",
     setup: async (f) => {
       const deadline = BigInt(await time.latest()) + DAY;
-      const domain = {
-        name: await f.token.name(),
-        version: "1",
-        chainId: (await ethers.provider.getNetwork()).chainId,
-        verifyingContract: await f.token.getAddress(),
-      };
-      const types = {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      };
+      const domain = await permitDomainOf(f.token);
       const value = {
         owner: f.buyer.address,
         spender: f.supplier.address,
@@ -349,7 +319,7 @@ const tokenRows: AnyRow[] = [
         nonce: await f.token.nonces(f.buyer.address),
         deadline,
       };
-      const sig = ethers.Signature.from(await f.buyer.signTypedData(domain, types, value));
+      const sig = ethers.Signature.from(await f.buyer.signTypedData(domain, PERMIT_TYPES, value));
       return { f, deadline, v: sig.v, r: sig.r, s: sig.s };
     },
     call: ({ f, deadline, v, r, s }, who) =>
@@ -395,14 +365,14 @@ const receivablesRows: AnyRow[] = [
     setup: async (f) => ({ f, invoice: await makeInvoice(f.buyer.address) }),
     call: ({ f, invoice }, who) => tokenise(f, who, invoice),
     callers: SUPPLIERS,
-    refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE.SUPPLIER),
+    refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE_BITS.supplier),
   }),
   row<Ctx & { invoices: Awaited<ReturnType<typeof makeInvoice>>[] }>({
     fn: "Receivables.tokeniseBatch",
     setup: async (f) => ({ f, invoices: [await makeInvoice(f.buyer.address), await makeInvoice(f.buyer.address)] }),
     call: ({ f, invoices }, who) => tokeniseBatch(f, who, invoices),
     callers: SUPPLIERS,
-    refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE.SUPPLIER),
+    refusal: ({ f }, who) => refused(f.receivables, "ReceivableUnverifiedParty", who.address, ROLE_BITS.supplier),
   }),
   row<IdCtx>({
     fn: "Receivables.accept",
@@ -668,7 +638,7 @@ const financingRows: AnyRow[] = [
     setup: async (f) => ({ f, terms: await lineTerms() }),
     call: ({ f, terms }, who) => f.financing.connect(who).openCreditLine(f.buyer.address, f.supplier.address, terms),
     callers: ["financier", "financier2"],
-    refusal: ({ f }, who) => refused(f.financing, "FinancingUnverifiedParty", who.address, ROLE.FINANCIER),
+    refusal: ({ f }, who) => refused(f.financing, "FinancingUnverifiedParty", who.address, ROLE_BITS.financier),
   }),
   row<LineCtx & { terms: Awaited<ReturnType<typeof lineTerms>> }>({
     fn: "Financing.updateCreditLine",
@@ -692,7 +662,7 @@ const financingRows: AnyRow[] = [
     refusal: ({ f, id }, who, name) =>
       SUPPLIERS.includes(name)
         ? refused(f.financing, "FinancingNotHolder", id, who.address)
-        : refused(f.financing, "FinancingUnverifiedParty", who.address, ROLE.SUPPLIER),
+        : refused(f.financing, "FinancingUnverifiedParty", who.address, ROLE_BITS.supplier),
   }),
   row<LineCtx>({
     fn: "Financing.approveFinancing",
@@ -809,7 +779,7 @@ const importRows: AnyRow[] = [
       const kycExpiry = BigInt(await time.latest()) + YEAR;
       return target.registry
         .connect(who)
-        .importMembers([{ account, roles: ROLE.SUPPLIER, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) }]);
+        .importMembers([{ account, roles: ROLE_BITS.supplier, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) }]);
     },
     callers: [MIGRATOR],
     refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.registry)(ctx, who),

@@ -7,24 +7,11 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import {
-  acceptedReceivable,
-  DAY,
-  FUNDING,
-  GRACE_PERIOD,
-  ledgerFixture,
-  lineTerms,
-  signAct,
-  makeInvoice,
-  ROLE,
-  YEAR,
-  type LedgerFixture,
-  rootId,
-  tokenise,
-} from "./helpers/fixture";
-import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../services/src/chain/eip712-types";
-import { quoteFinancing } from "../../services/src/financing/financing-terms";
+import { acceptedReceivable, DAY, FUNDING, GRACE_PERIOD, ledgerFixture, lineTerms, signAct, makeInvoice, YEAR, type LedgerFixture, rootId, tokenise } from "./helpers/fixture";
+import { FINANCING_DOMAIN, FINANCING_TYPES } from "../../shared/eip712";
+import { quoteFinancing } from "../../shared/financing-terms";
 import { approvalFor, REGISTRATION, requestTerms, requestedLine } from "./helpers/financing";
+import { ROLE_BITS } from "../../shared/roles";
 
 /** IFinancing.Status */
 const FS = { None: 0n, Requested: 1n, Rejected: 2n, Active: 3n, Repaid: 4n, WrittenOff: 5n, Withdrawn: 6n } as const;
@@ -184,7 +171,7 @@ describe("Financing", function () {
           const caller = f[who];
           await expect(f.financing.connect(caller).openCreditLine(f.buyer.address, f.supplier.address, await lineTerms()))
             .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-            .withArgs(caller.address, ROLE.FINANCIER);
+            .withArgs(caller.address, ROLE_BITS.financier);
           expect(await f.financing.creditLineCount()).to.equal(0n);
         });
       }
@@ -194,7 +181,7 @@ describe("Financing", function () {
         await f.registry.connect(f.officer).suspend(f.financier2.address, REASON);
         await expect(f.financing.connect(f.financier2).openCreditLine(f.buyer.address, f.supplier.address, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.financier2.address, ROLE.FINANCIER);
+          .withArgs(f.financier2.address, ROLE_BITS.financier);
         expect(await f.financing.creditLineCount()).to.equal(0n);
       });
     });
@@ -228,14 +215,14 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         await expect(f.financing.connect(f.financier).openCreditLine(f.supplier.address, ethers.ZeroAddress, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.BUYER);
+          .withArgs(f.supplier.address, ROLE_BITS.buyer);
       });
 
       it("reverts when the debtor is not a member", async function () {
         const f = await loadFixture(ledgerFixture);
         await expect(f.financing.connect(f.financier).openCreditLine(f.outsider.address, f.supplier.address, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.outsider.address, ROLE.BUYER);
+          .withArgs(f.outsider.address, ROLE_BITS.buyer);
       });
 
       it("reverts when the debtor is a suspended buyer", async function () {
@@ -243,21 +230,21 @@ describe("Financing", function () {
         await f.registry.connect(f.officer).suspend(f.buyer.address, REASON);
         await expect(f.financing.connect(f.financier).openCreditLine(f.buyer.address, ethers.ZeroAddress, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.BUYER);
+          .withArgs(f.buyer.address, ROLE_BITS.buyer);
       });
 
       it("reverts when the supplier is not a supplier", async function () {
         const f = await loadFixture(ledgerFixture);
         await expect(f.financing.connect(f.financier).openCreditLine(f.buyer.address, f.buyer.address, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.SUPPLIER);
+          .withArgs(f.buyer.address, ROLE_BITS.supplier);
       });
 
       it("reverts when the supplier is not a member", async function () {
         const f = await loadFixture(ledgerFixture);
         await expect(f.financing.connect(f.financier).openCreditLine(ethers.ZeroAddress, f.outsider.address, await lineTerms()))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.outsider.address, ROLE.SUPPLIER);
+          .withArgs(f.outsider.address, ROLE_BITS.supplier);
         expect(await f.financing.creditLineCount()).to.equal(0n);
       });
     });
@@ -554,7 +541,7 @@ describe("Financing", function () {
         const id = await acceptedReceivable(f);
         await expect(f.financing.connect(f.financier2).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.financier2.address, ROLE.SUPPLIER);
+          .withArgs(f.financier2.address, ROLE_BITS.supplier);
       });
 
       it("reverts for the holder once suspended", async function () {
@@ -564,7 +551,7 @@ describe("Financing", function () {
         await f.registry.connect(f.officer).suspend(f.supplier.address, REASON);
         await expect(f.financing.connect(f.supplier).requestFinancing(id, await requestTerms(lineId)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.SUPPLIER);
+          .withArgs(f.supplier.address, ROLE_BITS.supplier);
         expect((await f.financing.financing(id)).status).to.equal(FS.None);
       });
     });
@@ -849,7 +836,7 @@ describe("Financing", function () {
         await f.registry.connect(f.officer).suspend(f.supplier.address, REASON);
         await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.SUPPLIER);
+          .withArgs(f.supplier.address, ROLE_BITS.supplier);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
       });
     });
@@ -862,7 +849,7 @@ describe("Financing", function () {
         await f.registry.connect(f.officer).suspend(f.financier.address, REASON);
         await expect(f.financing.connect(f.financier).approveFinancing(id, await approvalFor(f, id)))
           .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-          .withArgs(f.financier.address, ROLE.FINANCIER);
+          .withArgs(f.financier.address, ROLE_BITS.financier);
         expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
       });
     });
@@ -1298,7 +1285,7 @@ describe("Financing", function () {
       await ctx.f.registry.connect(ctx.f.officer).suspend(ctx.f.financier.address, REASON);
       return ctx;
     }
-    const unverified = (f: LedgerFixture) => [f.financier.address, ROLE.FINANCIER] as const;
+    const unverified = (f: LedgerFixture) => [f.financier.address, ROLE_BITS.financier] as const;
 
     it("reverts updateCreditLine with FinancingUnverifiedParty(financier, FINANCIER)", async function () {
       const f = await loadFixture(ledgerFixture);
@@ -1356,7 +1343,7 @@ describe("Financing", function () {
       await f.registry.connect(f.officer).suspend(f.buyer.address, REASON);
       await expect(f.financing.connect(f.financier).approveFinancing(id, approval))
         .to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty")
-        .withArgs(f.buyer.address, ROLE.BUYER);
+        .withArgs(f.buyer.address, ROLE_BITS.buyer);
       expect(await f.receivables.ownerOf(id)).to.equal(f.supplier.address);
       expect(await f.token.balanceOf(f.supplier.address)).to.equal(0n);
     });
@@ -1552,7 +1539,7 @@ describe("Financing", function () {
         const f = await loadFixture(ledgerFixture);
         const { relay } = await offerAndApproval(f);
         await f.registry.connect(f.officer).suspend(f.financier.address, ethers.encodeBytes32String("review"));
-        await expect(relay()).to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty").withArgs(f.financier.address, ROLE.FINANCIER);
+        await expect(relay()).to.be.revertedWithCustomError(f.financing, "FinancingUnverifiedParty").withArgs(f.financier.address, ROLE_BITS.financier);
       });
     });
 

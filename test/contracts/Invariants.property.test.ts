@@ -47,8 +47,8 @@ import {
   FINANCING_TYPES,
   RECEIVABLES_DOMAIN,
   RECEIVABLES_TYPES,
-} from "../../services/src/chain/eip712-types";
-import { childIdOf } from "../../services/src/receivables/fingerprint";
+} from "../../shared/eip712";
+import { childIdOf } from "../../shared/fingerprint";
 import {
   type Actors,
   acceptedReceivable,
@@ -64,7 +64,7 @@ import {
   attest,
   tokenise,
 } from "./helpers/fixture";
-import { quoteFinancing } from "../../services/src/financing/financing-terms";
+import { quoteFinancing } from "../../shared/financing-terms";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
 
 // ---------------------------------------------------------------- constants and fixture
@@ -414,7 +414,6 @@ function credit(m: Model, account: string, delta: bigint): void {
   if (next < 0n) throw new Error(`model balance of ${account} would go negative`);
   m.balances.set(account, next);
 }
-
 
 /** Picks a receivable, counting back from the newest (`pick` 0 is the newest). When `prefer`,
  * among those the first of `fits` that any receivable satisfies accepts (most specific first);

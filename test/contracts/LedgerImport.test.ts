@@ -9,8 +9,8 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
-import { childIdOf, receivableIdOf } from "../../services/src/receivables/fingerprint";
-import { DAY, GRACE_PERIOD, JURISDICTION_CN, ROLE, YEAR, entityIdHash, ledgerFixture, makeInvoice, tokenise } from "./helpers/fixture";
+import { childIdOf, receivableIdOf } from "../../shared/fingerprint";
+import { DAY, GRACE_PERIOD, JURISDICTION_CN, YEAR, entityIdHash, ledgerFixture, makeInvoice, tokenise } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
 import {
   F,
@@ -28,6 +28,7 @@ import {
   type ImportFixture,
   type ImportedReceivable,
 } from "./helpers/ledger-import";
+import { ROLE_BITS } from "../../shared/roles";
 
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const U64_MAX = 2n ** 64n - 1n;
@@ -200,8 +201,8 @@ describe("Ledger import (version 1 into version 2)", function () {
       const now = BigInt(await time.latest());
       const members = [
         ...(await activeMembers(f)).slice(0, 2),
-        { account: f.buyer.address, roles: ROLE.BUYER | ROLE.SUPPLIER, status: 2, kycExpiry: now + YEAR, jurisdiction: "0x484b", entityIdHash: entityIdHash("b") },
-        { account: f.financier.address, roles: ROLE.FINANCIER, status: 1, kycExpiry: now - DAY, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash("f") },
+        { account: f.buyer.address, roles: ROLE_BITS.buyer | ROLE_BITS.supplier, status: 2, kycExpiry: now + YEAR, jurisdiction: "0x484b", entityIdHash: entityIdHash("b") },
+        { account: f.financier.address, roles: ROLE_BITS.financier, status: 1, kycExpiry: now - DAY, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash("f") },
       ];
       const tx = f.registry.connect(f.migrator).importMembers(members);
       await expect(tx)
@@ -217,14 +218,14 @@ describe("Ledger import (version 1 into version 2)", function () {
           m.entityIdHash,
         ]);
       }
-      expect(await f.registry.isVerified(f.supplier.address, ROLE.SUPPLIER)).to.equal(true);
-      expect(await f.registry.isVerified(f.buyer.address, ROLE.BUYER)).to.equal(false);
+      expect(await f.registry.isVerified(f.supplier.address, ROLE_BITS.supplier)).to.equal(true);
+      expect(await f.registry.isVerified(f.buyer.address, ROLE_BITS.buyer)).to.equal(false);
       expect(await f.registry.isActiveMember(f.financier.address)).to.equal(false);
       // The compliance officer carries on from there.
       await f.registry.connect(f.officer).reinstate(f.buyer.address);
       await f.registry.connect(f.officer).renewKyc(f.financier.address, now + YEAR);
-      expect(await f.registry.isVerified(f.buyer.address, ROLE.BUYER)).to.equal(true);
-      expect(await f.registry.isVerified(f.financier.address, ROLE.FINANCIER)).to.equal(true);
+      expect(await f.registry.isVerified(f.buyer.address, ROLE_BITS.buyer)).to.equal(true);
+      expect(await f.registry.isVerified(f.financier.address, ROLE_BITS.financier)).to.equal(true);
     });
 
     it("refuses malformed and duplicate members with their fault", async function () {
@@ -532,7 +533,7 @@ describe("Ledger import (version 1 into version 2)", function () {
         "member",
         await receiptOf(
           f.registry.connect(f.migrator).importMembers(
-            accounts.map((account) => ({ account, roles: ROLE.SUPPLIER, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) })),
+            accounts.map((account) => ({ account, roles: ROLE_BITS.supplier, status: 1, kycExpiry, jurisdiction: JURISDICTION_CN, entityIdHash: entityIdHash(account) })),
           ),
         ),
       );

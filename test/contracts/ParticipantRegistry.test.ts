@@ -9,13 +9,14 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ParticipantRegistry } from "../../typechain-types";
-import { entityIdHash, JURISDICTION_CN, ledgerFixture, ROLE, YEAR } from "./helpers/fixture";
+import { entityIdHash, JURISDICTION_CN, ledgerFixture, YEAR } from "./helpers/fixture";
+import { ROLE_BITS } from "../../shared/roles";
 
 const ONBOARDING_OPERATOR = ethers.id("ONBOARDING_OPERATOR");
 const COMPLIANCE_OFFICER = ethers.id("COMPLIANCE_OFFICER");
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 const STATUS = { None: 0n, Active: 1n, Suspended: 2n } as const;
-const ALL_ROLES = ROLE.SUPPLIER | ROLE.BUYER | ROLE.FINANCIER | ROLE.AUDITOR;
+const ALL_ROLES = ROLE_BITS.supplier | ROLE_BITS.buyer | ROLE_BITS.financier | ROLE_BITS.auditor;
 const JURISDICTION_HK = "0x484b"; // "HK"
 const REASON = ethers.encodeBytes32String("SANCTIONS_HIT");
 
@@ -80,11 +81,11 @@ describe("ParticipantRegistry", function () {
           .to.emit(registry, "RoleGranted")
           .withArgs(ONBOARDING_OPERATOR, supplier2.address, admin.address);
         await expect(
-          registry.connect(supplier2).register(outsider.address, ROLE.BUYER, kycExpiry, JURISDICTION_CN, entity)
+          registry.connect(supplier2).register(outsider.address, ROLE_BITS.buyer, kycExpiry, JURISDICTION_CN, entity)
         )
           .to.emit(registry, "MemberRegistered")
-          .withArgs(outsider.address, ROLE.BUYER, kycExpiry, JURISDICTION_CN, entity);
-        expect(await registry.isVerified(outsider.address, ROLE.BUYER)).to.equal(true);
+          .withArgs(outsider.address, ROLE_BITS.buyer, kycExpiry, JURISDICTION_CN, entity);
+        expect(await registry.isVerified(outsider.address, ROLE_BITS.buyer)).to.equal(true);
         // The grant is for onboarding only: the new operator is not a compliance officer.
         await expect(registry.connect(supplier2).suspend(outsider.address, REASON))
           .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
@@ -117,7 +118,7 @@ describe("ParticipantRegistry", function () {
     describe("when the operator registers a valid new member", function () {
       it("emits MemberRegistered and stores an active record", async function () {
         const { registry, operator, outsider, kycExpiry, entity } = await loadFixture(registryFixture);
-        const roles = ROLE.SUPPLIER | ROLE.FINANCIER;
+        const roles = ROLE_BITS.supplier | ROLE_BITS.financier;
         expect(await memberOf(registry, outsider.address)).to.deep.equal({
           roles: 0n,
           status: STATUS.None,
@@ -152,10 +153,10 @@ describe("ParticipantRegistry", function () {
         const at = BigInt(await time.latest()) + 100n;
         await time.setNextBlockTimestamp(at);
         await expect(
-          registry.connect(operator).register(outsider.address, ROLE.BUYER, at + 1n, JURISDICTION_CN, entity)
+          registry.connect(operator).register(outsider.address, ROLE_BITS.buyer, at + 1n, JURISDICTION_CN, entity)
         )
           .to.emit(registry, "MemberRegistered")
-          .withArgs(outsider.address, ROLE.BUYER, at + 1n, JURISDICTION_CN, entity);
+          .withArgs(outsider.address, ROLE_BITS.buyer, at + 1n, JURISDICTION_CN, entity);
       });
     });
 
@@ -164,7 +165,7 @@ describe("ParticipantRegistry", function () {
         const { registry, admin, officer, outsider, kycExpiry, entity } = await loadFixture(registryFixture);
         for (const caller of [officer, admin, outsider]) {
           await expect(
-            registry.connect(caller).register(outsider.address, ROLE.BUYER, kycExpiry, JURISDICTION_CN, entity)
+            registry.connect(caller).register(outsider.address, ROLE_BITS.buyer, kycExpiry, JURISDICTION_CN, entity)
           )
             .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, ONBOARDING_OPERATOR);
@@ -177,7 +178,7 @@ describe("ParticipantRegistry", function () {
       it("reverts with RegistryInvalidAccount", async function () {
         const { registry, operator, kycExpiry, entity } = await loadFixture(registryFixture);
         await expect(
-          registry.connect(operator).register(ethers.ZeroAddress, ROLE.BUYER, kycExpiry, JURISDICTION_CN, entity)
+          registry.connect(operator).register(ethers.ZeroAddress, ROLE_BITS.buyer, kycExpiry, JURISDICTION_CN, entity)
         )
           .to.be.revertedWithCustomError(registry, "RegistryInvalidAccount")
           .withArgs(ethers.ZeroAddress);
@@ -189,7 +190,7 @@ describe("ParticipantRegistry", function () {
         const { registry, operator, supplier, kycExpiry, entity } = await loadFixture(registryFixture);
         const before = await memberOf(registry, supplier.address);
         await expect(
-          registry.connect(operator).register(supplier.address, ROLE.FINANCIER, kycExpiry, JURISDICTION_HK, entity)
+          registry.connect(operator).register(supplier.address, ROLE_BITS.financier, kycExpiry, JURISDICTION_HK, entity)
         )
           .to.be.revertedWithCustomError(registry, "RegistryMemberExists")
           .withArgs(supplier.address);
@@ -200,7 +201,7 @@ describe("ParticipantRegistry", function () {
         const { registry, operator, officer, supplier, kycExpiry, entity } = await loadFixture(registryFixture);
         await registry.connect(officer).suspend(supplier.address, REASON);
         await expect(
-          registry.connect(operator).register(supplier.address, ROLE.SUPPLIER, kycExpiry, JURISDICTION_CN, entity)
+          registry.connect(operator).register(supplier.address, ROLE_BITS.supplier, kycExpiry, JURISDICTION_CN, entity)
         )
           .to.be.revertedWithCustomError(registry, "RegistryMemberExists")
           .withArgs(supplier.address);
@@ -225,7 +226,7 @@ describe("ParticipantRegistry", function () {
         const { registry, operator, outsider, entity } = await loadFixture(registryFixture);
         const at = BigInt(await time.latest()) + 100n;
         await time.setNextBlockTimestamp(at);
-        await expect(registry.connect(operator).register(outsider.address, ROLE.BUYER, at, JURISDICTION_CN, entity))
+        await expect(registry.connect(operator).register(outsider.address, ROLE_BITS.buyer, at, JURISDICTION_CN, entity))
           .to.be.revertedWithCustomError(registry, "RegistryInvalidKycExpiry")
           .withArgs(at, at);
         expect((await registry.member(outsider.address)).status).to.equal(STATUS.None);
@@ -237,7 +238,7 @@ describe("ParticipantRegistry", function () {
           const at = BigInt(await time.latest()) + 10n;
           await time.setNextBlockTimestamp(at);
           await expect(
-            registry.connect(operator).register(outsider.address, ROLE.BUYER, expiry, JURISDICTION_CN, entity)
+            registry.connect(operator).register(outsider.address, ROLE_BITS.buyer, expiry, JURISDICTION_CN, entity)
           )
             .to.be.revertedWithCustomError(registry, "RegistryInvalidKycExpiry")
             .withArgs(expiry, at);
@@ -251,7 +252,7 @@ describe("ParticipantRegistry", function () {
         it(`reverts with RegistryInvalidJurisdiction (${label})`, async function () {
           const { registry, operator, outsider, kycExpiry, entity } = await loadFixture(registryFixture);
           await expect(
-            registry.connect(operator).register(outsider.address, ROLE.BUYER, kycExpiry, jurisdiction, entity)
+            registry.connect(operator).register(outsider.address, ROLE_BITS.buyer, kycExpiry, jurisdiction, entity)
           )
             .to.be.revertedWithCustomError(registry, "RegistryInvalidJurisdiction")
             .withArgs(jurisdiction);
@@ -264,7 +265,7 @@ describe("ParticipantRegistry", function () {
       it("reverts with RegistryInvalidEntityId", async function () {
         const { registry, operator, outsider, kycExpiry } = await loadFixture(registryFixture);
         await expect(
-          registry.connect(operator).register(outsider.address, ROLE.BUYER, kycExpiry, JURISDICTION_CN, ethers.ZeroHash)
+          registry.connect(operator).register(outsider.address, ROLE_BITS.buyer, kycExpiry, JURISDICTION_CN, ethers.ZeroHash)
         ).to.be.revertedWithCustomError(registry, "RegistryInvalidEntityId");
         expect((await registry.member(outsider.address)).status).to.equal(STATUS.None);
       });
@@ -276,7 +277,7 @@ describe("ParticipantRegistry", function () {
       it("emits MemberUpdated and changes roles, jurisdiction and entity id but not status or KYC", async function () {
         const { registry, operator, supplier, entity } = await loadFixture(registryFixture);
         const before = await memberOf(registry, supplier.address);
-        const roles = ROLE.SUPPLIER | ROLE.BUYER;
+        const roles = ROLE_BITS.supplier | ROLE_BITS.buyer;
         await expect(registry.connect(operator).update(supplier.address, roles, JURISDICTION_HK, entity))
           .to.emit(registry, "MemberUpdated")
           .withArgs(supplier.address, roles, JURISDICTION_HK, entity);
@@ -287,27 +288,27 @@ describe("ParticipantRegistry", function () {
           jurisdiction: JURISDICTION_HK,
           entityIdHash: entity,
         });
-        expect(await registry.isVerified(supplier.address, ROLE.BUYER)).to.equal(true);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.buyer)).to.equal(true);
       });
 
       it("removes a role so the member is no longer verified in it", async function () {
         const { registry, operator, buyer2 } = await loadFixture(registryFixture);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER)).to.equal(true);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier)).to.equal(true);
         await registry
           .connect(operator)
-          .update(buyer2.address, ROLE.BUYER, JURISDICTION_CN, entityIdHash(buyer2.address));
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER)).to.equal(false);
-        expect(await registry.isVerified(buyer2.address, ROLE.BUYER)).to.equal(true);
+          .update(buyer2.address, ROLE_BITS.buyer, JURISDICTION_CN, entityIdHash(buyer2.address));
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier)).to.equal(false);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.buyer)).to.equal(true);
       });
 
       it("leaves a suspended member suspended", async function () {
         const { registry, operator, officer, supplier, entity } = await loadFixture(registryFixture);
         await registry.connect(officer).suspend(supplier.address, REASON);
-        await expect(registry.connect(operator).update(supplier.address, ROLE.FINANCIER, JURISDICTION_CN, entity))
+        await expect(registry.connect(operator).update(supplier.address, ROLE_BITS.financier, JURISDICTION_CN, entity))
           .to.emit(registry, "MemberUpdated")
-          .withArgs(supplier.address, ROLE.FINANCIER, JURISDICTION_CN, entity);
+          .withArgs(supplier.address, ROLE_BITS.financier, JURISDICTION_CN, entity);
         expect((await registry.member(supplier.address)).status).to.equal(STATUS.Suspended);
-        expect(await registry.isVerified(supplier.address, ROLE.FINANCIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.financier)).to.equal(false);
       });
     });
 
@@ -316,7 +317,7 @@ describe("ParticipantRegistry", function () {
         const { registry, admin, officer, supplier, entity } = await loadFixture(registryFixture);
         const before = await memberOf(registry, supplier.address);
         for (const caller of [officer, admin, supplier]) {
-          await expect(registry.connect(caller).update(supplier.address, ROLE.BUYER, JURISDICTION_HK, entity))
+          await expect(registry.connect(caller).update(supplier.address, ROLE_BITS.buyer, JURISDICTION_HK, entity))
             .to.be.revertedWithCustomError(registry, "AccessControlUnauthorizedAccount")
             .withArgs(caller.address, ONBOARDING_OPERATOR);
         }
@@ -328,7 +329,7 @@ describe("ParticipantRegistry", function () {
       it("reverts with RegistryUnknownMember", async function () {
         const { registry, operator, outsider, entity } = await loadFixture(registryFixture);
         for (const account of [outsider.address, ethers.ZeroAddress]) {
-          await expect(registry.connect(operator).update(account, ROLE.BUYER, JURISDICTION_CN, entity))
+          await expect(registry.connect(operator).update(account, ROLE_BITS.buyer, JURISDICTION_CN, entity))
             .to.be.revertedWithCustomError(registry, "RegistryUnknownMember")
             .withArgs(account);
         }
@@ -354,7 +355,7 @@ describe("ParticipantRegistry", function () {
         const { registry, operator, supplier, entity } = await loadFixture(registryFixture);
         const before = await memberOf(registry, supplier.address);
         for (const [, jurisdiction] of BAD_JURISDICTIONS) {
-          await expect(registry.connect(operator).update(supplier.address, ROLE.SUPPLIER, jurisdiction, entity))
+          await expect(registry.connect(operator).update(supplier.address, ROLE_BITS.supplier, jurisdiction, entity))
             .to.be.revertedWithCustomError(registry, "RegistryInvalidJurisdiction")
             .withArgs(jurisdiction);
         }
@@ -367,7 +368,7 @@ describe("ParticipantRegistry", function () {
         const { registry, operator, supplier } = await loadFixture(registryFixture);
         const before = await memberOf(registry, supplier.address);
         await expect(
-          registry.connect(operator).update(supplier.address, ROLE.SUPPLIER, JURISDICTION_CN, ethers.ZeroHash)
+          registry.connect(operator).update(supplier.address, ROLE_BITS.supplier, JURISDICTION_CN, ethers.ZeroHash)
         ).to.be.revertedWithCustomError(registry, "RegistryInvalidEntityId");
         expect(await memberOf(registry, supplier.address)).to.deep.equal(before);
       });
@@ -398,7 +399,7 @@ describe("ParticipantRegistry", function () {
           .withArgs(supplier.address, expiry);
         expect((await registry.member(supplier.address)).kycExpiry).to.equal(expiry);
         await time.increaseTo(expiry);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(false);
       });
     });
 
@@ -407,13 +408,13 @@ describe("ParticipantRegistry", function () {
         const { registry, officer, supplier } = await loadFixture(registryFixture);
         const old = (await registry.member(supplier.address)).kycExpiry;
         await time.increaseTo(old + 1n);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(false);
         expect(await registry.isActiveMember(supplier.address)).to.equal(false);
         const expiry = BigInt(await time.latest()) + YEAR;
         await expect(registry.connect(officer).renewKyc(supplier.address, expiry))
           .to.emit(registry, "KycRenewed")
           .withArgs(supplier.address, expiry);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(true);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(true);
         expect(await registry.isActiveMember(supplier.address)).to.equal(true);
       });
     });
@@ -480,7 +481,7 @@ describe("ParticipantRegistry", function () {
           .withArgs(buyer2.address, REASON);
         expect(await memberOf(registry, buyer2.address)).to.deep.equal({ ...before, status: STATUS.Suspended });
         expect(await registry.isActiveMember(buyer2.address)).to.equal(false);
-        for (const mask of [ROLE.SUPPLIER, ROLE.BUYER, ROLE.SUPPLIER | ROLE.BUYER]) {
+        for (const mask of [ROLE_BITS.supplier, ROLE_BITS.buyer, ROLE_BITS.supplier | ROLE_BITS.buyer]) {
           expect(await registry.isVerified(buyer2.address, mask)).to.equal(false);
         }
       });
@@ -542,7 +543,7 @@ describe("ParticipantRegistry", function () {
           .withArgs(buyer2.address);
         expect(await memberOf(registry, buyer2.address)).to.deep.equal(before);
         expect(await registry.isActiveMember(buyer2.address)).to.equal(true);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER | ROLE.BUYER)).to.equal(true);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier | ROLE_BITS.buyer)).to.equal(true);
       });
     });
 
@@ -555,10 +556,10 @@ describe("ParticipantRegistry", function () {
           .to.emit(registry, "MemberReinstated")
           .withArgs(supplier.address);
         expect((await registry.member(supplier.address)).status).to.equal(STATUS.Active);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(false);
         expect(await registry.isActiveMember(supplier.address)).to.equal(false);
         await registry.connect(officer).renewKyc(supplier.address, BigInt(await time.latest()) + YEAR);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(true);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(true);
       });
     });
 
@@ -601,10 +602,10 @@ describe("ParticipantRegistry", function () {
       it("is true for each role it holds", async function () {
         const { registry, supplier, buyer, financier, auditor } = await loadFixture(registryFixture);
         const cases: Array<[HardhatEthersSigner, number]> = [
-          [supplier, ROLE.SUPPLIER],
-          [buyer, ROLE.BUYER],
-          [financier, ROLE.FINANCIER],
-          [auditor, ROLE.AUDITOR],
+          [supplier, ROLE_BITS.supplier],
+          [buyer, ROLE_BITS.buyer],
+          [financier, ROLE_BITS.financier],
+          [auditor, ROLE_BITS.auditor],
         ];
         for (const [who, role] of cases) {
           expect(await registry.isVerified(who.address, role)).to.equal(true);
@@ -613,10 +614,10 @@ describe("ParticipantRegistry", function () {
 
       it("is false for a role it does not hold", async function () {
         const { registry, supplier, buyer, financier, auditor } = await loadFixture(registryFixture);
-        expect(await registry.isVerified(supplier.address, ROLE.BUYER)).to.equal(false);
-        expect(await registry.isVerified(buyer.address, ROLE.SUPPLIER)).to.equal(false);
-        expect(await registry.isVerified(financier.address, ROLE.AUDITOR)).to.equal(false);
-        expect(await registry.isVerified(auditor.address, ROLE.FINANCIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.buyer)).to.equal(false);
+        expect(await registry.isVerified(buyer.address, ROLE_BITS.supplier)).to.equal(false);
+        expect(await registry.isVerified(financier.address, ROLE_BITS.auditor)).to.equal(false);
+        expect(await registry.isVerified(auditor.address, ROLE_BITS.financier)).to.equal(false);
       });
 
       it("is false for an empty role mask, even for a member holding every role", async function () {
@@ -628,17 +629,17 @@ describe("ParticipantRegistry", function () {
 
       it("is true for a combined mask only when every role in it is held", async function () {
         const { registry, buyer2, supplier } = await loadFixture(registryFixture);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER | ROLE.BUYER)).to.equal(true);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER)).to.equal(true);
-        expect(await registry.isVerified(buyer2.address, ROLE.BUYER)).to.equal(true);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER | ROLE.BUYER | ROLE.FINANCIER)).to.equal(false);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER | ROLE.BUYER)).to.equal(false);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier | ROLE_BITS.buyer)).to.equal(true);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier)).to.equal(true);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.buyer)).to.equal(true);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier | ROLE_BITS.buyer | ROLE_BITS.financier)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier | ROLE_BITS.buyer)).to.equal(false);
         expect(await registry.isVerified(buyer2.address, ALL_ROLES)).to.equal(false);
       });
 
       it("is false for a mask with bits outside the defined roles", async function () {
         const { registry, buyer2 } = await loadFixture(registryFixture);
-        expect(await registry.isVerified(buyer2.address, ROLE.SUPPLIER | 16)).to.equal(false);
+        expect(await registry.isVerified(buyer2.address, ROLE_BITS.supplier | 16)).to.equal(false);
         expect(await registry.isVerified(buyer2.address, 255)).to.equal(false);
       });
     });
@@ -646,10 +647,10 @@ describe("ParticipantRegistry", function () {
     describe("when the account was never registered", function () {
       it("is false for every mask", async function () {
         const { registry, outsider } = await loadFixture(registryFixture);
-        for (const mask of [0, ROLE.SUPPLIER, ROLE.BUYER, ROLE.FINANCIER, ROLE.AUDITOR, ALL_ROLES]) {
+        for (const mask of [0, ROLE_BITS.supplier, ROLE_BITS.buyer, ROLE_BITS.financier, ROLE_BITS.auditor, ALL_ROLES]) {
           expect(await registry.isVerified(outsider.address, mask)).to.equal(false);
         }
-        expect(await registry.isVerified(ethers.ZeroAddress, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(ethers.ZeroAddress, ROLE_BITS.supplier)).to.equal(false);
       });
     });
 
@@ -658,11 +659,11 @@ describe("ParticipantRegistry", function () {
         const { registry, supplier } = await loadFixture(registryFixture);
         const expiry = (await registry.member(supplier.address)).kycExpiry;
         await time.increaseTo(expiry - 2n);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(true);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(true);
         await time.increaseTo(expiry);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(false);
         await time.increaseTo(expiry + YEAR);
-        expect(await registry.isVerified(supplier.address, ROLE.SUPPLIER)).to.equal(false);
+        expect(await registry.isVerified(supplier.address, ROLE_BITS.supplier)).to.equal(false);
         expect((await registry.member(supplier.address)).status).to.equal(STATUS.Active);
       });
     });
@@ -671,9 +672,9 @@ describe("ParticipantRegistry", function () {
       it("is false, and true again once reinstated", async function () {
         const { registry, officer, financier } = await loadFixture(registryFixture);
         await registry.connect(officer).suspend(financier.address, REASON);
-        expect(await registry.isVerified(financier.address, ROLE.FINANCIER)).to.equal(false);
+        expect(await registry.isVerified(financier.address, ROLE_BITS.financier)).to.equal(false);
         await registry.connect(officer).reinstate(financier.address);
-        expect(await registry.isVerified(financier.address, ROLE.FINANCIER)).to.equal(true);
+        expect(await registry.isVerified(financier.address, ROLE_BITS.financier)).to.equal(true);
       });
     });
   });
@@ -730,7 +731,7 @@ describe("ParticipantRegistry", function () {
       it("returns the record the fixture registered", async function () {
         const { registry, buyer2 } = await loadFixture(registryFixture);
         const m = await memberOf(registry, buyer2.address);
-        expect(m.roles).to.equal(BigInt(ROLE.BUYER | ROLE.SUPPLIER));
+        expect(m.roles).to.equal(BigInt(ROLE_BITS.buyer | ROLE_BITS.supplier));
         expect(m.status).to.equal(STATUS.Active);
         expect(m.kycExpiry).to.be.greaterThan(BigInt(await time.latest()));
         expect(m.jurisdiction).to.equal(JURISDICTION_CN);

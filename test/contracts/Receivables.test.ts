@@ -10,31 +10,11 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { ReceivablesImporter__factory, Receivables__factory } from "../../typechain-types";
 import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
-import { childIdOf } from "../../services/src/receivables/fingerprint";
-import {
-  acceptedReceivable,
-  DAY,
-  GRACE_PERIOD,
-  ledgerFixture,
-  lineTerms,
-  makeInvoice,
-  MIN_DENOMINATION,
-  ROLE,
-  YEAR,
-  deadline,
-  signAct,
-  type LedgerFixture,
-  accept,
-  attest,
-  attestBatch,
-  recordedTerms,
-  rootId,
-  termsOf,
-  tokenise,
-  tokeniseBatch,
-} from "./helpers/fixture";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
+import { childIdOf } from "../../shared/fingerprint";
+import { acceptedReceivable, DAY, GRACE_PERIOD, ledgerFixture, lineTerms, makeInvoice, MIN_DENOMINATION, YEAR, deadline, signAct, type LedgerFixture, accept, attest, attestBatch, recordedTerms, rootId, termsOf, tokenise, tokeniseBatch } from "./helpers/fixture";
 import { approvalFor, requestTerms } from "./helpers/financing";
+import { ROLE_BITS } from "../../shared/roles";
 
 /** IReceivables.Status, as the ABI returns it. */
 const STATUS = {
@@ -50,7 +30,7 @@ const STATUS = {
 
 const FACE = 1_000_000_00n;
 const MAX_UINT64 = 2n ** 64n - 1n;
-const TRANSFER_TARGET_ROLES = ROLE.SUPPLIER | ROLE.FINANCIER;
+const TRANSFER_TARGET_ROLES = ROLE_BITS.supplier | ROLE_BITS.financier;
 const CREDIT_NOTE_HASH = ethers.sha256(ethers.toUtf8Bytes("credit note 1"));
 const REASON_CODE = ethers.encodeBytes32String("AML_REVIEW");
 
@@ -275,7 +255,7 @@ describe("Receivables", function () {
           const inv = await invoice(f.buyer);
           await expect(tokenise(f, caller, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-            .withArgs(caller.address, ROLE.SUPPLIER);
+            .withArgs(caller.address, ROLE_BITS.supplier);
           await expect(f.receivables.receivable(idOf(inv)))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
             .withArgs(idOf(inv));
@@ -287,7 +267,7 @@ describe("Receivables", function () {
         await suspend(f, f.supplier);
         await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.SUPPLIER);
+          .withArgs(f.supplier.address, ROLE_BITS.supplier);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
       });
 
@@ -296,7 +276,7 @@ describe("Receivables", function () {
         await expireKyc(f, f.supplier);
         await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.SUPPLIER);
+          .withArgs(f.supplier.address, ROLE_BITS.supplier);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
       });
     });
@@ -314,7 +294,7 @@ describe("Receivables", function () {
           const inv = await invoice(debtor);
           await expect(tokenise(f, f.supplier, inv))
             .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-            .withArgs(debtor, ROLE.BUYER);
+            .withArgs(debtor, ROLE_BITS.buyer);
           expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
         });
       }
@@ -324,7 +304,7 @@ describe("Receivables", function () {
         await suspend(f, f.buyer);
         await expect(tokenise(f, f.supplier, await invoice(f.buyer)))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.BUYER);
+          .withArgs(f.buyer.address, ROLE_BITS.buyer);
       });
     });
 
@@ -683,7 +663,7 @@ describe("Receivables", function () {
         const f = await loadFixture(ledgerFixture);
         await expect(tokeniseBatch(f, f.buyer, [await invoice(f.buyer2)]))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.SUPPLIER);
+          .withArgs(f.buyer.address, ROLE_BITS.supplier);
       });
     });
 
@@ -718,7 +698,7 @@ describe("Receivables", function () {
         const invoices = [await invoice(f.buyer), await invoice(f.outsider), await invoice(f.buyer)];
         await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.outsider.address, ROLE.BUYER);
+          .withArgs(f.outsider.address, ROLE_BITS.buyer);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
         await expect(f.receivables.receivable(idOf(invoices[0])))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
@@ -730,7 +710,7 @@ describe("Receivables", function () {
         const invoices = [await invoice(ethers.ZeroAddress), await invoice(f.buyer)];
         await expect(tokeniseBatch(f, f.supplier, invoices))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(ethers.ZeroAddress, ROLE.BUYER);
+          .withArgs(ethers.ZeroAddress, ROLE_BITS.buyer);
         expect(await f.receivables.balanceOf(f.supplier.address)).to.equal(0n);
       });
 
@@ -923,7 +903,7 @@ describe("Receivables", function () {
         await suspend(f, f.buyer);
         await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.BUYER);
+          .withArgs(f.buyer.address, ROLE_BITS.buyer);
         expect(await statusOf(f, id)).to.equal(STATUS.Issued);
       });
 
@@ -933,7 +913,7 @@ describe("Receivables", function () {
         await expireKyc(f, f.buyer);
         await expect(accept(f, f.buyer, id))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.buyer.address, ROLE.BUYER);
+          .withArgs(f.buyer.address, ROLE_BITS.buyer);
       });
     });
   });
@@ -1318,7 +1298,7 @@ describe("Receivables", function () {
         await f.receivables.connect(f.supplier).transferFrom(f.supplier.address, f.financier.address, id);
         await expect(f.receivables.connect(f.financier).split(id, [FACE / 2n, FACE / 2n]))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.financier.address, ROLE.SUPPLIER);
+          .withArgs(f.financier.address, ROLE_BITS.supplier);
       });
 
       it("reverts for a suspended supplier", async function () {
@@ -1327,7 +1307,7 @@ describe("Receivables", function () {
         await suspend(f, f.supplier);
         await expect(f.receivables.connect(f.supplier).split(id, [FACE / 2n, FACE / 2n]))
           .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-          .withArgs(f.supplier.address, ROLE.SUPPLIER);
+          .withArgs(f.supplier.address, ROLE_BITS.supplier);
       });
     });
 
@@ -2006,7 +1986,7 @@ describe("Receivables", function () {
       await suspend(f, f.supplier);
       await expect(f.receivables.connect(f.supplier).cancel(id))
         .to.be.revertedWithCustomError(f.receivables, "ReceivableUnverifiedParty")
-        .withArgs(f.supplier.address, ROLE.SUPPLIER);
+        .withArgs(f.supplier.address, ROLE_BITS.supplier);
       expect(await statusOf(f, id)).to.equal(STATUS.Issued);
     });
   });

@@ -15,7 +15,7 @@ import {
   FINANCING_DOMAIN,
   RECEIVABLES_TYPES,
   FINANCING_TYPES,
-} from "../../services/src/chain/eip712-types";
+} from "../../shared/eip712";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
@@ -26,25 +26,9 @@ import {
 } from "../../typechain-types";
 import type { Receivables } from "../../typechain-types";
 import { DEFAULT_PARAMS, receivablesLibraries } from "../../scripts/lib/deploy-ledger";
-import {
-  FUNDING,
-  GRACE_PERIOD,
-  JURISDICTION_CN,
-  MIN_DENOMINATION,
-  ROLE,
-  YEAR,
-  deadline,
-  entityIdHash,
-  ledgerFixture,
-  lineTerms,
-  makeInvoice,
-  signAct,
-  accept,
-  recordedTerms,
-  rootId,
-  tokenise,
-} from "./helpers/fixture";
+import { FUNDING, GRACE_PERIOD, JURISDICTION_CN, MIN_DENOMINATION, YEAR, deadline, entityIdHash, ledgerFixture, lineTerms, makeInvoice, signAct, accept, recordedTerms, rootId, tokenise } from "./helpers/fixture";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
+import { ROLE_BITS } from "../../shared/roles";
 
 const FACE = 1_000_000_00n;
 const GUARD_ERROR = ethers.id("ReentrancyGuardReentrantCall()").slice(0, 10);
@@ -106,9 +90,9 @@ async function reentrantLedgerFixture() {
   );
   const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
   for (const [who, roles] of [
-    [supplier, ROLE.SUPPLIER],
-    [buyer, ROLE.BUYER],
-    [financier, ROLE.FINANCIER],
+    [supplier, ROLE_BITS.supplier],
+    [buyer, ROLE_BITS.buyer],
+    [financier, ROLE_BITS.financier],
   ] as const) {
     await registry
       .connect(operator)
@@ -334,7 +318,7 @@ describe("Reentrancy", function () {
       const address = await receiver.getAddress();
       await f.registry
         .connect(f.operator)
-        .register(address, ROLE.SUPPLIER, BigInt(await time.latest()) + YEAR, JURISDICTION_CN, entityIdHash(address));
+        .register(address, ROLE_BITS.supplier, BigInt(await time.latest()) + YEAR, JURISDICTION_CN, entityIdHash(address));
       return { f, receiver, address };
     }
 
@@ -440,7 +424,7 @@ describe("Reentrancy", function () {
           expect(await r.receiver.lastReentryError()).to.equal(
             f.receivables.interface.encodeErrorResult("ReceivableUnverifiedParty", [
               f.outsider.address,
-              ROLE.SUPPLIER | ROLE.FINANCIER,
+              ROLE_BITS.supplier | ROLE_BITS.financier,
             ]),
           );
           expect(await f.receivables.ownerOf(id)).to.equal(r.address);
@@ -498,7 +482,7 @@ describe("Reentrancy", function () {
           const { f } = r;
           await f.registry
             .connect(f.operator)
-            .update(r.address, ROLE.SUPPLIER | ROLE.BUYER, JURISDICTION_CN, entityIdHash(r.address));
+            .update(r.address, ROLE_BITS.supplier | ROLE_BITS.buyer, JURISDICTION_CN, entityIdHash(r.address));
           await f.token.connect(f.issuer).mint(r.address, FACE);
           await r.receiver.execute(
             f.token,

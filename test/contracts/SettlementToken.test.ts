@@ -12,6 +12,8 @@ import { ethers } from "hardhat";
 import type { SettlementToken } from "../../typechain-types";
 import { DEFAULT_PARAMS } from "../../scripts/lib/deploy-ledger";
 import { FUNDING, ledgerFixture } from "./helpers/fixture";
+import { PERMIT_TYPES } from "../../shared/eip712";
+import { permitDomainOf } from "../../shared/permit";
 
 const ISSUER = ethers.id("ISSUER");
 const PAUSER = ethers.id("PAUSER");
@@ -20,22 +22,6 @@ const REASON = ethers.encodeBytes32String("AML_REVIEW");
 const ENFORCER = ethers.id("ENFORCER");
 const COURT_ORDER = ethers.encodeBytes32String("COURT_ORDER_2026_17");
 const AMOUNT = 12_345_67n;
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-
-/** The token's own EIP-712 domain, read from `eip712Domain()` (EIP-5267). */
-async function permitDomain(token: SettlementToken) {
-  const d = await token.eip712Domain();
-  return { name: d.name, version: d.version, chainId: d.chainId, verifyingContract: d.verifyingContract };
-}
 
 interface PermitValue {
   owner: string;
@@ -50,7 +36,7 @@ async function signPermit(
   signer: HardhatEthersSigner,
   value: PermitValue
 ): Promise<{ v: number; r: string; s: string; signature: string }> {
-  const signature = await signer.signTypedData(await permitDomain(token), PERMIT_TYPES, value);
+  const signature = await signer.signTypedData(await permitDomainOf(token), PERMIT_TYPES, value);
   const { v, r, s } = ethers.Signature.from(signature);
   return { v, r, s, signature };
 }
@@ -592,7 +578,7 @@ describe("SettlementToken", function () {
     describe("when the owner signs a valid permit", function () {
       it("sets the allowance, bumps the nonce and lets the spender pull the funds", async function () {
         const { token, buyer, supplier, financier, outsider } = await loadFixture(ledgerFixture);
-        const domain = await permitDomain(token);
+        const domain = await permitDomainOf(token);
         expect(domain.name).to.equal(DEFAULT_PARAMS.tokenName);
         expect(domain.version).to.equal("1");
         expect(domain.chainId).to.equal((await ethers.provider.getNetwork()).chainId);
@@ -635,7 +621,7 @@ describe("SettlementToken", function () {
         await token.connect(financier).transferFrom(buyer.address, financier.address, 1n);
         // The contract now hashes nonce 1, so the old signature recovers to an unrelated address.
         const recovered = ethers.verifyTypedData(
-          await permitDomain(token),
+          await permitDomainOf(token),
           PERMIT_TYPES,
           { ...value, nonce: 1n },
           signature

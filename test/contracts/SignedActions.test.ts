@@ -9,7 +9,7 @@
  * blocks cover what the table cannot: a second deployment, the unordered nonce bitmap (any order,
  * independence across signers and contracts, word boundaries), invalidateNonce, ERC-1271 contract
  * wallets and the domain the contracts report. The typed data come from
- * services/src/chain/eip712-types.ts, so a contract typehash that drifts from the service's
+ * shared/eip712.ts, so a contract typehash that drifts from the service's
  * definitions fails every relay here.
  */
 import { loadFixture, takeSnapshot, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -22,33 +22,13 @@ import {
   FINANCING_TYPES,
   RECEIVABLES_DOMAIN,
   RECEIVABLES_TYPES,
-} from "../../services/src/chain/eip712-types";
+} from "../../shared/eip712";
 import { deployLedger } from "../../scripts/lib/deploy-ledger";
 import { MultisigWallet__factory } from "../../typechain-types";
 import type { IReceivables, MultisigWallet } from "../../typechain-types";
-import {
-  FUNDING,
-  GRACE_PERIOD,
-  JURISDICTION_CN,
-  ROLE,
-  YEAR,
-  deadline,
-  entityIdHash,
-  ledgerFixture,
-  lineTerms,
-  makeInvoice,
-  signAct,
-  type LedgerFixture,
-  accept,
-  attest,
-  attestBatch,
-  recordedTerms,
-  rootId,
-  termsOf,
-  tokenise,
-  tokeniseBatch,
-} from "./helpers/fixture";
+import { FUNDING, GRACE_PERIOD, JURISDICTION_CN, YEAR, deadline, entityIdHash, ledgerFixture, lineTerms, makeInvoice, signAct, type LedgerFixture, accept, attest, attestBatch, recordedTerms, rootId, termsOf, tokenise, tokeniseBatch } from "./helpers/fixture";
 import { approvalFor, REGISTRATION, requestTerms } from "./helpers/financing";
+import { ROLE_BITS } from "../../shared/roles";
 
 type Types = Record<string, TypedDataField[]>;
 type Target = "receivables" | "financing";
@@ -951,8 +931,8 @@ describe("Signed actions", function () {
       });
       const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
       for (const [who, roles] of [
-        [f.supplier, ROLE.SUPPLIER],
-        [f.buyer, ROLE.BUYER],
+        [f.supplier, ROLE_BITS.supplier],
+        [f.buyer, ROLE_BITS.buyer],
       ] as const) {
         await other.registry
           .connect(f.operator)
@@ -999,7 +979,7 @@ describe("Signed actions", function () {
           .connect(f.operator)
           .register(
             f.financier.address,
-            ROLE.FINANCIER,
+            ROLE_BITS.financier,
             BigInt(await time.latest()) + YEAR,
             JURISDICTION_CN,
             entityIdHash(f.financier.address),
@@ -1536,8 +1516,8 @@ describe("Signed actions", function () {
       );
       const kycExpiry = BigInt(await time.latest()) + YEAR;
       for (const [w, roles] of [
-        [walletA, ROLE.SUPPLIER],
-        [walletB, ROLE.BUYER | ROLE.SUPPLIER],
+        [walletA, ROLE_BITS.supplier],
+        [walletB, ROLE_BITS.buyer | ROLE_BITS.supplier],
       ] as const) {
         const a = await w.getAddress();
         await f.registry.connect(f.operator).register(a, roles, kycExpiry, JURISDICTION_CN, entityIdHash(a));
@@ -1666,7 +1646,7 @@ describe("Signed actions", function () {
         const a = await walletA.getAddress();
         const b = await walletB.getAddress();
         // Both wallets are verified suppliers with nonce 0 unused: only the signer field tells the acts apart.
-        expect(await f.registry.isVerified(b, ROLE.SUPPLIER)).to.equal(true);
+        expect(await f.registry.isVerified(b, ROLE_BITS.supplier)).to.equal(true);
         expect(await f.receivables.isNonceUsed(a, 0n)).to.equal(false);
         expect(await f.receivables.isNonceUsed(b, 0n)).to.equal(false);
         const { inv, id } = await invoiceAndId(f.buyer.address);

@@ -26,7 +26,7 @@ import {
   verifyPackDir,
   type PackManifest,
   type PackSignature,
-} from "../../services/src/audit/export-pack-format";
+} from "../../shared/export-pack-format";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";

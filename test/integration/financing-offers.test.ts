@@ -14,29 +14,30 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { ChainService } from "../../services/src/chain/chain.service";
 import { revertDataOf } from "../../services/src/chain/errors";
-import { receivableIdHex } from "../../services/src/common/columns";
+import { receivableIdHex } from "../../shared/ids";
 import { FinancingOfferEntity } from "../../services/src/financing/entities/financing-offer.entity";
-import { proposedFields } from "../../services/src/financing/financing-terms";
+
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf, type ActTypedData } from "../support/acts";
+import { attestInvoices, termsOf } from "../support/acts";
+import { type ActTypedData, proposedFields, signTypedData } from "../../shared/client";
+import { ROLE_BITS } from "../../shared/roles";
 
-const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
 const DAY = 86_400;
 const ACTIVE = 3n;
 const REG = "04411234000567890123";
 
 type Name = "financier" | "financier2" | "supplier" | "supplier2" | "buyer";
 const NAMES: Record<Name, number> = {
-  financier: ROLE.financier,
-  financier2: ROLE.financier,
-  supplier: ROLE.supplier,
-  supplier2: ROLE.supplier,
-  buyer: ROLE.buyer,
+  financier: ROLE_BITS.financier,
+  financier2: ROLE_BITS.financier,
+  supplier: ROLE_BITS.supplier,
+  supplier2: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
 };
 
 interface Offer {
@@ -121,7 +122,7 @@ describe("Financing offers: a signed request approved in one relayed transaction
     for (const n of Object.keys(NAMES) as Name[]) {
       w[n] = await chain.fundedWallet();
       await (await registry.connect(env.keys.operator).register(w[n].address, NAMES[n], kycExpiry, "0x434e", keccakId(n))).wait();
-      if (NAMES[n] === ROLE.financier) {
+      if (NAMES[n] === ROLE_BITS.financier) {
         await (await token.connect(chain.account(0)).mint(w[n].address, 100_000_000_00n)).wait();
         await (await token.connect(w[n]).approve(await financing.getAddress(), MaxUint256)).wait();
       }

@@ -27,9 +27,9 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment } from "../../scripts/lib/deploy-ledger";
 import { ActsService } from "../../services/src/acts/acts.service";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
-import { FINANCING_TYPES } from "../../services/src/chain/eip712-types";
-import { proposedFields, registrationHash } from "../../services/src/financing/financing-terms";
-import { receivableIdHex } from "../../services/src/common/columns";
+import { FINANCING_TYPES } from "../../shared/eip712";
+import { registrationHash } from "../../shared/financing-terms";
+import { receivableIdHex } from "../../shared/ids";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
 import { CreditLineEntity, FinancingEntity } from "../../services/src/read-model/entities/projections.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
@@ -37,10 +37,11 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf, type ActTypedData } from "../support/acts";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { attestInvoices, termsOf } from "../support/acts";
+import { type ActTypedData, proposedFields, signTypedData } from "../../shared/client";
+import { receivableIdOf } from "../../shared/fingerprint";
+import { ROLE_BITS } from "../../shared/roles";
 
-const ROLE = { supplier: 1, buyer: 2, financier: 4 } as const;
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 const BPS = 10_000n;
@@ -49,13 +50,13 @@ const RECEIVABLE = { financed: 3n, defaulted: 5n } as const;
 
 type Name = "financier" | "financier2" | "supplier" | "supplier2" | "buyer" | "suspended" | "lapsing";
 const NAMES: Record<Name, number> = {
-  financier: ROLE.financier,
-  financier2: ROLE.financier,
-  supplier: ROLE.supplier,
-  supplier2: ROLE.supplier,
-  buyer: ROLE.buyer,
-  suspended: ROLE.financier,
-  lapsing: ROLE.financier,
+  financier: ROLE_BITS.financier,
+  financier2: ROLE_BITS.financier,
+  supplier: ROLE_BITS.supplier,
+  supplier2: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
+  suspended: ROLE_BITS.financier,
+  lapsing: ROLE_BITS.financier,
 };
 
 type TypedData = ActTypedData;
@@ -89,11 +90,11 @@ class Harness {
     }
     const issuer = this.chain.account(0);
     for (const n of names) {
-      if (NAMES[n] === ROLE.financier) {
+      if (NAMES[n] === ROLE_BITS.financier) {
         await (await token.connect(issuer).mint(this.w[n].address, 100_000_000_00n)).wait();
         await (await token.connect(this.w[n]).approve(await financing.getAddress(), MaxUint256)).wait();
       }
-      if (NAMES[n] === ROLE.buyer) {
+      if (NAMES[n] === ROLE_BITS.buyer) {
         await (await token.connect(issuer).mint(this.w[n].address, 100_000_000_00n)).wait();
         await (await token.connect(this.w[n]).approve(await receivables.getAddress(), MaxUint256)).wait();
       }
@@ -693,7 +694,7 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       await chain.provider.send("evm_increaseTime", [10]);
       await chain.provider.send("evm_mine", []);
       await h.indexed();
-      expect(await h.env.ledger.registry.isVerified(h.w.lapsing.address, ROLE.financier)).to.equal(false);
+      expect(await h.env.ledger.registry.isVerified(h.w.lapsing.address, ROLE_BITS.financier)).to.equal(false);
       const lapsed = new RegExp(
         `${h.w.lapsing.address} is not a verified financier on the ledger \\(active membership with valid KYC is required\\)|` +
           "not a verified member: unregistered, suspended or with expired KYC",

@@ -16,9 +16,9 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { attestInvoices, signTypedData, termsOf } from "../support/acts";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
-
+import { attestInvoices, termsOf } from "../support/acts";
+import { signTypedData } from "../../shared/client";
+import { receivableIdOf } from "../../shared/fingerprint";
 interface TypedData {
   domain: Record<string, unknown>;
   types: Record<string, TypedDataField[]>;

@@ -19,10 +19,10 @@ import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 type Caller = "anonymous" | "outsider" | "supplier" | "buyer" | "financier" | "auditor" | "compliance";
 const CALLERS: Caller[] = ["anonymous", "outsider", "supplier", "buyer", "financier", "auditor", "compliance"];
-const ROLE_BITS = { supplier: 1, buyer: 2, financier: 4, auditor: 8 } as const;
 
 describe("HTTP surface: access matrix, fuzzed bodies, operations", function () {
   this.timeout(600_000);

@@ -11,7 +11,7 @@ import { DataSource, IsNull } from "typeorm";
 import { ActEntity, IdempotencyKeyEntity } from "../../services/src/acts/entities/act.entity";
 import { dataSourceOptions } from "../../services/src/database/data-source";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { signTypedData, type ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";

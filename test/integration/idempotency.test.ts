@@ -17,7 +17,7 @@ import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { signTypedData, type ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 
 const LEASE_MS = 2_000;
 const DAY_MS = 86_400_000;

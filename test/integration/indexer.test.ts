@@ -7,7 +7,7 @@ import { ReceivableEntity } from "../../services/src/read-model/entities/project
 import { createApp } from "../../services/src/app.factory";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
-import { LedgerDriver, ROLE, runFullLifecycle, DAY } from "../support/ledger-driver";
+import { LedgerDriver, runFullLifecycle, DAY } from "../support/ledger-driver";
 import {
   dataSourceOf,
   dumpIndex,
@@ -16,8 +16,9 @@ import {
   expectProjectionsMatchChain,
   expectStoredHashesOnChain,
   freshIndexDump,
-  idHex,
 } from "../support/index-check";
+import { receivableIdHex } from "../../shared/ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 const MANUAL = { INDEXER_ENABLED: "false", SENDER_ENABLED: "false" };
 
@@ -93,7 +94,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(accepted.map((e) => e.eventName)).to.deep.equal(["ReceivableAccepted"]);
     expect(accepted[0].txFrom).to.equal(d.p.relayer.address);
     expect(accepted[0].actor).to.equal(d.p.buyer.address);
-    expect(accepted[0].receivableId).to.equal(idHex(life.financed));
+    expect(accepted[0].receivableId).to.equal(receivableIdHex(life.financed));
 
     // Actors: never the zero address; a financier's acts on its line name the financier, a
     // repayment names the paying debtor; direct acts name their sender.
@@ -114,9 +115,9 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     // Split children carry their parent; the parent is split and burned.
     const repo = ds.getRepository(ReceivableEntity);
     for (const c of life.children) {
-      expect((await repo.findOneByOrFail({ id: idHex(c) })).parentId).to.equal(idHex(life.splitParent));
+      expect((await repo.findOneByOrFail({ id: receivableIdHex(c) })).parentId).to.equal(receivableIdHex(life.splitParent));
     }
-    const parent = await repo.findOneByOrFail({ id: idHex(life.splitParent) });
+    const parent = await repo.findOneByOrFail({ id: receivableIdHex(life.splitParent) });
     expect([parent.status, parent.holder]).to.deep.equal(["split", null]);
 
     // The checkpoint is the head, with its hash.
@@ -256,7 +257,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     const lineA = await d.openLine(d.p.financier, d.p.buyer);
     await d.request(d.p.supplier, a1, lineA);
     await d.approve(d.p.financier, a1);
-    await d.register((await chain.fundedWallet()).address, ROLE.SUPPLIER, (await d.now()) + 365 * DAY);
+    await d.register((await chain.fundedWallet()).address, ROLE_BITS.supplier, (await d.now()) + 365 * DAY);
     await indexer.catchUp();
     const forkA = (await eventFeed(ds)).filter((e) => e.blockNumber > forkBase);
     expect(forkA.length).to.be.greaterThan(5);
@@ -279,7 +280,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     const feed = await eventFeed(ds);
     const abandoned = new Set(forkA.map((e) => e.txHash));
     expect(feed.filter((e) => abandoned.has(e.txHash)), "events of the abandoned fork").to.deep.equal([]);
-    expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: idHex(r0) })).to.equal(0);
+    expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: receivableIdHex(r0) })).to.equal(0);
     await expectStoredHashesOnChain(ds, env);
     await expectEventFeedMatchesChain(ds, env, head);
     await expectProjectionsMatchChain(ds, env, head);
@@ -338,10 +339,10 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     // One more block confirms the tokenisation but not yet the acceptance.
     await chain.provider.send("evm_mine", []);
     expect(await indexer.catchUp()).to.equal(head - 1);
-    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: idHex(r) })).status).to.equal("issued");
+    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: receivableIdHex(r) })).status).to.equal("issued");
     await chain.provider.send("evm_mine", []);
     expect(await indexer.catchUp()).to.equal(head);
-    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: idHex(r) })).status).to.equal("accepted");
+    expect((await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: receivableIdHex(r) })).status).to.equal("accepted");
     await expectProjectionsMatchChain(ds, env, head);
   });
 });

@@ -20,7 +20,7 @@ import request from "supertest";
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { canonicalJson, manifestFile, MANIFEST_FILE, SIGNATURE_FILE, readExitFile, verifyExitDir, type ExitManifest } from "../../services/src/audit/ledger-export-format";
+import { canonicalJson, manifestFile, MANIFEST_FILE, SIGNATURE_FILE, readExitFile, verifyExitDir, type ExitManifest } from "../../shared/ledger-export-format";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { TEST_PASSWORD, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";

@@ -11,8 +11,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
-import { signTypedData } from "../support/acts";
-import { proposedFields } from "../../services/src/financing/financing-terms";
+import { proposedFields, signTypedData } from "../../shared/client";
 
 interface TypedData {
   domain: Record<string, unknown>;

@@ -8,7 +8,8 @@ import { expect } from "chai";
 import { Wallet, id as keccakId, sha256, toUtf8Bytes } from "ethers";
 import request from "supertest";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import { attestInvoices, type LedgerInvoice } from "../support/acts";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
@@ -76,7 +77,7 @@ describe("Looking up members and receivables (GET /participants?name|taxId|addre
       false,
     );
     await (await env.ledger.receivables.connect(wallets.acme).tokenise(inv, attestation)).wait();
-    receivableId = idHex(receivableIdOf(fingerprint));
+    receivableId = receivableIdHex(receivableIdOf(fingerprint));
     await svc.app.get(IndexerService).catchUp();
     // Sessions were bound before membership: sign in again so the roles are current.
     for (const w of Object.keys(NAMES) as Who[]) tokens[w] = await signIn(svc.url, wallets[w]);

@@ -25,8 +25,8 @@ import { signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { freshUscc } from "../support/entity-ids";
+import { ROLE_BITS } from "../../shared/roles";
 
-const ROLE_BITS = { supplier: 1, buyer: 2, financier: 4, auditor: 8 } as const;
 type Member = keyof typeof ROLE_BITS;
 
 /** Asserts the RFC 9457 shape and returns the body. */

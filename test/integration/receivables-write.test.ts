@@ -19,25 +19,27 @@ import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { idHex, invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { signTypedData, type ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { freshUscc } from "../support/entity-ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 type Key = Wallet | HDNodeWallet;
 type Name = "supplier" | "supplier2" | "buyer" | "buyer2" | "financier" | "auditor" | "suspended" | "lapsing" | "lapsingBuyer" | "outsider";
 const ROLES: Record<Name, number> = {
-  supplier: 1,
-  supplier2: 1,
-  buyer: 2,
-  buyer2: 2,
-  financier: 4,
-  auditor: 8,
-  suspended: 1,
-  lapsing: 1,
-  lapsingBuyer: 2,
+  supplier: ROLE_BITS.supplier,
+  supplier2: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
+  buyer2: ROLE_BITS.buyer,
+  financier: ROLE_BITS.financier,
+  auditor: ROLE_BITS.auditor,
+  suspended: ROLE_BITS.supplier,
+  lapsing: ROLE_BITS.supplier,
+  lapsingBuyer: ROLE_BITS.buyer,
   outsider: 0,
 };
 const STATUS = { issued: 1n, accepted: 2n, paid: 4n, cancelled: 6n, split: 7n } as const;
@@ -171,7 +173,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
 
   /** The receivable id the invoice becomes. */
   function idOf(b: Body): string {
-    return idHex(receivableIdOf(fingerprintOf(b)));
+    return receivableIdHex(receivableIdOf(fingerprintOf(b)));
   }
 
   /** The fingerprint of `b`, or a stand-in when its identity is refused (the service refuses it before any signature check). */

@@ -14,7 +14,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { TEST_PASSWORD, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { join } from "node:path";
 import { loadConfig } from "../../services/src/config/env";
-import { signTypedData } from "../support/acts";
+import { signTypedData } from "../../shared/client";
 
 interface TypedData {
   domain: Record<string, unknown>;

@@ -12,7 +12,7 @@ import { signIn, bearer } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
 import { spawnService, type ServiceProcess } from "../support/process";
-import { signTypedData, type ActTypedData } from "../support/acts";
+import { signTypedData, type ActTypedData } from "../../shared/client";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 
 const DAY_MS = 86_400_000;

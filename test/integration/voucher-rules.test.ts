@@ -18,22 +18,31 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { addCalendarMonthsUtc } from "../../services/src/compliance/voucher-term";
 import { RegistrationNumberEntity } from "../../services/src/financing/entities/registration-number.entity";
-import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
+import { anyTerms, approvalAtLineTerms, registrationHash } from "../../shared/financing-terms";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "../support/acts";
 import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";
+import { receivableIdHex } from "../../shared/ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 const DAY = 86_400;
 const GRACE_DAYS = 10;
-const ROLES = { supplier: 1, supplier2: 1, buyer: 2, buyer2: 2, financier: 4, financier2: 4, auditor: 8 } as const;
+const ROLES = {
+  supplier: ROLE_BITS.supplier,
+  supplier2: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
+  buyer2: ROLE_BITS.buyer,
+  financier: ROLE_BITS.financier,
+  financier2: ROLE_BITS.financier,
+  auditor: ROLE_BITS.auditor,
+} as const;
 type Member = keyof typeof ROLES;
 type Caller = Member | "compliance" | "stranger";
-const hexId = (v: bigint) => "0x" + v.toString(16).padStart(64, "0");
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
 describe("Voucher rules: term review, payment records, registration references (hardhat node, real database)", function () {
@@ -131,25 +140,25 @@ describe("Voucher rules: term review, payment records, registration references (
     });
 
     it("shows the term on the receivable: due on the six-month day is within it, one day later is flagged", async function () {
-      const a = await get("supplier", `/receivables/${hexId(within)}`).expect(200);
+      const a = await get("supplier", `/receivables/${receivableIdHex(within)}`).expect(200);
       expect(a.body).to.include({ tokenisedAt: iso(T0), termOverSixMonths: false });
-      const b = await get("buyer", `/receivables/${hexId(over)}`).expect(200);
+      const b = await get("buyer", `/receivables/${receivableIdHex(over)}`).expect(200);
       expect(b.body).to.include({ tokenisedAt: iso(T0 + 3600), termOverSixMonths: true, termDays: a.body.termDays + 1 });
       expect(a.body.termDays).to.be.within(181, 184);
     });
 
     it("carries the root's tokenisation time and flag to a split part", async function () {
-      const c = await get("supplier", `/receivables/${hexId(child)}`).expect(200);
-      expect(c.body).to.include({ parentId: hexId(over), tokenisedAt: iso(T0 + 3600), termOverSixMonths: true });
+      const c = await get("supplier", `/receivables/${receivableIdHex(child)}`).expect(200);
+      expect(c.body).to.include({ parentId: receivableIdHex(over), tokenisedAt: iso(T0 + 3600), termOverSixMonths: true });
     });
 
     it("filters lists on the flag, within the caller's scope; refuses a malformed flag", async function () {
       const flagged = await get("auditor", "/receivables?termReview=true&limit=200").expect(200);
       const ids = flagged.body.items.map((r: { id: string }) => r.id);
-      expect(ids).to.include.members([hexId(over), hexId(child)]);
-      expect(ids).not.to.include(hexId(within));
+      expect(ids).to.include.members([receivableIdHex(over), receivableIdHex(child)]);
+      expect(ids).not.to.include(receivableIdHex(within));
       const others = await get("auditor", "/receivables?termReview=false&limit=200").expect(200);
-      expect(others.body.items.map((r: { id: string }) => r.id)).to.include(hexId(within)).and.not.include(hexId(over));
+      expect(others.body.items.map((r: { id: string }) => r.id)).to.include(receivableIdHex(within)).and.not.include(receivableIdHex(over));
       // A member sees only its own receivables, flagged or not.
       const outsider = await get("supplier2", "/receivables?termReview=true").expect(200);
       expect(outsider.body.items).to.deep.equal([]);
@@ -185,8 +194,8 @@ describe("Voucher rules: term review, payment records, registration references (
       const res = await get("auditor", "/audit/export?dataset=reviews&format=csv").expect(200);
       const rows = parseCsv(res.text, { columns: true }) as Array<Record<string, string>>;
       const term = rows.filter((r) => r.flag === "TERM_OVER_SIX_MONTHS").map((r) => r.receivableId);
-      expect(term).to.include(hexId(child)).and.not.include(hexId(within)).and.not.include(hexId(over));
-      const row = rows.find((r) => r.receivableId === hexId(child))!;
+      expect(term).to.include(receivableIdHex(child)).and.not.include(receivableIdHex(within)).and.not.include(receivableIdHex(over));
+      const row = rows.find((r) => r.receivableId === receivableIdHex(child))!;
       expect(row).to.include({ party: w.supplier.address, debtor: w.buyer.address, amount: "150000", status: "accepted" });
     });
   });
@@ -315,7 +324,7 @@ describe("Voucher rules: term review, payment records, registration references (
 
     describe("registration references", function () {
       it("flags the financing whose number is unknown past the grace, for its financier and auditors, not within the grace", async function () {
-        const overdue = await get("financier", `/financings/${hexId(ids.finOverdue)}`).expect(200);
+        const overdue = await get("financier", `/financings/${receivableIdHex(ids.finOverdue)}`).expect(200);
         expect(overdue.body).to.include({
           registrationHash: registrationHash(REG_RELAYED_ELSEWHERE),
           registrationNumber: null,
@@ -323,27 +332,27 @@ describe("Voucher rules: term review, payment records, registration references (
           approvedAt: iso(T0 + DAY + 600),
           registrationDueBy: iso(T0 + DAY + 600 + GRACE_DAYS * DAY),
         });
-        const recent = await get("auditor", `/financings/${hexId(ids.finRecent)}`).expect(200);
+        const recent = await get("auditor", `/financings/${receivableIdHex(ids.finRecent)}`).expect(200);
         expect(recent.body).to.include({ registrationNumber: null, registrationOverdue: false });
         for (const who of ["financier", "auditor", "compliance"] as const) {
           const list = await get(who, "/financings?registrationOverdue=true").expect(200);
-          expect(list.body.items.map((f: { receivableId: string }) => f.receivableId), who).to.have.members([hexId(ids.finGiven), hexId(ids.finOverdue)]);
+          expect(list.body.items.map((f: { receivableId: string }) => f.receivableId), who).to.have.members([receivableIdHex(ids.finGiven), receivableIdHex(ids.finOverdue)]);
         }
         // Another financier sees none of them; the receivable's own read shows the flag too.
         expect((await get("financier2", "/financings?registrationOverdue=true").expect(200)).body.items).to.deep.equal([]);
-        const detail = await get("supplier", `/receivables/${hexId(ids.finOverdue)}`).expect(200);
+        const detail = await get("supplier", `/receivables/${receivableIdHex(ids.finOverdue)}`).expect(200);
         expect(detail.body.financing).to.include({ registrationOverdue: true });
       });
 
       it("shows the flagged financings in the reviews export", async function () {
         const res = await get("auditor", "/audit/export?dataset=reviews&format=json").expect(200);
         const rows = (JSON.parse(res.text) as Array<Record<string, string>>).filter((r) => r.flag === "REGISTRATION_OVERDUE");
-        expect(rows.map((r) => r.receivableId)).to.have.members([hexId(ids.finGiven), hexId(ids.finOverdue)]);
+        expect(rows.map((r) => r.receivableId)).to.have.members([receivableIdHex(ids.finGiven), receivableIdHex(ids.finOverdue)]);
         expect(rows[0]).to.include({ party: w.financier.address, debtor: w.buyer2.address, status: "active" });
       });
 
       it("refuses to take a number from anyone but the financing's financier, a number of another hash, a malformed one, or one for no approval", async function () {
-        const path = `/financings/${hexId(ids.finGiven)}/registration`;
+        const path = `/financings/${receivableIdHex(ids.finGiven)}/registration`;
         const wrong = await post("financier", path, { registrationNumber: REG_LATE }).expect(422);
         expect(wrong.body.code).to.equal("RegistrationMismatch");
         expect(wrong.body.detail).to.include(registrationHash(REG_GIVEN));
@@ -355,31 +364,31 @@ describe("Voucher rules: term review, payment records, registration references (
           const malformed = await post("financier", path, { registrationNumber }).expect(400);
           expect(malformed.body.code, String(registrationNumber)).to.equal("ValidationFailed");
         }
-        const nothing = await post("financier", `/financings/${hexId(12345n)}/registration`, { registrationNumber: REG_GIVEN }).expect(404);
+        const nothing = await post("financier", `/financings/${receivableIdHex(12345n)}/registration`, { registrationNumber: REG_GIVEN }).expect(404);
         expect(nothing.body.code).to.equal("NotFound");
-        const pending = await post("financier", `/financings/${hexId(ids.requested)}/registration`, { registrationNumber: REG_GIVEN }).expect(409);
+        const pending = await post("financier", `/financings/${receivableIdHex(ids.requested)}/registration`, { registrationNumber: REG_GIVEN }).expect(409);
         expect(pending.body.code).to.equal("FinancingNotApproved");
         // Nothing was recorded by the refusals.
-        expect((await get("financier", `/financings/${hexId(ids.finGiven)}`).expect(200)).body.registrationNumber).to.equal(null);
+        expect((await get("financier", `/financings/${receivableIdHex(ids.finGiven)}`).expect(200)).body.registrationNumber).to.equal(null);
       });
 
       it("takes the number from the financier when it hashes to the approved hash: the flag clears and the number finds the financing", async function () {
-        const path = `/financings/${hexId(ids.finGiven)}/registration`;
+        const path = `/financings/${receivableIdHex(ids.finGiven)}/registration`;
         const given = await post("financier", path, { registrationNumber: ` ${REG_GIVEN.toLowerCase()} ` }).expect(200);
-        expect(given.body).to.include({ receivableId: hexId(ids.finGiven), registrationNumber: REG_GIVEN, registrationOverdue: false });
+        expect(given.body).to.include({ receivableId: receivableIdHex(ids.finGiven), registrationNumber: REG_GIVEN, registrationOverdue: false });
         // Giving it again answers the same.
         expect((await post("financier", path, { registrationNumber: REG_GIVEN }).expect(200)).body.registrationNumber).to.equal(REG_GIVEN);
         const overdue = await get("auditor", "/financings?registrationOverdue=true").expect(200);
-        expect(overdue.body.items.map((f: { receivableId: string }) => f.receivableId)).to.deep.equal([hexId(ids.finOverdue)]);
+        expect(overdue.body.items.map((f: { receivableId: string }) => f.receivableId)).to.deep.equal([receivableIdHex(ids.finOverdue)]);
         for (const who of ["financier", "auditor"] as const) {
           const found = await get(who, `/financings?registrationNumber=${REG_GIVEN}`).expect(200);
-          expect(found.body.items.map((f: { receivableId: string }) => f.receivableId), who).to.deep.equal([hexId(ids.finGiven)]);
+          expect(found.body.items.map((f: { receivableId: string }) => f.receivableId), who).to.deep.equal([receivableIdHex(ids.finGiven)]);
         }
       });
 
       it("finds a financing by its number even when the service never knew it (the number is hashed as approved)", async function () {
         const found = await get("auditor", `/financings?registrationNumber=${REG_RELAYED_ELSEWHERE.toLowerCase()}`).expect(200);
-        expect(found.body.items.map((f: { receivableId: string }) => f.receivableId)).to.deep.equal([hexId(ids.finOverdue)]);
+        expect(found.body.items.map((f: { receivableId: string }) => f.receivableId)).to.deep.equal([receivableIdHex(ids.finOverdue)]);
         expect((await get("financier2", `/financings?registrationNumber=${REG_RELAYED_ELSEWHERE}`).expect(200)).body.items).to.deep.equal([]);
         expect((await get("auditor", "/financings?registrationNumber=0441000000000000000").expect(200)).body.items).to.deep.equal([]);
       });
@@ -415,7 +424,7 @@ describe("Voucher rules: term review, payment records, registration references (
       const relayed = "0441202612040000555";
       const actRow: Partial<ActEntity> = {
         id: "00000000-0000-7000-8000-000000000001", kind: "approve_financing", contract: "Financing", signer: w.financier.address, nonce: "1", deadline: 0,
-        primaryType: "ApproveFinancing", message: {}, signature: "0x", typedDataHash: "0x" + "00".repeat(32), receivableId: hexId(1n), lineId: 1,
+        primaryType: "ApproveFinancing", message: {}, signature: "0x", typedDataHash: "0x" + "00".repeat(32), receivableId: receivableIdHex(1n), lineId: 1,
         status: "confirmed", outboxId: "00000000-0000-7000-8000-000000000002", txHash: null, blockNumber: null, failureReason: null,
         result: { registrationNumber: relayed, registrationHash: registrationHash(relayed) }, createdAt: 1, updatedAt: 2,
       };

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider, Wallet } from "ethers";
-import { readExitFile, verifyExitDir } from "../../services/src/audit/ledger-export-format";
+import { readExitFile, verifyExitDir } from "../../shared/ledger-export-format";
 import { SettlementToken__factory } from "../../typechain-types";
 import { bearer, signIn } from "../support/auth";
 import { freePort } from "../support/chain";

@@ -22,12 +22,12 @@ import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, id as keccak
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { DEVELOPMENT_FINGERPRINT_SALT } from "../../services/src/config/env";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
-import { invoiceFingerprint, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
 import { startDurableChain } from "../../platform/chain/durable-chain";
 import { V1_TOKEN_ABI } from "../../scripts/lib/ledger-v1";
 import { v1Fingerprint } from "../../scripts/lib/v1-invoices";
 import { Receivables__factory, SettlementToken__factory } from "../../typechain-types";
-import { signTypedData } from "../support/acts";
+import { signTypedData } from "../../shared/client";
 import { bearer, signIn } from "../support/auth";
 import { HARDHAT_MNEMONIC, freePort } from "../support/chain";
 import { freshUscc } from "../support/entity-ids";

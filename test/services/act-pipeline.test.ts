@@ -17,7 +17,7 @@ import { ReceivablesWriteController } from "../../services/src/receivables/recei
 import { SettlementController } from "../../services/src/settlement/settlement.controller";
 import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
-import { signTypedData } from "../support/acts";
+import { signTypedData } from "../../shared/client";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { dataSourceOf } from "../support/index-check";
 

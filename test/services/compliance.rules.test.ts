@@ -22,7 +22,8 @@ import {
 } from "../../services/src/compliance/rules/party.rules";
 import { evaluateRules, overallOf, type Rule, type RuleOutcome } from "../../services/src/compliance/rules/rule";
 import type { SanctionsMatch } from "../../services/src/compliance/sanctions/sanctions-screener";
-import { idHex, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 
 const DAY = 86_400_000;
 const NOW = new Date("2025-03-01T00:00:00Z");
@@ -357,7 +358,7 @@ describe("compliance: rules", function () {
       const o = (await run({ fingerprint: FP.toUpperCase().replace("0X", "0x") })).INVOICE_DUPLICATE_FINGERPRINT;
       expect(o.result).to.equal("fail");
       expect(o.reason).to.match(/already tokenised .*status paid/);
-      expect(askedFor).to.deep.equal([idHex(receivableIdOf(FP))]);
+      expect(askedFor).to.deep.equal([receivableIdHex(receivableIdOf(FP))]);
     });
 
     it("fails a malformed or zero fingerprint without looking it up", async function () {

@@ -22,7 +22,8 @@ import { openDatabase } from "../../services/src/database/data-source";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../../services/src/read-model/entities/projections.entity";
 import { createTestDatabase, type TestDatabase } from "../support/app";
-import { idHex, receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
+import { receivableIdOf } from "../../shared/fingerprint";
 
 const ROOT = join(__dirname, "..", "..");
 const DAY = 86_400_000;
@@ -72,7 +73,7 @@ describe("compliance: ComplianceService on a real database", function () {
   /** A receivable in the projection under the id a fingerprint becomes; returns the fingerprint. */
   async function tokenisedFingerprint(seller: string, debtor: string, outstanding: bigint, status: ReceivableStatus): Promise<string> {
     const fingerprint = fp(nextId++);
-    await receivable(seller, debtor, outstanding, status, idHex(receivableIdOf(fingerprint)));
+    await receivable(seller, debtor, outstanding, status, receivableIdHex(receivableIdOf(fingerprint)));
     return fingerprint;
   }
 
@@ -192,7 +193,7 @@ describe("compliance: ComplianceService on a real database", function () {
       expect(run.overall).to.equal("fail");
       const dup = run.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!;
       expect(dup.result).to.equal("fail");
-      expect(dup.details).to.deep.equal({ fingerprint: f, receivableId: idHex(receivableIdOf(f)), existingStatus: "paid" });
+      expect(dup.details).to.deep.equal({ fingerprint: f, receivableId: receivableIdHex(receivableIdOf(f)), existingStatus: "paid" });
       const fresh = await svc.checkInvoice(null, invoice(seller, debtor, 500n));
       expect(fresh.outcomes.find((o) => o.code === "INVOICE_DUPLICATE_FINGERPRINT")!.result).to.equal("pass");
     });

@@ -1,5 +1,5 @@
 /**
- * Invoice identity (services/src/receivables/fingerprint.ts): the exact ABI layout the ledger
+ * Invoice identity (shared/fingerprint.ts): the exact ABI layout the ledger
  * relies on, a table of look-alike invoice numbers (Latin/Cyrillic/Greek, combining marks,
  * compatibility forms, full width) that are one invoice or refused, tax ids that must be ASCII,
  * the id namespaces; and the due-date and amount parsers of the write DTOs.
@@ -7,18 +7,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { AbiCoder, keccak256, toBeHex } from "ethers";
-import {
-  childIdOf,
-  idHex,
-  invoiceFingerprint,
-  InvoiceIdentityError,
-  invoiceNumberKey,
-  isIsoDay,
-  normaliseInvoiceKey,
-  receivableIdOf,
-  taxIdKey,
-  type InvoiceIdentity,
-} from "../../services/src/receivables/fingerprint";
+import { childIdOf, invoiceFingerprint, type InvoiceIdentity, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, receivableIdOf, taxIdKey } from "../../shared/fingerprint";
+import { receivableIdHex } from "../../shared/ids";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
 
 const SALT = "0x" + "11".repeat(32);
@@ -190,7 +180,7 @@ describe("invoice identity and fingerprint", function () {
     expect(receivableIdOf(toBeHex(child, 32))).to.not.equal(child);
     expect(child).to.not.equal(BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [parent, 0n]))));
     expect(receivableIdOf(fp())).to.not.equal(BigInt(fp()));
-    expect(idHex(1n)).to.equal("0x" + "0".repeat(63) + "1");
+    expect(receivableIdHex(1n)).to.equal("0x" + "0".repeat(63) + "1");
   });
 
   it("isIsoDay accepts real calendar days only", function () {

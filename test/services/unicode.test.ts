@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { foldSmallCapitals, isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../services/src/common/unicode";
+import { foldSmallCapitals, isMixedScript, scriptsOf, skeleton, stripInvisible } from "../../shared/unicode";
 
-describe("common/unicode (UTS #39)", () => {
+describe("shared/unicode (UTS #39)", () => {
   describe("skeleton", () => {
     const same: Array<[string, string, string]> = [
       ["Cyrillic І in an invoice number", "INV-\u0406001", "INV-I001"],

@@ -1,28 +1,9 @@
 /**
- * Signing acts the way a client does: the service answers an unsigned POST with EIP-712 typed data
- * (domain, types including EIP712Domain, primaryType, message with the proposed nonce and deadline);
- * the participant signs it with its own key.
+ * What tests sign besides a client's acts (those are shared/client.ts's signTypedData): the invoice
+ * attester's signatures a participant calling the contracts directly needs, and an acceptance's terms.
  */
-import type { TypedDataDomain, TypedDataField, Wallet } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
-
-/** The typed data of an act, as the service returns it. */
-export interface ActTypedData {
-  domain: Record<string, string>;
-  types: Record<string, TypedDataField[]>;
-  primaryType: string;
-  message: Record<string, unknown> & { nonce: string; deadline: string };
-}
-
-/** Signs typed data as the service returns it (ethers derives EIP712Domain itself and refuses it in `types`). */
-export function signTypedData(
-  key: Pick<Wallet, "signTypedData">,
-  td: { domain: TypedDataDomain | Record<string, unknown>; types: Record<string, TypedDataField[]>; message: Record<string, unknown> },
-): Promise<string> {
-  const types = { ...td.types };
-  delete types.EIP712Domain;
-  return key.signTypedData(td.domain as TypedDataDomain, types, td.message);
-}
+import type { Wallet } from "ethers";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
 
 /** An invoice as the Receivables contract takes it. */
 export interface LedgerInvoice {

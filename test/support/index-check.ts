@@ -34,13 +34,13 @@ import {
 } from "../../services/src/read-model/entities/projections.entity";
 import { createTestDatabase, type TestDatabase, type TestEnv } from "./app";
 import { PROJECT_ROOT } from "../../platform/project-root";
+import { receivableIdHex } from "../../shared/ids";
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
 const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off"];
 const MEMBER_STATUS = ["none", "active", "suspended"];
 
-export const idHex = (v: bigint | string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
 
 export function dataSourceOf(app: INestApplication): DataSource {
   return app.get<DataSource>(getDataSourceToken());
@@ -80,7 +80,7 @@ export async function expectProjectionsMatchChain(ds: DataSource, env: TestEnv, 
   // Receivables, split children included
   const tokenised = await receivables.queryFilter(receivables.filters.ReceivableTokenised(), 0, atBlock);
   const splits = await receivables.queryFilter(receivables.filters.ReceivableSplit(), 0, atBlock);
-  const ids = [...tokenised.map((l) => l.args.id), ...splits.map((l) => l.args.childId)].map(idHex).sort();
+  const ids = [...tokenised.map((l) => l.args.id), ...splits.map((l) => l.args.childId)].map(receivableIdHex).sort();
   const receivableRows = await ds.getRepository(ReceivableEntity).find();
   expect(receivableRows.map((r) => r.id).sort(), "projected receivables").to.deep.equal(ids);
   for (const row of receivableRows) {
@@ -105,7 +105,7 @@ export async function expectProjectionsMatchChain(ds: DataSource, env: TestEnv, 
       dueDate: Number(v.dueDate),
       status: RECEIVABLE_STATUS[Number(v.status)],
       financed: v.financed,
-      parentId: v.parentId === 0n ? null : idHex(v.parentId),
+      parentId: v.parentId === 0n ? null : receivableIdHex(v.parentId),
     });
   }
 
@@ -170,7 +170,7 @@ export async function expectProjectionsMatchChain(ds: DataSource, env: TestEnv, 
     paid.map(async (l) => ({
       txHash: l.transactionHash,
       logIndex: l.index,
-      receivableId: idHex(l.args.id),
+      receivableId: receivableIdHex(l.args.id),
       debtor: l.args.debtor,
       holder: l.args.holder,
       amount: l.args.amount,

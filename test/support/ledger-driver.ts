@@ -6,15 +6,15 @@
  * Every call waits for its transaction to be mined, so a test knows exactly which blocks hold what.
  */
 import { MaxUint256, Wallet, id as keccakId, sha256, toUtf8Bytes, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../services/src/chain/eip712-types";
-import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../services/src/financing/financing-terms";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../shared/eip712";
+import { anyTerms, approvalAtLineTerms, registrationHash, type RequestTerms } from "../../shared/financing-terms";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
 import { freshUscc } from "./entity-ids";
 import type { TestEnv } from "./app";
+import { ROLE_BITS } from "../../shared/roles";
 
-export const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4, AUDITOR: 8 } as const;
 export const JURISDICTION_CN = "0x434e";
 export const DAY = 86_400;
 /** Opening balance of buyers and financiers, in fen. */
@@ -65,11 +65,11 @@ export class LedgerDriver {
     const d = new LedgerDriver(env, p);
     const kycExpiry = (await d.now()) + 2 * 365 * DAY;
     const members: Array<[Wallet, number]> = [
-      [p.supplier, ROLE.SUPPLIER],
-      [p.supplier2, ROLE.SUPPLIER],
-      [p.buyer, ROLE.BUYER],
-      [p.financier, ROLE.FINANCIER],
-      [p.auditor, ROLE.AUDITOR],
+      [p.supplier, ROLE_BITS.supplier],
+      [p.supplier2, ROLE_BITS.supplier],
+      [p.buyer, ROLE_BITS.buyer],
+      [p.financier, ROLE_BITS.financier],
+      [p.auditor, ROLE_BITS.auditor],
     ];
     for (const [w, roles] of members) await d.register(w.address, roles, kycExpiry);
     const issuer = env.ledger.token.connect(chain.account(0));
@@ -282,7 +282,7 @@ export interface LifecycleResult {
  */
 export async function runFullLifecycle(d: LedgerDriver): Promise<LifecycleResult> {
   const { supplier, supplier2, buyer, financier, auditor, relayer } = d.p;
-  await d.updateMember(auditor.address, ROLE.AUDITOR, "0x484b"); // HK
+  await d.updateMember(auditor.address, ROLE_BITS.auditor, "0x484b"); // HK
   await d.renewKyc(supplier2.address, (await d.now()) + 3 * 365 * DAY);
   await d.suspend(supplier2.address, "document review");
   await d.reinstate(supplier2.address);

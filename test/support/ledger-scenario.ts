@@ -6,10 +6,12 @@
  * Addresses are EIP-55 as ethers gives them; ids 0x + 64 lower-case hex digits as the service stores them.
  */
 import { MaxUint256, ZeroAddress, encodeBytes32String, id as keccakId, keccak256, sha256, toUtf8Bytes, type Wallet } from "ethers";
-import { anyTerms, approvalAtLineTerms, registrationHash } from "../../services/src/financing/financing-terms";
+import { anyTerms, approvalAtLineTerms, registrationHash } from "../../shared/financing-terms";
 import type { TestEnv } from "./app";
-import { receivableIdOf } from "../../services/src/receivables/fingerprint";
+import { receivableIdOf } from "../../shared/fingerprint";
 import { attestInvoices, termsOf, type LedgerInvoice } from "./acts";
+import { receivableIdHex } from "../../shared/ids";
+import { ROLE_BITS } from "../../shared/roles";
 
 /** The movable-property financing registration number of the scenario's one financing. */
 export const SCENARIO_REGISTRATION = "0441202612040000001";
@@ -21,14 +23,14 @@ export type MemberName = "supplierA" | "supplierB" | "supplierC" | "buyer" | "bu
 export type CallerName = MemberName | "compliance" | "stranger";
 
 const ROLES: Record<MemberName, number> = {
-  supplierA: 1,
-  supplierB: 1,
-  supplierC: 1,
-  buyer: 2,
-  buyer2: 2,
-  financier: 4,
-  auditor: 8,
-  outsider: 1,
+  supplierA: ROLE_BITS.supplier,
+  supplierB: ROLE_BITS.supplier,
+  supplierC: ROLE_BITS.supplier,
+  buyer: ROLE_BITS.buyer,
+  buyer2: ROLE_BITS.buyer,
+  financier: ROLE_BITS.financier,
+  auditor: ROLE_BITS.auditor,
+  outsider: ROLE_BITS.supplier,
 };
 
 export interface LedgerScenario {
@@ -37,8 +39,6 @@ export interface LedgerScenario {
   ids: Record<string, string>;
   lines: { line1: number; line2: number };
 }
-
-export const hexId = (v: bigint | string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
 
 let counter = 0;
 
@@ -89,7 +89,7 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
     await send(ledger.receivables.connect(seller).tokenise(inv, attestation));
     const id = receivableIdOf(inv.fingerprint);
     accepting.set(id, termsOf(seller.address, inv));
-    ids[label] = hexId(id);
+    ids[label] = receivableIdHex(id);
     return id;
   };
   const { supplierA, supplierB, supplierC, buyer, buyer2, financier } = wallets;
@@ -101,14 +101,14 @@ export async function buildLedgerScenario(env: TestEnv): Promise<LedgerScenario>
   await send(ledger.receivables.connect(supplierA).split(root, [600_000n * YUAN, 400_000n * YUAN]));
   const c0 = await ledger.receivables.childId(root, 0);
   const c1 = await ledger.receivables.childId(root, 1);
-  ids.c0 = hexId(c0);
-  ids.c1 = hexId(c1);
+  ids.c0 = receivableIdHex(c0);
+  ids.c1 = receivableIdHex(c1);
   await send(ledger.receivables.connect(supplierA).transferFrom(supplierA.address, supplierB.address, c1));
   await send(ledger.receivables.connect(supplierB).split(c1, [250_000n * YUAN, 150_000n * YUAN]));
   const g0 = await ledger.receivables.childId(c1, 0);
   const g1 = await ledger.receivables.childId(c1, 1);
-  ids.g0 = hexId(g0);
-  ids.g1 = hexId(g1);
+  ids.g0 = receivableIdHex(g0);
+  ids.g1 = receivableIdHex(g1);
   await send(ledger.receivables.connect(supplierB).transferFrom(supplierB.address, supplierC.address, g1));
 
   // Credit lines: line1 for any supplier selling to buyer; line2 for A selling to buyer2.

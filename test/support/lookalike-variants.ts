@@ -13,7 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { foldSmallCapitals, skeleton } from "../../services/src/common/unicode";
+import { foldSmallCapitals, skeleton } from "../../shared/unicode";
 import { PROJECT_ROOT } from "../../platform/project-root";
 
 /** The real company names of test/fixtures/company-names.txt, which no sanctions screen should flag. */

@@ -2,14 +2,14 @@
  * `scf act`: the state of one signed act (pending, confirmed, failed), e.g. one sent with --no-wait
  * or still pending when its command stopped waiting.
  */
-import { follow, type Act } from "../lib/acts";
+import { followAct, type Act } from "../../../shared/client";
 import { api, type Opts } from "../lib/context";
 import { EXIT } from "../lib/errors";
 import { printJson, record } from "../lib/output";
 
 export async function actShow(o: Opts, id: string): Promise<number> {
   const a = api(o);
-  const act = o.wait ? await follow(a, id) : await a.get<Act>(`/acts/${id}`);
+  const act = o.wait ? await followAct(a, id) : await a.get<Act>(`/acts/${id}`);
   if (o.json) printJson(act);
   else
     record([

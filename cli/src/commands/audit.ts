@@ -161,10 +161,10 @@ function packPeriod(o: Opts): Record<string, string> {
 export async function auditPack(o: Opts): Promise<number> {
   const { writeFileSync } = await import("node:fs");
   const { join } = await import("node:path");
-  const fmt = await import("../../../services/src/audit/export-pack-format");
+  const fmt = await import("../../../shared/export-pack-format");
   const query = packPeriod(o);
   const a = api(o);
-  const { manifest, signature } = await a.get<{ manifest: import("../../../services/src/audit/export-pack-format").PackManifest; signature: unknown }>(
+  const { manifest, signature } = await a.get<{ manifest: import("../../../shared/export-pack-format").PackManifest; signature: unknown }>(
     "/audit/pack",
     query,
   );
@@ -190,7 +190,7 @@ export async function auditPack(o: Opts): Promise<number> {
 }
 
 export async function auditVerifyPack(o: Opts, dir: string): Promise<number> {
-  const { verifyPackDir } = await import("../../../services/src/audit/export-pack-format");
+  const { verifyPackDir } = await import("../../../shared/export-pack-format");
   const check = verifyPackDir(dir, o.operator ? String(o.operator) : undefined);
   if (o.json) printJson({ ok: check.ok, signer: check.signer, problems: check.problems, files: check.manifest?.files ?? [] });
   else if (check.ok) {

@@ -8,7 +8,7 @@ import { done, signedAct, wait } from "../lib/acts";
 import { receivableId } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
-import { fenToYuan } from "../lib/money";
+import { fenToYuan } from "../../../shared/money";
 import { printJson, short, table, yuan } from "../lib/output";
 import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
 import { signPermit, type Balance } from "../lib/settlement";

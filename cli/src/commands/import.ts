@@ -15,12 +15,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { follow, signTyped, type Act, type Unsigned } from "../lib/acts";
-import { apiMessage, scfHome, writePrivate, type Api } from "../lib/context";
+import { followAct, problemMessage, signTypedData, type Act, type UnsignedAct } from "../../../shared/client";
+import { scfHome, writePrivate, type Api } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
-import { normaliseInvoiceKey } from "../../../services/src/receivables/fingerprint";
+import { normaliseInvoiceKey } from "../../../shared/fingerprint";
 import { canonicalColumn, checkInvoiceFile, type BadRow, type BatchInvoice, type ValidRow } from "../lib/invoice-csv";
-import { fenToYuan } from "../lib/money";
+import { fenToYuan } from "../../../shared/money";
 import { printJson, status, table } from "../lib/output";
 
 export const MAX_BATCH = 200;
@@ -236,21 +236,21 @@ export async function importInvoices(api: Api, file: string, o: ImportOptions): 
   };
 
   /** Asks for typed data; on refusal finds the refused rows one by one and leaves them out. */
-  const prepare = async (b: BatchState): Promise<Unsigned | null> => {
+  const prepare = async (b: BatchState): Promise<UnsignedAct | null> => {
     for (let round = 0; round < 2; round++) {
       const { invoices } = invoicesOf(b);
       if (!invoices.length) return null;
-      const res = await api.post<Unsigned>("/receivables/batch", { invoices }, { accept: [400, 403, 409, 422] });
+      const res = await api.post<UnsignedAct>("/receivables/batch", { invoices }, { accept: [400, 403, 409, 422] });
       if (res.status === 200) return res.body;
       if (round === 1 || invoices.length === 1) {
         const { lines: ls } = invoicesOf(b);
-        for (const l of ls) b.refusedLines[String(l)] = apiMessage(res.body, res.status);
+        for (const l of ls) b.refusedLines[String(l)] = problemMessage(res.body, res.status);
         return null;
       }
       // Which rows? Ask for each alone (unsigned: nothing is signed or sent to the chain).
       for (const l of invoicesOf(b).lines) {
-        const one = await api.post<Unsigned>("/receivables/batch", { invoices: [byLine.get(l)!.invoice] }, { accept: [400, 403, 409, 422] });
-        if (one.status !== 200) b.refusedLines[String(l)] = apiMessage(one.body, one.status);
+        const one = await api.post<UnsignedAct>("/receivables/batch", { invoices: [byLine.get(l)!.invoice] }, { accept: [400, 403, 409, 422] });
+        if (one.status !== 200) b.refusedLines[String(l)] = problemMessage(one.body, one.status);
       }
       save();
     }
@@ -270,7 +270,7 @@ export async function importInvoices(api: Api, file: string, o: ImportOptions): 
     b.receivableIds = (td.message.invoices as Array<{ fingerprint: string }>).map((i) => i.fingerprint.toLowerCase());
     b.nonce = String(td.message.nonce);
     b.deadline = String(td.message.deadline);
-    b.signature = await signTyped(await api.signer(), td);
+    b.signature = await signTypedData(await api.signer(), td);
     b.idempotencyKey = `scf-import-${sha256.slice(0, 32)}-b${b.index}-a${b.attempt}-${signer.toLowerCase()}`;
     b.status = "signed";
     save(); // before posting: a kill from here on re-posts exactly this body
@@ -290,7 +290,7 @@ export async function importInvoices(api: Api, file: string, o: ImportOptions): 
         save();
         return;
       }
-      const msg = apiMessage(res.body, res.status);
+      const msg = problemMessage(res.body, res.status);
       if (res.status === 409 && /still being processed/.test(msg) && tries < 60) {
         await new Promise((r) => setTimeout(r, 500)); // the first post of this key is still running
         continue;
@@ -321,7 +321,7 @@ export async function importInvoices(api: Api, file: string, o: ImportOptions): 
 
   const settle = async (b: BatchState) => {
     if (b.status !== "submitted" || !b.actId) return;
-    const a = await follow(api, b.actId);
+    const a = await followAct(api, b.actId);
     if (a.status === "confirmed") {
       b.status = "confirmed";
       confirmedRows += rowCount(b);

@@ -3,11 +3,12 @@
  * life of a receivable from tokenised invoice to payment. Reads list and show what the caller is
  * party to; each act is signed with the caller's key (EIP-712) and relayed by the service.
  */
-import { done, signedAct, signTyped, wait } from "../lib/acts";
+import { signTypedData } from "../../../shared/client";
+import { done, signedAct, wait } from "../lib/acts";
 import { amount, checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
-import { fenToYuan } from "../lib/money";
+import { fenToYuan } from "../../../shared/money";
 import { day, printJson, record, short, status, table, yuan } from "../lib/output";
 import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
 import { type Balance } from "../lib/settlement";
@@ -146,7 +147,7 @@ export async function repay(o: Opts, id: string): Promise<number> {
     extra: async (u, w) => {
       if (!needPermit || !u.permitTypedData) return {};
       status(o.json, `Also signing an EIP-2612 permit for ${fenToYuan(fen)} yuan to the Receivables contract (the allowance is short).`);
-      return { permitSignature: await signTyped(w, u.permitTypedData) };
+      return { permitSignature: await signTypedData(w, u.permitTypedData) };
     },
   });
   return done(o, act);

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { api, type Opts } from "../lib/context";
 import { CliError, EXIT } from "../lib/errors";
 import { printJson, table } from "../lib/output";
-import type { ExitFileName, ExitManifest } from "../../../services/src/audit/ledger-export-format";
+import type { ExitFileName, ExitManifest } from "../../../shared/ledger-export-format";
 import { PROJECT_ROOT } from "../../../platform/project-root";
 
 export async function ledgerExport(o: Opts): Promise<number> {
-  const fmt = await import("../../../services/src/audit/ledger-export-format");
+  const fmt = await import("../../../shared/ledger-export-format");
   const res = await api(o).get<{ manifest: ExitManifest; signature: unknown; files: Record<ExitFileName, string> }>("/ledger/export", o.member ? { member: String(o.member) } : {});
   const out = String(o.out);
   mkdirSync(out, { recursive: true });

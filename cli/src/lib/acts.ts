@@ -5,52 +5,18 @@
  * retry is safe), then follow the act until it is confirmed or failed (unless --no-wait).
  */
 import type { Wallet } from "ethers";
+import { followAct, signedBody, signTypedData, type Act, type TypedData, type UnsignedAct } from "../../../shared/client";
+import { receivableIdHex } from "../../../shared/ids";
+import { fenToYuan } from "../../../shared/money";
 import { type Api, type Opts } from "./context";
 import { CliError, EXIT } from "./errors";
-import { fenToYuan } from "./money";
 import { printJson, status } from "./output";
-import { proposedFields } from "../../../services/src/financing/financing-terms";
-
-export interface TypedData {
-  domain: Record<string, unknown>;
-  types: Record<string, Array<{ name: string; type: string }>>;
-  primaryType: string;
-  message: Record<string, unknown>;
-}
-
-export interface Unsigned {
-  status: "unsigned";
-  kind: string;
-  typedData: TypedData;
-  digest: string;
-  permitTypedData?: TypedData;
-}
-
-export interface Act {
-  id: string;
-  kind: string;
-  status: "pending" | "confirmed" | "failed";
-  signer: string;
-  nonce: string;
-  receivableId: string | null;
-  lineId: number | null;
-  txHash: string | null;
-  blockNumber: number | null;
-  failureReason: string | null;
-  result: Record<string, unknown> | null;
-}
-
-export async function signTyped(w: Wallet, td: TypedData): Promise<string> {
-  const types = { ...td.types };
-  delete types.EIP712Domain;
-  return w.signTypedData(td.domain, types, td.message);
-}
 
 /** One line saying what the typed data commits to. */
 export function describeTyped(td: TypedData): string {
   const m = td.message;
   const parts = [`${td.primaryType}`];
-  if (m.receivableId !== undefined) parts.push(`receivable 0x${BigInt(String(m.receivableId)).toString(16).padStart(64, "0")}`);
+  if (m.receivableId !== undefined) parts.push(`receivable ${receivableIdHex(String(m.receivableId))}`);
   if (Array.isArray(m.invoices)) {
     const total = (m.invoices as Array<{ faceValue: string }>).reduce((s, i) => s + BigInt(i.faceValue), 0n);
     parts.push(`${m.invoices.length} invoice(s), total ${fenToYuan(total)} yuan`);
@@ -70,46 +36,33 @@ export function describeTyped(td: TypedData): string {
   return parts.join(", ");
 }
 
-/** Polls GET /acts/:id until the act is final or `timeoutMs` passes. */
-export async function follow(api: Api, id: string, timeoutMs = 120_000): Promise<Act> {
-  const until = Date.now() + timeoutMs;
-  let delay = 100;
-  for (;;) {
-    const a = await api.get<Act>(`/acts/${id}`);
-    if (a.status !== "pending" || Date.now() > until) return a;
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 1000);
-  }
-}
-
 export interface ActOptions {
   wait: boolean;
   json?: boolean;
   /** Extra signed-body fields derived from the unsigned answer (e.g. a permit signature). */
-  extra?: (u: Unsigned, w: Wallet) => Promise<Record<string, unknown>>;
+  extra?: (u: UnsignedAct, w: Wallet) => Promise<Record<string, unknown>>;
 }
 
 /** The whole two-step act; returns the act (final when waiting). Exit 5 if it failed on-chain. */
 export async function signedAct(api: Api, path: string, body: Record<string, unknown>, o: ActOptions): Promise<Act> {
   const w = await api.signer();
-  const draft = await api.post<Unsigned>(path, body);
+  const draft = await api.post<UnsignedAct>(path, body);
   if (draft.status !== 200 || draft.body.status !== "unsigned") {
     throw new CliError(`Unexpected answer to the unsigned ${path} (HTTP ${draft.status}).`, EXIT.UNREACHABLE);
   }
   const td = draft.body.typedData;
   status(o.json, `Signing as ${w.address}: ${describeTyped(td)}`);
-  const signature = await signTyped(w, td);
+  const signature = await signTypedData(w, td);
   const extra = o.extra ? await o.extra(draft.body, w) : {};
   // Terms the service proposed (a request's, an approval's) go back exactly as signed.
-  const proposed = proposedFields(td.primaryType, td.message);
-  const signed = { ...proposed, ...body, ...extra, nonce: String(td.message.nonce), deadline: String(td.message.deadline), signature };
+  const signed = signedBody({ ...body, ...extra }, td, signature);
   const key = `scf-${draft.body.kind}-${td.message.nonce}-${w.address}`;
   const res = await api.post<Act>(path, signed, { idempotencyKey: key });
   let act = res.body;
   status(o.json, `Accepted: act ${act.id} (${act.status})`);
   if (o.wait && act.status === "pending") {
     status(o.json, "Waiting for confirmation on the ledger…");
-    act = await follow(api, act.id);
+    act = await followAct(api, act.id);
   }
   if (act.status === "failed") {
     throw new CliError(`The act failed on-chain: ${act.failureReason ?? "no reason given"} (act ${act.id}, tx ${act.txHash ?? "—"}).`, EXIT.ACT_FAILED, act);

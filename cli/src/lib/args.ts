@@ -3,17 +3,18 @@
  * amounts), checked before anything is sent: a malformed one is a usage error (exit 2) whose
  * message names the option, never a refusal from the service.
  */
+import { parseReceivableId, receivableIdHex } from "../../../shared/ids";
+import { amountArg } from "../../../shared/money";
 import { usage } from "./errors";
-import { amountArg } from "./money";
 
 /** A receivable id as 0x + 64 lower-case hex (accepts decimal too). */
 export function receivableId(raw: string): string {
   const s = String(raw).trim();
-  if (/^0x[0-9a-fA-F]{1,64}$/.test(s) || /^[0-9]{1,78}$/.test(s)) {
-    const v = BigInt(s);
-    if (v < 1n << 256n) return "0x" + v.toString(16).padStart(64, "0");
+  try {
+    return receivableIdHex(parseReceivableId(s, { shortHex: true }));
+  } catch {
+    throw usage(`receivable id "${s}" must be 0x followed by up to 64 hex digits, or a decimal number`);
   }
-  throw usage(`receivable id "${s}" must be 0x followed by up to 64 hex digits, or a decimal number`);
 }
 
 /** An address, checksummed; mixed case must carry a valid EIP-55 checksum (else it is a typo). */

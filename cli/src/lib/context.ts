@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Wallet } from "ethers";
+import { ApiClient, ApiUnreachable, problemMessage, type Query, type Reply } from "../../../shared/client";
 import { CliError, EXIT, usage } from "./errors";
 
 export interface GlobalOptions {
@@ -181,34 +182,17 @@ function saveSession(key: string, s: Session | null): void {
 
 // ---------------------------------------------------------------- HTTP
 
-export interface ApiAnswer<T = unknown> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
-
-/** The message of an API error body: Nest's `message` (string or list), else the raw text. */
-export function apiMessage(body: unknown, status: number): string {
-  if (body && typeof body === "object") {
-    const b = body as { message?: unknown; error?: unknown };
-    if (Array.isArray(b.message)) return b.message.join("; ");
-    if (typeof b.message === "string") return b.message;
-    if (typeof b.error === "string") return b.error;
-  }
-  if (typeof body === "string" && body.trim()) return body.trim().slice(0, 500);
-  return `HTTP ${status}`;
-}
+export type ApiAnswer<T = unknown> = Reply<T>;
 
 export function unreachable(url: string, e: unknown): CliError {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const why = cause?.code ?? cause?.message ?? (e as Error).message;
+  const why = e instanceof ApiUnreachable ? e.reason : new ApiUnreachable(url, e).reason;
   return new CliError(`Cannot reach the SCF service at ${url} (${why}). Check --url / SCF_URL and that the service is running.`, EXIT.UNREACHABLE);
 }
 
 export interface RequestOptions {
   body?: unknown;
   form?: FormData;
-  query?: Record<string, string | number | boolean | undefined>;
+  query?: Query;
   idempotencyKey?: string;
   /** Statuses returned to the caller instead of thrown (e.g. 409 for the import's own handling). */
   accept?: number[];
@@ -218,11 +202,14 @@ export interface RequestOptions {
 export class Api {
   private token: string | null = null;
   private wallet: Wallet | null = null;
+  private readonly client: ApiClient;
 
   constructor(
     readonly url: string,
     readonly opts: GlobalOptions,
-  ) {}
+  ) {
+    this.client = new ApiClient(url);
+  }
 
   /** The signing wallet (asks for the password once). */
   async signer(): Promise<Wallet> {
@@ -284,7 +271,7 @@ export class Api {
   async stream(path: string, query?: RequestOptions["query"]): Promise<Response> {
     const go = async () => {
       try {
-        return await fetch(this.href(path, query), { headers: { authorization: `Bearer ${await this.bearer()}` } });
+        return await fetch(this.client.href(path, query), { headers: { authorization: `Bearer ${await this.bearer()}` } });
       } catch (e) {
         throw unreachable(this.url, e);
       }
@@ -308,43 +295,22 @@ export class Api {
     return res;
   }
 
-  private href(path: string, query?: RequestOptions["query"]): string {
-    const u = new URL(this.url + path);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== "") u.searchParams.set(k, String(v));
-    return u.toString();
-  }
-
   private async fetchJson<T>(method: string, path: string, o: RequestOptions, auth: boolean): Promise<ApiAnswer<T>> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (auth) headers.authorization = `Bearer ${await this.bearer()}`;
-    if (o.idempotencyKey) headers["idempotency-key"] = o.idempotencyKey;
-    let body: string | FormData | undefined;
-    if (o.form) body = o.form;
-    else if (o.body !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(o.body);
-    }
-    let res: Response;
+    const token = auth ? await this.bearer() : null;
+    let res: Reply<T>;
     try {
-      res = await fetch(this.href(path, o.query), { method, headers, body, signal: AbortSignal.timeout(120_000) });
+      res = await this.client.request<T>(method, path, { ...o, token, timeoutMs: 120_000 });
     } catch (e) {
       throw unreachable(this.url, e);
     }
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* not JSON */
-    }
-    if (res.status < 400 || o.accept?.includes(res.status)) return { status: res.status, body: parsed as T, headers: res.headers };
-    if (!auth && res.status === 401) throw new CliError(`Sign-in refused: ${apiMessage(parsed, res.status)}`, EXIT.AUTH);
-    throw errorFor(res.status, parsed, path);
+    if (res.status < 400 || o.accept?.includes(res.status)) return res;
+    if (!auth && res.status === 401) throw new CliError(`Sign-in refused: ${problemMessage(res.body, res.status)}`, EXIT.AUTH);
+    throw errorFor(res.status, res.body, path);
   }
 }
 
 export function errorFor(status: number, body: unknown, path: string): CliError {
-  const msg = apiMessage(body, status);
+  const msg = problemMessage(body, status);
   if (status === 401) return new CliError(`Not signed in or session refused (${msg}). Run: scf login`, EXIT.AUTH, body);
   if (status === 429) return new CliError(`The service is rate-limiting this client (${msg}); wait a minute and retry.`, EXIT.UNREACHABLE, body);
   if (status >= 500) return new CliError(`The service failed on ${path} (HTTP ${status}: ${msg}). Retry later; if it persists, tell the operator.`, EXIT.UNREACHABLE, body);

@@ -17,9 +17,9 @@
  *   document_file    path of the document, relative to the CSV file      }
  */
 import { getAddress } from "ethers";
-import { MAX_FEN, parseFen, yuanToFen } from "./money";
+import { MAX_FEN, parseFen, yuanToFen } from "../../../shared/money";
 // The ledger's own normalisation of tax ids and invoice numbers, so these checks match the fingerprint.
-import { invoiceNumberKey, InvoiceIdentityError, normaliseInvoiceKey, taxIdKey } from "../../../services/src/receivables/fingerprint";
+import { invoiceNumberKey, InvoiceIdentityError, normaliseInvoiceKey, taxIdKey } from "../../../shared/fingerprint";
 
 export const MAX_TERM_DAYS = 365;
 

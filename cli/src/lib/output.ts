@@ -1,5 +1,5 @@
 /** Tables for people, JSON for scripts, status lines on stderr. */
-import { fenToYuan } from "./money";
+import { fenToYuan } from "../../../shared/money";
 
 export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x), 2) + "\n");

@@ -3,10 +3,10 @@
  * the ledger contracts (checked before a repayment or a financing advance), and the EIP-2612 permit
  * that raises an allowance when it is short.
  */
-import { signTyped, type TypedData } from "./acts";
+import { signTypedData, type TypedData } from "../../../shared/client";
 import { type Api } from "./context";
 import { CliError, EXIT } from "./errors";
-import { fenToYuan } from "./money";
+import { fenToYuan } from "../../../shared/money";
 import { status } from "./output";
 
 export interface Balance {
@@ -35,7 +35,7 @@ export async function signPermit(a: Api, spender: "Receivables" | "Financing", v
   const draft = await a.post<{ typedData: TypedData }>("/settlement/permits", { spender, value: value.toString() });
   const td = draft.body.typedData;
   status(json, `Signing an EIP-2612 permit: ${spender} may draw up to ${fenToYuan(value)} yuan of your settlement tokens (deadline ${new Date(Number(td.message.deadline) * 1000).toISOString()}).`);
-  const signature = await signTyped(w, td);
+  const signature = await signTypedData(w, td);
   const res = await a.post<SettlementOperation>(
     "/settlement/permits",
     { spender, value: value.toString(), deadline: String(td.message.deadline), signature },

@@ -28,7 +28,7 @@ import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialE
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
-import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_TYPES, typesForClients } from "../chain/eip712-types";
+import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";

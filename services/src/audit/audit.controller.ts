@@ -18,7 +18,7 @@ import type { Response } from "express";
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { AuditService } from "./audit.service";
 import { ExportAuditEventsQueryDto, ExportPackQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
-import { PACK_FILE_NAMES, type PackFileName, type PackManifest, type PackSignature } from "./export-pack-format";
+import { PACK_FILE_NAMES, type PackFileName, type PackManifest, type PackSignature } from "../../../shared/export-pack-format";
 import { ExportPackService } from "./export-pack.service";
 import { LedgerEventPageDto } from "./dto/ledger-event.dto";
 import { TableCountDto, VerifyQueryDto, VerifyReportDto } from "./dto/verify-report.dto";

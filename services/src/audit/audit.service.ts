@@ -29,7 +29,7 @@ import {
   decodeCursor,
   encodeCursor,
   isoFromSeconds,
-  parseReceivableId,
+  receivableIdParam,
   queryFingerprint,
   readsEverything,
   secondsBound,
@@ -236,7 +236,7 @@ export class AuditService {
       }
       qb.andWhere(partyOf("member"), { member });
     }
-    if (q.receivableId) qb.andWhere("e.receivable_id = :rid", { rid: parseReceivableId(q.receivableId, "receivableId") });
+    if (q.receivableId) qb.andWhere("e.receivable_id = :rid", { rid: receivableIdParam(q.receivableId, "receivableId") });
     if (q.type?.length) qb.andWhere("e.event_name IN (:...types)", { types: q.type });
     // A time range becomes a block range: block times strictly increase along the chain (a
     // consensus rule), so "time >= t" is exactly "block >= the first block at or after t". The
@@ -254,7 +254,7 @@ export class AuditService {
 
   private filterShape(q: AuditEventFilterDto): Record<string, unknown> {
     return {
-      receivableId: q.receivableId ? parseReceivableId(q.receivableId, "receivableId") : null,
+      receivableId: q.receivableId ? receivableIdParam(q.receivableId, "receivableId") : null,
       member: q.member ? checksum(q.member) : null,
       type: q.type ? [...q.type].sort() : null,
       from: q.from ?? null,

@@ -3,7 +3,7 @@
  * transfers, splits with lineage, financings with their registration and request terms, payments
  * with held and claimed ones, defaults and write-offs), every row located on the chain, and a
  * manifest with each file's row count and SHA-256 signed by the operator key (format and signed
- * bytes: export-pack-format.ts; schema: docs/EXPORT-PACK.md).
+ * bytes: shared/export-pack-format.ts; schema: docs/EXPORT-PACK.md).
  *
  * A period is resolved to a block range first (a time period through the chain's block times), and
  * every file is then a pure function of the indexed events in that range; so the manifest and the
@@ -32,8 +32,9 @@ import {
   type PackFileName,
   type PackManifest,
   type PackSignature,
-} from "./export-pack-format";
+} from "../../../shared/export-pack-format";
 import { isoFromSeconds, secondsBound } from "./read-scope";
+import { receivableIdHex } from "../../../shared/ids";
 
 export interface PackPeriodQuery {
   from?: string;
@@ -62,7 +63,7 @@ const SOURCES: Record<PackFileName, string[]> = {
 };
 
 const PAGE = 1_000;
-const idHex = (v: string | undefined) => (v === undefined || v === "" ? "" : "0x" + BigInt(v).toString(16).padStart(64, "0"));
+const idHex = (v: string | undefined) => (v === undefined || v === "" ? "" : receivableIdHex(v));
 const s = (args: Record<string, string | boolean>, k: string) => (args[k] === undefined ? "" : String(args[k]));
 
 @Injectable()

@@ -30,8 +30,8 @@ import {
   type ExitFileName,
   type ExitManifest,
   type ExitRows,
-} from "./ledger-export-format";
-import type { PackSignature } from "./export-pack-format";
+} from "../../../shared/ledger-export-format";
+import type { PackSignature } from "../../../shared/export-pack-format";
 import { readsEverything } from "./read-scope";
 
 export interface LedgerExport {

@@ -14,7 +14,9 @@
 import { createHash } from "node:crypto";
 import { BadRequestException } from "@nestjs/common";
 import { getAddress } from "ethers";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
+import { parseReceivableId, RECEIVABLE_ID_FORMS, receivableIdHex } from "../../../shared/ids";
 
 /** Auditors and compliance officers read every record. */
 export function readsEverything(user: AuthUser): boolean {
@@ -24,20 +26,19 @@ export function readsEverything(user: AuthUser): boolean {
 /** A receivable id given as 0x-prefixed 32-byte hex or as a decimal uint256, as stored (0x + 64
  * lower-case hex digits); null when `raw` is neither. */
 export function normaliseReceivableId(raw: string): string | null {
-  let v: bigint;
-  if (/^0x[0-9a-fA-F]{64}$/.test(raw)) v = BigInt(raw);
-  else if (/^[0-9]{1,78}$/.test(raw)) v = BigInt(raw);
-  else return null;
-  if (v >= 1n << 256n) return null;
-  return "0x" + v.toString(16).padStart(64, "0");
+  try {
+    return receivableIdHex(parseReceivableId(raw));
+  } catch {
+    return null;
+  }
 }
 
 /** Like normaliseReceivableId, with a 400 a client can act on. */
-export function parseReceivableId(raw: string, name = "id"): string {
+export function receivableIdParam(raw: string, name = "id"): string {
   const id = normaliseReceivableId(raw);
   if (!id) {
     throw new BadRequestException(
-      `${name} must be a receivable id: 0x followed by 64 hex digits, or a decimal number below 2^256 (got "${raw.slice(0, 80)}")`,
+      `${name} must be a receivable id: ${RECEIVABLE_ID_FORMS} (got "${raw.slice(0, 80)}")`,
     );
   }
   return id;

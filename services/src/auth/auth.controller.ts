@@ -11,12 +11,13 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from "@nestjs/swagger";
-import { CurrentUser, Public, accessRolesOf, ledgerRoleNames, type AuthUser } from "./auth.decorators";
+import { CurrentUser, Public, accessRolesOf, type AuthUser } from "./auth.decorators";
 import { AuthService } from "./auth.service";
 import { AuthThrottle, AuthThrottleBySiweAddress } from "./auth.throttle";
 import { ChallengeRequestDto, ChallengeResponseDto } from "./dto/challenge.dto";
 import { LoginRequestDto, LoginResponseDto } from "./dto/login.dto";
 import { MeResponseDto } from "./dto/me.dto";
+import { maskToRoles } from "../../../shared/roles";
 
 @ApiTags("auth")
 @Controller("auth")
@@ -63,6 +64,6 @@ export class AuthController {
   @ApiOkResponse({ type: MeResponseDto })
   @ApiUnauthorizedResponse({ description: "Missing, unknown or expired bearer token" })
   me(@CurrentUser() user: AuthUser): MeResponseDto {
-    return { ...user, roleNames: ledgerRoleNames(user.roles), access: accessRolesOf(user) };
+    return { ...user, roleNames: maskToRoles(user.roles), access: accessRolesOf(user) };
   }
 }

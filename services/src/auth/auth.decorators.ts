@@ -5,6 +5,7 @@
  * address holding COMPLIANCE_OFFICER on the registry contract.
  */
 import { SetMetadata, createParamDecorator, type ExecutionContext } from "@nestjs/common";
+import { ROLE_BITS } from "../../../shared/roles";
 
 export type AccessRole = "supplier" | "buyer" | "financier" | "auditor" | "compliance" | "member";
 
@@ -33,8 +34,6 @@ export const CurrentUser = createParamDecorator((_: unknown, ctx: ExecutionConte
   return ctx.switchToHttp().getRequest<{ user: AuthUser }>().user;
 });
 
-export const ROLE_BITS = { supplier: 1, buyer: 2, financier: 4, auditor: 8 } as const;
-
 export function hasRole(user: AuthUser, role: AccessRole): boolean {
   switch (role) {
     case "compliance":
@@ -48,11 +47,6 @@ export function hasRole(user: AuthUser, role: AccessRole): boolean {
 
 /** Every role `@RequireRoles` understands, in the order /auth/me lists them. */
 export const ACCESS_ROLES: readonly AccessRole[] = ["supplier", "buyer", "financier", "auditor", "compliance", "member"];
-
-/** Names of the ledger roles set in a registry bit mask. */
-export function ledgerRoleNames(mask: number): Array<keyof typeof ROLE_BITS> {
-  return (Object.keys(ROLE_BITS) as Array<keyof typeof ROLE_BITS>).filter((r) => (mask & ROLE_BITS[r]) !== 0);
-}
 
 /** The roles `user` satisfies, i.e. what `@RequireRoles` lets it through for. */
 export function accessRolesOf(user: AuthUser): AccessRole[] {

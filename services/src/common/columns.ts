@@ -27,8 +27,3 @@ export const numberTransformer: ValueTransformer = {
   to: (v: number | null | undefined) => v,
   from: (v: string | number | null) => (v === null || v === undefined ? v : Number(v)),
 };
-
-/** Receivable ids: uint256 as 0x-prefixed, 64-digit lower-case hex. */
-export function receivableIdHex(id: bigint): string {
-  return "0x" + id.toString(16).padStart(64, "0");
-}

@@ -13,7 +13,8 @@ import { getAddress, isAddress } from "ethers";
 import type { EntityManager } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { idHex, receivableIdOf } from "../receivables/fingerprint";
+import { receivableIdHex } from "../../../shared/ids";
+import { receivableIdOf } from "../../../shared/fingerprint";
 import { ComplianceRecords, type SellerBook } from "./compliance.records";
 import { ComplianceCheckResponseDto } from "./dto/compliance-check-response.dto";
 import { ComplianceCheckEntity, type CheckResult } from "./entities/compliance-check.entity";
@@ -241,7 +242,7 @@ class BatchInvoiceFacts implements InvoiceFacts {
       em,
       invoices.flatMap((i) => {
         const fp = i.fingerprint.trim().toLowerCase();
-        return /^0x[0-9a-f]{64}$/.test(fp) ? [idHex(receivableIdOf(fp))] : [];
+        return /^0x[0-9a-f]{64}$/.test(fp) ? [receivableIdHex(receivableIdOf(fp))] : [];
       }),
     );
     const books = new Map<string, SellerBook>();

@@ -12,12 +12,13 @@
 import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import type { Repository } from "typeorm";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
-import { decodeCursor, encodeCursor, parseReceivableId, queryFingerprint, readsEverything } from "../audit/read-scope";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
+import { decodeCursor, encodeCursor, receivableIdParam, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { LedgerClock } from "../indexer/ledger-time";
-import { registrationHash } from "./financing-terms";
+import { registrationHash } from "../../../shared/financing-terms";
 import { DAY_SECONDS, OVERDUE_SQL, RegistrationNumbers, registrationState } from "./registration";
 import {
   CreditLineDto,
@@ -114,7 +115,7 @@ export class FinancingReadService {
   }
 
   async financing(user: AuthUser, rawId: string): Promise<FinancingDto> {
-    const id = parseReceivableId(rawId, "receivableId");
+    const id = receivableIdParam(rawId, "receivableId");
     const f = await this.financingRepo.findOneBy({ receivableId: id });
     if (!f) throw new NotFoundException(`receivable ${id} has no financing (as indexed so far)`);
     if (!readsEverything(user) && f.supplier !== user.address && f.financier !== user.address) {

@@ -45,11 +45,12 @@ import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
 import { hasLedgerFeature } from "../chain/deployment";
 import { revertDataOf } from "../chain/errors";
-import { receivableIdHex } from "../common/columns";
+import { parseReceivableId, ReceivableIdError, receivableIdHex } from "../../../shared/ids";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { DbWriter } from "../database/db-writer";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -76,10 +77,9 @@ import {
   requestTermsFromQuote,
   type ApprovalTerms,
   type RequestTerms,
-} from "./financing-terms";
+} from "../../../shared/financing-terms";
 
 const UINT64_MAX = 2n ** 64n - 1n;
-const UINT256_LIMIT = 2n ** 256n;
 
 /** IFinancing.Status, by its numeric value. */
 const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"] as const;
@@ -107,14 +107,14 @@ interface LineTerms {
 }
 
 /** A receivable id as the API takes it (0x hex or decimal), checked and normalised. */
-export function parseReceivableId(raw: string): { value: bigint; hex: string } {
+function receivableIdArg(raw: string): { value: bigint; hex: string } {
   let value: bigint;
   try {
-    value = BigInt(raw);
-  } catch {
+    value = parseReceivableId(raw, { shortHex: true });
+  } catch (e) {
+    if (e instanceof ReceivableIdError && e.reason === "range") throw new BadRequestException("The receivable id does not fit 256 bits.");
     throw new BadRequestException("The receivable id must be 0x-prefixed hex or a decimal integer.");
   }
-  if (value < 0n || value >= UINT256_LIMIT) throw new BadRequestException("The receivable id does not fit 256 bits.");
   return { value, hex: receivableIdHex(value) };
 }
 
@@ -241,7 +241,7 @@ export class FinancingWriteService implements OnModuleInit {
     primaryType: "RequestFinancing",
     plan: async ({ user, body }, replay) => {
       const supplier = user.address;
-      const id = parseReceivableId(body.receivableId);
+      const id = receivableIdArg(body.receivableId);
       const lineId = body.lineId;
       const runId = replay ? null : await this.checkCompliance(id.hex, supplier, lineId);
       const terms = await this.requestTerms(body, id.value, !!body.signature, !replay);
@@ -264,7 +264,7 @@ export class FinancingWriteService implements OnModuleInit {
     primaryType: "WithdrawFinancingRequest",
     plan: async ({ user, id: rawId }, replay) => {
       const supplier = user.address;
-      const id = parseReceivableId(rawId!);
+      const id = receivableIdArg(rawId!);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "withdrawn");
       return {
@@ -288,7 +288,7 @@ export class FinancingWriteService implements OnModuleInit {
     primaryType: "ApproveFinancing",
     plan: async ({ user, id: rawId, body }, replay) => {
       const financier = user.address;
-      const id = parseReceivableId(rawId!);
+      const id = receivableIdArg(rawId!);
       const registrationNumber = normaliseRegistrationNumber(body.registrationNumber);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "approved");
@@ -315,7 +315,7 @@ export class FinancingWriteService implements OnModuleInit {
    * must hash to the one approved on-chain. Giving a number already known is answered the same.
    */
   async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
-    const id = parseReceivableId(rawId);
+    const id = receivableIdArg(rawId);
     const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
     if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
     if (f.financier !== user.address) {
@@ -362,7 +362,7 @@ export class FinancingWriteService implements OnModuleInit {
     primaryType: "RejectFinancing",
     plan: async ({ user, id: rawId, body }, replay) => {
       const financier = user.address;
-      const id = parseReceivableId(rawId!);
+      const id = receivableIdArg(rawId!);
       const reasonCode = encodeBytes32String(body.reasonCode);
       const f = await this.financingRecord(id.value);
       if (!replay) this.requireStatus(f.status, id.hex, REQUESTED, "rejected");
@@ -386,7 +386,7 @@ export class FinancingWriteService implements OnModuleInit {
     primaryType: "WriteOff",
     plan: async ({ user, id: rawId }, replay) => {
       const financier = user.address;
-      const id = parseReceivableId(rawId!);
+      const id = receivableIdArg(rawId!);
       const f = await this.financingRecord(id.value);
       if (!replay) {
         this.requireStatus(f.status, id.hex, ACTIVE, "written off");
@@ -431,7 +431,7 @@ export class FinancingWriteService implements OnModuleInit {
         });
       }
       const supplier = user.address;
-      const id = parseReceivableId(body.receivableId);
+      const id = receivableIdArg(body.receivableId);
       const terms = await this.requestTerms(body, id.value, !!body.signature, true);
       // The signature must outlive the hour an act's typed data usually allows: the offer waits in
       // the financier's queue until it lapses (at the earlier of expiresAt and the deadline).
@@ -543,7 +543,7 @@ export class FinancingWriteService implements OnModuleInit {
         });
       }
       if (!replay) await this.requireOpen(o, "approved");
-      const id = parseReceivableId(o.receivableId);
+      const id = receivableIdArg(o.receivableId);
       const registrationNumber = normaliseRegistrationNumber(body.registrationNumber);
       const approval = await this.approvalTerms(body, id.value, o.lineId, registrationHash(registrationNumber));
       if (!replay) {
@@ -597,7 +597,7 @@ export class FinancingWriteService implements OnModuleInit {
         });
       }
       if (!replay) await this.requireOpen(o, "withdrawn");
-      const id = parseReceivableId(o.receivableId);
+      const id = receivableIdArg(o.receivableId);
       return {
         message: { supplier, receivableId: id.value },
         encode: (auth) => this.iface.encodeFunctionData("withdrawFinancingOfferBySig", [supplier, id.value, auth]),

@@ -14,7 +14,8 @@ import {
 } from "../../../typechain-types";
 import type { DeploymentRecord } from "../chain/deployment";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
-import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, idHex, resolveActor } from "../read-model/projector";
+import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, resolveActor } from "../read-model/projector";
+import { receivableIdHex } from "../../../shared/ids";
 import { insertRows } from "../database/bulk";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
@@ -206,7 +207,7 @@ export class LedgerLogDecoder {
     // A mint's "from" is the zero address, not a participant.
     const actor = d.actorArg ? args[d.actorArg] : undefined;
     e.actor = typeof actor === "string" && actor !== ZERO_ADDRESS ? actor : null;
-    e.receivableId = d.receivableArg && d.receivableArg in args ? idHex(args[d.receivableArg] as string) : null;
+    e.receivableId = d.receivableArg && d.receivableArg in args ? receivableIdHex(args[d.receivableArg] as string) : null;
     e.lineId = "lineId" in args ? Number(args.lineId) : null;
     return e;
   }

@@ -28,7 +28,7 @@ import { In, type EntityManager, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { DocumentsStore, attachment, type StagedFile } from "../common/documents.store";
-import { maskToRoles, rolesToMask } from "../common/roles";
+import { maskToRoles, rolesToMask } from "../../../shared/roles";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";

@@ -11,11 +11,11 @@
  *   social credit code (18 characters, GB 32100-2015 check character) or an LEI (20, ISO 17442
  *   check digits), and hashed as the registry records a member's entity id.
  */
-import { stripInvisible } from "../common/unicode";
+import { stripInvisible } from "../../../shared/unicode";
 import { describeEntityIdProblem } from "../compliance/entity-id";
 import { lookalikeLatin } from "../compliance/sanctions/name-matching";
 import { entityIdHash } from "../onboarding/onboarding.service";
-import { normaliseInvoiceKey } from "../receivables/fingerprint";
+import { normaliseInvoiceKey } from "../../../shared/fingerprint";
 
 /** A legal name's comparison key (never shown). */
 export function nameKey(name: string): string {

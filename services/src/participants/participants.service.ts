@@ -23,7 +23,7 @@ import { encodeBytes32String, getAddress, isAddress } from "ethers";
 import { In, LessThanOrEqual, type EntityManager, type Repository } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
-import { maskToRoles } from "../common/roles";
+import { maskToRoles } from "../../../shared/roles";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";

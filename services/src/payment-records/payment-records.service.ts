@@ -10,7 +10,8 @@ import { BadRequestException, ForbiddenException, Injectable, NotFoundException 
 import { InjectRepository } from "@nestjs/typeorm";
 import { isAddress } from "ethers";
 import type { Repository } from "typeorm";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { checksum, decodeCursor, encodeCursor, queryFingerprint, readsEverything } from "../audit/read-scope";
 import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { LedgerClock } from "../indexer/ledger-time";

@@ -19,6 +19,7 @@ import {
   type FinancingStatus,
   type ReceivableStatus,
 } from "./entities/projections.entity";
+import { receivableIdHex } from "../../../shared/ids";
 
 export { PROJECTION_TABLES } from "./entities";
 
@@ -28,7 +29,6 @@ type Args = LedgerEventEntity["args"];
 const big = (a: Args, k: string) => BigInt(a[k] as string);
 const num = (a: Args, k: string) => Number(a[k] as string);
 const str = (a: Args, k: string) => a[k] as string;
-export const idHex = (v: string) => "0x" + BigInt(v).toString(16).padStart(64, "0");
 /** The contracts' status enums, by index (None, which no imported record has, read as the first state). */
 const RECEIVABLE_STATUS: ReadonlyArray<ReceivableStatus> = ["issued", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
 const FINANCING_STATUS: ReadonlyArray<FinancingStatus> = ["requested", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
@@ -88,7 +88,7 @@ const ROWS: Record<string, (e: LedgerEventEntity) => PutRow> = {
     return {
       entity: ReceivableEntity,
       row: {
-        id: idHex(str(a, "id")),
+        id: receivableIdHex(str(a, "id")),
         seller: str(a, "seller"),
         debtor: str(a, "debtor"),
         holder: str(a, "seller"),
@@ -196,17 +196,17 @@ const HANDLERS: Record<string, Handler> = {
     const to = str(e.args, "to");
     await m.update(
       ReceivableEntity,
-      { id: idHex(str(e.args, "tokenId")) },
+      { id: receivableIdHex(str(e.args, "tokenId")) },
       { holder: to === ZERO_ADDRESS ? null : to, updatedBlock: e.blockNumber },
     );
   },
   "Receivables.ReceivableAccepted": async (e, m) => {
-    await m.update(ReceivableEntity, { id: idHex(str(e.args, "id")) }, { status: "accepted", updatedBlock: e.blockNumber });
+    await m.update(ReceivableEntity, { id: receivableIdHex(str(e.args, "id")) }, { status: "accepted", updatedBlock: e.blockNumber });
   },
   "Receivables.ReceivableCancelled": async (e, m) => {
     await m.update(
       ReceivableEntity,
-      { id: idHex(str(e.args, "id")) },
+      { id: receivableIdHex(str(e.args, "id")) },
       { status: "cancelled", holder: null, updatedBlock: e.blockNumber },
     );
   },
@@ -214,19 +214,19 @@ const HANDLERS: Record<string, Handler> = {
     const outstanding = big(e.args, "outstanding");
     await m.update(
       ReceivableEntity,
-      { id: idHex(str(e.args, "id")) },
+      { id: receivableIdHex(str(e.args, "id")) },
       { outstanding, ...(outstanding === 0n ? { status: "paid" as const } : {}), updatedBlock: e.blockNumber },
     );
   },
   "Receivables.ReceivableSplit": async (e, m) => {
-    const parentId = idHex(str(e.args, "parentId"));
+    const parentId = receivableIdHex(str(e.args, "parentId"));
     const parent = await m.findOneByOrFail(ReceivableEntity, { id: parentId });
     if (parent.status !== "split" || parent.holder !== null) {
       await m.update(ReceivableEntity, { id: parentId }, { status: "split", holder: null, updatedBlock: e.blockNumber });
     }
     const amount = big(e.args, "amount");
     await put(m, ReceivableEntity, {
-      id: idHex(str(e.args, "childId")),
+      id: receivableIdHex(str(e.args, "childId")),
       seller: str(e.args, "holder"),
       debtor: parent.debtor,
       holder: str(e.args, "holder"),
@@ -247,13 +247,13 @@ const HANDLERS: Record<string, Handler> = {
   "Receivables.ReceivableAssigned": async (e, m) => {
     await m.update(
       ReceivableEntity,
-      { id: idHex(str(e.args, "id")) },
+      { id: receivableIdHex(str(e.args, "id")) },
       { holder: str(e.args, "financier"), status: "financed", financed: true, updatedBlock: e.blockNumber },
     );
   },
   "Receivables.ReceivablePaid": async (e, m) => {
     const a = e.args;
-    const id = idHex(str(a, "id"));
+    const id = receivableIdHex(str(a, "id"));
     const outstanding = big(a, "outstanding");
     await m.update(
       ReceivableEntity,
@@ -273,7 +273,7 @@ const HANDLERS: Record<string, Handler> = {
     });
   },
   "Receivables.ReceivableDefaulted": async (e, m) => {
-    await m.update(ReceivableEntity, { id: idHex(str(e.args, "id")) }, { status: "defaulted", updatedBlock: e.blockNumber });
+    await m.update(ReceivableEntity, { id: receivableIdHex(str(e.args, "id")) }, { status: "defaulted", updatedBlock: e.blockNumber });
   },
 
   "Financing.CreditLineOpened": async (e, m) => {
@@ -313,7 +313,7 @@ const HANDLERS: Record<string, Handler> = {
     const lineId = num(e.args, "lineId");
     const line = await m.findOneBy(CreditLineEntity, { id: lineId });
     await put(m, FinancingEntity, {
-      receivableId: idHex(str(e.args, "receivableId")),
+      receivableId: receivableIdHex(str(e.args, "receivableId")),
       lineId,
       supplier: str(e.args, "supplier"),
       financier: line?.financier ?? null,
@@ -333,14 +333,14 @@ const HANDLERS: Record<string, Handler> = {
   "Financing.FinancingWithdrawn": async (e, m) => {
     await m.update(
       FinancingEntity,
-      { receivableId: idHex(str(e.args, "receivableId")) },
+      { receivableId: receivableIdHex(str(e.args, "receivableId")) },
       { status: "withdrawn", updatedBlock: e.blockNumber },
     );
   },
   "Financing.FinancingRejected": async (e, m) => {
     await m.update(
       FinancingEntity,
-      { receivableId: idHex(str(e.args, "receivableId")) },
+      { receivableId: receivableIdHex(str(e.args, "receivableId")) },
       { status: "rejected", rejectReason: str(e.args, "reasonCode"), updatedBlock: e.blockNumber },
     );
   },
@@ -348,7 +348,7 @@ const HANDLERS: Record<string, Handler> = {
     const a = e.args;
     await m.update(
       FinancingEntity,
-      { receivableId: idHex(str(a, "receivableId")) },
+      { receivableId: receivableIdHex(str(a, "receivableId")) },
       {
         status: "active",
         financier: str(a, "financier"),
@@ -364,7 +364,7 @@ const HANDLERS: Record<string, Handler> = {
   },
   "Financing.FinancingRepaid": async (e, m) => {
     const a = e.args;
-    const id = idHex(str(a, "receivableId"));
+    const id = receivableIdHex(str(a, "receivableId"));
     const principal = big(a, "principal");
     const f = await m.findOneByOrFail(FinancingEntity, { receivableId: id });
     await m.update(
@@ -413,9 +413,9 @@ const HANDLERS: Record<string, Handler> = {
     const holder = str(a, "holder");
     const doc = str(a, "documentHash");
     // A child carries its root's document, as a child split on this ledger does.
-    const parentRow = parent === 0n ? null : await m.findOneBy(ReceivableEntity, { id: idHex(str(a, "parentId")) });
+    const parentRow = parent === 0n ? null : await m.findOneBy(ReceivableEntity, { id: receivableIdHex(str(a, "parentId")) });
     await put(m, ReceivableEntity, {
-      id: idHex(str(a, "id")),
+      id: receivableIdHex(str(a, "id")),
       seller: str(a, "seller"),
       debtor: str(a, "debtor"),
       holder: holder === ZERO_ADDRESS ? null : holder,
@@ -424,7 +424,7 @@ const HANDLERS: Record<string, Handler> = {
       dueDate: num(a, "dueDate"),
       status: RECEIVABLE_STATUS[num(a, "status")],
       financed: a.financed === true || a.financed === "true",
-      parentId: parent === 0n ? null : idHex(str(a, "parentId")),
+      parentId: parent === 0n ? null : receivableIdHex(str(a, "parentId")),
       documentHash: parentRow ? parentRow.documentHash : BigInt(doc) === 0n ? null : doc,
       createdBlock: e.blockNumber,
       createdTx: e.txHash,
@@ -453,7 +453,7 @@ const HANDLERS: Record<string, Handler> = {
     const status = FINANCING_STATUS[num(a, "status")];
     const line = await m.findOneBy(CreditLineEntity, { id: lineId });
     await put(m, FinancingEntity, {
-      receivableId: idHex(str(a, "receivableId")),
+      receivableId: receivableIdHex(str(a, "receivableId")),
       lineId,
       supplier: str(a, "supplier"),
       financier: line?.financier ?? null,
@@ -476,7 +476,7 @@ const HANDLERS: Record<string, Handler> = {
     const a = e.args;
     await m.update(
       FinancingEntity,
-      { receivableId: idHex(str(a, "receivableId")) },
+      { receivableId: receivableIdHex(str(a, "receivableId")) },
       { status: "written_off", updatedBlock: e.blockNumber },
     );
     await recomputeUtilisation(m, num(a, "lineId"), e.blockNumber);
@@ -503,7 +503,7 @@ export async function resolveActor(e: LedgerEventEntity, m: EntityManager): Prom
     case "FinancingWrittenOff":
       return (await m.findOneBy(CreditLineEntity, { id: num(e.args, "lineId") }))?.financier ?? null;
     case "FinancingRepaid":
-      return (await m.findOneBy(ReceivableEntity, { id: idHex(str(e.args, "receivableId")) }))?.debtor ?? null;
+      return (await m.findOneBy(ReceivableEntity, { id: receivableIdHex(str(e.args, "receivableId")) }))?.debtor ?? null;
     default:
       return null;
   }

@@ -26,15 +26,16 @@ import { In, type Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
-import { ROLE_BITS } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
-import { RECEIVABLES_TYPES } from "../chain/eip712-types";
+import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
-import { idHex, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "./fingerprint";
+import { invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
+import { receivableIdHex } from "../../../shared/ids";
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
 
@@ -85,7 +86,7 @@ export class InvoiceChecksService {
       });
     }
     return {
-      id: idHex(receivableIdOf(fingerprint)),
+      id: receivableIdHex(receivableIdOf(fingerprint)),
       sellerTaxId,
       buyerTaxId,
       debtor: getAddress(dto.debtor.toLowerCase()),

@@ -8,7 +8,8 @@ import { BadRequestException, ConflictException, ForbiddenException, Injectable,
 import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
 import { type Repository } from "typeorm";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { DocumentsStore } from "../common/documents.store";
 import { DbWriter } from "../database/db-writer";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";

@@ -16,7 +16,8 @@ import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
 import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { CreditNoteDto, ReceivableActDto, RepayReceivableDto, SplitReceivableDto, TransferReceivableDto } from "./dto/receivable-write.dto";
-import { childIdOf, idHex } from "./fingerprint";
+import { receivableIdHex } from "../../../shared/ids";
+import { childIdOf } from "../../../shared/fingerprint";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { RepayPermitService } from "./repay-permit.service";
 
@@ -84,7 +85,7 @@ export class ReceivableLifecycleService implements OnModuleInit {
     plan: ({ user, id, body }) => {
       const holder = getAddress(user.address);
       const amounts = body.amounts.map((a) => BigInt(a));
-      const childIds = amounts.map((_, i) => idHex(childIdOf(id!, i)));
+      const childIds = amounts.map((_, i) => receivableIdHex(childIdOf(id!, i)));
       return {
         message: { holder, receivableId: BigInt(id!), amounts },
         encode: (a) => IFACE.encodeFunctionData("splitBySig", [holder, id!, amounts, a]),

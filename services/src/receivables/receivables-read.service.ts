@@ -22,7 +22,7 @@ import {
   decodeCursor,
   encodeCursor,
   isoFromSeconds,
-  parseReceivableId,
+  receivableIdParam,
   queryFingerprint,
   readsEverything,
   secondsBound,
@@ -36,7 +36,8 @@ import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { ApprovedIdentities } from "../onboarding/approved-identities";
 import { taxIdHash } from "../participants/participant-lookup";
-import { InvoiceIdentityError, idHex, invoiceFingerprint, invoiceNumberKey, receivableIdOf } from "./fingerprint";
+import { InvoiceIdentityError, invoiceFingerprint, invoiceNumberKey, receivableIdOf } from "../../../shared/fingerprint";
+import { receivableIdHex } from "../../../shared/ids";
 import {
   PaymentDto,
   ReceivableDto,
@@ -197,7 +198,7 @@ export class ReceivablesReadService {
     } else {
       sellers = await this.identities.entityIds();
     }
-    const candidates = sellers.map((tax) => idHex(receivableIdOf(invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: tax, invoiceNumber: number }))));
+    const candidates = sellers.map((tax) => receivableIdHex(receivableIdOf(invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: tax, invoiceNumber: number }))));
     const ids: string[] = [];
     for (let i = 0; i < candidates.length; i += IN_CHUNK) {
       const rows = await this.receivables.find({ select: { id: true }, where: { id: In(candidates.slice(i, i + IN_CHUNK)) } });
@@ -320,7 +321,7 @@ export class ReceivablesReadService {
     user: AuthUser,
     rawId: string,
   ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
-    const id = parseReceivableId(rawId);
+    const id = receivableIdParam(rawId);
     const { entities, raw } = await this.receivables
       .createQueryBuilder("r")
       .leftJoinAndMapOne("r.financing", FinancingEntity, "f", "f.receivable_id = r.id")

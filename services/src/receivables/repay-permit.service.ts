@@ -12,10 +12,11 @@ import {
   UnprocessableEntityException,
 } from "@nestjs/common";
 import { Signature, TypedDataEncoder, recoverAddress } from "ethers";
-import { ActsService, type ActDraft, type SignatureFields } from "../acts/acts.service";
+import { ActsService, jsonSafe, type ActDraft, type SignatureFields } from "../acts/acts.service";
 import { invalidSignature, parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ChainService } from "../chain/chain.service";
-import { PERMIT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../chain/eip712-types";
+import { RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
+import { permitCallArgs, permitDomainOf, permitSignature, permitTypedData, type PermitDomain } from "../../../shared/permit";
 import { revertDataOf } from "../chain/errors";
 import { DbWriter } from "../database/db-writer";
 import { TxSenderService } from "../outbox/tx-sender.service";
@@ -26,7 +27,7 @@ const PERMIT_WAIT_MS = 60_000;
 
 @Injectable()
 export class RepayPermitService {
-  private permitDomain: Promise<TypedDataDto["domain"]> | null = null;
+  private permitDomain: Promise<PermitDomain> | null = null;
 
   constructor(
     private readonly acts: ActsService,
@@ -35,31 +36,15 @@ export class RepayPermitService {
     private readonly sender: TxSenderService,
   ) {}
 
-  private async tokenDomain(): Promise<TypedDataDto["domain"]> {
-    this.permitDomain ??= this.chain.contracts.token.eip712Domain().then((d) => ({
-      name: d.name,
-      version: d.version,
-      chainId: d.chainId.toString(),
-      verifyingContract: d.verifyingContract,
-    }));
+  private async tokenDomain(): Promise<PermitDomain> {
+    this.permitDomain ??= permitDomainOf(this.chain.contracts.token);
     return this.permitDomain;
   }
 
   async permitTypedData(owner: string, value: bigint, deadline: bigint): Promise<TypedDataDto> {
     const nonce = await this.chain.contracts.token.nonces(owner);
-    const domain = await this.tokenDomain();
-    return {
-      domain,
-      types: typesForClients(domain, PERMIT_TYPES),
-      primaryType: "Permit",
-      message: {
-        owner,
-        spender: this.chain.addresses.Receivables,
-        value: value.toString(),
-        nonce: nonce.toString(),
-        deadline: deadline.toString(),
-      },
-    };
+    const td = permitTypedData(await this.tokenDomain(), { owner, spender: this.chain.addresses.Receivables, value, nonce, deadline });
+    return { ...td, types: typesForClients(td.domain, td.types), message: jsonSafe(td.message) as TypedDataDto["message"] };
   }
 
   /**
@@ -94,11 +79,11 @@ export class RepayPermitService {
       if (dto.permit) {
         value = BigInt(dto.permit.value);
         deadline = BigInt(dto.permit.deadline);
-        sig = Signature.from({ r: dto.permit.r, s: dto.permit.s, v: dto.permit.v < 27 ? dto.permit.v + 27 : dto.permit.v });
+        sig = permitSignature(dto.permit);
       } else {
         value = amount;
         deadline = BigInt(dto.deadline!);
-        sig = Signature.from(dto.permitSignature!);
+        sig = permitSignature(dto.permitSignature!);
       }
     } catch {
       throw new BadRequestException("The permit signature is not a well-formed ECDSA signature (r, s, v).");
@@ -106,7 +91,7 @@ export class RepayPermitService {
     if (value >= 2n ** 256n || deadline >= 2n ** 256n) throw new BadRequestException("permit value and deadline must fit uint256.");
     // A retry after the permit landed: the allowance is there and the permit's nonce is spent.
     if ((await token.allowance(debtor, spender)) >= amount) return;
-    const data = token.interface.encodeFunctionData("permit", [debtor, spender, value, deadline, sig.v, sig.r, sig.s]);
+    const data = token.interface.encodeFunctionData("permit", permitCallArgs(debtor, spender, value, deadline, sig));
     const to = this.chain.addresses.SettlementToken;
     try {
       await this.chain.provider.call({ from: this.chain.wallets.relayer.address, to, data });

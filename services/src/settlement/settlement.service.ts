@@ -24,14 +24,16 @@ import {
 } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
-import { PERMIT_TYPES, typesForClients } from "../chain/eip712-types";
+import { PERMIT_TYPES, typesForClients } from "../../../shared/eip712";
+import { permitCallArgs, permitDomainOf, permitSignature, permitTypedData, type PermitDomain } from "../../../shared/permit";
 import { DataSource } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct } from "../acts/act-spec";
 import { ActsService, jsonSafe } from "../acts/acts.service";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
-import { ROLE_BITS, type AuthUser } from "../auth/auth.decorators";
+import { type AuthUser } from "../auth/auth.decorators";
+import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
 import { APP_CONFIG, type AppConfig } from "../config/env";
@@ -67,7 +69,7 @@ export type PermitAnswer = { status: 200; body: UnsignedPermitResponseDto } | { 
 
 @Injectable()
 export class SettlementService implements OnModuleInit {
-  private domain: Promise<UnsignedPermitResponseDto["typedData"]["domain"]> | null = null;
+  private domain: Promise<PermitDomain> | null = null;
 
   constructor(
     @InjectDataSource() private readonly ds: DataSource,
@@ -189,7 +191,7 @@ export class SettlementService implements OnModuleInit {
     const deadline = uint(dto.deadline, "deadline");
     const sig = parseSignature(dto);
     const token = this.chain.contracts.token;
-    const data = token.interface.encodeFunctionData("permit", [owner, spender, value, deadline, sig.v, sig.r, sig.s]);
+    const data = token.interface.encodeFunctionData("permit", permitCallArgs(owner, spender, value, deadline, sig));
 
     // The same signed permit posted again: answer the first relay (its nonce is spent by now).
     const earlier = await this.findByData(owner, PERMIT_KIND, data);
@@ -312,24 +314,14 @@ export class SettlementService implements OnModuleInit {
     }
   }
 
-  private async tokenDomain(): Promise<UnsignedPermitResponseDto["typedData"]["domain"]> {
-    this.domain ??= this.chain.contracts.token.eip712Domain().then((d) => ({
-      name: d.name,
-      version: d.version,
-      chainId: d.chainId.toString(),
-      verifyingContract: d.verifyingContract,
-    }));
+  private async tokenDomain(): Promise<PermitDomain> {
+    this.domain ??= permitDomainOf(this.chain.contracts.token);
     return this.domain;
   }
 
   private async permitTypedData(owner: string, spender: string, value: bigint, deadline: bigint) {
     const nonce = await this.chain.contracts.token.nonces(owner);
-    return {
-      domain: await this.tokenDomain(),
-      types: PERMIT_TYPES,
-      primaryType: "Permit" as const,
-      message: { owner, spender, value, nonce, deadline },
-    };
+    return permitTypedData(await this.tokenDomain(), { owner, spender, value, nonce, deadline });
   }
 
   /** Dry-runs the call so a refusal comes back now, with the contract's reason, and nothing is queued. */
@@ -404,9 +396,9 @@ function parseSignature(dto: PermitRequestDto): Signature {
     throw new BadRequestException("Send either signature or v, r and s, not both.");
   }
   try {
-    if (dto.signature !== undefined) return Signature.from(dto.signature);
+    if (dto.signature !== undefined) return permitSignature(dto.signature);
     if (dto.v === undefined || dto.r === undefined || dto.s === undefined) throw new Error("incomplete");
-    return Signature.from({ r: dto.r, s: dto.s, v: dto.v < 27 ? dto.v + 27 : dto.v });
+    return permitSignature({ v: dto.v, r: dto.r, s: dto.s });
   } catch {
     throw new BadRequestException("The permit signature is not a well-formed ECDSA signature: send signature (65 bytes as 0x hex) or all of v, r and s.");
   }

@@ -1,6 +1,6 @@
 /**
  * Financing request terms and approvals for contract tests, computed with the same arithmetic the
- * service uses (services/src/financing/financing-terms.ts), read from the chain's current state.
+ * service uses (shared/financing-terms.ts), read from the chain's current state.
  */
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import {
@@ -9,7 +9,7 @@ import {
   registrationHash,
   type ApprovalTerms,
   type RequestTerms,
-} from "../../../services/src/financing/financing-terms";
+} from "../../../shared/financing-terms";
 import type { Financing, Receivables } from "../../../typechain-types";
 import { DAY } from "./fixture";
 

@@ -7,12 +7,12 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse, TypedDataField } from "ethers";
-import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../services/src/chain/eip712-types";
-import { receivableIdOf } from "../../../services/src/receivables/fingerprint";
+import { RECEIVABLES_DOMAIN, RECEIVABLES_TYPES } from "../../../shared/eip712";
+import { receivableIdOf } from "../../../shared/fingerprint";
 import { deployLedger, DEFAULT_PARAMS, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IReceivables } from "../../../typechain-types";
+import { ROLE_BITS } from "../../../shared/roles";
 
-export const ROLE = { SUPPLIER: 1, BUYER: 2, FINANCIER: 4, AUDITOR: 8 } as const;
 export const DAY = 24n * 3600n;
 export const YEAR = 365n * DAY;
 export const JURISDICTION_CN = "0x434e"; // "CN"
@@ -66,13 +66,13 @@ export async function ledgerFixture(): Promise<LedgerFixture> {
   });
   const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
   const members: Array<[HardhatEthersSigner, number]> = [
-    [supplier, ROLE.SUPPLIER],
-    [supplier2, ROLE.SUPPLIER],
-    [buyer, ROLE.BUYER],
-    [buyer2, ROLE.BUYER | ROLE.SUPPLIER],
-    [financier, ROLE.FINANCIER],
-    [financier2, ROLE.FINANCIER],
-    [auditor, ROLE.AUDITOR],
+    [supplier, ROLE_BITS.supplier],
+    [supplier2, ROLE_BITS.supplier],
+    [buyer, ROLE_BITS.buyer],
+    [buyer2, ROLE_BITS.buyer | ROLE_BITS.supplier],
+    [financier, ROLE_BITS.financier],
+    [financier2, ROLE_BITS.financier],
+    [auditor, ROLE_BITS.auditor],
   ];
   for (const [who, roles] of members) {
     await ledger.registry

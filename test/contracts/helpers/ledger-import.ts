@@ -10,7 +10,8 @@ import { deployLedger, type Ledger } from "../../../scripts/lib/deploy-ledger";
 import type { IFinancingImport } from "../../../typechain-types/contracts/financing/Financing";
 import type { IReceivablesImport } from "../../../typechain-types/contracts/receivables/Receivables";
 import type { IRegistryImport } from "../../../typechain-types/contracts/registry/ParticipantRegistry";
-import { DAY, JURISDICTION_CN, ROLE, YEAR, entityIdHash, namedActors, type Actors } from "./fixture";
+import { DAY, JURISDICTION_CN, YEAR, entityIdHash, namedActors, type Actors } from "./fixture";
+import { ROLE_BITS } from "../../../shared/roles";
 
 export type ImportedReceivable = IReceivablesImport.ImportedReceivableStruct;
 export type ImportedCreditLine = IFinancingImport.ImportedCreditLineStruct;
@@ -85,13 +86,13 @@ export async function importTargetFixture(): Promise<ImportFixture> {
 export async function activeMembers(f: ImportFixture): Promise<ImportedMember[]> {
   const kycExpiry = BigInt(await time.latest()) + 2n * YEAR;
   const list: Array<[HardhatEthersSigner, number]> = [
-    [f.supplier, ROLE.SUPPLIER],
-    [f.supplier2, ROLE.SUPPLIER],
-    [f.buyer, ROLE.BUYER],
-    [f.buyer2, ROLE.BUYER | ROLE.SUPPLIER],
-    [f.financier, ROLE.FINANCIER],
-    [f.financier2, ROLE.FINANCIER],
-    [f.auditor, ROLE.AUDITOR],
+    [f.supplier, ROLE_BITS.supplier],
+    [f.supplier2, ROLE_BITS.supplier],
+    [f.buyer, ROLE_BITS.buyer],
+    [f.buyer2, ROLE_BITS.buyer | ROLE_BITS.supplier],
+    [f.financier, ROLE_BITS.financier],
+    [f.financier2, ROLE_BITS.financier],
+    [f.auditor, ROLE_BITS.auditor],
   ];
   return list.map(([who, roles]) => ({
     account: who.address,

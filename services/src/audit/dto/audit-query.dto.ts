@@ -4,9 +4,9 @@ import { ApiPropertyOptional } from "@nestjs/swagger";
 import { Transform, Type } from "class-transformer";
 import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import { RECEIVABLE_ID_PATTERN } from "../../../../shared/ids";
 import { commaList } from "../read-scope";
 
-export const RECEIVABLE_ID_PATTERN = /^(0x[0-9a-fA-F]{64}|[0-9]{1,78})$/;
 export const RECEIVABLE_ID_MESSAGE = "must be 0x followed by 64 hex digits, or a decimal uint256";
 
 export class AuditEventFilterDto {

@@ -1,6 +1,7 @@
 /** GET /auth/me: the caller as the access guard sees it. */
 import { ApiProperty } from "@nestjs/swagger";
-import { ACCESS_ROLES, ROLE_BITS, type AccessRole } from "../auth.decorators";
+import { ACCESS_ROLES, type AccessRole } from "../auth.decorators";
+import { ROLE_BITS } from "../../../../shared/roles";
 
 export class MeResponseDto {
   @ApiProperty({ description: "EIP-55 address the bearer token is bound to" })

@@ -11,7 +11,8 @@
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
 import { getAddress, isAddress } from "ethers";
-import { idHex, receivableIdOf } from "../../receivables/fingerprint";
+import { receivableIdHex } from "../../../../shared/ids";
+import { receivableIdOf } from "../../../../shared/fingerprint";
 import { voucherTerm } from "../voucher-term";
 import { fail, pass, review, type Rule, type Verdict } from "./rule";
 
@@ -191,7 +192,7 @@ export const INVOICE_RULES: readonly Rule<InvoiceContext>[] = [
       if (!/^0x[0-9a-f]{64}$/.test(fp) || /^0x0{64}$/.test(fp)) {
         return fail("The fingerprint must be a non-zero 32-byte hex string (0x and 64 hex digits).", { fingerprint: invoice.fingerprint });
       }
-      const id = idHex(receivableIdOf(fp));
+      const id = receivableIdHex(receivableIdOf(fp));
       const status = await facts.tokenisedStatus(id);
       return status === null
         ? pass("No receivable with this fingerprint is on the ledger.", { fingerprint: fp, receivableId: id })

@@ -4,8 +4,8 @@
  * validity to members. The registry contract enforces roles, status and KYC expiry on-chain as
  * well; these rules decide what reaches it and record why.
  */
-import { ROLE_BITS } from "../../auth/auth.decorators";
-import { isMixedScript, scriptsOf } from "../../common/unicode";
+import { ALL_ROLES, ROLE_BITS } from "../../../../shared/roles";
+import { isMixedScript, scriptsOf } from "../../../../shared/unicode";
 import { describeEntityIdProblem, type EntityIdType } from "../entity-id";
 import type { SanctionsMatch, Thresholds } from "../sanctions/sanctions-screener";
 import { fail, pass, review, type Rule, type SubjectType, type Verdict } from "./rule";
@@ -54,9 +54,6 @@ export interface MemberContext {
   policy: PartyPolicy;
   sanctions: SanctionsTools;
 }
-
-/** The role bits the registry knows; anything else in a request is an error. */
-export const KNOWN_ROLE_BITS = Object.values(ROLE_BITS).reduce((m, b) => m | b, 0);
 
 function screenName(sanctions: SanctionsTools, name: string): Verdict {
   const list = sanctions.describe();
@@ -187,8 +184,8 @@ export const APPLICATION_RULES: readonly Rule<ApplicationContext>[] = [
       if (!Number.isInteger(a.requestedRoles) || a.requestedRoles <= 0) {
         return fail("No role is requested: ask for at least one of supplier, buyer, financier, auditor.", details);
       }
-      if ((a.requestedRoles & ~KNOWN_ROLE_BITS) !== 0) {
-        return fail(`Role mask ${a.requestedRoles} contains bits the registry does not know (known mask ${KNOWN_ROLE_BITS}).`, details);
+      if ((a.requestedRoles & ~ALL_ROLES) !== 0) {
+        return fail(`Role mask ${a.requestedRoles} contains bits the registry does not know (known mask ${ALL_ROLES}).`, details);
       }
       return pass("The requested roles are known to the registry.", details);
     },

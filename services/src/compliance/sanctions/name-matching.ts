@@ -38,7 +38,7 @@
  * in many innocent ones), so the screener sends a strong partial match to review, never to fail.
  */
 import { transliterate } from "transliteration";
-import { foldSmallCapitals, skeleton, stripInvisible } from "../../common/unicode";
+import { foldSmallCapitals, skeleton, stripInvisible } from "../../../../shared/unicode";
 
 /** Latin-script legal-form and filler words, removed wherever they stand. */
 const LATIN_DROP = new Set([

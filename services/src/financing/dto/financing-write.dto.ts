@@ -8,6 +8,7 @@ import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
+import { RECEIVABLE_ID_SHORT_HEX_PATTERN } from "../../../../shared/ids";
 
 /** Largest credit line id the Financing contract can hold (ids are packed in 24 bits). */
 export const MAX_LINE_ID = 16_777_215;
@@ -16,7 +17,6 @@ export const MAX_LINE_ID = 16_777_215;
 const AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,19})$/;
 
 /** A receivable id as clients write it: 0x-prefixed hex (up to 32 bytes) or decimal. */
-export const RECEIVABLE_ID_PATTERN = /^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/;
 
 /** The terms of a credit line, shared by opening and updating one. */
 export class CreditLineTermsDto extends SignatureFieldsDto {
@@ -62,7 +62,7 @@ export const SETTLEMENTS = ["on-chain", "with-approval"] as const;
 export class RequestFinancingDto extends SignatureFieldsDto {
   @ApiProperty({ description: "Receivable to finance: 0x-prefixed hex or decimal token id", example: "0x5f2c…" })
   @IsString()
-  @Matches(RECEIVABLE_ID_PATTERN, { message: "receivableId must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
+  @Matches(RECEIVABLE_ID_SHORT_HEX_PATTERN, { message: "receivableId must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
   receivableId!: string;
 
   @ApiProperty({ description: "Credit line asked to finance it", example: 1 })
@@ -216,6 +216,6 @@ export class RecordRegistrationDto {
 
 export class ReceivableIdParamDto {
   @ApiProperty({ description: "Receivable id: 0x-prefixed hex or decimal" })
-  @Matches(RECEIVABLE_ID_PATTERN, { message: "the receivable id must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
+  @Matches(RECEIVABLE_ID_SHORT_HEX_PATTERN, { message: "the receivable id must be 0x-prefixed hex (up to 64 digits) or a decimal integer" })
   id!: string;
 }

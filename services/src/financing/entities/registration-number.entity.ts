@@ -1,6 +1,6 @@
 /**
  * Movable-property financing registration numbers (中登) the service knows, by the hash the ledger
- * records (`registrationHash` in financing-terms.ts). The chain holds only the hash; a number is known
+ * records (`registrationHash` in shared/financing-terms.ts). The chain holds only the hash; a number is known
  * when a financier approved through the service or gave it later for an approval made directly on the
  * chain, and it is shown for a financing only when its hash is the one approved on-chain. A row is a
  * fact about the number (its hash), not about a financing, so one written for an act that later failed

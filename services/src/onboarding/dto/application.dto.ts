@@ -15,7 +15,7 @@ import {
   Min,
 } from "class-validator";
 import { IsEntityId } from "../../compliance/entity-id";
-import { ROLE_NAMES, type RoleName } from "../../common/roles";
+import { ROLE_NAMES, type RoleName } from "../../../../shared/roles";
 
 const toList = ({ value }: { value: unknown }) =>
   typeof value === "string" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;

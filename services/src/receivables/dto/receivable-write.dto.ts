@@ -24,7 +24,8 @@ import {
 } from "class-validator";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
-import { isIsoDay, normaliseInvoiceKey } from "../fingerprint";
+import { isIsoDay, normaliseInvoiceKey } from "../../../../shared/fingerprint";
+import { parseReceivableId, RECEIVABLE_ID_FORMS, receivableIdHex } from "../../../../shared/ids";
 
 export const MAX_FEN = 2n ** 64n - 1n;
 export const MAX_BATCH = 200;
@@ -338,14 +339,11 @@ export class DocumentUploadResponseDto extends ReceivableDocumentResponseDto {
 @Injectable()
 export class ReceivableIdPipe implements PipeTransform<string, string> {
   transform(raw: string): string {
-    let v: bigint | null = null;
-    if (/^0x[0-9a-fA-F]{64}$/.test(raw) || /^[0-9]{1,78}$/.test(raw)) v = BigInt(raw);
-    if (v === null || v >= 1n << 256n) {
-      throw new BadRequestException(
-        `The receivable id must be 0x followed by 64 hex digits, or a decimal number below 2^256 (got "${String(raw).slice(0, 80)}").`,
-      );
+    try {
+      return receivableIdHex(parseReceivableId(raw));
+    } catch {
+      throw new BadRequestException(`The receivable id must be ${RECEIVABLE_ID_FORMS} (got "${String(raw).slice(0, 80)}").`);
     }
-    return "0x" + v.toString(16).padStart(64, "0");
   }
 }
 

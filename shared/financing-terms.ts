@@ -94,23 +94,3 @@ export async function approvalAtLineTerms(
   const q = quoteFinancing(terms, r.outstanding, r.dueDate, at);
   return { lineId: line, advance: q.advance, paid: q.paid, registrationHash: registration };
 }
-
-/**
- * The body fields a signed post must repeat from the typed data the service proposed: a request's
- * terms, an approval's amounts (empty for other acts). Clients merge them into the signed body.
- */
-export function proposedFields(primaryType: string, message: Record<string, unknown>): Record<string, string> {
-  if (primaryType === "RequestFinancing") {
-    const t = message.terms as Record<string, string | number | bigint>;
-    return {
-      minPaid: String(t.minPaid),
-      maxDiscount: String(t.maxDiscount),
-      expiresAt: new Date(Number(t.expiresAt) * 1000).toISOString(),
-    };
-  }
-  if (primaryType === "ApproveFinancing" || primaryType === "ApproveSignedRequest") {
-    const a = message.approval as Record<string, string | number | bigint>;
-    return { advance: String(a.advance), paid: String(a.paid) };
-  }
-  return {};
-}

@@ -2,7 +2,8 @@
  * EIP-712 typed-data definitions of every participant act, exactly as the contracts hash them.
  * Shared by the service (`GET /eip712`, signature checks before relaying), the CLI, the scripts and
  * the tests: a change to a contract's typehash must change this file, and the signed-action tests
- * fail until it does.
+ * and test/contracts/SharedFacts.test.ts (which compares each type with the contract's typehash
+ * string) fail until it does.
  */
 import type { TypedDataField } from "ethers";
 

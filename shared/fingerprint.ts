@@ -12,7 +12,7 @@
  *   receivable id = uint256(keccak256(abi.encode(ROOT_ID_TAG, fingerprint)))       (receivableIdOf)
  *   child id      = uint256(keccak256(abi.encode(CHILD_ID_TAG, parentId, index)))  (childIdOf)
  * The two tags put roots and split children in namespaces that cannot meet (the contract computes
- * the same in `receivableIdOf` and `childId`).
+ * the same in `receivableIdOf` and `childId`); ids.ts parses and formats them.
  *
  * Keys, because the same invoice reaches the ledger typed by different people on different systems
  * ("inv-001" from an ERP export, "INV 001" typed by hand, "ＩＮＶ－００１" from a full-width input
@@ -26,7 +26,7 @@
  *     The service further requires it to be exactly the party's registered entity id.
  *   - `invoiceNumberKey`: the normalised key, refused when it mixes scripts beyond UTS #39's
  *     highly restrictive profile (Latin with Cyrillic or Greek); otherwise its UTS #39 confusable
- *     skeleton (common/unicode.ts, Unicode's own confusables data) with combining marks removed, so
+ *     skeleton (unicode.ts, Unicode's own confusables data) with combining marks removed, so
  *     "INV-001", an all-Cyrillic look-alike, "INV-0O1" and "INV-001" with an accent on a digit are
  *     one identity. The skeleton is for comparison only, never shown.
  *
@@ -34,7 +34,7 @@
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
 import { AbiCoder, id as keccakText, keccak256 } from "ethers";
-import { isMixedScript, skeleton } from "../common/unicode";
+import { isMixedScript, skeleton } from "./unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
 const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
@@ -123,9 +123,4 @@ export function receivableIdOf(fingerprint: string): bigint {
 /** The id of the `index`-th child of a split of `parentId`, as the contract's `childId`. */
 export function childIdOf(parentId: bigint | string, index: number | bigint): bigint {
   return BigInt(keccak256(abi.encode(["bytes32", "uint256", "uint256"], [CHILD_ID_TAG, BigInt(parentId), BigInt(index)])));
-}
-
-/** A receivable id as the projection stores it: 0x and 64 lower-case hex digits. */
-export function idHex(id: bigint): string {
-  return "0x" + id.toString(16).padStart(64, "0");
 }
