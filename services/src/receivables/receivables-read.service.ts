@@ -12,7 +12,7 @@
  * Lists are keyset-paginated on (sort key, id); the amount sort and range filters run on the
  * 20-digit zero-padded outstanding column, which orders as text exactly as the numbers do.
  */
-import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
+import { BadRequestException, ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectDataSource } from "@nestjs/typeorm";
 import { DataSource } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
@@ -28,6 +28,7 @@ import {
   secondsBound,
 } from "../audit/read-scope";
 import { padAmount } from "../common/columns";
+import { InvoiceIdentityError, idHex, invoiceFingerprint, receivableIdOf } from "./fingerprint";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { registrationNumbers, registrationState } from "../financing/registration";
 import { ledgerNow } from "../indexer/ledger-time";
@@ -157,6 +158,26 @@ export class ReceivablesReadService {
       nextCursor = encodeCursor(fingerprint, [value, last.id]);
     }
     return { items: page.map((r) => ReceivableDto.from(r, times.get(r.id) ?? null)), nextCursor };
+  }
+
+  /**
+   * The receivable an invoice became: the ledger keys an invoice on its seller's tax id and its
+   * number (normalised, salted: the fingerprint), so both are needed; the same scope as `get`.
+   */
+  async byInvoice(user: AuthUser, sellerTaxId: string, invoiceNumber: string): Promise<ReceivableDetailDto> {
+    let fingerprint: string;
+    try {
+      fingerprint = invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId, invoiceNumber });
+    } catch (err) {
+      if (err instanceof InvoiceIdentityError) throw new BadRequestException({ error: "InvalidInvoiceIdentity", field: err.field, message: err.message });
+      throw err;
+    }
+    try {
+      return await this.get(user, idHex(receivableIdOf(fingerprint)));
+    } catch (err) {
+      if (err instanceof NotFoundException) throw new NotFoundException(`No receivable for invoice ${invoiceNumber} of seller ${sellerTaxId}.`);
+      throw err;
+    }
   }
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
