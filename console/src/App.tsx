@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { get, post, setToken } from "./api";
 import { ErrorBox, Field } from "./components";
 import { toggleLanguage } from "./i18n";
-import { SessionContext, type Me, type Session } from "./session";
+import { NoticeContext, SessionContext, type Me, type Session } from "./session";
 import { injectedWallet, keystoreSigner, walletSigner, type PageSigner } from "./signer";
 import { SupplierPage } from "./pages/Supplier";
 import { BuyerPage } from "./pages/Buyer";
@@ -85,6 +85,8 @@ export function App() {
   const { t } = useTranslation();
   const [session, setSession] = useState<Session | null>(null);
   const [tab, setTab] = useState<Tab | null>(null);
+  const [notice, setNotice] = useState<{ n: number; text: string } | null>(null);
+  const notify = (text: string) => setNotice((prev) => ({ n: (prev?.n ?? 0) + 1, text }));
   const tabs = session ? tabsOf(session.me) : [];
   const current = tab && tabs.includes(tab) ? tab : tabs[0];
   const signOut = () => {
@@ -114,6 +116,7 @@ export function App() {
         <SignIn onSession={setSession} />
       ) : (
         <SessionContext.Provider value={session}>
+         <NoticeContext.Provider value={notify}>
           <nav>
             {tabs.map((k) => (
               <button type="button" key={k} className={k === current ? "active" : ""} onClick={() => setTab(k)}>
@@ -121,6 +124,11 @@ export function App() {
               </button>
             ))}
           </nav>
+          {notice ? (
+            <p className="ok notice" role="status" data-testid="notice" data-n={notice.n}>
+              {notice.text}
+            </p>
+          ) : null}
           <main>
             {current === "supplier" && <SupplierPage />}
             {current === "buyer" && <BuyerPage />}
@@ -133,6 +141,7 @@ export function App() {
               />
             )}
           </main>
+         </NoticeContext.Provider>
         </SessionContext.Provider>
       )}
     </div>

@@ -1,10 +1,10 @@
 /** Pieces every role's page uses: the sign-then-send act button, error display, amounts, tables. */
-import { useState, type ReactNode } from "react";
+import { useContext, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { ApiError, get } from "./api";
 import { describe, draft, submit, type Act, type Unsigned } from "./acts";
-import { useSession } from "./session";
+import { NoticeContext, useSession } from "./session";
 import { short, yuan } from "./money";
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -54,11 +54,10 @@ export function ActButton({ label, prepare, onDone, testId }: { label: string; p
   const [pending, setPending] = useState<{ spec: ActSpec; unsigned: Unsigned } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<Act | null>(null);
+  const notify = useContext(NoticeContext);
 
   const start = async () => {
     setError(null);
-    setDone(null);
     setBusy(true);
     try {
       const spec = prepare();
@@ -74,8 +73,8 @@ export function ActButton({ label, prepare, onDone, testId }: { label: string; p
     setBusy(true);
     try {
       const act = await submit(pending.spec.path, pending.spec.body, pending.unsigned, (td) => signer.signTypedData(td), signer.address);
-      setDone(act);
       setPending(null);
+      notify(`${describe(pending.unsigned.typedData, t, i18n.language)} — ${t("confirmed", { block: act.blockNumber ?? "—", tx: short(act.txHash, 12) })}`);
       await qc.invalidateQueries();
       onDone?.(act);
     } catch (e) {
@@ -103,20 +102,25 @@ export function ActButton({ label, prepare, onDone, testId }: { label: string; p
           </button>
         </div>
       ) : null}
-      {done ? (
-        <span className="ok" role="status">
-          {t("confirmed", { block: done.blockNumber ?? "—", tx: short(done.txHash, 12) })}
-        </span>
-      ) : null}
       <ErrorBox error={error} />
     </span>
   );
 }
 
-export function Section({ title, children }: { title: string; children: ReactNode }) {
+/** A titled block; `refresh` adds a button that reloads every list on the page from the API. */
+export function Section({ title, children, refresh }: { title: string; children: ReactNode; refresh?: boolean }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
   return (
     <section>
-      <h2>{title}</h2>
+      <h2>
+        {title}{" "}
+        {refresh ? (
+          <button type="button" className="link" onClick={() => void qc.invalidateQueries()}>
+            {t("refresh")}
+          </button>
+        ) : null}
+      </h2>
       {children}
     </section>
   );

@@ -23,3 +23,6 @@ export function useSession(): Session {
   if (!s) throw new Error("not signed in");
   return s;
 }
+
+/** Shows a confirmation above the page (the row that asked for it may be gone once the lists refresh). */
+export const NoticeContext = createContext<(message: string) => void>(() => undefined);

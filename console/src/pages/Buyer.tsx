@@ -45,7 +45,7 @@ export function BuyerPage() {
   const owed = useQuery({ queryKey: ["receivables", "debtor", "owed"], queryFn: () => all<Receivable>("/receivables?role=debtor&status=accepted,financed&sort=dueDate") });
   return (
     <div data-testid="buyer-page">
-      <Section title={t("awaiting")}>
+      <Section title={t("awaiting")} refresh>
         <ErrorBox error={awaiting.error} />
         <table>
           <thead>
@@ -66,7 +66,7 @@ export function BuyerPage() {
         </table>
         {awaiting.data?.length === 0 ? <p className="muted">{t("nothing")}</p> : null}
       </Section>
-      <Section title={t("iOwe")}>
+      <Section title={t("iOwe")} refresh>
         <Balance />
         <ErrorBox error={owed.error} />
         <MaturityLadder receivables={owed.data ?? []} />

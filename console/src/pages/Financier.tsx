@@ -50,7 +50,7 @@ function LineRow({ l }: { l: CreditLine }) {
       <td>#{l.id}</td>
       <td><Addr a={l.debtor} /></td>
       <td><Yuan fen={l.limit} /></td>
-      <td><Yuan fen={l.utilised} /></td>
+      <td data-testid="utilised"><Yuan fen={l.utilised} /></td>
       <td><Yuan fen={l.available} /></td>
       <td>{(l.maxAdvanceBps / 100).toFixed(2)} % / {(l.discountBps / 100).toFixed(2)} %</td>
       <td>{day(l.expiry, i18n.language)}</td>
@@ -117,7 +117,7 @@ export function FinancierPage() {
           <ActButton label={t("openLine")} testId="open-line" prepare={() => ({ path: "/credit-lines", body: { ...(debtor ? { debtor } : {}), ...termsBody(f) } })} />
         </form>
       </Section>
-      <Section title={t("creditLines")}>
+      <Section title={t("creditLines")} refresh>
         <ErrorBox error={lines.error} />
         <UtilisationChart lines={(lines.data ?? []).filter((l) => l.open)} />
         <table>
@@ -127,7 +127,7 @@ export function FinancierPage() {
           <tbody>{(lines.data ?? []).map((l) => <LineRow key={l.id} l={l} />)}</tbody>
         </table>
       </Section>
-      <Section title={t("requests")}>
+      <Section title={t("requests")} refresh>
         <ErrorBox error={requests.error} />
         <table>
           <thead>

@@ -66,14 +66,19 @@ function ReceivableRow({ r, lines, financing }: { r: Receivable; lines: CreditLi
             <ActButton label={t("transfer")} testId="transfer" prepare={() => ({ path: `/receivables/${r.id}/transfer`, body: { to } })} />
             {financing?.status !== "requested" ? (
               <>
-                <select name="line" value={lineId} onChange={(e) => setLine(e.target.value)} aria-label={t("line")}>
+                {/* Lines naming only the debtor are the financier's and the debtor's to read: the financier tells the supplier its number. */}
+                <input className="narrow" name="lineId" list={`lines-${r.id}`} placeholder={t("line")} value={lineId} onChange={(e) => setLine(e.target.value)} aria-label={t("line")} />
+                <datalist id={`lines-${r.id}`}>
                   {usable.map((l) => (
                     <option key={l.id} value={l.id}>
                       #{l.id} · {(l.maxAdvanceBps / 100).toFixed(0)}% / {(l.discountBps / 100).toFixed(2)}%
                     </option>
                   ))}
-                </select>
-                <ActButton label={t("requestFinancing")} testId="request-financing" prepare={() => ({ path: "/financings", body: { receivableId: r.id, lineId: Number(lineId) } })} />
+                </datalist>
+                <ActButton label={t("requestFinancing")} testId="request-financing" prepare={() => {
+                    if (!/^\d+$/.test(lineId)) throw new Error(t("lineNeeded"));
+                    return { path: "/financings", body: { receivableId: r.id, lineId: Number(lineId) } };
+                  }} />
               </>
             ) : null}
           </>
@@ -104,7 +109,7 @@ export function SupplierPage() {
       <Section title={t("csv")}>
         <CsvUpload />
       </Section>
-      <Section title={t("myReceivables")}>
+      <Section title={t("myReceivables")} refresh>
         <Field label={t("status")}>
           <select name="status" value={status} onChange={(e) => setStatus(e.target.value)}>
             {STATUSES.map((s) => (

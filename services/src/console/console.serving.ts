@@ -32,7 +32,7 @@ export function serveConsole(app: NestExpressApplication, dist = consoleDist()):
 }
 
 /**
- * Answers a browser navigation that matched no route (GET or HEAD, no route, HTML preferred over
+ * Answers a browser navigation that matched no route (GET or HEAD, HTML preferred over
  * JSON, or `/` itself) with the console's index.html; everything else goes to the API's own filter.
  */
 export class ConsoleFallback {
@@ -40,7 +40,10 @@ export class ConsoleFallback {
 
   /** The page for this request, or null when the API's problem document should answer. */
   pageFor(exception: unknown, req: Request): { status: number; html: string } | null {
-    if (!(exception instanceof HttpException) || exception.getStatus() !== 404 || req.route) return null;
+    // Nest's own answer when no route matched (as problem.filter.ts recognises it): `req.route` is
+    // no help, app-wide middleware routes set it on every request.
+    if (!(exception instanceof HttpException) || exception.getStatus() !== 404) return null;
+    if (exception.message !== `Cannot ${req.method} ${req.originalUrl ?? req.url}`) return null;
     if (req.method !== "GET" && req.method !== "HEAD") return null;
     if (req.path !== "/" && req.accepts(["json", "html"]) !== "html") return null;
     if (req.path.startsWith("/assets/")) return null;
