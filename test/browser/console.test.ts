@@ -298,10 +298,10 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     const page = pageOf("bank");
     const request = page.locator('tr[data-testid^="request-"]').first();
     await refreshUntil(page, request);
+    await page.screenshot({ path: join(SHOTS, "financier.png"), fullPage: true });
     await request.locator("input[name=registrationNumber]").fill("04412026120400000001");
     await act(request, "approve", /You finance receivable 0x[0-9a-f]+… on line \d+: advance [\d,]+\.\d\d yuan, of which [\d,]+\.\d\d yuan is paid to the supplier now\./);
     await expectUtilised(page, (v) => v !== "0.00");
-    await page.screenshot({ path: join(SHOTS, "financier.png"), fullPage: true });
   });
 
   it("an invoice on a member without the buyer role is refused, and the page says why", async function () {
