@@ -352,6 +352,13 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     await page.getByText("账本浏览器").waitFor();
     await page.screenshot({ path: join(SHOTS, "auditor-zh.png"), fullPage: true });
 
+    // An invoice number the ledger does not know: the page says so.
+    await page.getByRole("button", { name: "English" }).click();
+    await page.fill("input[name=q]", `${invoiceNumber}-NONE`);
+    const explorer = page.locator("section").filter({ has: page.locator("input[name=q]") });
+    const shown = await refusal("auditor", explorer, () => page.getByRole("button", { name: "Search", exact: true }).click());
+    expect(shown).to.include(`No receivable for invoice ${invoiceNumber}-NONE of seller ${taxIds.tier1}`);
+
     const supplier = pageOf("tier1");
     await supplier.getByRole("button", { name: "Refresh" }).first().click();
     await supplier.screenshot({ path: join(SHOTS, "supplier.png"), fullPage: true });
@@ -371,6 +378,26 @@ describe("the web console in Chromium: the demo's story by clicking", function (
   }
 
   /** Waits until `l` shows `re` (clicking the page's Refresh meanwhile when `refresh` is given). */
+  it("GET /receivables/by-invoice finds by seller tax id and number (normalised), and refuses what it should", async function () {
+    const as = async (name: Member) => signIn(url, await Wallet.fromEncryptedJson(readFileSync(join(keys, `${name}.json`), "utf8"), password));
+    const lookup = (token: string, q: Record<string, string>) => fetch(`${url}/receivables/by-invoice?${new URLSearchParams(q)}`, { headers: bearer(token) });
+    const auditor = await as("auditor");
+    const found = await lookup(auditor, { sellerTaxId: taxIds.tier1.toLowerCase(), invoiceNumber: invoiceNumber.toLowerCase().replace(/-/g, " ") });
+    expect(found.status).to.equal(200);
+    const r = (await found.json()) as { faceValue: string; seller: string; status: string };
+    expect(r).to.include({ faceValue: "100000000", seller: addresses.tier1, status: "split" });
+
+    const missing = await lookup(auditor, { sellerTaxId: taxIds.tier2, invoiceNumber });
+    expect(missing.status).to.equal(404);
+    expect(((await missing.json()) as { detail: string }).detail).to.include("No receivable for invoice");
+    const bad = await lookup(auditor, { invoiceNumber });
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as { detail: string }).detail).to.include("sellerTaxId");
+    // tier2 holds a part of it, not the invoice itself: the same scope as GET /receivables/:id.
+    const notParty = await lookup(await as("tier2"), { sellerTaxId: taxIds.tier1, invoiceNumber });
+    expect(notParty.status).to.equal(403);
+  });
+
   async function expectText(l: Locator, re: RegExp, refresh?: Page) {
     const until = Date.now() + 20_000;
     for (;;) {

@@ -41,6 +41,9 @@ async function find(q: string, sellerTaxId: string): Promise<Found> {
   return { kind: "receivable", id: r.id };
 }
 
+/** Opens a transaction's events in the explorer (set by the page). */
+let openTx: (hash: string) => void = () => undefined;
+
 function Events({ events }: { events: LedgerEvent[] }) {
   const { t, i18n } = useTranslation();
   return (
@@ -48,7 +51,10 @@ function Events({ events }: { events: LedgerEvent[] }) {
       {events.map((e) => (
         <li key={`${e.txHash}-${e.logIndex}`}>
           <strong>{e.event}</strong> · {new Date(e.time).toLocaleString(i18n.language)} · {t("block")}{" "}
-          <a href={`#block-${e.blockNumber}`} title={`block ${e.blockNumber}`}>{e.blockNumber}</a> · {t("tx")} <Addr a={e.txHash} />
+          {e.blockNumber} · {t("tx")}{" "}
+          <button type="button" className="link" title={e.txHash} onClick={() => openTx(e.txHash)}>
+            <Addr a={e.txHash} />
+          </button>
           {e.actor ? <> · <Addr a={e.actor} /></> : null}
         </li>
       ))}
@@ -157,6 +163,10 @@ export function AuditorPage() {
     queryFn: () => all<Receivable>(`/receivables?party=${(found as { address: string }).address}`),
   });
   const open = (id: string) => setFound({ kind: "receivable", id });
+  openTx = (hash: string) => {
+    setQ(hash);
+    find(hash, "").then(setFound, setError);
+  };
   return (
     <div data-testid="auditor-page">
       <Section title={t("explorer")}>
