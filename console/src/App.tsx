@@ -116,7 +116,7 @@ export function App() {
         <SignIn onSession={setSession} />
       ) : (
         <SessionContext.Provider value={session}>
-         <NoticeContext.Provider value={notify}>
+          <NoticeContext.Provider value={notify}>
           <nav>
             {tabs.map((k) => (
               <button type="button" key={k} className={k === current ? "active" : ""} onClick={() => setTab(k)}>
@@ -141,7 +141,7 @@ export function App() {
               />
             )}
           </main>
-         </NoticeContext.Provider>
+          </NoticeContext.Provider>
         </SessionContext.Provider>
       )}
     </div>

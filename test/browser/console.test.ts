@@ -378,6 +378,43 @@ describe("the web console in Chromium: the demo's story by clicking", function (
   }
 
   /** Waits until `l` shows `re` (clicking the page's Refresh meanwhile when `refresh` is given). */
+  it("a browser wallet (EIP-1193) signs in and signs an act: the buyer repays tier2's part through window.ethereum", async function () {
+    // A stand-in for MetaMask: the page sees only window.ethereum; personal_sign and
+    // eth_signTypedData_v4 are answered by the buyer's key in this process, as a wallet would.
+    const wallet = await Wallet.fromEncryptedJson(readFileSync(join(keys, "buyer.json"), "utf8"), password);
+    const context = await browser!.newContext({ locale: "en-US", viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const role: Role = { page, errors: [], refusing: false };
+    roles.set("buyer-wallet", role);
+    page.on("pageerror", (e) => role.errors.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => void (m.type() === "error" && role.errors.push(m.text())));
+    const seen: string[] = [];
+    await page.exposeFunction("__wallet", async (method: string, params: unknown[]) => {
+      seen.push(method);
+      if (method === "eth_requestAccounts") return [wallet.address];
+      if (method === "personal_sign") return wallet.signMessage(Buffer.from(String(params[0]).slice(2), "hex"));
+      if (method === "eth_signTypedData_v4") {
+        expect(params[0]).to.equal(wallet.address);
+        const td = JSON.parse(String(params[1])) as { domain: Record<string, unknown>; types: Record<string, Array<{ name: string; type: string }>>; message: Record<string, unknown> };
+        expect(td.types).to.have.property("EIP712Domain");
+        const types = { ...td.types };
+        delete types.EIP712Domain;
+        return wallet.signTypedData(td.domain, types, td.message);
+      }
+      throw new Error(`unsupported ${method}`);
+    });
+    await page.addInitScript({ content: "window.ethereum = { request: ({ method, params }) => window.__wallet(method, params || []) };" });
+    await page.goto(url);
+    await page.getByRole("button", { name: "Sign in with a browser wallet" }).click();
+    await page.getByText(`Signed in as ${addresses.buyer}`).waitFor({ timeout: 30_000 });
+    const owed = row(page, "owed-", "400,000.00");
+    await refreshUntil(page, owed);
+    await act(owed, "repay", /You pay 400,000\.00 yuan on receivable 0x[0-9a-f]+…/);
+    expect(seen).to.include.members(["eth_requestAccounts", "personal_sign", "eth_signTypedData_v4"]);
+    const tier2 = pageOf("tier2");
+    await refreshUntil(tier2, row(tier2, "receivable-", "paid"));
+  });
+
   it("GET /receivables/by-invoice finds by seller tax id and number (normalised), and refuses what it should", async function () {
     const as = async (name: Member) => signIn(url, await Wallet.fromEncryptedJson(readFileSync(join(keys, `${name}.json`), "utf8"), password));
     const lookup = (token: string, q: Record<string, string>) => fetch(`${url}/receivables/by-invoice?${new URLSearchParams(q)}`, { headers: bearer(token) });
