@@ -7,6 +7,8 @@
 import type { TFunction } from "i18next";
 import { request } from "./api";
 import { day, short, yuan } from "./money";
+// Terms the service proposed in the typed data go back in the signed body exactly as signed (shared with the CLI).
+import { proposedFields } from "../../services/src/financing/financing-terms";
 
 export interface TypedData {
   domain: Record<string, unknown>;
@@ -34,19 +36,6 @@ export interface Act {
   blockNumber: number | null;
   failureReason: string | null;
   result: Record<string, unknown> | null;
-}
-
-/** Terms the service proposed in the typed data go back in the signed body exactly as signed. */
-export function proposedFields(primaryType: string, message: Record<string, unknown>): Record<string, string> {
-  if (primaryType === "RequestFinancing") {
-    const t = message.terms as Record<string, string>;
-    return { minPaid: String(t.minPaid), maxDiscount: String(t.maxDiscount), expiresAt: new Date(Number(t.expiresAt) * 1000).toISOString() };
-  }
-  if (primaryType === "ApproveFinancing" || primaryType === "ApproveSignedRequest") {
-    const a = message.approval as Record<string, string>;
-    return { advance: String(a.advance), paid: String(a.paid) };
-  }
-  return {};
 }
 
 const rid = (v: unknown) => "0x" + BigInt(String(v)).toString(16).padStart(64, "0");
