@@ -298,6 +298,8 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     const page = pageOf("bank");
     const request = page.locator('tr[data-testid^="request-"]').first();
     await refreshUntil(page, request);
+    // 600,000.00 at the line's 90 % on a 5,000,000.00 limit: 10.80 %, not flagged.
+    await expectText(request.locator('[data-testid^="concentration-"]'), /line at 10\.80 % of its limit if approved$/);
     await page.screenshot({ path: join(SHOTS, "financier.png"), fullPage: true });
     await request.locator("input[name=registrationNumber]").fill("04412026120400000001");
     await act(request, "approve", /You finance receivable 0x[0-9a-f]+… on line \d+: advance [\d,]+\.\d\d yuan, of which [\d,]+\.\d\d yuan is paid to the supplier now\./);

@@ -70,7 +70,27 @@ function LineRow({ l }: { l: CreditLine }) {
   );
 }
 
-function RequestRow({ f }: { f: Financing }) {
+/**
+ * Concentration beside a request: the line's utilisation if it were approved at the line's advance
+ * rate (the service's own concentration rules screen invoices, not requests; this is the
+ * financier's view of its own book), flagged from 80 % of the limit.
+ */
+function Concentration({ f, line, outstanding }: { f: Financing; line?: CreditLine; outstanding?: string }) {
+  const { t } = useTranslation();
+  if (!line || !outstanding) return null;
+  const limit = BigInt(line.limit);
+  const after = BigInt(line.utilised) + (BigInt(outstanding) * BigInt(line.maxAdvanceBps)) / 10_000n;
+  const bps = limit === 0n ? 0n : (after * 10_000n) / limit;
+  const high = bps >= 8_000n;
+  return (
+    <span className={high ? "flag" : "muted"} data-testid={`concentration-${f.receivableId}`}>
+      {t("concentrationAfter", { pct: (Number(bps) / 100).toFixed(2) })}
+      {high ? ` ⚠ ${t("concentrationHigh")}` : ""}
+    </span>
+  );
+}
+
+function RequestRow({ f, line }: { f: Financing; line?: CreditLine }) {
   const { t, i18n } = useTranslation();
   const [registration, setRegistration] = useState("");
   const [reason, setReason] = useState("");
@@ -83,6 +103,9 @@ function RequestRow({ f }: { f: Financing }) {
       <td><Yuan fen={r.data?.outstanding} /> · {r.data ? day(r.data.dueDate, i18n.language) : ""}</td>
       <td>
         ≥ <Yuan fen={f.minPaid} /> / ≤ <Yuan fen={f.maxDiscount} />
+      </td>
+      <td>
+        <Concentration f={f} line={line} outstanding={r.data?.outstanding} />
       </td>
       <td className="actions">
         <input className="narrow" name="registrationNumber" placeholder={t("registration")} value={registration} onChange={(e) => setRegistration(e.target.value)} />
@@ -131,9 +154,9 @@ export function FinancierPage() {
         <ErrorBox error={requests.error} />
         <table>
           <thead>
-            <tr><th>id</th><th>{t("line")}</th><th>{t("seller")}</th><th>{t("outstanding")}</th><th>terms</th><th /></tr>
+            <tr><th>id</th><th>{t("line")}</th><th>{t("seller")}</th><th>{t("outstanding")}</th><th>terms</th><th>{t("concentration")}</th><th /></tr>
           </thead>
-          <tbody>{(requests.data ?? []).map((x) => <RequestRow key={x.receivableId} f={x} />)}</tbody>
+          <tbody>{(requests.data ?? []).map((x) => <RequestRow key={x.receivableId} f={x} line={(lines.data ?? []).find((l) => l.id === x.lineId)} />)}</tbody>
         </table>
         {requests.data?.length === 0 ? <p className="muted">{t("nothing")}</p> : null}
       </Section>
