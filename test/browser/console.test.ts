@@ -243,6 +243,28 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     expect(shown).to.match(/duplicate/i);
   });
 
+  it("a CSV of invoices is checked row by row before signing, then sent in signed batches with a progress bar", async function () {
+    const page = pageOf("tier1");
+    const csv = page.locator("section").filter({ has: page.locator("input[name=csv]") });
+    await csv.locator("input[name=csvSellerTaxId]").fill(taxIds.tier1);
+    // A document hash per row, unique on the ledger (the run's clock keeps reruns apart).
+    const hash = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+    const line = (n: number, amount: string) => `${invoiceNumber}-CSV-${n},${addresses.buyer},${taxIds.buyer},${new Date().toISOString().slice(0, 10)},${due},${amount},${hash(n + Date.now())}`;
+    const header = "invoiceNumber,debtor,buyerTaxId,issueDate,dueDate,amount,documentHash";
+    const file = (rows: string[]) => ({ name: "invoices.csv", mimeType: "text/csv", buffer: Buffer.from([header, ...rows].join("\n") + "\n") });
+
+    await csv.locator("input[name=csv]").setInputFiles(file([line(1, "1500.50"), line(2, "12.345")]));
+    await expectText(csv.getByTestId("csv-report"), /1 valid rows, 1 with errors[\s\S]*line 3: "12\.345" is not an amount/);
+    expect(await csv.getByRole("button", { name: "Sign and send in batches" }).isDisabled(), "nothing is sent while a row is wrong").to.equal(true);
+
+    await csv.locator("input[name=csv]").setInputFiles(file([line(3, "1500.50"), line(4, "\"2,000.00\"")]));
+    await expectText(csv.getByTestId("csv-report"), /2 valid rows, 0 with errors/);
+    await csv.getByRole("button", { name: "Sign and send in batches" }).click();
+    await expectText(csv.getByTestId("csv-report"), /2 \/ 2/);
+    expect(await csv.locator("progress").getAttribute("value")).to.equal("2");
+    await refreshUntil(page, row(page, "receivable-", "2,000.00"));
+  });
+
   /** A reload forgets the key (it lives only in the page): sign in again in the same context. */
   async function openAgain(name: Member) {
     const page = pageOf(name);
@@ -254,10 +276,10 @@ describe("the web console in Chromium: the demo's story by clicking", function (
 
   it("the buyer sees the invoice with its document, accepts it, and it shows in what the buyer owes", async function () {
     const page = pageOf("buyer");
-    const awaiting = page.locator('tr[data-testid^="awaiting-"]');
+    const awaiting = row(page, "awaiting-", "1,000,000.00");
     await refreshUntil(page, awaiting);
-    await awaiting.first().getByRole("button", { name: "Open invoice.pdf" }).waitFor();
-    await act(awaiting.first(), "accept", /You confirm that you owe 1,000,000\.00 yuan to 0x[0-9a-fA-F]{40} due .* This is irrevocable\./);
+    await awaiting.getByRole("button", { name: "Open invoice.pdf" }).waitFor();
+    await act(awaiting, "accept", /You confirm that you owe 1,000,000\.00 yuan to 0x[0-9a-fA-F]{40} due .* This is irrevocable\./);
     await refreshUntil(page, row(page, "owed-", "1,000,000.00"));
   });
 

@@ -98,6 +98,8 @@ export function CsvUpload() {
         accept=".csv,text/csv"
         onChange={async (e) => {
           const f = e.target.files?.[0];
+          // Cleared so that choosing the same (corrected) file again is a change too.
+          e.target.value = "";
           if (!f) return;
           const s = await f.text();
           setText(s);
@@ -105,7 +107,7 @@ export function CsvUpload() {
           check(s);
         }}
       />
-      {text ? <button type="button" onClick={() => check(text)}>{t("refresh")}</button> : null}
+      {text ? <button type="button" onClick={() => check(text)}>{t("recheck")}</button> : null}
       {rows ? (
         <div data-testid="csv-report">
           <p>{t("csvValid", { ok: good.length, bad: bad.length })}</p>
