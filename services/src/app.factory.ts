@@ -1,7 +1,7 @@
 /**
  * Builds the HTTP application the same way for `npm start` and for the tests: security headers,
- * validation, body size limit, RFC 9457 problem documents for every error, OpenAPI at /docs, JSON
- * logs, graceful shutdown.
+ * validation, body size limit, RFC 9457 problem documents for every error, OpenAPI at /docs, the web
+ * console at /, JSON logs, graceful shutdown.
  */
 import type { Server } from "node:http";
 import type { INestApplication } from "@nestjs/common";
@@ -15,6 +15,7 @@ import { PROBLEM_MODELS, problemResponse, withProblemSchemas } from "./common/pr
 import { ProblemFilter } from "./common/problem.filter";
 import { ProblemValidationPipe } from "./common/validation.pipe";
 import type { AppConfig } from "./config/env";
+import { serveConsole } from "./console/console.serving";
 
 /**
  * Makes `app.close()` stop the HTTP server first: no new connections, idle keep-alive sockets
@@ -98,7 +99,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.set("trust proxy", config.TRUST_PROXY_HOPS);
   app.disable("x-powered-by");
   app.useGlobalPipes(new ProblemValidationPipe());
-  app.useGlobalFilters(new ProblemFilter());
+  // The web console at `/` (console/dist); API routes and their problem documents are unchanged.
+  app.useGlobalFilters(serveConsole(app).around(new ProblemFilter()));
   drainOnClose(app, config.SHUTDOWN_GRACE_MS);
   const doc = new DocumentBuilder()
     .setTitle("SCF Ledger API")
