@@ -8,18 +8,19 @@ pragma solidity 0.8.30;
 /// exactly as version 1 had it and announced in an event carrying the whole record, so an indexer
 /// projects the new ledger from the events alone. A contract deployed without a migrator is sealed
 /// from its first block: a fresh ledger has no import window at all.
-/// Import order: members, balances, receivables (a parent before its children), credit lines (in id
-/// order), financings.
+/// Import order: members, balances, receivables (a parent before its children), payments, credit
+/// lines (in id order), financings.
 interface ILedgerImport {
     /// @notice What is wrong with a record the migrator tried to import.
     enum ImportFault {
         Id, // zero id (or a zero member / balance account)
         Status, // status unknown, None, or not allowed for this kind of record
-        Holder, // a live receivable without holder, or a tombstone (cancelled, split) with one
+        Holder, // a live receivable without holder, or a tombstone (cancelled, split) with one; a payment to no one
         Seller, // zero seller (a financing's zero supplier), or an issued receivable whose holder is not its seller
-        Debtor, // zero debtor
+        Debtor, // zero debtor; a payment whose payer is not its receivable's debtor
         Amount, // face value zero or beyond 64 bits, outstanding above face value, or outstanding zero
-        // for a receivable that is not paid (and non-zero for one that is)
+        // for a receivable that is not paid (and non-zero for one that is); a zero payment, or one
+        // leaving more than the face value outstanding
         DueDate, // zero or beyond 32 bits
         Financed, // financed flag contradicts the status
         Parent, // parent not imported or not split, another debtor or due date, larger than the parent's
@@ -178,6 +179,50 @@ interface IReceivablesImport is ILedgerImport {
     /// @notice Writes receivables exactly as version 1 had them: record, lineage, token and holding,
     /// document and fingerprint reservations. Migrator only, before the seal.
     function importReceivables(ImportedReceivable[] calldata records) external;
+
+    /// @notice A payment the older ledger recorded (its `ReceivablePaid`), as history: the money moved
+    /// there, and the receivable's outstanding amount and the balances are imported as they ended.
+    /// @param receivableId The receivable paid (imported before its payments).
+    /// @param debtor The payer: the receivable's debtor.
+    /// @param holder Whom it was paid to (the holder at the time).
+    /// @param amount The amount paid, non-zero.
+    /// @param outstandingAfter What was still owed after it, at most the face value.
+    /// @param paidAt The original block's timestamp: payment records judge lateness by it.
+    /// @param originalBlock The original block number.
+    /// @param originalTxHash The original transaction.
+    /// @param originalLogIndex The original event's log index in its block.
+    struct ImportedPayment {
+        uint256 receivableId;
+        address debtor;
+        address holder;
+        uint256 amount;
+        uint256 outstandingAfter;
+        uint256 paidAt;
+        uint256 originalBlock;
+        bytes32 originalTxHash;
+        uint256 originalLogIndex;
+    }
+
+    /// @notice Emitted per imported payment: the whole record, field by field. The indexer projects a
+    /// payment from it as from a `ReceivablePaid` made at `paidAt`.
+    event PaymentImported(
+        uint256 indexed receivableId,
+        address indexed debtor,
+        address indexed holder,
+        uint256 amount,
+        uint256 outstandingAfter,
+        uint256 paidAt,
+        uint256 originalBlock,
+        bytes32 originalTxHash,
+        uint256 originalLogIndex
+    );
+
+    /// @notice Records payment history, in the order it happened; changes no balance, no outstanding
+    /// amount and no status. Migrator only, before the seal. A payment of a receivable that was not
+    /// imported reverts with the ledger's `ReceivableNotFound`; a zero amount or an outstanding above
+    /// the face value with `Amount`, a payer other than the receivable's debtor with `Debtor`, a zero
+    /// holder with `Holder`.
+    function importPayments(ImportedPayment[] calldata payments) external;
 }
 
 /// @title Import of version-1 credit lines and financings

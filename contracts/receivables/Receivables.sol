@@ -401,6 +401,12 @@ contract Receivables is
         ReceivablesImporter.importReceivables(_records, _holdings, _parents, _documents, msg.data[4:]);
     }
 
+    /// @inheritdoc IReceivablesImport
+    function importPayments(ImportedPayment[] calldata) external {
+        _requireImporting();
+        ReceivablesImporter.importPayments(_records, msg.data[4:]);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IReceivables

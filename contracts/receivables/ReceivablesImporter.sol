@@ -20,7 +20,8 @@ struct ReceivableRecord {
 }
 
 /// @title ReceivablesImporter
-/// @notice Writes version-1 receivables into Receivables' storage (IReceivablesImport). An external
+/// @notice Writes version-1 receivables into Receivables' storage and announces their payment history
+/// (IReceivablesImport). An external
 /// library, reached by DELEGATECALL from `Receivables.importReceivables`: the import runs once in a
 /// ledger's life, so its code lives outside Receivables, which must stay under the 24,576-byte
 /// contract size limit. Events and reverts come from Receivables' address, as declared in
@@ -43,6 +44,34 @@ library ReceivablesImporter {
         IReceivablesImport.ImportedReceivable[] memory ms = abi.decode(encoded, (IReceivablesImport.ImportedReceivable[]));
         uint256 n = ms.length;
         for (uint256 i; i < n; ++i) _importOne(records, holdings, parents, documents, ms[i]);
+    }
+
+    /// @notice Checks each payment against its imported receivable and announces it; writes nothing.
+    /// The caller (Receivables) has checked the migrator and the seal.
+    /// @param encoded The arguments of `importPayments(ImportedPayment[])`, ABI-encoded.
+    function importPayments(mapping(uint256 => ReceivableRecord) storage records, bytes calldata encoded) external {
+        IReceivablesImport.ImportedPayment[] memory ps = abi.decode(encoded, (IReceivablesImport.ImportedPayment[]));
+        uint256 n = ps.length;
+        for (uint256 i; i < n; ++i) {
+            IReceivablesImport.ImportedPayment memory p = ps[i];
+            uint256 id = p.receivableId;
+            ReceivableRecord storage r = records[id];
+            if (r.status == IReceivables.Status.None) revert IReceivables.ReceivableNotFound(id);
+            if (p.amount == 0 || p.outstandingAfter > r.faceValue) _malformed(id, ILedgerImport.ImportFault.Amount);
+            if (p.debtor != r.debtor) _malformed(id, ILedgerImport.ImportFault.Debtor);
+            if (p.holder == address(0)) _malformed(id, ILedgerImport.ImportFault.Holder);
+            emit IReceivablesImport.PaymentImported(
+                id,
+                p.debtor,
+                p.holder,
+                p.amount,
+                p.outstandingAfter,
+                p.paidAt,
+                p.originalBlock,
+                p.originalTxHash,
+                p.originalLogIndex
+            );
+        }
     }
 
     /// @dev Checks one version-1 record against the version-2 rules that read it, then writes it

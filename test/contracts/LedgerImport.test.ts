@@ -1,6 +1,6 @@
 /**
  * Sealed import of a version-1 ledger (ILedgerImport): members, balances, receivables with their
- * lineage and tombstones, credit lines and financings are written as version 1 had them, read back
+ * lineage and tombstones, payment history, credit lines and financings are written as version 1 had them, read back
  * equal through the public views, and then live on under version 2's rules (accepted, split, paid,
  * financed, repaid, written off); every malformed record, duplicate, stranger and late call is
  * refused with its exact custom error, and the seal cannot be undone.
@@ -552,6 +552,96 @@ describe("Ledger import (version 1 into version 2)", function () {
           ),
         ),
       );
+    });
+  });
+
+  describe("payments", function () {
+    /** A payment the version-1 ledger recorded on `id`: 200,000 yuan to the supplier, leaving `after`. */
+    function v1Payment(f: ImportFixture, id: bigint, after: bigint, overrides: Record<string, unknown> = {}) {
+      return {
+        receivableId: id,
+        debtor: f.buyer.address,
+        holder: f.supplier.address,
+        amount: 200_000_00n,
+        outstandingAfter: after,
+        paidAt: 1_700_000_000n,
+        originalBlock: 4_321n,
+        originalTxHash: ethers.id(`v1 payment ${id} ${after}`),
+        originalLogIndex: 3n,
+        ...overrides,
+      };
+    }
+    const fields = (p: ReturnType<typeof v1Payment>) => [
+      p.receivableId,
+      p.debtor,
+      p.holder,
+      p.amount,
+      p.outstandingAfter,
+      p.paidAt,
+      p.originalBlock,
+      p.originalTxHash,
+      p.originalLogIndex,
+    ];
+
+    it("announces each payment, field by field, and moves no money, no outstanding amount and no status", async function () {
+      const f = await loadFixture(importedLedgerFixture);
+      const paid = BigInt(f.book.paid.id as bigint);
+      const payments = [
+        v1Payment(f, paid, 800_000_00n, { holder: f.supplier2.address }),
+        v1Payment(f, paid, 0n, { amount: 800_000_00n, holder: f.supplier2.address, originalLogIndex: 0n }),
+      ];
+      const before = await f.receivables.receivable(paid);
+      const balances = await Promise.all([f.buyer, f.supplier2].map((w) => f.token.balanceOf(w.address)));
+      const receipt = await receiptOf(f.receivables.connect(f.migrator).importPayments(payments));
+      const emitted = eventArgs(receipt, f.receivables, "PaymentImported");
+      expect(emitted.map((e) => Object.values(e))).to.deep.equal(payments.map(fields));
+      // Nothing but the announcements: no Transfer, no ReceivablePaid.
+      expect(receipt.logs.length).to.equal(payments.length);
+      expect(await f.receivables.receivable(paid)).to.deep.equal(before);
+      expect(await Promise.all([f.buyer, f.supplier2].map((w) => f.token.balanceOf(w.address)))).to.deep.equal(balances);
+    });
+
+    it("refuses a payment of a receivable that was not imported with the ledger's ReceivableNotFound", async function () {
+      const f = await loadFixture(importedLedgerFixture);
+      const unknown = 12345n;
+      await expect(f.receivables.connect(f.migrator).importPayments([v1Payment(f, unknown, 0n)]))
+        .to.be.revertedWithCustomError(f.receivables, "ReceivableNotFound")
+        .withArgs(unknown);
+    });
+
+    it("refuses a zero amount, an outstanding above the face value, another payer and a zero holder with their fault", async function () {
+      const f = await loadFixture(importedLedgerFixture);
+      const id = BigInt(f.book.paid.id as bigint);
+      const face = BigInt(f.book.paid.faceValue as bigint);
+      const cases: Array<[Record<string, unknown>, number]> = [
+        [{ amount: 0n }, FAULT.Amount],
+        [{ outstandingAfter: face + 1n }, FAULT.Amount],
+        [{ debtor: f.buyer2.address }, FAULT.Debtor],
+        [{ holder: ethers.ZeroAddress }, FAULT.Holder],
+      ];
+      for (const [overrides, fault] of cases) {
+        await expect(f.receivables.connect(f.migrator).importPayments([v1Payment(f, id, 0n), v1Payment(f, id, 0n, overrides)]))
+          .to.be.revertedWithCustomError(f.receivables, "LedgerImportInvalidRecord")
+          .withArgs(id, fault);
+      }
+    });
+
+    it("refuses a member calling it directly, the debtor included, and the admin: only the migrator imports", async function () {
+      const f = await loadFixture(importedLedgerFixture);
+      const p = v1Payment(f, BigInt(f.book.paid.id as bigint), 0n);
+      for (const who of [f.buyer, f.supplier, f.financier, f.admin]) {
+        await expect(f.receivables.connect(who).importPayments([p]))
+          .to.be.revertedWithCustomError(f.receivables, "AccessControlUnauthorizedAccount")
+          .withArgs(who.address, LEDGER_MIGRATOR);
+      }
+    });
+
+    it("refuses every payment once the import is sealed, even from the migrator", async function () {
+      const f = await loadFixture(importedLedgerFixture);
+      await f.receivables.connect(f.migrator).sealImport();
+      await expect(
+        f.receivables.connect(f.migrator).importPayments([v1Payment(f, BigInt(f.book.paid.id as bigint), 0n)]),
+      ).to.be.revertedWithCustomError(f.receivables, "LedgerImportSealed");
     });
   });
 

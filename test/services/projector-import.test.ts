@@ -14,7 +14,7 @@ import { LedgerEventDto } from "../../services/src/audit/dto/ledger-event.dto";
 import { loadConfig } from "../../services/src/config/env";
 import { openDatabase } from "../../services/src/database/data-source";
 import { LedgerEventEntity } from "../../services/src/read-model/entities/ledger-event.entity";
-import { CreditLineEntity, FinancingEntity, MemberEntity, ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
+import { CreditLineEntity, FinancingEntity, MemberEntity, PaymentEntity, ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { LedgerLogDecoder, appendAndProject, type ChainLog, type RpcBlock } from "../../services/src/indexer/ledger-log";
 import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../../typechain-types";
 import { createTestDatabase, type TestDatabase } from "../support/app";
@@ -155,12 +155,24 @@ describe("indexer: projection of a sealed import of a v1 ledger", function () {
     expect((await ds.getRepository(CreditLineEntity).findOneByOrFail({ id: 1 })).utilised).to.equal(54_000_00n);
   });
 
+  it("projects PaymentImported as a payment row of this ledger's import, dated when the older ledger was paid, and changes nothing else", async function () {
+    const before = await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: hex(child1) });
+    const originalTx = h32("v1 payment tx");
+    const e = await emit("Receivables", Receivables__factory.abi, "PaymentImported", [child1, debtor, tier2, 25_000_00n, 15_000_00n, 1_800_000_000n, 4_321n, originalTx, 2n]);
+    expect(e.receivableId).to.equal(hex(child1));
+    expect(e.args).to.include({ originalTxHash: originalTx, originalBlock: "4321", originalLogIndex: "2", paidAt: "1800000000" });
+    const row = await ds.getRepository(PaymentEntity).findOneByOrFail({ txHash: e.txHash, logIndex: e.logIndex });
+    expect(row).to.deep.include({ receivableId: hex(child1), debtor, holder: tier2, amount: 25_000_00n, outstandingAfter: 15_000_00n, blockNumber: e.blockNumber, timestamp: 1_800_000_000 });
+    // History only: the receivable was imported as it ended.
+    expect(await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: hex(child1) })).to.deep.equal(before);
+  });
+
   it("keeps BalanceImported and ImportSealed in the feed (nothing to project) and marks every imported record as from version 1, not the seal", async function () {
     await emit("SettlementToken", SettlementToken__factory.abi, "BalanceImported", [seller, 1_234_00n]);
     await emit("Receivables", Receivables__factory.abi, "ImportSealed", [migrator]);
     const feed = await ds.getRepository(LedgerEventEntity).find({ order: { blockNumber: "ASC", logIndex: "ASC" } });
     const names = feed.map((e) => e.eventName);
-    expect(names).to.include.members(["MemberImported", "ReceivableImported", "CreditLineImported", "FinancingImported", "BalanceImported", "ImportSealed"]);
+    expect(names).to.include.members(["MemberImported", "ReceivableImported", "PaymentImported", "CreditLineImported", "FinancingImported", "BalanceImported", "ImportSealed"]);
     // Every ledger emits ImportSealed (at construction when nothing is imported): it carries no record.
     for (const e of feed) expect(LedgerEventDto.from(e).importedFrom, e.eventName).to.equal(e.eventName === "ImportSealed" ? null : 1);
     expect(feed.find((e) => e.eventName === "BalanceImported")!.args).to.include({ holder: seller, amount: "123400" });

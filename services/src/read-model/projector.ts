@@ -431,6 +431,24 @@ const HANDLERS: Record<string, Handler> = {
       updatedBlock: e.blockNumber,
     });
   },
+  // A payment made on the older ledger: history only (the receivable was imported as it ended). The
+  // row is this ledger's record of it (its tx, log and block, so it sorts before every later payment);
+  // its time is the original payment's, so lateness reads as it was. The original tx, block and log
+  // index stay in the event, in the audit feed.
+  "Receivables.PaymentImported": async (e, m) => {
+    const a = e.args;
+    await put(m, PaymentEntity, {
+      txHash: e.txHash,
+      logIndex: e.logIndex,
+      receivableId: receivableIdHex(str(a, "receivableId")),
+      debtor: str(a, "debtor"),
+      holder: str(a, "holder"),
+      amount: big(a, "amount"),
+      outstandingAfter: big(a, "outstandingAfter"),
+      blockNumber: e.blockNumber,
+      timestamp: num(a, "paidAt"),
+    });
+  },
   "Financing.CreditLineImported": async (e, m) => {
     const a = e.args;
     await put(m, CreditLineEntity, {

@@ -10,7 +10,7 @@ import { isoFromSeconds } from "../read-scope";
  * ImportSealed is not one of them: it closes the import window, and every ledger emits it, at
  * construction when nothing is imported.
  */
-const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported"]);
+const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported", "PaymentImported"]);
 
 export class LedgerEventDto {
   @ApiProperty({ description: "Hash of the transaction that emitted the event" })
@@ -62,7 +62,7 @@ export class LedgerEventDto {
   @ApiProperty({
     description:
       "For the records a ledger upgrade carried in (MemberImported, BalanceImported, ReceivableImported, CreditLineImported, " +
-      "FinancingImported): the ledger version they come from, whose contracts are named under `previous` in the " +
+      "FinancingImported, PaymentImported): the ledger version they come from, whose contracts are named under `previous` in the " +
       "deployment record; the args are the record as that ledger held it, ids unchanged. Null for every other event.",
     nullable: true,
     type: Number,
