@@ -16,13 +16,15 @@
  *      every row of every file against its signed SHA-256; an altered row is refused naming the file
  *      and the row, and nothing is started, deployed or written;
  *   2. deploys the ledger with a one-time migrator (the admin key);
- *   3. imports members, balances, receivables (ids, lineage, documents and tombstones kept), credit
- *      lines and financings; seals the import and renounces the migrator role;
+ *   3. imports members, balances, receivables (ids, lineage, documents and tombstones kept), the
+ *      payment history (PaymentImported: each payment with its original time, tx, block and log
+ *      index; no money moves), credit lines and financings; seals the import and renounces the
+ *      migrator role;
  *   4. reads every record back from the new contracts and reports per kind: expected, reproduced,
  *      mismatches; writes `replay-report.json` beside the deployment record, and the deployment
  *      record itself only when nothing differs.
- * What the import does not carry (payment events, financing terms and registration, a suspension's
- * reason) stays in the export; the report names it. A member's export is refused: its credit lines
+ * What the import does not carry (financing terms and registration, a suspension's reason) stays in
+ * the export; the report names it. A member's export is refused: its credit lines
  * are not the whole numbered sequence the import needs.
  */
 import { randomBytes } from "node:crypto";
@@ -30,8 +32,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ZeroAddress, getAddress, parseEther } from "ethers";
 import { writeKeystore } from "../services/src/chain/keys";
-import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../shared/ledger-export-format";
-import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../typechain-types";
+import { readExitFile, verifyExitDir, type ExitManifest, type ExitPayment, type ExitReceivable } from "../shared/ledger-export-format";
+import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory, type IReceivablesImport } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
 import { chunks, creditLineFields, handles, importedCreditLine, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
 
@@ -233,6 +235,10 @@ async function importExport(dir: string, manifest: ExitManifest, record: Deploym
       ),
     );
   }
+  // History, in chain order: each payment is announced with its original time and origin.
+  for (const batch of chunks(readExitFile(dir, "payments.ndjson"), BATCH)) {
+    await sent(h.receivables.importPayments(batch.map(importedPayment)));
+  }
   for (const batch of chunks(readExitFile(dir, "credit-lines.ndjson"), BATCH)) {
     await sent(
       h.financing.importCreditLines(
@@ -258,6 +264,21 @@ async function importExport(dir: string, manifest: ExitManifest, record: Deploym
     );
   }
   return skipped;
+}
+
+/** A payment as the import takes it, from an exit export's row. */
+export function importedPayment(p: ExitPayment): IReceivablesImport.ImportedPaymentStruct {
+  return {
+    receivableId: BigInt(p.receivableId),
+    debtor: p.debtor,
+    holder: p.holder,
+    amount: BigInt(p.amount),
+    outstandingAfter: BigInt(p.outstandingAfter),
+    paidAt: p.timestamp,
+    originalBlock: p.blockNumber,
+    originalTxHash: p.txHash,
+    originalLogIndex: p.logIndex,
+  };
 }
 
 /** Statuses whose principal is still owed to the financier (the others import as zero). */
@@ -337,21 +358,32 @@ async function compare(dir: string, manifest: ExitManifest, record: DeploymentRe
   }
   r.financings.notCarried = "advance, payout, request terms, registration hash and approval time";
 
-  // Payments are history, not state: the import has no record for them. Each one is checked against
-  // the state it left: its receivable is on the new ledger, and the last payment on a receivable
-  // left the outstanding amount the new ledger holds (a later credit note may only lower it).
-  const payments = readExitFile(dir, "payments.ndjson");
-  const last = new Map<string, string>();
-  for (const p of payments) last.set(p.receivableId, p.outstandingAfter);
-  for (const p of payments) {
-    const v = await receivables.receivable(p.receivableId).catch(() => null);
-    const isLast = last.get(p.receivableId) === p.outstandingAfter;
-    await check(r.payments, `payment ${p.txHash}:${p.logIndex}`, [
-      ["receivable on the new ledger", true, v !== null],
-      ["outstanding after the last payment at most", "ok", !v || !isLast || v.outstanding <= BigInt(p.outstandingAfter) ? "ok" : v.outstanding.toString()],
-    ]);
+  // Payments: each exported row against the PaymentImported event the new ledger announced for it
+  // (matched by its original tx and log index), field by field, and no event without a row.
+  const imported = await receivables.queryFilter(receivables.filters.PaymentImported(), record.blockNumber);
+  const announced = new Map(imported.map((e) => [`${e.args.originalTxHash.toLowerCase()}:${e.args.originalLogIndex}`, e.args]));
+  for (const p of readExitFile(dir, "payments.ndjson")) {
+    const key = `${p.txHash.toLowerCase()}:${p.logIndex}`;
+    const v = announced.get(key);
+    announced.delete(key);
+    await check(
+      r.payments,
+      `payment ${key}`,
+      v
+        ? [
+            ["receivableId", BigInt(p.receivableId), v.receivableId],
+            ["debtor", p.debtor, v.debtor],
+            ["holder", p.holder, v.holder],
+            ["amount", p.amount, v.amount],
+            ["outstandingAfter", p.outstandingAfter, v.outstandingAfter],
+            ["timestamp", p.timestamp, v.paidAt],
+            ["blockNumber", p.blockNumber, v.originalBlock],
+          ]
+        : [["imported", true, false]],
+    );
   }
-  r.payments.notCarried = "the payment events themselves: the new ledger's payments projection starts empty, the history is in payments.ndjson and events.ndjson";
+  for (const key of announced.keys()) r.payments.mismatches.push(`payment ${key}: imported but not in the export`);
+  r.payments.notCarried = "the original tx hash, log index and block as the payment row's own: the new ledger's rows are its PaymentImported events, which name the originals";
   return r;
 }
 

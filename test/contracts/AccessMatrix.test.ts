@@ -800,6 +800,31 @@ const importRows: AnyRow[] = [
     callers: [MIGRATOR],
     refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.receivables)(ctx, who),
   }),
+  row<TargetCtx & { id: bigint }>({
+    fn: `Receivables.importPayments (migrator: ${MIGRATOR})`,
+    setup: async (f) => {
+      const ctx = await importTarget(f);
+      const r = await v1Receivable(asImport(f), "matrix paid", { outstanding: 0n, status: R.Paid });
+      await ctx.target.receivables.connect(f.actors[MIGRATOR]).importReceivables([r]);
+      return { ...ctx, id: BigInt(r.id as bigint) };
+    },
+    call: ({ f, target, id }, who) =>
+      target.receivables.connect(who).importPayments([
+        {
+          receivableId: id,
+          debtor: f.buyer.address,
+          holder: f.supplier.address,
+          amount: AMOUNT,
+          outstandingAfter: 0n,
+          paidAt: 1_700_000_000n,
+          originalBlock: 1n,
+          originalTxHash: ethers.id("matrix payment"),
+          originalLogIndex: 0n,
+        },
+      ]),
+    callers: [MIGRATOR],
+    refusal: (ctx, who) => notMigrator((ctx as TargetCtx).target.receivables)(ctx, who),
+  }),
   sealRow("Receivables", (l) => l.receivables),
   row<TargetCtx>({
     fn: `Financing.importCreditLines (migrator: ${MIGRATOR})`,

@@ -20,9 +20,11 @@ export const LEDGER_VERSION = 2;
  * the deployment record (`features`) by whatever deploys them:
  *   financing-offers  Financing.financeSignedRequestBySig / withdrawFinancingOfferBySig (financing
  *                     in one relayed transaction);
- *   sealed-import     the migrator-only import of an older ledger (ILedgerImport), sealed after use.
+ *   sealed-import     the migrator-only import of an older ledger (ILedgerImport), sealed after use;
+ *   payment-import    Receivables.importPayments within that import: the older ledger's payment
+ *                     history, announced as PaymentImported (a ledger without it carried none).
  */
-export const LEDGER_FEATURES = ["financing-offers", "sealed-import"] as const;
+export const LEDGER_FEATURES = ["financing-offers", "sealed-import", "payment-import"] as const;
 export type LedgerFeature = (typeof LEDGER_FEATURES)[number];
 
 /** Whether the deployed contracts have `feature` (a record without `features` predates them all). */
