@@ -32,10 +32,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet, ZeroAddress, getAddress, parseEther } from "ethers";
 import { writeKeystore } from "../services/src/chain/keys";
-import { readExitFile, verifyExitDir, type ExitManifest, type ExitPayment, type ExitReceivable } from "../shared/ledger-export-format";
-import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory, type IReceivablesImport } from "../typechain-types";
+import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../shared/ledger-export-format";
+import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
-import { chunks, creditLineFields, handles, importedCreditLine, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
+import { announcedPayments, chunks, creditLineFields, handles, importedCreditLine, importedPayment, paymentFields, paymentKey, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const SERVICE_KEYS = ["operator", "compliance", "relayer", "issuer"] as const;
@@ -266,21 +266,6 @@ async function importExport(dir: string, manifest: ExitManifest, record: Deploym
   return skipped;
 }
 
-/** A payment as the import takes it, from an exit export's row. */
-export function importedPayment(p: ExitPayment): IReceivablesImport.ImportedPaymentStruct {
-  return {
-    receivableId: BigInt(p.receivableId),
-    debtor: p.debtor,
-    holder: p.holder,
-    amount: BigInt(p.amount),
-    outstandingAfter: BigInt(p.outstandingAfter),
-    paidAt: p.timestamp,
-    originalBlock: p.blockNumber,
-    originalTxHash: p.txHash,
-    originalLogIndex: p.logIndex,
-  };
-}
-
 /** Statuses whose principal is still owed to the financier (the others import as zero). */
 const owes = (status: string) => status === "active" || status === "written_off";
 
@@ -360,27 +345,11 @@ async function compare(dir: string, manifest: ExitManifest, record: DeploymentRe
 
   // Payments: each exported row against the PaymentImported event the new ledger announced for it
   // (matched by its original tx and log index), field by field, and no event without a row.
-  const imported = await receivables.queryFilter(receivables.filters.PaymentImported(), record.blockNumber);
-  const announced = new Map(imported.map((e) => [`${e.args.originalTxHash.toLowerCase()}:${e.args.originalLogIndex}`, e.args]));
+  const announced = await announcedPayments(receivables, record.blockNumber);
   for (const p of readExitFile(dir, "payments.ndjson")) {
-    const key = `${p.txHash.toLowerCase()}:${p.logIndex}`;
-    const v = announced.get(key);
-    announced.delete(key);
-    await check(
-      r.payments,
-      `payment ${key}`,
-      v
-        ? [
-            ["receivableId", BigInt(p.receivableId), v.receivableId],
-            ["debtor", p.debtor, v.debtor],
-            ["holder", p.holder, v.holder],
-            ["amount", p.amount, v.amount],
-            ["outstandingAfter", p.outstandingAfter, v.outstandingAfter],
-            ["timestamp", p.timestamp, v.paidAt],
-            ["blockNumber", p.blockNumber, v.originalBlock],
-          ]
-        : [["imported", true, false]],
-    );
+    const v = announced.get(paymentKey(p));
+    announced.delete(paymentKey(p));
+    await check(r.payments, `payment ${paymentKey(p)}`, v ? paymentFields(p, v) : [["imported", true, false]]);
   }
   for (const key of announced.keys()) r.payments.mismatches.push(`payment ${key}: imported but not in the export`);
   r.payments.notCarried = "the original tx hash, log index and block as the payment row's own: the new ledger's rows are its PaymentImported events, which name the originals";

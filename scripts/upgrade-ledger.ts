@@ -21,10 +21,11 @@
  *      addresses are predicted from the deployer's nonce and recorded BEFORE deploying, so a run
  *      killed mid-deployment finds them again (or sees the nonce moved on and deploys afresh);
  *   5. imports members, balances, receivables (parents first; cancelled and split ones as tombstones
- *      keeping their id and document used), credit lines and financings — each record only if v2
- *      does not hold it yet, so a re-run never duplicates;
+ *      keeping their id and document used), v1's payment history (PaymentImported: no money moves),
+ *      credit lines and financings — each record only if v2 does not hold it yet, so a re-run never
+ *      duplicates;
  *   6. reads every record back from v2 and compares it with the snapshot (members, receivables with
- *      lineage, credit lines, financings, balances, total supply); then seals the import and
+ *      lineage, payments, credit lines, financings, balances, total supply); then seals the import and
  *      renounces the migrator role. A difference stops the upgrade before anything points at v2:
  *      that deployment is sealed unused and the next run deploys and imports afresh;
  *   7. the service database: its ledger-event feed and projections of v1 are exported to
@@ -65,7 +66,8 @@ import {
   Receivables__factory,
   SettlementToken__factory,
 } from "../typechain-types";
-import type { Financing, IFinancingImport, IReceivablesImport, IRegistryImport, ISettlementImport } from "../typechain-types";
+import type { Financing, IFinancingImport, IReceivablesImport, IRegistryImport, ISettlementImport, Receivables } from "../typechain-types";
+import type { PaymentImportedEvent } from "../typechain-types/contracts/receivables/Receivables";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type LedgerParams, type LedgerRoles } from "./lib/deploy-ledger";
 import {
   UPGRADE_SUSPENSION_REASON,
@@ -75,6 +77,7 @@ import {
   readV1Snapshot,
   snapshotCounts,
   type V1CreditLine,
+  type V1Payment,
   type V1Snapshot,
 } from "./lib/ledger-v1";
 import { matchInvoiceFile, type InvoiceFileResult } from "./lib/v1-invoices";
@@ -529,7 +532,7 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
   const token = SettlementToken__factory.connect(v2.contracts.SettlementToken, migrator);
   const receivables = Receivables__factory.connect(v2.contracts.Receivables, migrator);
   const financing = Financing__factory.connect(v2.contracts.Financing, migrator);
-  const done: Record<string, number> = { members: 0, balances: 0, receivables: 0, creditLines: 0, financings: 0 };
+  const done: Record<string, number> = { members: 0, balances: 0, receivables: 0, payments: 0, creditLines: 0, financings: 0 };
   if (await h.registry.importSealed()) return done;
 
   const members = [];
@@ -591,6 +594,13 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
     done.receivables += batch.length;
   }
 
+  const announced = await announcedPayments(receivables, v2.blockNumber);
+  const payments = (s.payments ?? []).filter((p) => !announced.has(paymentKey(p)));
+  for (const batch of chunks(payments, BATCH)) {
+    await sent(h.receivables.importPayments(batch.map(importedPayment)));
+    done.payments += batch.length;
+  }
+
   const lineCount = Number(await financing.creditLineCount());
   const lines = s.creditLines.filter((l) => l.id > lineCount);
   for (const batch of chunks(lines, BATCH)) {
@@ -619,6 +629,45 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
     done.financings += batch.length;
   }
   return done;
+}
+
+/** A payment as the import takes it, from a v1 snapshot's row (an exit export's has the same shape). */
+export function importedPayment(p: V1Payment): IReceivablesImport.ImportedPaymentStruct {
+  return {
+    receivableId: BigInt(p.receivableId),
+    debtor: p.debtor,
+    holder: p.holder,
+    amount: BigInt(p.amount),
+    outstandingAfter: BigInt(p.outstandingAfter),
+    paidAt: p.timestamp,
+    originalBlock: p.blockNumber,
+    originalTxHash: p.txHash,
+    originalLogIndex: p.logIndex,
+  };
+}
+
+/** A payment's identity on its original ledger: tx hash and log index. */
+export const paymentKey = (p: Pick<V1Payment, "txHash" | "logIndex">) => `${p.txHash.toLowerCase()}:${p.logIndex}`;
+
+type AnnouncedPayment = PaymentImportedEvent.OutputObject;
+
+/** The payments a new ledger's import announced (PaymentImported since `fromBlock`), by paymentKey. */
+export async function announcedPayments(receivables: Receivables, fromBlock: number): Promise<Map<string, AnnouncedPayment>> {
+  const events = await receivables.queryFilter(receivables.filters.PaymentImported(), fromBlock);
+  return new Map(events.map((e) => [paymentKey({ txHash: e.args.originalTxHash, logIndex: Number(e.args.originalLogIndex) }), e.args]));
+}
+
+/** An original payment against the one announced for it: [field, original, imported]. */
+export function paymentFields(p: V1Payment, v: AnnouncedPayment): Array<[string, unknown, unknown]> {
+  return [
+    ["receivableId", BigInt(p.receivableId), v.receivableId],
+    ["debtor", p.debtor, v.debtor],
+    ["holder", p.holder, v.holder],
+    ["amount", p.amount, v.amount],
+    ["outstandingAfter", p.outstandingAfter, v.outstandingAfter],
+    ["timestamp", p.timestamp, v.paidAt],
+    ["blockNumber", p.blockNumber, v.originalBlock],
+  ];
 }
 
 /** A credit line as the import takes it, from a v1 snapshot's row (an exit export's has the same shape). */
@@ -713,6 +762,14 @@ async function verifyV2(s: V1Snapshot, v2: DeploymentRecord, provider: JsonRpcPr
       if (!reserved) out.push(`receivable ${r.id}: its v2 invoice identity ${fp} is not reserved`);
     }
   }
+  const announced = await announcedPayments(receivables, v2.blockNumber);
+  for (const p of s.payments ?? []) {
+    const v = announced.get(paymentKey(p));
+    announced.delete(paymentKey(p));
+    if (!v) out.push(`payment ${paymentKey(p)}: missing on v2`);
+    else for (const [field, want, got] of paymentFields(p, v)) eq(`payment ${paymentKey(p)} ${field}`, want, got);
+  }
+  for (const key of announced.keys()) out.push(`payment ${key}: on v2 but not in v1`);
   eq("credit line count", s.creditLines.length, await financing.creditLineCount());
   for (const l of s.creditLines) {
     for (const [field, want, got] of creditLineFields(l, await financing.creditLine(l.id))) eq(`line ${l.id} ${field}`, want, got);

@@ -31,6 +31,7 @@ export const V1_REGISTRY_ABI = [
 export const V1_RECEIVABLES_ABI = [
   "event ReceivableTokenised(uint256 indexed id, address indexed seller, address indexed debtor, uint256 faceValue, uint256 dueDate, bytes32 documentHash)",
   "event ReceivableSplit(uint256 indexed parentId, uint256 indexed childId, address indexed holder, uint256 amount)",
+  "event ReceivablePaid(uint256 indexed id, address indexed debtor, address indexed holder, uint256 amount, uint256 outstanding)",
   "function receivable(uint256 id) view returns (tuple(uint256 id, address holder, address debtor, uint256 faceValue, uint256 outstanding, uint256 dueDate, uint8 status, bool financed, uint256 parentId))",
   "function transferFrom(address from, address to, uint256 tokenId)",
 ];
@@ -132,6 +133,19 @@ export interface V1Financing {
   rejectReason: string | null;
 }
 
+/** A v1 payment (its ReceivablePaid event), in chain order. */
+export interface V1Payment {
+  txHash: string;
+  logIndex: number;
+  receivableId: string;
+  debtor: string;
+  holder: string;
+  amount: string;
+  outstandingAfter: string;
+  blockNumber: number;
+  timestamp: number;
+}
+
 export interface V1Balance {
   account: string;
   balance: string;
@@ -151,6 +165,8 @@ export interface V1Snapshot {
   creditLines: V1CreditLine[];
   financings: V1Financing[];
   balances: V1Balance[];
+  /** Absent in a snapshot an earlier version of the upgrade wrote. */
+  payments?: V1Payment[];
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
@@ -321,6 +337,25 @@ export async function readV1Snapshot(provider: Provider, addresses: V1Addresses,
     };
   });
 
+  // ---- payments (history: the receivables above hold what they left)
+  const paidLogs = await logsOf(provider, addresses.Receivables, recI, "ReceivablePaid", fromBlock, block);
+  const times = new Map<number, number>();
+  await mapLimit([...new Set(paidLogs.map((l) => l.blockNumber))], 20, async (n) => times.set(n, (await provider.getBlock(n))!.timestamp));
+  const payments = paidLogs.map((l): V1Payment => {
+    const p = recI.parseLog(l)!;
+    return {
+      txHash: l.transactionHash,
+      logIndex: l.index,
+      receivableId: receivableIdHex(p.args.id as bigint),
+      debtor: p.args.debtor as string,
+      holder: p.args.holder as string,
+      amount: (p.args.amount as bigint).toString(),
+      outstandingAfter: (p.args.outstanding as bigint).toString(),
+      blockNumber: l.blockNumber,
+      timestamp: times.get(l.blockNumber)!,
+    };
+  });
+
   // ---- settlement token
   const transfers = await logsOf(provider, addresses.SettlementToken, tokI, "Transfer", fromBlock, block);
   const holders = new Set<string>();
@@ -346,6 +381,7 @@ export async function readV1Snapshot(provider: Provider, addresses: V1Addresses,
     creditLines,
     financings,
     balances,
+    payments,
   };
 }
 
@@ -362,5 +398,6 @@ export function snapshotCounts(s: V1Snapshot): Record<string, number> {
     creditLines: s.creditLines.length,
     financings: s.financings.length,
     balances: s.balances.length,
+    payments: s.payments?.length ?? 0,
   };
 }

@@ -248,8 +248,12 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
       b = await start(dir);
       expect(b.out()).to.match(/contracts\s+reused/);
       // The indexer projects the import events: wait until every receivable is there.
-      const want = projection(a!.dir).receivables.length;
-      for (let i = 0; i < 240 && projection(dir).receivables.length < want; i++) await new Promise((r) => setTimeout(r, 250));
+      const want = projection(a!.dir);
+      const caughtUp = () => {
+        const now = projection(dir);
+        return now.receivables.length >= want.receivables.length && now.payments.length >= want.payments.length;
+      };
+      for (let i = 0; i < 240 && !caughtUp(); i++) await new Promise((r) => setTimeout(r, 250));
     });
 
     it("reports every record kind: expected, reproduced, no mismatch", function () {
@@ -305,6 +309,30 @@ describe("leaving the ledger: scf ledger export, then scf ledger replay into a f
       const replayed = new Map((projection(b!.dir).receivables as Array<{ id: string; outstanding: string }>).map((r) => [r.id, BigInt(r.outstanding).toString()]));
       const last = new Map(exported.map((p) => [p.receivableId, p.outstandingAfter]));
       for (const [id, outstanding] of last) expect(replayed.get(id), id).to.equal(outstanding);
+    });
+
+    it("holds every payment row of the original platform, in order: receivable, payer, holder, amount, outstanding after and time", function () {
+      // tx_hash, log_index and block_number are the new chain's (the import transaction's); the
+      // original ones are in each row's PaymentImported event, checked below.
+      const reproducible = (rows: Array<Record<string, unknown>>) =>
+        rows.map((p) => ({ receivable_id: p.receivable_id, debtor: p.debtor, holder: p.holder, amount: p.amount, outstanding_after: p.outstanding_after, timestamp: p.timestamp }));
+      const before = projection(a!.dir).payments as Array<Record<string, unknown>>;
+      const after = projection(b!.dir).payments as Array<Record<string, unknown>>;
+      expect(before.length, "the demo repays").to.be.greaterThan(0);
+      expect(reproducible(after)).to.deep.equal(reproducible(before));
+
+      const db = new Database(join(b!.dir, "ledger.sqlite"), { readonly: true });
+      try {
+        const feed = db.prepare("SELECT tx_hash, log_index, args FROM ledger_events WHERE event_name = 'PaymentImported'").all() as Array<{ tx_hash: string; log_index: number; args: string }>;
+        const origin = new Map(feed.map((e) => [`${e.tx_hash}:${e.log_index}`, JSON.parse(e.args) as Record<string, string>]));
+        const originals = after.map((p) => {
+          const args = origin.get(`${String(p.tx_hash)}:${String(p.log_index)}`)!;
+          return [args.originalTxHash, Number(args.originalLogIndex), Number(args.originalBlock)];
+        });
+        expect(originals).to.deep.equal(before.map((p) => [p.tx_hash, p.log_index, Number(p.block_number)]));
+      } finally {
+        db.close();
+      }
     });
 
     it("refuses a second replay into the same data directory", async function () {

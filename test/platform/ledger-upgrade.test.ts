@@ -338,6 +338,24 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
       }
     });
 
+    it("has every v1 payment as v1's payments projection had it, dated when v1 was paid", async function () {
+      const cols = "receivable_id, debtor, holder, amount, outstanding_after, timestamp";
+      const v1 = v1db.prepare(`SELECT ${cols} FROM payments ORDER BY block_number, log_index`).all();
+      expect(v1.length, "the fixture's demo repays").to.be.greaterThan(0);
+      const db = new Database(join(dir, "ledger.sqlite"), { readonly: true });
+      try {
+        let v2: unknown[] = [];
+        for (let i = 0; i < 120 && v2.length < v1.length; i++) {
+          v2 = db.prepare(`SELECT ${cols} FROM payments ORDER BY block_number, log_index`).all();
+          if (v2.length < v1.length) await new Promise((r) => setTimeout(r, 250));
+        }
+        // The rows' tx hash, log index and block are the import's on the new contracts.
+        expect(v2).to.deep.equal(v1);
+      } finally {
+        db.close();
+      }
+    });
+
     it("has every v1 balance and the same total supply; the v1 token refuses transfers", async function () {
       const provider = new JsonRpcProvider(chainUrl, undefined, { cacheTimeout: -1 });
       try {
