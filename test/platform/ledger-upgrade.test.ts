@@ -202,6 +202,7 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     const v1Members = (v1db.prepare("SELECT COUNT(*) AS n FROM members").get() as { n: number }).n;
     expect(report.counts.receivables).to.equal(v1Receivables + 1);
     expect(report.counts.members).to.equal(v1Members + 3);
+    expect(report.counts.payments).to.equal((v1db.prepare("SELECT COUNT(*) AS n FROM payments").get() as { n: number }).n);
     const roots = (v1db.prepare("SELECT COUNT(*) AS n FROM receivables WHERE parent_id IS NULL").get() as { n: number }).n;
     // Every demo invoice reproduced its v1 fingerprint from the export, and ours; the stray row did not.
     expect(report.fingerprints.invoicesFile.matched).to.equal(roots + 1);
