@@ -490,13 +490,13 @@ describe("platform: upgrading a ledger version 1 data directory (npm run ledger:
     });
     expect(second.signal, second.out).to.equal("SIGKILL");
     expect(second.out).to.include("continuing an interrupted run");
-    expect(importedLine).to.match(/members [1-9]\d*, balances [1-9]\d*, receivables [1-9]\d*, creditLines [1-9]\d*, financings [1-9]\d*/);
+    expect(importedLine).to.match(/members [1-9]\d*, balances [1-9]\d*, receivables [1-9]\d*, payments [1-9]\d*, creditLines [1-9]\d*, financings [1-9]\d*/);
 
     const third = await run(UPGRADE, { DATA_DIR: other });
     expect(third.code, third.out).to.equal(0);
     expect(third.out).to.include("verified");
     // Nothing is imported twice: every record is already there.
-    expect(third.out).to.match(/imported\s+members 0, balances 0, receivables 0, creditLines 0, financings 0/);
+    expect(third.out).to.match(/imported\s+members 0, balances 0, receivables 0, payments 0, creditLines 0, financings 0/);
     const state = JSON.parse(readFileSync(join(other, "ledger-upgrade", "state.json"), "utf8")) as { v2: { contracts: Record<string, string> } };
     const record = JSON.parse(readFileSync(join(other, "deployment.json"), "utf8")) as { contracts: Record<string, string> };
     expect(record.contracts, "the deployment the killed run made is the one used").to.deep.equal(state.v2.contracts);
