@@ -187,11 +187,11 @@ describe("Ledger exit export (hardhat node, real database) and its replay", func
     expect(bad.headers["content-type"]).to.match(/problem\+json/);
   });
 
-  it("replays into a fresh embedded chain: every member, balance, receivable, credit line, financing reproduced", async function () {
+  it("replays into a fresh embedded chain: every member, balance, receivable, credit line, financing and payment reproduced", async function () {
     const target = join(tmp, "replayed");
     const res = await replay({ DATA_DIR: target, RPC_URL: "", DATABASE_URL: "" });
     expect(res.code, res.out).to.equal(0);
-    for (const [kind, file] of [["members", "members.ndjson"], ["receivables", "receivables.ndjson"], ["financings", "financings.ndjson"], ["creditLines", "credit-lines.ndjson"], ["balances", "balances.ndjson"]] as const) {
+    for (const [kind, file] of [["members", "members.ndjson"], ["receivables", "receivables.ndjson"], ["financings", "financings.ndjson"], ["creditLines", "credit-lines.ndjson"], ["balances", "balances.ndjson"], ["payments", "payments.ndjson"]] as const) {
       const n = readExitFile(wholeDir, file).length;
       expect(res.out, kind).to.match(new RegExp(`${kind}\\s+${n}\\s+${n}\\s+0\\n`));
     }
