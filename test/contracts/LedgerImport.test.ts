@@ -552,6 +552,24 @@ describe("Ledger import (version 1 into version 2)", function () {
           ),
         ),
       );
+      per(
+        "payment",
+        await receiptOf(
+          f.receivables.connect(f.migrator).importPayments(
+            financed.map((r, i) => ({
+              receivableId: r.id,
+              debtor: f.buyer.address,
+              holder: f.financier.address,
+              amount: 100_000_00n,
+              outstandingAfter: BigInt(r.faceValue as bigint) - 100_000_00n,
+              paidAt: 1_700_000_000n + BigInt(i),
+              originalBlock: 1_000n + BigInt(i),
+              originalTxHash: ethers.id(`gas payment ${i}`),
+              originalLogIndex: 0n,
+            })),
+          ),
+        ),
+      );
     });
   });
 
