@@ -2,18 +2,40 @@
  * Module boundaries the service relies on: the tables the application loads from its modules'
  * `forFeature` lists are exactly the list data sources outside Nest use (database/entities.ts), the
  * migrations leave no difference with those entities, one document store serves every feature, the
- * optional indexer reaches the auth cache, and only infrastructure modules are global.
+ * optional indexer reaches the auth cache, only infrastructure modules are global, and only the
+ * listed exceptions take the whole database (DataSource or EntityManager) instead of their tables.
  */
 import { expect } from "chai";
+import { readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { PARAMTYPES_METADATA, SELF_DECLARED_DEPS_METADATA } from "@nestjs/common/constants";
 import { ModulesContainer } from "@nestjs/core";
-import { getDataSourceToken } from "@nestjs/typeorm";
-import type { DataSource } from "typeorm";
+import { getDataSourceToken, getEntityManagerToken } from "@nestjs/typeorm";
+import { DataSource, EntityManager } from "typeorm";
 import { CallerCache } from "../../services/src/auth/caller-cache";
 import { DocumentsStore } from "../../services/src/common/documents.store";
 import { ENTITIES } from "../../services/src/database/entities";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+
+/**
+ * The services that may take the whole database, each with its reason. Everything else injects the
+ * repositories of its own tables or a narrow reader (Members, LedgerClock, a feature's service).
+ */
+const WHOLE_DATABASE: Record<string, { file: string; reason: string }> = {
+  DbWriter: { file: "database/db-writer.ts", reason: "the one way the service writes: a transaction across any feature's tables" },
+  VerifyService: { file: "audit/verify.service.ts", reason: "reads every projection table in one snapshot (a query runner on the whole database)" },
+  DocumentsSweeper: { file: "common/documents.store.ts", reason: "reads the documents two features reference (onboarding, receivables) in one query" },
+  ReadinessChecks: { file: "health/readiness.checks.ts", reason: "the database probe pings the connection itself, not a feature's table" },
+};
+
+/** The files under `dir` whose names end in `.ts`, recursively. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
 
 describe("Module boundaries and schema (real database)", function () {
   let chain: TestChain;
@@ -58,5 +80,41 @@ describe("Module boundaries and schema (real database)", function () {
     const own = new Set(["AppConfigModule", "DatabaseModule", "ChainModule", "OutboxModule", "IndexerModule", "ActsModule", "ReadModelModule"]);
     const global = [...svc.app.get(ModulesContainer).values()].filter((m) => m.isGlobal && own.has(m.metatype.name)).map((m) => m.metatype.name);
     expect(global.sort()).to.deep.equal(["AppConfigModule", "ChainModule", "DatabaseModule"]);
+  });
+
+  it("lets only the listed exceptions inject the whole database (DataSource or EntityManager)", function () {
+    const whole = new Set<unknown>([DataSource, EntityManager, getDataSourceToken(), getEntityManagerToken()]);
+    const takers = new Set<string>();
+    for (const mod of svc.app.get(ModulesContainer).values()) {
+      if (mod.metatype.name.startsWith("TypeOrm")) continue; // the data source's own providers and the repository factories
+      for (const wrapper of [...mod.providers.values(), ...mod.controllers.values(), ...mod.injectables.values()]) {
+        const type = wrapper.metatype;
+        if (typeof type !== "function" || wrapper.inject) continue; // value and factory providers
+        const declared = (Reflect.getMetadata(PARAMTYPES_METADATA, type) as unknown[] | undefined) ?? [];
+        const injected = ((Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, type) as { param: unknown }[] | undefined) ?? []).map((d) => d.param);
+        if ([...declared, ...injected].some((t) => whole.has(t))) takers.add(type.name);
+      }
+    }
+    expect([...takers].sort()).to.deep.equal(Object.keys(WHOLE_DATABASE).sort());
+  });
+
+  it("has no other class in the service's source take the whole database, including modules this configuration leaves out", function () {
+    const root = join(__dirname, "../../services/src");
+    const allowed = new Set(Object.values(WHOLE_DATABASE).map((e) => e.file));
+    const takers = tsFiles(root)
+      .filter((f) => !f.includes(join("database", "migrations")))
+      .filter((f) => /@InjectDataSource\(|@InjectEntityManager\(|:\s*DataSource\s*[,)]/.test(readFileSync(f, "utf8")))
+      .map((f) => relative(root, f).split("\\").join("/"));
+    expect(takers.filter((f) => !allowed.has(f))).to.deep.equal([]);
+    for (const [name, { file }] of Object.entries(WHOLE_DATABASE)) expect(takers, `${name} (${file})`).to.include(file);
+  });
+
+  it("has features read members through the Members reader, not the members table (participants/ is the member directory)", function () {
+    const root = join(__dirname, "../../services/src");
+    const readers = tsFiles(root)
+      .map((f) => relative(root, f).split("\\").join("/"))
+      .filter((f) => !f.startsWith("read-model/") && !f.startsWith("participants/"))
+      .filter((f) => /(InjectRepository|getRepository)\(\s*MemberEntity\s*\)/.test(readFileSync(join(root, f), "utf8")));
+    expect(readers).to.deep.equal([]);
   });
 });

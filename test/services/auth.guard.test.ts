@@ -53,6 +53,10 @@ class FakeRepo<T extends object> {
     this.lookups++;
     return this.rows.find((r) => Object.entries(where).every(([k, v]) => (r as Record<string, unknown>)[k] === v)) ?? null;
   }
+  /** The members reader's lookup (the guard reads members through it). */
+  byAddress(address: string): Promise<T | null> {
+    return this.findOneBy({ address });
+  }
 }
 
 class FakeOfficers {

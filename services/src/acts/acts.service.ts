@@ -21,9 +21,9 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
-import { DataSource, type EntityManager } from "typeorm";
+import type { EntityManager, Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -100,7 +100,7 @@ export class ActsService implements OnModuleInit {
   private readonly confirmationHooks = new Map<string, ConfirmationHook>();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ActEntity) private readonly acts: Repository<ActEntity>,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
@@ -147,7 +147,7 @@ export class ActsService implements OnModuleInit {
 
   /** Whether `signer`'s act with `nonce` on `contract` is recorded (a signed post seen before). */
   isRecorded(contract: ActContract, signer: string, nonce: bigint): Promise<boolean> {
-    return this.ds.getRepository(ActEntity).existsBy({ contract, signer, nonce: nonce.toString() });
+    return this.acts.existsBy({ contract, signer, nonce: nonce.toString() });
   }
 
   /** The typed data `signer` must sign for `draft`, with a proposed nonce and deadline. */
@@ -211,7 +211,7 @@ export class ActsService implements OnModuleInit {
     const signer = getAddress(signerAddress);
     const { nonce, deadline, signature, digest, message } = this.parseSigned(draft, sig);
 
-    const existing = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+    const existing = await this.acts.findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
     if (existing) {
       if (existing.typedDataHash === digest) return existing;
       throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act; ask for new typed data.`);
@@ -276,7 +276,7 @@ export class ActsService implements OnModuleInit {
         return act;
       });
     } catch (err) {
-      const again = await this.ds.getRepository(ActEntity).findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
+      const again = await this.acts.findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
       if (again?.typedDataHash === digest) return again; // a concurrent identical post won
       if (again) throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act.`);
       throw err;
@@ -324,11 +324,11 @@ export class ActsService implements OnModuleInit {
 
   /** Waits until the act is final and, when confirmed, until the indexer has projected its block. */
   async waitFor(id: string, timeoutMs = 60_000): Promise<ActEntity> {
-    const act = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
+    const act = await this.acts.findOneByOrFail({ id });
     const until = Date.now() + timeoutMs;
     await this.sender.waitFor(act.outboxId, timeoutMs);
     for (;;) {
-      const a = await this.ds.getRepository(ActEntity).findOneByOrFail({ id });
+      const a = await this.acts.findOneByOrFail({ id });
       if (a.status === "failed") return a;
       if (a.status === "confirmed") {
         const { checkpoint } = await this.indexer.status();
@@ -340,11 +340,16 @@ export class ActsService implements OnModuleInit {
   }
 
   findById(id: string): Promise<ActEntity> {
-    return this.ds.getRepository(ActEntity).findOneByOrFail({ id });
+    return this.acts.findOneByOrFail({ id });
+  }
+
+  /** The act with this id, or null (for features that show the state of an act they recorded). */
+  find(id: string): Promise<ActEntity | null> {
+    return this.acts.findOneBy({ id });
   }
 
   async get(user: AuthUser, id: string): Promise<ActEntity> {
-    const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.ds.getRepository(ActEntity).findOneBy({ id }) : null;
+    const act = /^[0-9a-f-]{36}$/i.test(id) ? await this.acts.findOneBy({ id }) : null;
     if (!act) throw new NotFoundException(`No act ${id}.`);
     if (act.signer !== user.address && !readsEverything(user)) {
       throw new ForbiddenException("Only the signer, auditors and compliance officers can read this act.");

@@ -10,14 +10,15 @@
  * record, credit lines, financings, payments on those receivables, balance and events.
  */
 import { ForbiddenException, Injectable, ServiceUnavailableException } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress, ZeroAddress } from "ethers";
-import { DataSource, In } from "typeorm";
+import { In, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { LEDGER_VERSION } from "../chain/deployment";
 import type { AuthUser } from "../auth/auth.decorators";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
-import { CreditLineEntity, FinancingEntity, MemberEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { CreditLineEntity, FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { Members } from "../read-model/members";
 import { IndexerService } from "../indexer/indexer.service";
 import {
   canonicalJson,
@@ -45,7 +46,13 @@ const str = (v: bigint | null) => (v === null ? null : v.toString());
 @Injectable()
 export class LedgerExportService {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    // No one-snapshot read: export() reads the checkpoint before and after and reads again if it moved.
+    private readonly members: Members,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(CreditLineEntity) private readonly lines: Repository<CreditLineEntity>,
+    @InjectRepository(PaymentEntity) private readonly payments: Repository<PaymentEntity>,
+    @InjectRepository(LedgerEventEntity) private readonly events: Repository<LedgerEventEntity>,
     private readonly chain: ChainService,
     private readonly indexer: IndexerService,
   ) {}
@@ -68,34 +75,32 @@ export class LedgerExportService {
 
   private async rows(scope: ExitManifest["scope"], block: number): Promise<ExitRows & { totalSupply: bigint }> {
     const m = scope.kind === "member" ? scope.member : null;
-    const repo = <T extends object>(e: new () => T) => this.ds.getRepository(e);
-
-    const members = await repo(MemberEntity).find({ where: m ? { address: m } : {}, order: { registeredBlock: "ASC", address: "ASC" } });
+    const members = await this.members.list(m ?? undefined);
 
     let receivables: ReceivableEntity[];
     let financings: FinancingEntity[];
     if (m) {
-      const financed = await repo(FinancingEntity).find({ where: [{ financier: m }, { supplier: m }] });
+      const financed = await this.financings.find({ where: [{ financier: m }, { supplier: m }] });
       const ids = new Set(financed.map((f) => f.receivableId));
-      receivables = await repo(ReceivableEntity).find({ where: [{ seller: m }, { debtor: m }, { holder: m }, { id: In([...ids]) }] });
+      receivables = await this.receivables.find({ where: [{ seller: m }, { debtor: m }, { holder: m }, { id: In([...ids]) }] });
       for (const r of receivables) ids.add(r.id);
-      financings = await repo(FinancingEntity).find({ where: { receivableId: In([...ids]) } });
+      financings = await this.financings.find({ where: { receivableId: In([...ids]) } });
     } else {
-      receivables = await repo(ReceivableEntity).find();
-      financings = await repo(FinancingEntity).find();
+      receivables = await this.receivables.find();
+      financings = await this.financings.find();
     }
     // Parents before children (a child is created after its parent), then by id: the import order.
     receivables.sort((a, b) => a.createdBlock - b.createdBlock || Number(a.parentId !== null) - Number(b.parentId !== null) || (a.id < b.id ? -1 : 1));
     financings.sort((a, b) => (a.receivableId < b.receivableId ? -1 : 1));
     const rids = receivables.map((r) => r.id);
 
-    const lines = await repo(CreditLineEntity).find({ where: m ? [{ financier: m }, { debtor: m }, { supplier: m }] : {}, order: { id: "ASC" } });
-    const payments = await repo(PaymentEntity).find({
+    const lines = await this.lines.find({ where: m ? [{ financier: m }, { debtor: m }, { supplier: m }] : {}, order: { id: "ASC" } });
+    const payments = await this.payments.find({
       where: m ? { receivableId: In(rids) } : {},
       order: { blockNumber: "ASC", txHash: "ASC", logIndex: "ASC" },
     });
 
-    const eventQuery = repo(LedgerEventEntity).createQueryBuilder("e").where("e.block_number <= :block", { block });
+    const eventQuery = this.events.createQueryBuilder("e").where("e.block_number <= :block", { block });
     if (m) eventQuery.andWhere((qb) => `(e.tx_hash, e.log_index) IN ${qb.subQuery().select("p.tx_hash, p.log_index").from(LedgerEventPartyEntity, "p").where("p.address = :m").getQuery()}`, { m });
     const events = await eventQuery.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getMany();
 
@@ -103,7 +108,7 @@ export class LedgerExportService {
     const token = this.chain.contracts.token;
     const accounts = new Set<string>(m ? [m] : []);
     if (!m) {
-      const transfers = await repo(LedgerEventEntity).find({ where: { contract: "SettlementToken", eventName: "Transfer" } });
+      const transfers = await this.events.find({ where: { contract: "SettlementToken", eventName: "Transfer" } });
       for (const t of transfers) for (const a of [t.args.from, t.args.to]) if (typeof a === "string" && a !== ZeroAddress) accounts.add(getAddress(a));
     }
     const balances: ExitRows["balances.ndjson"] = [];

@@ -18,7 +18,7 @@ import {
 import { Reflector } from "@nestjs/core";
 import { InjectRepository } from "@nestjs/typeorm";
 import type { Repository } from "typeorm";
-import { MemberEntity } from "../read-model/entities/projections.entity";
+import { Members } from "../read-model/members";
 import {
   IS_PUBLIC,
   REQUIRED_ROLES,
@@ -37,7 +37,7 @@ const SIGN_IN = "sign in again with POST /auth/challenge and POST /auth/login";
 
 /** What the guard reads; narrow so a unit test can pass fakes. */
 export type SessionLookup = Pick<Repository<SessionEntity>, "findOneBy">;
-export type MemberLookup = Pick<Repository<MemberEntity>, "findOneBy">;
+export type MemberLookup = Pick<Members, "byAddress">;
 export type OfficerLookup = Pick<ComplianceRoleReader, "isComplianceOfficer">;
 
 interface HttpRequest {
@@ -53,7 +53,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @InjectRepository(SessionEntity) private readonly sessions: SessionLookup,
-    @InjectRepository(MemberEntity) private readonly members: MemberLookup,
+    @Inject(Members) private readonly members: MemberLookup,
     @Inject(ComplianceRoleReader) private readonly officers: OfficerLookup,
     private readonly cache: CallerCache,
   ) {}
@@ -101,7 +101,7 @@ export class AuthGuard implements CanActivate {
   /** Roles as the ledger sees them now: membership from the projection, the officer role from the chain. */
   async resolveUser(address: string, nowSec = Math.floor(Date.now() / 1000)): Promise<AuthUser> {
     const [member, complianceOfficer] = await Promise.all([
-      this.cache.member(address, () => this.members.findOneBy({ address })),
+      this.cache.member(address, () => this.members.byAddress(address)),
       this.officers.isComplianceOfficer(address),
     ]);
     const verifiedMember = !!member && member.status === "active" && member.kycExpiry > nowSec;

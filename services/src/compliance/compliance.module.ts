@@ -17,6 +17,6 @@ import { SanctionsScreener } from "./sanctions/sanctions-screener";
   imports: [TypeOrmModule.forFeature(COMPLIANCE_ENTITIES), ReadModelModule],
   controllers: [ComplianceController],
   providers: [ComplianceService, ComplianceRecords, SanctionsScreener],
-  exports: [ComplianceService, TypeOrmModule],
+  exports: [ComplianceService],
 })
 export class ComplianceModule {}

@@ -112,6 +112,16 @@ export class ComplianceRecords {
     }
   }
 
+  /**
+   * The checks of a subject's latest run (the newest stored check's run), in the order the database
+   * returns them by creation time; onboarding shows an application's screening this way.
+   */
+  async latestRunChecks(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
+    const checks = await this.complianceChecks.find({ where: { subjectType, subjectId }, order: { createdAt: "DESC" } });
+    const lastRun = checks[0]?.runId;
+    return checks.filter((c) => c.runId === lastRun);
+  }
+
   /** A subject's checks, newest run first, each run's rules in evaluation order. */
   checksFor(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
     return this.complianceChecks

@@ -155,6 +155,11 @@ export class ComplianceService {
     return this.records.checksFor(subjectType, subjectId);
   }
 
+  /** The checks of a subject's latest run, in stored order (an application's screening as onboarding shows it). */
+  latestRunChecks(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
+    return this.records.latestRunChecks(subjectType, subjectId);
+  }
+
   private async run<C>(
     m: EntityManager | null,
     subjectType: SubjectType,
@@ -217,7 +222,7 @@ export class ComplianceService {
     // A preview (the unsigned step of an act): evaluate on a plain read; keep only the runs that
     // found something (fail or review), so a passing preview costs no write transaction — on SQLite
     // every write waits for every other.
-    const runs = await evaluate(this.db.ds.manager);
+    const runs = await evaluate(this.db.manager);
     const kept = runs.filter((r) => r.overall !== "pass");
     if (kept.length) await this.db.write((em) => store(em, kept));
     return runs;

@@ -13,7 +13,7 @@ import { DataSource, type EntityManager } from "typeorm";
 export class DbWriter {
   private readonly lock: Mutex | null;
 
-  constructor(@InjectDataSource() readonly ds: DataSource) {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.lock = ds.options.type === "postgres" ? null : new Mutex();
   }
 
@@ -21,6 +21,14 @@ export class DbWriter {
   write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (!this.lock) return this.ds.transaction(fn);
     return this.lock.runExclusive(() => this.ds.transaction(fn));
+  }
+
+  /**
+   * The database's plain manager, outside any transaction: for a read that goes through code written
+   * against an EntityManager (a compliance preview evaluates the same rules a write runs in its transaction).
+   */
+  get manager(): EntityManager {
+    return this.ds.manager;
   }
 
   get isPostgres(): boolean {

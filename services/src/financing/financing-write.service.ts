@@ -36,14 +36,13 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
-import { DataSource, type EntityManager } from "typeorm";
+import type { EntityManager, Repository } from "typeorm";
 import { Financing__factory } from "../../../typechain-types";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
-import { ActEntity } from "../acts/entities/act.entity";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { type AuthUser } from "../auth/auth.decorators";
 import { ROLE_BITS } from "../../../shared/roles";
@@ -123,7 +122,10 @@ export class FinancingWriteService implements OnModuleInit {
   private readonly iface = Financing__factory.createInterface();
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(FinancingOfferEntity) private readonly offers: Repository<FinancingOfferEntity>,
+    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
+    @InjectRepository(CreditLineEntity) private readonly lines: Repository<CreditLineEntity>,
     private readonly acts: ActsService,
     private readonly pipeline: ActPipeline,
     private readonly chain: ChainService,
@@ -316,7 +318,7 @@ export class FinancingWriteService implements OnModuleInit {
    */
   async recordRegistration(user: AuthUser, rawId: string, rawNumber: string): Promise<FinancingDto> {
     const id = receivableIdArg(rawId);
-    const f = await this.ds.getRepository(FinancingEntity).findOneBy({ receivableId: id.hex });
+    const f = await this.financings.findOneBy({ receivableId: id.hex });
     if (!f) throw new NotFoundException(`receivable ${id.hex} has no financing (as indexed so far)`);
     if (f.financier !== user.address) {
       throw new ForbiddenException(`only the financier of the financing of ${id.hex} may give its registration number; ${user.address} is not`);
@@ -457,7 +459,7 @@ export class FinancingWriteService implements OnModuleInit {
     const { id, terms } = plan.context as OfferContext;
     const lineId = body.lineId;
     const signed = await this.acts.checkSigned(supplier, plan, body);
-    const repo = this.ds.getRepository(FinancingOfferEntity);
+    const repo = this.offers;
     const existing = await repo.findOneBy({ supplier, nonce: signed.nonce.toString() });
     if (existing) {
       if (existing.typedDataHash === signed.digest) return this.offerView(existing);
@@ -499,7 +501,7 @@ export class FinancingWriteService implements OnModuleInit {
 
   /** GET /financing-offers: the caller's offers (suppliers), its queue (financiers), or all (auditors, compliance). */
   async listOffers(user: AuthUser, q: ListOffersQueryDto): Promise<FinancingOfferDto[]> {
-    const repo = this.ds.getRepository(FinancingOfferEntity);
+    const repo = this.offers;
     const rows = readsAll(user)
       ? await repo.find({ order: { createdAt: "DESC" }, take: 500 })
       : await repo.find({ where: [{ supplier: user.address }, { financier: user.address }], order: { createdAt: "DESC" }, take: 500 });
@@ -611,7 +613,7 @@ export class FinancingWriteService implements OnModuleInit {
   });
 
   private async loadOffer(offerId: string): Promise<FinancingOfferEntity> {
-    const o = await this.ds.getRepository(FinancingOfferEntity).findOneBy({ id: offerId });
+    const o = await this.offers.findOneBy({ id: offerId });
     if (!o) throw new NotFoundException({ error: "FinancingOfferNotFound", message: `No financing offer ${offerId}.` });
     return o;
   }
@@ -660,7 +662,7 @@ export class FinancingWriteService implements OnModuleInit {
     let status: OfferStatus = o.status === "withdrawn" ? "withdrawn" : "open";
     let lastFailure: string | null = null;
     if (o.status === "approving" && o.actId) {
-      const act = await this.ds.getRepository(ActEntity).findOneBy({ id: o.actId });
+      const act = await this.acts.find(o.actId);
       if (act?.status === "confirmed") status = "financed";
       else if (act?.status === "failed") lastFailure = act.failureReason;
       else status = "approving";
@@ -806,13 +808,13 @@ export class FinancingWriteService implements OnModuleInit {
   private async complianceStatus(failed: ComplianceRun["outcomes"], receivableId: string, lineId: number): Promise<number> {
     const codes = new Set(failed.map((f) => f.code));
     if (codes.has("FINANCING_RECEIVABLE_ACCEPTED")) {
-      const known = await this.ds.getRepository(ReceivableEntity).existsBy({ id: receivableId });
+      const known = await this.receivables.existsBy({ id: receivableId });
       return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
     }
     if (codes.has("FINANCING_REQUESTER_IS_HOLDER")) return HttpStatus.FORBIDDEN;
     if (codes.has("FINANCING_NOT_OVERDUE")) return HttpStatus.CONFLICT;
     if (codes.has("FINANCING_LINE_AVAILABLE")) {
-      const known = await this.ds.getRepository(CreditLineEntity).existsBy({ id: lineId });
+      const known = await this.lines.existsBy({ id: lineId });
       return known ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
     }
     if (codes.has("FINANCING_LINE_HEADROOM")) return HttpStatus.CONFLICT;

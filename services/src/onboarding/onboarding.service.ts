@@ -30,10 +30,9 @@ import { ChainService } from "../chain/chain.service";
 import { DocumentsStore, attachment, type StagedFile } from "../common/documents.store";
 import { maskToRoles, rolesToMask } from "../../../shared/roles";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
-import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { MemberEntity } from "../read-model/entities/projections.entity";
+import { Members } from "../read-model/members";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import type {
@@ -59,10 +58,9 @@ export function entityIdHash(type: string, entityId: string): string {
 @Injectable()
 export class OnboardingService implements OnModuleInit {
   constructor(
-    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    private readonly members: Members,
     @InjectRepository(ApplicationEntity) private readonly applications: Repository<ApplicationEntity>,
     @InjectRepository(ApplicationDocumentEntity) private readonly applicationDocuments: Repository<ApplicationDocumentEntity>,
-    @InjectRepository(ComplianceCheckEntity) private readonly complianceChecks: Repository<ComplianceCheckEntity>,
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
     private readonly chain: ChainService,
@@ -78,7 +76,7 @@ export class OnboardingService implements OnModuleInit {
   /** Refuses an address that may not apply now: a member, or one with an application open. */
   async assertMayApply(applicant: string): Promise<void> {
     const address = getAddress(applicant);
-    const member = await this.members.findOneBy({ address });
+    const member = await this.members.byAddress(address);
     if (member) throw new ConflictException(`${address} is already a ledger member; no application is needed.`);
     const open = await this.applications.findOne({ where: { applicant: address, status: In(OPEN) } });
     if (open) throw new ConflictException(`${address} already has an open application (${open.id}, ${open.status}).`);
@@ -108,7 +106,7 @@ export class OnboardingService implements OnModuleInit {
     const address = getAddress(applicant);
     const hash = entityIdHash(dto.entityIdType, dto.entityId);
     await this.assertMayApply(address);
-    const sameEntity = await this.members.findOneBy({ entityIdHash: hash });
+    const sameEntity = await this.members.byEntityIdHash(hash);
     if (sameEntity) {
       throw new ConflictException(`This legal entity is already registered under ${sameEntity.address}.`);
     }
@@ -295,8 +293,7 @@ export class OnboardingService implements OnModuleInit {
   async view(id: string): Promise<ApplicationResponseDto> {
     const a = await this.find(id);
     const docs = await this.applicationDocuments.find({ where: { applicationId: id }, order: { createdAt: "ASC" } });
-    const checks = await this.complianceChecks.find({ where: { subjectType: "application", subjectId: id }, order: { createdAt: "DESC" } });
-    const lastRun = checks[0]?.runId;
+    const checks = await this.compliance.latestRunChecks("application", id);
     return {
       id: a.id,
       applicant: a.applicant,
@@ -307,7 +304,7 @@ export class OnboardingService implements OnModuleInit {
       roles: maskToRoles(a.requestedRoles),
       status: a.status,
       screeningResult: a.screeningResult,
-      checks: checks.filter((c) => c.runId === lastRun).map((c) => ({ code: c.ruleCode, result: c.result, reason: c.reason })),
+      checks: checks.map((c) => ({ code: c.ruleCode, result: c.result, reason: c.reason })),
       decisionReason: a.decisionReason,
       decidedBy: a.decidedBy,
       kycExpiry: a.kycExpiry ? new Date(a.kycExpiry * 1000).toISOString() : null,

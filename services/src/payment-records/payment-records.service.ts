@@ -13,7 +13,8 @@ import type { Repository } from "typeorm";
 import { type AuthUser } from "../auth/auth.decorators";
 import { ROLE_BITS } from "../../../shared/roles";
 import { checksum, decodeCursor, encodeCursor, queryFingerprint, readsEverything } from "../audit/read-scope";
-import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
+import { Members } from "../read-model/members";
 import { LedgerClock } from "../indexer/ledger-time";
 import { paymentRecord, type LeafRow, type PaymentRecord } from "./payment-record";
 import { PaymentRecordDto, type ListPaymentRecordsQueryDto, type PaymentRecordPageDto } from "./payment-record.dto";
@@ -30,7 +31,7 @@ const isBuyer = (user: AuthUser) => user.verifiedMember && (user.roles & ROLE_BI
 @Injectable()
 export class PaymentRecordsService {
   constructor(
-    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    private readonly members: Members,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly clock: LedgerClock,
   ) {}
@@ -45,7 +46,7 @@ export class PaymentRecordsService {
         `${user.address} may not read ${buyer}'s payment record: financiers, auditors and compliance officers read every buyer's, a buyer only its own`,
       );
     }
-    const member = await this.members.findOneBy({ address: buyer });
+    const member = await this.members.byAddress(buyer);
     if (!member || (member.roles & ROLE_BITS.buyer) === 0) {
       throw new NotFoundException(`${buyer} is not a buyer on the ledger (as indexed so far): no payment record`);
     }
@@ -72,16 +73,10 @@ export class PaymentRecordsService {
   }
 
   /** Buyers (members holding the buyer role) after `after` in address order; only `only` if given. */
-  async buyersAfter(after: string | null, limit: number, only: string | null = null): Promise<string[]> {
-    const qb = this.members
-      .createQueryBuilder("m")
-      .select("m.address", "address")
-      .where(`(m.roles & ${ROLE_BITS.buyer}) <> 0`);
-    if (only) qb.andWhere("m.address = :only", { only });
-    if (after) qb.andWhere("m.address > :after", { after });
-    const rows = await qb.orderBy("m.address", "ASC").limit(limit).getRawMany<{ address: string }>();
-    return rows.map((r) => r.address);
+  buyersAfter(after: string | null, limit: number, only: string | null = null): Promise<string[]> {
+    return this.members.buyersAfter(after, limit, only);
   }
+
 
   /** The records of `buyers` (EIP-55), in that order, as of the ledger time. */
   async records(buyers: readonly string[]): Promise<PaymentRecord[]> {

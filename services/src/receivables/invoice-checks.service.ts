@@ -31,7 +31,8 @@ import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
-import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
+import { Members } from "../read-model/members";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
 import { invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
@@ -58,7 +59,7 @@ export class InvoiceChecksService {
   constructor(
     @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
-    @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
+    private readonly members: Members,
     private readonly acts: ActsService,
     private readonly chain: ChainService,
     private readonly compliance: ComplianceService,
@@ -206,7 +207,7 @@ export class InvoiceChecksService {
     const members = this.members;
     const hashOf = new Map<string, string | null>();
     const registered = async (address: string) => {
-      if (!hashOf.has(address)) hashOf.set(address, (await members.findOneBy({ address }))?.entityIdHash?.toLowerCase() ?? null);
+      if (!hashOf.has(address)) hashOf.set(address, (await members.byAddress(address))?.entityIdHash?.toLowerCase() ?? null);
       return hashOf.get(address)!;
     };
     const matches = (taxId: string, hash: string | null) =>

@@ -5,9 +5,9 @@
  * the signed step's simulation is the authority.
  */
 import { BadRequestException, ConflictException, ForbiddenException, HttpException, Injectable, NotFoundException, type OnModuleInit } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
-import { DataSource } from "typeorm";
+import type { Repository } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput } from "../acts/act-spec";
@@ -27,7 +27,7 @@ export const IFACE = Receivables__factory.createInterface();
 @Injectable()
 export class ReceivableLifecycleService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly pipeline: ActPipeline,
     private readonly chain: ChainService,
     private readonly documents: ReceivableDocumentsService,
@@ -184,7 +184,7 @@ export class ReceivableLifecycleService implements OnModuleInit {
 
   /** The recorded terms of `id` the debtor's acceptance names. */
   private async termsOf(id: string): Promise<{ seller: string; faceValue: bigint; dueDate: bigint; documentHash: string }> {
-    const r = await this.ds.getRepository(ReceivableEntity).findOneBy({ id });
+    const r = await this.receivables.findOneBy({ id });
     if (r?.documentHash) {
       return { seller: getAddress(r.seller), faceValue: BigInt(r.faceValue), dueDate: BigInt(r.dueDate), documentHash: r.documentHash.toLowerCase() };
     }

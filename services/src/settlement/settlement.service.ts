@@ -22,11 +22,11 @@ import {
   UnprocessableEntityException,
   type OnModuleInit,
 } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers";
 import { PERMIT_TYPES, typesForClients } from "../../../shared/eip712";
 import { permitCallArgs, permitDomainOf, permitSignature, permitTypedData, type PermitDomain } from "../../../shared/permit";
-import { DataSource } from "typeorm";
+import type { Repository } from "typeorm";
 import { Receivables__factory } from "../../../typechain-types";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct } from "../acts/act-spec";
@@ -72,7 +72,7 @@ export class SettlementService implements OnModuleInit {
   private domain: Promise<PermitDomain> | null = null;
 
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(OutboxEntity) private readonly outbox: Repository<OutboxEntity>,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
@@ -218,7 +218,7 @@ export class SettlementService implements OnModuleInit {
         digest,
       });
     }
-    const pending = await this.ds.getRepository(OutboxEntity).find({
+    const pending = await this.outbox.find({
       where: { referenceType: SETTLEMENT_REFERENCE, referenceId: owner, kind: PERMIT_KIND },
       order: { seq: "DESC" },
       take: 20,
@@ -283,7 +283,7 @@ export class SettlementService implements OnModuleInit {
 
   async operation(user: AuthUser, id: string): Promise<SettlementOperationDto> {
     const row = /^[0-9a-f-]{36}$/i.test(id)
-      ? await this.ds.getRepository(OutboxEntity).findOneBy({ id, referenceType: SETTLEMENT_REFERENCE })
+      ? await this.outbox.findOneBy({ id, referenceType: SETTLEMENT_REFERENCE })
       : null;
     if (!row) throw new NotFoundException(`No settlement operation ${id}.`);
     if (row.referenceId !== getAddress(user.address) && !canReadEveryone(user)) {
@@ -343,7 +343,7 @@ export class SettlementService implements OnModuleInit {
   }
 
   private async findByData(account: string, kind: string, data: string): Promise<OutboxEntity | null> {
-    const rows = await this.ds.getRepository(OutboxEntity).find({
+    const rows = await this.outbox.find({
       where: { referenceType: SETTLEMENT_REFERENCE, referenceId: account, kind },
       order: { seq: "DESC" },
       take: 100,
