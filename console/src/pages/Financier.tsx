@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { all, get } from "../api";
-import { ActButton, Addr, Balance, ErrorBox, Field, Section, Yuan } from "../components";
+import { ActButton, Addr, Balance, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
 import type { CreditLine, Financing, Receivable } from "../types";
 import { UtilisationChart } from "./Charts";
@@ -136,6 +136,7 @@ export function FinancierPage() {
       <Section title={t("openLine")}>
         <form className="grid" onSubmit={(e) => e.preventDefault()}>
           <Field label={t("debtor")}><input name="lineDebtor" value={debtor} onChange={(e) => setDebtor(e.target.value)} placeholder="0x…" /></Field>
+          <MemberPicker name="lineDebtorSearch" onPick={(m) => setDebtor(m.address)} />
           <TermsInputs f={f} set={setF} prefix="new-" />
           <ActButton label={t("openLine")} testId="open-line" prepare={() => ({ path: "/credit-lines", body: { ...(debtor ? { debtor } : {}), ...termsBody(f) } })} />
         </form>
