@@ -12,7 +12,7 @@
  * to docs/screenshots/, the pictures the README shows. `npm run test:browser` builds the service
  * and the console first; the platform runs compiled, as `npm start` runs it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -163,6 +163,12 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     expect(api.headers.get("content-type")).to.match(/application\/problem\+json/);
     const csp = home.headers.get("content-security-policy") ?? "";
     expect(csp).to.include("script-src 'self'");
+    // Code-split: the page loads a small entry; each role's page (and the charts) is a chunk of its own, fetched when opened.
+    const entry = /<script[^>]+src="(\/assets\/index-[^"]+\.js)"/.exec(await fetch(`${url}/`, { headers: { accept: "text/html" } }).then((r) => r.text()))?.[1];
+    expect(entry, "the entry script").to.be.a("string");
+    expect((await (await fetch(`${url}${entry}`)).arrayBuffer()).byteLength).to.be.below(600_000);
+    const chunks = readdirSync(join(ROOT, "console", "dist", "assets")).filter((f) => f.endsWith(".js"));
+    for (const page of ["Supplier", "Buyer", "Financier", "Auditor", "Compliance", "Charts"]) expect(chunks.some((f) => f.startsWith(`${page}-`)), page).to.equal(true);
   });
 
   it("onboards every member: each applies in the page with its licence, the officer approves in the page", async function () {
@@ -338,6 +344,8 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     await refreshUntil(page, request);
     // 600,000.00 at the line's 90 % on a 5,000,000.00 limit: 10.80 %, not flagged.
     await expectText(request.locator('[data-testid^="concentration-"]'), /line at 10\.80 % of its limit if approved$/);
+    // The request's compliance pre-flight, read by the financier it is addressed to.
+    await expectText(request.locator('[data-testid^="checks-"]'), /FINANCING_RECEIVABLE_ACCEPTED: pass[\s\S]*FINANCING_LINE_HEADROOM: pass/);
     await page.screenshot({ path: join(SHOTS, "financier.png"), fullPage: true });
     await request.locator("input[name=registrationNumber]").fill("04412026120400000001");
     await act(request, "approve", /You finance receivable 0x[0-9a-f]+… on line \d+: advance [\d,]+\.\d\d yuan, of which [\d,]+\.\d\d yuan is paid to the supplier now\./);
