@@ -30,24 +30,31 @@ interface Participant {
   jurisdiction: string;
 }
 
-/** Runs one officer action (the officer's acts are signed by the service's compliance key) and refreshes. */
+/**
+ * Runs one officer action (the officer's acts are signed by the service's compliance key) and
+ * refreshes; `attempt` runs any such work and returns its result (undefined when refused, the
+ * refusal in `error`).
+ */
 function useAction() {
   const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const run = async (path: string, body: unknown) => {
+  const attempt = async <T,>(work: () => Promise<T>): Promise<T | undefined> => {
     setBusy(true);
     setError(null);
     try {
-      await post(path, body);
+      const out = await work();
       await qc.invalidateQueries();
+      return out;
     } catch (e) {
       setError(e);
+      return undefined;
     } finally {
       setBusy(false);
     }
   };
-  return { busy, error, run };
+  const run = (path: string, body: unknown) => attempt(() => post(path, body));
+  return { busy, error, run, attempt };
 }
 
 function ApplicationRow({ a }: { a: Application }) {
@@ -133,28 +140,20 @@ interface MintOperation {
  */
 function FaucetForm({ max }: { max: string }) {
   const { t, i18n } = useTranslation();
-  const qc = useQueryClient();
+  const { busy, error, attempt } = useAction();
   const [to, setTo] = useState("");
   const [amount, setAmount] = useState("");
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState<MintOperation | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const send = async () => {
-    setBusy(true);
-    setError(null);
     setDone(null);
-    try {
+    const op = await attempt(async () => {
       const fen = yuanToFen(amount);
       if (fen < 1n || fen > BigInt(max)) throw new Error(t("faucetRange", { max: yuan(max, i18n.language) }));
-      const op = await post<MintOperation>("/settlement/faucet?wait=true", { to: to.trim(), amount: fen.toString() }, crypto.randomUUID());
-      if (op.status === "failed") throw new Error(op.failureReason ?? "failed");
-      setDone(op);
-      await qc.invalidateQueries();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+      const minted = await post<MintOperation>("/settlement/faucet?wait=true", { to: to.trim(), amount: fen.toString() }, crypto.randomUUID());
+      if (minted.status === "failed") throw new Error(minted.failureReason ?? "failed");
+      return minted;
+    });
+    if (op) setDone(op);
   };
   return (
     <form className="grid" data-testid="faucet-form" onSubmit={(e) => { e.preventDefault(); void send(); }}>
