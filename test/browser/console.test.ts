@@ -306,7 +306,10 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     await act(accepted, "split", /You split receivable 0x[0-9a-f]+… into 600,000\.00 \+ 400,000\.00 yuan\./);
     const part = row(page, "receivable-", "400,000.00");
     await refreshUntil(page, part);
-    await part.locator("input[name=to]").fill(addresses.tier2);
+    // tier2 is no counterparty yet: found by its tax id from the row's picker.
+    await part.locator("details.pick summary").click();
+    await pick(part, "toSearch", taxIds.tier2, addresses.tier2);
+    expect(await part.locator("input[name=to]").inputValue()).to.equal(addresses.tier2);
     await act(part, "transfer", new RegExp(`You transfer receivable 0x[0-9a-f]+… to ${addresses.tier2}`));
     await refreshUntil(pageOf("tier2"), row(pageOf("tier2"), "receivable-", "400,000.00"));
   });

@@ -64,6 +64,10 @@ function ReceivableRow({ r, lines, financing }: { r: Receivable; lines: CreditLi
             <input className="narrow" name="parts" placeholder={t("splitParts")} value={parts} onChange={(e) => setParts(e.target.value)} />
             <ActButton label={t("split")} testId="split" prepare={() => ({ path: `/receivables/${r.id}/split`, body: { amounts: parts.split("+").map((p) => yuanToFen(p).toString()) } })} />
             <input className="narrow" name="to" placeholder={t("to")} value={to} onChange={(e) => setTo(e.target.value)} />
+            <details className="pick">
+              <summary>{t("find")}</summary>
+              <MemberPicker name="toSearch" onPick={(m) => setTo(m.address)} />
+            </details>
             <ActButton label={t("transfer")} testId="transfer" prepare={() => ({ path: `/receivables/${r.id}/transfer`, body: { to } })} />
             {financing?.status !== "requested" ? (
               <>
