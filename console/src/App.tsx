@@ -1,17 +1,20 @@
 /** The console's shell: sign-in, then one tab per role the signed-in address holds. */
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { get, post, setToken } from "./api";
 import { ErrorBox, Field } from "./components";
 import { toggleLanguage } from "./i18n";
 import { NoticeContext, SessionContext, type Me, type Session } from "./session";
 import { injectedWallet, keystoreSigner, walletSigner, type PageSigner } from "./signer";
-import { SupplierPage } from "./pages/Supplier";
-import { BuyerPage } from "./pages/Buyer";
-import { FinancierPage } from "./pages/Financier";
-import { AuditorPage } from "./pages/Auditor";
-import { CompliancePage } from "./pages/Compliance";
-import { ApplyPage } from "./pages/Apply";
+
+// Each role's page is its own chunk, loaded when its tab opens: sign-in needs none of them, and
+// the charts (recharts) load only with the pages that draw them.
+const SupplierPage = lazy(() => import("./pages/Supplier").then((m) => ({ default: m.SupplierPage })));
+const BuyerPage = lazy(() => import("./pages/Buyer").then((m) => ({ default: m.BuyerPage })));
+const FinancierPage = lazy(() => import("./pages/Financier").then((m) => ({ default: m.FinancierPage })));
+const AuditorPage = lazy(() => import("./pages/Auditor").then((m) => ({ default: m.AuditorPage })));
+const CompliancePage = lazy(() => import("./pages/Compliance").then((m) => ({ default: m.CompliancePage })));
+const ApplyPage = lazy(() => import("./pages/Apply").then((m) => ({ default: m.ApplyPage })));
 
 type Tab = "supplier" | "buyer" | "financier" | "auditor" | "compliance" | "apply";
 
@@ -130,6 +133,7 @@ export function App() {
             </p>
           ) : null}
           <main>
+            <Suspense fallback={<p className="muted">{t("working")}</p>}>
             {current === "supplier" && <SupplierPage />}
             {current === "buyer" && <BuyerPage />}
             {current === "financier" && <FinancierPage />}
@@ -140,6 +144,7 @@ export function App() {
                 onApproved={async () => setSession({ ...session, me: await get<Me>("/auth/me") })}
               />
             )}
+            </Suspense>
           </main>
           </NoticeContext.Provider>
         </SessionContext.Provider>

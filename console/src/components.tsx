@@ -6,6 +6,7 @@ import { ApiError, get } from "./api";
 import { describe, draft, submit, type Act, type Unsigned } from "./acts";
 import { NoticeContext, useSession } from "./session";
 import { short, yuan } from "./money";
+import { isValidLei, isValidUscc } from "../../shared/entity-id";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -143,5 +144,98 @@ export function Balance() {
     <p data-testid="balance">
       {t("balance")}: <Yuan fen={b.data?.balance} /> <ErrorBox error={b.error} />
     </p>
+  );
+}
+
+/** A member as the directory lookup (GET /participants?name=|taxId=) returns it. */
+export interface MemberHit {
+  address: string;
+  legalName: string | null;
+  entityId: string | null;
+  roles: string[];
+  status: string;
+}
+
+/** A valid USCC or LEI as printed (case, spaces, dashes and full-width forms ignored): searched as a tax id, else as a name. */
+export function isTaxId(s: string): boolean {
+  const key = s.normalize("NFKC").toUpperCase().replace(/[\s\-\u2010-\u2015]/g, "");
+  return isValidUscc(key) || isValidLei(key);
+}
+
+/** Looks members up by legal name or tax id, within the caller's read scope (the API decides). */
+export async function findMembers(text: string): Promise<MemberHit[]> {
+  const s = text.trim();
+  const q = isTaxId(s) ? `taxId=${encodeURIComponent(s)}` : `name=${encodeURIComponent(s)}`;
+  return (await get<{ items: MemberHit[] }>(`/participants?${q}`)).items;
+}
+
+/** The members found, each with legal name, tax id and address; `onPick` receives the chosen one. */
+export function MemberList({ members, onPick }: { members: MemberHit[]; onPick: (m: MemberHit) => void }) {
+  const { t } = useTranslation();
+  return (
+    <ul className="picks" data-testid="member-results">
+      {members.map((m) => (
+        <li key={m.address}>
+          <button type="button" className="link" onClick={() => onPick(m)} data-testid={`member-${m.address}`}>
+            {m.legalName ?? "—"}
+          </button>{" "}
+          · {t("taxId")} <code>{m.entityId ?? "—"}</code> · <code className="addr">{m.address}</code> · {m.roles.join(", ")}
+          {m.status !== "active" ? <> · <span className="flag">{m.status}</span></> : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * A counterparty picker beside an address field: type a legal name (within your counterparties)
+ * or a tax id (any verified member), pick from the list, and the address is filled in.
+ */
+export function MemberPicker({ name, onPick }: { name: string; onPick: (m: MemberHit) => void }) {
+  const { t } = useTranslation();
+  const [text, setText] = useState("");
+  const [found, setFound] = useState<MemberHit[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const search = async () => {
+    setError(null);
+    try {
+      const hits = await findMembers(text);
+      if (!hits.length) throw new Error(t("noMember", { q: text.trim() }));
+      setFound(hits);
+    } catch (e) {
+      setFound(null);
+      setError(e);
+    }
+  };
+  return (
+    <div className="picker" data-testid={`picker-${name}`}>
+      <Field label={t("findMember")}>
+        <input
+          name={name}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter") {
+              e.preventDefault();
+              void search();
+            }
+          }}
+        />
+      </Field>
+      <button type="button" onClick={() => void search()} disabled={!text.trim()}>
+        {t("find")}
+      </button>
+      {found ? (
+        <MemberList
+          members={found}
+          onPick={(m) => {
+            setFound(null);
+            setText("");
+            onPick(m);
+          }}
+        />
+      ) : null}
+      <ErrorBox error={error} />
+    </div>
   );
 }

@@ -166,6 +166,39 @@ describe("Audit: event feed, export and verification (hardhat node, real databas
       );
     });
 
+    it("finds a transaction's events by its hash (either case), within the caller's read scope, and refuses a malformed hash", async function () {
+      // A transaction with several events (a split burns, mints and logs), and one naming only some members.
+      const counts = new Map<string, number>();
+      for (const e of events) counts.set(e.txHash, (counts.get(e.txHash) ?? 0) + 1);
+      const [busy] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+      const ofTx = (who: CallerName, hash: string) => events.filter((e) => e.txHash === hash && (who === "auditor" || who === "compliance" || concerns(e, addr(who))));
+      expect(ofTx("auditor", busy).length).to.be.greaterThan(1);
+      for (const hash of [busy, busy.toUpperCase().replace(/^0X/, "0x")]) {
+        expect((await feed("auditor", { txHash: hash }, 500)).map(key), hash).to.deep.equal(ofTx("auditor", busy).map(key));
+        expect((await feed("compliance", { txHash: hash }, 1)).map(key)).to.deep.equal(ofTx("auditor", busy).map(key));
+      }
+      // Members: only the transaction's events that name them; another member's transaction is empty, not refused.
+      for (const who of ["supplierA", "buyer", "outsider"] as const) {
+        expect((await feed(who, { txHash: busy }, 500)).map(key), who).to.deep.equal(ofTx(who, busy).map(key));
+      }
+      const outsiders = events.find((e) => e.eventName === "MemberRegistered" && concerns(e, addr("outsider")))!;
+      expect(ofTx("supplierA", outsiders.txHash), "the outsider's registration names no one else").to.deep.equal([]);
+      expect(await feed("supplierA", { txHash: outsiders.txHash }, 500)).to.deep.equal([]);
+      expect((await feed("auditor", { txHash: "0x" + "0".repeat(64) }, 500))).to.deep.equal([]);
+      // Combined with the other filters, and a cursor of a txHash query does not serve another.
+      expect((await feed("auditor", { txHash: busy, type: ofTx("auditor", busy)[0].eventName }, 500)).map(key)).to.deep.equal(
+        ofTx("auditor", busy).filter((e) => e.eventName === ofTx("auditor", busy)[0].eventName).map(key),
+      );
+      const page = await get("auditor", "/audit/events").query({ txHash: busy, limit: "1" }).expect(200);
+      expect(page.body.nextCursor).to.be.a("string");
+      await get("auditor", "/audit/events").query({ limit: "1", cursor: page.body.nextCursor }).expect(400);
+      for (const bad of ["0x12", busy.slice(2), `${busy}00`, "0x" + "g".repeat(64)]) {
+        const res = await get("auditor", "/audit/events").query({ txHash: bad }).expect(400);
+        expect(JSON.stringify(res.body), bad).to.match(/txHash must be 0x followed by 64 hex digits/);
+      }
+      await get("stranger", "/audit/events").query({ txHash: busy }).expect(403);
+    });
+
     it("refuses malformed filters and foreign cursors with 400", async function () {
       await get("auditor", "/audit/events").query({ receivableId: "0x12" }).expect(400);
       await get("auditor", "/audit/events").query({ member: "0xnothex" }).expect(400);

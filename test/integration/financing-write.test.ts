@@ -449,6 +449,35 @@ describe("Financing writes: credit lines and financings as participant-signed ac
       expect((await h.ds.getRepository(FinancingEntity).findOneByOrFail({ receivableId: r.hex })).status).to.equal("repaid");
     });
 
+    it("GET /financings/:id/checks: the financier the request is addressed to reads its compliance checks; supplier, debtor and other financiers are refused", async function () {
+      const lineId = await h.openLine({ limit: "50000000", maxAdvanceBps: 8000, discountBps: 1200 });
+      const r = await h.receivable({ faceValue: 2_000_000n, dueIn: 60 * DAY });
+      const requested = await h.request(r.hex, lineId);
+      const runId = requested.result!.complianceRunId as string;
+      await h.indexed();
+      const read = (who: Name, id: string = r.hex) => request(h.svc.url).get(`/financings/${id}/checks`).set(bearer(h.tokens[who]));
+      const mine = await read("financier").expect(200);
+      const codes = ["FINANCING_RECEIVABLE_ACCEPTED", "FINANCING_REQUESTER_IS_HOLDER", "FINANCING_NOT_OVERDUE", "FINANCING_LINE_AVAILABLE", "FINANCING_LINE_HEADROOM"];
+      const rows = mine.body as Array<{ runId: string; code: string; subjectType: string; subjectId: string; result: string; reason: string }>;
+      // Newest run first: the run of the signed request (the unsigned step's pre-flight is recorded before it).
+      expect(rows.slice(0, codes.length).map((c) => c.runId)).to.deep.equal(Array(codes.length).fill(runId));
+      expect(rows.filter((c) => c.runId === runId).map((c) => c.code)).to.have.members(codes);
+      for (const c of rows) {
+        expect(c).to.include({ subjectType: "financing", subjectId: r.hex, result: "pass" });
+        expect(c.reason).to.be.a("string").and.not.equal("");
+      }
+      // The decimal id reads the same.
+      expect((await read("financier", r.id.toString()).expect(200)).body).to.deep.equal(mine.body);
+      for (const who of ["supplier", "buyer", "financier2", "supplier2"] as const) {
+        const res = await read(who).expect(403);
+        expect(res.body.detail, who).to.match(/only the financier of the financing/);
+      }
+      await request(h.svc.url).get(`/financings/${r.hex}/checks`).expect(401);
+      const none = await h.receivable({ faceValue: 1_000n, dueIn: 30 * DAY });
+      await read("financier", none.hex).expect(404);
+      await read("financier", "0x12").expect(400);
+    });
+
     it("withdraws a pending request (typed data, then signed): the supplier may then ask another line", async function () {
       const { financing } = h.env.ledger;
       const lineId = await h.openLine();

@@ -77,6 +77,13 @@ describe("Settlement API: balances, relayed permits, faucet", function () {
   }
 
   describe("faucet", function () {
+    it("GET /settlement/faucet tells a compliance officer it is enabled (and its ceiling); members are refused", async function () {
+      const info = await api().get("/settlement/faucet").set(bearer(t.officer)).expect(200);
+      expect(info.body).to.deep.equal({ enabled: true, maxAmount: "10000000000" });
+      await api().get("/settlement/faucet").set(bearer(t.bank)).expect(403);
+      await api().get("/settlement/faucet").expect(401);
+    });
+
     it("a compliance officer funds a verified member; the balance shows it", async function () {
       const res = await faucet(w.buyer.address, "1000000000");
       expect(res.status, JSON.stringify(res.body)).to.equal(202);
@@ -237,6 +244,8 @@ describe("Settlement API: balances, relayed permits, faucet", function () {
         expect(res.status).to.equal(404);
         expect(await env.ledger.token.totalSupply()).to.equal(supply);
         await request(plain.url).get("/settlement/balance").set(bearer(t.buyer)).expect(200);
+        const info = await request(plain.url).get("/settlement/faucet").set(bearer(t.officer)).expect(200);
+        expect(info.body).to.deep.equal({ enabled: false, maxAmount: "10000000000" });
       } finally {
         await plain.close();
       }

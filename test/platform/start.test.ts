@@ -6,7 +6,7 @@
  * block hashes must be identical, /audit/verify must find no difference, and new acts must work
  * (the demo runs a second time, with fresh keys, on the restarted platform).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,47 +16,11 @@ import { Wallet } from "ethers";
 import { LEDGER_VERSION } from "../../services/src/chain/deployment";
 import { bearer, signIn } from "../support/auth";
 import { freePort } from "../support/chain";
-import { npmScriptArgs } from "../support/process";
+import { npmScriptArgs, startPlatform, type ServiceProcess } from "../support/process";
 
 const ROOT = join(__dirname, "..", "..");
 /** package.json "start", without npm in between (so SIGKILL reaches the launcher itself). */
 const START = npmScriptArgs("start");
-
-interface Launcher {
-  child: ChildProcess;
-  output(): string;
-  readyMs: number;
-}
-
-async function launch(env: Record<string, string>, url: string): Promise<Launcher> {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, START, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const until = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the launcher exited with ${child.exitCode}:\n${out}`);
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > until) {
-      child.kill("SIGKILL");
-      throw new Error(`the platform did not become healthy:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { child, output: () => out, readyMs: Date.now() - t0 };
-}
-
-async function kill(l: Launcher, signal: NodeJS.Signals): Promise<void> {
-  if (l.child.exitCode !== null || l.child.signalCode !== null) return;
-  const exited = new Promise((r) => l.child.once("exit", r));
-  l.child.kill(signal);
-  await exited;
-}
 
 function runDemo(url: string, keysDir: string): Promise<{ code: number | null; output: string; ms: number }> {
   const t0 = Date.now();
@@ -116,13 +80,13 @@ async function snapshot(url: string, token: string) {
 describe("npm start: the embedded platform survives SIGKILL with nothing lost", function () {
   this.timeout(240_000);
   let dir: string;
-  let launcher: Launcher | null = null;
+  let launcher: ServiceProcess | null = null;
 
   before(function () {
     dir = mkdtempSync(join(tmpdir(), "scf-platform-"));
   });
   after(async function () {
-    if (launcher) await kill(launcher, "SIGKILL");
+    if (launcher) await launcher.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -133,7 +97,7 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     const env = { DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: "warn", RPC_URL: "", DATABASE_URL: "" };
     const keysDir = join(dir, "demo-keys");
 
-    launcher = await launch(env, url);
+    launcher = await startPlatform(env, url, 90_000);
     expect(launcher.output()).to.match(/SCF ledger is running/).and.to.match(/contracts\s+deployed/);
     const firstStartMs = launcher.readyMs;
 
@@ -150,8 +114,8 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
     expect(before.financings.length).to.be.at.least(1);
     const hashes = await blockHashes(chainUrl);
 
-    await kill(launcher, "SIGKILL");
-    launcher = await launch(env, url);
+    await launcher.kill("SIGKILL");
+    launcher = await startPlatform(env, url, 90_000);
     const restartMs = launcher.readyMs;
     expect(launcher.output()).to.match(/contracts\s+reused/);
     expect(launcher.output()).to.match(new RegExp(`${hashes.length - 1} blocks replayed`));
@@ -172,7 +136,7 @@ describe("npm start: the embedded platform survives SIGKILL with nothing lost", 
   });
 
   it("refuses a data directory deployed by an earlier ledger version before starting its chain, naming the upgrade command, and changes nothing", async function () {
-    if (launcher) await kill(launcher, "SIGTERM");
+    if (launcher) await launcher.kill("SIGTERM");
     launcher = null;
     const file = join(dir, "deployment.json");
     const record = JSON.parse(readFileSync(file, "utf8")) as { ledgerVersion?: number };

@@ -37,23 +37,21 @@ export interface ServiceProcess {
   url: string;
   child: ChildProcess;
   output(): string;
+  /** Milliseconds from spawn to the first healthy answer. */
+  readyMs: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
-  const p = port ?? (await freePort());
-  const child = spawn(process.execPath, serviceArgs(), {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Spawns `node args…` in the project root and waits until `${url}/health` answers 200 (or the child exits). */
+async function spawnHealthy(args: string[], env: NodeJS.ProcessEnv, url: string, timeoutMs: number, what: string): Promise<ServiceProcess> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${p}`;
-  const deadline = Date.now() + 90_000;
+  const deadline = t0 + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${out}`);
     try {
       const res = await fetch(`${url}/health`);
       if (res.status === 200) break;
@@ -62,7 +60,7 @@ export async function spawnService(env: Record<string, string>, port?: number): 
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`service did not become healthy:\n${out}`);
+      throw new Error(`${what} did not become healthy:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -70,6 +68,7 @@ export async function spawnService(env: Record<string, string>, port?: number): 
     url,
     child,
     output: () => out,
+    readyMs: Date.now() - t0,
     async kill(signal: NodeJS.Signals = "SIGKILL") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
@@ -77,6 +76,21 @@ export async function spawnService(env: Record<string, string>, port?: number): 
       await exited;
     },
   };
+}
+
+export async function spawnService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+  const p = port ?? (await freePort());
+  const url = `http://127.0.0.1:${p}`;
+  return spawnHealthy(serviceArgs(), { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" }, url, 90_000, "service");
+}
+
+/**
+ * The whole platform exactly as `npm start` runs it (package.json "start", the compiled build,
+ * without npm in between so a signal reaches the launcher itself), with `env` on top of this
+ * process's (DATA_DIR, PORT, CHAIN_PORT…); resolves once `${url}/health` answers.
+ */
+export function startPlatform(env: Record<string, string>, url: string, timeoutMs = 120_000): Promise<ServiceProcess> {
+  return spawnHealthy(npmScriptArgs("start"), { ...process.env, ...env }, url, timeoutMs, "the launcher (npm start)");
 }
 
 /** Runs `fn` over `items` with at most `width` calls in flight, as a client with `width` connections would. */

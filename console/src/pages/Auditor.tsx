@@ -1,44 +1,57 @@
 /**
- * Auditor / regulator: the ledger explorer. Search by invoice number (with the seller's tax id: the
- * ledger keys an invoice on both), receivable id, member address or transaction hash; a
+ * Auditor / regulator: the ledger explorer. Search by invoice number (the seller's tax id optional:
+ * several sellers' invoices may share a number), receivable id, member name, tax id or address, or
+ * transaction hash; a
  * receivable's history as a timeline and its split lineage as a tree, each event with its block
  * and transaction; "verify against the chain" (GET /audit/verify); export as CSV.
  */
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import { useQuery } from "@tanstack/react-query";
 import { ApiError, all, download, get, type Page } from "../api";
-import { Addr, ErrorBox, Field, Section, Yuan } from "../components";
+import { Addr, ErrorBox, Field, MemberList, Section, Yuan, findMembers, type MemberHit } from "../components";
 import { day } from "../money";
 import type { LedgerEvent, LineageNode, Receivable } from "../types";
 import { ExposureChart } from "./Charts";
 
-type Found = { kind: "receivable"; id: string } | { kind: "member"; address: string } | { kind: "tx"; events: LedgerEvent[] };
+type Found =
+  | { kind: "receivable"; id: string }
+  | { kind: "member"; address: string }
+  | { kind: "tx"; events: LedgerEvent[] }
+  | { kind: "choices"; receivables: Receivable[]; members: MemberHit[] };
 
-async function find(q: string, sellerTaxId: string): Promise<Found> {
+/**
+ * What the explorer's one search box means: an address is a member; 64 hex digits a receivable id
+ * or else a transaction hash (GET /audit/events?txHash=); anything else an invoice number
+ * (GET /receivables?invoiceNumber=, the seller's tax id optional) and, at the same time, a member's
+ * legal name or tax id (GET /participants). One receivable opens at once; several are offered.
+ */
+async function find(q: string, sellerTaxId: string, t: TFunction): Promise<Found> {
   const s = q.trim();
   if (/^0x[0-9a-fA-F]{40}$/.test(s)) return { kind: "member", address: s };
   if (/^0x[0-9a-fA-F]{64}$/.test(s)) {
+    // A transaction's events first (never a 404), then a receivable with that id.
+    const events = await all<LedgerEvent>(`/audit/events?txHash=${s}`);
+    if (events.length) return { kind: "tx", events };
     try {
-      const r = await get<Receivable>(`/receivables/${s}`);
-      return { kind: "receivable", id: r.id };
+      return { kind: "receivable", id: (await get<Receivable>(`/receivables/${s}`)).id };
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 404) throw e;
+      if (e instanceof ApiError && e.status === 404) throw new Error(t("noTx", { q: s }));
+      throw e;
     }
-    // Not a receivable: a transaction hash. The API filters events by block, not by tx, so scan the feed.
-    const events: LedgerEvent[] = [];
-    let cursor: string | null = null;
-    for (let i = 0; i < 20; i++) {
-      const page: Page<LedgerEvent> = await get<Page<LedgerEvent>>(`/audit/events?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-      events.push(...page.items.filter((e) => e.txHash.toLowerCase() === s.toLowerCase()));
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
-    }
-    if (!events.length) throw new Error(`No receivable and no transaction ${s} on the ledger.`);
-    return { kind: "tx", events };
   }
-  const r = await get<Receivable>(`/receivables/by-invoice?invoiceNumber=${encodeURIComponent(s)}&sellerTaxId=${encodeURIComponent(sellerTaxId.trim())}`);
-  return { kind: "receivable", id: r.id };
+  const seller = sellerTaxId.trim();
+  const [invoices, members] = await Promise.allSettled([
+    get<Page<Receivable>>(`/receivables?invoiceNumber=${encodeURIComponent(s)}${seller ? `&sellerTaxId=${encodeURIComponent(seller)}` : ""}&limit=200`),
+    seller ? Promise.resolve([]) : findMembers(s),
+  ]);
+  if (invoices.status === "rejected" && members.status === "rejected") throw invoices.reason;
+  const receivables = invoices.status === "fulfilled" ? invoices.value.items : [];
+  const people = members.status === "fulfilled" ? members.value : [];
+  if (receivables.length === 1 && !people.length) return { kind: "receivable", id: receivables[0].id };
+  if (!receivables.length && !people.length) throw new Error(t("noInvoice", { q: s }));
+  return { kind: "choices", receivables, members: people };
 }
 
 /** Opens a transaction's events in the explorer (set by the page). */
@@ -162,10 +175,16 @@ export function AuditorPage() {
     enabled: found?.kind === "member",
     queryFn: () => all<Receivable>(`/receivables?party=${(found as { address: string }).address}`),
   });
+  const profile = useQuery({
+    queryKey: ["participant", found?.kind === "member" ? found.address : ""],
+    enabled: found?.kind === "member",
+    queryFn: () => get<MemberHit>(`/participants/${(found as { address: string }).address}`),
+  });
   const open = (id: string) => setFound({ kind: "receivable", id });
   openTx = (hash: string) => {
     setQ(hash);
-    find(hash, "").then(setFound, setError);
+    setError(null);
+    find(hash, "", t).then(setFound, setError);
   };
   return (
     <div data-testid="auditor-page">
@@ -176,7 +195,7 @@ export function AuditorPage() {
             e.preventDefault();
             setError(null);
             try {
-              setFound(await find(q, taxId));
+              setFound(await find(q, taxId, t));
             } catch (err) {
               setFound(null);
               setError(err);
@@ -184,20 +203,41 @@ export function AuditorPage() {
           }}
         >
           <Field label={t("searchHelp")}><input name="q" value={q} onChange={(e) => setQ(e.target.value)} /></Field>
-          <Field label={t("sellerTaxId").replace(/^[^(（]*/, t("seller") + " ")}><input name="sellerTaxId" value={taxId} onChange={(e) => setTaxId(e.target.value)} /></Field>
+          <Field label={t("sellerTaxIdOptional")}><input name="sellerTaxId" value={taxId} onChange={(e) => setTaxId(e.target.value)} /></Field>
           <button type="submit" className="primary">{t("search")}</button>
         </form>
         <ErrorBox error={error} />
         {found?.kind === "receivable" ? <ReceivableView id={found.id} open={open} /> : null}
         {found?.kind === "tx" ? <Events events={found.events} /> : null}
+        {found?.kind === "choices" ? (
+          <div data-testid="search-choices">
+            {found.receivables.length ? (
+              <>
+                <p className="muted">{t("pickReceivable", { count: found.receivables.length })}</p>
+                <ul className="picks" data-testid="receivable-results">
+                  {found.receivables.map((r) => (
+                    <li key={r.id}>
+                      <button type="button" className="link" onClick={() => open(r.id)}><Addr a={r.id} /></button> {t("seller")} <Addr a={r.seller} /> ·{" "}
+                      <Yuan fen={r.faceValue} /> · {r.status}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : null}
+            {found.members.length ? <MemberList members={found.members} onPick={(m) => setFound({ kind: "member", address: m.address })} /> : null}
+          </div>
+        ) : null}
         {found?.kind === "member" ? (
-          <ul>
+          <>
+          {profile.data ? <MemberList members={[profile.data]} onPick={() => undefined} /> : <ErrorBox error={profile.error} />}
+          <ul data-testid="member-view">
             {(member.data ?? []).map((r) => (
               <li key={r.id}>
                 <button type="button" className="link" onClick={() => open(r.id)}><Addr a={r.id} /></button> <Yuan fen={r.faceValue} /> · {r.status}
               </li>
             ))}
           </ul>
+          </>
         ) : null}
       </Section>
       <Section title={t("verify")}>

@@ -2,8 +2,9 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { all, download, post } from "../api";
-import { Addr, ErrorBox, Section } from "../components";
+import { all, download, get, post } from "../api";
+import { Addr, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
+import { yuan, yuanToFen } from "../money";
 
 interface Application {
   id: string;
@@ -29,24 +30,31 @@ interface Participant {
   jurisdiction: string;
 }
 
-/** Runs one officer action (the officer's acts are signed by the service's compliance key) and refreshes. */
+/**
+ * Runs one officer action (the officer's acts are signed by the service's compliance key) and
+ * refreshes; `attempt` runs any such work and returns its result (undefined when refused, the
+ * refusal in `error`).
+ */
 function useAction() {
   const qc = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const run = async (path: string, body: unknown) => {
+  const attempt = async <T,>(work: () => Promise<T>): Promise<T | undefined> => {
     setBusy(true);
     setError(null);
     try {
-      await post(path, body);
+      const out = await work();
       await qc.invalidateQueries();
+      return out;
     } catch (e) {
       setError(e);
+      return undefined;
     } finally {
       setBusy(false);
     }
   };
-  return { busy, error, run };
+  const run = (path: string, body: unknown) => attempt(() => post(path, body));
+  return { busy, error, run, attempt };
 }
 
 function ApplicationRow({ a }: { a: Application }) {
@@ -117,10 +125,57 @@ function MemberRow({ p }: { p: Participant }) {
   );
 }
 
+interface MintOperation {
+  status: string;
+  account: string;
+  value: string;
+  txHash: string | null;
+  blockNumber: number | null;
+  failureReason: string | null;
+}
+
+/**
+ * Test money (only where the platform has the faucet, GET /settlement/faucet): mints settlement
+ * tokens to a verified member, at most the faucet's ceiling per call; waits for the block.
+ */
+function FaucetForm({ max }: { max: string }) {
+  const { t, i18n } = useTranslation();
+  const { busy, error, attempt } = useAction();
+  const [to, setTo] = useState("");
+  const [amount, setAmount] = useState("");
+  const [done, setDone] = useState<MintOperation | null>(null);
+  const send = async () => {
+    setDone(null);
+    const op = await attempt(async () => {
+      const fen = yuanToFen(amount);
+      if (fen < 1n || fen > BigInt(max)) throw new Error(t("faucetRange", { max: yuan(max, i18n.language) }));
+      const minted = await post<MintOperation>("/settlement/faucet?wait=true", { to: to.trim(), amount: fen.toString() }, crypto.randomUUID());
+      if (minted.status === "failed") throw new Error(minted.failureReason ?? "failed");
+      return minted;
+    });
+    if (op) setDone(op);
+  };
+  return (
+    <form className="grid" data-testid="faucet-form" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+      <Field label={t("faucetTo")}><input name="faucetTo" value={to} onChange={(e) => setTo(e.target.value)} placeholder="0x…" /></Field>
+      <MemberPicker name="faucetSearch" onPick={(m) => setTo(m.address)} />
+      <Field label={t("amount")}><input name="faucetAmount" value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" /></Field>
+      <button type="submit" className="primary" disabled={busy || !to.trim() || !amount.trim()}>{busy ? t("working") : t("faucetSend")}</button>
+      {done ? (
+        <p className="ok" data-testid="faucet-result">
+          {t("faucetDone")} <Yuan fen={done.value} /> → <Addr a={done.account} /> · {t("confirmed", { block: done.blockNumber ?? "—", tx: done.txHash?.slice(0, 12) ?? "—" })}
+        </p>
+      ) : null}
+      <ErrorBox error={error} />
+    </form>
+  );
+}
+
 export function CompliancePage() {
   const { t } = useTranslation();
   const apps = useQuery({ queryKey: ["applications"], queryFn: () => all<Application>("/onboarding/applications") });
   const members = useQuery({ queryKey: ["participants"], queryFn: () => all<Participant>("/participants") });
+  const faucet = useQuery({ queryKey: ["faucet"], queryFn: () => get<{ enabled: boolean; maxAmount: string }>("/settlement/faucet"), staleTime: Infinity });
   return (
     <div data-testid="compliance-page">
       <Section title={t("applications")}>
@@ -133,6 +188,12 @@ export function CompliancePage() {
           <tbody>{(apps.data ?? []).map((a) => <ApplicationRow key={a.id} a={a} />)}</tbody>
         </table>
       </Section>
+      {faucet.data?.enabled ? (
+        <Section title={t("faucet")}>
+          <p className="muted">{t("faucetHelp")}</p>
+          <FaucetForm max={faucet.data.maxAmount} />
+        </Section>
+      ) : null}
       <Section title="Members">
         <ErrorBox error={members.error} />
         <table>

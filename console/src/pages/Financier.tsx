@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { all, get } from "../api";
-import { ActButton, Addr, Balance, ErrorBox, Field, Section, Yuan } from "../components";
+import { ActButton, Addr, Balance, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
 import type { CreditLine, Financing, Receivable } from "../types";
 import { UtilisationChart } from "./Charts";
@@ -90,6 +90,32 @@ function Concentration({ f, line, outstanding }: { f: Financing; line?: CreditLi
   );
 }
 
+interface Check {
+  runId: string;
+  code: string;
+  result: "pass" | "fail" | "review";
+  reason: string;
+}
+
+/** The request's compliance pre-flight (GET /financings/:id/checks, its latest run): each rule and its verdict. */
+function RequestChecks({ id }: { id: string }) {
+  const checks = useQuery({ queryKey: ["financing-checks", id], queryFn: () => get<Check[]>(`/financings/${id}/checks`) });
+  const latest = checks.data?.length ? checks.data.filter((c) => c.runId === checks.data![0].runId) : [];
+  return (
+    <>
+      <ul className="checks" data-testid={`checks-${id}`}>
+        {latest.map((c) => (
+          <li key={c.code} className={c.result} title={c.reason}>
+            {c.code}: {c.result}
+            {c.result !== "pass" ? ` — ${c.reason}` : ""}
+          </li>
+        ))}
+      </ul>
+      <ErrorBox error={checks.error} />
+    </>
+  );
+}
+
 function RequestRow({ f, line }: { f: Financing; line?: CreditLine }) {
   const { t, i18n } = useTranslation();
   const [registration, setRegistration] = useState("");
@@ -106,6 +132,7 @@ function RequestRow({ f, line }: { f: Financing; line?: CreditLine }) {
       </td>
       <td>
         <Concentration f={f} line={line} outstanding={r.data?.outstanding} />
+        <RequestChecks id={f.receivableId} />
       </td>
       <td className="actions">
         <input className="narrow" name="registrationNumber" placeholder={t("registration")} value={registration} onChange={(e) => setRegistration(e.target.value)} />
@@ -136,6 +163,7 @@ export function FinancierPage() {
       <Section title={t("openLine")}>
         <form className="grid" onSubmit={(e) => e.preventDefault()}>
           <Field label={t("debtor")}><input name="lineDebtor" value={debtor} onChange={(e) => setDebtor(e.target.value)} placeholder="0x…" /></Field>
+          <MemberPicker name="lineDebtorSearch" onPick={(m) => setDebtor(m.address)} />
           <TermsInputs f={f} set={setF} prefix="new-" />
           <ActButton label={t("openLine")} testId="open-line" prepare={() => ({ path: "/credit-lines", body: { ...(debtor ? { debtor } : {}), ...termsBody(f) } })} />
         </form>
@@ -154,7 +182,7 @@ export function FinancierPage() {
         <ErrorBox error={requests.error} />
         <table>
           <thead>
-            <tr><th>id</th><th>{t("line")}</th><th>{t("seller")}</th><th>{t("outstanding")}</th><th>terms</th><th>{t("concentration")}</th><th /></tr>
+            <tr><th>id</th><th>{t("line")}</th><th>{t("seller")}</th><th>{t("outstanding")}</th><th>terms</th><th>{t("concentration")} · {t("compliance")}</th><th /></tr>
           </thead>
           <tbody>{(requests.data ?? []).map((x) => <RequestRow key={x.receivableId} f={x} line={(lines.data ?? []).find((l) => l.id === x.lineId)} />)}</tbody>
         </table>

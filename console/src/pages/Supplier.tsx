@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { all } from "../api";
-import { ActButton, Addr, ErrorBox, Field, Section, Yuan } from "../components";
+import { ActButton, Addr, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
 import type { CreditLine, Financing, Receivable } from "../types";
 import { CsvUpload } from "./CsvUpload";
@@ -19,6 +19,7 @@ function TokeniseForm() {
     <form className="grid" onSubmit={(e) => e.preventDefault()} data-testid="tokenise-form">
       <Field label={t("invoiceNumber")}><input name="invoiceNumber" value={f.invoiceNumber} onChange={set("invoiceNumber")} /></Field>
       <Field label={t("debtor")}><input name="debtor" value={f.debtor} onChange={set("debtor")} placeholder="0x…" /></Field>
+      <MemberPicker name="debtorSearch" onPick={(m) => setF((prev) => ({ ...prev, debtor: m.address, buyerTaxId: m.entityId ?? prev.buyerTaxId }))} />
       <Field label={t("sellerTaxId")}><input name="sellerTaxId" value={f.sellerTaxId} onChange={set("sellerTaxId")} /></Field>
       <Field label={t("buyerTaxId")}><input name="buyerTaxId" value={f.buyerTaxId} onChange={set("buyerTaxId")} /></Field>
       <Field label={t("issueDate")}><input name="issueDate" type="date" value={f.issueDate} onChange={set("issueDate")} /></Field>
@@ -63,6 +64,10 @@ function ReceivableRow({ r, lines, financing }: { r: Receivable; lines: CreditLi
             <input className="narrow" name="parts" placeholder={t("splitParts")} value={parts} onChange={(e) => setParts(e.target.value)} />
             <ActButton label={t("split")} testId="split" prepare={() => ({ path: `/receivables/${r.id}/split`, body: { amounts: parts.split("+").map((p) => yuanToFen(p).toString()) } })} />
             <input className="narrow" name="to" placeholder={t("to")} value={to} onChange={(e) => setTo(e.target.value)} />
+            <details className="pick">
+              <summary>{t("find")}</summary>
+              <MemberPicker name="toSearch" onPick={(m) => setTo(m.address)} />
+            </details>
             <ActButton label={t("transfer")} testId="transfer" prepare={() => ({ path: `/receivables/${r.id}/transfer`, body: { to } })} />
             {financing?.status !== "requested" ? (
               <>

@@ -71,7 +71,7 @@ export function exportRow(e: LedgerEventEntity): ExportRow {
 }
 
 /** Filters of the event feed; the other datasets refuse them. */
-const EVENT_FILTERS = ["receivableId", "member", "type", "from", "to", "fromBlock", "toBlock"] as const;
+const EVENT_FILTERS = ["receivableId", "member", "type", "txHash", "from", "to", "fromBlock", "toBlock"] as const;
 
 /** One page of an export: the CSV rows and the same rows as the JSON export writes them. */
 interface ExportPage {
@@ -238,6 +238,8 @@ export class AuditService {
     }
     if (q.receivableId) qb.andWhere("e.receivable_id = :rid", { rid: receivableIdParam(q.receivableId, "receivableId") });
     if (q.type?.length) qb.andWhere("e.event_name IN (:...types)", { types: q.type });
+    // Hashes are stored as the indexer reads them from the node: lower case (the key's first column).
+    if (q.txHash) qb.andWhere("e.tx_hash = :txHash", { txHash: q.txHash.toLowerCase() });
     // A time range becomes a block range: block times strictly increase along the chain (a
     // consensus rule), so "time >= t" is exactly "block >= the first block at or after t". The
     // bounds come from ix_ledger_events_time in one probe each, and the page is then a range scan of
@@ -257,6 +259,7 @@ export class AuditService {
       receivableId: q.receivableId ? receivableIdParam(q.receivableId, "receivableId") : null,
       member: q.member ? checksum(q.member) : null,
       type: q.type ? [...q.type].sort() : null,
+      txHash: q.txHash ? q.txHash.toLowerCase() : null,
       from: q.from ?? null,
       to: q.to ?? null,
       fromBlock: q.fromBlock ?? null,

@@ -11,6 +11,7 @@ import {
   ListFinancingsQueryDto,
 } from "./dto/financing-read.dto";
 import { FinancingReadService } from "./financing-read.service";
+import { ComplianceCheckResponseDto } from "../compliance/dto/compliance-check-response.dto";
 import { ApiProblems } from "../common/problem-details";
 
 @ApiTags("financing")
@@ -42,6 +43,15 @@ export class FinancingReadController {
   @ApiOkResponse({ type: FinancingPageDto })
   financings(@CurrentUser() user: AuthUser, @Query() query: ListFinancingsQueryDto): Promise<FinancingPageDto> {
     return this.reads.financings(user, query);
+  }
+
+  @Get("financings/:receivableId/checks")
+  @ApiOperation({ summary: "The compliance checks of a financing request, newest run first: for its financier (auditors, compliance: all)" })
+  @ApiOkResponse({ type: ComplianceCheckResponseDto, isArray: true })
+  @ApiNotFoundResponse({ description: "The receivable has no financing" })
+  @ApiForbiddenResponse({ description: "The caller is not the financing's financier" })
+  financingChecks(@CurrentUser() user: AuthUser, @Param("receivableId") receivableId: string): Promise<ComplianceCheckResponseDto[]> {
+    return this.reads.checks(user, receivableId);
   }
 
   @Get("financings/:receivableId")

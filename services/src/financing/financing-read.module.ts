@@ -3,13 +3,14 @@ import { Module } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
 import { FINANCING_ENTITIES } from "./entities";
 import { IndexerModule } from "../indexer/indexer.module";
+import { ComplianceModule } from "../compliance/compliance.module";
 import { ReadModelModule } from "../read-model/read-model.module";
 import { FinancingReadController } from "./financing-read.controller";
 import { FinancingReadService } from "./financing-read.service";
 import { RegistrationNumbers } from "./registration";
 
 @Module({
-  imports: [TypeOrmModule.forFeature(FINANCING_ENTITIES), ReadModelModule, IndexerModule],
+  imports: [TypeOrmModule.forFeature(FINANCING_ENTITIES), ReadModelModule, IndexerModule, ComplianceModule],
   controllers: [FinancingReadController],
   providers: [FinancingReadService, RegistrationNumbers],
   exports: [FinancingReadService, RegistrationNumbers, TypeOrmModule],

@@ -7,7 +7,8 @@
  * never changes, so a row cannot move between pages while a client pages through.
  * A financing's registration number is the one the service knows for the hash approved on-chain
  * (registration.ts); financiers, auditors and compliance officers find a financing by its number
- * (hashed as approved) and list those whose number is overdue.
+ * (hashed as approved) and list those whose number is overdue. A financing's compliance checks
+ * are its financier's to read (with auditors and compliance officers).
  */
 import { ForbiddenException, Inject, Injectable, NotFoundException } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
@@ -18,6 +19,8 @@ import { decodeCursor, encodeCursor, receivableIdParam, queryFingerprint, readsE
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { CreditLineEntity, FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { LedgerClock } from "../indexer/ledger-time";
+import { ComplianceService } from "../compliance/compliance.service";
+import { ComplianceCheckResponseDto } from "../compliance/dto/compliance-check-response.dto";
 import { registrationHash } from "../../../shared/financing-terms";
 import { DAY_SECONDS, OVERDUE_SQL, RegistrationNumbers, registrationState } from "./registration";
 import {
@@ -38,6 +41,7 @@ export class FinancingReadService {
     private readonly registrationNumbers: RegistrationNumbers,
     private readonly clock: LedgerClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly compliance: ComplianceService,
   ) {}
 
   async creditLines(user: AuthUser, q: ListCreditLinesQueryDto): Promise<CreditLinePageDto> {
@@ -125,6 +129,22 @@ export class FinancingReadService {
       }
     }
     return this.withRegistration(f);
+  }
+
+  /**
+   * The compliance pre-flight of a financing request (subject "financing:<receivable id>"), newest
+   * run first, for the financier it is addressed to: the one who decides on it. The supplier and
+   * the debtor read the financing but not the verdicts (a refused request's verdicts were already
+   * the requester's answer); auditors and compliance officers read all.
+   */
+  async checks(user: AuthUser, rawId: string): Promise<ComplianceCheckResponseDto[]> {
+    const id = receivableIdParam(rawId, "receivableId");
+    const f = await this.financingRepo.findOneBy({ receivableId: id });
+    if (!f) throw new NotFoundException(`receivable ${id} has no financing (as indexed so far)`);
+    if (!readsEverything(user) && f.financier !== user.address) {
+      throw new ForbiddenException(`only the financier of the financing of ${id} (and auditors, compliance officers) read its compliance checks`);
+    }
+    return (await this.compliance.listChecks("financing", id)).map((e) => ComplianceCheckResponseDto.from(e));
   }
 
   /** The financing as the API shows it, with its registration number and whether it is overdue. */

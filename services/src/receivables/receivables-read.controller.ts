@@ -12,7 +12,6 @@ import {
 import { CurrentUser, RequireRoles, type AuthUser } from "../auth/auth.decorators";
 import { LedgerEventDto } from "../audit/dto/ledger-event.dto";
 import {
-  InvoiceLookupQueryDto,
   LineageNodeDto,
   ListReceivablesQueryDto,
   ReceivableDetailDto,
@@ -37,15 +36,6 @@ export class ReceivablesReadController {
   @ApiForbiddenResponse({ description: "Not a verified member or compliance officer, or party= used by a member" })
   list(@CurrentUser() user: AuthUser, @Query() query: ListReceivablesQueryDto): Promise<ReceivablePageDto> {
     return this.reads.list(user, query);
-  }
-
-  @Get("by-invoice")
-  @ApiOperation({ summary: "The receivable an invoice became, found by the seller's tax id and the invoice number (as tokenised)" })
-  @ApiOkResponse({ type: ReceivableDetailDto })
-  @ApiNotFoundResponse({ description: "No receivable for that invoice" })
-  @ApiForbiddenResponse({ description: "The caller is not party to it" })
-  byInvoice(@CurrentUser() user: AuthUser, @Query() q: InvoiceLookupQueryDto): Promise<ReceivableDetailDto> {
-    return this.reads.byInvoice(user, q.sellerTaxId, q.invoiceNumber);
   }
 
   @Get(":id")

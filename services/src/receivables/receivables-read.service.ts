@@ -207,26 +207,6 @@ export class ReceivablesReadService {
     return { ids, key, seller: sellerTaxId === undefined ? null : sellers[0] };
   }
 
-  /**
-   * The receivable an invoice became: the ledger keys an invoice on its seller's tax id and its
-   * number (normalised, salted: the fingerprint), so both are needed; the same scope as `get`.
-   */
-  async byInvoice(user: AuthUser, sellerTaxId: string, invoiceNumber: string): Promise<ReceivableDetailDto> {
-    let fingerprint: string;
-    try {
-      fingerprint = invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId, invoiceNumber });
-    } catch (err) {
-      if (err instanceof InvoiceIdentityError) throw new BadRequestException({ error: "InvalidInvoiceIdentity", field: err.field, message: err.message });
-      throw err;
-    }
-    try {
-      return await this.get(user, receivableIdHex(receivableIdOf(fingerprint)));
-    } catch (err) {
-      if (err instanceof NotFoundException) throw new NotFoundException(`No receivable for invoice ${invoiceNumber} of seller ${sellerTaxId}.`);
-      throw err;
-    }
-  }
-
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
     const { receivable, financing, createdAt } = await this.readable(user, rawId);
     const payments = await this.payments.find({

@@ -25,10 +25,12 @@ import {
   BalanceResponseDto,
   ClaimHeldDto,
   HeldResponseDto,
+  FaucetInfoDto,
   FaucetRequestDto,
   PermitRequestDto,
   SettlementOperationDto,
   UnsignedPermitResponseDto,
+  FAUCET_MAX_FEN,
 } from "./dto/settlement.dto";
 import { SettlementService, type PermitAnswer } from "./settlement.service";
 import { ApiProblems } from "../common/problem-details";
@@ -39,6 +41,15 @@ import { ApiProblems } from "../common/problem-details";
 @Controller("settlement")
 export class SettlementController {
   constructor(private readonly settlement: SettlementService) {}
+
+  // Always registered (unlike POST faucet), so a client can ask before offering the form.
+  @Get("faucet")
+  @RequireRoles("compliance")
+  @ApiOperation({ summary: "Whether this platform has the test-money faucet (compliance officers): the console shows its form only then" })
+  @ApiOkResponse({ type: FaucetInfoDto })
+  faucetInfo(): FaucetInfoDto {
+    return { enabled: this.settlement.faucetEnabled, maxAmount: FAUCET_MAX_FEN.toString() };
+  }
 
   @Get("balance")
   @RequireRoles("member", "compliance")

@@ -33,6 +33,11 @@ export class AuditEventFilterDto {
   @Matches(/^[A-Z][A-Za-z0-9]{1,47}$/, { each: true, message: "type must list event names such as ReceivableAccepted, comma separated" })
   type?: string[];
 
+  @ApiPropertyOptional({ description: "Only the events of this transaction (0x + 64 hex digits)", example: "0x" + "ab".repeat(32) })
+  @IsOptional()
+  @Matches(/^0x[0-9a-fA-F]{64}$/, { message: "txHash must be 0x followed by 64 hex digits" })
+  txHash?: string;
+
   @ApiPropertyOptional({ description: "Events at or after this time (ISO 8601)" })
   @IsOptional()
   @IsISO8601({ strict: true })

@@ -131,19 +131,6 @@ export class ListReceivablesQueryDto {
   cursor?: string;
 }
 
-/** GET /receivables/by-invoice: the two parts of an invoice's identity on the ledger. */
-export class InvoiceLookupQueryDto {
-  @ApiProperty({ description: "The seller's tax id (USCC or LEI) as on the invoice", example: "91330100MA2H3X4Y5Z" })
-  @IsString()
-  @MaxLength(64)
-  sellerTaxId!: string;
-
-  @ApiProperty({ description: "The invoice number as on the invoice (spaces, separators and case are normalised)", example: "INV-2026-001" })
-  @IsString()
-  @MaxLength(64)
-  invoiceNumber!: string;
-}
-
 export class ReceivableDto {
   @ApiProperty({ description: "Token id = invoice fingerprint (0x + 64 hex digits)" })
   id!: string;

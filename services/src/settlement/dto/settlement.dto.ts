@@ -103,6 +103,12 @@ export class UnsignedPermitResponseDto {
   @ApiProperty({ description: "EIP-712 digest the signature covers" }) digest!: string;
 }
 
+/** GET /settlement/faucet: whether this platform has the test-money faucet, and its per-call ceiling. */
+export class FaucetInfoDto {
+  @ApiProperty({ description: "FAUCET_ENABLED with an issuer key loaded: POST /settlement/faucet exists" }) enabled!: boolean;
+  @ApiProperty({ description: "The most one call may mint, in fen (decimal string)", example: FAUCET_MAX_FEN.toString() }) maxAmount!: string;
+}
+
 /** A settlement transaction relayed or sent by the service (a permit or a faucet mint). */
 export class SettlementOperationDto {
   @ApiProperty() id!: string;
