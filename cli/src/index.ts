@@ -403,7 +403,7 @@ function declareAudit(program: Command, run: Run<"audit">): void {
     .command("export")
     .description("stream the ledger events to a file as CSV or JSON, with progress")
     .option("--format <format>", "csv or json", "csv")
-    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer) or reviews (voucher-rule flags); filters apply to events only", "events")
+    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer), reviews (voucher-rule flags) or disputes (the debtors' signed disputes); filters apply to events only", "events")
     .option("--out <file>", "file to write (default: stdout)")
     .option("--receivable <id>", "only this receivable's events")
     .option("--member <address>", "only events naming this address")

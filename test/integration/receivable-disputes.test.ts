@@ -299,6 +299,20 @@ describe("Disputes of invoices over HTTP (signed DisputeInvoice statements, hard
     expect(await ids(who.buyer2, "disputed=true")).to.deep.equal([]);
     expect((await get(who.supplier, "/receivables?disputed=maybe")).status).to.equal(400);
   });
+
+  it("the audit export's disputes dataset lists every dispute with its signature and the receivable's status (auditors only)", async function () {
+    const res = await get(who.auditor, "/audit/export?dataset=disputes&format=json").expect(200);
+    const rows = JSON.parse(res.text) as Array<Record<string, string>>;
+    expect(rows.length).to.equal(await disputes());
+    const closed = rows.find((r) => r.receivableStatus === "accepted");
+    expect(closed, "the dispute closed by acceptance").to.not.equal(undefined);
+    expect(closed!.reasonCode).to.equal("amount_wrong");
+    expect(closed!.signature).to.match(/^0x[0-9a-f]{130}$/i);
+    expect(rows.every((r) => r.debtor === w.buyer.address)).to.equal(true);
+    const csv = await get(who.auditor, "/audit/export?dataset=disputes&format=csv").expect(200);
+    expect(csv.text.split("\n")[0]).to.equal("receivableId,receivableStatus,debtor,reasonCode,text,createdAt,nonce,deadline,signature,digest");
+    expect((await get(who.supplier, "/audit/export?dataset=disputes")).status).to.equal(403);
+  });
 });
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
