@@ -18,12 +18,11 @@ import { DataSource } from "typeorm";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
-import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
 import { ChainService } from "../chain/chain.service";
-import { revertDataOf } from "../chain/errors";
 import { ReceivableDisputeDto } from "./dto/receivable-read.dto";
 import type { DisputeReceivableDto } from "./dto/receivable-write.dto";
 import { ReceivableDisputeEntity } from "./entities/receivable-dispute.entity";
+import { ledgerReceivable } from "./receivable-lifecycle.service";
 
 /** IReceivables.Status, by its uint8 value. */
 const LEDGER_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"] as const;
@@ -97,14 +96,7 @@ export class ReceivableDisputeService implements OnModuleInit {
   /** The signed-in member is the debtor of `id`, which the ledger says is issued and nobody disputed yet. */
   private async requireDisputable({ user, id }: ActInput): Promise<void> {
     const who = getAddress(user.address);
-    let view: { debtor: string; status: bigint };
-    try {
-      view = await this.chain.contracts.receivables.receivable(id!);
-    } catch (err) {
-      const data = revertDataOf(err);
-      if (data === null) throw err;
-      throw revertToHttp(parseLedgerError(data), data.slice(0, 10));
-    }
+    const view = await ledgerReceivable(this.chain, id!);
     if (getAddress(view.debtor) !== who) {
       throw new ForbiddenException({
         error: "ReceivableUnauthorized",
