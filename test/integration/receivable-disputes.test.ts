@@ -275,11 +275,16 @@ describe("Disputes of invoices over HTTP (signed DisputeInvoice statements, hard
 
     // Disputed, then accepted after all: the dispute stays on record, closed by the acceptance.
     const closed = await receivable();
-    expect((await signed(who.buyer, `/receivables/${closed}/dispute`, { reasonCode: "amount_wrong" })).res.status).to.equal(201);
+    const disputedThen = await signed(who.buyer, `/receivables/${closed}/dispute`, { reasonCode: "amount_wrong" });
+    expect(disputedThen.res.status).to.equal(201);
     expect((await signed(who.buyer, `/receivables/${closed}/accept?wait=true`, {})).res.body.status).to.equal("confirmed");
     await indexer.catchUp();
     const r = await get(who.supplier, `/receivables/${closed}`).expect(200);
     expect(r.body.dispute).to.include({ reasonCode: "amount_wrong", open: false, closedBy: "accepted" });
+    // The signed post retried after the acceptance answers the same record, closed.
+    const retried = await post(who.buyer, `/receivables/${closed}/dispute`, disputedThen.sig);
+    expect(retried.status, JSON.stringify(retried.body)).to.equal(201);
+    expect(retried.body).to.include({ id: disputedThen.res.body.id, open: false, closedBy: "accepted" });
   });
 
   it("lists disputed receivables with ?disputed=true for the supplier and auditors, and the others with false", async function () {

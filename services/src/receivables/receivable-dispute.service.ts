@@ -19,6 +19,7 @@ import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
 import { ChainService } from "../chain/chain.service";
+import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { ReceivableDisputeDto } from "./dto/receivable-read.dto";
 import type { DisputeReceivableDto } from "./dto/receivable-write.dto";
 import { ReceivableDisputeEntity } from "./entities/receivable-dispute.entity";
@@ -65,7 +66,8 @@ export class ReceivableDisputeService implements OnModuleInit {
     const repo = this.ds.getRepository(ReceivableDisputeEntity);
     const again = await repo.findOneBy({ debtor, nonce: signed.nonce.toString() });
     if (again) {
-      if (again.typedDataHash === signed.digest) return ReceivableDisputeDto.from(again, "issued");
+      // A retry answers the first record, as it stands now (closed once the receivable left "issued").
+      if (again.typedDataHash === signed.digest) return ReceivableDisputeDto.from(again, await this.statusOf(again.receivableId));
       throw new ConflictException(`Nonce ${signed.nonce} of ${debtor} was already used for another dispute; ask for new typed data.`);
     }
     await this.requireDisputable(input);
@@ -91,6 +93,10 @@ export class ReceivableDisputeService implements OnModuleInit {
       throw err;
     }
     return ReceivableDisputeDto.from(row, "issued");
+  }
+
+  private async statusOf(id: string): Promise<string> {
+    return (await this.ds.getRepository(ReceivableEntity).findOneBy({ id }))?.status ?? "issued";
   }
 
   /** The signed-in member is the debtor of `id`, which the ledger says is issued and nobody disputed yet. */
