@@ -205,6 +205,26 @@ export const FINANCING_TYPES = {
   },
 } satisfies Record<string, Types>;
 
+/**
+ * Statements signed under the Receivables domain that no contract verifies: kept off-chain with
+ * their signature so an auditor can check who said them (GET /receivables/:id shows them). A
+ * statement names the receivable and the signer, and the domain names the chain and the contract,
+ * so it cannot be replayed onto another receivable or ledger; no `…BySig` function takes it, so it
+ * cannot be relayed either.
+ */
+export const RECEIVABLES_STATEMENT_TYPES = {
+  /** The debtor does not confirm an issued (unaccepted) receivable: reason code and optional text. */
+  DisputeInvoice: {
+    DisputeInvoice: [
+      { name: "debtor", type: "address" },
+      { name: "receivableId", type: "uint256" },
+      { name: "reasonCode", type: "string" },
+      { name: "text", type: "string" },
+      ...tail,
+    ],
+  },
+} satisfies Record<string, Types>;
+
 export type ReceivablesAct = keyof typeof RECEIVABLES_TYPES;
 export type FinancingAct = keyof typeof FINANCING_TYPES;
 

@@ -216,6 +216,7 @@ function declareInvoices(program: Command, run: Run<"invoices">): void {
     .option("--max-amount <yuan>", "outstanding at most")
     .option("--fen", "amounts given in fen")
     .option("--term-review", "only receivables due more than six calendar months after tokenisation (flagged for compliance review)")
+    .option("--disputed", "only receivables their debtor disputed")
     .option("--sort <sort>", "dueDate, amount, createdAt; '-' prefix for descending")
     .option("--limit <n>", "page size, 1 to 200")
     .option("--cursor <cursor>", "continue from a previous page")
@@ -226,6 +227,13 @@ function declareInvoices(program: Command, run: Run<"invoices">): void {
     .description("one receivable with its financing and payments, by invoice number or receivable id (0x…)")
     .option("--seller-tax-id <id>", "the seller's tax id, when several sellers used the invoice number")
     .action(run("invoicesShow"));
+  inv
+    .command("dispute <ref>")
+    .description("say you do not confirm an issued invoice you owe (buyers): a signed statement shown to the seller, by invoice number or id")
+    .requiredOption("--reason <code>", "not_delivered, amount_wrong, duplicate, not_ordered or other")
+    .option("--text <text>", "an explanation for the seller (at most 500 characters)")
+    .option("--seller-tax-id <id>", "the seller's tax id, when several sellers used the invoice number")
+    .action(run("invoicesDispute"));
   signing(program.command("accept <id>").description("accept a receivable you owe (buyers; irrevocable)")).action(run("accept"));
   signing(program.command("cancel <id>").description("cancel a receivable not yet accepted (its seller)")).action(run("cancel"));
   signing(
@@ -395,7 +403,7 @@ function declareAudit(program: Command, run: Run<"audit">): void {
     .command("export")
     .description("stream the ledger events to a file as CSV or JSON, with progress")
     .option("--format <format>", "csv or json", "csv")
-    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer) or reviews (voucher-rule flags); filters apply to events only", "events")
+    .option("--dataset <name>", "events (the ledger feed), payment-records (one row per buyer), reviews (voucher-rule flags) or disputes (the debtors' signed disputes); filters apply to events only", "events")
     .option("--out <file>", "file to write (default: stdout)")
     .option("--receivable <id>", "only this receivable's events")
     .option("--member <address>", "only events naming this address")

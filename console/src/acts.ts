@@ -57,6 +57,8 @@ export function describe(td: TypedData, t: TFunction, locale: string): string {
       return t("say.accept", { amount: y(m.faceValue), seller: m.seller, due: d(m.dueDate), id });
     case "Cancel":
       return t("say.cancel", { id });
+    case "DisputeInvoice":
+      return t("say.dispute", { id, reason: t(`reasons.${String(m.reasonCode)}`), text: m.text ? ` “${String(m.text)}”` : "" });
     case "Split":
       return t("say.split", { id, parts: (m.amounts as string[]).map(y).join(" + ") });
     case "TransferReceivable":

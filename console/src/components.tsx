@@ -75,7 +75,9 @@ export function ActButton({ label, prepare, onDone, testId }: { label: string; p
     try {
       const act = await submit(pending.spec.path, pending.spec.body, pending.unsigned, (td) => signer.signTypedData(td), signer.address);
       setPending(null);
-      notify(`${describe(pending.unsigned.typedData, t, i18n.language)} — ${t("confirmed", { block: act.blockNumber ?? "—", tx: short(act.txHash, 12) })}`);
+      // A signed statement the service keeps (a dispute) has no transaction.
+      const outcome = act.txHash ? t("confirmed", { block: act.blockNumber ?? "—", tx: short(act.txHash, 12) }) : t("recorded");
+      notify(`${describe(pending.unsigned.typedData, t, i18n.language)} — ${outcome}`);
       await qc.invalidateQueries();
       onDone?.(act);
     } catch (e) {

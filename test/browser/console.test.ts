@@ -511,6 +511,31 @@ describe("the web console in Chromium: the demo's story by clicking", function (
     await refreshUntil(tier2, row(tier2, "receivable-", "paid"));
   });
 
+  it("the buyer disputes a second invoice with a reason, reading the sentence before signing; the supplier's page shows the dispute", async function () {
+    const page = pageOf("buyer");
+    const awaiting = row(page, "awaiting-", "1,500.50");
+    await refreshUntil(page, awaiting);
+    await awaiting.locator("select[name=disputeReason]").selectOption("amount_wrong");
+    await awaiting.locator("input[name=disputeText]").fill("We ordered 1,200.00");
+    const notice = page.getByTestId("notice");
+    const before = (await notice.count()) ? await notice.getAttribute("data-n") : "0";
+    await awaiting.getByTestId("dispute").click();
+    const dialog = awaiting.getByRole("dialog");
+    await dialog.waitFor();
+    expect(await dialog.locator(".sentence").innerText()).to.match(
+      /You state that you do not confirm receivable 0x[0-9a-f]+…: amount wrong “We ordered 1,200\.00”\. The seller sees this; it moves nothing on the ledger\./,
+    );
+    await dialog.getByRole("button", { name: "Confirm and sign" }).click();
+    await page.locator(`[data-testid="notice"]:not([data-n="${before}"])`).waitFor({ timeout: 60_000 });
+    expect(await notice.innerText()).to.include("Signed and recorded");
+    await expectText(awaiting.locator(".disputed"), /Disputed: amount wrong “We ordered 1,200\.00”/, page);
+
+    const supplier = pageOf("tier1");
+    const mine = row(supplier, "receivable-", "1,500.50");
+    await refreshUntil(supplier, mine);
+    await expectText(mine.locator(".disputed"), /Disputed: amount wrong “We ordered 1,200\.00”/, supplier);
+  });
+
   async function expectText(l: Locator, re: RegExp, refresh?: Page) {
     const until = Date.now() + 20_000;
     for (;;) {

@@ -520,6 +520,25 @@ describe("scf CLI against a running service", function () {
     expect(late.stderr).to.match(/HTTP 409/);
   });
 
+  it("invoices dispute: the buyer disputes an issued invoice by its number; the supplier sees it in show and list --disputed", async function () {
+    const file = csv("dispute.csv", [invoiceRow("DSP-CLI-1", "321.00")]);
+    expect((await scf(["invoices", "import", file, "--key", "supplier"])).code).to.equal(0);
+    await svc.app.get(IndexerService).catchUp();
+    const badReason = await scf(["invoices", "dispute", "DSP-CLI-1", "--reason", "because", "--key", "buyer"]);
+    expect(badReason.code).to.equal(2);
+    const d = await scf(["invoices", "dispute", "DSP-CLI-1", "--reason", "amount_wrong", "--text", "We ordered 300.00", "--key", "buyer"]);
+    expect(d.code, d.stderr + d.stdout).to.equal(0);
+    expect(d.stderr).to.match(/DisputeInvoice, receivable 0x[0-9a-f]{64}, reason amount_wrong, text "We ordered 300.00"/);
+    expect(d.stdout).to.match(/^disputed 0x[0-9a-f]{64}: amount_wrong \(We ordered 300.00\); signed digest 0x[0-9a-f]{64}\n$/);
+    const again = await scf(["invoices", "dispute", "DSP-CLI-1", "--reason", "other", "--key", "buyer"]);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/already disputed/);
+    const show = await scf(["invoices", "show", "DSP-CLI-1", "--key", "supplier"]);
+    expect(show.stdout).to.match(/dispute\s+amount_wrong \(We ordered 300.00\), open/);
+    const listed = await json<{ items: Array<{ id: string; faceValue: string }> }>(["invoices", "list", "--disputed", "--key", "supplier", "--all"]);
+    expect(listed.items.map((r) => r.faceValue)).to.deep.equal(["32100"]);
+  });
+
   it("exits 4 when the service is unreachable and 2 on a usage error", async function () {
     const port = await freePort();
     const r = await scf(["invoices", "list", "--key", "supplier", "--url", `http://127.0.0.1:${port}`]);

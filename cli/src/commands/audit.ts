@@ -99,7 +99,7 @@ export async function auditExport(o: Opts): Promise<number> {
   if (format !== "csv" && format !== "json") throw usage("--format must be csv or json");
   const a = api(o);
   const dataset = String(o.dataset ?? "events");
-  if (!["events", "payment-records", "reviews"].includes(dataset)) throw usage("--dataset must be events, payment-records or reviews");
+  if (!["events", "payment-records", "reviews", "disputes"].includes(dataset)) throw usage("--dataset must be events, payment-records, reviews or disputes");
   const res = await a.stream("/audit/export", {
     format,
     dataset,

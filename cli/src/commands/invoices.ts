@@ -4,7 +4,7 @@
  * party to; each act is signed with the caller's key (EIP-712) and relayed by the service.
  */
 import { signTypedData } from "../../../shared/client";
-import { done, signedAct, wait } from "../lib/acts";
+import { done, signedAct, signedStatement, wait } from "../lib/acts";
 import { amount, checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
@@ -46,6 +46,7 @@ export async function invoicesList(o: Opts): Promise<number> {
     minAmount: o.minAmount ? amount(o.minAmount, fen, "--min-amount").toString() : undefined,
     maxAmount: o.maxAmount ? amount(o.maxAmount, fen, "--max-amount").toString() : undefined,
     termReview: o.termReview ? "true" : undefined,
+    disputed: o.disputed ? "true" : undefined,
     sort: o.sort,
     limit: o.limit,
     cursor: o.cursor,
@@ -75,7 +76,13 @@ export async function invoicesList(o: Opts): Promise<number> {
 export async function invoicesShow(o: Opts, ref: string): Promise<number> {
   const a = api(o);
   const id = await receivableRef(a, ref, o.sellerTaxId);
-  const r = await a.get<Receivable & { financing: Record<string, unknown> | null; payments: Array<{ amount: string; time: string; holder: string; txHash: string }> }>(`/receivables/${id}`);
+  const r = await a.get<
+    Receivable & {
+      financing: Record<string, unknown> | null;
+      payments: Array<{ amount: string; time: string; holder: string; txHash: string }>;
+      dispute?: { reasonCode: string; text: string; open: boolean; closedBy: string | null; createdAt: string } | null;
+    }
+  >(`/receivables/${id}`);
   if (o.json) return (printJson(r), EXIT.OK);
   record([
     ["id", r.id],
@@ -92,6 +99,12 @@ export async function invoicesShow(o: Opts, ref: string): Promise<number> {
     ["term", term(r)],
     ["financing", r.financing ? `line ${r.financing.lineId}, ${r.financing.status}, principal ${yuan(r.financing.principal as string)} yuan` : "none"],
     ["registration", r.financing ? registrationText(r.financing) : "—"],
+    [
+      "dispute",
+      r.dispute
+        ? `${r.dispute.reasonCode}${r.dispute.text ? ` (${r.dispute.text})` : ""}, ${r.dispute.open ? "open" : `closed: ${r.dispute.closedBy}`}, ${r.dispute.createdAt}`
+        : "none",
+    ],
   ]);
   if (r.payments.length) table(["paid", "to", "time", "tx"], r.payments.map((p) => [yuan(p.amount), short(p.holder), p.time, short(p.txHash)]));
   return EXIT.OK;
@@ -100,6 +113,29 @@ export async function invoicesShow(o: Opts, ref: string): Promise<number> {
 export async function accept(o: Opts, id: string): Promise<number> {
   const a = api(o);
   return done(o, await signedAct(a, `/receivables/${await receivableRef(a, id)}/accept`, {}, { wait: wait(o), json: o.json }));
+}
+
+/** Dispute reasons the service takes (POST /receivables/:id/dispute). */
+const DISPUTE_REASONS = ["not_delivered", "amount_wrong", "duplicate", "not_ordered", "other"];
+
+interface Dispute {
+  id: string;
+  receivableId: string;
+  reasonCode: string;
+  text: string;
+  digest: string;
+}
+
+/** `scf invoices dispute <ref> --reason CODE [--text …]`: the debtor signs that it does not confirm an issued invoice. */
+export async function invoicesDispute(o: Opts & { reason?: string; text?: string; sellerTaxId?: string }, ref: string): Promise<number> {
+  if (!o.reason || !DISPUTE_REASONS.includes(o.reason)) throw usage(`--reason must be one of ${DISPUTE_REASONS.join(", ")}.`);
+  const a = api(o);
+  const body: Record<string, unknown> = { reasonCode: o.reason };
+  if (o.text !== undefined) body.text = o.text;
+  const d = await signedStatement<Dispute>(a, `/receivables/${await receivableRef(a, ref, o.sellerTaxId)}/dispute`, body, { json: o.json });
+  if (o.json) printJson(d);
+  else process.stdout.write(`disputed ${d.receivableId}: ${d.reasonCode}${d.text ? ` (${d.text})` : ""}; signed digest ${d.digest}\n`);
+  return EXIT.OK;
 }
 
 export async function cancel(o: Opts, id: string): Promise<number> {

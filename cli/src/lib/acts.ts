@@ -32,6 +32,7 @@ export function describeTyped(td: TypedData): string {
   if (m.debtor !== undefined && m.financier !== undefined) parts.push(`debtor ${m.debtor}, supplier ${m.supplier}`);
   if (m.lineId !== undefined) parts.push(`line ${m.lineId}`);
   if (m.reasonCode !== undefined) parts.push(`reason ${String(m.reasonCode)}`);
+  if (typeof m.text === "string" && m.text) parts.push(`text ${JSON.stringify(m.text)}`);
   parts.push(`nonce ${m.nonce}`, `deadline ${new Date(Number(m.deadline) * 1000).toISOString()}`);
   return parts.join(", ");
 }
@@ -43,8 +44,11 @@ export interface ActOptions {
   extra?: (u: UnsignedAct, w: Wallet) => Promise<Record<string, unknown>>;
 }
 
-/** The whole two-step act; returns the act (final when waiting). Exit 5 if it failed on-chain. */
-export async function signedAct(api: Api, path: string, body: Record<string, unknown>, o: ActOptions): Promise<Act> {
+/**
+ * The two posts of any signed route: the unsigned body (typed data back), the line saying what is
+ * signed, the signature, the signed body under an Idempotency-Key. Returns the signed post's answer.
+ */
+async function signAndPost<T>(api: Api, path: string, body: Record<string, unknown>, o: Omit<ActOptions, "wait">): Promise<T> {
   const w = await api.signer();
   const draft = await api.post<UnsignedAct>(path, body);
   if (draft.status !== 200 || draft.body.status !== "unsigned") {
@@ -57,8 +61,20 @@ export async function signedAct(api: Api, path: string, body: Record<string, unk
   // Terms the service proposed (a request's, an approval's) go back exactly as signed.
   const signed = signedBody({ ...body, ...extra }, td, signature);
   const key = `scf-${draft.body.kind}-${td.message.nonce}-${w.address}`;
-  const res = await api.post<Act>(path, signed, { idempotencyKey: key });
-  let act = res.body;
+  return (await api.post<T>(path, signed, { idempotencyKey: key })).body;
+}
+
+/**
+ * A signed statement the service keeps rather than relays (a dispute): the same two posts; the
+ * answer is the kept record (201), with nothing to wait for on the ledger.
+ */
+export function signedStatement<T>(api: Api, path: string, body: Record<string, unknown>, o: { json?: boolean }): Promise<T> {
+  return signAndPost<T>(api, path, body, o);
+}
+
+/** The whole two-step act; returns the act (final when waiting). Exit 5 if it failed on-chain. */
+export async function signedAct(api: Api, path: string, body: Record<string, unknown>, o: ActOptions): Promise<Act> {
+  let act = await signAndPost<Act>(api, path, body, o);
   status(o.json, `Accepted: act ${act.id} (${act.status})`);
   if (o.wait && act.status === "pending") {
     status(o.json, "Waiting for confirmation on the ledger…");

@@ -1,4 +1,4 @@
-/** Buyer: invoices awaiting my confirmation with their documents; accept; what I owe by due date; repay (with a permit). */
+/** Buyer: invoices awaiting my confirmation with their documents; accept or dispute; what I owe by due date; repay (with a permit). */
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
@@ -7,6 +7,7 @@ import { ActButton, Addr, Balance, ErrorBox, Section, Yuan } from "../components
 import { day, yuanToFen } from "../money";
 import type { DocumentRow, Receivable } from "../types";
 import { MaturityLadder } from "./Charts";
+import { DisputeButton } from "./Dispute";
 
 function Documents({ id }: { id: string }) {
   const { t } = useTranslation();
@@ -59,7 +60,10 @@ export function BuyerPage() {
                 <td><Yuan fen={r.faceValue} /></td>
                 <td>{day(r.dueDate, i18n.language)}</td>
                 <td><Documents id={r.id} /></td>
-                <td><ActButton label={t("accept")} testId="accept" prepare={() => ({ path: `/receivables/${r.id}/accept`, body: {} })} /></td>
+                <td>
+                  <ActButton label={t("accept")} testId="accept" prepare={() => ({ path: `/receivables/${r.id}/accept`, body: {} })} />
+                  <DisputeButton r={r} />
+                </td>
               </tr>
             ))}
           </tbody>

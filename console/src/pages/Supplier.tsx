@@ -7,6 +7,7 @@ import { ActButton, Addr, ErrorBox, Field, MemberPicker, Section, Yuan } from ".
 import { day, yuanToFen } from "../money";
 import type { CreditLine, Financing, Receivable } from "../types";
 import { CsvUpload } from "./CsvUpload";
+import { DisputeBadge } from "./Dispute";
 
 const STATUSES = ["", "issued", "accepted", "financed", "paid", "defaulted", "cancelled"];
 
@@ -57,7 +58,7 @@ function ReceivableRow({ r, lines, financing }: { r: Receivable; lines: CreditLi
       <td><Yuan fen={r.faceValue} /></td>
       <td><Yuan fen={r.outstanding} /></td>
       <td>{day(r.dueDate, i18n.language)}</td>
-      <td className={`status ${r.status}`}>{r.status}{financing ? ` · ${financing.status}` : ""}</td>
+      <td className={`status ${r.status}`}>{r.status}{financing ? ` · ${financing.status}` : ""}<DisputeBadge id={r.id} /></td>
       <td className="actions">
         {r.status === "accepted" && !r.financed ? (
           <>

@@ -28,7 +28,7 @@ import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialE
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
-import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
+import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_STATEMENT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";
@@ -139,7 +139,11 @@ export class ActsService implements OnModuleInit {
   }
 
   private types(contract: ActContract, primaryType: string): Record<string, TypedDataField[]> {
-    const table = (contract === "Receivables" ? RECEIVABLES_TYPES : FINANCING_TYPES) as Record<string, Record<string, TypedDataField[]>>;
+    // Off-chain statements (a dispute) sign under the Receivables domain too.
+    const table = (contract === "Receivables" ? { ...RECEIVABLES_TYPES, ...RECEIVABLES_STATEMENT_TYPES } : FINANCING_TYPES) as Record<
+      string,
+      Record<string, TypedDataField[]>
+    >;
     const t = table[primaryType];
     if (!t) throw new Error(`unknown act type ${contract}.${primaryType}`);
     return t;

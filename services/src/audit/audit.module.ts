@@ -4,10 +4,12 @@
  * rules (who sees what, ids, cursors) live in read-scope.ts and are used by every read module.
  */
 import { Module } from "@nestjs/common";
+import { TypeOrmModule } from "@nestjs/typeorm";
 import { FinancingReadModule } from "../financing/financing-read.module";
 import { IndexerModule } from "../indexer/indexer.module";
 import { PaymentRecordsModule } from "../payment-records/payment-records.module";
 import { ReadModelModule } from "../read-model/read-model.module";
+import { ReceivableDisputeEntity } from "../receivables/entities/receivable-dispute.entity";
 import { AuditController } from "./audit.controller";
 import { AuditService } from "./audit.service";
 import { ExportPackService } from "./export-pack.service";
@@ -16,7 +18,8 @@ import { LedgerExportService } from "./ledger-export.service";
 import { VerifyService } from "./verify.service";
 
 @Module({
-  imports: [ReadModelModule, FinancingReadModule, IndexerModule, PaymentRecordsModule],
+  // The disputes dataset reads the receivables feature's table.
+  imports: [TypeOrmModule.forFeature([ReceivableDisputeEntity]), ReadModelModule, FinancingReadModule, IndexerModule, PaymentRecordsModule],
   controllers: [AuditController, LedgerExportController],
   providers: [AuditService, VerifyService, ExportPackService, LedgerExportService],
   exports: [AuditService, VerifyService],

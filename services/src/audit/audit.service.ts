@@ -23,6 +23,7 @@ import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { AuditEventFilterDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
 import { LedgerEventDto, type LedgerEventPageDto } from "./dto/ledger-event.dto";
+import { ReceivableDisputeEntity } from "../receivables/entities/receivable-dispute.entity";
 import { PAYMENT_RECORD_COLUMNS, paymentRecordRow, REVIEW_COLUMNS, registrationReviewRows, termReviewRows } from "./review-datasets";
 import {
   checksum,
@@ -79,6 +80,23 @@ interface ExportPage {
   json: unknown[];
 }
 
+const DISPUTE_COLUMNS = ["receivableId", "receivableStatus", "debtor", "reasonCode", "text", "createdAt", "nonce", "deadline", "signature", "digest"] as const;
+
+function disputeRow(d: ReceivableDisputeEntity, receivableStatus: string): Record<(typeof DISPUTE_COLUMNS)[number], string> {
+  return {
+    receivableId: d.receivableId,
+    receivableStatus,
+    debtor: d.debtor,
+    reasonCode: d.reasonCode,
+    text: d.text,
+    createdAt: new Date(d.createdAt).toISOString(),
+    nonce: d.nonce,
+    deadline: String(d.deadline),
+    signature: d.signature,
+    digest: d.typedDataHash,
+  };
+}
+
 interface Position {
   b: number;
   t: number;
@@ -95,6 +113,7 @@ export class AuditService {
     @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
+    @InjectRepository(ReceivableDisputeEntity) private readonly disputes: Repository<ReceivableDisputeEntity>,
     private readonly clock: LedgerClock,
     private readonly indexer: IndexerService,
     private readonly paymentRecords: PaymentRecordsService,
@@ -149,9 +168,17 @@ export class AuditService {
         ? this.eventPages(q, user, checkpoint)
         : dataset === "payment-records"
           ? this.paymentRecordPages()
-          : this.reviewPages();
+          : dataset === "disputes"
+            ? this.disputePages()
+            : this.reviewPages();
     const columns: readonly string[] =
-      dataset === "events" ? EXPORT_COLUMNS : dataset === "payment-records" ? PAYMENT_RECORD_COLUMNS : REVIEW_COLUMNS;
+      dataset === "events"
+        ? EXPORT_COLUMNS
+        : dataset === "payment-records"
+          ? PAYMENT_RECORD_COLUMNS
+          : dataset === "disputes"
+            ? DISPUTE_COLUMNS
+            : REVIEW_COLUMNS;
 
     try {
       await write(format === "csv" ? stringify([[...columns]]) : "[");
@@ -198,6 +225,27 @@ export class AuditService {
       yield { csv: records.map(paymentRecordRow), json: records };
       if (buyers.length < size) return;
       afterBuyer = buyers[buyers.length - 1];
+    }
+  }
+
+  /** The debtors' disputes in receivable id order, each with its receivable's status (open while issued). */
+  private async *disputePages(): AsyncGenerator<ExportPage> {
+    const size = this.exportPageSize;
+    let afterId = "";
+    for (;;) {
+      const rows = await this.disputes
+        .createQueryBuilder("d")
+        .leftJoin(ReceivableEntity, "r", "r.id = d.receivable_id")
+        .select("d")
+        .addSelect("r.status", "receivable_status")
+        .where("d.receivable_id > :afterId", { afterId })
+        .orderBy("d.receivable_id", "ASC")
+        .limit(size)
+        .getRawAndEntities();
+      const out = rows.entities.map((d, i) => disputeRow(d, String((rows.raw[i] as { receivable_status: string | null }).receivable_status ?? "")));
+      yield { csv: out, json: out };
+      if (rows.entities.length < size) return;
+      afterId = rows.entities[rows.entities.length - 1].receivableId;
     }
   }
 

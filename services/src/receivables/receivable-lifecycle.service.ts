@@ -199,14 +199,7 @@ export class ReceivableLifecycleService implements OnModuleInit {
   /** Early check on the unsigned step: the receivable exists and the signed-in member is its debtor or holder. */
   private async requireParty({ user, id }: ActInput, role: "debtor" | "holder", act: string): Promise<void> {
     const who = getAddress(user.address);
-    let view: { holder: string; debtor: string };
-    try {
-      view = await this.chain.contracts.receivables.receivable(id!);
-    } catch (err) {
-      const data = revertDataOf(err);
-      if (data === null) throw err;
-      throw revertToHttp(parseLedgerError(data), data.slice(0, 10));
-    }
+    const view = await ledgerReceivable(this.chain, id!);
     const party = role === "debtor" ? view.debtor : view.holder;
     if (getAddress(party) !== who) {
       throw new ForbiddenException({
@@ -214,5 +207,16 @@ export class ReceivableLifecycleService implements OnModuleInit {
         message: `Only the ${role} of receivable ${id} can ${act} it; ${who} is not its ${role}.`,
       });
     }
+  }
+}
+
+/** The ledger's view of receivable `id` now; the contract's refusal (an unknown id) as its HTTP error. */
+export async function ledgerReceivable(chain: ChainService, id: string): Promise<{ holder: string; debtor: string; status: bigint }> {
+  try {
+    return await chain.contracts.receivables.receivable(id);
+  } catch (err) {
+    const data = revertDataOf(err);
+    if (data === null) throw err;
+    throw revertToHttp(parseLedgerError(data), data.slice(0, 10));
   }
 }

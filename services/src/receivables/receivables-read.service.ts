@@ -38,12 +38,14 @@ import { ApprovedIdentities } from "../onboarding/approved-identities";
 import { taxIdHash } from "../participants/participant-lookup";
 import { InvoiceIdentityError, invoiceFingerprint, invoiceNumberKey, receivableIdOf } from "../../../shared/fingerprint";
 import { receivableIdHex } from "../../../shared/ids";
+import { ReceivableDisputeEntity } from "./entities/receivable-dispute.entity";
 import {
   PaymentDto,
   ReceivableDto,
   type LineageNodeDto,
   type ListReceivablesQueryDto,
   type ReceivableDetailDto,
+  ReceivableDisputeDto,
   type ReceivablePageDto,
 } from "./dto/receivable-read.dto";
 
@@ -61,6 +63,7 @@ export class ReceivablesReadService {
     @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
     @InjectRepository(PaymentEntity) private readonly payments: Repository<PaymentEntity>,
     @InjectRepository(LedgerEventEntity) private readonly ledgerEvents: Repository<LedgerEventEntity>,
+    @InjectRepository(ReceivableDisputeEntity) private readonly disputes: Repository<ReceivableDisputeEntity>,
     private readonly registrationNumbers: RegistrationNumbers,
     private readonly clock: LedgerClock,
     private readonly identities: ApprovedIdentities,
@@ -98,6 +101,9 @@ export class ReceivablesReadService {
     }
     if (q.status?.length) conds.push(["r.status IN (:...statuses)", { statuses: q.status }]);
     if (q.termReview !== undefined) conds.push(["r.term_review = :termReview", { termReview: q.termReview }]);
+    if (q.disputed !== undefined) {
+      conds.push([`${q.disputed ? "" : "NOT "}EXISTS (SELECT 1 FROM receivable_disputes rd WHERE rd.receivable_id = r.id)`, {}]);
+    }
     if (q.dueFrom) conds.push(["r.due_date >= :dueFrom", { dueFrom: secondsBound(q.dueFrom) }]);
     if (q.dueTo) conds.push(["r.due_date < :dueTo", { dueTo: secondsBound(q.dueTo) }]);
     if (q.minAmount) conds.push(["r.outstanding >= :minAmount", { minAmount: padAmount(BigInt(q.minAmount)) }]);
@@ -116,6 +122,7 @@ export class ReceivablesReadService {
       role: q.role ?? null,
       party,
       termReview: q.termReview ?? null,
+      disputed: q.disputed ?? null,
       dueFrom: q.dueFrom ? secondsBound(q.dueFrom) : null,
       dueTo: q.dueTo ? secondsBound(q.dueTo) : null,
       minAmount: q.minAmount ? BigInt(q.minAmount).toString() : null,
@@ -213,6 +220,7 @@ export class ReceivablesReadService {
       where: { receivableId: receivable.id },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });
+    const dispute = await this.disputes.findOneBy({ receivableId: receivable.id });
     return {
       ...ReceivableDto.from(receivable, createdAt),
       financing: financing
@@ -227,6 +235,7 @@ export class ReceivablesReadService {
           )
         : null,
       payments: payments.map(PaymentDto.from),
+      dispute: dispute ? ReceivableDisputeDto.from(dispute, receivable.status) : null,
     };
   }
 

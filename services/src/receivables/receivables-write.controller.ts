@@ -26,6 +26,7 @@ import { DocumentHashInto, type UploadedDocument } from "./document-upload";
 import {
   AttestInvoicesDto,
   CreditNoteDto,
+  DisputeReceivableDto,
   InvoiceAttestationResponseDto,
   DocumentUploadResponseDto,
   ReceivableActDto,
@@ -39,6 +40,7 @@ import {
   TransferReceivableDto,
   UploadDocumentDto,
 } from "./dto/receivable-write.dto";
+import { ReceivableDisputeDto } from "./dto/receivable-read.dto";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { ReceivableTokeniseService } from "./receivable-tokenise.service";
 import { ApiProblems } from "../common/problem-details";
@@ -117,6 +119,23 @@ export class ReceivablesWriteController {
     @ActWait() wait?: boolean,
   ): ActInput<ReceivableActDto> {
     return { user, id, body, wait };
+  }
+
+  @Post(":id/dispute")
+  @RequireRoles("buyer")
+  @SignedAct("receivables.dispute", {
+    summary:
+      "The debtor does not confirm an issued receivable: a signed DisputeInvoice statement (reason code, optional text) kept off-chain " +
+      "and shown on the receivable; one per receivable, closed when the receivable is accepted or cancelled",
+  })
+  @ApiCreatedResponse({ type: ReceivableDisputeDto, description: "Signed: the dispute as recorded" })
+  @ACT_PROBLEMS
+  dispute(
+    @CurrentUser() user: AuthUser,
+    @Param("id", ReceivableIdPipe) id: string,
+    @Body() body: DisputeReceivableDto,
+  ): ActInput<DisputeReceivableDto> {
+    return { user, id, body };
   }
 
   @Post(":id/split")

@@ -17,6 +17,7 @@ import { RECEIVABLES_ENTITIES } from "./entities/receivable-document.entity";
 import { ReceivablesWriteController } from "./receivables-write.controller";
 import { InvoiceChecksService } from "./invoice-checks.service";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
+import { ReceivableDisputeService } from "./receivable-dispute.service";
 import { ReceivableLifecycleService } from "./receivable-lifecycle.service";
 import { ReceivableTokeniseService } from "./receivable-tokenise.service";
 import { RepayPermitService } from "./repay-permit.service";
@@ -44,6 +45,7 @@ import { RepayPermitService } from "./repay-permit.service";
     InvoiceChecksService,
     ReceivableTokeniseService,
     ReceivableLifecycleService,
+    ReceivableDisputeService,
     ReceivableDocumentsService,
     RepayPermitService,
   ],

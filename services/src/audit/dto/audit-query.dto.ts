@@ -79,7 +79,7 @@ export class ListAuditEventsQueryDto extends AuditEventFilterDto {
   cursor?: string;
 }
 
-export const EXPORT_DATASETS = ["events", "payment-records", "reviews"] as const;
+export const EXPORT_DATASETS = ["events", "payment-records", "reviews", "disputes"] as const;
 export type ExportDataset = (typeof EXPORT_DATASETS)[number];
 
 export class ExportAuditEventsQueryDto extends AuditEventFilterDto {
@@ -91,7 +91,8 @@ export class ExportAuditEventsQueryDto extends AuditEventFilterDto {
   @ApiPropertyOptional({
     description:
       "events: the ledger feed (the filters apply); payment-records: one row per buyer (core enterprise); " +
-      "reviews: receivables due more than six months after tokenisation and financings whose registration number is overdue. " +
+      "reviews: receivables due more than six months after tokenisation and financings whose registration number is overdue; " +
+      "disputes: the debtors' signed DisputeInvoice statements (off-chain), with signature and digest and the receivable's status. " +
       "The filters apply to events only",
     enum: EXPORT_DATASETS,
     default: "events",

@@ -11,6 +11,7 @@ import { FinancingTerms1796402055565 } from "./1796402055565-FinancingTerms";
 import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
 import { VoucherRules1796410148379 } from "./1796410148379-VoucherRules";
 import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
+import { ReceivableDisputes1796425639036 } from "./1796425639036-ReceivableDisputes";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -24,4 +25,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   HeldPayments1796402103977,
   VoucherRules1796410148379,
   FinancingOffers1796410475599,
+  ReceivableDisputes1796425639036,
 ];

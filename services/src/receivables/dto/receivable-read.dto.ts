@@ -22,6 +22,7 @@ import { BooleanFlag } from "../../common/boolean-flag";
 import { voucherTerm } from "../../compliance/voucher-term";
 import { FinancingDto } from "../../financing/dto/financing-read.dto";
 import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../read-model/entities/projections.entity";
+import { DISPUTE_REASONS, type DisputeReason, type ReceivableDisputeEntity } from "../entities/receivable-dispute.entity";
 
 export const RECEIVABLE_STATUSES: readonly ReceivableStatus[] = [
   "issued",
@@ -69,6 +70,14 @@ export class ListReceivablesQueryDto {
   @IsOptional()
   @BooleanFlag()
   termReview?: boolean;
+
+  @ApiPropertyOptional({
+    description: "Only receivables whose debtor disputed them (true; open or closed, see `dispute.open` on each), or only the others (false)",
+    enum: ["true", "false"],
+  })
+  @IsOptional()
+  @BooleanFlag()
+  disputed?: boolean;
 
   @ApiPropertyOptional({ description: "Due at or after this time (ISO 8601)" })
   @IsOptional()
@@ -252,7 +261,44 @@ export class PaymentDto {
   }
 }
 
+/** The debtor's signed DisputeInvoice statement (off-chain), with what an auditor needs to verify it. */
+export class ReceivableDisputeDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ description: "The disputed receivable" }) receivableId!: string;
+  @ApiProperty({ description: "The debtor who signed it" }) debtor!: string;
+  @ApiProperty({ enum: DISPUTE_REASONS }) reasonCode!: DisputeReason;
+  @ApiProperty({ description: 'NFC-normalised text as signed ("" when none)' }) text!: string;
+  @ApiProperty({ description: "True while the receivable is still issued (unaccepted); acceptance or cancellation closes it" }) open!: boolean;
+  @ApiProperty({ description: "The receivable's status that closed it (accepted, cancelled, …), or null while open", nullable: true, type: String })
+  closedBy!: string | null;
+  @ApiProperty({ description: "When it was recorded (ISO 8601)" }) createdAt!: string;
+  @ApiProperty({ description: "DisputeInvoice nonce (decimal string)" }) nonce!: string;
+  @ApiProperty({ description: "DisputeInvoice deadline (unix seconds, decimal string)" }) deadline!: string;
+  @ApiProperty({ description: "The debtor's EIP-712 signature" }) signature!: string;
+  @ApiProperty({ description: "EIP-712 digest the signature covers (Receivables domain, DisputeInvoice)" }) digest!: string;
+
+  static from(d: ReceivableDisputeEntity, receivableStatus: string): ReceivableDisputeDto {
+    const v = new ReceivableDisputeDto();
+    v.id = d.id;
+    v.receivableId = d.receivableId;
+    v.debtor = d.debtor;
+    v.reasonCode = d.reasonCode;
+    v.text = d.text;
+    v.open = receivableStatus === "issued";
+    v.closedBy = v.open ? null : receivableStatus;
+    v.createdAt = new Date(d.createdAt).toISOString();
+    v.nonce = d.nonce;
+    v.deadline = String(d.deadline);
+    v.signature = d.signature;
+    v.digest = d.typedDataHash;
+    return v;
+  }
+}
+
 export class ReceivableDetailDto extends ReceivableDto {
+  @ApiProperty({ type: ReceivableDisputeDto, nullable: true, description: "The debtor's dispute of the invoice, if it signed one" })
+  dispute!: ReceivableDisputeDto | null;
+
   @ApiProperty({ type: FinancingDto, nullable: true, description: "Its financing, if one was ever requested" })
   financing!: FinancingDto | null;
 

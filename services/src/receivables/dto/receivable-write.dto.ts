@@ -6,7 +6,7 @@
  */
 import { BadRequestException, Injectable, type PipeTransform } from "@nestjs/common";
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from "@nestjs/swagger";
-import { Type } from "class-transformer";
+import { Transform, Type } from "class-transformer";
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -17,12 +17,14 @@ import {
   IsString,
   Length,
   Matches,
+  MaxLength,
   ValidateBy,
   ValidateNested,
   buildMessage,
   type ValidationOptions,
 } from "class-validator";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
+import { DISPUTE_REASONS, MAX_DISPUTE_TEXT, type DisputeReason } from "../entities/receivable-dispute.entity";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { isIsoDay, normaliseInvoiceKey } from "../../../../shared/fingerprint";
 import { parseReceivableId, RECEIVABLE_ID_FORMS, receivableIdHex } from "../../../../shared/ids";
@@ -222,6 +224,27 @@ export class InvoiceAttestationResponseDto {
 
 /** accept, cancel: nothing but the signature fields. */
 export class ReceivableActDto extends SignatureFieldsDto {}
+
+/** Free text as stored and signed: NFC, trimmed; anything not a string is left for the validators to refuse. */
+const nfcTrim = ({ value }: { value: unknown }) => (typeof value === "string" ? value.normalize("NFC").trim() : value);
+
+export class DisputeReceivableDto extends SignatureFieldsDto {
+  @ApiProperty({ description: "Why the debtor does not confirm the invoice", enum: DISPUTE_REASONS })
+  @IsIn(DISPUTE_REASONS, { message: `reasonCode must be one of ${DISPUTE_REASONS.join(", ")}` })
+  reasonCode!: DisputeReason;
+
+  @ApiPropertyOptional({
+    description: `Explanation for the seller, at most ${MAX_DISPUTE_TEXT} characters once NFC-normalised and trimmed (signed as stored; "" when omitted)`,
+    maxLength: MAX_DISPUTE_TEXT,
+  })
+  @IsOptional()
+  @Transform(nfcTrim)
+  @IsString()
+  @MaxLength(MAX_DISPUTE_TEXT)
+  // Line breaks and tabs are text; other control characters are not.
+  @Matches(/^(?:[^\p{Cc}]|[\r\n\t])*$/u, { message: "text must not hold control characters other than line breaks and tabs" })
+  text?: string;
+}
 
 export class SplitReceivableDto extends SignatureFieldsDto {
   @ApiProperty({

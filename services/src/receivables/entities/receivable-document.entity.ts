@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from "typeorm";
 import { numberTransformer } from "../../common/columns";
+import { ReceivableDisputeEntity } from "./receivable-dispute.entity";
 
 /**
  * A document (invoice, credit note, delivery note…) linked to a receivable. The bytes live in the
@@ -36,4 +37,4 @@ export class ReceivableDocumentEntity {
 }
 
 /** The receivables feature's tables, registered by its module and collected by database/entities.ts. */
-export const RECEIVABLES_ENTITIES = [ReceivableDocumentEntity];
+export const RECEIVABLES_ENTITIES = [ReceivableDocumentEntity, ReceivableDisputeEntity];
