@@ -11,10 +11,10 @@
  * cancels. Contracts are unchanged: no ledger rule depends on a dispute.
  */
 import { ConflictException, ForbiddenException, Injectable, type OnModuleInit } from "@nestjs/common";
-import { InjectDataSource } from "@nestjs/typeorm";
+import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
 import { randomUUID } from "node:crypto";
-import { DataSource } from "typeorm";
+import type { Repository } from "typeorm";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
@@ -32,7 +32,8 @@ const ISSUED = 1n;
 @Injectable()
 export class ReceivableDisputeService implements OnModuleInit {
   constructor(
-    @InjectDataSource() private readonly ds: DataSource,
+    @InjectRepository(ReceivableDisputeEntity) private readonly disputes: Repository<ReceivableDisputeEntity>,
+    @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly pipeline: ActPipeline,
     private readonly acts: ActsService,
     private readonly chain: ChainService,
@@ -63,7 +64,7 @@ export class ReceivableDisputeService implements OnModuleInit {
   private async keep(input: ActInput<DisputeReceivableDto>, plan: ActPlan): Promise<ReceivableDisputeDto> {
     const debtor = getAddress(input.user.address);
     const signed = await this.acts.checkSigned(debtor, plan, input.body);
-    const repo = this.ds.getRepository(ReceivableDisputeEntity);
+    const repo = this.disputes;
     const again = await repo.findOneBy({ debtor, nonce: signed.nonce.toString() });
     if (again) {
       // A retry answers the first record, as it stands now (closed once the receivable left "issued").
@@ -96,7 +97,7 @@ export class ReceivableDisputeService implements OnModuleInit {
   }
 
   private async statusOf(id: string): Promise<string> {
-    return (await this.ds.getRepository(ReceivableEntity).findOneBy({ id }))?.status ?? "issued";
+    return (await this.receivables.findOneBy({ id }))?.status ?? "issued";
   }
 
   /** The signed-in member is the debtor of `id`, which the ledger says is issued and nobody disputed yet. */
@@ -116,7 +117,7 @@ export class ReceivableDisputeService implements OnModuleInit {
         message: `Receivable ${id} is ${status}: only an issued receivable, not yet accepted, can be disputed.`,
       });
     }
-    const existing = await this.ds.getRepository(ReceivableDisputeEntity).findOneBy({ receivableId: id! });
+    const existing = await this.disputes.findOneBy({ receivableId: id! });
     if (existing) throw alreadyDisputed(id!, existing);
   }
 }
