@@ -134,6 +134,10 @@ describe("Disputes of invoices over HTTP (signed DisputeInvoice statements, hard
     expect(td.primaryType).to.equal("DisputeInvoice");
     expect(td.types.EIP712Domain, "types include EIP712Domain").to.be.an("array");
     expect(td.domain.verifyingContract).to.equal(env.ledger.record.contracts.Receivables);
+    // A client building the statement itself finds the same type and domain in GET /eip712.
+    const eip = (await get(who.buyer, "/eip712").expect(200)).body;
+    expect(eip.receivables.statements.DisputeInvoice.DisputeInvoice).to.deep.equal(td.types.DisputeInvoice);
+    expect(eip.receivables.domain).to.deep.equal(td.domain);
     // The text is NFC-normalised and trimmed before it is signed.
     expect(td.message).to.include({ debtor: w.buyer.address, receivableId: BigInt(id).toString(), reasonCode: "not_delivered", text: "Goods never arrived: caf\u00e9 order" });
     expect(res.status, JSON.stringify(res.body)).to.equal(201);

@@ -121,9 +121,13 @@ export class ActsService implements OnModuleInit {
   }
 
   /** Domains and types of every act, for clients that build typed data themselves. */
-  describe(): { receivables: { domain: TypedDataPayload["domain"]; types: typeof RECEIVABLES_TYPES }; financing: { domain: TypedDataPayload["domain"]; types: typeof FINANCING_TYPES } } {
+  /** GET /eip712: the domains, every act's types, and the off-chain statements signed under the Receivables domain. */
+  describe(): {
+    receivables: { domain: TypedDataPayload["domain"]; types: typeof RECEIVABLES_TYPES; statements: typeof RECEIVABLES_STATEMENT_TYPES };
+    financing: { domain: TypedDataPayload["domain"]; types: typeof FINANCING_TYPES };
+  } {
     return {
-      receivables: { domain: this.domain("Receivables"), types: RECEIVABLES_TYPES },
+      receivables: { domain: this.domain("Receivables"), types: RECEIVABLES_TYPES, statements: RECEIVABLES_STATEMENT_TYPES },
       financing: { domain: this.domain("Financing"), types: FINANCING_TYPES },
     };
   }
