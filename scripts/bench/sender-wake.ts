@@ -30,7 +30,8 @@ export async function benchSenderWake(flags: Map<string, string>): Promise<void>
   const txs = intFlag(flags, "txs", 200);
   const windowMs = intFlag(flags, "window-ms", 10_000);
   const chain = await startChain();
-  const env = await prepareEnv(chain, { INDEXER_ENABLED: "false", LOG_LEVEL: "error" });
+  // The production default poll (the test harness polls every 20 ms).
+  const env = await prepareEnv(chain, { INDEXER_ENABLED: "false", LOG_LEVEL: "error", SENDER_POLL_MS: "100" });
   const svc = await startService(env);
   try {
     const ds = dataSourceOf(svc.app);
