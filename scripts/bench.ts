@@ -7,6 +7,7 @@
  *   npm run bench -- --only sanctions                    look-alike detection vs false positives
  *   npm run bench -- --only uploads --clients 6 --mb 100  service RSS under concurrent KYC uploads
  *   npm run bench -- --only memory                        npm start's resident memory, idle and through the demo
+ *   npm run bench -- --only sender-wake --txs 200         outbox reads/s idle and under load (PostgreSQL)
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -17,6 +18,7 @@ import { benchQuery } from "./bench/query";
 import { benchSanctions } from "./bench/sanctions";
 import { benchUploads } from "./bench/uploads";
 import { benchMemory } from "./bench/memory";
+import { benchSenderWake } from "./bench/sender-wake";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -25,6 +27,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   sanctions: benchSanctions,
   uploads: benchUploads,
   memory: benchMemory,
+  "sender-wake": benchSenderWake,
 };
 
 async function main(): Promise<void> {

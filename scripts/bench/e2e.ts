@@ -403,7 +403,7 @@ function writeReport(r: {
     `  The relayer put its ${formatInt(httpSingle.txs)} transactions into ${formatInt(httpSingle.blocks)} blocks, ${perBlockSingle.toFixed(1)} per block on`,
     `  average (max ${httpSingle.maxTxsPerBlock}), while the direct run's`,
     `  ${formatInt(rawSingle.txs)} transactions from ${r.nClients} keys fit in ${rawSingle.blocks} blocks. The outbox relays with one key`,
-    "  (the relayer): per pass (every SENDER_POLL_MS) it settles receipts in one JSON-RPC batch, signs up to 50",
+    "  (the relayer): per pass (woken when an act's outbox row commits) it settles receipts in one JSON-RPC batch, signs up to 50",
     "  queued rows in one database transaction (with the gas estimate taken when the act was accepted), and",
     "  broadcasts them in one JSON-RPC batch. Every act also passes the compliance checks and is written",
     "  (act + outbox rows) before its 202, and is visible only after the indexer's next pass.",

@@ -114,6 +114,56 @@ describe("Transaction sender (outbox, hardhat node over JSON-RPC, real database)
     for (const a of accounts) expect(await env!.ledger.registry.isVerified(a, 1), a).to.equal(true);
   });
 
+  // Polls so slow that only a wake can move a row within the test's time.
+  const WOKEN_ONLY = { SENDER_ENABLED: "true", SENDER_POLL_MS: "60000", SENDER_IDLE_POLL_MS: "600000" };
+
+  /** Resolves when the sender has no timer due soon, i.e. its boot pass found nothing and it sleeps. */
+  async function asleep(sender: TxSenderService): Promise<void> {
+    const state = sender as unknown as { ticking: Promise<void> | null; timer: NodeJS.Timeout | null };
+    while (state.ticking || !state.timer) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  it("is woken by the commit that enqueues a row: it confirms with the fallback poll ten minutes away", async function () {
+    const s = await start(WOKEN_ONLY);
+    const sender = s.app.get(TxSenderService);
+    await asleep(sender);
+    const started = Date.now();
+    const queued = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+    const done = await sender.waitFor(queued.id, 20_000);
+    expect(done.status).to.equal("mined");
+    expect(Date.now() - started).to.be.below(20_000);
+  });
+
+  it("does not lose a wake that arrives while a pass is running: another pass follows", async function () {
+    const s = await start(WOKEN_ONLY);
+    const sender = s.app.get(TxSenderService);
+    await asleep(sender);
+    // The next pass reads the (empty) outbox, then stalls until the row below has committed and woken it.
+    const internals = sender as unknown as { tickUnlocked: () => Promise<void> };
+    const original = internals.tickUnlocked.bind(sender);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let reading!: () => void;
+    const read = new Promise<void>((r) => (reading = r));
+    let passes = 0;
+    internals.tickUnlocked = async () => {
+      passes += 1;
+      await original();
+      if (passes === 1) {
+        reading();
+        await gate;
+      }
+    };
+    sender.wake();
+    await read;
+    const queued = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+    expect((await dataSourceOf(s.app).getRepository(OutboxEntity).findOneByOrFail({ id: queued.id })).status).to.equal("queued");
+    release();
+    const done = await sender.waitFor(queued.id, 20_000);
+    expect(done.status).to.equal("mined");
+    expect(passes).to.be.greaterThan(1);
+  });
+
   it("keeps one key's queue FIFO: a request waiting out a node error holds back the request that depends on it", async function () {
     const s = await start();
     const sender = s.app.get(TxSenderService);

@@ -49,7 +49,11 @@ const schema = z.object({
   INDEXER_BATCH_BLOCKS: int(1, 100_000).default(2_000),
 
   SENDER_ENABLED: bool.default("true"),
+  // The sender is woken in-process when a transaction that added an outbox row commits; it polls
+  // every SENDER_POLL_MS while rows are in flight, and only every SENDER_IDLE_POLL_MS when it found
+  // nothing to do (the fallback for rows another process wrote).
   SENDER_POLL_MS: int(10, 60_000).default(100),
+  SENDER_IDLE_POLL_MS: int(10, 600_000).default(1_000),
   SENDER_MAX_ATTEMPTS: int(1, 100).default(8),
 
   // An Idempotency-Key is held by its request under a lease the request renews while it runs; a

@@ -12,6 +12,8 @@ import { DataSource, type EntityManager } from "typeorm";
 @Injectable()
 export class DbWriter {
   private readonly lock: Mutex | null;
+  /** Callbacks to run once the transaction of the manager they were registered on has committed. */
+  private readonly commitHooks = new WeakMap<EntityManager, Array<() => void>>();
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.lock = ds.options.type === "postgres" ? null : new Mutex();
@@ -19,8 +21,33 @@ export class DbWriter {
 
   /** Runs `fn` in a database transaction (serialised on SQLite). */
   write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.lock) return this.ds.transaction(fn);
-    return this.lock.runExclusive(() => this.ds.transaction(fn));
+    const hooks: Array<() => void> = [];
+    const run = () =>
+      this.ds.transaction((m) => {
+        this.commitHooks.set(m, hooks);
+        return fn(m);
+      });
+    const done = this.lock ? this.lock.runExclusive(run) : run();
+    return done.then((result) => {
+      for (const hook of hooks) hook();
+      return result;
+    });
+  }
+
+  /**
+   * Runs `hook` after `m`'s transaction commits (never if it rolls back). `m` outside a transaction
+   * has already committed its writes: the hook runs now. A transaction not opened by `write` has no
+   * commit to wait for here: false, and the caller must rely on something else (a poll).
+   */
+  afterCommit(m: EntityManager, hook: () => void): boolean {
+    const hooks = this.commitHooks.get(m);
+    if (hooks) {
+      hooks.push(hook);
+      return true;
+    }
+    if (m.queryRunner?.isTransactionActive) return false;
+    hook();
+    return true;
   }
 
   /**

@@ -18,8 +18,15 @@
  * so a request that depends on an earlier one of the same key is never signed or sent first.
  * A completion handler that throws leaves its row where it was (the whole transaction rolls back)
  * and is retried on the next pass; it never stalls the other rows or keys.
+ *
+ * The worker is woken, not polling: `enqueue` wakes it when the caller's transaction commits, and a
+ * pass that moved a row runs again at once. It polls every SENDER_POLL_MS only while rows are in
+ * flight (receipts to wait for, backoff), and every SENDER_IDLE_POLL_MS when it found nothing: the
+ * fallback for rows another process wrote (API replicas share the database with one worker). A wake
+ * that arrives while a pass runs causes another pass, so no wake-up is lost.
  */
 import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
@@ -68,6 +75,13 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   private stopped = false;
   private gasPrice: { value: bigint; at: number } | null = null;
   private readonly tickLock = new Mutex();
+  /** A wake arrived since the current (or next) pass started: run another pass when it ends. */
+  private wakeRequested = false;
+  /** Rows this pass moved (signed, sent, made final), and whether it saw any row not final. */
+  private moved = 0;
+  private seen = false;
+  /** Emits a row's id when it becomes final in this process, for `waitFor`. */
+  private readonly finals = new EventEmitter().setMaxListeners(0);
 
   constructor(
     @InjectRepository(OutboxEntity) private readonly outbox: Repository<OutboxEntity>,
@@ -108,16 +122,43 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       createdAt: now,
       updatedAt: now,
     });
-    return manager.save(row);
+    const saved = await manager.save(row);
+    this.db.afterCommit(manager, () => this.wake());
+    return saved;
+  }
+
+  /**
+   * Asks for a pass as soon as possible. If a pass is running, another one follows it (the running
+   * one may already have read the outbox before the row that prompted this wake committed).
+   */
+  wake(): void {
+    if (this.stopped || !this.config.SENDER_ENABLED) return;
+    this.wakeRequested = true;
+    if (this.ticking) return; // the running pass reschedules itself at once when it ends
+    this.schedule(0);
   }
 
   /** Resolves when the row is final, or after `timeoutMs` with its current state. */
   async waitFor(id: string, timeoutMs = 30_000): Promise<OutboxEntity> {
     const until = Date.now() + timeoutMs;
+    // This process's own sender announces the row when it is final; another process's (an API
+    // replica waiting on the worker) is only seen by reading the row again.
+    const pollMs = this.config.SENDER_ENABLED ? 1_000 : 50;
     for (;;) {
-      const row = await this.outbox.findOneByOrFail({ id });
-      if ((FINAL as readonly string[]).includes(row.status) || Date.now() >= until) return row;
-      await new Promise((r) => setTimeout(r, 50));
+      let onFinal: (() => void) | undefined;
+      const announced = new Promise<void>((resolve) => {
+        onFinal = resolve;
+        this.finals.once(id, resolve);
+      });
+      try {
+        const row = await this.outbox.findOneByOrFail({ id });
+        if ((FINAL as readonly string[]).includes(row.status) || Date.now() >= until) return row;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([announced, new Promise((r) => (timer = setTimeout(r, Math.min(pollMs, until - Date.now()))))]);
+        clearTimeout(timer);
+      } finally {
+        this.finals.off(id, onFinal!);
+      }
     }
   }
 
@@ -133,19 +174,37 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private schedule(ms: number): void {
     if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.ticking = this.tick()
+      this.timer = null;
+      // Cleared before the pass reads anything: a wake from here on asks for the next pass.
+      this.wakeRequested = false;
+      let next = this.config.SENDER_POLL_MS;
+      this.ticking = this.pass()
+        .then((outcome) => {
+          next = outcome === "moved" ? 0 : outcome === "busy" ? this.config.SENDER_POLL_MS : this.config.SENDER_IDLE_POLL_MS;
+        })
         .catch((err: unknown) => this.logger.error(`sender tick failed: ${describeError(err)}`))
         .finally(() => {
           this.ticking = null;
-          this.schedule(this.config.SENDER_POLL_MS);
+          this.schedule(this.wakeRequested ? 0 : next);
         });
     }, ms);
   }
 
   /** One pass over every key: settle, broadcast, sign, broadcast. Exposed for tests. */
-  tick(): Promise<void> {
-    return this.tickLock.runExclusive(() => this.tickUnlocked());
+  async tick(): Promise<void> {
+    await this.pass();
+  }
+
+  /** A pass, and what it found: rows it moved, rows still in flight, or nothing to do. */
+  private pass(): Promise<"moved" | "busy" | "idle"> {
+    return this.tickLock.runExclusive(async () => {
+      this.moved = 0;
+      this.seen = false;
+      await this.tickUnlocked();
+      return this.moved > 0 ? "moved" : this.seen ? "busy" : "idle";
+    });
   }
 
   private async tickUnlocked(): Promise<void> {
@@ -171,6 +230,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     const repo = this.outbox;
     // Not filtered on next_attempt_at: a head still in backoff must hold back the rows behind it.
     const rows = await repo.find({ where: { signer, status: "queued" }, order: { seq: "ASC" }, take: BATCH });
+    if (rows.length > 0) this.seen = true;
     if (rows.length === 0 || rows[0].nextAttemptAt > Date.now()) return;
     const wallet = this.wallet(signer);
     let gasPrice: bigint;
@@ -261,7 +321,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
           })
           .where("id = :id AND status = 'queued'", { id: row.id })
           .execute();
-        if (claimed.affected) nonce += 1; // else another worker took it: the nonce stays free
+        if (claimed.affected) {
+          nonce += 1;
+          this.moved += 1;
+        } // else another worker took it: the nonce stays free
       }
       if (nonce !== nonceRow.nextNonce) await m.update(KeyNonceEntity, { address: wallet.address }, { nextNonce: nonce });
     });
@@ -295,6 +358,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     const repo = this.outbox;
     // Nonce order, and not filtered on next_attempt_at: a nonce in backoff holds back the later ones.
     const rows = await repo.find({ where: { signer, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
+    if (rows.length > 0) this.seen = true;
     // Send the run at once: concurrent sends leave ethers as one JSON-RPC batch, in nonce order.
     const live: OutboxEntity[] = [];
     for (const row of rows) {
@@ -334,9 +398,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async markSent(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.write((m) =>
+    const res = await this.db.write((m) =>
       m.createQueryBuilder().update(OutboxEntity).set({ status: "sent", updatedAt: Date.now() }).where("id IN (:...ids) AND status = 'signed'", { ids }).execute(),
     );
+    this.moved += res.affected ?? ids.length;
   }
 
   /** Gives up on `row` and spends its nonce on a zero-value self-transfer; false if that failed. */
@@ -377,6 +442,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       take: 200,
     });
     if (rows.length === 0) return;
+    this.seen = true;
     const receipts = await Promise.all(
       rows.map((r) => this.chain.provider.getTransactionReceipt(r.txHash!).catch(() => undefined)),
     );
@@ -464,6 +530,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       return false;
     }
     if (status === "failed") this.logger.warn(`outbox ${row.id} (${row.kind}) failed: ${fields.failureReason}`);
+    this.moved += 1;
+    this.finals.emit(row.id);
     return true;
   }
 }
