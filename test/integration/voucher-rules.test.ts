@@ -91,7 +91,8 @@ describe("Voucher rules: term review, payment records, registration references (
     chain = await startChain();
     const wall = Math.floor(Date.now() / 1000);
     T0 = (Math.floor(wall / DAY) + 1) * DAY + 12 * 3600;
-    await at(wall);
+    // A block may already carry this second (the node mines at start): the next one must be later.
+    await at(Math.max(wall, (await latest()) + 1));
     await chain.provider.send("evm_mine", []);
     env = await prepareEnv(chain, { REGISTRATION_GRACE_DAYS: String(GRACE_DAYS), KYC_JOB_INTERVAL_MS: String(3_600_000) });
     svc = await startService(env);

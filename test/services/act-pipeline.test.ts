@@ -68,7 +68,7 @@ describe("ActPipeline: one protocol for every signed act", function () {
     it("binds every act route of receivables, financing and settlement to a registered spec", function () {
       const pipeline = svc.app.get(ActPipeline);
       const routes = [ReceivablesWriteController, FinancingWriteController, SettlementController].flatMap(actRoutes);
-      expect(routes.length).to.equal(19);
+      expect(routes.length).to.equal(20); // 8 receivables acts + the dispute statement, 10 financing, settlement.claim
       const named = routes.flatMap(([, r]) =>
         typeof r === "string" ? [r] : [r({ body: { settle: "with-approval" } } as never), r({ body: {} } as never)],
       );
