@@ -35,7 +35,7 @@ import { writeKeystore } from "../services/src/chain/keys";
 import { readExitFile, verifyExitDir, type ExitManifest, type ExitReceivable } from "../shared/ledger-export-format";
 import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../typechain-types";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "./lib/deploy-ledger";
-import { announcedPayments, chunks, creditLineFields, handles, importedCreditLine, importedPayment, paymentFields, paymentKey, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
+import { announcedPayments, chunks, creditLineFields, handles, importedCreditLine, importedPayment, importedReceivable, paymentFields, paymentKey, seal, sent, UpgradeError as ReplayError } from "./upgrade-ledger";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 const SERVICE_KEYS = ["operator", "compliance", "relayer", "issuer"] as const;
@@ -216,22 +216,9 @@ async function importExport(dir: string, manifest: ExitManifest, record: Deploym
   for (const batch of chunks(readExitFile(dir, "receivables.ndjson"), BATCH)) {
     await sent(
       h.receivables.importReceivables(
-        batch.map((r) => ({
-          id: BigInt(r.id),
-          parentId: r.parentId ? BigInt(r.parentId) : 0n,
-          seller: r.seller,
-          holder: r.holder ?? ZeroAddress,
-          debtor: r.debtor,
-          faceValue: BigInt(r.faceValue),
-          outstanding: BigInt(r.outstanding),
-          dueDate: r.dueDate,
-          status: RECEIVABLE_STATUS.indexOf(r.status),
-          financed: r.financed,
-          // The id itself is the invoice's identity on this ledger version: keeping it reserves the
-          // invoice; the document is reserved with the root that used it.
-          documentHash: r.parentId === null && r.documentHash ? r.documentHash : ZERO32,
-          fingerprint: ZERO32,
-        })),
+        // The id itself is the invoice's identity on this ledger version: keeping it reserves the
+        // invoice; the document is reserved with the root that used it.
+        batch.map((r) => importedReceivable(r, r.parentId === null && r.documentHash ? r.documentHash : ZERO32, ZERO32)),
       ),
     );
   }

@@ -575,20 +575,7 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
   for (const batch of chunks(missing, BATCH)) {
     await sent(
       h.receivables.importReceivables(
-        batch.map(({ r, doc }) => ({
-          id: BigInt(r.id),
-          parentId: r.parentId ? BigInt(r.parentId) : 0n,
-          seller: r.seller,
-          holder: r.holder ?? ZERO,
-          debtor: r.debtor,
-          faceValue: BigInt(r.faceValue),
-          outstanding: BigInt(r.outstanding),
-          dueDate: r.dueDate,
-          status: RECEIVABLE_STATUS.indexOf(r.status),
-          financed: r.financed,
-          documentHash: doc,
-          fingerprint: r.parentId === null ? (v2Fingerprints.get(r.id) ?? ZERO32) : ZERO32,
-        })),
+        batch.map(({ r, doc }) => importedReceivable(r, doc, r.parentId === null ? (v2Fingerprints.get(r.id) ?? ZERO32) : ZERO32)),
       ),
     );
     done.receivables += batch.length;
@@ -629,6 +616,28 @@ async function importAll(s: V1Snapshot, v2: DeploymentRecord, migrator: Signer, 
     done.financings += batch.length;
   }
   return done;
+}
+
+/** A receivable row (a v1 projection or an exit export's) as the sealed import takes it. */
+export function importedReceivable(
+  r: { id: string; parentId: string | null; seller: string; holder: string | null; debtor: string; faceValue: string; outstanding: string; dueDate: number; status: string; financed: boolean },
+  documentHash: string,
+  fingerprint: string,
+): IReceivablesImport.ImportedReceivableStruct {
+  return {
+    id: BigInt(r.id),
+    parentId: r.parentId ? BigInt(r.parentId) : 0n,
+    seller: r.seller,
+    holder: r.holder ?? ZERO,
+    debtor: r.debtor,
+    faceValue: BigInt(r.faceValue),
+    outstanding: BigInt(r.outstanding),
+    dueDate: r.dueDate,
+    status: RECEIVABLE_STATUS.indexOf(r.status),
+    financed: r.financed,
+    documentHash,
+    fingerprint,
+  };
 }
 
 /** A payment as the import takes it, from a v1 snapshot's row (an exit export's has the same shape). */
