@@ -16,51 +16,84 @@ export interface JournalEntry {
   txs: string[];
 }
 
+/** Bytes read from the journal at a time: lines are parsed one by one, never the whole file at once. */
+export const JOURNAL_CHUNK_BYTES = 1 << 20;
+
+function isEntry(e: unknown): e is JournalEntry {
+  const o = e as JournalEntry | null;
+  return (
+    typeof o === "object" && o !== null && Number.isInteger(o.n) && typeof o.hash === "string" && Number.isInteger(o.ts) && Array.isArray(o.txs)
+  );
+}
+
 /**
- * Reads the journal. A torn last line (a write cut short by a crash: no newline, or not JSON) is
- * cut off with a warning; any other damage is an error naming the line.
+ * Streams the journal, one entry at a time, reading it in chunks of `chunkBytes` (the caller keeps
+ * what it needs: a restart holds one block's line, not the whole file). A torn last line (a write
+ * cut short by a crash: no newline, or not JSON) is cut off with a warning once reached; any other
+ * damage is an error naming the line. Entries must be numbered 1, 2, 3, … in order.
  */
-export function readJournal(file: string, log: (l: string) => void): JournalEntry[] {
-  if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, "utf8");
-  const entries: JournalEntry[] = [];
-  let pos = 0;
-  let lineNo = 0;
-  while (pos < text.length) {
-    const nl = text.indexOf("\n", pos);
-    const line = nl < 0 ? text.slice(pos) : text.slice(pos, nl);
-    const isLast = nl < 0 || nl === text.length - 1;
-    lineNo++;
-    let entry: JournalEntry | undefined;
-    try {
-      entry = nl < 0 ? undefined : (JSON.parse(line) as JournalEntry);
-    } catch {
-      entry = undefined;
-    }
-    const valid =
-      entry !== undefined &&
-      Number.isInteger(entry.n) &&
-      typeof entry.hash === "string" &&
-      Number.isInteger(entry.ts) &&
-      Array.isArray(entry.txs);
-    if (!valid) {
-      if (!isLast) {
-        throw new Error(`durable chain: journal ${file} is corrupt at line ${lineNo} (not the last line): refusing to start`);
+export function* journalEntries(file: string, log: (l: string) => void, chunkBytes = JOURNAL_CHUNK_BYTES): Generator<JournalEntry> {
+  if (!fs.existsSync(file)) return;
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const chunk = Buffer.alloc(chunkBytes);
+    let pending: Buffer[] = []; // the start of a line that runs on past the chunks read so far
+    let lineStart = 0; // file offset of the line being assembled
+    let read = 0; // file offset read up to
+    let lineNo = 0;
+    while (read < size) {
+      const got = fs.readSync(fd, chunk, 0, Math.min(chunkBytes, size - read), read);
+      if (got === 0) break;
+      const bytes = chunk.subarray(0, got);
+      read += got;
+      let from = 0;
+      for (let nl = bytes.indexOf(10, from); nl >= 0; nl = bytes.indexOf(10, from)) {
+        pending.push(bytes.subarray(from, nl));
+        const line = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = [];
+        from = nl + 1;
+        lineNo++;
+        const lineEnd = read - got + from; // offset just past this line's newline
+        let entry: unknown;
+        try {
+          entry = JSON.parse(line.toString("utf8"));
+        } catch {
+          entry = undefined;
+        }
+        if (!isEntry(entry)) {
+          if (lineEnd === size) {
+            cutTornLine(file, lineStart, line.length, lineNo, log);
+            return;
+          }
+          throw new Error(`durable chain: journal ${file} is corrupt at line ${lineNo} (not the last line): refusing to start`);
+        }
+        if (entry.n !== lineNo) {
+          throw new Error(`durable chain: journal ${file} line ${lineNo} holds block ${entry.n}, expected block ${lineNo}`);
+        }
+        lineStart = lineEnd;
+        yield entry;
       }
-      log(
-        `durable chain: WARNING: the last journal line (${line.length} bytes, line ${lineNo}) is torn ` +
-          `(a write cut short by a crash); it was never acknowledged and is cut off`,
-      );
-      fs.truncateSync(file, Buffer.byteLength(text.slice(0, pos), "utf8"));
-      break;
+      // The chunk is reused by the next read: keep a copy of the unfinished line.
+      if (from < got) pending.push(Buffer.from(bytes.subarray(from)));
     }
-    if (entry!.n !== entries.length + 1) {
-      throw new Error(`durable chain: journal ${file} line ${lineNo} holds block ${entry!.n}, expected block ${entries.length + 1}`);
-    }
-    entries.push(entry!);
-    pos = nl + 1;
+    if (pending.length > 0) cutTornLine(file, lineStart, size - lineStart, lineNo + 1, log);
+  } finally {
+    fs.closeSync(fd);
   }
-  return entries;
+}
+
+function cutTornLine(file: string, offset: number, length: number, lineNo: number, log: (l: string) => void): void {
+  log(
+    `durable chain: WARNING: the last journal line (${length} bytes, line ${lineNo}) is torn ` +
+      `(a write cut short by a crash); it was never acknowledged and is cut off`,
+  );
+  fs.truncateSync(file, offset);
+}
+
+/** The whole journal in memory (for tests and tools on small journals; a restart streams it). */
+export function readJournal(file: string, log: (l: string) => void): JournalEntry[] {
+  return [...journalEntries(file, log)];
 }
 
 /** Raw signed transaction of a block's transaction object, checked against its hash. */

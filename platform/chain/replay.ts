@@ -1,15 +1,45 @@
 /**
  * Replays the journal into a fresh network: each block's transactions after
- * `evm_setNextBlockTimestamp` with its original time, then checks the mined block's hash against
- * the journal's. Any difference (an altered journal, another genesis or toolchain) stops the start.
+ * `evm_setNextBlockTimestamp` with its original time. A block's hash covers its parent's hash, so
+ * one matching hash proves every block below it: the mined hash is compared with the journal's
+ * every `checkEvery` blocks and at the last block, not at every block. When a comparison fails (or
+ * a block cannot be replayed), the blocks since the last matching one are bisected, asking the
+ * network for their hashes, so the error names the first block that differs. Any difference (an
+ * altered journal, another genesis or toolchain) stops the start.
  */
 import type { JournalEntry } from "./journal";
 import { quantity, type Rpc, type RpcBlock } from "./rpc";
 
-export async function replay(rpc: Rpc, entries: JournalEntry[], log: (l: string) => void): Promise<void> {
-  if (entries.length === 0) return;
+/** Blocks between two hash checks of a replay (the last block is always checked). */
+export const REPLAY_CHECK_EVERY = 1000;
+
+export interface ReplayResult {
+  /** Blocks replayed (the journal's last block number). */
+  blocks: number;
+  /** Time of the last replayed block, or undefined if the journal was empty. */
+  lastTs: number | undefined;
+}
+
+/** What the journal says of a block, kept for the blocks since the last check. */
+interface Expected {
+  n: number;
+  hash: string;
+  ts: number;
+  txCount: number;
+}
+
+export async function replay(
+  rpc: Rpc,
+  entries: Iterable<JournalEntry>,
+  log: (l: string) => void,
+  checkEvery: number = REPLAY_CHECK_EVERY,
+): Promise<ReplayResult> {
   const started = process.hrtime.bigint();
   let txCount = 0;
+  let blocks = 0;
+  let lastTs: number | undefined;
+  // The blocks replayed since the last hash that matched (the genesis was checked by genesis.ts).
+  let unchecked: Expected[] = [];
   let automine = true;
   const setAutomine = async (on: boolean) => {
     if (automine !== on) await rpc("evm_setAutomine", [on]);
@@ -17,7 +47,6 @@ export async function replay(rpc: Rpc, entries: JournalEntry[], log: (l: string)
   };
   try {
     for (const e of entries) {
-      const where = `block ${e.n} (journal line ${e.n})`;
       try {
         await rpc("evm_setNextBlockTimestamp", [quantity(e.ts)]);
         if (e.txs.length === 1) {
@@ -39,24 +68,70 @@ export async function replay(rpc: Rpc, entries: JournalEntry[], log: (l: string)
           await rpc("evm_mine", []);
         }
       } catch (err) {
-        throw new Error(`durable chain: replay failed at ${where}: ${(err as Error).message}`);
+        // A block that cannot be replayed may follow one that already differs: name the first.
+        await firstDivergence(rpc, unchecked);
+        throw new Error(`durable chain: replay failed at block ${e.n} (journal line ${e.n}): ${(err as Error).message}`);
       }
-      const mined = (await rpc("eth_getBlockByNumber", ["latest", false])) as RpcBlock;
-      if (Number(mined.number) !== e.n || mined.hash !== e.hash) {
-        throw new Error(
-          `durable chain: replay diverged at ${where}: the journal says hash ${e.hash} ` +
-            `(${e.txs.length} tx, time ${e.ts}) but replaying it gave block ${Number(mined.number)} ` +
-            `with hash ${mined.hash} and ${mined.transactions.length} tx. The journal was altered or ` +
-            `the genesis / toolchain changed; refusing to start.`,
-        );
+      unchecked.push({ n: e.n, hash: e.hash, ts: e.ts, txCount: e.txs.length });
+      blocks = e.n;
+      lastTs = e.ts;
+      if (unchecked.length >= checkEvery) {
+        await checkHead(rpc, unchecked);
+        unchecked = [];
       }
     }
+    if (unchecked.length > 0) await checkHead(rpc, unchecked);
   } finally {
     await setAutomine(true);
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  log(
-    `durable chain: replayed ${entries.length} blocks (${txCount} transactions) in ${seconds.toFixed(2)} s ` +
-      `(${Math.round(entries.length / Math.max(seconds, 1e-6))} blocks/s)`,
+  if (blocks > 0) {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    log(
+      `durable chain: replayed ${blocks} blocks (${txCount} transactions) in ${seconds.toFixed(2)} s ` +
+        `(${Math.round(blocks / Math.max(seconds, 1e-6))} blocks/s)`,
+    );
+  }
+  return { blocks, lastTs };
+}
+
+/** Checks that the network's head is the last of `unchecked`, hash included; else names the first differing block. */
+async function checkHead(rpc: Rpc, unchecked: Expected[]): Promise<void> {
+  const last = unchecked[unchecked.length - 1];
+  const head = (await rpc("eth_getBlockByNumber", ["latest", false])) as RpcBlock;
+  if (Number(head.number) === last.n && head.hash === last.hash) return;
+  await firstDivergence(rpc, unchecked);
+  // Every earlier block matched, so the last one differs (or the chain is not at its height).
+  throw divergence(last, head);
+}
+
+/**
+ * If some of `unchecked` (consecutive blocks after one known to match) differ from the network's
+ * blocks, throws naming the first. The hash chain makes the match monotone: a block that matches
+ * proves all below it, so bisection finds the first difference in log2(n) requests.
+ */
+async function firstDivergence(rpc: Rpc, unchecked: Expected[]): Promise<void> {
+  const block = async (n: number) => (await rpc("eth_getBlockByNumber", [quantity(n), false])) as RpcBlock | null;
+  const matches = async (i: number) => (await block(unchecked[i].n))?.hash === unchecked[i].hash;
+  let lo = 0; // the first index that may differ
+  let hi = unchecked.length; // known to differ at hi (or none differs if hi === length)
+  if (hi === 0 || (await matches(hi - 1))) return;
+  hi--;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (await matches(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  throw divergence(unchecked[hi], await block(unchecked[hi].n));
+}
+
+function divergence(e: Expected, mined: RpcBlock | null): Error {
+  const got =
+    mined === null
+      ? "no such block"
+      : `block ${Number(mined.number)} with hash ${mined.hash} and ${mined.transactions.length} tx`;
+  return new Error(
+    `durable chain: replay diverged at block ${e.n} (journal line ${e.n}): the journal says hash ${e.hash} ` +
+      `(${e.txCount} tx, time ${e.ts}) but replaying it gave ${got}. The journal was altered or ` +
+      `the genesis / toolchain changed; refusing to start.`,
   );
 }
