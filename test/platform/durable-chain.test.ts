@@ -321,6 +321,58 @@ describe("durable embedded chain", function () {
     expect(error?.message).to.match(new RegExp(`replay diverged at block ${target}\\b`));
   });
 
+  /** A copy of the main data directory whose journal entries `alter` changed; the start's error. */
+  async function startAltered(name: string, alter: (entries: JournalEntry[]) => void, replayCheckEvery?: number): Promise<Error | undefined> {
+    const dir = path.join(tmp, name);
+    fs.cpSync(dataDir, dir, { recursive: true });
+    fs.rmSync(path.join(dir, "chain", "LOCK"), { force: true });
+    const entries = readEntries(dir);
+    alter(entries);
+    fs.writeFileSync(path.join(dir, "chain", "journal.ndjson"), entries.map((e) => JSON.stringify(e) + "\n").join(""));
+    return startDurableChain({ dataDir: dir, port: 0, log: () => {}, replayCheckEvery }).then(
+      async (c) => {
+        await c.stop();
+        return undefined;
+      },
+      (e: Error) => e,
+    );
+  }
+
+  /** Moves block `from` and every later block one second later: each still replays, with other hashes. */
+  const retimeFrom = (from: number) => (entries: JournalEntry[]) => {
+    for (const e of entries) if (e.n >= from) e.ts += 1;
+  };
+
+  it("names the first differing block although only the head's hash is compared (bisection)", async () => {
+    const total = readEntries(dataDir).length;
+    const target = Math.floor(total / 3);
+    expect(total).to.be.lessThan(1000); // one window: the only check is at the last block
+    const error = await startAltered("retimed-early", retimeFrom(target), 1000);
+    expect(error?.message).to.match(new RegExp(`replay diverged at block ${target}\\b`));
+  });
+
+  it("names the first differing block with periodic checks, the difference between two of them", async () => {
+    const target = 11;
+    // Checks after blocks 4, 8, 12, …: block 11 differs, the check at block 12 fails.
+    const error = await startAltered("retimed-window", retimeFrom(target), 4);
+    expect(error?.message).to.match(new RegExp(`replay diverged at block ${target}\\b`));
+  });
+
+  it("names an earlier differing block rather than a later block that cannot be replayed", async () => {
+    const forgedAt = revertedBlock - 3;
+    const first = 5;
+    const error = await startAltered("retimed-then-forged", (entries) => {
+      retimeFrom(first)(entries);
+      const tx = Transaction.from(entries[forgedAt - 1].txs[0]);
+      const forged = tx.clone();
+      forged.value = tx.value + 1n;
+      forged.signature = tx.signature;
+      entries[forgedAt - 1].txs[0] = forged.serialized;
+    });
+    expect(forgedAt).to.be.greaterThan(first);
+    expect(error?.message).to.match(new RegExp(`replay diverged at block ${first}\\b`));
+  });
+
   it("refuses methods that would make the journal unreplayable, with JSON-RPC errors; serves batches", async () => {
     const chain = await startDurableChain({ dataDir: path.join(tmp, "fresh"), port: 0, log: () => {} });
     try {
