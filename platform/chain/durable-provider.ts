@@ -5,12 +5,14 @@
  * a block that is not on disk. Methods the journal could not replay are refused (method-policy.ts).
  * Block time follows the wall clock: before every request that can mine, the next block's
  * timestamp is set to max(now, last block + 1 s). If a block cannot be journaled, the chain halts:
- * it serves nothing more rather than serve a block that is not durable.
+ * it serves nothing more rather than serve a block that is not durable. The resident set is bounded
+ * by a collection when it grows (native-memory.ts).
  */
 import { Mutex } from "async-mutex";
 import { providerErrors } from "./hardhat-network";
 import type { JournalWriter } from "./journal";
 import { MINING_METHODS, refusalReason } from "./method-policy";
+import { nativeMemoryGuard } from "./native-memory";
 import { quantity, type Eip1193 } from "./rpc";
 
 export interface DurableProvider extends Eip1193 {
@@ -24,6 +26,8 @@ export function durableProvider(network: Eip1193, journal: JournalWriter, log: (
   const mutex = new Mutex();
   let halted: string | undefined;
   let stopped = false;
+  // EDR's answers hold native traces freed only by a collection (native-memory.ts).
+  const memory = nativeMemoryGuard();
 
   return {
     request: ({ method, params }) =>
@@ -55,6 +59,7 @@ export function durableProvider(network: Eip1193, journal: JournalWriter, log: (
           log(`durable chain: FATAL: ${halted}`);
           throw new ProviderError(`the durable chain halted: ${halted}`, INTERNAL);
         }
+        memory.check();
         if (!ok) throw failure;
         return result;
       }),

@@ -8,6 +8,7 @@
  * altered journal, another genesis or toolchain) stops the start.
  */
 import type { JournalEntry } from "./journal";
+import { nativeMemoryGuard } from "./native-memory";
 import { quantity, type Rpc, type RpcBlock } from "./rpc";
 
 /** Blocks between two hash checks of a replay (the last block is always checked). */
@@ -40,6 +41,8 @@ export async function replay(
   let lastTs: number | undefined;
   // The blocks replayed since the last hash that matched (the genesis was checked by genesis.ts).
   let unchecked: Expected[] = [];
+  // The traces EDR keeps per replayed transaction are freed only by a collection (native-memory.ts).
+  const memory = nativeMemoryGuard();
   let automine = true;
   const setAutomine = async (on: boolean) => {
     if (automine !== on) await rpc("evm_setAutomine", [on]);
@@ -75,6 +78,7 @@ export async function replay(
       unchecked.push({ n: e.n, hash: e.hash, ts: e.ts, txCount: e.txs.length });
       blocks = e.n;
       lastTs = e.ts;
+      memory.check();
       if (unchecked.length >= checkEvery) {
         await checkHead(rpc, unchecked);
         unchecked = [];
@@ -88,7 +92,7 @@ export async function replay(
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     log(
       `durable chain: replayed ${blocks} blocks (${txCount} transactions) in ${seconds.toFixed(2)} s ` +
-        `(${Math.round(blocks / Math.max(seconds, 1e-6))} blocks/s)`,
+        `(${Math.round(blocks / Math.max(seconds, 1e-6))} blocks/s, ${memory.collections} garbage collections)`,
     );
   }
   return { blocks, lastTs };

@@ -69,14 +69,15 @@ async function startRunner(args: string[], dataDir: string): Promise<Runner> {
 }
 
 interface Grower {
-  /** Tokenises invoices until the ledger holds `total`. */
-  growTo(total: number): Promise<number>;
-  close(): void;
+  /** Tokenises invoices on the chain at `url` until the ledger holds `total`. */
+  growTo(url: string, total: number): Promise<number>;
 }
+
+const connect = (url: string) => new JsonRpcProvider(url, NETWORK, { staticNetwork: NETWORK, cacheTimeout: -1, pollingInterval: 20 });
 
 /** Deploys the ledger and registers the members on a running chain; returns what adds invoices. */
 async function ledgerOn(url: string): Promise<Grower> {
-  const provider = new JsonRpcProvider(url, NETWORK, { staticNetwork: NETWORK, cacheTimeout: -1, pollingInterval: 20 });
+  const provider = connect(url);
   const root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), "m/44'/60'/0'/0");
   const acct = (i: number) => new Wallet(root.deriveChild(i).privateKey, provider);
   const [admin, operator, compliance] = [acct(0), acct(1), acct(2)];
@@ -96,28 +97,34 @@ async function ledgerOn(url: string): Promise<Grower> {
   const due = now + 180 * 86400;
   let made = 0;
   let gasLimit: bigint | undefined;
+  provider.destroy();
   return {
-    async growTo(total) {
-      while (made < total) {
-        // One round: a batch from each supplier, signed, sent at once, all receipts waited for.
-        const round = await Promise.all(
-          suppliers.map(async (s) => {
-            const n = Math.min(BATCH, total - made);
-            if (n <= 0) return undefined;
-            const batch = Array.from({ length: n }, (_, i) => invoice(buyer.address, `restart-${made + i}`, due));
-            made += n;
-            const att = await attestInvoices(compliance, { chainId: 31337n, receivables }, s.address, batch, true);
-            const data = iface.encodeFunctionData("tokeniseBatch", [batch, att]);
-            // Every full batch has the same shape: estimate once, with a margin.
-            gasLimit ??= ((await provider.estimateGas({ from: s.address, to: receivables, data })) * 12n) / 10n;
-            return s.sendTransaction({ to: receivables, data, gasLimit });
-          }),
-        );
-        for (const tx of round) if (tx) await tx.wait();
+    async growTo(at, total) {
+      const p = connect(at);
+      try {
+        while (made < total) {
+          // One round: a batch from each supplier, signed, sent at once, all receipts waited for.
+          const round = await Promise.all(
+            suppliers.map(async (w) => {
+              const s = w.connect(p);
+              const n = Math.min(BATCH, total - made);
+              if (n <= 0) return undefined;
+              const batch = Array.from({ length: n }, (_, i) => invoice(buyer.address, `restart-${made + i}`, due));
+              made += n;
+              const att = await attestInvoices(compliance, { chainId: 31337n, receivables }, s.address, batch, true);
+              const data = iface.encodeFunctionData("tokeniseBatch", [batch, att]);
+              // Every full batch has the same shape: estimate once, with a margin.
+              gasLimit ??= ((await p.estimateGas({ from: s.address, to: receivables, data })) * 12n) / 10n;
+              return s.sendTransaction({ to: receivables, data, gasLimit });
+            }),
+          );
+          for (const tx of round) if (tx) await tx.wait();
+        }
+        return made;
+      } finally {
+        p.destroy();
       }
-      return made;
     },
-    close: () => provider.destroy(),
   };
 }
 
@@ -147,6 +154,33 @@ async function restartOnce(args: string[], dataDir: string): Promise<Sample> {
   }
 }
 
+function writeSection(rows: string[][], notes: string[], sizes: number[], runs: number, beforeDir: string, busy: number): void {
+  const table = markdownTable(
+    ["invoices", "build", "launch to READY", "RSS 3 s after", "peak (VmHWM)", "live chain, idle"],
+    rows,
+    ["r", "l", "r", "r", "r", "r"],
+  );
+  const cmd = commandLine("restart", { invoices: sizes.join(","), runs, before: beforeDir });
+  const body = [
+    "## Restart of the durable embedded chain",
+    "",
+    `scripts/bench/restart.ts: the real ledger on \`npm run chain\`, ${SUPPLIERS} suppliers sending \`tokeniseBatch\` transactions of`,
+    `${BATCH} attested invoices at once (one block each), then the chain restarted on the same data directory by the`,
+    "baseline build (`before`) and this one (`after`), alternately, each figure the median of the runs. Launch to",
+    "READY includes module loading, the journal read and the replay; RSS is read 3 s after READY; the peak is",
+    "VmHWM since launch. `live chain, idle` is the chain that mined the blocks, at idle before it was stopped.",
+    "",
+    table,
+    "",
+    ...notes,
+    "",
+    `Command: \`${cmd}\`. ${loadNote(busy)} Other engineers' work shared the machine.`,
+    `Machine: ${machineDescription()}.`,
+  ].join("\n");
+  console.log(body);
+  writeBenchmarkSection("restart", body);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchRestart(flags: Map<string, string>): Promise<void> {
@@ -166,11 +200,10 @@ export async function benchRestart(flags: Map<string, string>): Promise<void> {
     const grower = await ledgerOn(live.url);
     for (const size of sizes) {
       const g0 = nowSeconds();
-      const invoices = await grower.growTo(size);
+      const invoices = await grower.growTo(live.url, size);
       const genSeconds = nowSeconds() - g0;
       await sleep(3_000);
       const liveMem = procMemory(live.pid);
-      grower.close();
       await live.stop();
       const journal = statSync(join(dataDir, "chain", "journal.ndjson")).size;
       console.log(`restart: ${formatInt(invoices)} invoices built in ${fmtSeconds(genSeconds)} s; journal ${mib(journal)}; live chain idle RSS ${mib(liveMem.rss)}`);
@@ -198,34 +231,12 @@ export async function benchRestart(flags: Map<string, string>): Promise<void> {
         `- ${formatInt(invoices)} invoices: journal ${mib(journal)}, built in ${fmtSeconds(genSeconds)} s (signing, attesting and mining ` +
           `the batches live, each block journaled); after: ${last.replayLine}; ${last.memoryLine}.`,
       );
+      // Written after each size, so a long run leaves its figures even if a later size is cut short.
+      writeSection(rows, notes, sizes, runs, beforeDir, busy);
       live = await startRunner(after, dataDir);
     }
   } finally {
     await live?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const table = markdownTable(
-    ["invoices", "build", "launch to READY", "RSS 3 s after", "peak (VmHWM)", "live chain, idle"],
-    rows,
-    ["r", "l", "r", "r", "r", "r"],
-  );
-  const cmd = commandLine("restart", { invoices: sizes.join(","), runs, before: beforeDir });
-  const body = [
-    "## Restart of the durable embedded chain",
-    "",
-    `scripts/bench/restart.ts: the real ledger on \`npm run chain\`, ${SUPPLIERS} suppliers sending \`tokeniseBatch\` transactions of`,
-    `${BATCH} attested invoices at once (one block each), then the chain restarted on the same data directory by the`,
-    "baseline build (`before`) and this one (`after`), alternately, each figure the median of the runs. Launch to",
-    "READY includes module loading, the journal read and the replay; RSS is read 3 s after READY; the peak is",
-    "VmHWM since launch. `live chain, idle` is the chain that mined the blocks, at idle before it was stopped.",
-    "",
-    table,
-    "",
-    ...notes,
-    "",
-    `Command: \`${cmd}\`. ${loadNote(busy)} Other engineers' work shared the machine.`,
-    `Machine: ${machineDescription()}.`,
-  ].join("\n");
-  console.log(body);
-  writeBenchmarkSection("restart", body);
 }
