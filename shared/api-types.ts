@@ -228,6 +228,19 @@ export interface Me {
   access: string[];
 }
 
+/** GET /payment-records/:buyer: how a buyer has paid what it owed (counts and fen; days are whole UTC days). */
+export interface PaymentRecord {
+  buyer: string;
+  asOf: string;
+  confirmed: { count: number; faceValue: string };
+  paidOnTime: { count: number; faceValue: string };
+  paidLate: { count: number; faceValue: string; daysLateMedian: number | null; daysLateP95: number | null; daysLateMax: number | null };
+  creditedInFull: { count: number; faceValue: string };
+  defaulted: { count: number; faceValue: string; outstanding: string };
+  outstandingPastDue: { count: number; outstanding: string };
+  outstandingNotYetDue: { count: number; outstanding: string };
+}
+
 /** A settlement transaction the service relayed or sent: a permit or a faucet mint. */
 export interface SettlementOperation {
   id: string;
