@@ -4,7 +4,8 @@ import { useTranslation } from "react-i18next";
 import { get, post, setToken } from "./api";
 import { ErrorBox, Field } from "./components";
 import { toggleLanguage } from "./i18n";
-import { NoticeContext, SessionContext, type Me, type Session } from "./session";
+import type { Me } from "../../shared/api-types";
+import { NoticeContext, SessionContext, type Session } from "./session";
 import { injectedWallet, keystoreSigner, walletSigner, type PageSigner } from "./signer";
 
 // Each role's page is its own chunk, loaded when its tab opens: sign-in needs none of them, and

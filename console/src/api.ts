@@ -3,6 +3,7 @@
  * read as the service's RFC 9457 problem document and thrown as an ApiError carrying its title and
  * detail (what the page shows the user).
  */
+import type { Page } from "../../shared/api-types";
 
 export class ApiError extends Error {
   constructor(
@@ -66,11 +67,6 @@ export async function download(path: string, filename: string): Promise<void> {
   a.download = filename;
   a.click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
 }
 
 /** Every item of a cursor-paged list (the console's lists are small; the API pages at 100). */

@@ -1,15 +1,7 @@
 /** The signed-in session: the page's signer, its bearer token and GET /auth/me. */
 import { createContext, useContext } from "react";
+import type { Me } from "../../shared/api-types";
 import type { PageSigner } from "./signer";
-
-export interface Me {
-  address: string;
-  roles: number;
-  roleNames: string[];
-  verifiedMember: boolean;
-  complianceOfficer: boolean;
-  access: string[];
-}
 
 export interface Session {
   signer: PageSigner;

@@ -2,7 +2,8 @@
 import { expect } from "chai";
 import { amountArg, fenToYuan, parseFen, yuanToFen } from "../../shared/money";
 import { canonicalColumn, checkInvoiceFile, checkInvoiceRow, missingColumns, parseDay, type BadRow, type ValidRow } from "../../cli/src/lib/invoice-csv";
-import { renderTree, type LineageNode } from "../../cli/src/commands/audit";
+import { renderTree } from "../../cli/src/commands/audit";
+import type { LineageNode } from "../../shared/api-types";
 
 const NOW = new Date("2026-11-26T12:00:00Z");
 const BUYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -201,6 +202,7 @@ describe("CLI lineage tree", function () {
   it("draws children with ├── and └── and marks the asked node", function () {
     const node = (id: string, face: string, status: string, children: LineageNode[] = []): LineageNode => ({
       id: "0x" + id.repeat(64).slice(0, 64),
+      parentId: null,
       faceValue: face,
       status,
       visible: true,

@@ -20,21 +20,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
 import { attestInvoices } from "../support/acts";
-
-interface EventItem {
-  txHash: string;
-  logIndex: number;
-  blockNumber: number;
-  blockHash: string;
-  txIndex: number;
-  time: string;
-  contract: string;
-  event: string;
-  args: Record<string, string | boolean>;
-  txFrom: string;
-  actor: string | null;
-  receivableId: string | null;
-}
+import type { LedgerEvent } from "../../shared/api-types";
 
 const key = (e: { txHash: string; logIndex: number }) => `${e.txHash}:${e.logIndex}`;
 
@@ -76,8 +62,8 @@ describe("Audit: event feed, export and verification (hardhat node, real databas
   const addr = (who: CallerName) => s.wallets[who].address;
   const concerns = (e: LedgerEventEntity, a: string) => parties.some((p) => p.txHash === e.txHash && p.logIndex === e.logIndex && p.address === a);
 
-  async function feed(who: CallerName, query: Record<string, string>, limit: number): Promise<EventItem[]> {
-    const out: EventItem[] = [];
+  async function feed(who: CallerName, query: Record<string, string>, limit: number): Promise<LedgerEvent[]> {
+    const out: LedgerEvent[] = [];
     let cursor: string | null = null;
     for (let guard = 0; guard < 500; guard++) {
       const res: request.Response = await get(who, "/audit/events").query({ ...query, limit: String(limit), ...(cursor ? { cursor } : {}) }).expect(200);

@@ -11,7 +11,7 @@ import { getDataSourceToken } from "@nestjs/typeorm";
 import { indexerStartBlock } from "../../services/src/indexer/ledger-log";
 import { TxSenderService } from "../../services/src/outbox/tx-sender.service";
 import { freePort, startChain, type TestChain } from "../support/chain";
-import { PG_ADMIN_URL, cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
+import { PG_ADMIN_URL, cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 
 const TIMEOUT_MS = 1_000;
 /** What a probe may take beyond the check timeout: HTTP, JSON and a busy 2-core machine. */
@@ -204,12 +204,15 @@ describe("Health: liveness and readiness under faults", function () {
   });
 
   it("with PostgreSQL terminating the service's connections: readiness answers 200 or 503 naming database parts, in time, and recovers", async function () {
-    if (!usePostgres()) this.skip();
-    const dbName = new URL(env.db.url).pathname.slice(1);
+    // pg_terminate_backend is PostgreSQL's: this service runs on PostgreSQL whatever TEST_DATABASE says.
+    const pgEnv = await prepareEnv(chain, { HEALTH_CHECK_TIMEOUT_MS: String(TIMEOUT_MS) }, "postgres");
+    const pg = await startService(pgEnv);
+    const dbName = new URL(pgEnv.db.url).pathname.slice(1);
     const admin = new DataSource({ type: "postgres", url: PG_ADMIN_URL });
     await admin.initialize();
     const probes: Probe[] = [];
     let killed = 0;
+    let recoveredMs: number;
     try {
       const until = Date.now() + 4_000;
       const killer = (async () => {
@@ -222,12 +225,15 @@ describe("Health: liveness and readiness under faults", function () {
           await new Promise((r) => setTimeout(r, 150));
         }
       })();
-      while (Date.now() < until) probes.push(await probe(svc.url, "/health/ready"));
+      while (Date.now() < until) probes.push(await probe(pg.url, "/health/ready"));
       await killer;
-    } finally {
       await admin.destroy();
+      recoveredMs = await untilReady(pg.url, 10_000);
+    } finally {
+      if (admin.isInitialized) await admin.destroy();
+      await pg.close();
+      await cleanupEnv(pgEnv);
     }
-    const recoveredMs = await untilReady(svc.url, 10_000);
     const refused = probes.filter((p) => p.status !== 200);
     console.log(`      [fault] pg_terminate_backend x${killed}: ${probes.length} probes, ${probes.length - refused.length} answered 200, ` +
       `${refused.length} answered ${[...new Set(refused.map((p) => p.status))].join("/") || "-"} naming ` +

@@ -7,23 +7,16 @@
  * and auditors, in `?disputed=true` lists, and verifies with a second EIP-712 library.
  */
 import { expect } from "chai";
-import { createHash } from "node:crypto";
 import { SignTypedDataVersion, recoverTypedSignature, signTypedData as sigUtilSign } from "@metamask/eth-sig-util";
-import { TypedDataEncoder, Wallet, type HDNodeWallet } from "ethers";
-import request from "supertest";
+import { TypedDataEncoder, Wallet } from "ethers";
 import type { DataSource } from "typeorm";
-import { getDataSourceToken } from "@nestjs/typeorm";
-import { IndexerService } from "../../services/src/indexer/indexer.service";
+import type { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableDisputeEntity } from "../../services/src/receivables/entities/receivable-dispute.entity";
-import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
-import { bearer, signIn } from "../support/auth";
-import { startChain, type TestChain } from "../support/chain";
-import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
-import { freshUscc } from "../support/entity-ids";
+import type { TestEnv } from "../support/app";
+import { ReceivablesHttp, type Body, type Key, type Who } from "../support/receivables-http";
 
-type Key = Wallet | HDNodeWallet;
 type Name = "supplier" | "buyer" | "buyer2" | "auditor" | "financier";
 const ROLES: Record<Name, number> = {
   supplier: ROLE_BITS.supplier,
@@ -32,94 +25,43 @@ const ROLES: Record<Name, number> = {
   auditor: ROLE_BITS.auditor,
   financier: ROLE_BITS.financier,
 };
-interface Who {
-  key: Key;
-  token: string;
-}
-type Body = Record<string, unknown>;
-const DAY_MS = 86_400_000;
-const day = (offset: number) => new Date(Date.now() + offset * DAY_MS).toISOString().slice(0, 10);
-const sha256 = (s: string) => "0x" + createHash("sha256").update(s).digest("hex");
 
 describe("Disputes of invoices over HTTP (signed DisputeInvoice statements, hardhat node, real database)", function () {
   this.timeout(300_000);
-  let chain: TestChain;
+  let h: ReceivablesHttp;
   let env: TestEnv;
-  let svc: RunningService;
   let ds: DataSource;
   let indexer: IndexerService;
   const w = {} as Record<Name, Key>;
   const who = {} as Record<Name, Who>;
-  const taxIds = new Map<string, string>();
-  let seq = 0;
 
   before(async function () {
-    chain = await startChain();
-    const wall = Math.floor(Date.now() / 1000);
-    if ((await chain.provider.getBlock("latest"))!.timestamp < wall) {
-      await chain.provider.send("evm_setNextBlockTimestamp", [wall]);
-      await chain.provider.send("evm_mine", []);
-    }
-    env = await prepareEnv(chain, { KYC_JOB_INTERVAL_MS: String(3_600_000) });
-    svc = await startService(env);
-    ds = svc.app.get<DataSource>(getDataSourceToken());
-    indexer = svc.app.get(IndexerService);
-    const operator = env.ledger.registry.connect(env.keys.operator);
-    const year = Math.max((await chain.provider.getBlock("latest"))!.timestamp, wall) + 365 * 86_400;
+    h = await ReceivablesHttp.start("DSP");
+    ({ env, ds, indexer } = h);
+    const year = (await h.chainNow()) + 365 * 86_400;
     for (const n of Object.keys(ROLES) as Name[]) {
       w[n] = Wallet.createRandom();
-      const uscc = freshUscc();
-      taxIds.set(w[n].address, uscc);
-      await (await operator.register(w[n].address, ROLES[n], year, "0x434e", entityIdHash("USCC", uscc))).wait();
+      await h.register(w[n], ROLES[n], year);
     }
     await indexer.catchUp();
-    for (const n of Object.keys(ROLES) as Name[]) who[n] = { key: w[n], token: await signIn(svc.url, w[n]) };
+    for (const n of Object.keys(ROLES) as Name[]) who[n] = await h.signIn(w[n]);
   });
   after(async function () {
-    await svc?.close();
-    if (env) await cleanupEnv(env);
-    await chain?.stop();
+    await h?.stop();
   });
 
-  const post = (by: Who, path: string, body: Body = {}) => request(svc.url).post(path).set(bearer(by.token)).send(body);
-  const get = (by: Who, path: string) => request(svc.url).get(path).set(bearer(by.token));
+  const post = (by: Who, path: string, body: Body = {}) => h.post(by, path, body);
+  const get = (by: Who, path: string) => h.get(by, path);
 
   /** Asks for the typed data (200), signs it with `key` (the poster's by default) and posts the signed body. */
   async function signed(by: Who, path: string, body: Body, key: Key = by.key) {
-    const first = await post(by, path, body);
-    expect(first.status, `unsigned ${path}: ${JSON.stringify(first.body)}`).to.equal(200);
-    const td = first.body.typedData as ActTypedData;
-    const sig = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await signTypedData(key, td) };
-    return { first, td, sig, res: await post(by, path, sig) };
+    const { first, td, signed: sig, res } = await h.signedAct(by, path, body, { key });
+    return { first, td, sig, res };
   }
 
-  /** A fresh issued receivable of the supplier owed by `debtor`; accepted when asked. */
+  /** A fresh issued receivable of the supplier owed by `debtor`, indexed; accepted when asked. */
   async function receivable(debtor: Name = "buyer", accept = false): Promise<string> {
-    seq += 1;
-    const body = {
-      debtor: w[debtor].address,
-      invoiceNumber: `DSP-2026-${String(seq).padStart(4, "0")}`,
-      sellerTaxId: taxIds.get(w.supplier.address),
-      buyerTaxId: taxIds.get(w[debtor].address),
-      issueDate: day(0),
-      dueDate: day(60),
-      amount: "880000",
-      documentHash: sha256(`dispute invoice ${seq} ${Date.now()}`),
-    };
-    const first = await post(who.supplier, "/receivables", body).expect(200);
-    const td = first.body.typedData as ActTypedData;
-    const res = await post(who.supplier, "/receivables?wait=true", {
-      ...body,
-      nonce: td.message.nonce,
-      deadline: td.message.deadline,
-      signature: await signTypedData(w.supplier, td),
-    });
-    expect(res.body.status, JSON.stringify(res.body)).to.equal("confirmed");
-    const id = res.body.receivableId as string;
-    if (accept) {
-      const a = await signed(who[debtor], `/receivables/${id}/accept?wait=true`, {});
-      expect(a.res.body.status, JSON.stringify(a.res.body)).to.equal("confirmed");
-    }
+    const { id } = await h.receivable(who.supplier, who[debtor], { accept });
     await indexer.catchUp();
     return id;
   }

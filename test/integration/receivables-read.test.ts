@@ -15,20 +15,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
-
-interface Item {
-  id: string;
-  seller: string;
-  debtor: string;
-  holder: string | null;
-  faceValue: string;
-  outstanding: string;
-  dueDate: string;
-  status: string;
-  createdBlock: number;
-  createdAt: string | null;
-  parentId: string | null;
-}
+import type { Receivable } from "../../shared/api-types";
 
 const SORTS = ["dueDate", "-dueDate", "amount", "-amount", "createdAt", "-createdAt"] as const;
 const STATUSES = ["issued", "accepted", "financed", "paid", "cancelled", "split"] as const;
@@ -67,8 +54,8 @@ describe("Receivable, credit-line and financing reads (hardhat node, real databa
   const partyTo = (r: ReceivableEntity, a: string) => [r.seller, r.debtor, r.holder, financierOf(r.id)].includes(a);
 
   /** Follows nextCursor until the end; returns every page's items in order. */
-  async function allPages(who: CallerName, query: Record<string, string>, limit: number): Promise<Item[]> {
-    const out: Item[] = [];
+  async function allPages(who: CallerName, query: Record<string, string>, limit: number): Promise<Receivable[]> {
+    const out: Receivable[] = [];
     let cursor: string | null = null;
     for (let guard = 0; guard < 100; guard++) {
       const res: request.Response = await get(who, "/receivables").query({ ...query, limit: String(limit), ...(cursor ? { cursor } : {}) }).expect(200);
@@ -96,7 +83,7 @@ describe("Receivable, credit-line and financing reads (hardhat node, real databa
 
     it("returns amounts as decimal strings, dates as ISO 8601 and addresses EIP-55", async function () {
       const res = await get("supplierA", `/receivables`).query({ role: "seller", status: "issued" }).expect(200);
-      const issued = res.body.items.find((i: Item) => i.id === s.ids.issued);
+      const issued = res.body.items.find((i: Receivable) => i.id === s.ids.issued);
       expect(issued.faceValue).to.equal((300_000n * YUAN).toString());
       expect(issued.outstanding).to.equal((300_000n * YUAN).toString());
       expect(issued.seller).to.equal(addr("supplierA"));
@@ -161,9 +148,9 @@ describe("Receivable, credit-line and financing reads (hardhat node, real databa
 
     it("lets auditors filter by party and refuses the party filter to members", async function () {
       const res = await get("auditor", "/receivables").query({ party: addr("supplierC"), limit: "200" }).expect(200);
-      expect(res.body.items.map((i: Item) => i.id)).to.have.members([s.ids.g1]);
+      expect(res.body.items.map((i: Receivable) => i.id)).to.have.members([s.ids.g1]);
       const lower = await get("compliance", "/receivables").query({ party: addr("supplierC").toLowerCase() }).expect(200);
-      expect(lower.body.items.map((i: Item) => i.id)).to.deep.equal([s.ids.g1]);
+      expect(lower.body.items.map((i: Receivable) => i.id)).to.deep.equal([s.ids.g1]);
       const refused = await get("supplierA", "/receivables").query({ party: addr("supplierB") }).expect(403);
       expect(refused.body.message).to.match(/party filter is for auditors/);
     });

@@ -10,25 +10,23 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
-import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes, type HDNodeWallet } from "ethers";
+import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes } from "ethers";
 import request from "supertest";
 import { DataSource, In } from "typeorm";
-import { getDataSourceToken } from "@nestjs/typeorm";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { entityIdHash } from "../../services/src/onboarding/onboarding.service";
 import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
 import { receivableIdHex } from "../../shared/ids";
-import { bearer, signIn } from "../support/auth";
-import { startChain, type TestChain } from "../support/chain";
-import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { bearer } from "../support/auth";
+import type { TestChain } from "../support/chain";
+import type { RunningService, TestEnv } from "../support/app";
 import { signTypedData, type ActTypedData } from "../../shared/client";
-import { freshUscc } from "../support/entity-ids";
 import { ROLE_BITS } from "../../shared/roles";
+import { freshUscc } from "../support/entity-ids";
+import { ReceivablesHttp, day, type Body, type Key, type Who } from "../support/receivables-http";
 
-type Key = Wallet | HDNodeWallet;
 type Name = "supplier" | "supplier2" | "buyer" | "buyer2" | "financier" | "auditor" | "suspended" | "lapsing" | "lapsingBuyer" | "outsider";
 const ROLES: Record<Name, number> = {
   supplier: ROLE_BITS.supplier,
@@ -43,19 +41,12 @@ const ROLES: Record<Name, number> = {
   outsider: 0,
 };
 const STATUS = { issued: 1n, accepted: 2n, paid: 4n, cancelled: 6n, split: 7n } as const;
-const DAY_MS = 86_400_000;
 const CROWD = 20;
 const PER_MEMBER = 25;
 
 type TypedData = ActTypedData;
-interface Who {
-  key: Key;
-  token: string;
-}
-type Body = Record<string, unknown>;
 
 const sha256 = (b: Buffer) => "0x" + createHash("sha256").update(b).digest("hex");
-const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY_MS).toISOString().slice(0, 10);
 const fullWidth = (s: string) => s.replace(/[!-~]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,35 +61,13 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
   const who = {} as Record<Name, Who>;
   const crowd: Who[] = [];
   let lapseAt = 0;
-  let seq = 0;
-  /** Each member's unified social credit code, registered on-chain as its entity id. */
-  const taxIds = new Map<string, string>();
-  const taxIdOf = (k: Key) => taxIds.get(k.address) ?? "91310000MA1FL5XY2K";
-  const registered = (k: Key) => {
-    const uscc = freshUscc();
-    taxIds.set(k.address, uscc);
-    return entityIdHash("USCC", uscc);
-  };
+  let h: ReceivablesHttp;
 
   before(async function () {
-    chain = await startChain();
-    // The node's genesis time is pinned (for journal replay); compliance judges due dates by the
-    // service's clock and the contract by block time, so bring block time up to the wall clock.
-    const wall = Math.floor(Date.now() / 1000);
-    if ((await chain.provider.getBlock("latest"))!.timestamp < wall) {
-      await chain.provider.send("evm_setNextBlockTimestamp", [wall]);
-      await chain.provider.send("evm_mine", []);
-    }
-    // No KYC sweep during the run: it would suspend the lapsing members through the outbox while a
-    // test asserts that nothing was queued.
-    env = await prepareEnv(chain, { KYC_JOB_INTERVAL_MS: String(3_600_000) });
-    svc = await startService(env);
-    ds = svc.app.get<DataSource>(getDataSourceToken());
-    indexer = svc.app.get(IndexerService);
+    h = await ReceivablesHttp.start("INV");
+    ({ chain, env, svc, ds, indexer } = h);
     const { registry, token } = env.ledger;
-    const operator = registry.connect(env.keys.operator);
-    const chainNow = async () => Math.max((await chain.provider.getBlock("latest"))!.timestamp, Math.floor(Date.now() / 1000));
-    const year = (await chainNow()) + 365 * 86_400;
+    const year = (await h.chainNow()) + 365 * 86_400;
     const names = Object.keys(ROLES) as Name[];
     const lapsing = (n: Name) => n === "lapsing" || n === "lapsingBuyer";
     // The members whose KYC lapses during the run come last, with an expiry a few seconds ahead.
@@ -106,29 +75,25 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       // The buyer pays with its own approve(), so it needs gas; every other participant only signs.
       w[n] = n === "buyer" ? await chain.fundedWallet() : Wallet.createRandom();
       if (ROLES[n] === 0) continue;
-      if (lapsing(n) && !lapseAt) lapseAt = (await chainNow()) + 6;
-      await (await operator.register(w[n].address, ROLES[n], lapsing(n) ? lapseAt : year, "0x434e", registered(w[n]))).wait();
+      if (lapsing(n) && !lapseAt) lapseAt = (await h.chainNow()) + 6;
+      await h.register(w[n], ROLES[n], lapsing(n) ? lapseAt : year);
     }
     await (await registry.connect(env.keys.compliance).suspend(w.suspended.address, keccakId("test"))).wait();
     const crowdKeys = Array.from({ length: CROWD }, () => Wallet.createRandom());
-    for (const k of crowdKeys) await (await operator.register(k.address, 1, year, "0x434e", registered(k))).wait();
+    for (const k of crowdKeys) await h.register(k, ROLE_BITS.supplier, year);
     const issuer = token.connect(chain.account(0));
     for (const n of ["buyer", "buyer2"] as const) await (await issuer.mint(w[n].address, 100_000_000n)).wait();
     await indexer.catchUp();
-    for (const n of Object.keys(ROLES) as Name[]) who[n] = { key: w[n], token: await signIn(svc.url, w[n]) };
-    for (const k of crowdKeys) crowd.push({ key: k, token: await signIn(svc.url, k) });
+    for (const n of Object.keys(ROLES) as Name[]) who[n] = await h.signIn(w[n]);
+    for (const k of crowdKeys) crowd.push(await h.signIn(k));
   });
   after(async function () {
-    await svc?.close();
-    if (env) await cleanupEnv(env);
-    await chain?.stop();
+    await h?.stop();
   });
 
   // ---------------------------------------------------------------- helpers
 
-  function post(by: Who, path: string, body: Body = {}, headers: Record<string, string> = {}) {
-    return request(svc.url).post(path).set(bearer(by.token)).set(headers).send(body);
-  }
+  const post = (by: Who, path: string, body: Body = {}, headers: Record<string, string> = {}) => h.post(by, path, body, headers);
 
   const sign = (key: Key, td: TypedData) => signTypedData(key, td);
 
@@ -140,32 +105,10 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
     return { domain, types: types[primaryType], primaryType, message: { ...message, nonce: String(BigInt(hexlify(randomBytes(6)))), deadline } };
   }
 
-  /** Asks for the typed data (200), signs it with `key` and posts the signed body. */
-  async function signedAct(by: Who, path: string, body: Body, opts: { wait?: boolean; key?: Key; headers?: Record<string, string> } = {}) {
-    const first = await post(by, path, body);
-    expect(first.status, `unsigned ${path}: ${JSON.stringify(first.body)}`).to.equal(200);
-    expect(first.body.status).to.equal("unsigned");
-    const td = first.body.typedData as TypedData;
-    const signed = { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(opts.key ?? by.key, td) };
-    const res = await post(by, path + (opts.wait ? "?wait=true" : ""), signed, opts.headers);
-    return { first, td, signed, res };
-  }
+  const signedAct: ReceivablesHttp["signedAct"] = (by, path, body, opts) => h.signedAct(by, path, body, opts);
 
-  /** A fresh invoice of `seller` (the supplier by default) naming both parties' registered tax ids. */
-  function invoice(debtor: Key, over: Body = {}, seller: Key = w.supplier): Body {
-    seq += 1;
-    return {
-      debtor: debtor.address,
-      invoiceNumber: `INV-2026-${String(seq).padStart(5, "0")}`,
-      sellerTaxId: taxIdOf(seller),
-      buyerTaxId: taxIdOf(debtor),
-      issueDate: day(0),
-      dueDate: day(90),
-      amount: "1250000",
-      documentHash: sha256(Buffer.from(`invoice ${seq}`)),
-      ...over,
-    };
-  }
+  /** A fresh invoice of `seller` (the supplier by default). */
+  const invoice = (debtor: Key, over: Body = {}, seller: Key = w.supplier): Body => h.invoice(seller, debtor, over);
 
   function fingerprintOf(b: Body): string {
     return invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string });
@@ -195,18 +138,10 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
   }
 
   /** Tokenises (and optionally accepts) an invoice through the API; returns its id. */
-  async function receivable(opts: { seller?: Name; debtor?: Name; accept?: boolean; over?: Body } = {}): Promise<{ id: string; body: Body }> {
-    const body = invoice(w[opts.debtor ?? "buyer"], opts.over, w[opts.seller ?? "supplier"]);
-    const { res } = await signedAct(who[opts.seller ?? "supplier"], "/receivables", body, { wait: true });
-    expect(res.status, JSON.stringify(res.body)).to.equal(202);
-    expect(res.body.status, JSON.stringify(res.body)).to.equal("confirmed");
-    const id = res.body.receivableId as string;
-    if (opts.accept) {
-      const a = await signedAct(who[opts.debtor ?? "buyer"], `/receivables/${id}/accept`, {}, { wait: true });
-      expect(a.res.body.status, JSON.stringify(a.res.body)).to.equal("confirmed");
-    }
-    return { id, body };
-  }
+  const taxIdOf = (k: Key) => h.taxIdOf(k);
+
+  const receivable = (opts: { seller?: Name; debtor?: Name; accept?: boolean; over?: Body } = {}) =>
+    h.receivable(who[opts.seller ?? "supplier"], who[opts.debtor ?? "buyer"], opts);
 
   async function counts(): Promise<{ acts: number; outbox: number }> {
     return { acts: await ds.getRepository(ActEntity).count(), outbox: await ds.getRepository(OutboxEntity).count() };
@@ -342,7 +277,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const variants: Array<[string, Body, RegExp | null]> = [
         ["one fen more", { amount: String(BigInt(body.amount as string) + 1n) }, /amount 1250001 fen \(ledger: 1250000\)/],
         ["issued a day earlier", { issueDate: day(-1) }, null],
-        ["another PDF and amount", { amount: "999999", documentHash: sha256(Buffer.from(`other PDF ${seq}`)) }, /document 0x[0-9a-f]{64} \(ledger/],
+        ["another PDF and amount", { amount: "999999", documentHash: sha256(Buffer.from(`other PDF ${body.invoiceNumber}`)) }, /document 0x[0-9a-f]{64} \(ledger/],
         ["due a day later", { dueDate: day(91) }, /due date/],
       ];
       for (const [what, over, differs] of variants) {
@@ -510,7 +445,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       const body = invoice(w.buyer);
       const first = await post(who.supplier, "/receivables", body).expect(200);
       const signed = { ...body, nonce: first.body.typedData.message.nonce, deadline: first.body.typedData.message.deadline, signature: await sign(w.supplier, first.body.typedData) };
-      const key = { "Idempotency-Key": `tokenise-${seq}` };
+      const key = { "Idempotency-Key": `tokenise-${body.invoiceNumber}` };
       const a = await post(who.supplier, "/receivables", signed, key);
       expect(a.status).to.equal(202);
       const b = await post(who.supplier, "/receivables", signed, key);

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../platform/project-root";
@@ -75,6 +75,57 @@ describe("platform/compiled.js: runs only a build that matches its sources", fun
     expect(run(root, "--stamp").code).to.equal(0);
     writeFileSync(join(root, "src", "dev-only.ts"), "export const changed = true;\n");
     expect(run(root, "src/hello").code).to.equal(0);
+  });
+
+  describe("stat first: a file's recorded hash stands while its size, mtime and ctime do", function () {
+    const stampFile = () => join(root, "dist", "build-stamp.json");
+    /** Replaces the recorded hash of src/hello.ts, leaving its recorded stat as it is. */
+    const forgeRecordedHash = () => {
+      const stamp = JSON.parse(readFileSync(stampFile(), "utf8"));
+      stamp.inputs["src/hello.ts"] = "0".repeat(64);
+      writeFileSync(stampFile(), JSON.stringify(stamp));
+    };
+    // Files stamped 2 s or more after their last change are trusted by their stat.
+    const settle = () => new Promise((r) => setTimeout(r, 2_200));
+
+    it("does not read an unchanged file again: its recorded hash is trusted", async function () {
+      await settle();
+      expect(run(root, "--stamp").code).to.equal(0);
+      forgeRecordedHash();
+      expect(run(root, "src/hello").code, "a forged hash of an unchanged file goes unread").to.equal(0);
+    });
+
+    it("sees an edit that keeps the size and sets the mtime back (the ctime moved)", async function () {
+      const file = join(root, "src", "hello.ts");
+      const old = new Date(Date.now() - 3_600_000);
+      utimesSync(file, old, old);
+      await settle();
+      expect(run(root, "--stamp").code).to.equal(0);
+      const mtime = statSync(file).mtime;
+      writeFileSync(file, "console.log('jello');\n");
+      utimesSync(file, mtime, mtime);
+      expect(statSync(file).mtimeMs).to.equal(mtime.getTime());
+      const r = run(root, "src/hello");
+      expect(r.code).to.equal(1);
+      expect(r.err).to.include("1 source file(s) differ").and.include("src/hello.ts (changed)");
+    });
+
+    it("hashes again a file changed within 2 s before the stamp, whose timestamps may not tell a later edit apart", function () {
+      expect(run(root, "--stamp").code).to.equal(0);
+      forgeRecordedHash();
+      const r = run(root, "src/hello");
+      expect(r.code).to.equal(1);
+      expect(r.err).to.include("src/hello.ts (changed)");
+    });
+
+    it("accepts the stamp of a build recorded before stats were (hashes only), hashing every file", function () {
+      expect(run(root, "--stamp").code).to.equal(0);
+      const { builtAt, inputs } = JSON.parse(readFileSync(stampFile(), "utf8"));
+      writeFileSync(stampFile(), JSON.stringify({ builtAt, inputs }));
+      expect(run(root, "src/hello").code).to.equal(0);
+      writeFileSync(join(root, "src", "hello.ts"), "console.log('changed');\n");
+      expect(run(root, "src/hello").err).to.include("src/hello.ts (changed)");
+    });
   });
 
   it("refuses an entry the build does not contain", function () {

@@ -27,9 +27,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A brand-new empty database for one test. */
-export async function createTestDatabase(dir: string): Promise<TestDatabase> {
-  if (!usePostgres()) {
+export type TestDatabaseKind = "sqlite" | "postgres";
+
+/** A brand-new empty database for one test: PostgreSQL with TEST_DATABASE=postgres, else SQLite in `dir`. */
+export async function createTestDatabase(dir: string, kind: TestDatabaseKind = usePostgres() ? "postgres" : "sqlite"): Promise<TestDatabase> {
+  if (kind === "sqlite") {
     return { url: `sqlite:${join(dir, "ledger.sqlite")}`, drop: async () => undefined };
   }
   const name = `scf_test_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
@@ -66,8 +68,11 @@ export interface TestEnv {
   config: AppConfig;
 }
 
-/** Keys, deployment, database and configuration for one service under test. */
-export async function prepareEnv(chain: TestChain, overrides: Record<string, string> = {}): Promise<TestEnv> {
+/**
+ * Keys, deployment, database and configuration for one service under test. The database is the
+ * run's (TEST_DATABASE) unless `database` names one, for a test of what only that database does.
+ */
+export async function prepareEnv(chain: TestChain, overrides: Record<string, string> = {}, database?: TestDatabaseKind): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), "scf-svc-"));
   const keys: ServiceKeys = {
     operator: await chain.fundedWallet(),
@@ -77,7 +82,7 @@ export async function prepareEnv(chain: TestChain, overrides: Record<string, str
   for (const [name, w] of Object.entries(keys)) writeKeystore(join(dir, "keys", `${name}.json`), w, TEST_PASSWORD, true);
   const ledger = await deployTo(chain, { operator: keys.operator.address, compliance: keys.compliance.address });
   writeFileSync(join(dir, "deployment.json"), JSON.stringify(ledger.record, null, 2));
-  const db = await createTestDatabase(dir);
+  const db = await createTestDatabase(dir, database);
   const env: Record<string, string> = {
     NODE_ENV: "test",
     LOG_LEVEL: "warn",

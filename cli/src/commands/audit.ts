@@ -9,17 +9,7 @@ import { api, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { printJson, short, table, yuan } from "../lib/output";
 import { receivableRef } from "../lib/receivables";
-
-interface LedgerEvent {
-  txHash: string;
-  logIndex: number;
-  blockNumber: number;
-  time: string;
-  event: string;
-  args: Record<string, string | boolean>;
-  txFrom: string;
-  actor: string | null;
-}
+import type { LedgerEvent, LineageNode } from "../../../shared/api-types";
 
 export async function auditHistory(o: Opts, id: string): Promise<number> {
   const a = api(o);
@@ -34,17 +24,6 @@ export async function auditHistory(o: Opts, id: string): Promise<number> {
       }),
     );
   return EXIT.OK;
-}
-
-export interface LineageNode {
-  id: string;
-  faceValue: string;
-  status: string;
-  visible: boolean;
-  outstanding: string | null;
-  holder: string | null;
-  dueDate: string;
-  children: LineageNode[];
 }
 
 /** The split tree as text lines with ├── └── connectors; `mark` flags one node. */

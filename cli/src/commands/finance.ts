@@ -10,7 +10,8 @@ import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { fenToYuan } from "../../../shared/money";
 import { printJson, short, table, yuan } from "../lib/output";
-import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
+import { receivableRef, registrationText } from "../lib/receivables";
+import type { CreditLine, Financing, Receivable } from "../../../shared/api-types";
 import { signPermit, type Balance } from "../lib/settlement";
 
 function lineId(raw: string): number {
@@ -29,8 +30,8 @@ export async function financeApprove(o: Opts, id: string): Promise<number> {
   // The advance moves from the financier's settlement tokens: make sure Financing may draw it.
   const bal = await a.request<Balance>("GET", "/settlement/balance", { accept: [403, 404] });
   if (bal.status === 200) {
-    const [r, f] = await Promise.all([a.get<Receivable>(`/receivables/${rid}`), a.get<{ lineId: number }>(`/financings/${rid}`)]);
-    const line = await a.get<{ maxAdvanceBps: number }>(`/credit-lines/${f.lineId}`);
+    const [r, f] = await Promise.all([a.get<Receivable>(`/receivables/${rid}`), a.get<Financing>(`/financings/${rid}`)]);
+    const line = await a.get<CreditLine>(`/credit-lines/${f.lineId}`);
     const advance = (BigInt(r.outstanding) * BigInt(line.maxAdvanceBps)) / 10_000n;
     if (BigInt(bal.body.balance) < advance) {
       throw new CliError(`Your settlement balance (${fenToYuan(bal.body.balance)} yuan) is below the advance of up to ${fenToYuan(advance)} yuan.`, EXIT.REFUSED);
@@ -57,12 +58,12 @@ export async function financeList(o: Opts): Promise<number> {
 }
 
 async function financings(o: Opts, query: Record<string, string | undefined>): Promise<number> {
-  const p = await pages<Record<string, string | number | boolean | null>>(api(o), "/financings", query, !!o.all);
+  const p = await pages<Financing>(api(o), "/financings", query, !!o.all);
   if (o.json) printJson(p);
   else
     table(
       ["receivable", "line", "status", "principal", "advance", "paid to supplier", "supplier", "financier", "registration", "reject reason"],
-      p.items.map((f) => [short(f.receivableId as string, 12), f.lineId as number, f.status as string, yuan(f.principal as string), yuan(f.advance as string), yuan(f.paidToSupplier as string), short(f.supplier as string), short(f.financier as string), registrationText(f), (f.rejectReasonText as string) ?? ""]),
+      p.items.map((f) => [short(f.receivableId, 12), f.lineId, f.status, yuan(f.principal), yuan(f.advance), yuan(f.paidToSupplier), short(f.supplier), short(f.financier), registrationText(f), f.rejectReasonText ?? ""]),
     );
   return EXIT.OK;
 }

@@ -10,7 +10,8 @@ import { api, pages, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { fenToYuan } from "../../../shared/money";
 import { day, printJson, record, short, status, table, yuan } from "../lib/output";
-import { receivableRef, registrationText, type Receivable } from "../lib/receivables";
+import { receivableRef, registrationText } from "../lib/receivables";
+import type { Receivable, ReceivableDetail, ReceivableDispute } from "../../../shared/api-types";
 import { type Balance } from "../lib/settlement";
 
 export async function invoicesImport(o: Opts, file: string): Promise<number> {
@@ -76,13 +77,7 @@ export async function invoicesList(o: Opts): Promise<number> {
 export async function invoicesShow(o: Opts, ref: string): Promise<number> {
   const a = api(o);
   const id = await receivableRef(a, ref, o.sellerTaxId);
-  const r = await a.get<
-    Receivable & {
-      financing: Record<string, unknown> | null;
-      payments: Array<{ amount: string; time: string; holder: string; txHash: string }>;
-      dispute?: { reasonCode: string; text: string; open: boolean; closedBy: string | null; createdAt: string } | null;
-    }
-  >(`/receivables/${id}`);
+  const r = await a.get<ReceivableDetail>(`/receivables/${id}`);
   if (o.json) return (printJson(r), EXIT.OK);
   record([
     ["id", r.id],
@@ -97,7 +92,7 @@ export async function invoicesShow(o: Opts, ref: string): Promise<number> {
     ["document", r.documentHash],
     ["created", `${r.createdAt ?? "—"} (tx ${r.createdTx})`],
     ["term", term(r)],
-    ["financing", r.financing ? `line ${r.financing.lineId}, ${r.financing.status}, principal ${yuan(r.financing.principal as string)} yuan` : "none"],
+    ["financing", r.financing ? `line ${r.financing.lineId}, ${r.financing.status}, principal ${yuan(r.financing.principal)} yuan` : "none"],
     ["registration", r.financing ? registrationText(r.financing) : "—"],
     [
       "dispute",
@@ -118,21 +113,13 @@ export async function accept(o: Opts, id: string): Promise<number> {
 /** Dispute reasons the service takes (POST /receivables/:id/dispute). */
 const DISPUTE_REASONS = ["not_delivered", "amount_wrong", "duplicate", "not_ordered", "other"];
 
-interface Dispute {
-  id: string;
-  receivableId: string;
-  reasonCode: string;
-  text: string;
-  digest: string;
-}
-
 /** `scf invoices dispute <ref> --reason CODE [--text …]`: the debtor signs that it does not confirm an issued invoice. */
 export async function invoicesDispute(o: Opts & { reason?: string; text?: string; sellerTaxId?: string }, ref: string): Promise<number> {
   if (!o.reason || !DISPUTE_REASONS.includes(o.reason)) throw usage(`--reason must be one of ${DISPUTE_REASONS.join(", ")}.`);
   const a = api(o);
   const body: Record<string, unknown> = { reasonCode: o.reason };
   if (o.text !== undefined) body.text = o.text;
-  const d = await signedStatement<Dispute>(a, `/receivables/${await receivableRef(a, ref, o.sellerTaxId)}/dispute`, body, { json: o.json });
+  const d = await signedStatement<ReceivableDispute>(a, `/receivables/${await receivableRef(a, ref, o.sellerTaxId)}/dispute`, body, { json: o.json });
   if (o.json) printJson(d);
   else process.stdout.write(`disputed ${d.receivableId}: ${d.reasonCode}${d.text ? ` (${d.text})` : ""}; signed digest ${d.digest}\n`);
   return EXIT.OK;

@@ -9,22 +9,7 @@ import { checkedAddress } from "../lib/args";
 import { api, pages, type Api, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { day, printJson, record, table } from "../lib/output";
-
-interface Application {
-  id: string;
-  applicant: string;
-  legalName: string;
-  entityIdType: string;
-  entityId: string;
-  jurisdiction: string;
-  roles: string[];
-  status: string;
-  screeningResult: string;
-  checks: Array<{ code: string; result: string; reason: string }>;
-  decisionReason: string | null;
-  txHash: string | null;
-  createdAt: string;
-}
+import type { Application } from "../../../shared/api-types";
 
 function showApplication(o: Opts, a: Application): void {
   if (o.json) return printJson(a);

@@ -8,18 +8,7 @@ import { checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { EXIT, usage } from "../lib/errors";
 import { day, printJson, table } from "../lib/output";
-
-interface Participant {
-  address: string;
-  legalName: string | null;
-  entityId: string | null;
-  entityIdType: string | null;
-  roles: string[];
-  status: string;
-  verified: boolean;
-  kycExpiry: string;
-  jurisdiction: string;
-}
+import type { Participant } from "../../../shared/api-types";
 
 export async function participants(o: Opts): Promise<number> {
   const given = [o.name, o.taxId, o.address].filter((v) => v !== undefined);

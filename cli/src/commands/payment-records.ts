@@ -6,18 +6,7 @@ import { checkedAddress } from "../lib/args";
 import { api, pages, type Opts } from "../lib/context";
 import { EXIT } from "../lib/errors";
 import { printJson, record, table, yuan } from "../lib/output";
-
-interface PaymentRecord {
-  buyer: string;
-  asOf: string;
-  confirmed: { count: number; faceValue: string };
-  paidOnTime: { count: number; faceValue: string };
-  paidLate: { count: number; faceValue: string; daysLateMedian: number | null; daysLateP95: number | null; daysLateMax: number | null };
-  creditedInFull: { count: number; faceValue: string };
-  defaulted: { count: number; faceValue: string; outstanding: string };
-  outstandingPastDue: { count: number; outstanding: string };
-  outstandingNotYetDue: { count: number; outstanding: string };
-}
+import type { PaymentRecord } from "../../../shared/api-types";
 
 /** One buyer's payment record (an address), or every buyer the caller may read. */
 export async function paymentRecord(o: Opts, buyer?: string): Promise<number> {

@@ -6,6 +6,7 @@
 import { api, chosenKey, type Opts } from "../lib/context";
 import { EXIT } from "../lib/errors";
 import { printJson, record, status } from "../lib/output";
+import type { Me } from "../../../shared/api-types";
 
 export async function login(o: Opts): Promise<number> {
   const a = api(o);
@@ -21,15 +22,6 @@ export async function logout(o: Opts): Promise<number> {
   await a.logout();
   status(o.json, `Signed out ${chosenKey(o).address} from ${a.url}.`);
   return EXIT.OK;
-}
-
-interface Me {
-  address: string;
-  roles: number;
-  roleNames: string[];
-  verifiedMember: boolean;
-  complianceOfficer: boolean;
-  access: string[];
 }
 
 export async function whoami(o: Opts): Promise<number> {

@@ -9,6 +9,7 @@ import { api, type Opts } from "../lib/context";
 import { CliError, EXIT, usage } from "../lib/errors";
 import { printJson, record, status, yuan } from "../lib/output";
 import { signPermit, type Balance } from "../lib/settlement";
+import type { SettlementOperation } from "../../../shared/api-types";
 
 export async function settlementBalance(o: Opts): Promise<number> {
   const b = await api(o).get<Balance>("/settlement/balance", { address: o.address });
@@ -64,13 +65,6 @@ export async function settlementClaim(o: Opts): Promise<number> {
   return done(o, act, claimed !== undefined ? `\nclaimed ${yuan(claimed)} yuan` : "");
 }
 
-interface Operation {
-  id: string;
-  status: string;
-  txHash: string | null;
-  failureReason?: string | null;
-}
-
 /**
  * Test money (`POST /settlement/faucet`): a compliance officer mints settlement tokens to a
  * verified member, where the platform enables the faucet (`npm start` does; production does not).
@@ -78,7 +72,7 @@ interface Operation {
 export async function settlementFaucet(o: Opts): Promise<number> {
   const to = await checkedAddress(o.to, "--to");
   const fen = amount(o.amount, !!o.fen, "--amount");
-  const res = await api(o).request<Operation>("POST", "/settlement/faucet", {
+  const res = await api(o).request<SettlementOperation>("POST", "/settlement/faucet", {
     body: { to, amount: fen.toString() },
     query: { wait: o.wait === false ? undefined : "true" },
     accept: [404],

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Wallet } from "ethers";
 import { ApiClient, ApiUnreachable, problemMessage, type Query, type Reply } from "../../../shared/client";
 import { CliError, EXIT, usage } from "./errors";
+import type { Page } from "../../../shared/api-types";
 
 export interface GlobalOptions {
   url?: string;
@@ -321,11 +322,11 @@ export function errorFor(status: number, body: unknown, path: string): CliError 
 export const api = (o: Opts) => new Api(serviceUrl(o), o);
 
 /** A list endpoint's items: one page, or every page with `all` (the --all option). */
-export async function pages<T>(a: Api, path: string, query: Record<string, string | number | boolean | undefined>, all: boolean): Promise<{ items: T[]; nextCursor: string | null }> {
+export async function pages<T>(a: Api, path: string, query: Record<string, string | number | boolean | undefined>, all: boolean): Promise<Page<T>> {
   const items: T[] = [];
   let cursor = query.cursor as string | undefined;
   for (;;) {
-    const p = await a.get<{ items: T[]; nextCursor: string | null }>(path, { ...query, cursor });
+    const p = await a.get<Page<T>>(path, { ...query, cursor });
     items.push(...p.items);
     if (!all || !p.nextCursor) return { items, nextCursor: p.nextCursor };
     cursor = p.nextCursor;

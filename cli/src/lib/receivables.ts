@@ -1,36 +1,18 @@
 /**
- * A receivable as the service answers it (GET /receivables/:id), read by the invoice and the
- * financing commands, and its financing's registration as both print it.
+ * Receivables as the invoice and financing commands name them (by id or invoice number), and a
+ * financing's registration as both print it.
  */
+import type { Financing, Page, Receivable } from "../../../shared/api-types";
 import { receivableId } from "./args";
 import type { Api } from "./context";
 import { CliError, EXIT } from "./errors";
 import { day } from "./output";
 
-export interface Receivable {
-  id: string;
-  seller: string;
-  debtor: string;
-  holder: string | null;
-  faceValue: string;
-  outstanding: string;
-  dueDate: string;
-  status: string;
-  financed: boolean;
-  parentId: string | null;
-  documentHash: string | null;
-  createdTx: string;
-  createdAt: string | null;
-  tokenisedAt: string | null;
-  termDays: number | null;
-  termOverSixMonths: boolean;
-}
-
 /** The registration column: the number, "unknown", and the overdue flag. */
-export function registrationText(f: Record<string, unknown>): string {
+export function registrationText(f: Financing): string {
   if (!f.registrationHash) return "—";
-  const number = (f.registrationNumber as string | null) ?? "unknown to the service";
-  return f.registrationOverdue ? `${number} — OVERDUE since ${day(f.registrationDueBy as string)}: give it with scf finance register` : number;
+  const number = f.registrationNumber ?? "unknown to the service";
+  return f.registrationOverdue ? `${number} — OVERDUE since ${day(f.registrationDueBy)}: give it with scf finance register` : number;
 }
 
 /**
@@ -42,7 +24,7 @@ export function registrationText(f: Record<string, unknown>): string {
 export async function receivableRef(a: Api, raw: string, sellerTaxId?: string): Promise<string> {
   const s = String(raw).trim();
   if (/^0x/i.test(s) || /^[0-9]{60,78}$/.test(s)) return receivableId(s);
-  const p = await a.get<{ items: Receivable[] }>("/receivables", { invoiceNumber: s, sellerTaxId, limit: 20 });
+  const p = await a.get<Page<Receivable>>("/receivables", { invoiceNumber: s, sellerTaxId, limit: 20 });
   if (p.items.length === 1) return p.items[0].id;
   if (!p.items.length) {
     throw new CliError(

@@ -8,22 +8,12 @@ import { type Api } from "./context";
 import { CliError, EXIT } from "./errors";
 import { fenToYuan } from "../../../shared/money";
 import { status } from "./output";
+import type { SettlementOperation } from "../../../shared/api-types";
 
 export interface Balance {
   address: string;
   balance: string;
   allowances: { Receivables: string; Financing: string };
-}
-
-export interface SettlementOperation {
-  id: string;
-  kind: string;
-  status: string;
-  account: string;
-  spender: string | null;
-  value: string;
-  txHash: string | null;
-  failureReason: string | null;
 }
 
 /**

@@ -9,10 +9,10 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { TFunction } from "i18next";
 import { useQuery } from "@tanstack/react-query";
-import { ApiError, all, download, get, type Page } from "../api";
+import { ApiError, all, download, get } from "../api";
 import { Addr, ErrorBox, Field, MemberList, Section, Yuan, findMembers, type MemberHit } from "../components";
 import { day } from "../money";
-import type { LedgerEvent, LineageNode, Receivable } from "../types";
+import type { LedgerEvent, LineageNode, Page, Receivable } from "../../../shared/api-types";
 import { ExposureChart } from "./Charts";
 
 type Found =

@@ -5,13 +5,13 @@ import { useQuery } from "@tanstack/react-query";
 import { all, download, get } from "../api";
 import { ActButton, Addr, Balance, ErrorBox, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
-import type { DocumentRow, Receivable } from "../types";
+import type { Receivable, ReceivableDocument } from "../../../shared/api-types";
 import { MaturityLadder } from "./Charts";
 import { DisputeButton } from "./Dispute";
 
 function Documents({ id }: { id: string }) {
   const { t } = useTranslation();
-  const docs = useQuery({ queryKey: ["documents", id], queryFn: () => get<DocumentRow[]>(`/receivables/${id}/documents`) });
+  const docs = useQuery({ queryKey: ["documents", id], queryFn: () => get<ReceivableDocument[]>(`/receivables/${id}/documents`) });
   const [error, setError] = useState<unknown>(null);
   return (
     <span className="docs">

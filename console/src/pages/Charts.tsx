@@ -2,7 +2,7 @@
 import { useTranslation } from "react-i18next";
 import { Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } from "recharts";
 import { short, yuan } from "../money";
-import type { CreditLine, Receivable } from "../types";
+import type { CreditLine, Receivable } from "../../../shared/api-types";
 
 // Charts need numbers: yuan as a float is fine for bar heights; every figure shown as text stays exact.
 const toYuanNumber = (fen: bigint) => Number(fen / 100n) + Number(fen % 100n) / 100;

@@ -5,30 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { all, download, get, post } from "../api";
 import { Addr, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { yuan, yuanToFen } from "../money";
-
-interface Application {
-  id: string;
-  applicant: string;
-  legalName: string;
-  entityIdType: string;
-  entityId: string;
-  jurisdiction: string;
-  roles: string[];
-  status: string;
-  screeningResult: string;
-  checks: Array<{ code: string; result: string; reason: string }>;
-  documents: Array<{ id: string; filename: string }>;
-  decisionReason: string | null;
-}
-
-interface Participant {
-  address: string;
-  roles: string[];
-  status: string;
-  verified: boolean;
-  kycExpiry: string;
-  jurisdiction: string;
-}
+import type { Application, Participant, SettlementOperation } from "../../../shared/api-types";
 
 /**
  * Runs one officer action (the officer's acts are signed by the service's compliance key) and
@@ -125,15 +102,6 @@ function MemberRow({ p }: { p: Participant }) {
   );
 }
 
-interface MintOperation {
-  status: string;
-  account: string;
-  value: string;
-  txHash: string | null;
-  blockNumber: number | null;
-  failureReason: string | null;
-}
-
 /**
  * Test money (only where the platform has the faucet, GET /settlement/faucet): mints settlement
  * tokens to a verified member, at most the faucet's ceiling per call; waits for the block.
@@ -143,13 +111,13 @@ function FaucetForm({ max }: { max: string }) {
   const { busy, error, attempt } = useAction();
   const [to, setTo] = useState("");
   const [amount, setAmount] = useState("");
-  const [done, setDone] = useState<MintOperation | null>(null);
+  const [done, setDone] = useState<SettlementOperation | null>(null);
   const send = async () => {
     setDone(null);
     const op = await attempt(async () => {
       const fen = yuanToFen(amount);
       if (fen < 1n || fen > BigInt(max)) throw new Error(t("faucetRange", { max: yuan(max, i18n.language) }));
-      const minted = await post<MintOperation>("/settlement/faucet?wait=true", { to: to.trim(), amount: fen.toString() }, crypto.randomUUID());
+      const minted = await post<SettlementOperation>("/settlement/faucet?wait=true", { to: to.trim(), amount: fen.toString() }, crypto.randomUUID());
       if (minted.status === "failed") throw new Error(minted.failureReason ?? "failed");
       return minted;
     });

@@ -9,16 +9,9 @@ import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
 import { all, get } from "../api";
 import { ActButton } from "../components";
-import type { Receivable } from "../types";
+import type { Receivable, ReceivableDispute } from "../../../shared/api-types";
 
 const REASONS = ["not_delivered", "amount_wrong", "duplicate", "not_ordered", "other"] as const;
-
-interface DisputeView {
-  reasonCode: string;
-  text: string;
-  open: boolean;
-  closedBy: string | null;
-}
 
 function useDisputed(): Set<string> {
   const q = useQuery({ queryKey: ["receivables", "disputed"], queryFn: () => all<Receivable>("/receivables?disputed=true") });
@@ -31,7 +24,7 @@ export function DisputeBadge({ id }: { id: string }) {
   const disputed = useDisputed().has(id);
   const detail = useQuery({
     queryKey: ["receivable", id, "dispute"],
-    queryFn: () => get<{ dispute: DisputeView | null }>(`/receivables/${id}`),
+    queryFn: () => get<{ dispute: ReceivableDispute | null }>(`/receivables/${id}`),
     enabled: disputed,
   });
   const d = detail.data?.dispute;

@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { all, get } from "../api";
 import { ActButton, Addr, Balance, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
-import type { CreditLine, Financing, Receivable } from "../types";
+import type { CreditLine, Financing, Receivable } from "../../../shared/api-types";
 import { UtilisationChart } from "./Charts";
 
 interface Terms {

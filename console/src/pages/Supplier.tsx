@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { all } from "../api";
 import { ActButton, Addr, ErrorBox, Field, MemberPicker, Section, Yuan } from "../components";
 import { day, yuanToFen } from "../money";
-import type { CreditLine, Financing, Receivable } from "../types";
+import type { CreditLine, Financing, Receivable } from "../../../shared/api-types";
 import { CsvUpload } from "./CsvUpload";
 import { DisputeBadge } from "./Dispute";
 

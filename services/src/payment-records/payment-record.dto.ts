@@ -4,6 +4,7 @@ import { Type } from "class-transformer";
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from "class-validator";
 import { isoFromSeconds } from "../audit/read-scope";
 import type { PaymentRecord } from "./payment-record";
+import type { Page, PaymentRecord as PaymentRecordJson } from "../../../shared/api-types";
 
 class CountAmount {
   @ApiProperty() count!: number;
@@ -28,7 +29,7 @@ class OutstandingDto {
   @ApiProperty({ description: "Still owed (fen, decimal string)" }) outstanding!: string;
 }
 
-export class PaymentRecordDto {
+export class PaymentRecordDto implements PaymentRecordJson {
   @ApiProperty({ description: "The buyer (core enterprise), EIP-55" }) buyer!: string;
   @ApiProperty({ description: "Ledger time the record is computed at (ISO 8601)" }) asOf!: string;
   @ApiProperty({ type: CountAmount, description: "Confirmed debts: accepted receivables not split further (split parts count, their parents do not)" })
@@ -72,7 +73,7 @@ export class ListPaymentRecordsQueryDto {
   cursor?: string;
 }
 
-export class PaymentRecordPageDto {
+export class PaymentRecordPageDto implements Page<PaymentRecordJson> {
   @ApiProperty({ type: [PaymentRecordDto], description: "One record per buyer, by address" })
   items!: PaymentRecordDto[];
 

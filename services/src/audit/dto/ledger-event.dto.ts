@@ -4,6 +4,7 @@
 import { ApiProperty } from "@nestjs/swagger";
 import type { LedgerEventEntity } from "../../read-model/entities/ledger-event.entity";
 import { isoFromSeconds } from "../read-scope";
+import type { LedgerEvent } from "../../../../shared/api-types";
 
 /**
  * The records a sealed import of a version-1 ledger carries in (contracts/interfaces/ILedgerImport.sol).
@@ -12,7 +13,7 @@ import { isoFromSeconds } from "../read-scope";
  */
 const IMPORT_EVENTS = new Set(["MemberImported", "BalanceImported", "ReceivableImported", "CreditLineImported", "FinancingImported", "PaymentImported"]);
 
-export class LedgerEventDto {
+export class LedgerEventDto implements LedgerEvent {
   @ApiProperty({ description: "Hash of the transaction that emitted the event" })
   txHash!: string;
 

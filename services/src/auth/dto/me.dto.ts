@@ -2,8 +2,9 @@
 import { ApiProperty } from "@nestjs/swagger";
 import { ACCESS_ROLES, type AccessRole } from "../auth.decorators";
 import { ROLE_BITS } from "../../../../shared/roles";
+import type { Me } from "../../../../shared/api-types";
 
-export class MeResponseDto {
+export class MeResponseDto implements Me {
   @ApiProperty({ description: "EIP-55 address the bearer token is bound to" })
   address!: string;
 

@@ -8,6 +8,7 @@ import { commaList, isoFromSeconds } from "../../audit/read-scope";
 import type { CreditLineEntity, FinancingEntity, FinancingStatus } from "../../read-model/entities/projections.entity";
 import { BooleanFlag } from "../../common/boolean-flag";
 import type { RegistrationState } from "../registration";
+import type { CreditLine, Financing } from "../../../../shared/api-types";
 
 export const FINANCING_STATUSES: readonly FinancingStatus[] = ["requested", "rejected", "active", "repaid", "written_off", "withdrawn"];
 
@@ -21,7 +22,7 @@ export function reasonText(code: string | null): string | null {
   }
 }
 
-export class CreditLineDto {
+export class CreditLineDto implements CreditLine {
   @ApiProperty({ description: "Line id (from 1, in opening order)" })
   id!: number;
 
@@ -76,7 +77,7 @@ export class CreditLineDto {
   }
 }
 
-export class FinancingDto {
+export class FinancingDto implements Financing {
   @ApiProperty({ description: "Receivable financed (0x + 64 hex digits); one financing per receivable" })
   receivableId!: string;
 

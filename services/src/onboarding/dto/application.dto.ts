@@ -16,6 +16,7 @@ import {
 } from "class-validator";
 import { IsEntityId } from "../../compliance/entity-id";
 import { ROLE_NAMES, type RoleName } from "../../../../shared/roles";
+import type { Application, CheckSummary, Page, StoredDocument } from "../../../../shared/api-types";
 
 const toList = ({ value }: { value: unknown }) =>
   typeof value === "string" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
@@ -96,7 +97,7 @@ export class ListApplicationsQueryDto {
   cursor?: string;
 }
 
-export class DocumentResponseDto {
+export class DocumentResponseDto implements StoredDocument {
   @ApiProperty() id!: string;
   @ApiProperty() filename!: string;
   @ApiProperty() contentType!: string;
@@ -104,13 +105,13 @@ export class DocumentResponseDto {
   @ApiProperty({ description: "SHA-256 of the content, hex" }) sha256!: string;
 }
 
-export class CheckSummaryDto {
+export class CheckSummaryDto implements CheckSummary {
   @ApiProperty() code!: string;
   @ApiProperty({ enum: ["pass", "fail", "review"] }) result!: string;
   @ApiProperty() reason!: string;
 }
 
-export class ApplicationResponseDto {
+export class ApplicationResponseDto implements Application {
   @ApiProperty() id!: string;
   @ApiProperty({ description: "Address that applied (and will be registered)" }) applicant!: string;
   @ApiProperty() legalName!: string;
@@ -130,7 +131,7 @@ export class ApplicationResponseDto {
   @ApiProperty() updatedAt!: string;
 }
 
-export class ApplicationPageDto {
+export class ApplicationPageDto implements Page<Application> {
   @ApiProperty({ type: [ApplicationResponseDto] }) items!: ApplicationResponseDto[];
   @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
 }

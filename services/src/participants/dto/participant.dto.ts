@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { Type } from "class-transformer";
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, MaxLength, Max, Min } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import type { Page, Participant, ParticipantAction } from "../../../../shared/api-types";
 
 export class SuspendParticipantDto {
   @ApiProperty({ description: "Why the member is suspended (kept by the service, shown to auditors)" })
@@ -73,7 +74,7 @@ export class ListParticipantsQueryDto {
   address?: string;
 }
 
-export class ParticipantActionDto {
+export class ParticipantActionDto implements ParticipantAction {
   @ApiProperty() id!: string;
   @ApiProperty({ enum: ["suspend", "reinstate"] }) action!: string;
   @ApiProperty({ enum: ["pending", "done", "failed"] }) status!: string;
@@ -85,7 +86,7 @@ export class ParticipantActionDto {
   @ApiProperty() createdAt!: string;
 }
 
-export class ParticipantResponseDto {
+export class ParticipantResponseDto implements Participant {
   @ApiProperty() address!: string;
   @ApiProperty({ isArray: true, enum: ["supplier", "buyer", "financier", "auditor"] }) roles!: string[];
   @ApiProperty({ enum: ["active", "suspended"] }) status!: string;
@@ -103,7 +104,7 @@ export class ParticipantResponseDto {
   @ApiProperty({ type: [ParticipantActionDto] }) actions!: ParticipantActionDto[];
 }
 
-export class ParticipantPageDto {
+export class ParticipantPageDto implements Page<Participant> {
   @ApiProperty({ type: [ParticipantResponseDto] }) items!: ParticipantResponseDto[];
   @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
 }

@@ -23,6 +23,7 @@ import { voucherTerm } from "../../compliance/voucher-term";
 import { FinancingDto } from "../../financing/dto/financing-read.dto";
 import type { PaymentEntity, ReceivableEntity, ReceivableStatus } from "../../read-model/entities/projections.entity";
 import { DISPUTE_REASONS, type DisputeReason, type ReceivableDisputeEntity } from "../entities/receivable-dispute.entity";
+import type { LineageNode, Page, Payment, Receivable, ReceivableDetail, ReceivableDispute } from "../../../../shared/api-types";
 
 export const RECEIVABLE_STATUSES: readonly ReceivableStatus[] = [
   "issued",
@@ -140,7 +141,7 @@ export class ListReceivablesQueryDto {
   cursor?: string;
 }
 
-export class ReceivableDto {
+export class ReceivableDto implements Receivable {
   @ApiProperty({ description: "Token id = invoice fingerprint (0x + 64 hex digits)" })
   id!: string;
 
@@ -222,7 +223,7 @@ export class ReceivableDto {
   }
 }
 
-export class PaymentDto {
+export class PaymentDto implements Payment {
   @ApiProperty({ description: "Transaction of the payment" })
   txHash!: string;
 
@@ -262,7 +263,7 @@ export class PaymentDto {
 }
 
 /** The debtor's signed DisputeInvoice statement (off-chain), with what an auditor needs to verify it. */
-export class ReceivableDisputeDto {
+export class ReceivableDisputeDto implements ReceivableDispute {
   @ApiProperty() id!: string;
   @ApiProperty({ description: "The disputed receivable" }) receivableId!: string;
   @ApiProperty({ description: "The debtor who signed it" }) debtor!: string;
@@ -295,7 +296,7 @@ export class ReceivableDisputeDto {
   }
 }
 
-export class ReceivableDetailDto extends ReceivableDto {
+export class ReceivableDetailDto extends ReceivableDto implements ReceivableDetail {
   @ApiProperty({ type: ReceivableDisputeDto, nullable: true, description: "The debtor's dispute of the invoice, if it signed one" })
   dispute!: ReceivableDisputeDto | null;
 
@@ -306,7 +307,7 @@ export class ReceivableDetailDto extends ReceivableDto {
   payments!: PaymentDto[];
 }
 
-export class ReceivablePageDto {
+export class ReceivablePageDto implements Page<Receivable> {
   @ApiProperty({ type: [ReceivableDto] })
   items!: ReceivableDto[];
 
@@ -314,7 +315,7 @@ export class ReceivablePageDto {
   nextCursor!: string | null;
 }
 
-export class LineageNodeDto {
+export class LineageNodeDto implements LineageNode {
   @ApiProperty({ description: "Receivable id" })
   id!: string;
 

@@ -28,6 +28,7 @@ import { DISPUTE_REASONS, MAX_DISPUTE_TEXT, type DisputeReason } from "../entiti
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { isIsoDay, normaliseInvoiceKey } from "../../../../shared/fingerprint";
 import { parseReceivableId, RECEIVABLE_ID_FORMS, receivableIdHex } from "../../../../shared/ids";
+import type { ReceivableDocument } from "../../../../shared/api-types";
 
 export const MAX_FEN = 2n ** 64n - 1n;
 export const MAX_BATCH = 200;
@@ -337,7 +338,7 @@ export class UploadDocumentDto {
 
 // ---------------------------------------------------------------- responses
 
-export class ReceivableDocumentResponseDto {
+export class ReceivableDocumentResponseDto implements ReceivableDocument {
   @ApiProperty({ description: "Receivable id (0x + 64 hex)" }) receivableId!: string;
   @ApiProperty({ description: "SHA-256 of the content (64 hex digits); the download path" }) sha256!: string;
   @ApiProperty() filename!: string;

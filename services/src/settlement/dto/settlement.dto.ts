@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
 import { IsIn, IsInt, IsOptional, IsString, Matches } from "class-validator";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
+import type { SettlementOperation } from "../../../../shared/api-types";
 
 export const SPENDERS = ["Receivables", "Financing"] as const;
 export type SpenderName = (typeof SPENDERS)[number];
@@ -110,7 +111,7 @@ export class FaucetInfoDto {
 }
 
 /** A settlement transaction relayed or sent by the service (a permit or a faucet mint). */
-export class SettlementOperationDto {
+export class SettlementOperationDto implements SettlementOperation {
   @ApiProperty() id!: string;
   @ApiProperty({ enum: ["permit", "mint"] }) kind!: string;
   @ApiProperty({ enum: ["pending", "confirmed", "failed"] }) status!: string;
