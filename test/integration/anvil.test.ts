@@ -18,12 +18,14 @@ import { dataSourceOf, dumpIndex, expectProjectionsMatchChain, expectStoredHashe
 import { bearer, signIn } from "../support/auth";
 import type { LedgerInvoice } from "../support/acts";
 import { DbWriter } from "../../services/src/database/db-writer";
+import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { TxSenderService, type EnqueueRequest } from "../../services/src/outbox/tx-sender.service";
 import { revertDataOf } from "../../services/src/chain/errors";
 import { parseLedgerError, revertToHttp } from "../../services/src/acts/revert-to-http";
 import { ROLE_BITS } from "../../shared/roles";
+import { receivableIdHex } from "../../shared/ids";
 
 const MANUAL = { INDEXER_ENABLED: "false", SENDER_ENABLED: "false" };
 const YEAR = 365 * 86_400;
@@ -167,6 +169,8 @@ describe("The service on anvil (a second node implementation)", function () {
           "ReceivableDuplicate",
           "ReceivableUnverifiedParty",
           "ReceivableUnauthorized",
+          "Forbidden", // the service's own role and party checks answer these two before the chain
+          "Forbidden",
           "RegistryMemberExists",
         ]);
       } finally {
@@ -282,8 +286,9 @@ async function indexedTo(s: RunningService, chain: TestChain, block: number): Pr
 /**
  * The answers a node's refusals get from the service, by the service's own decoding: a duplicate
  * invoice (by eth_call as the act pipeline simulates, and by eth_estimateGas), a party without
- * the role, the wrong party, and the sender's failure reason for a service transaction the ledger
- * refuses. Status and problem code only: addresses differ between deployments.
+ * the role, the wrong party; two refused acts over HTTP (problem+json); and the sender's failure
+ * reason for a service transaction the ledger refuses. Status and problem code only: addresses
+ * differ between deployments.
  */
 async function refusals(node: TestChain): Promise<Array<{ status: number; code: string }>> {
   const e = await prepareEnv(node, { ...MANUAL, SENDER_ENABLED: "true" });
@@ -330,6 +335,23 @@ async function refusals(node: TestChain): Promise<Array<{ status: number; code: 
       await call(financier, receivables.interface.encodeFunctionData("tokenise", [{ ...inv, fingerprint: keccakId(`other ${Math.random()}`) }, attestation])),
       await call(supplier2, receivables.interface.encodeFunctionData("accept", [r, d.termsOf(r)])),
     ];
+    // Over HTTP, as a participant meets them: problem+json with the same status and code.
+    await s.app.get(IndexerService).catchUp();
+    const http = async (who: Wallet, path: string, body: Record<string, unknown>) => {
+      const res = await request(s.url).post(path).set(bearer(await signIn(s.url, who))).send(body);
+      expect(res.headers["content-type"], path).to.match(/^application\/problem\+json/);
+      return { status: res.status, code: String(res.body.code) };
+    };
+    out.push(await http(supplier2, `/receivables/${receivableIdHex(r)}/accept`, {}));
+    out.push(
+      await http(buyer, "/credit-lines", {
+        debtor: buyer.address,
+        limit: "500000000",
+        maxAdvanceBps: 9000,
+        discountBps: 500,
+        expiry: new Date(Date.now() + 300 * 86400_000).toISOString(),
+      }),
+    );
     const row = await enqueue(s, registerCall(e, supplier.address, (await d.now()) + YEAR));
     const failed = await s.app.get(TxSenderService).waitFor(row.id, 30_000);
     expect(failed.status).to.equal("failed");
