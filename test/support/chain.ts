@@ -3,6 +3,7 @@
  * over JSON-RPC exactly as the service would speak to Besu.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { JsonRpcProvider, Network, Wallet, HDNodeWallet, Mnemonic, parseEther, type Signer } from "ethers";
@@ -36,29 +37,59 @@ export interface TestChain {
   process: ChildProcess;
 }
 
-/** Starts `hardhat node` (automine unless `intervalMs` is given) and waits until it answers. */
+/** Starts `hardhat node` (automine unless `intervalMs` is given) and waits until it answers.
+ * With TEST_NODE=anvil every suite that starts its chain here gets anvil instead (test/support/anvil.ts). */
 export async function startChain(opts: { intervalMs?: number } = {}): Promise<TestChain> {
+  if (process.env.TEST_NODE === "anvil") {
+    // Imported lazily: anvil.ts imports this module.
+    const { startAnvil } = await import("./anvil");
+    return startAnvil(opts.intervalMs ? { mining: { blockTimeMs: opts.intervalMs } } : {});
+  }
   const port = await freePort();
   const env = { ...process.env, HARDHAT_MINING_INTERVAL: opts.intervalMs ? String(opts.intervalMs) : "" };
-  const child = spawn(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnTied(join(ROOT, "node_modules", ".bin", "hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(port)], env);
+  return attachChain(child, `http://127.0.0.1:${port}`, 31337n, "hardhat node");
+}
+
+const SETPRIV = "/usr/bin/setpriv";
+
+/**
+ * Spawns `command` in the project root so that it dies with this process even when this process
+ * is killed outright (SIGKILL, an out-of-memory kill, mocha crashing): util-linux `setpriv
+ * --pdeathsig SIGKILL` has the kernel kill the child when its parent goes. Where setpriv is
+ * missing only the 'exit' hook in attachChain remains.
+ */
+export function spawnTied(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", command, ...args]] : [command, args];
+  return spawn(cmd, argv, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/**
+ * A node child process listening at `url`, once it answers eth_chainId, as a TestChain whose
+ * accounts are Hardhat's development mnemonic's. The child is killed when this process exits, and
+ * when mocha crashes while it runs.
+ */
+export async function attachChain(child: ChildProcess, url: string, chainId: bigint, what: string): Promise<TestChain> {
   let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const network = Network.from(31337);
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const network = Network.from(chainId);
   const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 50, cacheTimeout: -1 });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited early:\n${output}`);
     try {
-      await provider.send("eth_chainId", []);
+      const answered = BigInt((await provider.send("eth_chainId", [])) as string);
+      if (answered !== chainId) throw new Error(`${what} answers chain id ${answered}, expected ${chainId}`);
       break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`hardhat node did not start:\n${output}`);
+    } catch (err) {
+      if ((err as Error).message?.includes("answers chain id")) throw err;
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`${what} did not start:\n${output}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -67,7 +98,7 @@ export async function startChain(opts: { intervalMs?: number } = {}): Promise<Te
   let funder = 0;
   return {
     url,
-    chainId: 31337n,
+    chainId,
     provider,
     process: child,
     account,
@@ -79,6 +110,7 @@ export async function startChain(opts: { intervalMs?: number } = {}): Promise<Te
     },
     async stop() {
       provider.destroy();
+      process.removeListener("exit", killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");

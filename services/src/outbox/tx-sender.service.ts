@@ -8,8 +8,9 @@
  *   transaction in the same database transaction, so a crash never loses a nonce or signs twice;
  * - sending re-broadcasts the stored raw transaction until the node has it ("already known" is
  *   success), so a crash between send and bookkeeping sends nothing twice: it is the same bytes;
- * - the receipt settles the row, and the row's completion handler runs in the same database
- *   transaction as the final state.
+ * - the receipt settles the row once its block is CONFIRMATIONS deep (at once under QBFT's 0), and
+ *   the row's completion handler runs in the same database transaction as the final state; a
+ *   transaction that a reorg takes off the chain before that is broadcast again.
  * Retryable errors (transport) are retried with backoff for as long as they last (a node outage
  * must not fail requests already accepted); reverts and refusals are final, with a decoded reason.
  * If a signed transaction can never be broadcast, its nonce is filled with a zero-value
@@ -80,6 +81,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   /** Rows this pass moved (signed, sent, made final), and whether it saw any row not final. */
   private moved = 0;
   private seen = false;
+  /** Rows whose transaction this process has seen in a block not yet CONFIRMATIONS deep. */
+  private readonly included = new Set<string>();
   /** Emits a row's id when it becomes final in this process, for `waitFor`. */
   private readonly finals = new EventEmitter().setMaxListeners(0);
 
@@ -443,6 +446,11 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     });
     if (rows.length === 0) return;
     this.seen = true;
+    // A row is final once its block is CONFIRMATIONS deep, as the indexer reads the chain: on a
+    // chain that can reorganise, a transaction seen in a block may still leave the chain.
+    const confirmations = this.config.CONFIRMATIONS;
+    const head = confirmations > 0 ? await this.chain.provider.getBlockNumber().catch(() => undefined) : Infinity;
+    if (head === undefined) return; // transport trouble: next tick
     const receipts = await Promise.all(
       rows.map((r) => this.chain.provider.getTransactionReceipt(r.txHash!).catch(() => undefined)),
     );
@@ -451,9 +459,18 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       const receipt = receipts[i];
       if (receipt === undefined) continue; // transport trouble: next tick
       if (receipt === null) {
-        if (Date.now() - row.updatedAt > REBROADCAST_AFTER_MS) await this.rebroadcast(row);
+        // Seen in a block that a reorg has since abandoned: the node may have dropped it (anvil
+        // does), so broadcast the same bytes again now rather than after REBROADCAST_AFTER_MS.
+        const reorged = this.included.delete(row.id);
+        if (reorged) this.logger.warn(`outbox ${row.id} (${row.kind}): ${row.txHash} left the chain in a reorg; broadcasting it again`);
+        if (reorged || Date.now() - row.updatedAt > REBROADCAST_AFTER_MS) await this.rebroadcast(row);
         continue;
       }
+      if (receipt.blockNumber > head - confirmations) {
+        this.included.add(row.id);
+        continue;
+      }
+      this.included.delete(row.id);
       await this.settle(row, receipt);
     }
   }
