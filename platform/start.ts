@@ -30,7 +30,7 @@ import type { INestApplication } from "@nestjs/common";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, Wallet, id as keccakId, parseEther, type Signer } from "ethers";
 import { closeOnSignals, createApp, tuneHttpServer } from "../services/src/app.factory";
 import { checkLedgerVersion, LedgerVersionError } from "../services/src/chain/deployment";
-import { writeKeystore } from "../services/src/chain/keys";
+import { relayerKeystoreFile, writeKeystore } from "../services/src/chain/keys";
 import { ConfigError, loadConfig, type AppConfig } from "../services/src/config/env";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "../scripts/lib/deploy-ledger";
 import { ParticipantRegistry__factory } from "../typechain-types";
@@ -209,9 +209,17 @@ async function startEmbedded(dataDir: string): Promise<Running> {
       keys[k] = wallet;
       if (created) createdKeys++;
     }
-    for (const k of SERVICE_KEYS) {
-      if ((await provider.getBalance(keys[k].address)) < GAS_FUNDING / 10n) {
-        await send(dev.sendTransaction({ to: keys[k].address, value: GAS_FUNDING }));
+    // The relayer pool's further keys (RELAYER_KEYS): relayer-1.json, relayer-2.json, … next to relayer.json.
+    const relayerKeys = Number(process.env.RELAYER_KEYS || 1);
+    const extraRelayers: Wallet[] = [];
+    for (let i = 1; i < relayerKeys; i++) {
+      const { wallet, created } = await loadOrCreateKey(join(keysDir, relayerKeystoreFile("relayer.json", i)), password);
+      extraRelayers.push(wallet);
+      if (created) createdKeys++;
+    }
+    for (const w of [...SERVICE_KEYS.map((k) => keys[k]), ...extraRelayers]) {
+      if ((await provider.getBalance(w.address)) < GAS_FUNDING / 10n) {
+        await send(dev.sendTransaction({ to: w.address, value: GAS_FUNDING }));
       }
     }
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
-import { Wallet, id as keccakId } from "ethers";
+import { Transaction, Wallet, id as keccakId } from "ethers";
 import type { DataSource } from "typeorm";
 import { createApp } from "../../services/src/app.factory";
+import { ChainService } from "../../services/src/chain/chain.service";
 import { isRetryable } from "../../services/src/chain/errors";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { KeyNonceEntity, OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
@@ -419,5 +420,119 @@ describe("Transaction sender (outbox, hardhat node over JSON-RPC, real database)
     } finally {
       await stopOwn();
     }
+  });
+  describe("a pool of relayer keys (RELAYER_KEYS)", function () {
+    /** A relayed transaction any key can send: calldata to an account without code, tagged `tag`. */
+    function relayCall(participant: string, tag: string): EnqueueRequest {
+      return { signer: "relayer", relayFor: participant, to: Wallet.createRandom().address, data: keccakId(tag), kind: "test.relay" };
+    }
+
+    /** `perKey` participants for each key of the pool, so every key has work. */
+    function participantsPerKey(s: RunningService, perKey: number): string[][] {
+      const chainSvc = s.app.get(ChainService);
+      const pool = chainSvc.wallets.relayers.map((w) => w.address);
+      const out: string[][] = pool.map(() => []);
+      while (out.some((ps) => ps.length < perKey)) {
+        const p = Wallet.createRandom().address;
+        const k = pool.indexOf(chainSvc.relayerFor(p).address);
+        if (out[k].length < perKey) out[k].push(p);
+      }
+      return out;
+    }
+
+    /** Each key's nonces are contiguous from its chain nonce before the test, each row's bytes are on chain once. */
+    async function expectSentOncePerKey(done: OutboxEntity[], startNonce: Map<string, number>): Promise<void> {
+      const ds = dataSourceOf(svc!.app);
+      for (const [address, first] of startNonce) {
+        const mine = done.filter((r) => r.fromAddress === address);
+        expect(mine.length, address).to.be.greaterThan(0);
+        expect(mine.map((r) => r.nonce!).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: mine.length }, (_, i) => first + i));
+        expect(await chain.provider.getTransactionCount(address, "latest")).to.equal(first + mine.length);
+        expect((await ds.getRepository(KeyNonceEntity).findOneByOrFail({ address })).nextNonce).to.equal(first + mine.length);
+      }
+      for (const r of done) {
+        expect(await transactionsWith(r.fromAddress, r.data), r.id).to.deep.equal([r.txHash]);
+        expect((await chain.provider.getTransaction(r.txHash!))!.from).to.equal(r.fromAddress);
+      }
+    }
+
+    it("spreads relayed transactions over the keys by participant: one key per participant, contiguous nonces per key, each row sent once", async function () {
+      const s = await start({ SENDER_ENABLED: "true", RELAYER_KEYS: "3" });
+      const sender = s.app.get(TxSenderService);
+      const pool = env!.keys.relayers.map((w) => w.address);
+      expect(s.app.get(ChainService).wallets.relayers.map((w) => w.address)).to.deep.equal(pool);
+      const startNonce = new Map(await Promise.all(pool.map(async (a) => [a, await chain.provider.getTransactionCount(a, "latest")] as const)));
+      const groups = participantsPerKey(s, 3);
+      // Each participant's acts twice, all enqueued at once in their own database transactions.
+      const reqs = groups.flatMap((ps, k) => ps.flatMap((p, i) => [0, 1].map((n) => ({ k, p, req: relayCall(p, `pool ${k} ${i} ${n}`) }))));
+      const rows = await Promise.all(reqs.map((x) => enqueue(s, x.req)));
+      rows.forEach((r, i) => expect(r.fromAddress, `row ${i}`).to.equal(pool[reqs[i].k]));
+      const done = await Promise.all(rows.map((r) => sender.waitFor(r.id, 60_000)));
+      expect(done.map((r) => r.status)).to.deep.equal(Array(reqs.length).fill("mined"));
+      await expectSentOncePerKey(done, startNonce);
+      // A participant's two transactions went in the order they were accepted, behind one key.
+      for (let i = 0; i < rows.length; i += 2) {
+        const [a, b] = [done.find((r) => r.id === rows[i].id)!, done.find((r) => r.id === rows[i + 1].id)!];
+        expect(a.fromAddress).to.equal(b.fromAddress);
+        expect(a.nonce! < b.nonce! === a.seq < b.seq).to.equal(true);
+      }
+    });
+
+    it("after a restart mid-pass (one key signed but not broadcast, another broadcast but not recorded), sends every row once with its stored nonce", async function () {
+      const s = await start({ RELAYER_KEYS: "2" });
+      const sender = s.app.get(TxSenderService);
+      const ds = dataSourceOf(s.app);
+      const pool = env!.keys.relayers.map((w) => w.address);
+      const startNonce = new Map(await Promise.all(pool.map(async (a) => [a, await chain.provider.getTransactionCount(a, "latest")] as const)));
+      const groups = participantsPerKey(s, 2);
+      const rows = [];
+      for (const [k, ps] of groups.entries()) for (const [i, p] of ps.entries()) rows.push(await enqueue(s, relayCall(p, `restart ${k} ${i}`)));
+      // The pass: key 1's broadcasts never reach the node (the process dies right after signing them).
+      const provider = providerOf(sender);
+      const send = provider.send.bind(provider);
+      provider.send = async (method: string, params: unknown[]) => {
+        if (method === "eth_sendRawTransaction" && Transaction.from(params[0] as string).from === pool[1]) throw connectionRefused();
+        return send(method, params);
+      };
+      // (Automine may take a JSON-RPC batch's second nonce before its first and refuse it: another pass.)
+      for (let i = 0; i < 5 && (await row(ds, rows[1].id)).status !== "sent"; i++) {
+        await ds.query("UPDATE outbox SET next_attempt_at = 0");
+        await sender.tick();
+      }
+      provider.send = send;
+      const before = await Promise.all(rows.map((r) => row(ds, r.id)));
+      expect(before[0].status).to.be.oneOf(["sent", "mined"]);
+      expect(before.slice(1).map((r) => r.status)).to.deep.equal(["sent", "signed", "signed"]);
+      for (const r of before.slice(2)) expect(await chain.provider.getTransaction(r.txHash!)).to.equal(null);
+      // … and key 0's second broadcast reached the node but not the database.
+      await ds.query(`UPDATE outbox SET status = 'signed' WHERE id = '${rows[1].id}'`);
+      await s.close();
+      svc = null;
+
+      const second = await createApp({ ...env!.config, SENDER_ENABLED: true });
+      await second.init();
+      svc = { app: second, url: "", close: () => second.close() };
+      const done = await Promise.all(rows.map((r) => second.get(TxSenderService).waitFor(r.id, 20_000)));
+      expect(done.map((r) => r.status)).to.deep.equal(["mined", "mined", "mined", "mined"]);
+      expect(done.map((r) => [r.txHash, r.nonce])).to.deep.equal(before.map((r) => [r.txHash, r.nonce]));
+      await expectSentOncePerKey(done, startNonce);
+    });
+
+    it("moves queued rows of a key taken out of the pool (RELAYER_KEYS lowered) to the first key, which sends them", async function () {
+      const s = await start({ RELAYER_KEYS: "2" });
+      const pool = env!.keys.relayers.map((w) => w.address);
+      const [, second] = participantsPerKey(s, 1);
+      const queued = await enqueue(s, relayCall(second[0], "lowered"));
+      expect(queued.fromAddress).to.equal(pool[1]);
+      await s.close();
+      svc = null;
+
+      const app = await createApp({ ...env!.config, RELAYER_KEYS: 1, SENDER_ENABLED: true });
+      await app.init();
+      svc = { app, url: "", close: () => app.close() };
+      const done = await app.get(TxSenderService).waitFor(queued.id, 20_000);
+      expect([done.status, done.fromAddress]).to.deep.equal(["mined", pool[0]]);
+      expect((await chain.provider.getTransaction(done.txHash!))!.from).to.equal(pool[0]);
+    });
   });
 });

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { AbiCoder, keccak256, toBeHex } from "ethers";
+import { AbiCoder, hexlify, keccak256, toBeHex, toUtf8Bytes } from "ethers";
 import { childIdOf, invoiceFingerprint, type InvoiceIdentity, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, receivableIdOf, taxIdKey } from "../../shared/fingerprint";
 import { receivableIdHex } from "../../shared/ids";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
@@ -172,6 +172,18 @@ describe("invoice identity and fingerprint", function () {
     expect(() => invoiceFingerprint("0x1234", BASE)).to.throw(/salt/);
     expect(() => fp({ invoiceNumber: " - / _ ." })).to.throw(InvoiceIdentityError, /empty/);
     expect(() => fp({ sellerTaxId: " - " })).to.throw(InvoiceIdentityError, /empty/);
+  });
+
+  it("derives a root id as the contract does, keccak256(abi.encode(ROOT_ID_TAG, fingerprint)), for any fingerprint", function () {
+    const tag = keccak256(toUtf8Bytes("SCF.receivable.root"));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
+        const fingerprint = hexlify(bytes);
+        expect(receivableIdOf(fingerprint)).to.equal(BigInt(keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [tag, fingerprint]))));
+      }),
+      { numRuns: 200 },
+    );
+    expect(() => receivableIdOf("0x1234")).to.throw(/32 bytes/);
   });
 
   it("puts root ids and split-child ids in namespaces that never meet", function () {

@@ -11,7 +11,7 @@ import { Wallet } from "ethers";
 import { DataSource } from "typeorm";
 import { createApp, tuneHttpServer } from "../../services/src/app.factory";
 import { loadConfig, type AppConfig } from "../../services/src/config/env";
-import { writeKeystore } from "../../services/src/chain/keys";
+import { relayerKeystoreFile, writeKeystore } from "../../services/src/chain/keys";
 import { deployTo, type DeployedLedger, type TestChain } from "./chain";
 import { PROJECT_ROOT } from "../../platform/project-root";
 
@@ -55,6 +55,8 @@ export interface ServiceKeys {
   operator: Wallet;
   compliance: Wallet;
   relayer: Wallet;
+  /** The relayer pool (RELAYER_KEYS): `relayer` first. */
+  relayers: Wallet[];
 }
 
 export interface TestEnv {
@@ -74,12 +76,17 @@ export interface TestEnv {
  */
 export async function prepareEnv(chain: TestChain, overrides: Record<string, string> = {}, database?: TestDatabaseKind): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), "scf-svc-"));
+  const relayer = await chain.fundedWallet();
+  const relayers = [relayer];
+  for (let i = 1; i < Number(overrides.RELAYER_KEYS ?? 1); i++) relayers.push(await chain.fundedWallet());
   const keys: ServiceKeys = {
     operator: await chain.fundedWallet(),
     compliance: await chain.fundedWallet(),
-    relayer: await chain.fundedWallet(),
+    relayer,
+    relayers,
   };
-  for (const [name, w] of Object.entries(keys)) writeKeystore(join(dir, "keys", `${name}.json`), w, TEST_PASSWORD, true);
+  for (const name of ["operator", "compliance", "relayer"] as const) writeKeystore(join(dir, "keys", `${name}.json`), keys[name], TEST_PASSWORD, true);
+  relayers.forEach((w, i) => i > 0 && writeKeystore(join(dir, "keys", relayerKeystoreFile("relayer.json", i)), w, TEST_PASSWORD, true));
   const ledger = await deployTo(chain, { operator: keys.operator.address, compliance: keys.compliance.address });
   writeFileSync(join(dir, "deployment.json"), JSON.stringify(ledger.record, null, 2));
   const db = await createTestDatabase(dir, database);

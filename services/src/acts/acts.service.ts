@@ -235,7 +235,7 @@ export class ActsService implements OnModuleInit {
       // Against the last block, like the unsigned step's simulation: transactions still in the
       // pool are not the ledger yet.
       // (ethers' estimateGas drops the block tag, hence the raw call.)
-      const tx = this.chain.provider.getRpcTransaction({ from: this.chain.wallets.relayer.address, to, data });
+      const tx = this.chain.provider.getRpcTransaction({ from: this.chain.relayerFor(signer).address, to, data });
       gasEstimate = BigInt(await this.chain.provider.send("eth_estimateGas", [tx, "latest"]));
     } catch (err) {
       const revert = revertDataOf(err);
@@ -248,6 +248,7 @@ export class ActsService implements OnModuleInit {
       return await this.db.write(async (m) => {
         const row = await this.sender.enqueue(m, {
           signer: "relayer",
+          relayFor: signer,
           to,
           data,
           kind: `${draft.contract.toLowerCase()}.${draft.kind}`,

@@ -7,7 +7,7 @@ import retry from "async-retry";
 import http from "node:http";
 import https from "node:https";
 import { gunzipSync } from "node:zlib";
-import { assert, FetchRequest, JsonRpcProvider, makeError, Network, type FetchCancelSignal, type GetUrlResponse } from "ethers";
+import { assert, FetchRequest, getAddress, type Wallet, JsonRpcProvider, makeError, Network, type FetchCancelSignal, type GetUrlResponse } from "ethers";
 import {
   Financing__factory,
   ParticipantRegistry__factory,
@@ -100,6 +100,7 @@ export class ChainService implements OnApplicationShutdown {
     const wallets = await loadServiceWallets({
       dir: config.paths.keystoreDir,
       password: config.KEYSTORE_PASSWORD,
+      relayerKeys: config.RELAYER_KEYS,
       files: {
         operator: config.OPERATOR_KEYSTORE,
         compliance: config.COMPLIANCE_KEYSTORE,
@@ -108,6 +109,18 @@ export class ChainService implements OnApplicationShutdown {
       },
     });
     return new ChainService(provider, deployment, contracts, wallets, remote, connect(1));
+  }
+
+  /**
+   * The relayer key that relays the acts of `participant`: always the same one for a participant
+   * (its acts leave in the order they were accepted, behind one nonce sequence), spread over the
+   * pool by the participant's address.
+   */
+  relayerFor(participant: string | null | undefined): Wallet {
+    const pool = this.wallets.relayers;
+    if (pool.length === 1 || !participant) return pool[0];
+    // An address is already a hash: its value spreads participants evenly over the pool.
+    return pool[Number(BigInt(getAddress(participant)) % BigInt(pool.length))];
   }
 
   /** Addresses of the deployed contracts, keyed by contract name. */

@@ -11,16 +11,41 @@ import type { ServiceKey } from "../outbox/entities/outbox.entity";
 export type RequiredServiceKey = Exclude<ServiceKey, "issuer">;
 export const SERVICE_KEYS: readonly RequiredServiceKey[] = ["operator", "compliance", "relayer"];
 
-/** The required keys, plus the settlement-token issuer key where ISSUER_KEYSTORE is configured (faucet). */
-export type ServiceWallets = Record<RequiredServiceKey, Wallet> & { issuer?: Wallet };
+/**
+ * The required keys, plus the settlement-token issuer key where ISSUER_KEYSTORE is configured (faucet),
+ * and the relayer pool: `relayer` first, then the extra relayer keys of RELAYER_KEYS > 1.
+ */
+export type ServiceWallets = Record<RequiredServiceKey, Wallet> & { issuer?: Wallet; relayers: Wallet[] };
 
 export interface KeystoreFiles {
   dir: string;
   files: Record<RequiredServiceKey, string> & { issuer?: string };
   password: string | undefined;
+  /** How many relayer keys (RELAYER_KEYS): the relayer keystore, then relayerKeystoreFile(…, 1 … n-1). */
+  relayerKeys?: number;
 }
 
-/** Decrypts the three keystores; names the missing file or wrong password plainly. */
+/**
+ * The keystore file of relayer key `index` of the pool: the RELAYER_KEYSTORE file itself for 0, then the
+ * same name with `-1`, `-2`, … before its extension (relayer.json → relayer-1.json).
+ */
+export function relayerKeystoreFile(base: string, index: number): string {
+  if (index === 0) return base;
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? `${base.slice(0, dot)}-${index}${base.slice(dot)}` : `${base}-${index}`;
+}
+
+async function unlock(path: string, password: string, name: string, missing: string): Promise<Wallet> {
+  if (!existsSync(path)) throw new Error(missing);
+  try {
+    const w = await Wallet.fromEncryptedJson(readFileSync(path, "utf8"), password);
+    return w instanceof Wallet ? w : new Wallet(w.privateKey);
+  } catch (err) {
+    throw new Error(`Cannot unlock the ${name} keystore at ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Decrypts the keystores; names the missing file or wrong password plainly. */
 export async function loadServiceWallets(k: KeystoreFiles): Promise<ServiceWallets> {
   if (!k.password) {
     throw new Error("KEYSTORE_PASSWORD is not set: the service cannot unlock its keystores.");
@@ -28,27 +53,26 @@ export async function loadServiceWallets(k: KeystoreFiles): Promise<ServiceWalle
   const out: Partial<ServiceWallets> = {};
   for (const key of SERVICE_KEYS) {
     const path = join(k.dir, k.files[key]);
-    if (!existsSync(path)) {
-      throw new Error(`Keystore for the ${key} key not found at ${path}. Create keys with 'npm run keys:init'.`);
-    }
-    try {
-      const w = await Wallet.fromEncryptedJson(readFileSync(path, "utf8"), k.password);
-      out[key] = w instanceof Wallet ? w : new Wallet(w.privateKey);
-    } catch (err) {
-      throw new Error(`Cannot unlock the ${key} keystore at ${path}: ${(err as Error).message}`);
-    }
+    out[key] = await unlock(path, k.password, key, `Keystore for the ${key} key not found at ${path}. Create keys with 'npm run keys:init'.`);
   }
   if (k.files.issuer) {
     const path = join(k.dir, k.files.issuer);
-    if (!existsSync(path)) throw new Error(`ISSUER_KEYSTORE: the issuer keystore was not found at ${path}.`);
-    try {
-      const w = await Wallet.fromEncryptedJson(readFileSync(path, "utf8"), k.password);
-      out.issuer = w instanceof Wallet ? w : new Wallet(w.privateKey);
-    } catch (err) {
-      throw new Error(`Cannot unlock the issuer keystore at ${path}: ${(err as Error).message}`);
-    }
+    out.issuer = await unlock(path, k.password, "issuer", `ISSUER_KEYSTORE: the issuer keystore was not found at ${path}.`);
   }
-  return out as ServiceWallets;
+  const relayers = [out.relayer!];
+  for (let i = 1; i < (k.relayerKeys ?? 1); i++) {
+    const path = join(k.dir, relayerKeystoreFile(k.files.relayer, i));
+    relayers.push(await unlock(path, k.password, `relayer ${i}`, `RELAYER_KEYS=${k.relayerKeys}: the keystore of relayer key ${i} was not found at ${path}.`));
+  }
+  // Each relayer key has its own nonce row: two entries of the pool holding one key would sign two
+  // transactions with the same nonce.
+  const others = new Set([out.operator!.address, out.compliance!.address, out.issuer?.address]);
+  const seen = new Set<string>();
+  for (const w of relayers) {
+    if (seen.has(w.address) || others.has(w.address)) throw new Error(`The relayer keystores hold key ${w.address} twice, or one of the service's other keys: each relayer key must be its own.`);
+    seen.add(w.address);
+  }
+  return { ...out, relayers } as ServiceWallets;
 }
 
 /**

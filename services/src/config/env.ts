@@ -38,6 +38,10 @@ const schema = z.object({
   OPERATOR_KEYSTORE: z.string().default("operator.json"),
   COMPLIANCE_KEYSTORE: z.string().default("compliance.json"),
   RELAYER_KEYSTORE: z.string().default("relayer.json"),
+  // Relayed acts are spread over this many relayer keys (RELAYER_KEYSTORE, then relayer-1.json …),
+  // each with its own nonces, chosen by the act's signer: one key's transactions are sent one nonce
+  // after another, several keys' side by side.
+  RELAYER_KEYS: int(1, 32).default(1),
 
   SIWE_DOMAIN: z.string().min(1).default("localhost:3000"),
   SIWE_URI: z.string().url().default("http://localhost:3000"),

@@ -468,7 +468,7 @@ export class FinancingWriteService implements OnModuleInit {
     await this.checkCompliance(id.hex, supplier, lineId);
     // The relayed request as the ledger would take it now: signature, unused nonce, holder, terms, line.
     const auth = { nonce: signed.nonce, deadline: signed.deadline, signature: signed.signature };
-    await this.simulateAs(this.chain.wallets.relayer.address, plan.encode(auth));
+    await this.simulateAs(this.chain.relayerFor(supplier).address, plan.encode(auth));
     const line = await this.chain.contracts.financing.creditLine(lineId);
     const now = Date.now();
     const row = repo.create({

@@ -49,6 +49,17 @@ export interface EnqueueRequest {
   referenceId?: string;
   /** eth_estimateGas of this call, when the caller already simulated it. */
   gasEstimate?: bigint;
+  /**
+   * The participant whose signed act this relays (signer "relayer" only): picks the key of the relayer
+   * pool that sends it (ChainService.relayerFor), so one participant's acts keep their order.
+   */
+  relayFor?: string;
+}
+
+/** One key's queue: the rows of `signer` sent from `fromAddress` (one nonce sequence). */
+interface KeyQueue {
+  signer: ServiceKey;
+  fromAddress: string;
 }
 
 /** Runs in the database transaction that makes `row` final (mined or failed). */
@@ -83,6 +94,9 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   private seen = false;
   /** Rows whose transaction this process has seen in a block not yet CONFIRMATIONS deep. */
   private readonly included = new Set<string>();
+  /** Relayer keys outside the pool that still had signed rows when last looked at. */
+  private relayerOrphans: string[] = [];
+  private relayerOrphansChecked = false;
   /** Emits a row's id when it becomes final in this process, for `waitFor`. */
   private readonly finals = new EventEmitter().setMaxListeners(0);
 
@@ -105,7 +119,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     const row = manager.create(OutboxEntity, {
       id: randomUUID(),
       signer: req.signer,
-      fromAddress: this.wallet(req.signer).address,
+      fromAddress: req.signer === "relayer" ? this.chain.relayerFor(req.relayFor).address : this.wallet(req.signer).address,
       toAddress: req.to,
       data: req.data,
       kind: req.kind,
@@ -165,8 +179,28 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     }
   }
 
-  onApplicationBootstrap(): void {
-    if (this.config.SENDER_ENABLED) this.schedule(0);
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.SENDER_ENABLED) return;
+    await this.rehomeQueued();
+    this.schedule(0);
+  }
+
+  /**
+   * Queued relayer rows of a key no longer in the pool (RELAYER_KEYS lowered) move to the first key:
+   * they have no nonce yet, so nothing was signed with the old key. (Rows it already signed are still
+   * broadcast and settled: see keysOf.)
+   */
+  private async rehomeQueued(): Promise<void> {
+    const pool = this.chain.wallets.relayers.map((w) => w.address);
+    const moved = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(OutboxEntity)
+        .set({ fromAddress: pool[0], updatedAt: Date.now() })
+        .where("signer = 'relayer' AND status = 'queued' AND from_address NOT IN (:...pool)", { pool })
+        .execute(),
+    );
+    if (moved.affected) this.logger.warn(`${moved.affected} queued relayer transactions of keys outside RELAYER_KEYS moved to ${pool[0]}`);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -213,12 +247,34 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   private async tickUnlocked(): Promise<void> {
     const signers: ServiceKey[] = this.chain.wallets.issuer ? [...SERVICE_KEYS, "issuer"] : [...SERVICE_KEYS];
     for (const signer of signers) {
-      if (this.stopped) return;
-      await this.settleSent(signer);
-      await this.broadcastSigned(signer);
-      await this.signQueued(signer);
-      await this.broadcastSigned(signer);
+      for (const from of await this.keysOf(signer)) {
+        if (this.stopped) return;
+        const q = { signer, fromAddress: from };
+        await this.settleSent(q);
+        await this.broadcastSigned(q);
+        await this.signQueued(q);
+        await this.broadcastSigned(q);
+      }
     }
+  }
+
+  /**
+   * The addresses `signer` sends from: its key; for the relayer every key of the pool, plus any key
+   * that left the pool (RELAYER_KEYS lowered) while it still has signed transactions to see through.
+   */
+  private async keysOf(signer: ServiceKey): Promise<string[]> {
+    if (signer !== "relayer") return [this.wallet(signer).address];
+    const pool = this.chain.wallets.relayers.map((w) => w.address);
+    if (!this.relayerOrphansChecked) {
+      const rows: Array<{ from: string }> = await this.outbox
+        .createQueryBuilder("o")
+        .select("DISTINCT o.from_address", "from")
+        .where("o.signer = 'relayer' AND o.status IN ('signed', 'sent') AND o.from_address NOT IN (:...pool)", { pool })
+        .getRawMany();
+      this.relayerOrphans = rows.map((r) => r.from);
+      this.relayerOrphansChecked = this.relayerOrphans.length === 0;
+    }
+    return [...pool, ...this.relayerOrphans];
   }
 
   private wallet(signer: ServiceKey): Wallet {
@@ -227,15 +283,22 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     return w;
   }
 
+  /** The key a row of `signer` is sent from: its own, or the relayer pool's key at `address`. */
+  private walletAt(signer: ServiceKey, address: string): Wallet | null {
+    if (signer !== "relayer") return this.wallet(signer);
+    return this.chain.wallets.relayers.find((w) => w.address === address) ?? null;
+  }
+
   // ---------------------------------------------------------------- queued -> signed
 
-  private async signQueued(signer: ServiceKey): Promise<void> {
+  private async signQueued(key: KeyQueue): Promise<void> {
     const repo = this.outbox;
+    const wallet = this.walletAt(key.signer, key.fromAddress);
+    if (!wallet) return; // a key that left the pool signs nothing more (its queued rows were re-homed)
     // Not filtered on next_attempt_at: a head still in backoff must hold back the rows behind it.
-    const rows = await repo.find({ where: { signer, status: "queued" }, order: { seq: "ASC" }, take: BATCH });
+    const rows = await repo.find({ where: { ...key, status: "queued" }, order: { seq: "ASC" }, take: BATCH });
     if (rows.length > 0) this.seen = true;
     if (rows.length === 0 || rows[0].nextAttemptAt > Date.now()) return;
-    const wallet = this.wallet(signer);
     let gasPrice: bigint;
     try {
       await this.ensureNonceRow(wallet.address);
@@ -268,7 +331,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
         await this.signRows(wallet, gasPrice, ready.splice(0));
         if (isRevert(err)) {
           // It may depend on one of this key's transactions still in flight: wait for those.
-          const inFlight = await repo.count({ where: { signer, status: In(["signed", "sent"]) } });
+          const inFlight = await repo.count({ where: { ...key, status: In(["signed", "sent"]) } });
           if (inFlight > 0 && row.attempts < this.config.SENDER_MAX_ATTEMPTS) {
             await this.defer(row, describeError(err));
             return;
@@ -357,10 +420,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   // ---------------------------------------------------------------- signed -> sent
 
-  private async broadcastSigned(signer: ServiceKey): Promise<void> {
+  private async broadcastSigned(key: KeyQueue): Promise<void> {
     const repo = this.outbox;
     // Nonce order, and not filtered on next_attempt_at: a nonce in backoff holds back the later ones.
-    const rows = await repo.find({ where: { signer, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
+    const rows = await repo.find({ where: { ...key, status: "signed" }, order: { nonce: "ASC" }, take: BATCH });
     if (rows.length > 0) this.seen = true;
     // Send the run at once: concurrent sends leave ethers as one JSON-RPC batch, in nonce order.
     const live: OutboxEntity[] = [];
@@ -409,7 +472,11 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Gives up on `row` and spends its nonce on a zero-value self-transfer; false if that failed. */
   private async fillNonceGap(row: OutboxEntity, reason: string): Promise<boolean> {
-    const wallet = this.wallet(row.signer);
+    const wallet = this.walletAt(row.signer, row.fromAddress);
+    if (!wallet) {
+      await this.defer(row, `${reason}; its key ${row.fromAddress} left RELAYER_KEYS, so its nonce cannot be filled`);
+      return false;
+    }
     const filler = await wallet.signTransaction(
       Transaction.from({
         type: 0,
@@ -438,9 +505,9 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   // ---------------------------------------------------------------- sent -> mined | failed
 
-  private async settleSent(signer: ServiceKey): Promise<void> {
+  private async settleSent(key: KeyQueue): Promise<void> {
     const rows = await this.outbox.find({
-      where: { signer, status: "sent" },
+      where: { ...key, status: "sent" },
       order: { nonce: "ASC" },
       take: 200,
     });

@@ -94,13 +94,13 @@ export class RepayPermitService {
     const data = token.interface.encodeFunctionData("permit", permitCallArgs(debtor, spender, value, deadline, sig));
     const to = this.chain.addresses.SettlementToken;
     try {
-      await this.chain.provider.call({ from: this.chain.wallets.relayer.address, to, data });
+      await this.chain.provider.call({ from: this.chain.relayerFor(debtor).address, to, data });
     } catch (err) {
       const revert = revertDataOf(err);
       if (revert === null) throw err;
       throw permitError(revert, debtor);
     }
-    const row = await this.db.write((m) => this.sender.enqueue(m, { signer: "relayer", to, data, kind: "settlement.permit" }));
+    const row = await this.db.write((m) => this.sender.enqueue(m, { signer: "relayer", relayFor: debtor, to, data, kind: "settlement.permit" }));
     const done = await this.sender.waitFor(row.id, PERMIT_WAIT_MS);
     if (done.status === "failed") {
       throw new UnprocessableEntityException(`The permit was relayed but failed on-chain (${done.failureReason}); the payment was not submitted.`);

@@ -229,10 +229,11 @@ export class SettlementService implements OnModuleInit {
         message: `A permit of ${owner} is still being relayed; wait until it is confirmed (GET /settlement/operations/:id), then sign a new one.`,
       });
     }
-    await this.simulate(this.chain.wallets.relayer.address, this.chain.addresses.SettlementToken, data, owner);
+    await this.simulate(this.chain.relayerFor(owner).address, this.chain.addresses.SettlementToken, data, owner);
     const row = await this.db.write((m) =>
       this.sender.enqueue(m, {
         signer: "relayer",
+        relayFor: owner,
         to: this.chain.addresses.SettlementToken,
         data,
         kind: PERMIT_KIND,
