@@ -27,12 +27,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A brand-new empty database for one test. */
-export async function createTestDatabase(dir: string): Promise<TestDatabase> {
-  if (!usePostgres()) {
+/**
+ * A brand-new empty database for one test: PostgreSQL when `postgres` (default: TEST_DATABASE=postgres),
+ * named `<prefix>_<time>_<random>`, else a SQLite file in `dir`.
+ */
+export async function createTestDatabase(dir: string, opts: { postgres?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
+  if (!(opts.postgres ?? usePostgres())) {
     return { url: `sqlite:${join(dir, "ledger.sqlite")}`, drop: async () => undefined };
   }
-  const name = `scf_test_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const name = `${opts.prefix ?? "scf_test"}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = new DataSource({ type: "postgres", url: PG_ADMIN_URL });
   await admin.initialize();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -67,7 +70,11 @@ export interface TestEnv {
 }
 
 /** Keys, deployment, database and configuration for one service under test. */
-export async function prepareEnv(chain: TestChain, overrides: Record<string, string> = {}): Promise<TestEnv> {
+export async function prepareEnv(
+  chain: TestChain,
+  overrides: Record<string, string> = {},
+  database: { postgres?: boolean; prefix?: string } = {},
+): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), "scf-svc-"));
   const keys: ServiceKeys = {
     operator: await chain.fundedWallet(),
@@ -77,7 +84,7 @@ export async function prepareEnv(chain: TestChain, overrides: Record<string, str
   for (const [name, w] of Object.entries(keys)) writeKeystore(join(dir, "keys", `${name}.json`), w, TEST_PASSWORD, true);
   const ledger = await deployTo(chain, { operator: keys.operator.address, compliance: keys.compliance.address });
   writeFileSync(join(dir, "deployment.json"), JSON.stringify(ledger.record, null, 2));
-  const db = await createTestDatabase(dir);
+  const db = await createTestDatabase(dir, database);
   const env: Record<string, string> = {
     NODE_ENV: "test",
     LOG_LEVEL: "warn",
