@@ -16,185 +16,54 @@
  * Also across replicas: one signed act posted to both replicas at once, with and without an
  * Idempotency-Key, is one act.
  */
-import { createHash } from "node:crypto";
 import { expect } from "chai";
-import { Wallet } from "ethers";
-import { DataSource } from "typeorm";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
-import { dataSourceOptions, openDatabase } from "../../services/src/database/data-source";
 import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
-import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
-import { receivableIdHex } from "../../shared/ids";
-import { ApiClient, followAct, login, signTypedData, signedBody, type Act, type UnsignedAct } from "../../shared/client";
-import { ROLE_BITS } from "../../shared/roles";
-import { benchTaxId, registerMembers } from "../../scripts/bench/common";
-import { cleanupEnv, prepareEnv, type TestEnv } from "../support/app";
-import { startBalancer, type Balancer } from "../support/balancer";
+import { ApiClient, followAct, type Act } from "../../shared/client";
 import { startChain, type TestChain } from "../support/chain";
-import { spawnCompiledService, type ServiceProcess } from "../support/process";
+import { signTokenisation, startReplicaSet, tokenise, type ReplicaSet } from "../support/replicas";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const SUPPLIERS = 8;
-const BATCHES = 18;
-const BATCH_SIZE = 50;
-const SINGLES = 100;
-const DAY_MS = 86_400_000;
-
-type Body = Record<string, unknown>;
-
-const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY_MS).toISOString().slice(0, 10);
-const sha256 = (s: string) => "0x" + createHash("sha256").update(s).digest("hex");
+const LOAD = { batches: 18, batchSize: 50, singles: 100 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("Two API replicas and one worker on PostgreSQL, the worker killed under load", function () {
   this.timeout(300_000);
   let chain: TestChain;
-  let env: TestEnv;
-  let db: DataSource;
-  let worker: ServiceProcess | undefined;
-  let replicas: ServiceProcess[] = [];
-  let lb: Balancer | undefined;
-  let suppliers: Wallet[];
-  let buyer: Wallet;
-  let auditor: Wallet;
-  let seq = 0;
-
-  const workerEnv = () => ({ ...env.env, SENDER_ENABLED: "true", INDEXER_ENABLED: "true" });
+  let set: ReplicaSet;
 
   before(async function () {
     chain = await startChain({ intervalMs: 200 });
-    env = await prepareEnv(
-      chain,
-      {
-        LOG_LEVEL: "error",
-        KYC_JOB_INTERVAL_MS: "3600000",
-        // Production's sender and indexer pacing (defaults), not the test helper's fast polls.
-        SENDER_POLL_MS: "100",
-        INDEXER_POLL_MS: "250",
-        TRUST_PROXY_HOPS: "1",
-        REDIS_URL,
-      },
-      { postgres: true, prefix: "scf_replicas" },
-    );
-    // The migrations run once, before any process starts (a deployment's migration step).
-    const migrated = await openDatabase(env.config.database);
-    await migrated.destroy();
-    db = new DataSource(dataSourceOptions(env.config.database));
-    await db.initialize();
-
-    suppliers = Array.from({ length: SUPPLIERS }, () => new Wallet(Wallet.createRandom().privateKey));
-    buyer = new Wallet(Wallet.createRandom().privateKey);
-    auditor = new Wallet(Wallet.createRandom().privateKey);
-    await registerMembers(env, [
-      ...suppliers.map((w) => ({ address: w.address, roles: ROLE_BITS.supplier })),
-      { address: buyer.address, roles: ROLE_BITS.buyer },
-      { address: auditor.address, roles: ROLE_BITS.auditor },
-    ]);
-
-    const api = { ...env.env, SENDER_ENABLED: "false", INDEXER_ENABLED: "false" };
-    [worker, ...replicas] = await Promise.all([
-      spawnCompiledService(workerEnv(), undefined, "worker"),
-      spawnCompiledService(api, undefined, "API replica 1"),
-      spawnCompiledService(api, undefined, "API replica 2"),
-    ]);
-    lb = await startBalancer(replicas.map((r) => r.url));
+    set = await startReplicaSet(chain, { replicas: 2, suppliers: 8, prefix: "scf_replicas", redisUrl: REDIS_URL });
   });
 
   after(async function () {
-    await lb?.close();
-    for (const p of [...replicas, worker]) await p?.kill("SIGKILL");
-    await db?.destroy();
-    if (env) await cleanupEnv(env);
+    await set?.destroy();
     await chain?.stop();
   });
 
-  /** Signs in through the balancer once the worker has indexed the member (sign-in refuses strangers). */
-  async function session(key: Wallet): Promise<ApiClient> {
-    const api = new ApiClient(lb!.url);
-    for (let i = 0; ; i++) {
-      try {
-        api.token = (await login(api, key)).accessToken;
-        return api;
-      } catch (err) {
-        if (i > 150) throw err;
-        await sleep(200);
-      }
-    }
-  }
-
-  function invoiceFor(seller: Wallet): Body {
-    seq += 1;
-    return {
-      debtor: buyer.address,
-      invoiceNumber: `REPL-${String(seq).padStart(6, "0")}`,
-      sellerTaxId: benchTaxId(seller.address),
-      buyerTaxId: benchTaxId(buyer.address),
-      issueDate: day(0),
-      dueDate: day(90),
-      amount: String(1_000_000 + seq),
-      documentHash: sha256(`replicas invoice ${seq}`),
-    };
-  }
-
-  const receivableId = (b: Body) =>
-    receivableIdHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
-
-  /** The typed data for `invoices` (one: POST /receivables, more: /receivables/batch), signed by `key`. */
-  async function signAct(api: ApiClient, key: Wallet, invoices: Body[]): Promise<{ path: string; body: Body }> {
-    const path = invoices.length === 1 ? "/receivables" : "/receivables/batch";
-    const body: Body = invoices.length === 1 ? invoices[0] : { invoices };
-    const unsigned = await api.expect<UnsignedAct>(200, "POST", path, { body });
-    return { path, body: signedBody(body, unsigned.typedData, await signTypedData(key, unsigned.typedData)) };
-  }
-
   it("records each of 1,000 tokenisations once, with contiguous relayer nonces, a matching projection and a clean verification", async function () {
     const t0 = Date.now();
-    const clients = await Promise.all(suppliers.map((s) => session(s)));
-    const audit = await session(auditor);
+    const clients = await Promise.all(set.suppliers.map((s) => set.session(s)));
+    const audit = await set.session(set.auditor);
 
-    // The acts, dealt round-robin to the suppliers; each supplier submits its own one after another.
-    // Batches spread evenly among the single acts, so the kill lands with both kinds in flight.
-    const total = BATCHES + SINGLES;
-    const acts: { supplier: number; invoices: Body[] }[] = [];
-    for (let i = 0; i < total; i++) {
-      const supplier = i % SUPPLIERS;
-      const n = (i * BATCHES) % total < BATCHES ? BATCH_SIZE : 1;
-      acts.push({ supplier, invoices: Array.from({ length: n }, () => invoiceFor(suppliers[supplier])) });
-    }
-    expect(acts.reduce((m, a) => m + a.invoices.length, 0)).to.equal(BATCHES * BATCH_SIZE + SINGLES);
-
-    const accepted: { act: Act; invoices: Body[]; supplier: number }[] = [];
-    const refused: string[] = [];
+    // When half the acts are accepted the worker is SIGKILLed and restarted; the suppliers go on.
     let restarted: Promise<void> | null = null;
     let killedAt = 0;
-    await Promise.all(
-      clients.map(async (api, s) => {
-        for (const a of acts.filter((x) => x.supplier === s)) {
-          const { path, body } = await signAct(api, suppliers[s], a.invoices);
-          const res = await api.request<Act>("POST", path, { body });
-          if (res.status !== 202) {
-            refused.push(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
-            continue;
-          }
-          accepted.push({ act: res.body, invoices: a.invoices, supplier: s });
-          if (!restarted && accepted.length >= acts.length / 2) {
-            killedAt = accepted.length;
-            const old = worker!;
-            restarted = (async () => {
-              await old.kill("SIGKILL");
-              worker = await spawnCompiledService(workerEnv(), undefined, "worker (restarted)");
-            })();
-          }
-        }
-      }),
-    );
+    const { accepted, refused } = await tokenise(set, clients, LOAD, (count, total) => {
+      if (restarted || count < total / 2) return;
+      killedAt = count;
+      restarted = set.restartWorker();
+    });
     const submittedMs = Date.now() - t0;
     await restarted;
     expect(refused, "every signed act is accepted: the replicas do not need the worker to accept").to.deep.equal([]);
-    expect(accepted).to.have.length(acts.length);
+    expect(accepted).to.have.length(LOAD.batches + LOAD.singles);
+    expect(accepted.reduce((n, a) => n + a.invoices.length, 0)).to.equal(1_000);
     expect(killedAt).to.be.greaterThan(0);
-    expect(lb!.served.every((n) => n > 100), `requests per replica: ${lb!.served.join(", ")}`).to.equal(true);
+    const lb = set.lb;
+    expect(lb.served.every((n) => n > 100), `requests per replica: ${lb.served.join(", ")}`).to.equal(true);
 
     // Every accepted act reaches one final state.
     const finals = await Promise.all(accepted.map((a) => followAct(clients[a.supplier], a.act.id, 150_000)));
@@ -205,9 +74,10 @@ describe("Two API replicas and one worker on PostgreSQL, the worker killed under
     const doneMs = Date.now() - t0;
 
     // None twice: one act row and one outbox row per accepted act, each final.
-    const actRows = await db.getRepository(ActEntity).find();
+    const actRows = await set.db.getRepository(ActEntity).find();
     expect(actRows.map((r) => r.id).sort()).to.deep.equal(accepted.map((a) => a.act.id).sort());
-    const outbox = await db.getRepository(OutboxEntity).findBy({ fromAddress: env.keys.relayer.address });
+    const env = set.env;
+    const outbox = await set.db.getRepository(OutboxEntity).findBy({ fromAddress: env.keys.relayer.address });
     expect(outbox.map((r) => r.referenceId).sort()).to.deep.equal(accepted.map((a) => a.act.id).sort());
     expect(new Set(actRows.map((r) => r.outboxId)).size).to.equal(actRows.length);
     expect(outbox.filter((r) => r.status !== "mined" && r.status !== "failed").map((r) => `${r.id} ${r.status}`)).to.deep.equal([]);
@@ -234,7 +104,7 @@ describe("Two API replicas and one worker on PostgreSQL, the worker killed under
     expect(relayed).to.have.length(outbox.filter((r) => r.status === "mined").length);
 
     // The projection: exactly the receivables of the confirmed acts.
-    const wanted = confirmed.flatMap((f) => accepted.find((a) => a.act.id === f.id)!.invoices.map(receivableId)).sort();
+    const wanted = confirmed.flatMap((f) => accepted.find((a) => a.act.id === f.id)!.invoices.map(set.receivableId)).sort();
     await waitIndexed(audit, head);
     const listed: string[] = [];
     for (let cursor: string | null = null; ; ) {
@@ -251,24 +121,24 @@ describe("Two API replicas and one worker on PostgreSQL, the worker killed under
 
     const failed = finals.length - confirmed.length;
     console.log(
-      `      ${wanted.length} invoices in ${confirmed.length} confirmed acts (${failed} refused on chain) through replicas serving ${lb!.served.join(" / ")} requests; ` +
+      `      ${wanted.length} invoices in ${confirmed.length} confirmed acts (${failed} refused on chain) through replicas serving ${lb.served.join(" / ")} requests; ` +
         `worker killed after ${killedAt} acceptances; all accepted in ${(submittedMs / 1000).toFixed(1)} s, all final in ${(doneMs / 1000).toFixed(1)} s; ${relayed.length} relayer transactions`,
     );
   });
 
   it("gives one act for one signed act posted to both replicas at once, with or without an Idempotency-Key", async function () {
-    const key = suppliers[0];
-    const api = await session(key);
-    const direct = replicas.map((r) => new ApiClient(r.url, api.token));
+    const key = set.suppliers[0];
+    const api = await set.session(key);
+    const direct = set.replicas.map((r) => new ApiClient(r.url, api.token));
     for (const idempotencyKey of [`both-${Date.now()}`, undefined]) {
-      const { path, body } = await signAct(api, key, [invoiceFor(key)]);
+      const { path, body } = await signTokenisation(api, key, [set.invoice(key)]);
       const answers = await Promise.all(direct.map((d) => d.request<Act>("POST", path, { body, idempotencyKey })));
       const ok = answers.filter((a) => a.status === 202);
       // The loser of the key's claim may be told the first request is still running (409, Retry-After).
       for (const a of answers) expect([202, 409], JSON.stringify(a.body)).to.include(a.status);
       expect(ok.length, JSON.stringify(answers.map((a) => a.body))).to.be.at.least(1);
       expect(new Set(ok.map((a) => a.body.id)).size, "both 202 answers name the same act").to.equal(1);
-      const rows = await db.getRepository(ActEntity).findBy({ signer: key.address, nonce: String(body.nonce) });
+      const rows = await set.db.getRepository(ActEntity).findBy({ signer: key.address, nonce: String(body.nonce) });
       expect(rows.map((r) => r.id)).to.deep.equal([ok[0].body.id]);
       const final = await followAct(api, ok[0].body.id, 60_000);
       expect(final.status, final.failureReason ?? "").to.equal("confirmed");
@@ -278,7 +148,7 @@ describe("Two API replicas and one worker on PostgreSQL, the worker killed under
   /** Until the worker's indexer has passed block `n` (the auditor's view of the projection is then complete). */
   async function waitIndexed(audit: ApiClient, n: number): Promise<void> {
     for (let i = 0; i < 600; i++) {
-      const state = await db.getRepository(IndexerStateEntity).find();
+      const state = await set.db.getRepository(IndexerStateEntity).find();
       if (state.length && state[0].blockNumber >= n) return;
       await sleep(100);
     }

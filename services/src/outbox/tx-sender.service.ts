@@ -131,7 +131,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     // This process's sender is woken in-process at commit; a replica without one wakes the worker
     // through PostgreSQL, which delivers the notification only if this transaction commits.
     if (this.config.SENDER_ENABLED) this.db.afterCommit(manager, () => this.wake());
-    else if (this.db.isPostgres) await manager.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+    else if (this.db.isPostgres && this.config.OUTBOX_NOTIFY) await manager.query(`NOTIFY ${OUTBOX_CHANNEL}`);
     return saved;
   }
 
@@ -172,7 +172,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   onApplicationBootstrap(): void {
     if (!this.config.SENDER_ENABLED) return;
-    if (this.config.database.kind === "postgres") {
+    if (this.config.database.kind === "postgres" && this.config.OUTBOX_NOTIFY) {
       this.listener = new OutboxListener(this.config.database.url, () => this.wake());
       this.listener.start();
     }
