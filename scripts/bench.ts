@@ -9,6 +9,7 @@
  *   npm run bench -- --only memory                        npm start's resident memory, idle and through the demo
  *   npm run bench -- --only sender-wake --txs 200         outbox reads/s idle and under load (PostgreSQL)
  *   npm run bench -- --only restart --invoices 10000,100000  durable chain restart time and memory, before vs after
+ *   npm run bench -- --only replicas                      API replicas on PostgreSQL: wake latency, 1,000 tokenisations, reads 1 vs 2
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -21,6 +22,7 @@ import { benchUploads } from "./bench/uploads";
 import { benchMemory } from "./bench/memory";
 import { benchSenderWake } from "./bench/sender-wake";
 import { benchRestart } from "./bench/restart";
+import { benchReplicas } from "./bench/replicas";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -31,6 +33,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   memory: benchMemory,
   "sender-wake": benchSenderWake,
   restart: benchRestart,
+  replicas: benchReplicas,
 };
 
 async function main(): Promise<void> {

@@ -205,7 +205,7 @@ describe("Health: liveness and readiness under faults", function () {
 
   it("with PostgreSQL terminating the service's connections: readiness answers 200 or 503 naming database parts, in time, and recovers", async function () {
     // pg_terminate_backend is PostgreSQL's: this service runs on PostgreSQL whatever TEST_DATABASE says.
-    const pgEnv = await prepareEnv(chain, { HEALTH_CHECK_TIMEOUT_MS: String(TIMEOUT_MS) }, "postgres");
+    const pgEnv = await prepareEnv(chain, { HEALTH_CHECK_TIMEOUT_MS: String(TIMEOUT_MS) }, { postgres: true });
     const pg = await startService(pgEnv);
     const dbName = new URL(pgEnv.db.url).pathname.slice(1);
     const admin = new DataSource({ type: "postgres", url: PG_ADMIN_URL });

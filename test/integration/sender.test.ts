@@ -7,8 +7,11 @@ import { isRetryable } from "../../services/src/chain/errors";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { KeyNonceEntity, OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
 import { TxSenderService, type EnqueueRequest } from "../../services/src/outbox/tx-sender.service";
+import { OUTBOX_LISTENER_NAME } from "../../services/src/outbox/outbox-listener";
+import { loadConfig } from "../../services/src/config/env";
+import { PROJECT_ROOT } from "../../platform/project-root";
 import { startChain, type TestChain } from "../support/chain";
-import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
+import { cleanupEnv, prepareEnv, startService, usePostgres, type RunningService, type TestEnv } from "../support/app";
 import { dataSourceOf } from "../support/index-check";
 
 const MANUAL = { INDEXER_ENABLED: "false", SENDER_ENABLED: "false" };
@@ -134,6 +137,48 @@ describe("Transaction sender (outbox, hardhat node over JSON-RPC, real database)
     expect(done.status).to.equal("mined");
     expect(Date.now() - started).to.be.below(20_000);
   });
+
+  if (usePostgres()) {
+    it("is woken by a replica's enqueue in another application (NOTIFY at commit, LISTEN), also after its listening connection was terminated", async function () {
+      const s = await start(WOKEN_ONLY);
+      const sender = s.app.get(TxSenderService);
+      const ds = dataSourceOf(s.app);
+      const listener = async () =>
+        (await ds.query("SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()", [
+          OUTBOX_LISTENER_NAME,
+        ])) as Array<{ pid: number; state: string; query: string }>;
+      /** Until one connection other than `old` has LISTENed and its reconnect pass is over. */
+      const listening = async (old: number | null) => {
+        for (let i = 0; ; i++) {
+          const rows = await listener();
+          if (rows.length === 1 && rows[0].pid !== old && rows[0].state === "idle" && /^LISTEN/.test(rows[0].query)) break;
+          if (i > 200) throw new Error(`the sender does not listen: ${JSON.stringify(rows)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 200));
+        await asleep(sender);
+        return (await listener())[0].pid;
+      };
+      // An API replica: the same database and chain, no sender, no indexer.
+      const replica = await createApp(loadConfig({ ...env!.env, ...MANUAL }, PROJECT_ROOT));
+      try {
+        await replica.init();
+        let pid = await listening(null);
+        for (const round of ["listening", "listening again after pg_terminate_backend"]) {
+          if (round !== "listening") {
+            await ds.query("SELECT pg_terminate_backend($1)", [pid]);
+            pid = await listening(pid);
+          }
+          const call = registerCall(Wallet.createRandom().address, await kycExpiry());
+          const queued = await replica.get(DbWriter).write((m) => replica.get(TxSenderService).enqueue(m, call));
+          const done = await sender.waitFor(queued.id, 20_000);
+          expect(done.status, round).to.equal("mined");
+        }
+      } finally {
+        await replica.close();
+      }
+    });
+  }
 
   it("does not lose a wake that arrives while a pass is running: another pass follows", async function () {
     const s = await start(WOKEN_ONLY);

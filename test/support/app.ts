@@ -27,14 +27,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export type TestDatabaseKind = "sqlite" | "postgres";
-
-/** A brand-new empty database for one test: PostgreSQL with TEST_DATABASE=postgres, else SQLite in `dir`. */
-export async function createTestDatabase(dir: string, kind: TestDatabaseKind = usePostgres() ? "postgres" : "sqlite"): Promise<TestDatabase> {
-  if (kind === "sqlite") {
+/**
+ * A brand-new empty database for one test: PostgreSQL when `postgres` (default: TEST_DATABASE=postgres),
+ * named `<prefix>_<time>_<random>`, else a SQLite file in `dir`.
+ */
+export async function createTestDatabase(dir: string, opts: { postgres?: boolean; prefix?: string } = {}): Promise<TestDatabase> {
+  if (!(opts.postgres ?? usePostgres())) {
     return { url: `sqlite:${join(dir, "ledger.sqlite")}`, drop: async () => undefined };
   }
-  const name = `scf_test_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const name = `${opts.prefix ?? "scf_test"}_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
   const admin = new DataSource({ type: "postgres", url: PG_ADMIN_URL });
   await admin.initialize();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -70,11 +71,12 @@ export interface TestEnv {
   config: AppConfig;
 }
 
-/**
- * Keys, deployment, database and configuration for one service under test. The database is the
- * run's (TEST_DATABASE) unless `database` names one, for a test of what only that database does.
- */
-export async function prepareEnv(chain: TestChain, overrides: Record<string, string> = {}, database?: TestDatabaseKind): Promise<TestEnv> {
+/** Keys, deployment, database and configuration for one service under test. */
+export async function prepareEnv(
+  chain: TestChain,
+  overrides: Record<string, string> = {},
+  database: { postgres?: boolean; prefix?: string } = {},
+): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), "scf-svc-"));
   const relayer = await chain.fundedWallet();
   const relayers = [relayer];

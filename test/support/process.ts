@@ -85,6 +85,18 @@ export async function spawnService(env: Record<string, string>, port?: number): 
 }
 
 /**
+ * The compiled service alone, as a production replica or worker runs it (`node platform/compiled.js
+ * services/src/main`, i.e. dist/services/src/main.js, docs/DEPLOYMENT.md section 4), with `env` on
+ * top of this process's; resolves once `/health` answers 200.
+ */
+export async function spawnCompiledService(env: Record<string, string>, port?: number, what = "service"): Promise<ServiceProcess> {
+  const p = port ?? (await freePort());
+  const url = `http://127.0.0.1:${p}`;
+  const args = [join(ROOT, "platform", "compiled.js"), "services/src/main"];
+  return spawnHealthy(args, { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1" }, url, 90_000, what);
+}
+
+/**
  * The whole platform exactly as `npm start` runs it (package.json "start", the compiled build,
  * without npm in between so a signal reaches the launcher itself), with `env` on top of this
  * process's (DATA_DIR, PORT, CHAIN_PORT…); resolves once `${url}/health` answers.

@@ -58,6 +58,11 @@ const schema = z.object({
   // nothing to do (the fallback for rows another process wrote).
   SENDER_POLL_MS: int(10, 60_000).default(100),
   SENDER_IDLE_POLL_MS: int(10, 600_000).default(1_000),
+  // PostgreSQL only: a process without a sender (an API replica) NOTIFYs in the transaction that
+  // adds an outbox row and the worker LISTENs, so it does not wait for its idle poll. Off: the
+  // worker finds replicas' rows at SENDER_IDLE_POLL_MS (needed where LISTEN cannot work, e.g. the
+  // worker connects through PgBouncer in transaction pooling).
+  OUTBOX_NOTIFY: bool.default("true"),
   SENDER_MAX_ATTEMPTS: int(1, 100).default(8),
 
   // An Idempotency-Key is held by its request under a lease the request renews while it runs; a

@@ -61,10 +61,36 @@ export function dataSourceOptions(database: AppConfig["database"]): DataSourceOp
   };
 }
 
-/** Opens the database and brings its schema up to date. */
+/** The session advisory lock that serialises migrations on PostgreSQL (any fixed bigint). */
+export const MIGRATION_LOCK = 726_1001;
+
+/**
+ * Opens the database and brings its schema up to date. On PostgreSQL, processes that start at once
+ * (API replicas and the worker of one deployment) take turns under an advisory lock: TypeORM takes
+ * none, and two processes migrating one fresh database at the same time fail (duplicate key on
+ * pg_type). The one that waited finds nothing left to run.
+ */
 export async function openDatabase(database: AppConfig["database"]): Promise<DataSource> {
   const ds = new DataSource(dataSourceOptions(database));
   await ds.initialize();
-  await ds.runMigrations({ transaction: "each" });
+  if (database.kind !== "postgres") {
+    await ds.runMigrations({ transaction: "each" });
+    return ds;
+  }
+  // A session lock on one pooled connection; the migrations run on others and wait for nothing.
+  const lock = ds.createQueryRunner();
+  try {
+    await lock.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      await ds.runMigrations({ transaction: "each" });
+    } finally {
+      await lock.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  } catch (err) {
+    await ds.destroy().catch(() => undefined);
+    throw err;
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
   return ds;
 }

@@ -23,8 +23,10 @@
  * The worker is woken, not polling: `enqueue` wakes it when the caller's transaction commits, and a
  * pass that moved a row runs again at once. It polls every SENDER_POLL_MS only while rows are in
  * flight (receipts to wait for, backoff), and every SENDER_IDLE_POLL_MS when it found nothing: the
- * fallback for rows another process wrote (API replicas share the database with one worker). A wake
- * that arrives while a pass runs causes another pass, so no wake-up is lost.
+ * fallback. On PostgreSQL a row another process wrote (API replicas share the database with one
+ * worker) wakes the worker too: the replica NOTIFYs in the enqueueing transaction and the worker
+ * LISTENs (./outbox-listener.ts). A wake that arrives while a pass runs causes another pass, so no
+ * wake-up is lost.
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -39,6 +41,7 @@ import { decodeRevertData, describeError, isAlreadySubmitted, isRetryable, isRev
 import { SERVICE_KEYS } from "../chain/keys";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { KeyNonceEntity, OutboxEntity, type ServiceKey } from "./entities/outbox.entity";
+import { OUTBOX_CHANNEL, OutboxListener } from "./outbox-listener";
 
 export interface EnqueueRequest {
   signer: ServiceKey;
@@ -99,6 +102,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   private relayerOrphansChecked = false;
   /** Emits a row's id when it becomes final in this process, for `waitFor`. */
   private readonly finals = new EventEmitter().setMaxListeners(0);
+  /** The worker's LISTEN connection for rows API replicas enqueue (PostgreSQL only). */
+  private listener: OutboxListener | null = null;
 
   constructor(
     @InjectRepository(OutboxEntity) private readonly outbox: Repository<OutboxEntity>,
@@ -140,7 +145,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       updatedAt: now,
     });
     const saved = await manager.save(row);
-    this.db.afterCommit(manager, () => this.wake());
+    // This process's sender is woken in-process at commit; a replica without one wakes the worker
+    // through PostgreSQL, which delivers the notification only if this transaction commits.
+    if (this.config.SENDER_ENABLED) this.db.afterCommit(manager, () => this.wake());
+    else if (this.db.isPostgres && this.config.OUTBOX_NOTIFY) await manager.query(`NOTIFY ${OUTBOX_CHANNEL}`);
     return saved;
   }
 
@@ -182,6 +190,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.SENDER_ENABLED) return;
     await this.rehomeQueued();
+    if (this.config.database.kind === "postgres" && this.config.OUTBOX_NOTIFY) {
+      this.listener = new OutboxListener(this.config.database.url, () => this.wake());
+      this.listener.start();
+    }
     this.schedule(0);
   }
 
@@ -205,6 +217,7 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    await this.listener?.stop();
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
   }
