@@ -3,6 +3,7 @@
  *
  *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
  *                                 [--requests 2000 --connections 10 --reseed --no-doc --cpu-prof DIR]
+ *                                 [--before DIR] [--variants "label:KEY=V,KEY=V;…"] [--rounds 4] [--single 500]
  *
  * 1. Seeds PostgreSQL database `scf_bench_query` (dropped and re-created; the service's own
  *    migrations give it production's schema) in bulk, in the shape the indexer writes
@@ -16,9 +17,14 @@
  *    out), then measures over HTTP with autocannon against the service as its own process, and the
  *    captured SQL run directly with `pg` at the same concurrency. EXPLAIN (ANALYZE, BUFFERS) of
  *    each statement of one request per endpoint goes into docs/BENCHMARKS.md with the figures.
- * Target: p95 ≤ 20 ms over HTTP for every query.
+ * 4. With --before (the baseline commit's build) and/or --variants (this build with other settings),
+ *    every variant runs as its own process and each query's load is sent to them in interleaved rounds.
+ * Targets: p95 ≤ 20 ms over HTTP for every query, and ≤ 1.5 × the p95 of the same SQL sent directly.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
 import { PROJECT_ROOT } from "../../platform/project-root";
 import { Wallet } from "ethers";
 import { DataSource, type Logger as TypeOrmLogger } from "typeorm";
@@ -38,6 +44,8 @@ import { commandLine, fmtSeconds, intFlag, loadNote, machineBusy, nowSeconds, pr
 const ROOT = PROJECT_ROOT;
 const DB_NAME = "scf_bench_query";
 const TARGET_MS = 20;
+/** HTTP p95 at most this many times the p95 of the same SQL sent directly at the same concurrency. */
+const RATIO_TARGET = 1.5;
 
 interface PgClient {
   connect(): Promise<void>;
@@ -65,7 +73,10 @@ interface Scenario {
 
 interface Result {
   s: Scenario;
+  /** This build at `connections` connections. */
   http: Stats;
+  /** Every variant (this build among them) by label, same load, rounds interleaved. */
+  variants: Record<string, Stats>;
   sql: Stats;
   /** One connection. */
   http1: Stats;
@@ -82,14 +93,48 @@ interface Stats {
   p50: number;
   p95: number;
   p99: number;
+  mean?: number;
   n: number;
   errors: number;
+  /** The latencies themselves (when asked for). */
+  raw?: number[];
+}
+
+const THIS_BUILD = "this build";
+
+/** A service process the HTTP load is sent to: this build, the baseline's, or this build with other settings. */
+interface Variant {
+  label: string;
+  /** Repository root whose dist/services/src/main.js runs. */
+  root: string;
+  env: Record<string, string>;
+}
+
+/**
+ * The variants of a run: `--before DIR` (a checkout of the baseline commit with its own `npm run build`,
+ * node_modules linked: the same queries against the code before the change) and `--variants
+ * "label:KEY=V,KEY=V;label2:…"` (this build with other settings, e.g. DB_POOL_MAX), besides this build.
+ */
+function parseVariants(flags: Map<string, string>): Variant[] {
+  const out: Variant[] = [];
+  const before = flags.get("before");
+  if (before) {
+    if (!existsSync(join(before, "dist", "services", "src", "main.js"))) throw new Error(`--before ${before}: no dist/services/src/main.js there (build it first)`);
+    out.push({ label: "before", root: before, env: {} });
+  }
+  out.push({ label: THIS_BUILD, root: ROOT, env: {} });
+  for (const spec of (flags.get("variants") ?? "").split(";").filter(Boolean)) {
+    const [label, settings = ""] = spec.split(":");
+    const env = Object.fromEntries(settings.split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    out.push({ label, root: ROOT, env });
+  }
+  return out;
 }
 
 const quantile = (s: number[], q: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN);
 function stats(xs: number[], errors = 0): Stats {
   const s = [...xs].sort((a, b) => a - b);
-  return { p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), n: s.length, errors };
+  return { p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1), n: s.length, errors };
 }
 
 function dbUrl(name: string): string {
@@ -181,7 +226,7 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     SESSION_TTL_SECONDS: "86400",
     LOG_LEVEL: "error",
   });
-  let child: ChildProcess | null = null;
+  const children: ChildProcess[] = [];
   try {
     const config = loadConfig(env.env, ROOT);
     const app = await createApp(config);
@@ -272,37 +317,73 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     });
 
     // --- 5. HTTP (service as its own process) and direct SQL ---
-    // --cpu-prof DIR: the service process writes a V8 CPU profile there when it exits.
+    // Every variant (this build; --before DIR, a compiled checkout of the baseline; --variants, this
+    // build with other settings) runs as its own process, all up at once; each query's requests are
+    // sent in rounds, one round per variant in turn, so a change in the machine's load falls on all.
+    // --cpu-prof DIR: this build's process writes a V8 CPU profile there when it exits.
     const profDir = flags.get("cpu-prof");
-    const svc = await spawnQuiet(profDir ? { ...env.env, NODE_OPTIONS: `--require ${profilerPreload(profDir)}` } : env.env);
-    child = svc.child;
+    const variants = parseVariants(flags);
+    const services: Array<{ v: Variant; url: string; child: ChildProcess }> = [];
+    for (const v of variants) {
+      const prof: Record<string, string> = profDir && v.label === THIS_BUILD ? { NODE_OPTIONS: `--require ${profilerPreload(profDir)}` } : {};
+      try {
+        const svc = await spawnQuiet({ ...env.env, ...v.env, ...prof }, v.root);
+        services.push({ v, ...svc });
+        children.push(svc.child);
+      } catch (err) {
+        if (v.label === THIS_BUILD) throw err;
+        console.log(`query: variant ${v.label} did not start, left out: ${(err as Error).message.slice(0, 2000)}`);
+      }
+    }
+    const rounds = services.length > 1 ? intFlag(flags, "rounds", 4) : 1;
     const results: Result[] = [];
     for (const s of scenarios) {
-      await runAutocannon(svc.url, s.paths, tokens[s.caller], Math.min(requests, 200), connections); // warm-up
-      const cpu0 = processCpuMs(child.pid!);
-      const m0 = machineCpu();
-      const h0 = nowSeconds();
-      const http = await runAutocannon(svc.url, s.paths, tokens[s.caller], requests, connections);
-      http.seconds = nowSeconds() - h0;
-      http.serviceCpuMs = (processCpuMs(child.pid!) - cpu0) / requests;
-      http.machineBusy = machineCpu(m0);
+      const byVariant = new Map<string, { lat: number[]; errors: number; cpuMs: number; seconds: number; busy: number }>();
+      for (const svc of services) {
+        await runAutocannon(svc.url, s.paths, tokens[s.caller], Math.min(requests, 200), connections); // warm-up
+        byVariant.set(svc.v.label, { lat: [], errors: 0, cpuMs: 0, seconds: 0, busy: 0 });
+      }
+      for (let r = 0; r < rounds; r++) {
+        const amount = Math.floor(requests / rounds) + (r < requests % rounds ? 1 : 0);
+        for (const svc of r % 2 ? [...services].reverse() : services) {
+          const acc = byVariant.get(svc.v.label)!;
+          const cpu0 = processCpuMs(svc.child.pid!);
+          const m0 = machineCpu();
+          const h0 = nowSeconds();
+          const run = await runAutocannon(svc.url, s.paths, tokens[s.caller], amount, connections, true);
+          const secs = nowSeconds() - h0;
+          acc.seconds += secs;
+          acc.busy += machineCpu(m0) * secs;
+          acc.cpuMs += processCpuMs(svc.child.pid!) - cpu0;
+          acc.lat.push(...run.raw!);
+          acc.errors += run.errors;
+        }
+      }
+      const http: Record<string, Stats> = {};
+      for (const [label, acc] of byVariant) {
+        http[label] = { ...stats(acc.lat, acc.errors), seconds: acc.seconds, serviceCpuMs: acc.cpuMs / acc.lat.length, machineBusy: acc.busy / acc.seconds };
+      }
       const sql = await runSql(url, s.sql, requests, connections);
       // The same with one connection: the latency of a request alone, without queueing behind others.
-      const http1 = await runAutocannon(svc.url, s.paths, tokens[s.caller], single, 1);
+      const main = services.find((x) => x.v.label === THIS_BUILD)!;
+      const http1 = await runAutocannon(main.url, s.paths, tokens[s.caller], single, 1);
       const sql1 = await runSql(url, s.sql, single, 1);
-      results.push({ s, http, sql, http1, sql1 });
-      console.log(
-        `query: ${s.key.padEnd(8)} HTTP p50/p95/p99 ${ms(http.p50)}/${ms(http.p95)}/${ms(http.p99)} ms` +
-          ` (${http.errors} errors)  SQL ${ms(sql.p50)}/${ms(sql.p95)}/${ms(sql.p99)} ms`,
-      );
+      results.push({ s, http: http[THIS_BUILD], variants: http, sql, http1, sql1 });
+      for (const [label, h] of Object.entries(http)) {
+        console.log(
+          `query: ${s.key.padEnd(8)} ${label.padEnd(12)} HTTP p50/p95/p99 ${ms(h.p50)}/${ms(h.p95)}/${ms(h.p99)} ms` +
+            ` (${h.errors} errors) CPU ${h.serviceCpuMs!.toFixed(2)} ms/req, ${Math.round(h.n / h.seconds!)}/s, busy ${Math.round(100 * h.machineBusy!)}%`,
+        );
+      }
+      console.log(`query: ${s.key.padEnd(8)} SQL p50/p95/p99 ${ms(sql.p50)}/${ms(sql.p95)}/${ms(sql.p99)} ms`);
     }
-    await killChild(child);
-    child = null;
+    for (const c of children.splice(0)) await killChild(c);
 
     const totalSeconds = nowSeconds() - runStart;
     const doc = report({
       shape, sizes, seed, seedInfo: String(seedInfo[0]?.d ?? ""), results, plans, requests, connections,
       loadAtStart, started, totalSeconds, page, single, member: member.address, auditor: auditor.address,
+      extraFlags: Object.fromEntries(["single", "rounds", "before", "variants"].filter((k) => flags.has(k)).map((k) => [k, k === "variants" ? JSON.stringify(flags.get(k)) : flags.get(k)!])),
     });
     console.log(doc.table);
     if (!flags.has("no-doc")) {
@@ -311,7 +392,7 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     }
     console.log(`query: total run time ${fmtSeconds(totalSeconds)} s`);
   } finally {
-    if (child) await killChild(child);
+    for (const c of children) await killChild(c);
     // The benchmark database is kept for the next run; cleanupEnv drops only the env's own files
     // (and its unused test database under TEST_DATABASE=postgres).
     await cleanupEnv(env).catch(() => undefined);
@@ -342,10 +423,11 @@ async function getJson(url: string, token: string): Promise<unknown> {
 }
 
 /** The service as its own process; ready once it answers HTTP at all (health is 503 with the indexer off). */
-async function spawnQuiet(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+async function spawnQuiet(env: Record<string, string>, root = ROOT): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, serviceArgs(), {
-    cwd: ROOT,
+  const args = root === ROOT ? serviceArgs() : [join(root, "dist", "services", "src", "main.js")];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -378,7 +460,7 @@ async function killChild(child: ChildProcess): Promise<void> {
 }
 
 /** `amount` GETs over `connections` connections, cycling through `paths`; latency of each response. */
-async function runAutocannon(base: string, paths: string[], token: string, amount: number, connections: number): Promise<Stats> {
+async function runAutocannon(base: string, paths: string[], token: string, amount: number, connections: number, keep = false): Promise<Stats> {
   let i = 0;
   const lat: number[] = [];
   let errors = 0;
@@ -399,7 +481,7 @@ async function runAutocannon(base: string, paths: string[], token: string, amoun
       lat.push(time);
     });
   });
-  return stats(lat, errors + result.errors + result.timeouts);
+  return { ...stats(lat, errors + result.errors + result.timeouts), raw: keep ? lat : undefined };
 }
 
 /** The captured statements of each request run directly, `connections` clients at once. */
@@ -460,6 +542,8 @@ function report(r: {
   page: number;
   member: string;
   auditor: string;
+  /** Flags beyond the shape that change what is measured (variants, rounds, single), as given. */
+  extraFlags: Record<string, string>;
 }): { table: string; body: string } {
   const requests = r.requests;
   const trio = (s: Stats) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
@@ -471,17 +555,42 @@ function report(r: {
     `${ms(http1.p50)} / ${ms(http1.p95)} · ${ms(sql1.p50)} / ${ms(sql1.p95)}`,
     `${((http.serviceCpuMs ?? NaN)).toFixed(1)} ms, ${Math.round(requests / (http.seconds ?? NaN))}/s, ${Math.round(100 * (http.machineBusy ?? NaN))}%`,
     http.errors ? `NO (${http.errors} non-200)` : http.p95 <= TARGET_MS ? "yes" : "**NO**",
+    http.p95 <= RATIO_TARGET * sql.p95 ? "yes" : "**NO**",
   ]);
   const table = markdownTable(
-    ["query", "HTTP p50 / p95 / p99 (ms)", "SQL p50 / p95 / p99 (ms)", "ratio HTTP/SQL p50 / p95", "1 connection: HTTP p50 / p95 · SQL p50 / p95", "service CPU/request, req/s, machine busy", `p95 ≤ ${TARGET_MS} ms`],
+    ["query", "HTTP p50 / p95 / p99 (ms)", "SQL p50 / p95 / p99 (ms)", "ratio HTTP/SQL p50 / p95", "1 connection: HTTP p50 / p95 · SQL p50 / p95", "service CPU/request, req/s, machine busy", `p95 ≤ ${TARGET_MS} ms`, `p95 ≤ ${RATIO_TARGET} × SQL p95`],
     rows,
-    ["l", "r", "r", "r", "r", "r", "l"],
+    ["l", "r", "r", "r", "r", "r", "l", "l"],
+  );
+  const labels = Object.keys(r.results[0]?.variants ?? {});
+  const cores = cpus().length;
+  const compare = markdownTable(
+    ["query", ...labels.map((l) => `${l}: HTTP p50 / p95 (ms) · service CPU/request · req/s · machine busy`)],
+    r.results.map(({ s, variants }) =>
+      [s.name, ...labels.map((l) => {
+        const h = variants[l];
+        return `${ms(h.p50)} / ${ms(h.p95)} · ${h.serviceCpuMs!.toFixed(2)} ms · ${Math.round(h.n / h.seconds!)}/s · ${Math.round(100 * h.machineBusy!)}%`;
+      })]),
+    ["l", ...labels.map((): "r" => "r")],
+  );
+  // Little's law: with the cores saturated, `connections` requests in flight wait on average
+  // connections × (machine CPU per request) / cores, whatever the code does with its own share.
+  const capacity = markdownTable(
+    ["query", "machine CPU/request (all processes)", "of it the service", `${r.connections} × machine CPU/request ÷ ${cores} cores`, "measured HTTP p50 / mean"],
+    r.results.map(({ s, http }) => {
+      const machineMs = (http.machineBusy! * cores * http.seconds! * 1000) / http.n;
+      return [s.name, `${machineMs.toFixed(2)} ms`, `${http.serviceCpuMs!.toFixed(2)} ms`, `${((r.connections * machineMs) / cores).toFixed(1)} ms`, `${ms(http.p50)} / ${ms(http.mean ?? NaN)} ms`];
+    }),
+    ["l", "r", "r", "r", "r"],
   );
   const seedLine = r.seed
     ? `seeded in this run in ${fmtSeconds(r.seed.seconds)} s (${r.seed.steps.map((s) => `${s.step} ${fmtSeconds(s.seconds)} s`).join("; ")})`
     : `seeded by an earlier run and reused (${r.seedInfo})`;
   const sqlP95s = r.results.map(({ sql }) => sql.p95);
   const sqlP95Range = `${ms(Math.min(...sqlP95s))}-${ms(Math.max(...sqlP95s))}`;
+  const cpus_ = r.results.map(({ http }) => http.serviceCpuMs!);
+  const cpuRange = `${Math.min(...cpus_).toFixed(1)}-${Math.max(...cpus_).toFixed(1)}`;
+  const queueRange = `${((r.connections * Math.min(...cpus_)) / cpus().length).toFixed(0)}-${((r.connections * Math.max(...cpus_)) / cpus().length).toFixed(0)}`;
   const lines = [
     "## Query latency at scale",
     "",
@@ -514,7 +623,7 @@ function report(r: {
     "",
     `- Date: ${r.started.toISOString()}`,
     `- Machine: ${machineDescription()}; PostgreSQL 15 (default settings: shared_buffers 128 MB), service, load generator and database share it.`,
-    `- Command: \`${commandLine("query", { receivables: r.shape.receivables, events: r.shape.events, members: r.shape.members, requests: r.requests })}\``,
+    `- Command: \`${commandLine("query", { receivables: r.shape.receivables, events: r.shape.events, members: r.shape.members, requests: r.requests, ...r.extraFlags })}\``,
     `- ${loadNote(r.loadAtStart)}`,
     `- Database: ${formatInt(Number(r.sizes.receivables))} receivables, ${formatInt(Number(r.sizes.events))} ledger events, ${formatInt(Number(r.sizes.parties))} party rows,`,
     `  ${formatInt(Number(r.sizes.members))} members, ${formatInt(Number(r.sizes.financings))} financings, ${formatInt(Number(r.sizes.payments))} payments; ${r.sizes.size} on disk.`,
@@ -524,9 +633,30 @@ function report(r: {
     "",
     table,
     "",
-    ...r.results
-      .filter(({ http }) => http.p95 > TARGET_MS || http.errors)
-      .map(({ s, http }) => `- **TARGET MISSED: ${s.name}: HTTP p95 ${ms(http.p95)} ms > ${TARGET_MS} ms${http.errors ? `, ${http.errors} non-200 answers` : ""}**`),
+    ...(labels.length > 1
+      ? [
+          `Each query's ${formatInt(r.requests)} requests at ${r.connections} connections, sent to every variant in turn (${labels.join(", ")}),`,
+          "in interleaved rounds within this run, each its own process on the same database (\"before\": the build",
+          "of the commit before this change, `--before DIR`: `git archive` of that commit, node_modules linked, `npm run build`):",
+          "",
+          compare,
+          "",
+        ]
+      : []),
+    `Where a request's time goes at ${r.connections} connections on ${cores} cores (this build): the whole machine's CPU per request`,
+    "(service, PostgreSQL, load generator, other users) and the mean latency that CPU alone implies when the",
+    "cores are saturated (Little's law): no change to the service below that line can bring the mean under it.",
+    "",
+    capacity,
+    "",
+    ...r.results.flatMap(({ s, http, sql }) => [
+      ...(http.p95 > TARGET_MS || http.errors
+        ? [`- **TARGET MISSED: ${s.name}: HTTP p95 ${ms(http.p95)} ms > ${TARGET_MS} ms${http.errors ? `, ${http.errors} non-200 answers` : ""}**`]
+        : [`- Target met: ${s.name}: HTTP p95 ${ms(http.p95)} ms ≤ ${TARGET_MS} ms`]),
+      http.p95 > RATIO_TARGET * sql.p95
+        ? `- **TARGET MISSED: ${s.name}: HTTP p95 ${ms(http.p95)} ms > ${RATIO_TARGET} × SQL p95 ${ms(sql.p95)} ms**`
+        : `- Target met: ${s.name}: HTTP p95 ${ms(http.p95)} ms ≤ ${RATIO_TARGET} × SQL p95 ${ms(sql.p95)} ms`,
+    ]),
     "",
     "### What was slow, and what changed",
     "",
@@ -562,15 +692,41 @@ function report(r: {
     "  the creation time as a scalar subquery (was a second query); the lineage is one recursive query up to the root",
     "  and down (was ten). By id 4 + 2 statements → 2, list 3 + 2 → 2, history 4 + 2 → 3, lineage 10 + 2 → 2, audit",
     "  1 + 2 → 1. Before (1,000 requests per query, same machine): p95 byId 58 ms, list 75/50 ms, history 34 ms, lineage 62 ms, audit 49 ms.",
+    "- **Per-request CPU** (2026-12-05). A V8 profile of the service under this load (`--cpu-prof DIR`, 1,000",
+    "  requests per query) had 24.5 s of its samples in `writev` (socket writes: on loopback the writer runs the",
+    "  peer's receive path, and on a saturated machine it then waits for a core) against 39.1 s of everything else,",
+    "  split (boot included): node core (HTTP, streams, buffers) 19.7 %, TypeORM 17.8 % (query building",
+    "  `getQuery` 5.3 % inclusive, its relational result transformer), GC 11.1 %, Express and its router 7.1 %, `pg`",
+    "  6.2 %, our code 5.5 %, boot 4.9 %, class-validator/-transformer 3.6 %, Nest core 3.3 %, throttler 2.1 %, pino 1.9 %.",
+    "  Nothing of ours dominates. Changed: the hot reads (one receivable, list page, history, lineage, audit feed)",
+    "  take `getRawMany` rows and hydrate them with the driver's own `prepareHydratedValue` (database/raw-rows.ts)",
+    "  instead of TypeORM's transformer, which groups rows by key and resolves relations for single-entity rows.",
+    "  Measured above against the build before it, interleaved: service CPU/request by id −11 %, list −11 % / −7 %,",
+    "  history −38 %, audit −10 %, lineage +25 %. Other users saturated the machine during the run (load average",
+    "  ~23 on 2 cores): the Fastify column runs the same read code and its lineage was −28 %, so differences of",
+    "  this size are within the run's noise; the direction is consistent, the size is not established.",
+    "- **Fastify** (`@nestjs/platform-fastify` 11.2.8, the newest 11.x; not a dependency): the same AppModule on",
+    "  Nest's Fastify adapter (`scripts/bench/query-fastify.cjs`, preloaded; install command in that file) beside",
+    "  Express in the same run: service CPU/request audit −18 %, lineage −28 %, by id +1 %, lists +4 % / +16 %,",
+    "  history +13 %. No consistent gain; adopting it would mean replacing multer uploads, the Express `Response`",
+    "  streaming of exports, the console's static serving, helmet and `trust proxy`. Express stays.",
+    "- **Pool size** (`DB_POOL_MAX`, new, default 10 as before): 4 and 2 connections measured beside 10 on the",
+    "  by-id query (`--variants \"pool4:DB_POOL_MAX=4;pool2:DB_POOL_MAX=2\"`, an earlier run, 1,000 requests,",
+    "  machine saturated by other users): p95 671 ms at 10, 857 ms at 4, 1,495 ms at 2; CPU/request 3.9 / 4.5 / 4.5 ms. With",
+    "  the service, PostgreSQL and the client on the same two cores a smaller pool only moves the queue into the",
+    "  service; the default stays 10. `--max-semi-space-size=64` (fewer scavenges) in the same run: no gain (p95 1,272 ms, 4.3 ms/request).",
     "",
-    "Where the remaining time goes: every statement is about a millisecond or less alone (plans below, and the",
-    "1-connection columns: every query is within the target with one connection). At 10 connections the figures",
-    "are queueing on two cores shared by the service, the load generator and PostgreSQL (see machine busy): the",
-    `same SQL sent directly by ${r.connections} clients, with no service at all, already has a p95 of ${sqlP95Range} ms on this machine.`,
-    "The service's own CPU per request (about 2-3 ms: Nest's pipeline and validation, TypeORM's query building",
-    "and entity hydration, JSON) bounds its throughput, and 10 requests in flight at that throughput is the",
-    "latency measured (Little's law). A p95 of 20 ms at 10 connections needs more cores than this machine has,",
-    "or API replicas on their own cores (docs/DEPLOYMENT.md).",
+    "Where the remaining time goes: every statement is about a millisecond or less alone (plans below). At",
+    `${r.connections} connections the figures are queueing on ${cores} cores shared by the service, the load generator and PostgreSQL`,
+    `(and, in this run, whatever else was running: see machine busy): the same SQL sent directly by ${r.connections} clients, with no`,
+    `service at all, has a p95 of ${sqlP95Range} ms here. The service's own CPU per request was ${cpuRange} ms in this run`,
+    "(1.8-2.7 ms on an idle machine, 2026-11-27); with the cores saturated, " + `${r.connections} requests in flight queue behind`,
+    `${r.connections} × that ÷ ${cores} cores = ${queueRange} ms of the service's CPU alone, before PostgreSQL's and the client's share (Little's law,`,
+    "table above). A p95 of 20 ms at 10 connections, which is about twice the mean, needs the whole machine's CPU per",
+    `request (service + PostgreSQL + client) under about ${((TARGET_MS / 2) * cores / r.connections).toFixed(1)} ms; the service alone already uses about that, so the target is out of`,
+    "reach on two shared cores whatever the code does; it needs more cores, or API replicas on their own cores",
+    "(docs/DEPLOYMENT.md). The ratio target (HTTP p95 ≤ 1.5 × the same SQL's p95) fails for the same reason: the",
+    "direct SQL run has no service CPU to queue behind.",
     "",
     "### Query plans",
     "",

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ConfigError, DEVELOPMENT_FINGERPRINT_SALT, EXAMPLE_KEYSTORE_PASSWORD, loadConfig } from "../../services/src/config/env";
+import { dataSourceOptions } from "../../services/src/database/data-source";
 
 describe("loadConfig", function () {
   it("gives the embedded defaults with an empty environment", function () {
@@ -14,7 +15,14 @@ describe("loadConfig", function () {
 
   it("selects PostgreSQL from a postgres:// URL", function () {
     const c = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/scf" });
-    expect(c.database).to.deep.equal({ kind: "postgres", url: "postgres://u:p@db:5432/scf" });
+    expect(c.database).to.deep.equal({ kind: "postgres", url: "postgres://u:p@db:5432/scf", poolMax: 10 });
+  });
+
+  it("sizes the PostgreSQL pool from DB_POOL_MAX (default 10) and refuses 0", function () {
+    const c = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/scf", DB_POOL_MAX: "4" });
+    expect(c.database).to.deep.include({ poolMax: 4 });
+    expect((dataSourceOptions(c.database) as { extra?: { max?: number } }).extra?.max).to.equal(4);
+    expect(() => loadConfig({ DB_POOL_MAX: "0" })).to.throw(ConfigError, /DB_POOL_MAX/);
   });
 
   it("names every invalid variable at once", function () {

@@ -15,6 +15,7 @@ import type { Response } from "express";
 import type { Repository, SelectQueryBuilder } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { APP_CONFIG, type AppConfig } from "../config/env";
+import { entitiesOf } from "../database/raw-rows";
 import { IndexerService } from "../indexer/indexer.service";
 import { LedgerClock } from "../indexer/ledger-time";
 import { PaymentRecordDto } from "../payment-records/payment-record.dto";
@@ -128,7 +129,8 @@ export class AuditService {
       const [b, t, l] = decodeCursor(q.cursor, fingerprint, ["number", "number", "number"]) as number[];
       after(qb, { b, t, l });
     }
-    const rows = await inChainOrder(qb).limit(limit + 1).getMany();
+    const raw = await inChainOrder(qb).limit(limit + 1).getRawMany<Record<string, unknown>>();
+    const rows = entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[];
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

@@ -118,6 +118,9 @@ const schema = z.object({
   // request). Sign-outs here and indexed membership changes apply at once regardless; this bounds
   // only what another API replica did (auth/caller-cache.ts).
   CALLER_CACHE_MS: int(0).default(2_000),
+  // PostgreSQL connections this process keeps at most (node-postgres pool). Statements beyond it
+  // wait in the pool's queue in the service instead of in PostgreSQL's backends.
+  DB_POOL_MAX: int(1, 1000).default(10),
   // Readiness (GET /health/ready): each check's own time limit, and when the indexer's lag (blocks
   // behind the confirmed head) or the oldest pending outbox transaction makes the replica unready.
   HEALTH_CHECK_TIMEOUT_MS: int(100, 60_000).default(2_000),
@@ -145,7 +148,7 @@ export type Env = z.infer<typeof schema>;
 
 export interface AppConfig extends Env {
   /** Resolved database settings. */
-  database: { kind: "postgres"; url: string } | { kind: "sqlite"; path: string };
+  database: { kind: "postgres"; url: string; poolMax?: number } | { kind: "sqlite"; path: string };
   /** Absolute paths. */
   paths: { deployment: string; keystoreDir: string; documents: string; sanctions: string };
 }
@@ -171,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const e = parsed.data;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   const database: AppConfig["database"] = /^postgres(ql)?:\/\//.test(e.DATABASE_URL)
-    ? { kind: "postgres", url: e.DATABASE_URL }
+    ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
     : { kind: "sqlite", path: e.DATABASE_URL === ":memory:" ? ":memory:" : abs(e.DATABASE_URL.slice("sqlite:".length)) };
   const problems: string[] = [];
   if (e.SANCTIONS_REVIEW_THRESHOLD > e.SANCTIONS_MATCH_THRESHOLD) {

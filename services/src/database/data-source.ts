@@ -42,7 +42,7 @@ export function dataSourceOptions(database: AppConfig["database"]): DataSourceOp
       migrations: MIGRATIONS,
       migrationsTransactionMode: "each",
       synchronize: false,
-      extra: { max: 10 },
+      extra: { max: database.poolMax ?? 10 },
     };
   }
   if (database.path !== ":memory:") mkdirSync(dirname(database.path), { recursive: true });

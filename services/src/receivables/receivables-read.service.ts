@@ -31,6 +31,7 @@ import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { RegistrationNumbers, registrationState } from "../financing/registration";
 import { LedgerClock } from "../indexer/ledger-time";
+import { entitiesOf } from "../database/raw-rows";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, PaymentEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -166,12 +167,13 @@ export class ReceivablesReadService {
     } else {
       for (const [sql, params] of conds) qb.andWhere(sql, params);
     }
-    const { entities: rows, raw } = await qb
+    const raw = await qb
       .addSelect(CREATED_AT_SQL, "created_at")
       .orderBy(col, dir)
       .addOrderBy("r.id", dir)
       .limit(limit + 1)
-      .getRawAndEntities<{ r_id: string; created_at: string | number | null }>();
+      .getRawMany<Record<string, unknown>>();
+    const rows = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const page = rows.slice(0, limit);
     const times = new Map(raw.map((x) => [x.r_id, x.created_at === null ? null : Number(x.created_at)]));
     let nextCursor: string | null = null;
@@ -255,8 +257,8 @@ export class ReceivablesReadService {
         { [`children${i}`]: children.slice(i, i + IN_CHUNK) },
       );
     }
-    const rows = await qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getMany();
-    return rows.map(LedgerEventDto.from);
+    const raw = await qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getRawMany<Record<string, unknown>>();
+    return (entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[]).map(LedgerEventDto.from);
   }
 
   /**
@@ -278,7 +280,7 @@ export class ReceivablesReadService {
         SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
       )
       SELECT id FROM down`;
-    const { entities, raw } = await this.receivables
+    const raw = await this.receivables
       .createQueryBuilder("r")
       .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect("f.financier", "financier")
@@ -288,7 +290,8 @@ export class ReceivablesReadService {
         "split_position",
       )
       .where(`r.id IN (${tree})`, { lineageOf: receivable.id })
-      .getRawAndEntities<{ r_id: string; financier: string | null; split_position: string | number | null }>();
+      .getRawMany<{ r_id: string; financier: string | null; split_position: string | number | null }>();
+    const entities = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const extra = new Map(raw.map((x) => [x.r_id, x]));
     const nodes = new Map(entities.map((r) => [r.id, r]));
     const position = (id: string) => {
@@ -331,16 +334,15 @@ export class ReceivablesReadService {
     rawId: string,
   ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
     const id = receivableIdParam(rawId);
-    const { entities, raw } = await this.receivables
+    const raw = await this.receivables
       .createQueryBuilder("r")
-      .leftJoinAndMapOne("r.financing", FinancingEntity, "f", "f.receivable_id = r.id")
+      .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect(CREATED_AT_SQL, "created_at")
       .where("r.id = :id", { id })
-      .getRawAndEntities<{ created_at: string | number | null }>();
-    const receivable = entities[0] as (ReceivableEntity & { financing?: FinancingEntity | null }) | undefined;
+      .getRawMany<Record<string, unknown>>();
+    const receivable = entitiesOf(this.receivables, raw, "r")[0];
     if (!receivable) throw new NotFoundException(`no receivable ${id} on the ledger (as indexed so far)`);
-    const financing = receivable.financing ?? null;
-    delete receivable.financing;
+    const financing = entitiesOf(this.financings, raw, "f")[0];
     const parties = [receivable.seller, receivable.debtor, receivable.holder, financing?.financier];
     if (!readsEverything(user) && !parties.includes(user.address)) {
       throw new ForbiddenException(
