@@ -42,7 +42,8 @@ export function indexerStartBlock(deploymentBlock: number): number {
 export async function readRpcBlock(provider: JsonRpcProvider, n: number, withTxs: boolean): Promise<RpcBlock> {
   const b = (await provider.send("eth_getBlockByNumber", ["0x" + n.toString(16), withTxs])) as RpcBlock | null;
   if (!b) throw new ReorgDetected(`block ${n} not found`);
-  b.transactions = withTxs ? b.transactions.map((t) => ({ ...t, from: getAddress(t.from) })) : [];
+  // Only what the decoder reads: a transaction's calldata (tens of KB for a batch) is not kept.
+  b.transactions = withTxs ? b.transactions.map((t) => ({ hash: t.hash, from: getAddress(t.from), transactionIndex: t.transactionIndex })) : [];
   return b;
 }
 
