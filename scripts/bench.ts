@@ -8,6 +8,7 @@
  *   npm run bench -- --only uploads --clients 6 --mb 100  service RSS under concurrent KYC uploads
  *   npm run bench -- --only memory                        npm start's resident memory, idle and through the demo
  *   npm run bench -- --only sender-wake --txs 200         outbox reads/s idle and under load (PostgreSQL)
+ *   npm run bench -- --only service-memory                the service's RSS under a tokenisation load, and what it holds
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -19,6 +20,7 @@ import { benchSanctions } from "./bench/sanctions";
 import { benchUploads } from "./bench/uploads";
 import { benchMemory } from "./bench/memory";
 import { benchSenderWake } from "./bench/sender-wake";
+import { benchServiceMemory } from "./bench/service-memory";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -28,6 +30,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   uploads: benchUploads,
   memory: benchMemory,
   "sender-wake": benchSenderWake,
+  "service-memory": benchServiceMemory,
 };
 
 async function main(): Promise<void> {
