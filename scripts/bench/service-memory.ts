@@ -12,7 +12,7 @@
  *   npm run bench -- --only service-memory [--invoices 200 --batch-invoices 2000 --clients 10 --runs 2]
  *     [--baseline-root DIR]   also run the service built in DIR (a checkout of another commit with its
  *                             own `npm run build`), as the "before" of a code change
- *     [--variants "OPTS,OPTS"] further runs of this build, each with node options and NAME=value variables
+ *     [--variants="OPTS,OPTS"] further runs of this build, each with node options and NAME=value variables
  *     [--heap-snapshots DIR]  write a V8 heap snapshot of the service after start and after the load
  *
  * Nothing asserts; the section `service-memory` of docs/BENCHMARKS.md is rewritten.
@@ -209,7 +209,8 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
   const baseline = flags.get("baseline-root");
   if (baseline) variants.push({ label: `before (${flags.get("baseline-label") ?? baseline})`, root: baseline, nodeOptions: heap });
   variants.push({ label: baseline ? "after (this build)" : "this build", nodeOptions: heap });
-  // --variants "--max-semi-space-size=4,MALLOC_ARENA_MAX=2 --max-semi-space-size=4": each entry is a
+  // --variants="--max-semi-space-size=4,MALLOC_ARENA_MAX=2 --max-semi-space-size=4" (with "=": a value
+  // starting with "--" is otherwise read as a flag of its own): each entry is a
   // further run of this build with those node options and NAME=value environment variables.
   for (const extra of (flags.get("variants") ?? "").split(",").filter(Boolean)) {
     const words = extra.trim().split(/\s+/);
@@ -256,7 +257,9 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
     "## Service memory under the tokenisation load",
     "",
     `Written by \`scripts/bench/service-memory.ts\`. ${started.toISOString()} on ${machineDescription()}; ${usePostgres() ? "PostgreSQL" : "SQLite"}; other engineers' work shared the machine. ${loadNote(busy)}`,
-    `Reproduce: \`${commandLine("service-memory", { invoices: o.invoices, "batch-invoices": o.batchInvoices, clients: o.clients, runs })}\`${baseline ? " with `--baseline-root DIR` (the commit before, built in DIR)" : ""}.`,
+    `Reproduce: \`${commandLine("service-memory", { invoices: o.invoices, "batch-invoices": o.batchInvoices, clients: o.clients, runs })}${
+      flags.has("variants") ? ` --variants="${flags.get("variants")}"` : ""
+    }\`${baseline ? " with `--baseline-root DIR` (the commit before, built in DIR)" : ""}.`,
     "",
     "The service runs compiled as its own process, as scripts/bench/e2e.ts runs it (V8 old space capped with",
     `\`${heap}\`, \`hardhat node\` mining every ${BLOCK_MS} ms, indexer and sender on); ${o.clients} registered suppliers tokenise`,
