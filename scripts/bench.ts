@@ -10,6 +10,7 @@
  *   npm run bench -- --only sender-wake --txs 200         outbox reads/s idle and under load (PostgreSQL)
  *   npm run bench -- --only restart --invoices 10000,100000  durable chain restart time and memory, before vs after
  *   npm run bench -- --only replicas                      API replicas on PostgreSQL: wake latency, 1,000 tokenisations, reads 1 vs 2
+ *   npm run bench -- --only service-memory                the service's RSS under a tokenisation load, and what it holds
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -23,6 +24,7 @@ import { benchMemory } from "./bench/memory";
 import { benchSenderWake } from "./bench/sender-wake";
 import { benchRestart } from "./bench/restart";
 import { benchReplicas } from "./bench/replicas";
+import { benchServiceMemory } from "./bench/service-memory";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -34,6 +36,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   "sender-wake": benchSenderWake,
   restart: benchRestart,
   replicas: benchReplicas,
+  "service-memory": benchServiceMemory,
 };
 
 async function main(): Promise<void> {

@@ -86,25 +86,67 @@ export function isMixedScript(value: string): boolean {
 // they are, and which capital each stands for, comes from their Unicode names
 // ("LATIN LETTER SMALL CAPITAL R"), read once from the `unicode-name` package's data; turned,
 // reversed and inverted forms do not look like the letter and are left alone.
+//
+// The names are read in a short-lived worker thread: `unicode-name` holds every Unicode name (about
+// 11 MB of heap once loaded, and a module cannot be unloaded), while the table kept here is a few
+// dozen letters. The caller waits for the worker (Atomics.wait), so the function stays synchronous.
 let smallCapitals: Map<string, string> | null = null;
 const SMALL_CAPITAL_NAME = /^(?:LATIN|MODIFIER) (?:CAPITAL |SMALL )?(?:LETTER )?SMALL CAPITAL (?:LETTER )?([A-Z]{1,2})(?: WITH [A-Z ]+)?$/;
-const LATIN_LETTER = /\p{Script=Latin}/u;
 
-function smallCapitalTable(): Map<string, string> {
-  if (smallCapitals) return smallCapitals;
-  // unicode-name is an ES module; Node 20.19+ loads it through require.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { unicodeName } = require("unicode-name") as { unicodeName(ch: string): string | undefined };
-  const table = new Map<string, string>();
+/** Runs in the worker: every [letter, capital] pair, read from `unicode-name` at `modulePath`. */
+const SMALL_CAPITAL_WORKER = `
+const { workerData } = require("node:worker_threads");
+const state = new Int32Array(workerData.shared, 0, 2);
+const bytes = new Uint8Array(workerData.shared, 8);
+let out;
+try {
+  const { unicodeName } = require(workerData.modulePath);
+  const name = new RegExp(workerData.pattern);
+  const latin = /\\p{Script=Latin}/u;
+  const pairs = [];
   for (let cp = 0x80; cp <= 0x1ffff; cp++) {
     if (cp >= 0xd800 && cp <= 0xdfff) continue;
     const ch = String.fromCodePoint(cp);
-    if (!LATIN_LETTER.test(ch)) continue;
-    const m = SMALL_CAPITAL_NAME.exec(unicodeName(ch) ?? "");
-    if (m) table.set(ch, m[1]);
+    if (!latin.test(ch)) continue;
+    const m = name.exec(unicodeName(ch) ?? "");
+    if (m) pairs.push([ch, m[1]]);
   }
-  smallCapitals = table;
-  return table;
+  out = { pairs };
+} catch (err) {
+  out = { error: String(err && err.stack || err) };
+}
+let encoded = new TextEncoder().encode(JSON.stringify(out));
+if (encoded.length > bytes.length) encoded = new TextEncoder().encode(JSON.stringify({ error: "result too large" }));
+bytes.set(encoded);
+state[1] = encoded.length;
+Atomics.store(state, 0, 1);
+Atomics.notify(state, 0);
+`;
+
+function smallCapitalTable(): Map<string, string> {
+  if (smallCapitals) return smallCapitals;
+  // Loaded here, not at the top: most users of this module never fold small capitals.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Worker } = require("node:worker_threads") as typeof import("node:worker_threads");
+  const shared = new SharedArrayBuffer(8 + 64 * 1024);
+  const state = new Int32Array(shared, 0, 2);
+  const worker = new Worker(SMALL_CAPITAL_WORKER, {
+    eval: true,
+    workerData: { shared, modulePath: require.resolve("unicode-name"), pattern: SMALL_CAPITAL_NAME.source },
+    // The worker needs none of the parent's preloads or heap settings.
+    execArgv: [],
+    env: {},
+    stdout: false,
+    stderr: false,
+  });
+  worker.unref();
+  const waited = Atomics.wait(state, 0, 0, 60_000);
+  void worker.terminate();
+  if (waited === "timed-out") throw new Error("reading Unicode names for small capitals timed out");
+  const out = JSON.parse(new TextDecoder().decode(new Uint8Array(shared, 8, state[1]))) as { pairs?: [string, string][]; error?: string };
+  if (!out.pairs) throw new Error(`reading Unicode names for small capitals failed: ${out.error}`);
+  smallCapitals = new Map(out.pairs);
+  return smallCapitals;
 }
 
 /** Replaces each small-capital letter by the capital it stands for ("ᴋᴏʀᴠᴀʟᴇx" → "KORVALEx"). */

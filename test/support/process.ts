@@ -43,9 +43,9 @@ export interface ServiceProcess {
 }
 
 /** Spawns `node args…` in the project root and waits until `${url}/health` answers 200 (or the child exits). */
-async function spawnHealthy(args: string[], env: NodeJS.ProcessEnv, url: string, timeoutMs: number, what: string): Promise<ServiceProcess> {
+async function spawnHealthy(args: string[], env: NodeJS.ProcessEnv, url: string, timeoutMs: number, what: string, cwd = ROOT): Promise<ServiceProcess> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -78,10 +78,15 @@ async function spawnHealthy(args: string[], env: NodeJS.ProcessEnv, url: string,
   };
 }
 
-export async function spawnService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+/**
+ * Spawns the service on `port` (a free one by default). `root` runs the compiled service of another
+ * checkout instead (its dist/services/src/main.js, from that directory): a benchmark's "before".
+ */
+export async function spawnService(env: Record<string, string>, port?: number, root?: string): Promise<ServiceProcess> {
   const p = port ?? (await freePort());
   const url = `http://127.0.0.1:${p}`;
-  return spawnHealthy(serviceArgs(), { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" }, url, 90_000, "service");
+  const args = root ? [join(root, "dist", "services", "src", "main.js")] : serviceArgs();
+  return spawnHealthy(args, { ...process.env, ...env, PORT: String(p), HOST: "127.0.0.1", TS_NODE_TRANSPILE_ONLY: "true" }, url, 90_000, "service", root ?? ROOT);
 }
 
 /**

@@ -17,7 +17,7 @@
  * per-address throttler is built from each application's configuration in `signInAddressThrottler`.
  */
 import { applyDecorators, Logger, SetMetadata, type ExecutionContext } from "@nestjs/common";
-import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
+import type { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
 import { Throttle, type ThrottlerLimitDetail, type ThrottlerOptions } from "@nestjs/throttler";
 import type { AppConfig } from "../config/env";
 
@@ -87,6 +87,15 @@ export function signInAddressThrottler(config: Pick<AppConfig, "THROTTLE_LIMIT" 
   };
 }
 
+// The Redis store (and ioredis under it) is loaded only when REDIS_URL asks for it: a single process
+// keeps its counters in memory and need not hold a Redis client's code.
+let redisStorageClass: typeof ThrottlerStorageRedisService | undefined;
+
+/** Whether `store` is the Redis rate-limit store built by `throttlerStorage`. */
+export function isRedisStorage(store: unknown): store is ThrottlerStorageRedisService {
+  return redisStorageClass !== undefined && store instanceof redisStorageClass;
+}
+
 /**
  * Where the counters live: Redis when REDIS_URL is set, so replicas behind one load balancer grant
  * one allowance; otherwise undefined (the throttler's in-memory store, right for one process).
@@ -95,7 +104,9 @@ export function signInAddressThrottler(config: Pick<AppConfig, "THROTTLE_LIMIT" 
  */
 export function throttlerStorage(config: Pick<AppConfig, "REDIS_URL">): ThrottlerStorageRedisService | undefined {
   if (!config.REDIS_URL) return undefined;
-  const storage = new ThrottlerStorageRedisService(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  redisStorageClass ??= (require("@nest-lab/throttler-storage-redis") as typeof import("@nest-lab/throttler-storage-redis")).ThrottlerStorageRedisService;
+  const storage = new redisStorageClass(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   const logger = new Logger("RateLimitStore");
   let last = "";
   storage.redis.on("error", (err: Error) => {

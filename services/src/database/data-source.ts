@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Logger } from "@nestjs/common";
-import pg from "pg";
+import type pg from "pg";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import type { AppConfig } from "../config/env";
 import { ENTITIES } from "./entities";
@@ -19,24 +19,30 @@ import { MIGRATIONS } from "./migrations";
  * listener on the first error, and an "error" event nobody listens to kills the process. The pool
  * still discards the broken connection and the query on it still fails; the process lives on.
  */
-class ResilientPool extends pg.Pool {
-  private static readonly logger = new Logger("Database");
+function resilientPgModule(): typeof pg {
+  // pg is loaded only for a PostgreSQL database: the embedded SQLite default never holds its code.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const real = require("pg") as typeof pg;
+  class ResilientPool extends real.Pool {
+    private static readonly logger = new Logger("Database");
 
-  constructor(options?: pg.PoolConfig) {
-    super(options);
-    this.on("connect", (client) =>
-      client.on("error", (err: Error) => ResilientPool.logger.warn(`database connection lost: ${err.message}`)),
-    );
+    constructor(options?: pg.PoolConfig) {
+      super(options);
+      this.on("connect", (client) =>
+        client.on("error", (err: Error) => ResilientPool.logger.warn(`database connection lost: ${err.message}`)),
+      );
+    }
   }
+  return Object.assign(Object.create(real) as typeof pg, { Pool: ResilientPool });
 }
 
-const resilientPg = Object.assign(Object.create(pg) as typeof pg, { Pool: ResilientPool });
+let resilientPg: typeof pg | undefined;
 
 export function dataSourceOptions(database: AppConfig["database"]): DataSourceOptions {
   if (database.kind === "postgres") {
     return {
       type: "postgres",
-      driver: resilientPg,
+      driver: (resilientPg ??= resilientPgModule()),
       url: database.url,
       entities: ENTITIES,
       migrations: MIGRATIONS,

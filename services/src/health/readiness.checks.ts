@@ -10,10 +10,10 @@
  */
 import { Inject, Injectable } from "@nestjs/common";
 import { HealthIndicatorService, type HealthIndicatorResult } from "@nestjs/terminus";
-import { ThrottlerStorageRedisService } from "@nest-lab/throttler-storage-redis";
 import { ThrottlerStorage } from "@nestjs/throttler";
 import { InjectDataSource, InjectRepository } from "@nestjs/typeorm";
 import { In, type DataSource, type Repository } from "typeorm";
+import { isRedisStorage } from "../auth/auth.throttle";
 import { ChainService } from "../chain/chain.service";
 import { describeError } from "../chain/errors";
 import { APP_CONFIG, type AppConfig } from "../config/env";
@@ -55,7 +55,7 @@ export class ReadinessChecks {
 
   /** Whether rate-limit counters live in Redis (REDIS_URL), which readiness then checks too. */
   get usesRedis(): boolean {
-    return this.rateLimitStore instanceof ThrottlerStorageRedisService;
+    return isRedisStorage(this.rateLimitStore);
   }
 
   private get timeoutMs(): number {
@@ -135,7 +135,8 @@ export class ReadinessChecks {
     const check = this.indicators.check("redis");
     const started = Date.now();
     try {
-      await within(this.timeoutMs, (this.rateLimitStore as ThrottlerStorageRedisService).redis.ping());
+      const store = this.rateLimitStore;
+      await within(this.timeoutMs, isRedisStorage(store) ? store.redis.ping() : Promise.reject(new Error("rate-limit counters are not kept in Redis")));
       return check.up({ ms: Date.now() - started });
     } catch (err) {
       return check.down({ message: `Redis (rate-limit counters) did not answer a ping: ${reason(err)}` });
