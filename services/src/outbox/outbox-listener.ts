@@ -10,7 +10,7 @@
  * SQLite runs in one process and keeps the in-process wake only.
  */
 import { Logger } from "@nestjs/common";
-import pg from "pg";
+import type pg from "pg";
 
 /** The channel API replicas notify when they enqueue (a fixed identifier: no quoting needed). */
 export const OUTBOX_CHANNEL = "scf_outbox";
@@ -47,7 +47,10 @@ export class OutboxListener {
   private async connect(): Promise<void> {
     this.retry = null;
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: OUTBOX_LISTENER_NAME });
+    // pg is loaded only here, on PostgreSQL: the embedded SQLite default never holds its code.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require("pg") as typeof pg;
+    const client = new Client({ connectionString: this.url, application_name: OUTBOX_LISTENER_NAME });
     this.client = client;
     let lost = false;
     const onLost = (err?: Error) => {
