@@ -421,7 +421,7 @@ function writeReport(r: {
     "ceiling, with no service.",
     "",
     `- Date: ${r.started.toISOString()}`,
-    `- Machine: ${machineDescription()}; node, service and clients share it, and other engineers' work shared the machine.`,
+    `- Machine: ${machineDescription()}; node, service and clients share it.`,
     `- Command: \`${commandLine("e2e", { invoices: r.nSingle, "batch-invoices": r.nBatch, clients: r.nClients, "relayer-keys": r.relayerKeys.join(",") })}\``,
     `- ${loadNote(r.loadAtStart)}`,
     "",

@@ -256,7 +256,7 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
   const body = [
     "## Service memory under the tokenisation load",
     "",
-    `Written by \`scripts/bench/service-memory.ts\`. ${started.toISOString()} on ${machineDescription()}; ${usePostgres() ? "PostgreSQL" : "SQLite"}; other engineers' work shared the machine. ${loadNote(busy)}`,
+    `Written by \`scripts/bench/service-memory.ts\`. ${started.toISOString()} on ${machineDescription()}; ${usePostgres() ? "PostgreSQL" : "SQLite"}. ${loadNote(busy)}`,
     `Reproduce: \`${commandLine("service-memory", { invoices: o.invoices, "batch-invoices": o.batchInvoices, clients: o.clients, runs })}${
       flags.has("variants") ? ` --variants="${flags.get("variants")}"` : ""
     }\`${baseline ? " with `--baseline-root DIR` (the commit before, built in DIR)" : ""}.`,
