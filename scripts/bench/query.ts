@@ -701,7 +701,7 @@ function report(r: {
     "  Nothing of ours dominates. Changed: the hot reads (one receivable, list page, history, lineage, audit feed)",
     "  take `getRawMany` rows and hydrate them with the driver's own `prepareHydratedValue` (database/raw-rows.ts)",
     "  instead of TypeORM's transformer, which groups rows by key and resolves relations for single-entity rows.",
-    "  Measured above against the build before it, interleaved: service CPU/request by id −11 %, list −11 % / −7 %,",
+    "  Measured against the build before it, interleaved (`--before DIR`, 2026-12-05 02:30, 600 requests per query): service CPU/request by id −11 %, list −11 % / −7 %,",
     "  history −38 %, audit −10 %, lineage +25 %. Other users saturated the machine during the run (load average",
     "  ~23 on 2 cores): the Fastify column runs the same read code and its lineage was −28 %, so differences of",
     "  this size are within the run's noise; the direction is consistent, the size is not established.",
