@@ -131,7 +131,7 @@ export async function benchReplicas(flags: Map<string, string>): Promise<void> {
       "## API replicas on PostgreSQL (one worker, a round-robin balancer)",
       "",
       `\`${cmd}\` — ${started.toISOString().slice(0, 16)}Z, ${machineDescription()}. ${loadNote(busy)}`,
-      "Other engineers' builds and tests shared this machine during the run. Everything runs on it at once: the hardhat",
+      "Everything runs on it at once: the hardhat",
       "node (a block every 200 ms), PostgreSQL, Redis, the worker, the replicas (the compiled service, one process each),",
       "the balancer and the clients.",
       "",
