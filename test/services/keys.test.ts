@@ -38,6 +38,15 @@ describe("Service keystores: the relayer pool (RELAYER_KEYS)", function () {
     expect((err as Error).message).to.contain("RELAYER_KEYS=3").and.contain(join(dir, "relayer-2.json"));
   });
 
+  it("names a missing service keystore and the CLI command that creates it", async function () {
+    rmSync(join(dir, "operator.json"));
+    const err = await loadServiceWallets({ dir, files, password: PASSWORD }).catch((e: Error) => e);
+    expect((err as Error).message)
+      .to.contain(join(dir, "operator.json"))
+      .and.contain(`scf keys new operator --keys-dir ${dir}`)
+      .and.not.contain("keys:init");
+  });
+
   it("refuses a pool that holds one key twice (two nonce sequences would collide)", async function () {
     const same = Wallet.createRandom();
     writeKeystore(join(dir, "relayer.json"), same, PASSWORD, true);

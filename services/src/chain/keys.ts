@@ -35,6 +35,12 @@ export function relayerKeystoreFile(base: string, index: number): string {
   return dot > 0 ? `${base.slice(0, dot)}-${index}${base.slice(dot)}` : `${base}-${index}`;
 }
 
+/** What a missing keystore's message tells the operator to run (the CLI writes `<name>.json`). */
+function howToCreate(dir: string, file: string): string {
+  const cli = file.endsWith(".json") ? `scf keys new ${file.slice(0, -".json".length)} --keys-dir ${dir}` : `scf keys new <name> --keys-dir ${dir}, renamed to ${file}`;
+  return `Create it with \`${cli}\`, under the KEYSTORE_PASSWORD password, and fund it (npm start creates all keys of the embedded platform itself).`;
+}
+
 async function unlock(path: string, password: string, name: string, missing: string): Promise<Wallet> {
   if (!existsSync(path)) throw new Error(missing);
   try {
@@ -53,7 +59,7 @@ export async function loadServiceWallets(k: KeystoreFiles): Promise<ServiceWalle
   const out: Partial<ServiceWallets> = {};
   for (const key of SERVICE_KEYS) {
     const path = join(k.dir, k.files[key]);
-    out[key] = await unlock(path, k.password, key, `Keystore for the ${key} key not found at ${path}. Create keys with 'npm run keys:init'.`);
+    out[key] = await unlock(path, k.password, key, `Keystore for the ${key} key not found at ${path}. ${howToCreate(k.dir, k.files[key])}`);
   }
   if (k.files.issuer) {
     const path = join(k.dir, k.files.issuer);
