@@ -4,6 +4,7 @@
  * "under load" note. Benchmarks reuse the integration harness (test/support) so they measure the
  * same service the tests exercise; they are scripts, never tests.
  */
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -148,6 +149,24 @@ export interface InvoiceTuple {
 }
 
 /** A distinct valid invoice; `tag` makes the fingerprint (and so the token id) unique. */
+/**
+ * The JSON body of one invoice for POST /receivables: numbered `<prefix>-<seq>` (7 digits), issued today,
+ * due in 90 days, a distinct amount and document per `seq`.
+ */
+export function httpInvoice(o: { prefix: string; seq: number; debtor: string; sellerTaxId: string }): Record<string, unknown> {
+  const day = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+  return {
+    debtor: o.debtor,
+    invoiceNumber: `${o.prefix}-${String(o.seq).padStart(7, "0")}`,
+    sellerTaxId: o.sellerTaxId,
+    buyerTaxId: benchTaxId(o.debtor),
+    issueDate: day(0),
+    dueDate: day(90),
+    amount: String(1_000_000 + o.seq),
+    documentHash: "0x" + createHash("sha256").update(`${o.prefix} invoice ${o.seq}`).digest("hex"),
+  };
+}
+
 export function invoice(debtor: string, tag: string, dueDate: number): InvoiceTuple {
   return {
     debtor,

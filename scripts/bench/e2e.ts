@@ -11,7 +11,6 @@
  * Both in single mode (one invoice per act / transaction) and batch mode (200 per act / transaction).
  * Targets: single ≥ half raw; batch ≥ 1,500 invoices/s; service memory ≤ 500 MB.
  */
-import { createHash } from "node:crypto";
 import { Wallet } from "ethers";
 import { formatInt, machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
 import { startChain, type TestChain } from "../../test/support/chain";
@@ -38,13 +37,13 @@ import {
   waitReceipts,
   attest,
   benchTaxId,
+  httpInvoice,
 } from "./common";
 import { ApiClient, signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
-const DAY_MS = 86_400_000;
 
 type TypedData = ActTypedData;
 type Body = Record<string, unknown>;
@@ -97,9 +96,7 @@ async function withCpu<T extends ModeResult>(nodePid: number, servicePid: number
   return out;
 }
 
-const day = (offsetDays: number) => new Date(Date.now() + offsetDays * DAY_MS).toISOString().slice(0, 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sha256 = (s: string) => "0x" + createHash("sha256").update(s).digest("hex");
 
 
 export async function benchE2e(flags: Map<string, string>): Promise<void> {
@@ -146,20 +143,8 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     };
 
     let seq = 0;
-    const httpInvoice = (): Body => {
-      seq += 1;
-      return {
-        debtor: buyer.address,
-        invoiceNumber: `BENCH-${String(seq).padStart(7, "0")}`,
-        // The seller's tax id is set once the act is given to a client (httpRun).
-        sellerTaxId: "",
-        buyerTaxId: benchTaxId(buyer.address),
-        issueDate: day(0),
-        dueDate: day(90),
-        amount: String(1_000_000 + seq),
-        documentHash: sha256(`bench invoice ${seq}`),
-      };
-    };
+    // The seller's tax id is set once the act is given to a client (httpRun).
+    const nextInvoice = (): Body => httpInvoice({ prefix: "BENCH", seq: ++seq, debtor: buyer.address, sellerTaxId: "" });
     const fingerprint = (b: Body) =>
       receivableIdHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
 
@@ -170,11 +155,11 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       const s = await start(keys);
       const memAfterStart = procMemory(s.pid);
       console.log(`e2e: single mode over HTTP, ${keys} relayer key(s) …`);
-      const single = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nSingle, 1, httpInvoice, fingerprint, chain, s.relayers));
+      const single = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nSingle, 1, nextInvoice, fingerprint, chain, s.relayers));
       console.log(`e2e:   ${fmtRate(single.invoices / single.seconds)} invoices/s`);
       const memAfterSingle = procMemory(s.pid);
       console.log(`e2e: batch mode over HTTP, ${keys} relayer key(s) …`);
-      const batch = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nBatch, BATCH, httpInvoice, fingerprint, chain, s.relayers));
+      const batch = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nBatch, BATCH, nextInvoice, fingerprint, chain, s.relayers));
       console.log(`e2e:   ${fmtRate(batch.invoices / batch.seconds)} invoices/s`);
       const memAfterBatch = procMemory(s.pid);
       http.push({ keys, single, batch, memAfterStart, memAfterSingle, memAfterBatch });

@@ -17,7 +17,6 @@
  *
  * Nothing asserts; the section `service-memory` of docs/BENCHMARKS.md is rewritten.
  */
-import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,11 +30,10 @@ import { receivableIdHex } from "../../shared/ids";
 import { ApiClient, signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
 import { machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
-import { benchTaxId, commandLine, intFlag, loadNote, machineBusy, mib, procMemory, registerMembers } from "./common";
+import { benchTaxId, commandLine, httpInvoice, intFlag, loadNote, machineBusy, mib, procMemory, registerMembers } from "./common";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
-const DAY_MS = 86_400_000;
 type Body = Record<string, unknown>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,20 +137,7 @@ async function measure(v: Variant, o: { invoices: number; batchInvoices: number;
     const start = await read(1);
     const api = new ApiClient(svc.url);
     let seq = 0;
-    const day = (d: number) => new Date(Date.now() + d * DAY_MS).toISOString().slice(0, 10);
-    const invoice = (seller: Wallet): Body => {
-      seq += 1;
-      return {
-        debtor: buyer.address,
-        invoiceNumber: `MEM-${String(seq).padStart(7, "0")}`,
-        sellerTaxId: benchTaxId(seller.address),
-        buyerTaxId: benchTaxId(buyer.address),
-        issueDate: day(0),
-        dueDate: day(90),
-        amount: String(1_000_000 + seq),
-        documentHash: "0x" + createHash("sha256").update(`memory bench invoice ${seq}`).digest("hex"),
-      };
-    };
+    const invoice = (seller: Wallet): Body => httpInvoice({ prefix: "MEM", seq: ++seq, debtor: buyer.address, sellerTaxId: benchTaxId(seller.address) });
     const idOf = (b: Body) =>
       receivableIdHex(receivableIdOf(invoiceFingerprint(env.config.FINGERPRINT_SALT, { sellerTaxId: b.sellerTaxId as string, invoiceNumber: b.invoiceNumber as string })));
     const run = async (total: number, per: number) => {
