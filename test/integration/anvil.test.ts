@@ -312,22 +312,16 @@ async function refusals(node: TestChain): Promise<Array<{ status: number; code: 
       const ex = revertToHttp(parseLedgerError(revertDataOf(err)), "undecoded") as NestHttpException;
       return { status: ex.getStatus(), code: String((ex.getResponse() as { error?: string }).error) };
     };
-    const call = async (from: Wallet, data: string) => {
+    const refusal = async (attempt: () => Promise<unknown>) => {
       try {
-        await node.provider.call({ from: from.address, to, data });
+        await attempt();
         return { status: 0, code: "not refused" };
       } catch (err) {
         return answer(err);
       }
     };
-    const estimate = async (from: Wallet, data: string) => {
-      try {
-        await node.provider.estimateGas({ from: from.address, to, data });
-        return { status: 0, code: "not refused" };
-      } catch (err) {
-        return answer(err);
-      }
-    };
+    const call = (from: Wallet, data: string) => refusal(() => node.provider.call({ from: from.address, to, data }));
+    const estimate = (from: Wallet, data: string) => refusal(() => node.provider.estimateGas({ from: from.address, to, data }));
     const inv: LedgerInvoice = {
       debtor: buyer.address,
       faceValue: 1_000_00n,

@@ -81,7 +81,7 @@ export async function runHttpLifecycle(chain: TestChain, env: TestEnv, svc: { ur
 
   // --- tokenise (tier 1) and accept (buyer)
   const due = new Date(Date.now() + 90 * 86400_000).toISOString();
-  const tokenised = await act(tier1.wallet, tokens.tier1, "/receivables", {
+  const invoice = {
     debtor: buyer.wallet.address,
     invoiceNumber: "INV-2026-0042",
     sellerTaxId: taxIds.tier1,
@@ -90,23 +90,15 @@ export async function runHttpLifecycle(chain: TestChain, env: TestEnv, svc: { ur
     dueDate: due,
     amount: "100000000",
     documentHash: "0x" + "ab".repeat(32),
-  });
+  };
+  const tokenised = await act(tier1.wallet, tokens.tier1, "/receivables", invoice);
   const id = tokenised.receivableId!;
   expect(id).to.match(/^0x[0-9a-f]{64}$/);
   // The same invoice again, with a look-alike number, is refused.
   const dup = await api()
     .post("/receivables")
     .set(bearer(tokens.tier1))
-    .send({
-      debtor: buyer.wallet.address,
-      invoiceNumber: "inv 2026‐0042",
-      sellerTaxId: taxIds.tier1,
-      buyerTaxId: taxIds.buyer,
-      issueDate: new Date().toISOString().slice(0, 10),
-      dueDate: due,
-      amount: "100000000",
-      documentHash: "0x" + "ab".repeat(32),
-    });
+    .send({ ...invoice, invoiceNumber: "inv 2026‐0042" });
   expect(dup.status).to.equal(409);
   await act(buyer.wallet, tokens.buyer, `/receivables/${id}/accept`, {});
 
