@@ -97,14 +97,16 @@ describe("platform/compiled.js: runs only a build that matches its sources", fun
 
     it("sees an edit that keeps the size and sets the mtime back (the ctime moved)", async function () {
       const file = join(root, "src", "hello.ts");
-      const old = new Date(Date.now() - 3_600_000);
+      // A whole second: utimes takes seconds as a float, and a millisecond fraction may come back
+      // a nanosecond short, which would make this a test of a changed mtime instead.
+      const old = new Date(Math.floor((Date.now() - 3_600_000) / 1000) * 1000);
       utimesSync(file, old, old);
       await settle();
       expect(run(root, "--stamp").code).to.equal(0);
-      const mtime = statSync(file).mtime;
+      expect(statSync(file).mtimeMs).to.equal(old.getTime());
       writeFileSync(file, "console.log('jello');\n");
-      utimesSync(file, mtime, mtime);
-      expect(statSync(file).mtimeMs).to.equal(mtime.getTime());
+      utimesSync(file, old, old);
+      expect(statSync(file).mtimeMs, "the mtime is set back exactly").to.equal(old.getTime());
       const r = run(root, "src/hello");
       expect(r.code).to.equal(1);
       expect(r.err).to.include("1 source file(s) differ").and.include("src/hello.ts (changed)");
