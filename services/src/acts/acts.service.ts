@@ -23,7 +23,7 @@ import {
 } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
-import type { EntityManager, Repository } from "typeorm";
+import { In, type EntityManager, type Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -34,7 +34,7 @@ import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
-import { ActEntity, type ActContract } from "./entities/act.entity";
+import { ActClaimEntity, ActEntity, type ActContract } from "./entities/act.entity";
 import { bindActToRequestKey } from "./idempotency-keys";
 import { invalidSignature, parseLedgerError, revertToHttp } from "./revert-to-http";
 
@@ -61,7 +61,25 @@ export interface ActDraft {
    * records neither (e.g. a conditional update that finds its row taken by a concurrent act).
    */
   record?: (m: EntityManager, act: ActEntity) => Promise<void>;
+  /**
+   * Keys at most one pending act may hold (an invoice being tokenised: `receivable:<id>`), claimed in
+   * the transaction that records the act (table act_claims, primary key on the key) and released in
+   * the one that settles it. A key another act holds refuses the act with ClaimTakenError and records
+   * nothing, across processes sharing the database.
+   */
+  claims?: string[];
 }
+
+/** The act was not recorded: a pending act (of this or another process) holds these claim keys. */
+export class ClaimTakenError extends Error {
+  constructor(readonly keys: string[]) {
+    super(`claim keys held by a pending act: ${keys.join(", ")}`);
+    this.name = "ClaimTakenError";
+  }
+}
+
+/** Claim rows per INSERT statement (3 parameters each, well under both engines' limits). */
+const CLAIMS_PER_STATEMENT = 500;
 
 /**
  * Derives what a mined act produced from its receipt (e.g. the id of a new credit line, known only
@@ -101,6 +119,7 @@ export class ActsService implements OnModuleInit {
 
   constructor(
     @InjectRepository(ActEntity) private readonly acts: Repository<ActEntity>,
+    @InjectRepository(ActClaimEntity) private readonly claims: Repository<ActClaimEntity>,
     private readonly db: DbWriter,
     private readonly chain: ChainService,
     private readonly sender: TxSenderService,
@@ -280,6 +299,7 @@ export class ActsService implements OnModuleInit {
           updatedAt: t,
         });
         await m.save(ActEntity, act);
+        if (draft.claims?.length) await this.claim(m, id, draft.claims, t);
         await bindActToRequestKey(m, id);
         if (draft.record) await draft.record(m, act);
         return act;
@@ -290,6 +310,37 @@ export class ActsService implements OnModuleInit {
       if (again) throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act.`);
       throw err;
     }
+  }
+
+  /**
+   * Inserts the claims of act `actId`, in its recording transaction. ON CONFLICT DO NOTHING RETURNING
+   * tells which keys were taken without aborting the transaction: on PostgreSQL an insert of a key
+   * another open transaction inserted waits for it, and finds the key taken if that one commits; on
+   * SQLite writes are serialised. Any key taken throws ClaimTakenError, which rolls everything back.
+   */
+  private async claim(m: EntityManager, actId: string, keys: string[], now: number): Promise<void> {
+    const wanted = [...new Set(keys)];
+    const got = new Set<string>();
+    for (let i = 0; i < wanted.length; i += CLAIMS_PER_STATEMENT) {
+      const part = wanted.slice(i, i + CLAIMS_PER_STATEMENT);
+      const values = part.map((_, k) => (this.db.isPostgres ? `($${3 * k + 1}, $${3 * k + 2}, $${3 * k + 3})` : "(?, ?, ?)")).join(", ");
+      const rows = (await m.query(
+        `INSERT INTO act_claims (claim_key, act_id, created_at) VALUES ${values} ON CONFLICT (claim_key) DO NOTHING RETURNING claim_key`,
+        part.flatMap((key) => [key, actId, now]),
+      )) as Array<{ claim_key: string }>;
+      for (const r of rows) got.add(r.claim_key);
+    }
+    const taken = wanted.filter((k) => !got.has(k));
+    if (taken.length) throw new ClaimTakenError(taken);
+  }
+
+  /** The first of `keys` a pending act holds, or null: one primary-key lookup per 500 keys. */
+  async heldClaim(keys: string[]): Promise<string | null> {
+    for (let i = 0; i < keys.length; i += 500) {
+      const found = await this.claims.findOne({ select: { key: true }, where: { key: In(keys.slice(i, i + 500)) } });
+      if (found) return found.key;
+    }
+    return null;
   }
 
   private async verifySignature(signer: string, digest: string, signature: string): Promise<void> {
@@ -366,7 +417,13 @@ export class ActsService implements OnModuleInit {
     return act;
   }
 
+  /**
+   * Settles the act of a final outbox row, in the transaction that makes the row final: its status,
+   * and the release of its claims (a failed tokenisation's invoice can be presented again; a
+   * confirmed one is on-chain, where the contract refuses it again, and soon in the projection).
+   */
   private async onSettled(row: OutboxEntity, m: EntityManager): Promise<void> {
+    await m.delete(ActClaimEntity, { actId: row.referenceId! });
     const derived = row.status === "mined" ? await this.confirmationFields(row, m) : {};
     await m.update(
       ActEntity,

@@ -14,18 +14,18 @@
  *   the contract requires (InvoiceAttestation / InvoiceBatchAttestation, expiring with the seller's
  *   own signature). In production this is where the tax authority's e-invoice verification answers
  *   first (see compliance/README.md);
- * - a fingerprint already held by a pending tokenisation act is a duplicate (409) too: the check
- *   and the act's insertion run under a per-fingerprint lock (ActPipeline), so two concurrent
- *   posts of the same invoice to this process cannot both be accepted. (Across processes the
- *   contract still refuses the second one on-chain.)
+ * - a fingerprint already held by a pending tokenisation act is a duplicate (409) too. The act
+ *   claims its receivable ids in the database transaction that records it (act_claims, primary key
+ *   on the id; released when the act settles), so of two API replicas accepting the same invoice at
+ *   once the second records nothing and answers the same 409. The lookup before signing and under
+ *   the per-fingerprint lock (ActPipeline) is the early answer, the claim is the rule.
  */
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, UnprocessableEntityException } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { TypedDataEncoder, getAddress } from "ethers";
 import { In, type Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
-import { ActsService } from "../acts/acts.service";
-import { ActEntity } from "../acts/entities/act.entity";
+import { ActsService, ClaimTakenError } from "../acts/acts.service";
 import { ROLE_BITS } from "../../../shared/roles";
 import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
@@ -57,7 +57,6 @@ export interface Invoice {
 @Injectable()
 export class InvoiceChecksService {
   constructor(
-    @InjectRepository(ActEntity) private readonly actRows: Repository<ActEntity>,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
     private readonly members: Members,
     private readonly acts: ActsService,
@@ -143,29 +142,20 @@ export class InvoiceChecksService {
     return { ...last!, overall: review ? "review" : last!.overall };
   }
 
-  /** 409 when any of `ids` is held by a pending tokenisation act (accepted, not yet mined). */
+  /**
+   * 409 when any of `ids` is held by a pending tokenisation act (accepted, not yet settled): one
+   * primary-key lookup in the act claims. This is the early answer; what binds is the claim itself,
+   * inserted with the act (ActsService.submit), which refuses the second of two acts recorded at once
+   * by two processes (refusal() turns it into the same 409).
+   */
   async refuseIfPending(ids: string[]): Promise<void> {
-    const acts = this.actRows;
-    const wanted = new Set(ids);
-    const single = await acts.find({
-      where: { status: "pending", kind: "tokenise", receivableId: In(ids) },
-      select: { id: true, receivableId: true },
-    });
-    let hit = single.find((a) => a.receivableId && wanted.has(a.receivableId))?.receivableId ?? null;
-    if (!hit) {
-      // Batch acts keep their ids in `result`; few are ever pending at once.
-      const batches = await acts.find({ where: { status: "pending", kind: "tokenise_batch" }, select: { id: true, result: true } });
-      for (const b of batches) {
-        hit = ((b.result?.receivableIds as string[] | undefined) ?? []).find((x) => wanted.has(x)) ?? null;
-        if (hit) break;
-      }
-    }
-    if (hit) {
-      throw new ConflictException({
-        error: "DuplicateInvoice",
-        message: `This invoice is already being tokenised (fingerprint ${hit} is held by a pending act); an invoice can be tokenised only once.`,
-      });
-    }
+    const held = await this.acts.heldClaim(ids.map(invoiceClaim));
+    if (held) throw pendingDuplicate(held.slice(CLAIM_PREFIX.length));
+  }
+
+  /** A tokenising act's refusal: a claim found taken when the act was recorded is the pending duplicate's 409. */
+  refusal(err: unknown): unknown {
+    return err instanceof ClaimTakenError ? pendingDuplicate(err.keys[0].slice(CLAIM_PREFIX.length)) : err;
   }
 
   /**
@@ -253,6 +243,20 @@ export class InvoiceChecksService {
       });
     }
   }
+}
+
+const CLAIM_PREFIX = "receivable:";
+
+/** The act claim (act_claims) a tokenisation holds on the receivable id its invoice becomes. */
+export function invoiceClaim(receivableId: string): string {
+  return CLAIM_PREFIX + receivableId;
+}
+
+function pendingDuplicate(receivableId: string): ConflictException {
+  return new ConflictException({
+    error: "DuplicateInvoice",
+    message: `This invoice is already being tokenised (fingerprint ${receivableId} is held by a pending act); an invoice can be tokenised only once.`,
+  });
 }
 
 export /** 422 when the same identity (or the same document) appears twice in one request, naming the indexes. */

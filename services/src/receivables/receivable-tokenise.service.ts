@@ -17,7 +17,7 @@ import type {
   TokeniseBatchDto,
   TokeniseReceivableDto,
 } from "./dto/receivable-write.dto";
-import { InvoiceChecksService, invoiceMessage, invoiceTuple, refuseRepeated, type Invoice } from "./invoice-checks.service";
+import { InvoiceChecksService, invoiceClaim, invoiceMessage, invoiceTuple, refuseRepeated, type Invoice } from "./invoice-checks.service";
 import { IFACE } from "./receivable-lifecycle.service";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 
@@ -54,6 +54,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
           IFACE.encodeFunctionData("tokeniseBySig", [seller, invoiceTuple(inv), this.checks.attestation(seller, [inv], auth.deadline, false), auth]),
         receivableId: inv.id,
         result: { receivableId: inv.id, fingerprint: inv.fingerprint },
+        claims: [invoiceClaim(inv.id)],
         context: [inv],
       };
     },
@@ -64,6 +65,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
     afterRecorded: async ({ user, file }, act) => {
       if (file) await this.documents.link(act.receivableId!, file, getAddress(user.address));
     },
+    refusal: (err) => this.checks.refusal(err),
   });
 
   /** POST /receivables/batch: up to 200 invoices under one signature, one transaction. */
@@ -88,6 +90,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
           ]),
         receivableId: null,
         result: { receivableIds: ids },
+        claims: ids.map(invoiceClaim),
         context: invoices,
       };
     },
@@ -97,6 +100,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
     check: ({ user }, plan, signed) => this.screen(getAddress(user.address), invoicesOf(plan), signed),
     lockKeys: (_input, plan) => invoicesOf(plan).map((i) => i.id),
     underLock: (_input, plan) => this.checks.refuseIfPending(invoicesOf(plan).map((i) => i.id)),
+    refusal: (err) => this.checks.refusal(err),
   });
 
   /**

@@ -134,5 +134,25 @@ export class IdempotencyKeyEntity {
   createdAt!: number;
 }
 
+/**
+ * A key (e.g. `receivable:<id>` of an invoice being tokenised) held by one pending act. The primary
+ * key is the rule: the claim is inserted in the transaction that records the act and its outbox row,
+ * so of two API replicas recording acts that claim the same key, the second finds the key taken and
+ * records nothing. The claim is deleted in the transaction that settles the act (confirmed or
+ * failed), so the table holds only the claims of pending acts.
+ */
+@Entity("act_claims")
+@Index("ix_act_claims_act", ["actId"])
+export class ActClaimEntity {
+  @PrimaryColumn({ name: "claim_key", type: "varchar", length: 128 })
+  key!: string;
+
+  @Column({ name: "act_id", type: "varchar", length: 36 })
+  actId!: string;
+
+  @Column({ name: "created_at", type: "bigint", transformer: numberTransformer })
+  createdAt!: number;
+}
+
 /** The acts feature's tables, registered by its module and collected by database/entities.ts. */
-export const ACTS_ENTITIES = [ActEntity, NonceAllocationEntity, IdempotencyKeyEntity];
+export const ACTS_ENTITIES = [ActEntity, NonceAllocationEntity, IdempotencyKeyEntity, ActClaimEntity];

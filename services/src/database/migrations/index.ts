@@ -12,6 +12,7 @@ import { HeldPayments1796402103977 } from "./1796402103977-HeldPayments";
 import { VoucherRules1796410148379 } from "./1796410148379-VoucherRules";
 import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
 import { ReceivableDisputes1796425639036 } from "./1796425639036-ReceivableDisputes";
+import { ActClaims1796505649342 } from "./1796505649342-ActClaims";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -26,4 +27,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   VoucherRules1796410148379,
   FinancingOffers1796410475599,
   ReceivableDisputes1796425639036,
+  ActClaims1796505649342,
 ];
