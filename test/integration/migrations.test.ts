@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
+import { ActClaimEntity, ActEntity } from "../../services/src/acts/entities/act.entity";
 import { openDatabase } from "../../services/src/database/data-source";
 import { MIGRATIONS } from "../../services/src/database/migrations";
 import { createTestDatabase, usePostgres, type TestDatabase } from "../support/app";
@@ -50,5 +51,50 @@ describe("Migrations on a fresh database", function () {
     opened.push(await openDatabase(database));
     const applied = (await opened[0].query("SELECT name FROM migrations ORDER BY id")) as { name: string }[];
     expect(applied.map((m) => m.name)).to.deep.equal(MIGRATIONS.map((m) => m.name));
+  });
+
+  it("ActClaims claims the invoices of the tokenisations pending at upgrade (single and batch), not settled ones", async function () {
+    const database = usePostgres() ? { kind: "postgres" as const, url: db.url } : { kind: "sqlite" as const, path: join(dir, "ledger.sqlite") };
+    const ds = await openDatabase(database);
+    opened.push(ds);
+    expect(MIGRATIONS[MIGRATIONS.length - 1].name).to.match(/^ActClaims/);
+    await ds.undoLastMigration();
+    const id = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+    const act = (n: number, kind: string, status: string, receivableId: string | null, result: Record<string, unknown> | null) => ({
+      id: `00000000-0000-4000-8000-00000000000${n}`,
+      kind,
+      contract: "Receivables" as const,
+      signer: "0x" + "1".repeat(40),
+      nonce: String(n),
+      deadline: 1,
+      primaryType: kind === "tokenise" ? "Tokenise" : "TokeniseBatch",
+      message: {},
+      signature: "0x00",
+      typedDataHash: id(n),
+      receivableId,
+      lineId: null,
+      status: status as "pending",
+      outboxId: `o${n}`,
+      txHash: null,
+      blockNumber: null,
+      failureReason: null,
+      result,
+      createdAt: 1000 + n,
+      updatedAt: 1000 + n,
+    });
+    await ds.getRepository(ActEntity).insert([
+      act(1, "tokenise", "pending", id(11), { receivableId: id(11) }),
+      act(2, "tokenise_batch", "pending", null, { receivableIds: [id(21), id(22)] }),
+      act(3, "tokenise", "confirmed", id(31), { receivableId: id(31) }),
+      act(4, "tokenise_batch", "failed", null, { receivableIds: [id(41)] }),
+      act(5, "accept", "pending", id(51), null),
+    ]);
+    await ds.runMigrations();
+    const claims = await ds.getRepository(ActClaimEntity).find({ order: { key: "ASC" } });
+    expect(claims.map((c) => [c.key, c.actId, c.createdAt])).to.deep.equal([
+      [`receivable:${id(11)}`, act(1, "", "", null, null).id, 1001],
+      [`receivable:${id(21)}`, act(2, "", "", null, null).id, 1002],
+      [`receivable:${id(22)}`, act(2, "", "", null, null).id, 1002],
+    ]);
   });
 });

@@ -14,7 +14,8 @@
  * outbox row; the projection holds exactly the tokenised receivables; /audit/verify is clean.
  *
  * Also across replicas: one signed act posted to both replicas at once, with and without an
- * Idempotency-Key, is one act.
+ * Idempotency-Key, is one act; the same invoice signed twice (two nonces) and posted to both at
+ * once is one 202 and one 409 DuplicateInvoice (the act claims in the database, issue 15).
  */
 import { expect } from "chai";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
@@ -141,6 +142,25 @@ describe("Two API replicas and one worker on PostgreSQL, the worker killed under
       const rows = await set.db.getRepository(ActEntity).findBy({ signer: key.address, nonce: String(body.nonce) });
       expect(rows.map((r) => r.id)).to.deep.equal([ok[0].body.id]);
       const final = await followAct(api, ok[0].body.id, 60_000);
+      expect(final.status, final.failureReason ?? "").to.equal("confirmed");
+    }
+  });
+
+  it("refuses the same invoice signed twice (two nonces) and posted to both replicas at once: one 202, one 409 DuplicateInvoice, one act", async function () {
+    const key = set.suppliers[1];
+    const api = await set.session(key);
+    const direct = set.replicas.map((r) => new ApiClient(r.url, api.token));
+    for (let round = 0; round < 4; round++) {
+      const invoice = set.invoice(key);
+      const signed = [await signTokenisation(api, key, [invoice]), await signTokenisation(api, key, [invoice])];
+      const answers = await Promise.all(direct.map((d, i) => d.request<Act & { code?: string }>("POST", signed[i].path, { body: signed[i].body })));
+      const what = `round ${round}: ${JSON.stringify(answers.map((a) => [a.status, a.body]))}`;
+      expect(answers.map((a) => a.status).sort(), what).to.deep.equal([202, 409]);
+      expect(answers.find((a) => a.status === 409)!.body.code, what).to.equal("DuplicateInvoice");
+      const ok = answers.find((a) => a.status === 202)!;
+      const rows = await set.db.getRepository(ActEntity).findBy({ receivableId: ok.body.receivableId! });
+      expect(rows.map((r) => r.id), what).to.deep.equal([ok.body.id]);
+      const final = await followAct(api, ok.body.id, 60_000);
       expect(final.status, final.failureReason ?? "").to.equal("confirmed");
     }
   });

@@ -7,8 +7,9 @@
  * signer and nonce) skips every check and is answered as it was, so a client can retry freely.
  *
  * Features register their acts as ActSpecs (act-spec.ts) at module init; a name registered twice
- * is a defect and fails boot. One instance per process: its keyed locks are what keep two concurrent
- * posts of the same invoice (single or batch) from both being recorded.
+ * is a defect and fails boot. One instance per process: its keyed locks let a second concurrent post
+ * of the same invoice (single or batch) to this process be refused before it simulates anything;
+ * across processes the act's claims (ActDraft.claims, inserted with the act) are the rule.
  */
 import { BadRequestException, Injectable, type OnApplicationBootstrap } from "@nestjs/common";
 import { DiscoveryService, MetadataScanner } from "@nestjs/core";

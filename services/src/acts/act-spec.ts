@@ -69,7 +69,10 @@ export interface ActSpec<B extends SignatureFields = SignatureFields> {
   beforeSigning?(input: ActInput<B>, plan: ActPlan): Promise<void>;
   /** Checks on both steps (never on a replay); what it returns is merged into the act's result. */
   check?(input: ActInput<B>, plan: ActPlan, signed: boolean): Promise<Record<string, unknown> | void>;
-  /** Keys (fingerprints) held while `underLock` runs and the act is recorded, in this process. */
+  /**
+   * Keys (fingerprints) held while `underLock` runs and the act is recorded, in this process: a fast
+   * path only; what binds across processes is the plan's `claims` (ActDraft), inserted with the act.
+   */
   lockKeys?(input: ActInput<B>, plan: ActPlan): string[];
   /** Checks that must see every act recorded before it (signed step, under the locks). */
   underLock?(input: ActInput<B>, plan: ActPlan): Promise<void>;
