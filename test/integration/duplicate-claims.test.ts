@@ -265,5 +265,20 @@ describe("Duplicate invoices across two API replicas (act claims in the database
         expect(rows.outbox).to.have.length(1);
       }
     });
+
+    it("PostgreSQL: two batches holding the same two invoices in opposite orders, posted to both replicas at the same moment, 4 rounds: one 202, one 409, never a deadlock", async function () {
+      for (let round = 0; round < 4; round++) {
+        const [x, y] = [invoice(), invoice()];
+        const one = await signed("/receivables/batch", { invoices: [x, y] });
+        const two = await signed("/receivables/batch", { invoices: [y, x] });
+        const answers = await Promise.all([post(a, "/receivables/batch", one), post(b, "/receivables/batch", two)]);
+        const what = `round ${round}: ${answers.map((r) => `${r.status} ${JSON.stringify(r.body)}`).join(" | ")}`;
+        expect(answers.map((r) => r.status).sort(), what).to.deep.equal([202, 409]);
+        expectDuplicate(answers.find((r) => r.status !== 202)!);
+        const ok = answers.find((r) => r.status === 202)!;
+        const claims = await ds.getRepository(ActClaimEntity).findBy({ actId: ok.body.id as string });
+        expect(claims, what).to.have.length(2);
+      }
+    });
   }
 });

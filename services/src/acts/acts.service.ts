@@ -319,7 +319,9 @@ export class ActsService implements OnModuleInit {
    * SQLite writes are serialised. Any key taken throws ClaimTakenError, which rolls everything back.
    */
   private async claim(m: EntityManager, actId: string, keys: string[], now: number): Promise<void> {
-    const wanted = [...new Set(keys)];
+    // Sorted: two transactions inserting overlapping keys take them in one order, so on PostgreSQL
+    // they wait for each other rather than deadlock (a batch [x, y] against a batch [y, x]).
+    const wanted = [...new Set(keys)].sort();
     const got = new Set<string>();
     for (let i = 0; i < wanted.length; i += CLAIMS_PER_STATEMENT) {
       const part = wanted.slice(i, i + CLAIMS_PER_STATEMENT);
