@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
-import { ActClaimEntity, ActEntity } from "../../services/src/acts/entities/act.entity";
+import { ActClaimEntity, ActEntity, type ActStatus } from "../../services/src/acts/entities/act.entity";
 import { openDatabase } from "../../services/src/database/data-source";
 import { MIGRATIONS } from "../../services/src/database/migrations";
 import { createTestDatabase, usePostgres, type TestDatabase } from "../support/app";
@@ -60,7 +60,7 @@ describe("Migrations on a fresh database", function () {
     expect(MIGRATIONS[MIGRATIONS.length - 1].name).to.match(/^ActClaims/);
     await ds.undoLastMigration();
     const id = (n: number) => "0x" + n.toString(16).padStart(64, "0");
-    const act = (n: number, kind: string, status: string, receivableId: string | null, result: Record<string, unknown> | null) => ({
+    const act = (n: number, kind: string, status: ActStatus, receivableId: string | null, result: Record<string, unknown> | null): ActEntity => ({
       id: `00000000-0000-4000-8000-00000000000${n}`,
       kind,
       contract: "Receivables" as const,
@@ -73,7 +73,7 @@ describe("Migrations on a fresh database", function () {
       typedDataHash: id(n),
       receivableId,
       lineId: null,
-      status: status as "pending",
+      status,
       outboxId: `o${n}`,
       txHash: null,
       blockNumber: null,
@@ -82,7 +82,7 @@ describe("Migrations on a fresh database", function () {
       createdAt: 1000 + n,
       updatedAt: 1000 + n,
     });
-    await ds.getRepository(ActEntity).insert([
+    await ds.getRepository(ActEntity).save([
       act(1, "tokenise", "pending", id(11), { receivableId: id(11) }),
       act(2, "tokenise_batch", "pending", null, { receivableIds: [id(21), id(22)] }),
       act(3, "tokenise", "confirmed", id(31), { receivableId: id(31) }),
@@ -92,9 +92,9 @@ describe("Migrations on a fresh database", function () {
     await ds.runMigrations();
     const claims = await ds.getRepository(ActClaimEntity).find({ order: { key: "ASC" } });
     expect(claims.map((c) => [c.key, c.actId, c.createdAt])).to.deep.equal([
-      [`receivable:${id(11)}`, act(1, "", "", null, null).id, 1001],
-      [`receivable:${id(21)}`, act(2, "", "", null, null).id, 1002],
-      [`receivable:${id(22)}`, act(2, "", "", null, null).id, 1002],
+      [`receivable:${id(11)}`, act(1, "", "pending", null, null).id, 1001],
+      [`receivable:${id(21)}`, act(2, "", "pending", null, null).id, 1002],
+      [`receivable:${id(22)}`, act(2, "", "pending", null, null).id, 1002],
     ]);
   });
 });
