@@ -2,8 +2,9 @@
  * Participants' signed acts, end to end: build the EIP-712 typed data for the client to sign
  * (with a nonce the service proposes), verify a returned signature (ECDSA or ERC-1271), simulate
  * the relayed call so the contract's own refusal reaches the client as a clear HTTP error, then
- * record the act and its outbox transaction (relayer key) in one database transaction. The act
- * moves pending -> confirmed | failed when the transaction settles.
+ * record the act, its outbox transaction (relayer key) and its claims (keys only one pending act
+ * may hold, e.g. an invoice being tokenised) in one database transaction. The act moves
+ * pending -> confirmed | failed when the transaction settles, and its claims are released then.
  * The same signed act (same contract, signer and nonce) is accepted once; posting it again returns
  * the first act. Routes do not call this directly: ActPipeline (act-pipeline.service.ts) runs each
  * feature's declared acts through it.
