@@ -217,12 +217,11 @@ export class ReceivablesReadService {
   }
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
-    const { receivable, financing, createdAt } = await this.readable(user, rawId);
+    const { receivable, financing, createdAt, dispute } = await this.readable(user, rawId, { dispute: true });
     const payments = await this.payments.find({
       where: { receivableId: receivable.id },
       order: { blockNumber: "ASC", logIndex: "ASC" },
     });
-    const dispute = await this.disputes.findOneBy({ receivableId: receivable.id });
     return {
       ...ReceivableDto.from(receivable, createdAt),
       financing: financing
@@ -244,12 +243,10 @@ export class ReceivablesReadService {
   /** Its events and its financing's in chain order, with the split events that created its
    * children (those are indexed under each child's id). */
   async history(user: AuthUser, rawId: string): Promise<LedgerEventDto[]> {
-    const { receivable } = await this.readable(user, rawId);
-    // Children first, by their own index: an IN (subquery) inside the OR would keep PostgreSQL from
-    // combining the two index scans on ix_ledger_events_receivable and make it scan the whole feed.
-    const children = (
-      await this.receivables.find({ select: { id: true }, where: { parentId: receivable.id } })
-    ).map((c) => c.id);
+    // Children first (they come with the receivable, by ix_receivables_parent): an IN (subquery)
+    // inside the OR below would keep PostgreSQL from combining the two index scans on
+    // ix_ledger_events_receivable and make it scan the whole feed.
+    const { receivable, children } = await this.readable(user, rawId, { children: true });
     const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
     for (let i = 0; i < children.length; i += IN_CHUNK) {
       qb.orWhere(
@@ -327,22 +324,36 @@ export class ReceivablesReadService {
 
   /**
    * The receivable, its financing and the block time of its creation, in one statement, once the
-   * caller is allowed to read them (else 404/403).
+   * caller is allowed to read them (else 404/403). The same statement also brings, when asked, its
+   * dispute (at most one: ux_receivable_disputes_receivable) and the ids of its direct children
+   * (`OR r.parent_id = :id`, a second index arm), each of which would otherwise be a round trip of
+   * its own: on a loaded machine a statement costs the service far more CPU than its columns do.
    */
   private async readable(
     user: AuthUser,
     rawId: string,
-  ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
+    also: { dispute?: boolean; children?: boolean } = {},
+  ): Promise<{
+    receivable: ReceivableEntity;
+    financing: FinancingEntity | null;
+    createdAt: number | null;
+    dispute: ReceivableDisputeEntity | null;
+    children: string[];
+  }> {
     const id = receivableIdParam(rawId);
-    const raw = await this.receivables
+    const qb = this.receivables
       .createQueryBuilder("r")
       .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
       .addSelect(CREATED_AT_SQL, "created_at")
-      .where("r.id = :id", { id })
-      .getRawMany<Record<string, unknown>>();
+      .where(also.children ? "(r.id = :id OR r.parent_id = :id)" : "r.id = :id", { id });
+    if (also.dispute) qb.leftJoinAndSelect(ReceivableDisputeEntity, "d", "d.receivable_id = r.id");
+    const rows = await qb.getRawMany<Record<string, unknown>>();
+    const raw = also.children ? rows.filter((x) => x.r_id === id) : rows;
+    const children = also.children ? rows.filter((x) => x.r_id !== id).map((x) => x.r_id as string) : [];
     const receivable = entitiesOf(this.receivables, raw, "r")[0];
     if (!receivable) throw new NotFoundException(`no receivable ${id} on the ledger (as indexed so far)`);
     const financing = entitiesOf(this.financings, raw, "f")[0];
+    const dispute = also.dispute ? entitiesOf(this.disputes, raw, "d")[0] : null;
     const parties = [receivable.seller, receivable.debtor, receivable.holder, financing?.financier];
     if (!readsEverything(user) && !parties.includes(user.address)) {
       throw new ForbiddenException(
@@ -350,6 +361,6 @@ export class ReceivablesReadService {
       );
     }
     const createdAt = raw[0]?.created_at;
-    return { receivable, financing, createdAt: createdAt === null || createdAt === undefined ? null : Number(createdAt) };
+    return { receivable, financing, createdAt: createdAt === null || createdAt === undefined ? null : Number(createdAt), dispute, children };
   }
 }
