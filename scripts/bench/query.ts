@@ -4,6 +4,7 @@
  *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
  *                                 [--requests 2000 --connections 10 --reseed --no-doc --cpu-prof DIR]
  *                                 [--before DIR] [--variants "label:KEY=V,KEY=V;…"] [--rounds 4] [--single 500]
+ *                                 [--queries byId,list1,list100,history,lineage,audit]
  *
  * 1. Seeds PostgreSQL database `scf_bench_query` (dropped and re-created; the service's own
  *    migrations give it production's schema) in bulk, in the shape the indexer writes
@@ -275,6 +276,14 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
       { key: "audit", name: "GET /audit/events, a 7-day window, first page of 100 (auditor)", caller: "auditor", paths: windows, sql: [] },
     ];
 
+    // --queries: only these (by key), e.g. while comparing variants of one change.
+    const wanted = flags.get("queries")?.split(",").filter(Boolean);
+    if (wanted) {
+      const unknown = wanted.filter((k) => !scenarios.some((s) => s.key === k));
+      if (unknown.length) throw new Error(`--queries: no query ${unknown.join(", ")} (have ${scenarios.map((s) => s.key).join(", ")})`);
+      scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.includes(s.key)));
+    }
+
     // --- 3. capture the SQL of each request (also warms the caches) ---
     const captured: Captured[] = [];
     let capturing = false;
@@ -383,7 +392,7 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     const doc = report({
       shape, sizes, seed, seedInfo: String(seedInfo[0]?.d ?? ""), results, plans, requests, connections,
       loadAtStart, started, totalSeconds, page, single, member: member.address, auditor: auditor.address,
-      extraFlags: Object.fromEntries(["single", "rounds", "before", "variants"].filter((k) => flags.has(k)).map((k) => [k, k === "variants" ? JSON.stringify(flags.get(k)) : flags.get(k)!])),
+      extraFlags: Object.fromEntries(["single", "rounds", "before", "variants", "queries"].filter((k) => flags.has(k)).map((k) => [k, k === "variants" ? JSON.stringify(flags.get(k)) : flags.get(k)!])),
     });
     console.log(doc.table);
     if (!flags.has("no-doc")) {

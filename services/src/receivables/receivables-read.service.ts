@@ -31,6 +31,7 @@ import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { RegistrationNumbers, registrationState } from "../financing/registration";
 import { LedgerClock } from "../indexer/ledger-time";
+import { compiledRaw } from "../database/compiled-select";
 import { entitiesOf } from "../database/raw-rows";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
@@ -218,10 +219,13 @@ export class ReceivablesReadService {
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
     const { receivable, financing, createdAt, dispute } = await this.readable(user, rawId, { dispute: true });
-    const payments = await this.payments.find({
-      where: { receivableId: receivable.id },
-      order: { blockNumber: "ASC", logIndex: "ASC" },
-    });
+    const payments = entitiesOf(
+      this.payments,
+      await compiledRaw(this.payments.manager.connection, "receivable.payments", { id: receivable.id }, (p) =>
+        this.payments.createQueryBuilder("p").where("p.receivable_id = :id", p).orderBy("p.block_number", "ASC").addOrderBy("p.log_index", "ASC"),
+      ),
+      "p",
+    ) as PaymentEntity[];
     return {
       ...ReceivableDto.from(receivable, createdAt),
       financing: financing
@@ -247,14 +251,15 @@ export class ReceivablesReadService {
     // inside the OR below would keep PostgreSQL from combining the two index scans on
     // ix_ledger_events_receivable and make it scan the whole feed.
     const { receivable, children } = await this.readable(user, rawId, { children: true });
-    const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
-    for (let i = 0; i < children.length; i += IN_CHUNK) {
-      qb.orWhere(
-        `(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`,
-        { [`children${i}`]: children.slice(i, i + IN_CHUNK) },
-      );
-    }
-    const raw = await qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getRawMany<Record<string, unknown>>();
+    const params: Record<string, unknown> = { id: receivable.id };
+    for (let i = 0; i < children.length; i += IN_CHUNK) params[`children${i}`] = children.slice(i, i + IN_CHUNK);
+    const raw = await compiledRaw(this.ledgerEvents.manager.connection, "receivable.history", params, (p) => {
+      const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", p);
+      for (let i = 0; i < children.length; i += IN_CHUNK) {
+        qb.orWhere(`(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`, p);
+      }
+      return qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC");
+    });
     return (entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[]).map(LedgerEventDto.from);
   }
 
@@ -277,17 +282,22 @@ export class ReceivablesReadService {
         SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
       )
       SELECT id FROM down`;
-    const raw = await this.receivables
-      .createQueryBuilder("r")
-      .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
-      .addSelect("f.financier", "financier")
-      .addSelect(
-        `(SELECT e.block_number * 1000000 + e.log_index FROM ledger_events e
+    const raw = await compiledRaw<{ r_id: string; financier: string | null; split_position: string | number | null }>(
+      this.receivables.manager.connection,
+      "receivable.lineage",
+      { lineageOf: receivable.id },
+      (p) =>
+        this.receivables
+          .createQueryBuilder("r")
+          .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
+          .addSelect("f.financier", "financier")
+          .addSelect(
+            `(SELECT e.block_number * 1000000 + e.log_index FROM ledger_events e
           WHERE e.receivable_id = r.id AND e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' LIMIT 1)`,
-        "split_position",
-      )
-      .where(`r.id IN (${tree})`, { lineageOf: receivable.id })
-      .getRawMany<{ r_id: string; financier: string | null; split_position: string | number | null }>();
+            "split_position",
+          )
+          .where(`r.id IN (${tree})`, p),
+    );
     const entities = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const extra = new Map(raw.map((x) => [x.r_id, x]));
     const nodes = new Map(entities.map((r) => [r.id, r]));
@@ -341,13 +351,15 @@ export class ReceivablesReadService {
     children: string[];
   }> {
     const id = receivableIdParam(rawId);
-    const qb = this.receivables
-      .createQueryBuilder("r")
-      .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
-      .addSelect(CREATED_AT_SQL, "created_at")
-      .where(also.children ? "(r.id = :id OR r.parent_id = :id)" : "r.id = :id", { id });
-    if (also.dispute) qb.leftJoinAndSelect(ReceivableDisputeEntity, "d", "d.receivable_id = r.id");
-    const rows = await qb.getRawMany<Record<string, unknown>>();
+    const rows = await compiledRaw(this.receivables.manager.connection, `receivable.readable:${!!also.children}:${!!also.dispute}`, { id }, (p) => {
+      const qb = this.receivables
+        .createQueryBuilder("r")
+        .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
+        .addSelect(CREATED_AT_SQL, "created_at")
+        .where(also.children ? "(r.id = :id OR r.parent_id = :id)" : "r.id = :id", p);
+      if (also.dispute) qb.leftJoinAndSelect(ReceivableDisputeEntity, "d", "d.receivable_id = r.id");
+      return qb;
+    });
     const raw = also.children ? rows.filter((x) => x.r_id === id) : rows;
     const children = also.children ? rows.filter((x) => x.r_id !== id).map((x) => x.r_id as string) : [];
     const receivable = entitiesOf(this.receivables, raw, "r")[0];
