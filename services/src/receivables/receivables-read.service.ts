@@ -140,40 +140,50 @@ export class ReceivablesReadService {
       conds.push([`(${col}, r.id) ${desc ? "<" : ">"} (:cv, :cid)`, { cv: value, cid: id }]);
     }
 
-    const qb = this.receivables.createQueryBuilder("r");
     // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
     // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
     // it, so each alternative is its own branch, ordered and limited on its own index
     // (ix_receivables_seller/debtor/holder, ix_financings_financier), and the page is taken from
     // the union of the branches' first limit + 1 rows.
     const partyOf = !all ? user.address : party;
-    if (partyOf) {
-      const where = conds.map(([sql]) => ` AND ${sql}`).join("");
-      const tail = ` ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${limit + 1}`;
-      const branches = [
-        `SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}`,
-        `SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}`,
-        `SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}`,
-      ];
-      // The financier branch only for an address that finances something: planned blind, it is
-      // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
-      const finances = await this.financings.findOne({ select: { receivableId: true }, where: { financier: partyOf } });
-      if (finances) {
-        branches.push(
-          `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
-        );
+    // The financier branch only for an address that finances something: planned blind, it is
+    // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
+    const finances =
+      !!partyOf &&
+      (
+        await compiledRaw(this.financings.manager.connection, "receivables.list.finances", { partyOf }, (p) =>
+          this.financings.createQueryBuilder("f").select("f.receivable_id", "rid").where("f.financier = :partyOf", p).limit(1),
+        )
+      ).length > 0;
+    const params: Record<string, unknown> = Object.assign(partyOf ? { partyOf } : {}, ...conds.map(([, p]) => p));
+    // The statement's shape: the conditions' text (values are parameters), the branches, order and page size.
+    const shape = `receivables.list:${!!partyOf}:${finances}:${col}:${dir}:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`;
+    const raw = await compiledRaw(this.receivables.manager.connection, shape, params, (p) => {
+      const qb = this.receivables.createQueryBuilder("r");
+      if (partyOf) {
+        const where = conds.map(([sql]) => ` AND ${sql}`).join("");
+        const tail = ` ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${limit + 1}`;
+        const branches = [
+          `SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}`,
+          `SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}`,
+          `SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}`,
+        ];
+        if (finances) {
+          branches.push(
+            `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
+          );
+        }
+        const union = branches.map((b, i) => `SELECT b${i}.id FROM (${b}) b${i}`).join(" UNION ");
+        qb.where(`r.id IN (${union})`, p);
+      } else {
+        for (const [sql] of conds) qb.andWhere(sql, p);
       }
-      const union = branches.map((b, i) => `SELECT b${i}.id FROM (${b}) b${i}`).join(" UNION ");
-      qb.where(`r.id IN (${union})`, Object.assign({ partyOf }, ...conds.map(([, p]) => p)));
-    } else {
-      for (const [sql, params] of conds) qb.andWhere(sql, params);
-    }
-    const raw = await qb
-      .addSelect(CREATED_AT_SQL, "created_at")
-      .orderBy(col, dir)
-      .addOrderBy("r.id", dir)
-      .limit(limit + 1)
-      .getRawMany<Record<string, unknown>>();
+      return qb
+        .addSelect(CREATED_AT_SQL, "created_at")
+        .orderBy(col, dir)
+        .addOrderBy("r.id", dir)
+        .limit(limit + 1);
+    });
     const rows = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const page = rows.slice(0, limit);
     const times = new Map(raw.map((x) => [x.r_id, x.created_at === null ? null : Number(x.created_at)]));
