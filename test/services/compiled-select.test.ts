@@ -95,6 +95,22 @@ describe("compiledRaw: SQL built once per shape, rows as getRawMany's", function
     expect(builds).to.equal(2);
   });
 
+  it("keeps at most 1,000 shapes per data source, dropping the least recently used", async function () {
+    let builds = 0;
+    const one = (p: Record<string, unknown>) => {
+      builds++;
+      return ds.getRepository(ReceivableEntity).createQueryBuilder("r").select("r.id", "id").where("r.id = :id", p);
+    };
+    for (let i = 0; i <= 1_000; i++) {
+      expect(await compiledRaw(ds, `test.bound:${i}`, { id: hex(1 + (i % 12)) }, one)).to.deep.equal([{ id: hex(1 + (i % 12)) }]);
+    }
+    expect(builds).to.equal(1_001);
+    await compiledRaw(ds, "test.bound:1000", { id: hex(1) }, one);
+    expect(builds, "the most recent shape is kept").to.equal(1_001);
+    expect(await compiledRaw(ds, "test.bound:0", { id: hex(2) }, one)).to.deep.equal([{ id: hex(2) }]);
+    expect(builds, "the oldest shape was dropped and is built again").to.equal(1_002);
+  });
+
   it("refuses a builder that uses a parameter it was not given, naming the statement", async function () {
     let err: Error | undefined;
     try {

@@ -16,6 +16,7 @@
  * Values are bound as the driver expects them: on SQLite, booleans as 1/0 and integers as
  * integers (TypeORM's SQLite driver writes numbers into the SQL text; bound they compare the same).
  */
+import { LRUCache } from "lru-cache";
 import type { DataSource, ObjectLiteral, SelectQueryBuilder } from "typeorm";
 
 type Params = Record<string, unknown>;
@@ -26,7 +27,10 @@ interface Compiled {
 }
 
 const MARK = "\u0000scf-param\u0000";
-const compiledBySource = new WeakMap<DataSource, Map<string, Compiled>>();
+/** Shapes kept per data source: a client choosing filters, list lengths and page sizes makes new
+ * shapes, so the least recently used are dropped (and built again when asked for). */
+const MAX_SHAPES = 1_000;
+const compiledBySource = new WeakMap<DataSource, LRUCache<string, Compiled>>();
 
 function shapeKey(key: string, params: Params): string {
   let k = key;
@@ -58,7 +62,7 @@ export async function compiledRaw<T = Record<string, unknown>>(
   build: (p: Params) => SelectQueryBuilder<ObjectLiteral>,
 ): Promise<T[]> {
   let cache = compiledBySource.get(ds);
-  if (!cache) compiledBySource.set(ds, (cache = new Map()));
+  if (!cache) compiledBySource.set(ds, (cache = new LRUCache({ max: MAX_SHAPES })));
   const k = shapeKey(key, params);
   let c = cache.get(k);
   if (!c) cache.set(k, (c = compile(build, params)));
