@@ -4,6 +4,7 @@
  *   npm run bench -- --only query [--receivables 1000000 --events 5000000 --members 2000]
  *                                 [--requests 2000 --connections 10 --reseed --no-doc --cpu-prof DIR]
  *                                 [--before DIR] [--variants "label:KEY=V,KEY=V;…"] [--rounds 4] [--single 500]
+ *                                 [--queries byId,list1,list100,history,lineage,audit]
  *
  * 1. Seeds PostgreSQL database `scf_bench_query` (dropped and re-created; the service's own
  *    migrations give it production's schema) in bulk, in the shape the indexer writes
@@ -275,6 +276,14 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
       { key: "audit", name: "GET /audit/events, a 7-day window, first page of 100 (auditor)", caller: "auditor", paths: windows, sql: [] },
     ];
 
+    // --queries: only these (by key), e.g. while comparing variants of one change.
+    const wanted = flags.get("queries")?.split(",").filter(Boolean);
+    if (wanted) {
+      const unknown = wanted.filter((k) => !scenarios.some((s) => s.key === k));
+      if (unknown.length) throw new Error(`--queries: no query ${unknown.join(", ")} (have ${scenarios.map((s) => s.key).join(", ")})`);
+      scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => wanted.includes(s.key)));
+    }
+
     // --- 3. capture the SQL of each request (also warms the caches) ---
     const captured: Captured[] = [];
     let capturing = false;
@@ -383,7 +392,7 @@ export async function benchQuery(flags: Map<string, string>): Promise<void> {
     const doc = report({
       shape, sizes, seed, seedInfo: String(seedInfo[0]?.d ?? ""), results, plans, requests, connections,
       loadAtStart, started, totalSeconds, page, single, member: member.address, auditor: auditor.address,
-      extraFlags: Object.fromEntries(["single", "rounds", "before", "variants"].filter((k) => flags.has(k)).map((k) => [k, k === "variants" ? JSON.stringify(flags.get(k)) : flags.get(k)!])),
+      extraFlags: Object.fromEntries(["single", "rounds", "before", "variants", "queries"].filter((k) => flags.has(k)).map((k) => [k, k === "variants" ? JSON.stringify(flags.get(k)) : flags.get(k)!])),
     });
     console.log(doc.table);
     if (!flags.has("no-doc")) {
@@ -705,6 +714,30 @@ function report(r: {
     "  history −38 %, audit −10 %, lineage +25 %. Other users saturated the machine during the run (load average",
     "  ~23 on 2 cores): the Fastify column runs the same read code and its lineage was −28 %, so differences of",
     "  this size are within the run's noise; the direction is consistent, the size is not established.",
+    "- **Per-request CPU, second pass** (2026-12-05 21:20-21:50; a 200,000-receivable seed, which per-request CPU barely",
+    "  depends on; other engineers' work on the machine: load average 6-12 on 2 cores). A profile of the service under",
+    "  this load (`--cpu-prof`) still had TypeORM at 10.8 % of its busy samples, most of it building the same SQL again on",
+    "  every request (`getQueryAndParameters`, ~0.1 ms per statement timed alone), and `writev` (one per statement, one per",
+    "  response) at 28 %. Changed: (1) fewer statements: a receivable's dispute is a LEFT JOIN of the receivable's own",
+    "  statement (one at most: `ux_receivable_disputes_receivable`) and the history's children's ids come with the",
+    "  receivable (`r.id = :id OR r.parent_id = :id`, a second index arm): by id 3 → 2 statements, history 3 → 2;",
+    "  (2) SQL kept per shape (`compiledRaw`, database/compiled-select.ts): the hot selects (one receivable, its payments,",
+    "  history, lineage, list page and its financier probe, audit page) have TypeORM build their SQL once per shape, with",
+    "  markers in place of the values, and afterwards only bind the values and run it; the database receives the same",
+    "  statements as before (on SQLite numbers are bound instead of written into the text); (3) no ETag on API responses:",
+    "  Express hashed every JSON body with SHA-1 (a whole 100-event page each time) for a validator this API's clients do",
+    "  not send back (~1 % of the profile; too small to see in these runs). Measured against the build before, interleaved",
+    "  (`--before DIR`, 1,000 requests per query in 4 rounds, load average ~11): service CPU/request by id 2.51 → 1.69 ms",
+    "  (−33 %), list 2.48 → 2.16 (−13 %) and 1.72 → 1.29 (−25 %) by cursor, history 1.67 → 1.17 (−30 %), lineage",
+    "  1.12 → 0.86 (−23 %), audit 2.76 → 2.52 (−9 %). Step by step, each against the build before in its own run: the",
+    "  merged statements alone by id −13 %, history −29 %; with the SQL kept per shape by id −29 %, history −18 %, lineage −17 %.",
+    "  Measured and left as they are: helmet, pino-http (its child logger per request, also with `quietReqLogger`), the",
+    "  throttler guard and the ETag, each switched off in a variant of one run (by id and audit, 900 requests, six",
+    "  processes at once, load ~8): none moved CPU/request beyond that run's noise (±15 %); each is 1-3 % of the profile.",
+    "  class-validator on the list and audit query DTOs costs ~0.15 ms a request and stays (its messages are the API's",
+    "  400s). What is left is spread thin: node's HTTP and stream code ~20 % of the samples, GC ~7 %, Express and its",
+    "  router ~5 %, JSON.stringify of the body, pg's row parsing, and on the 50- and 100-row pages the rows themselves",
+    "  (hydration, DTOs, `args` parsed and serialised again: ~20 µs a row).",
     "- **Fastify** (`@nestjs/platform-fastify` 11.2.8, the newest 11.x; not a dependency): the same AppModule on",
     "  Nest's Fastify adapter (`scripts/bench/query-fastify.cjs`, preloaded; install command in that file) beside",
     "  Express in the same run: service CPU/request audit −18 %, lineage −28 %, by id +1 %, lists +4 % / +16 %,",

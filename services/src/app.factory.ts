@@ -98,6 +98,10 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // A hop count, not `true`: only the proxies the operator put in front may speak for the client.
   app.set("trust proxy", config.TRUST_PROXY_HOPS);
   app.disable("x-powered-by");
+  // No ETag on API responses: Express would hash every JSON body (SHA-1 of a 100-event page on each
+  // read) for a validator clients of this API do not use; the body is computed in full either way,
+  // so a 304 would save bytes on the wire, never work here. The console's static assets keep theirs.
+  app.set("etag", false);
   app.useGlobalPipes(new ProblemValidationPipe());
   // The web console at `/` (console/dist); API routes and their problem documents are unchanged.
   app.useGlobalFilters(serveConsole(app).around(new ProblemFilter()));

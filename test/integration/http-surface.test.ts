@@ -253,6 +253,15 @@ describe("HTTP surface: access matrix, fuzzed bodies, operations", function () {
       expect(res.status).to.equal(413);
     });
 
+    it("answers API reads with the security headers and without an ETag (no body is hashed per request)", async function () {
+      for (const path of ["/receivables", "/audit/events", "/participants"]) {
+        const res = await call("auditor", "get", path).expect(200);
+        expect(res.headers, path).to.not.have.property("etag");
+        expect(res.headers, path).to.include({ "x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN" });
+        expect(res.headers["content-security-policy"], path).to.match(/default-src 'self'/);
+      }
+    });
+
     it("echoes a request id, or makes one", async function () {
       const given = await request(svc.url).get("/health").set("x-request-id", "trace-abc-123").expect(200);
       expect(given.headers["x-request-id"]).to.equal("trace-abc-123");

@@ -15,6 +15,7 @@ import type { Response } from "express";
 import type { Repository, SelectQueryBuilder } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { APP_CONFIG, type AppConfig } from "../config/env";
+import { compiledRaw } from "../database/compiled-select";
 import { entitiesOf } from "../database/raw-rows";
 import { IndexerService } from "../indexer/indexer.service";
 import { LedgerClock } from "../indexer/ledger-time";
@@ -123,13 +124,23 @@ export class AuditService {
 
   async events(user: AuthUser, q: ListAuditEventsQueryDto): Promise<LedgerEventPageDto> {
     const limit = q.limit ?? 100;
-    const qb = this.filtered(user, q);
+    const conds = this.conditions(user, q);
     const fingerprint = queryFingerprint({ ...this.filterShape(q), caller: readsEverything(user) ? "*" : user.address });
     if (q.cursor) {
       const [b, t, l] = decodeCursor(q.cursor, fingerprint, ["number", "number", "number"]) as number[];
-      after(qb, { b, t, l });
+      conds.push(after({ b, t, l }));
     }
-    const raw = await inChainOrder(qb).limit(limit + 1).getRawMany<Record<string, unknown>>();
+    // The statement's shape is its conditions' text (values are parameters) and the page size.
+    const raw = await compiledRaw(
+      this.ledgerEvents.manager.connection,
+      `audit.events:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`,
+      Object.assign({}, ...conds.map(([, p]) => p)) as Record<string, unknown>,
+      (p) => {
+        const qb = this.ledgerEvents.createQueryBuilder("e");
+        for (const [sql] of conds) qb.andWhere(sql, p);
+        return inChainOrder(qb).limit(limit + 1);
+      },
+    );
     const rows = entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[];
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -209,7 +220,7 @@ export class AuditService {
     let position: Position | null = null;
     for (;;) {
       const qb = this.filtered(user, q).andWhere("e.block_number <= :checkpoint", { checkpoint });
-      if (position) after(qb, position);
+      if (position) qb.andWhere(...after(position));
       const rows = await inChainOrder(qb).limit(this.exportPageSize).getMany();
       yield { csv: rows.map(exportRow), json: rows.map((e) => ({ ...exportRow(e), args: e.args })) };
       if (rows.length < this.exportPageSize) return;
@@ -273,10 +284,17 @@ export class AuditService {
   /** Events matching `q` that `user` may read, unordered. */
   private filtered(user: AuthUser, q: AuditEventFilterDto): SelectQueryBuilder<LedgerEventEntity> {
     const qb = this.ledgerEvents.createQueryBuilder("e");
+    for (const [sql, params] of this.conditions(user, q)) qb.andWhere(sql, params);
+    return qb;
+  }
+
+  /** The filters' conditions on `e` (ledger_events), each with its parameters. */
+  private conditions(user: AuthUser, q: AuditEventFilterDto): Condition[] {
+    const conds: Condition[] = [];
     const partyOf = (param: string) =>
       `EXISTS (SELECT 1 FROM ledger_event_parties p_${param} WHERE p_${param}.tx_hash = e.tx_hash ` +
       `AND p_${param}.log_index = e.log_index AND p_${param}.address = :${param})`;
-    if (!readsEverything(user)) qb.andWhere(partyOf("me"), { me: user.address });
+    if (!readsEverything(user)) conds.push([partyOf("me"), { me: user.address }]);
     if (q.member) {
       const member = checksum(q.member);
       if (!readsEverything(user) && member !== user.address) {
@@ -284,12 +302,12 @@ export class AuditService {
           `only auditors and compliance officers may read another member's events; ${user.address} may filter on its own address only`,
         );
       }
-      qb.andWhere(partyOf("member"), { member });
+      conds.push([partyOf("member"), { member }]);
     }
-    if (q.receivableId) qb.andWhere("e.receivable_id = :rid", { rid: receivableIdParam(q.receivableId, "receivableId") });
-    if (q.type?.length) qb.andWhere("e.event_name IN (:...types)", { types: q.type });
+    if (q.receivableId) conds.push(["e.receivable_id = :rid", { rid: receivableIdParam(q.receivableId, "receivableId") }]);
+    if (q.type?.length) conds.push(["e.event_name IN (:...types)", { types: q.type }]);
     // Hashes are stored as the indexer reads them from the node: lower case (the key's first column).
-    if (q.txHash) qb.andWhere("e.tx_hash = :txHash", { txHash: q.txHash.toLowerCase() });
+    if (q.txHash) conds.push(["e.tx_hash = :txHash", { txHash: q.txHash.toLowerCase() }]);
     // A time range becomes a block range: block times strictly increase along the chain (a
     // consensus rule), so "time >= t" is exactly "block >= the first block at or after t". The
     // bounds come from ix_ledger_events_time in one probe each, and the page is then a range scan of
@@ -297,11 +315,11 @@ export class AuditService {
     const firstBlockAt = (param: string) =>
       `(SELECT t_${param}.block_number FROM ledger_events t_${param} WHERE t_${param}.timestamp >= :${param} ` +
       `ORDER BY t_${param}.timestamp ASC LIMIT 1)`;
-    if (q.from) qb.andWhere(`e.block_number >= ${firstBlockAt("fromTime")}`, { fromTime: secondsBound(q.from) });
-    if (q.to) qb.andWhere(`e.block_number < COALESCE(${firstBlockAt("toTime")}, :noBlock)`, { toTime: secondsBound(q.to), noBlock: Number.MAX_SAFE_INTEGER });
-    if (q.fromBlock !== undefined) qb.andWhere("e.block_number >= :fromBlock", { fromBlock: q.fromBlock });
-    if (q.toBlock !== undefined) qb.andWhere("e.block_number <= :toBlock", { toBlock: q.toBlock });
-    return qb;
+    if (q.from) conds.push([`e.block_number >= ${firstBlockAt("fromTime")}`, { fromTime: secondsBound(q.from) }]);
+    if (q.to) conds.push([`e.block_number < COALESCE(${firstBlockAt("toTime")}, :noBlock)`, { toTime: secondsBound(q.to), noBlock: Number.MAX_SAFE_INTEGER }]);
+    if (q.fromBlock !== undefined) conds.push(["e.block_number >= :fromBlock", { fromBlock: q.fromBlock }]);
+    if (q.toBlock !== undefined) conds.push(["e.block_number <= :toBlock", { toBlock: q.toBlock }]);
+    return conds;
   }
 
   private filterShape(q: AuditEventFilterDto): Record<string, unknown> {
@@ -335,8 +353,10 @@ function inChainOrder(qb: SelectQueryBuilder<LedgerEventEntity>): SelectQueryBui
   return qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC");
 }
 
+type Condition = [string, Record<string, unknown>];
+
 /** Rows strictly after `p` in chain order. */
-function after(qb: SelectQueryBuilder<LedgerEventEntity>, p: Position): void {
+function after(p: Position): Condition {
   // A row comparison: ix_ledger_events_order seeks straight to the position.
-  qb.andWhere("(e.block_number, e.tx_index, e.log_index) > (:cb, :ct, :cl)", { cb: p.b, ct: p.t, cl: p.l });
+  return ["(e.block_number, e.tx_index, e.log_index) > (:cb, :ct, :cl)", { cb: p.b, ct: p.t, cl: p.l }];
 }

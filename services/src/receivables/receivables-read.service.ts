@@ -31,6 +31,7 @@ import { padAmount } from "../common/columns";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { RegistrationNumbers, registrationState } from "../financing/registration";
 import { LedgerClock } from "../indexer/ledger-time";
+import { compiledRaw } from "../database/compiled-select";
 import { entitiesOf } from "../database/raw-rows";
 import { FinancingDto } from "../financing/dto/financing-read.dto";
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
@@ -139,40 +140,50 @@ export class ReceivablesReadService {
       conds.push([`(${col}, r.id) ${desc ? "<" : ">"} (:cv, :cid)`, { cv: value, cid: id }]);
     }
 
-    const qb = this.receivables.createQueryBuilder("r");
     // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
     // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
     // it, so each alternative is its own branch, ordered and limited on its own index
     // (ix_receivables_seller/debtor/holder, ix_financings_financier), and the page is taken from
     // the union of the branches' first limit + 1 rows.
     const partyOf = !all ? user.address : party;
-    if (partyOf) {
-      const where = conds.map(([sql]) => ` AND ${sql}`).join("");
-      const tail = ` ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${limit + 1}`;
-      const branches = [
-        `SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}`,
-        `SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}`,
-        `SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}`,
-      ];
-      // The financier branch only for an address that finances something: planned blind, it is
-      // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
-      const finances = await this.financings.findOne({ select: { receivableId: true }, where: { financier: partyOf } });
-      if (finances) {
-        branches.push(
-          `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
-        );
+    // The financier branch only for an address that finances something: planned blind, it is
+    // costed for an average financier and PostgreSQL starts parallel workers for it (ms each time).
+    const finances =
+      !!partyOf &&
+      (
+        await compiledRaw(this.financings.manager.connection, "receivables.list.finances", { partyOf }, (p) =>
+          this.financings.createQueryBuilder("f").select("f.receivable_id", "rid").where("f.financier = :partyOf", p).limit(1),
+        )
+      ).length > 0;
+    const params: Record<string, unknown> = Object.assign(partyOf ? { partyOf } : {}, ...conds.map(([, p]) => p));
+    // The statement's shape: the conditions' text (values are parameters), the branches, order and page size.
+    const shape = `receivables.list:${!!partyOf}:${finances}:${col}:${dir}:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`;
+    const raw = await compiledRaw(this.receivables.manager.connection, shape, params, (p) => {
+      const qb = this.receivables.createQueryBuilder("r");
+      if (partyOf) {
+        const where = conds.map(([sql]) => ` AND ${sql}`).join("");
+        const tail = ` ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${limit + 1}`;
+        const branches = [
+          `SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}`,
+          `SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}`,
+          `SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}`,
+        ];
+        if (finances) {
+          branches.push(
+            `SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}`,
+          );
+        }
+        const union = branches.map((b, i) => `SELECT b${i}.id FROM (${b}) b${i}`).join(" UNION ");
+        qb.where(`r.id IN (${union})`, p);
+      } else {
+        for (const [sql] of conds) qb.andWhere(sql, p);
       }
-      const union = branches.map((b, i) => `SELECT b${i}.id FROM (${b}) b${i}`).join(" UNION ");
-      qb.where(`r.id IN (${union})`, Object.assign({ partyOf }, ...conds.map(([, p]) => p)));
-    } else {
-      for (const [sql, params] of conds) qb.andWhere(sql, params);
-    }
-    const raw = await qb
-      .addSelect(CREATED_AT_SQL, "created_at")
-      .orderBy(col, dir)
-      .addOrderBy("r.id", dir)
-      .limit(limit + 1)
-      .getRawMany<Record<string, unknown>>();
+      return qb
+        .addSelect(CREATED_AT_SQL, "created_at")
+        .orderBy(col, dir)
+        .addOrderBy("r.id", dir)
+        .limit(limit + 1);
+    });
     const rows = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const page = rows.slice(0, limit);
     const times = new Map(raw.map((x) => [x.r_id, x.created_at === null ? null : Number(x.created_at)]));
@@ -217,12 +228,14 @@ export class ReceivablesReadService {
   }
 
   async get(user: AuthUser, rawId: string): Promise<ReceivableDetailDto> {
-    const { receivable, financing, createdAt } = await this.readable(user, rawId);
-    const payments = await this.payments.find({
-      where: { receivableId: receivable.id },
-      order: { blockNumber: "ASC", logIndex: "ASC" },
-    });
-    const dispute = await this.disputes.findOneBy({ receivableId: receivable.id });
+    const { receivable, financing, createdAt, dispute } = await this.readable(user, rawId, { dispute: true });
+    const payments = entitiesOf(
+      this.payments,
+      await compiledRaw(this.payments.manager.connection, "receivable.payments", { id: receivable.id }, (p) =>
+        this.payments.createQueryBuilder("p").where("p.receivable_id = :id", p).orderBy("p.block_number", "ASC").addOrderBy("p.log_index", "ASC"),
+      ),
+      "p",
+    ) as PaymentEntity[];
     return {
       ...ReceivableDto.from(receivable, createdAt),
       financing: financing
@@ -244,20 +257,19 @@ export class ReceivablesReadService {
   /** Its events and its financing's in chain order, with the split events that created its
    * children (those are indexed under each child's id). */
   async history(user: AuthUser, rawId: string): Promise<LedgerEventDto[]> {
-    const { receivable } = await this.readable(user, rawId);
-    // Children first, by their own index: an IN (subquery) inside the OR would keep PostgreSQL from
-    // combining the two index scans on ix_ledger_events_receivable and make it scan the whole feed.
-    const children = (
-      await this.receivables.find({ select: { id: true }, where: { parentId: receivable.id } })
-    ).map((c) => c.id);
-    const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", { id: receivable.id });
-    for (let i = 0; i < children.length; i += IN_CHUNK) {
-      qb.orWhere(
-        `(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`,
-        { [`children${i}`]: children.slice(i, i + IN_CHUNK) },
-      );
-    }
-    const raw = await qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC").getRawMany<Record<string, unknown>>();
+    // Children first (they come with the receivable, by ix_receivables_parent): an IN (subquery)
+    // inside the OR below would keep PostgreSQL from combining the two index scans on
+    // ix_ledger_events_receivable and make it scan the whole feed.
+    const { receivable, children } = await this.readable(user, rawId, { children: true });
+    const params: Record<string, unknown> = { id: receivable.id };
+    for (let i = 0; i < children.length; i += IN_CHUNK) params[`children${i}`] = children.slice(i, i + IN_CHUNK);
+    const raw = await compiledRaw(this.ledgerEvents.manager.connection, "receivable.history", params, (p) => {
+      const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", p);
+      for (let i = 0; i < children.length; i += IN_CHUNK) {
+        qb.orWhere(`(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`, p);
+      }
+      return qb.orderBy("e.block_number", "ASC").addOrderBy("e.tx_index", "ASC").addOrderBy("e.log_index", "ASC");
+    });
     return (entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[]).map(LedgerEventDto.from);
   }
 
@@ -280,17 +292,22 @@ export class ReceivablesReadService {
         SELECT c.id, down.depth + 1 FROM receivables c JOIN down ON c.parent_id = down.id WHERE down.depth < ${MAX_DEPTH}
       )
       SELECT id FROM down`;
-    const raw = await this.receivables
-      .createQueryBuilder("r")
-      .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
-      .addSelect("f.financier", "financier")
-      .addSelect(
-        `(SELECT e.block_number * 1000000 + e.log_index FROM ledger_events e
+    const raw = await compiledRaw<{ r_id: string; financier: string | null; split_position: string | number | null }>(
+      this.receivables.manager.connection,
+      "receivable.lineage",
+      { lineageOf: receivable.id },
+      (p) =>
+        this.receivables
+          .createQueryBuilder("r")
+          .leftJoin(FinancingEntity, "f", "f.receivable_id = r.id")
+          .addSelect("f.financier", "financier")
+          .addSelect(
+            `(SELECT e.block_number * 1000000 + e.log_index FROM ledger_events e
           WHERE e.receivable_id = r.id AND e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' LIMIT 1)`,
-        "split_position",
-      )
-      .where(`r.id IN (${tree})`, { lineageOf: receivable.id })
-      .getRawMany<{ r_id: string; financier: string | null; split_position: string | number | null }>();
+            "split_position",
+          )
+          .where(`r.id IN (${tree})`, p),
+    );
     const entities = entitiesOf(this.receivables, raw, "r") as ReceivableEntity[];
     const extra = new Map(raw.map((x) => [x.r_id, x]));
     const nodes = new Map(entities.map((r) => [r.id, r]));
@@ -327,22 +344,38 @@ export class ReceivablesReadService {
 
   /**
    * The receivable, its financing and the block time of its creation, in one statement, once the
-   * caller is allowed to read them (else 404/403).
+   * caller is allowed to read them (else 404/403). The same statement also brings, when asked, its
+   * dispute (at most one: ux_receivable_disputes_receivable) and the ids of its direct children
+   * (`OR r.parent_id = :id`, a second index arm), each of which would otherwise be a round trip of
+   * its own: on a loaded machine a statement costs the service far more CPU than its columns do.
    */
   private async readable(
     user: AuthUser,
     rawId: string,
-  ): Promise<{ receivable: ReceivableEntity; financing: FinancingEntity | null; createdAt: number | null }> {
+    also: { dispute?: boolean; children?: boolean } = {},
+  ): Promise<{
+    receivable: ReceivableEntity;
+    financing: FinancingEntity | null;
+    createdAt: number | null;
+    dispute: ReceivableDisputeEntity | null;
+    children: string[];
+  }> {
     const id = receivableIdParam(rawId);
-    const raw = await this.receivables
-      .createQueryBuilder("r")
-      .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
-      .addSelect(CREATED_AT_SQL, "created_at")
-      .where("r.id = :id", { id })
-      .getRawMany<Record<string, unknown>>();
+    const rows = await compiledRaw(this.receivables.manager.connection, `receivable.readable:${!!also.children}:${!!also.dispute}`, { id }, (p) => {
+      const qb = this.receivables
+        .createQueryBuilder("r")
+        .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
+        .addSelect(CREATED_AT_SQL, "created_at")
+        .where(also.children ? "(r.id = :id OR r.parent_id = :id)" : "r.id = :id", p);
+      if (also.dispute) qb.leftJoinAndSelect(ReceivableDisputeEntity, "d", "d.receivable_id = r.id");
+      return qb;
+    });
+    const raw = also.children ? rows.filter((x) => x.r_id === id) : rows;
+    const children = also.children ? rows.filter((x) => x.r_id !== id).map((x) => x.r_id as string) : [];
     const receivable = entitiesOf(this.receivables, raw, "r")[0];
     if (!receivable) throw new NotFoundException(`no receivable ${id} on the ledger (as indexed so far)`);
     const financing = entitiesOf(this.financings, raw, "f")[0];
+    const dispute = also.dispute ? entitiesOf(this.disputes, raw, "d")[0] : null;
     const parties = [receivable.seller, receivable.debtor, receivable.holder, financing?.financier];
     if (!readsEverything(user) && !parties.includes(user.address)) {
       throw new ForbiddenException(
@@ -350,6 +383,6 @@ export class ReceivablesReadService {
       );
     }
     const createdAt = raw[0]?.created_at;
-    return { receivable, financing, createdAt: createdAt === null || createdAt === undefined ? null : Number(createdAt) };
+    return { receivable, financing, createdAt: createdAt === null || createdAt === undefined ? null : Number(createdAt), dispute, children };
   }
 }
