@@ -83,6 +83,10 @@ describe("The service on anvil (a second node implementation)", function () {
       env = await prepareEnv(chain);
       svc = await startService(env);
       await chain.provider.send("evm_setIntervalMining", [1]);
+      // The test's blocks start after the first one the interval mined: the last automined block and
+      // the first interval block may share a second, and only the interval's blocks are the subject.
+      const automined = await chain.provider.getBlockNumber();
+      await until("the first block mined by the interval", async () => ((await chain.provider.getBlockNumber()) > automined ? true : undefined), 15_000);
     });
     after(async function () {
       await svc?.close();
