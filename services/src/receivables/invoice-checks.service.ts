@@ -21,12 +21,14 @@
  */
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, UnprocessableEntityException } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
-import { TypedDataEncoder, getAddress } from "ethers";
+import { getAddress } from "ethers";
 import { In, type Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
+import { typedDataDigest } from "../acts/typed-data-digest";
 import { ROLE_BITS } from "../../../shared/roles";
+import { checksum } from "../common/address";
 import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
@@ -90,7 +92,7 @@ export class InvoiceChecksService {
       id: receivableIdHex(receivableIdOf(fingerprint)),
       sellerTaxId,
       buyerTaxId,
-      debtor: getAddress(dto.debtor.toLowerCase()),
+      debtor: checksum(dto.debtor.toLowerCase()),
       faceValue,
       issueDate: dto.issueDate,
       dueDate: BigInt(due),
@@ -210,8 +212,14 @@ export class InvoiceChecksService {
       if (!hashOf.has(address)) hashOf.set(address, (await members.byAddress(address))?.entityIdHash?.toLowerCase() ?? null);
       return hashOf.get(address)!;
     };
-    const matches = (taxId: string, hash: string | null) =>
-      hash !== null && (entityIdHash("USCC", taxId).toLowerCase() === hash || entityIdHash("LEI", taxId).toLowerCase() === hash);
+    // A batch names the same few tax ids 200 times: each one's hashes are computed once.
+    const hashesOf = new Map<string, [string, string]>();
+    const matches = (taxId: string, hash: string | null) => {
+      if (hash === null) return false;
+      let h = hashesOf.get(taxId);
+      if (!h) hashesOf.set(taxId, (h = [entityIdHash("USCC", taxId).toLowerCase(), entityIdHash("LEI", taxId).toLowerCase()]));
+      return h[0] === hash || h[1] === hash;
+    };
     for (const [i, inv] of invoices.entries()) {
       const at = invoices.length > 1 ? `invoice ${i}: ` : "";
       if (!matches(inv.sellerTaxId, await registered(seller))) {
@@ -240,8 +248,8 @@ export class InvoiceChecksService {
   attestation(seller: string, invoices: Invoice[], expiry: bigint, batch: boolean): { expiry: bigint; signature: string } {
     const domain = this.acts.domain("Receivables");
     const digest = !batch
-        ? TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
-        : TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
+        ? typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
+        : typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
     return { expiry, signature: this.chain.wallets.compliance.signingKey.sign(digest).serialized };
   }
 
