@@ -68,8 +68,8 @@ export async function insertRows(m: EntityManager, target: EntityTarget<ObjectLi
 
 /**
  * INSERT of one row whose primary key the database generates (an auto-increment id), as the
- * repository's `save` of a new entity does but in one statement (`save` first SELECTs the row, then
- * INSERTs, then reads the generated id back): sets the generated key on `row` and returns it.
+ * repository's `save` of a new entity does, in one plain INSERT … RETURNING without the
+ * persistence machinery: sets the generated key on `row` and returns it.
  */
 export async function insertGenerated<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, row: T): Promise<T> {
   const meta = m.connection.getMetadata(target);

@@ -33,6 +33,7 @@ import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
+import { inList } from "../database/raw-rows";
 import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { Members } from "../read-model/members";
 import { entityIdHash } from "../onboarding/onboarding.service";
@@ -182,12 +183,24 @@ export class InvoiceChecksService {
     const byDocument = new Map(invoices.map((inv) => [inv.documentHash, inv]));
     const ids = [...byId.keys()];
     const docs = [...byDocument.keys()];
+    // Plain statements (no query builder): they run on both posts of every tokenisation and almost
+    // always find nothing; a hit reads its row through the repository.
+    const m = repo.manager;
     for (let i = 0; i < ids.length; i += 500) {
-      const found = await repo.findOne({ where: { id: In(ids.slice(i, i + 500)) } });
-      if (found) throw duplicateOnLedger(found, byId.get(found.id)!);
+      const chunk = ids.slice(i, i + 500);
+      const hit = (await m.query(`SELECT id FROM receivables WHERE id IN ${inList(m, chunk)} LIMIT 1`, chunk)) as Array<{ id: string }>;
+      if (hit.length) {
+        const found = await repo.findOneByOrFail({ id: hit[0].id });
+        throw duplicateOnLedger(found, byId.get(found.id)!);
+      }
     }
     for (let i = 0; i < docs.length; i += 500) {
-      const found = await repo.findOne({ select: { id: true, documentHash: true }, where: { documentHash: In(docs.slice(i, i + 500)) } });
+      const chunk = docs.slice(i, i + 500);
+      const hit = (await m.query(`SELECT id, document_hash FROM receivables WHERE document_hash IN ${inList(m, chunk)} LIMIT 1`, chunk)) as Array<{
+        id: string;
+        document_hash: string;
+      }>;
+      const found = hit.length ? { id: hit[0].id, documentHash: hit[0].document_hash } : null;
       if (found) {
         throw new ConflictException({
           error: "DocumentAlreadyTokenised",
