@@ -22,7 +22,7 @@ import {
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
-import { Interface, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
+import { Interface, getAddress, type TransactionReceipt, type TypedDataField } from "ethers";
 import type { EntityManager, Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
@@ -36,6 +36,7 @@ import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import { ActEntity, type ActContract } from "./entities/act.entity";
+import { recoverSigner } from "./ecdsa";
 import { typedDataDigest } from "./typed-data-digest";
 import { bindActToRequestKey } from "./idempotency-keys";
 import { invalidSignature, parseLedgerError, revertToHttp } from "./revert-to-http";
@@ -328,7 +329,7 @@ export class ActsService implements OnModuleInit {
   private async verifySignature(signer: string, digest: string, signature: string): Promise<void> {
     let recovered: string | null = null;
     try {
-      recovered = recoverAddress(digest, signature);
+      recovered = recoverSigner(digest, signature);
     } catch {
       recovered = null;
     }

@@ -26,6 +26,7 @@ import { In, type Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService } from "../acts/acts.service";
 import { ActEntity } from "../acts/entities/act.entity";
+import { signDigest } from "../acts/ecdsa";
 import { typedDataDigest } from "../acts/typed-data-digest";
 import { ROLE_BITS } from "../../../shared/roles";
 import { checksum } from "../common/address";
@@ -263,7 +264,7 @@ export class InvoiceChecksService {
     const digest = !batch
         ? typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
         : typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
-    return { expiry, signature: this.chain.wallets.compliance.signingKey.sign(digest).serialized };
+    return { expiry, signature: signDigest(this.chain.wallets.compliance.signingKey, digest) };
   }
 
   async requireVerifiedDebtor(debtor: string): Promise<void> {
