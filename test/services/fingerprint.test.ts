@@ -72,6 +72,30 @@ describe("invoice identity and fingerprint", function () {
     expect(f).to.equal("0x9b24e65adbb2ba96de777d83479a9893420d3335ba989b8ed9bfefd5de9b5fbf");
   });
 
+  it("encodes any identity exactly as abi.encode(bytes32, string, string) does (property, multi-byte and long keys)", function () {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[0-9A-Z]{1,80}$/),
+        fc.oneof(fc.string({ unit: "grapheme", minLength: 1, maxLength: 70 }), fc.stringMatching(/^[A-Z0-9\u4e00-\u4e20]{1,70}$/)),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (taxId, number, saltBytes) => {
+          const salt = hexlify(saltBytes);
+          let f: string;
+          try {
+            f = invoiceFingerprint(salt, { sellerTaxId: taxId, invoiceNumber: number });
+          } catch (err) {
+            if (err instanceof InvoiceIdentityError) return; // refused identities are never hashed
+            throw err;
+          }
+          const coded = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "string", "string"], [salt, taxIdKey(taxId), invoiceNumberKey(number)]));
+          expect(f).to.equal(coded);
+          expect(f).to.equal(manualFingerprint(salt, [taxIdKey(taxId), invoiceNumberKey(number)]));
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it("is the seller and the number only: another debtor, amount, date or document is the same invoice", function () {
     // The type has no other field; what the service passes is exactly this.
     expect(Object.keys(BASE).sort()).to.deep.equal(["invoiceNumber", "sellerTaxId"]);

@@ -20,12 +20,15 @@ import { signedActOf, type ActAnswer, type ActInput, type ActPlan, type ActSpec 
 import { ActsService, type SignatureFields } from "./acts.service";
 import { actView } from "./dto/act.dto";
 import type { ActEntity } from "./entities/act.entity";
+import { PlanCache } from "./plan-cache";
 import { parseLedgerError, revertToHttp } from "./revert-to-http";
 
 @Injectable()
 export class ActPipeline implements OnApplicationBootstrap {
   private readonly specs = new Map<string, ActSpec>();
   private readonly locks = new KeyedLocks();
+  /** Plans of specs with `cachePlan`, from the unsigned post for the signed one (plan-cache.ts). */
+  readonly plans = new PlanCache();
 
   constructor(
     private readonly acts: ActsService,
@@ -116,7 +119,9 @@ export class ActPipeline implements OnApplicationBootstrap {
   }
 
   private async plan(spec: ActSpec, input: ActInput, replay: boolean): Promise<ActPlan> {
-    const fields = await spec.plan(input, replay);
+    const fields = spec.cachePlan
+      ? await this.plans.get(spec.name, input, async () => ({ ...(await spec.plan(input, replay)), digests: new Map<string, string>() }))
+      : await spec.plan(input, replay);
     return { kind: spec.kind, contract: spec.contract, primaryType: spec.primaryType, ...fields };
   }
 

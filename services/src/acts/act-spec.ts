@@ -65,6 +65,12 @@ export interface ActSpec<B extends SignatureFields = SignatureFields> {
    * current state. A spec whose checks need the plan's inputs may run them here when `!replay`.
    */
   plan(input: ActInput<B>, replay: boolean): PlanFields | Promise<PlanFields>;
+  /**
+   * The plan is a pure function of the signer, the route's id, the uploaded file and the body without
+   * its signature fields (never of `replay` or of any state): the signed post then reuses the plan
+   * (and typed-data digest) its unsigned post built (plan-cache.ts). Every check still runs.
+   */
+  cachePlan?: boolean;
   /** Early checks on the unsigned step only; the signed step's simulation is the authority. */
   beforeSigning?(input: ActInput<B>, plan: ActPlan): Promise<void>;
   /** Checks on both steps (never on a replay); what it returns is merged into the act's result. */

@@ -23,7 +23,7 @@ import {
   type OnModuleInit,
 } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
-import { Interface, TypedDataEncoder, getAddress, recoverAddress, type TransactionReceipt, type TypedDataField } from "ethers";
+import { Interface, getAddress, type TransactionReceipt, type TypedDataField } from "ethers";
 import { In, type EntityManager, type Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
@@ -31,11 +31,14 @@ import { ChainService } from "../chain/chain.service";
 import { revertDataOf } from "../chain/errors";
 import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_STATEMENT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
 import { APP_CONFIG, type AppConfig } from "../config/env";
+import { insertRows } from "../database/bulk";
 import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
 import { TxSenderService } from "../outbox/tx-sender.service";
 import { ActClaimEntity, ActEntity, type ActContract } from "./entities/act.entity";
+import { recoverSigner } from "./ecdsa";
+import { typedDataDigest } from "./typed-data-digest";
 import { bindActToRequestKey } from "./idempotency-keys";
 import { invalidSignature, parseLedgerError, revertToHttp } from "./revert-to-http";
 
@@ -69,6 +72,12 @@ export interface ActDraft {
    * nothing, across processes sharing the database.
    */
   claims?: string[];
+  /**
+   * EIP-712 digests of this draft's message by "nonce:deadline", filled by prepare and read by
+   * submit, for a draft the signed post reuses from its unsigned post (plan-cache.ts): the digest is
+   * a pure function of the message, nonce and deadline (the domain is fixed for the process).
+   */
+  digests?: Map<string, string>;
 }
 
 /** The act was not recorded: a pending act (of this or another process) holds these claim keys. */
@@ -174,8 +183,20 @@ export class ActsService implements OnModuleInit {
   }
 
   /** Whether `signer`'s act with `nonce` on `contract` is recorded (a signed post seen before). */
-  isRecorded(contract: ActContract, signer: string, nonce: bigint): Promise<boolean> {
-    return this.acts.existsBy({ contract, signer, nonce: nonce.toString() });
+  async isRecorded(contract: ActContract, signer: string, nonce: bigint): Promise<boolean> {
+    return (await this.recordedDigest(contract, signer, nonce)) !== null;
+  }
+
+  /**
+   * The digest of `signer`'s act with `nonce` on `contract`, or null: one plain indexed SELECT
+   * (ux_acts_nonce) on every signed post, without the query builder.
+   */
+  private async recordedDigest(contract: ActContract, signer: string, nonce: bigint): Promise<string | null> {
+    const sql = this.db.isPostgres
+      ? "SELECT typed_data_hash FROM acts WHERE contract = $1 AND signer = $2 AND nonce = $3"
+      : "SELECT typed_data_hash FROM acts WHERE contract = ? AND signer = ? AND nonce = ?";
+    const rows = (await this.db.manager.query(sql, [contract, signer, nonce.toString()])) as Array<{ typed_data_hash: string }>;
+    return rows[0]?.typed_data_hash ?? null;
   }
 
   /** The typed data `signer` must sign for `draft`, with a proposed nonce and deadline. */
@@ -188,8 +209,21 @@ export class ActsService implements OnModuleInit {
       status: "unsigned",
       kind: draft.kind,
       typedData: jsonSafe({ ...typedData, types: typesForClients(typedData.domain, typedData.types) }) as TypedDataPayload,
-      digest: TypedDataEncoder.hash(typedData.domain, typedData.types, typedData.message),
+      digest: this.digestOf(draft, typedData, nonce, deadline),
     };
+  }
+
+  /** The typed data's digest, from the draft's memo when it was computed for this nonce and deadline. */
+  private digestOf(draft: Pick<ActDraft, "digests">, typed: TypedDataPayload, nonce: bigint, deadline: bigint): string {
+    const key = `${nonce}:${deadline}`;
+    const known = draft.digests?.get(key);
+    if (known) return known;
+    const digest = typedDataDigest(typed.domain, typed.types, typed.message);
+    if (draft.digests) {
+      if (draft.digests.size >= 8) draft.digests.clear(); // a plan is signed once or twice; never let it grow
+      draft.digests.set(key, digest);
+    }
+    return digest;
   }
 
   private typedData(draft: Pick<ActDraft, "contract" | "primaryType" | "message">, nonce: bigint, deadline: bigint): TypedDataPayload {
@@ -216,7 +250,7 @@ export class ActsService implements OnModuleInit {
     return { nonce, deadline, signature, digest, message };
   }
 
-  private parseSigned(draft: Pick<ActDraft, "contract" | "primaryType" | "message">, sig: SignatureFields) {
+  private parseSigned(draft: Pick<ActDraft, "contract" | "primaryType" | "message" | "digests">, sig: SignatureFields) {
     if (sig.nonce === undefined || sig.deadline === undefined) {
       throw new BadRequestException("A signed act needs the nonce and deadline it was signed with.");
     }
@@ -230,7 +264,7 @@ export class ActsService implements OnModuleInit {
       throw new UnprocessableEntityException(`The deadline may be at most ${MAX_DEADLINE_SECONDS / 86400} days out.`);
     }
     const typed = this.typedData(draft, nonce, deadline);
-    const digest = TypedDataEncoder.hash(typed.domain, typed.types, typed.message);
+    const digest = this.digestOf(draft, typed, nonce, deadline);
     return { nonce, deadline, signature, digest, message: typed.message };
   }
 
@@ -239,9 +273,9 @@ export class ActsService implements OnModuleInit {
     const signer = getAddress(signerAddress);
     const { nonce, deadline, signature, digest, message } = this.parseSigned(draft, sig);
 
-    const existing = await this.acts.findOneBy({ contract: draft.contract, signer, nonce: nonce.toString() });
-    if (existing) {
-      if (existing.typedDataHash === digest) return existing;
+    const recorded = await this.recordedDigest(draft.contract, signer, nonce);
+    if (recorded !== null) {
+      if (recorded === digest) return this.acts.findOneByOrFail({ contract: draft.contract, signer, nonce: nonce.toString() });
       throw new ConflictException(`Nonce ${nonce} of ${signer} was already used for another act; ask for new typed data.`);
     }
     await this.verifySignature(signer, digest, signature);
@@ -299,7 +333,7 @@ export class ActsService implements OnModuleInit {
           createdAt: t,
           updatedAt: t,
         });
-        await m.save(ActEntity, act);
+        await insertRows(m, ActEntity, [act]); // one plain INSERT (bulk.ts), not save's SELECT-then-INSERT
         if (draft.claims?.length) await this.claim(m, id, draft.claims, t);
         await bindActToRequestKey(m, id);
         if (draft.record) await draft.record(m, act);
@@ -349,7 +383,7 @@ export class ActsService implements OnModuleInit {
   private async verifySignature(signer: string, digest: string, signature: string): Promise<void> {
     let recovered: string | null = null;
     try {
-      recovered = recoverAddress(digest, signature);
+      recovered = recoverSigner(digest, signature);
     } catch {
       recovered = null;
     }

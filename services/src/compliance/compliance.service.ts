@@ -9,7 +9,7 @@
  * writer's lock is not re-entrant).
  */
 import { BadRequestException, Inject, Injectable } from "@nestjs/common";
-import { getAddress, isAddress } from "ethers";
+import { checksumOrNull } from "../common/address";
 import type { EntityManager } from "typeorm";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
@@ -283,7 +283,10 @@ class BatchInvoiceFacts implements InvoiceFacts {
   }
 }
 
-const checksummed = (a: string) => (isAddress(a.trim()) ? getAddress(a.trim().toLowerCase()) : a.trim());
+const checksummed = (a: string) => {
+  const t = a.trim();
+  return checksumOrNull(t) !== null ? checksumOrNull(t.toLowerCase())! : t;
+};
 
 function toEntity(o: RuleOutcome, runId: string, subjectType: string, subjectId: string, createdAt: number): ComplianceCheckEntity {
   const e = new ComplianceCheckEntity();

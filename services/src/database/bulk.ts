@@ -36,8 +36,9 @@ async function write(
   target: EntityTarget<ObjectLiteral>,
   rows: readonly ObjectLiteral[],
   tail: (p: Plan) => string,
-): Promise<void> {
-  if (rows.length === 0) return;
+): Promise<unknown[]> {
+  const out: unknown[] = [];
+  if (rows.length === 0) return out;
   const p = plan(m, target);
   const driver = m.connection.driver;
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / p.columns.length));
@@ -54,26 +55,44 @@ async function write(
       });
       return `(${marks.join(", ")})`;
     });
-    await m.query(`INSERT INTO ${p.table} (${p.names.join(", ")}) VALUES ${tuples.join(", ")}${tail(p)}`, params);
+    const res: unknown = await m.query(`INSERT INTO ${p.table} (${p.names.join(", ")}) VALUES ${tuples.join(", ")}${tail(p)}`, params);
+    if (Array.isArray(res)) out.push(...(res as unknown[]));
   }
+  return out;
 }
 
 /** INSERT of every row (a conflict is an error, as with the builder's insert). */
-export function insertRows(m: EntityManager, target: EntityTarget<ObjectLiteral>, rows: readonly ObjectLiteral[]): Promise<void> {
-  return write(m, target, rows, () => "");
+export async function insertRows(m: EntityManager, target: EntityTarget<ObjectLiteral>, rows: readonly ObjectLiteral[]): Promise<void> {
+  await write(m, target, rows, () => "");
+}
+
+/**
+ * INSERT of one row whose primary key the database generates (an auto-increment id), as the
+ * repository's `save` of a new entity does, in one plain INSERT … RETURNING without the
+ * persistence machinery: sets the generated key on `row` and returns it.
+ */
+export async function insertGenerated<T extends ObjectLiteral>(m: EntityManager, target: EntityTarget<T>, row: T): Promise<T> {
+  const meta = m.connection.getMetadata(target);
+  const key = meta.primaryColumns[0];
+  const driver = m.connection.driver;
+  const res = (await write(m, target, [row], () => ` RETURNING ${driver.escape(key.databaseName)}`)) as Array<Record<string, unknown>>;
+  const value = res[0]?.[key.databaseName];
+  if (value === undefined) throw new Error(`insert into ${meta.tableName}: no ${key.databaseName} came back`);
+  key.setEntityValue(row, driver.prepareHydratedValue(value, key));
+  return row;
 }
 
 /**
  * Insert-or-replace keyed on `keys` (property names of a unique constraint): a row that exists gets
  * every other column from the new row. No two rows of one call may share a key.
  */
-export function upsertRows(
+export async function upsertRows(
   m: EntityManager,
   target: EntityTarget<ObjectLiteral>,
   rows: readonly ObjectLiteral[],
   keys: readonly string[],
 ): Promise<void> {
-  return write(m, target, rows, (p) => {
+  await write(m, target, rows, (p) => {
     const key = new Set(keys);
     const driver = m.connection.driver;
     const conflict = p.columns.filter((c) => key.has(c.propertyName)).map((c) => driver.escape(c.databaseName));

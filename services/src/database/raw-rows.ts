@@ -25,3 +25,13 @@ export function entitiesOf<T extends ObjectLiteral>(repo: Repository<T>, rows: A
     return entity;
   });
 }
+
+/**
+ * `column IN (…)` with one bound parameter per value, in the placeholder style of `m`'s driver
+ * ($1… on PostgreSQL, ? on SQLite), numbered from `first`: for plain hot-path queries that skip the
+ * query builder.
+ */
+export function inList(m: { connection: { options: { type: string } } }, values: readonly unknown[], first = 1): string {
+  const pg = m.connection.options.type === "postgres";
+  return `(${values.map((_, i) => (pg ? `$${first + i}` : "?")).join(", ")})`;
+}

@@ -36,6 +36,7 @@ import { Mutex } from "async-mutex";
 import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
 import { In, type EntityManager, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
+import { insertGenerated } from "../database/bulk";
 import { DbWriter } from "../database/db-writer";
 import { decodeRevertData, describeError, isAlreadySubmitted, isRetryable, isRevert, revertDataOf } from "../chain/errors";
 import { SERVICE_KEYS } from "../chain/keys";
@@ -144,7 +145,8 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       createdAt: now,
       updatedAt: now,
     });
-    const saved = await manager.save(row);
+    // One INSERT … RETURNING seq (bulk.ts); the repository's save first SELECTs the new row by key.
+    const saved = await insertGenerated(manager, OutboxEntity, row);
     // This process's sender is woken in-process at commit; a replica without one wakes the worker
     // through PostgreSQL, which delivers the notification only if this transaction commits.
     if (this.config.SENDER_ENABLED) this.db.afterCommit(manager, () => this.wake());

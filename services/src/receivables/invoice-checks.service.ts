@@ -22,15 +22,19 @@
  */
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, UnprocessableEntityException } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
-import { TypedDataEncoder, getAddress } from "ethers";
-import { In, type Repository } from "typeorm";
+import { getAddress } from "ethers";
+import type { Repository } from "typeorm";
 import type { IReceivables } from "../../../typechain-types/contracts/receivables/Receivables";
 import { ActsService, ClaimTakenError } from "../acts/acts.service";
+import { signDigest } from "../acts/ecdsa";
+import { typedDataDigest } from "../acts/typed-data-digest";
 import { ROLE_BITS } from "../../../shared/roles";
+import { checksum } from "../common/address";
 import { ChainService } from "../chain/chain.service";
 import { RECEIVABLES_TYPES } from "../../../shared/eip712";
 import { ComplianceService, type ComplianceRun } from "../compliance/compliance.service";
 import { APP_CONFIG, type AppConfig } from "../config/env";
+import { inList } from "../database/raw-rows";
 import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { Members } from "../read-model/members";
 import { entityIdHash } from "../onboarding/onboarding.service";
@@ -89,7 +93,7 @@ export class InvoiceChecksService {
       id: receivableIdHex(receivableIdOf(fingerprint)),
       sellerTaxId,
       buyerTaxId,
-      debtor: getAddress(dto.debtor.toLowerCase()),
+      debtor: checksum(dto.debtor.toLowerCase()),
       faceValue,
       issueDate: dto.issueDate,
       dueDate: BigInt(due),
@@ -170,12 +174,24 @@ export class InvoiceChecksService {
     const byDocument = new Map(invoices.map((inv) => [inv.documentHash, inv]));
     const ids = [...byId.keys()];
     const docs = [...byDocument.keys()];
+    // Plain statements (no query builder): they run on both posts of every tokenisation and almost
+    // always find nothing; a hit reads its row through the repository.
+    const m = repo.manager;
     for (let i = 0; i < ids.length; i += 500) {
-      const found = await repo.findOne({ where: { id: In(ids.slice(i, i + 500)) } });
-      if (found) throw duplicateOnLedger(found, byId.get(found.id)!);
+      const chunk = ids.slice(i, i + 500);
+      const hit = (await m.query(`SELECT id FROM receivables WHERE id IN ${inList(m, chunk)} LIMIT 1`, chunk)) as Array<{ id: string }>;
+      if (hit.length) {
+        const found = await repo.findOneByOrFail({ id: hit[0].id });
+        throw duplicateOnLedger(found, byId.get(found.id)!);
+      }
     }
     for (let i = 0; i < docs.length; i += 500) {
-      const found = await repo.findOne({ select: { id: true, documentHash: true }, where: { documentHash: In(docs.slice(i, i + 500)) } });
+      const chunk = docs.slice(i, i + 500);
+      const hit = (await m.query(`SELECT id, document_hash FROM receivables WHERE document_hash IN ${inList(m, chunk)} LIMIT 1`, chunk)) as Array<{
+        id: string;
+        document_hash: string;
+      }>;
+      const found = hit.length ? { id: hit[0].id, documentHash: hit[0].document_hash } : null;
       if (found) {
         throw new ConflictException({
           error: "DocumentAlreadyTokenised",
@@ -200,8 +216,14 @@ export class InvoiceChecksService {
       if (!hashOf.has(address)) hashOf.set(address, (await members.byAddress(address))?.entityIdHash?.toLowerCase() ?? null);
       return hashOf.get(address)!;
     };
-    const matches = (taxId: string, hash: string | null) =>
-      hash !== null && (entityIdHash("USCC", taxId).toLowerCase() === hash || entityIdHash("LEI", taxId).toLowerCase() === hash);
+    // A batch names the same few tax ids 200 times: each one's hashes are computed once.
+    const hashesOf = new Map<string, [string, string]>();
+    const matches = (taxId: string, hash: string | null) => {
+      if (hash === null) return false;
+      let h = hashesOf.get(taxId);
+      if (!h) hashesOf.set(taxId, (h = [entityIdHash("USCC", taxId).toLowerCase(), entityIdHash("LEI", taxId).toLowerCase()]));
+      return h[0] === hash || h[1] === hash;
+    };
     for (const [i, inv] of invoices.entries()) {
       const at = invoices.length > 1 ? `invoice ${i}: ` : "";
       if (!matches(inv.sellerTaxId, await registered(seller))) {
@@ -230,9 +252,9 @@ export class InvoiceChecksService {
   attestation(seller: string, invoices: Invoice[], expiry: bigint, batch: boolean): { expiry: bigint; signature: string } {
     const domain = this.acts.domain("Receivables");
     const digest = !batch
-        ? TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
-        : TypedDataEncoder.hash(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
-    return { expiry, signature: this.chain.wallets.compliance.signingKey.sign(digest).serialized };
+        ? typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceAttestation, { seller, invoice: invoiceMessage(invoices[0]), expiry })
+        : typedDataDigest(domain, RECEIVABLES_TYPES.InvoiceBatchAttestation, { seller, invoices: invoices.map(invoiceMessage), expiry });
+    return { expiry, signature: signDigest(this.chain.wallets.compliance.signingKey, digest) };
   }
 
   async requireVerifiedDebtor(debtor: string): Promise<void> {

@@ -42,6 +42,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
     kind: "tokenise",
     contract: "Receivables",
     primaryType: "Tokenise",
+    cachePlan: true,
     plan: ({ user, body }) => {
       const seller = getAddress(user.address);
       if (!body.documentHash) {
@@ -74,6 +75,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
     kind: "tokenise_batch",
     contract: "Receivables",
     primaryType: "TokeniseBatch",
+    cachePlan: true,
     plan: ({ user, body }) => {
       const seller = getAddress(user.address);
       const invoices = body.invoices.map((i: BatchInvoiceDto, n: number) => this.checks.invoiceOf(i, i.documentHash, n));

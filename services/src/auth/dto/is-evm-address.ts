@@ -2,17 +2,13 @@
  * Validates an Ethereum address given either all lower-case or with a correct EIP-55 checksum.
  * Mixed case with a wrong checksum is refused: it is how a mistyped address shows itself.
  */
-import { getAddress } from "ethers";
+import { checksumOrNull } from "../../common/address";
 import { ValidateBy, buildMessage, type ValidationOptions } from "class-validator";
 
 export function isEvmAddress(value: unknown): value is string {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(value)) return false;
   if (value === value.toLowerCase()) return true;
-  try {
-    return getAddress(value) === value;
-  } catch {
-    return false;
-  }
+  return checksumOrNull(value) === value;
 }
 
 export function IsEvmAddress(options?: ValidationOptions): PropertyDecorator {

@@ -10,7 +10,7 @@
  * below CONCENTRATION_FLOOR_FEN: a supplier's first invoices are always 100 % one buyer, and a
  * share of a small book measures nothing, so the rule passes and records that it was not applied.
  */
-import { getAddress, isAddress } from "ethers";
+import { checksumOrNull } from "../../common/address";
 import { receivableIdHex } from "../../../../shared/ids";
 import { receivableIdOf } from "../../../../shared/fingerprint";
 import { voucherTerm } from "../voucher-term";
@@ -67,7 +67,7 @@ export const CONCENTRATION_FLOOR_FEN = 100_000_000n;
 const sec = (d: Date) => Math.floor(d.getTime() / 1000);
 const iso = (d: Date) => (Number.isNaN(d.getTime()) ? "an invalid date" : d.toISOString());
 const validDate = (d: Date) => d instanceof Date && !Number.isNaN(d.getTime());
-const address = (a: string) => (isAddress(a) ? getAddress(a) : a);
+const address = (a: string) => checksumOrNull(a) ?? a;
 /** Basis points as a percentage with two decimals, from an exact ratio. */
 const percent = (num: bigint, den: bigint) => (den === 0n ? "0.00" : (Number((num * 1_000_000n) / den) / 10_000).toFixed(2));
 
