@@ -86,7 +86,7 @@ describe("compiledRaw: SQL built once per shape, rows as getRawMany's", function
     let nonEmpty = 0;
     for (const p of cases) {
       const expected = await select(p).getRawMany();
-      const got = await compiledRaw(ds, "test.select", p, counted);
+      const got = await compiledRaw(ds.getRepository(ReceivableEntity), "test.select", p, counted);
       expect(got, JSON.stringify(p)).to.deep.equal(expected);
       if (expected.length) nonEmpty++;
     }
@@ -102,19 +102,19 @@ describe("compiledRaw: SQL built once per shape, rows as getRawMany's", function
       return ds.getRepository(ReceivableEntity).createQueryBuilder("r").select("r.id", "id").where("r.id = :id", p);
     };
     for (let i = 0; i <= 1_000; i++) {
-      expect(await compiledRaw(ds, `test.bound:${i}`, { id: hex(1 + (i % 12)) }, one)).to.deep.equal([{ id: hex(1 + (i % 12)) }]);
+      expect(await compiledRaw(ds.getRepository(ReceivableEntity), `test.bound:${i}`, { id: hex(1 + (i % 12)) }, one)).to.deep.equal([{ id: hex(1 + (i % 12)) }]);
     }
     expect(builds).to.equal(1_001);
-    await compiledRaw(ds, "test.bound:1000", { id: hex(1) }, one);
+    await compiledRaw(ds.getRepository(ReceivableEntity), "test.bound:1000", { id: hex(1) }, one);
     expect(builds, "the most recent shape is kept").to.equal(1_001);
-    expect(await compiledRaw(ds, "test.bound:0", { id: hex(2) }, one)).to.deep.equal([{ id: hex(2) }]);
+    expect(await compiledRaw(ds.getRepository(ReceivableEntity), "test.bound:0", { id: hex(2) }, one)).to.deep.equal([{ id: hex(2) }]);
     expect(builds, "the oldest shape was dropped and is built again").to.equal(1_002);
   });
 
   it("refuses a builder that uses a parameter it was not given, naming the statement", async function () {
     let err: Error | undefined;
     try {
-      await compiledRaw(ds, "test.missing", { seller: addr(1) }, () =>
+      await compiledRaw(ds.getRepository(ReceivableEntity), "test.missing", { seller: addr(1) }, () =>
         ds.getRepository(ReceivableEntity).createQueryBuilder("r").where("r.seller = :seller", { seller: addr(1) }).andWhere("r.status = :s", { s: "issued" }),
       );
     } catch (e) {

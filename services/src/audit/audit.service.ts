@@ -132,7 +132,7 @@ export class AuditService {
     }
     // The statement's shape is its conditions' text (values are parameters) and the page size.
     const raw = await compiledRaw(
-      this.ledgerEvents.manager.connection,
+      this.ledgerEvents,
       `audit.events:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`,
       Object.assign({}, ...conds.map(([, p]) => p)) as Record<string, unknown>,
       (p) => {

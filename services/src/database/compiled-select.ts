@@ -17,7 +17,7 @@
  * integers (TypeORM's SQLite driver writes numbers into the SQL text; bound they compare the same).
  */
 import { LRUCache } from "lru-cache";
-import type { DataSource, ObjectLiteral, SelectQueryBuilder } from "typeorm";
+import type { DataSource, ObjectLiteral, Repository, SelectQueryBuilder } from "typeorm";
 
 type Params = Record<string, unknown>;
 interface Compiled {
@@ -56,11 +56,14 @@ function compile(build: (p: Params) => SelectQueryBuilder<ObjectLiteral>, params
 
 /** The raw rows of the select `build` makes with `params` (see above). */
 export async function compiledRaw<T = Record<string, unknown>>(
-  ds: DataSource,
+  table: Repository<ObjectLiteral>,
   key: string,
   params: Params,
   build: (p: Params) => SelectQueryBuilder<ObjectLiteral>,
 ): Promise<T[]> {
+  // A feature hands in a repository of its own tables (the module rule: schema.test.ts); the
+  // compiled statement may still join others, as the query builder it replaces did.
+  const ds = table.manager.connection;
   let cache = compiledBySource.get(ds);
   if (!cache) compiledBySource.set(ds, (cache = new LRUCache({ max: MAX_SHAPES })));
   const k = shapeKey(key, params);

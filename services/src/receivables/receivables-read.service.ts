@@ -151,14 +151,14 @@ export class ReceivablesReadService {
     const finances =
       !!partyOf &&
       (
-        await compiledRaw(this.financings.manager.connection, "receivables.list.finances", { partyOf }, (p) =>
+        await compiledRaw(this.financings, "receivables.list.finances", { partyOf }, (p) =>
           this.financings.createQueryBuilder("f").select("f.receivable_id", "rid").where("f.financier = :partyOf", p).limit(1),
         )
       ).length > 0;
     const params: Record<string, unknown> = Object.assign(partyOf ? { partyOf } : {}, ...conds.map(([, p]) => p));
     // The statement's shape: the conditions' text (values are parameters), the branches, order and page size.
     const shape = `receivables.list:${!!partyOf}:${finances}:${col}:${dir}:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`;
-    const raw = await compiledRaw(this.receivables.manager.connection, shape, params, (p) => {
+    const raw = await compiledRaw(this.receivables, shape, params, (p) => {
       const qb = this.receivables.createQueryBuilder("r");
       if (partyOf) {
         const where = conds.map(([sql]) => ` AND ${sql}`).join("");
@@ -231,7 +231,7 @@ export class ReceivablesReadService {
     const { receivable, financing, createdAt, dispute } = await this.readable(user, rawId, { dispute: true });
     const payments = entitiesOf(
       this.payments,
-      await compiledRaw(this.payments.manager.connection, "receivable.payments", { id: receivable.id }, (p) =>
+      await compiledRaw(this.payments, "receivable.payments", { id: receivable.id }, (p) =>
         this.payments.createQueryBuilder("p").where("p.receivable_id = :id", p).orderBy("p.block_number", "ASC").addOrderBy("p.log_index", "ASC"),
       ),
       "p",
@@ -263,7 +263,7 @@ export class ReceivablesReadService {
     const { receivable, children } = await this.readable(user, rawId, { children: true });
     const params: Record<string, unknown> = { id: receivable.id };
     for (let i = 0; i < children.length; i += IN_CHUNK) params[`children${i}`] = children.slice(i, i + IN_CHUNK);
-    const raw = await compiledRaw(this.ledgerEvents.manager.connection, "receivable.history", params, (p) => {
+    const raw = await compiledRaw(this.ledgerEvents, "receivable.history", params, (p) => {
       const qb = this.ledgerEvents.createQueryBuilder("e").where("e.receivable_id = :id", p);
       for (let i = 0; i < children.length; i += IN_CHUNK) {
         qb.orWhere(`(e.contract = 'Receivables' AND e.event_name = 'ReceivableSplit' AND e.receivable_id IN (:...children${i}))`, p);
@@ -293,7 +293,7 @@ export class ReceivablesReadService {
       )
       SELECT id FROM down`;
     const raw = await compiledRaw<{ r_id: string; financier: string | null; split_position: string | number | null }>(
-      this.receivables.manager.connection,
+      this.receivables,
       "receivable.lineage",
       { lineageOf: receivable.id },
       (p) =>
@@ -361,7 +361,7 @@ export class ReceivablesReadService {
     children: string[];
   }> {
     const id = receivableIdParam(rawId);
-    const rows = await compiledRaw(this.receivables.manager.connection, `receivable.readable:${!!also.children}:${!!also.dispute}`, { id }, (p) => {
+    const rows = await compiledRaw(this.receivables, `receivable.readable:${!!also.children}:${!!also.dispute}`, { id }, (p) => {
       const qb = this.receivables
         .createQueryBuilder("r")
         .leftJoinAndSelect(FinancingEntity, "f", "f.receivable_id = r.id")
