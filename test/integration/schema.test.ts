@@ -16,6 +16,7 @@ import { CallerCache } from "../../services/src/auth/caller-cache";
 import { DocumentsStore } from "../../services/src/common/documents.store";
 import { ENTITIES } from "../../services/src/database/entities";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
+import { InvoiceChecksService, type Invoice } from "../../services/src/receivables/invoice-checks.service";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 
@@ -64,6 +65,36 @@ describe("Module boundaries and schema (real database)", function () {
     const ds = svc.app.get<DataSource>(getDataSourceToken());
     const log = await ds.driver.createSchemaBuilder().log();
     expect(log.upQueries.map((q) => q.query)).to.deep.equal([]);
+  });
+
+  it("answers the duplicate checks both posts of every tokenisation make by index, never by reading the whole receivables table", async function () {
+    const ds = svc.app.get<DataSource>(getDataSourceToken());
+    const checks = svc.app.get(InvoiceChecksService);
+    const manager = svc.app.get(getEntityManagerToken()) as EntityManager;
+    // The statements refuseIfIndexed really sends (its receivables repository shares this manager).
+    const sent: Array<{ sql: string; params: unknown[] }> = [];
+    const query = manager.query.bind(manager);
+    manager.query = (sql: string, params?: unknown[]) => {
+      sent.push({ sql, params: params ?? [] });
+      return query(sql, params);
+    };
+    try {
+      const invoice = { id: `0x${"1".repeat(64)}`, documentHash: `0x${"2".repeat(64)}` } as Invoice;
+      await checks.refuseIfIndexed([invoice]);
+    } finally {
+      manager.query = query;
+    }
+    expect(sent.map((q) => q.sql).join("\n")).to.match(/\bid IN\b/).and.match(/\bdocument_hash IN\b/);
+    for (const { sql, params } of sent) {
+      // PostgreSQL would scan a table this small anyway: forbid it, so only a missing index leaves a Seq Scan.
+      const plan = await ds.transaction(async (m) => {
+        if (ds.options.type === "postgres") await m.query("SET LOCAL enable_seqscan = off");
+        const rows = (await m.query(`${ds.options.type === "postgres" ? "EXPLAIN" : "EXPLAIN QUERY PLAN"} ${sql}`, params)) as Array<Record<string, unknown>>;
+        return rows.map((r) => String(r["QUERY PLAN"] ?? r.detail)).join("\n");
+      });
+      expect(plan, sql).not.to.match(/Seq Scan on receivables|\bSCAN receivables\b/);
+      expect(plan, sql).to.match(/Index|INDEX/);
+    }
   });
 
   it("holds one document store, shared by onboarding and receivables", function () {

@@ -13,6 +13,7 @@ import { VoucherRules1796410148379 } from "./1796410148379-VoucherRules";
 import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
 import { ReceivableDisputes1796425639036 } from "./1796425639036-ReceivableDisputes";
 import { ActClaims1796505649342 } from "./1796505649342-ActClaims";
+import { ReceivableDocumentHashIndex1796508979114 } from "./1796508979114-ReceivableDocumentHashIndex";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -28,4 +29,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   FinancingOffers1796410475599,
   ReceivableDisputes1796425639036,
   ActClaims1796505649342,
+  ReceivableDocumentHashIndex1796508979114,
 ];

@@ -50,6 +50,7 @@ export type ReceivableStatus =
 @Index("ix_receivables_seller", ["seller", "status", "dueDate", "id"])
 @Index("ix_receivables_debtor", ["debtor", "status", "dueDate", "id"])
 @Index("ix_receivables_parent", ["parentId"])
+@Index("ix_receivables_document_hash", ["documentHash"])
 @Index("ix_receivables_term_review", ["termReview", "dueDate", "id"])
 export class ReceivableEntity {
   @PrimaryColumn({ type: "varchar", length: 66 })
