@@ -104,7 +104,7 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     // --- catchUp() keeping every index while it writes (INDEXER_DEFER_INDEXES_BLOCKS=0), on an empty
     // database: before and after the real run, so that neither order nor a change of machine load
     // favours one side ---
-    const keptBefore = await keptIndexesRun(env, null);
+    const keptBefore = await freshCatchUp(env, null, { INDEXER_DEFER_INDEXES_BLOCKS: "0" });
 
     // --- the real indexer, from an empty database ---
     const svc = await startService(env);
@@ -130,7 +130,9 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     await svc.close();
 
     // --- the same, indexes kept, on another empty database ---
-    const keptAfter = await keptIndexesRun(env, events);
+    const keptAfter = await freshCatchUp(env, events, { INDEXER_DEFER_INDEXES_BLOCKS: "0" });
+    // --- SQLite only: the same as the measured run, with better-sqlite3's own page cache ---
+    const smallCache = usePostgres() ? null : await freshCatchUp(env, events, { SQLITE_CACHE_MIB: "0" });
 
     // --- the bare fetch: eth_getLogs over the same ranges ---
     const first = indexerStartBlock(env.ledger.record.blockNumber) + 1;
@@ -180,6 +182,9 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
         fmtSeconds(r.seconds),
         fmtRate(events / r.seconds),
       ]),
+      ...(smallCache
+        ? [[`catchUp() as measured, with better-sqlite3's own page cache (about 16 MB, SQLITE_CACHE_MIB=0), empty database`, formatInt(events), fmtSeconds(smallCache.seconds), fmtRate(events / smallCache.seconds)]]
+        : []),
       [`raw eth_getLogs (${calls} call${calls === 1 ? "" : "s"} of ≤ ${formatInt(batchBlocks)} blocks)`, formatInt(rawLogs), fmtSeconds(rawSeconds), fmtRate(rawRate)],
     ];
     const table = markdownTable(["run", "events", "seconds", "events/s"], rows, ["l", "r", "r", "r"]);
@@ -249,7 +254,7 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
       "",
       senders,
       "",
-      meets ? "" : findings(tc, idxSeconds, events),
+      meets ? "" : findings(tc, idxSeconds, events, [keptBefore.seconds, keptAfter.seconds], smallCache?.seconds ?? null),
     ].join("\n");
     writeBenchmarkSection("indexer", body);
     console.log("indexer: docs/BENCHMARKS.md section `indexer` rewritten");
@@ -279,15 +284,15 @@ async function rawGetLogs(url: string, addresses: string[], from: number, to: nu
   return body.result;
 }
 
-/** Indexes the chain from an empty database with catchUp(), every index kept while it writes. */
-async function keptIndexesRun(env: Parameters<typeof startOnFreshDatabase>[0], expected: number | null): Promise<{ seconds: number }> {
-  const kept = await startOnFreshDatabase(env, { LOG_LEVEL: "error", INDEXER_DEFER_INDEXES_BLOCKS: "0" });
+/** Indexes the chain from an empty database with catchUp(), under `overrides`. */
+async function freshCatchUp(env: Parameters<typeof startOnFreshDatabase>[0], expected: number | null, overrides: Record<string, string>): Promise<{ seconds: number }> {
+  const kept = await startOnFreshDatabase(env, { LOG_LEVEL: "error", ...overrides });
   try {
     const s0 = nowSeconds();
     await kept.indexer.catchUp();
     const seconds = nowSeconds() - s0;
     const n = await kept.ds.getRepository(LedgerEventEntity).count();
-    if (expected !== null && n !== expected) throw new Error(`catchUp() with indexes kept indexed ${n} events, with indexes deferred ${expected}`);
+    if (expected !== null && n !== expected) throw new Error(`catchUp() with ${JSON.stringify(overrides)} indexed ${n} events, as measured ${expected}`);
     return { seconds };
   } finally {
     await kept.close();
@@ -327,7 +332,7 @@ async function senderSources(url: string, block: number): Promise<string> {
 }
 
 /** Findings written when a target is missed: the largest component and what would cut it. */
-function findings(t: Timings, total: number, events: number): string {
+function findings(t: Timings, total: number, events: number, kept: [number, number], smallCache: number | null): string {
   const perEvent = (x: number) => `${((x * 1e6) / Math.max(events, 1)).toFixed(0)} µs/event`;
   return [
     "Findings:",
@@ -348,26 +353,44 @@ function findings(t: Timings, total: number, events: number): string {
     "- 2026-12-05: catchUp() keeps up to 8 ranges requested ahead (3 in flight) and writes the ranges already",
     "  fetched when a write starts in ONE transaction (up to 10,000 events), each range's first block checked",
     "  against the previous range's last. A DB-only measurement of the same rows (no chain) had SQLite's COMMIT",
-    "  (WAL append and checkpoint) at 37-44 % of the statements' time with one transaction per 5-block range. The",
-    "  step() rows are the former one-range-per-transaction behaviour on the same chain in the same run, before and",
-    "  after catchUp(): grouping gained 6-20 % on SQLite here and nothing measurable on PostgreSQL (`TEST_DATABASE=postgres`,",
-    "  20,000 events, load average 27: 1,220 events/s against 1,073 and 1,250, raw 4,737). Before this change (same",
-    "  command, load average 14): 2,598 events/s against 24,581 raw (ratio 0.106). Blocks are now kept without their",
-    "  calldata (hash, sender, index only): RSS grew 33 MiB during catchUp() here, 145 MiB on 2026-11-27.",
+    "  (WAL append and checkpoint) at 37-44 % of the statements' time with one transaction per 5-block range.",
+    "  Against one range per transaction (step() after step(), same chain, same run) grouping gained 6-20 % on SQLite",
+    "  and nothing measurable on PostgreSQL (`TEST_DATABASE=postgres`, 20,000 events, load average 27: 1,220 events/s",
+    "  against 1,073 and 1,250, raw 4,737). Blocks are kept without their calldata (hash, sender, index only): RSS grew",
+    "  33 MiB during catchUp() on that run, 145 MiB on 2026-11-27.",
+    "- Deferred indexes (services/src/indexer/deferred-indexes.ts): a catch-up at least INDEXER_DEFER_INDEXES_BLOCKS",
+    "  (100) blocks behind, and behind by no fewer blocks than it has indexed, drops the plain query indexes of",
+    "  ledger_events (4), ledger_event_parties (1) and receivables (5), writes, and builds them once before catchUp()",
+    "  returns (or throws); unique indexes stay (they are constraints, and the upserts' conflict targets). No flag",
+    "  records it: the entities declare every index, so a missing one is the state, and the next catchUp() (or a",
+    "  rollback, which reads the feed in chain order) builds it; tested with a SIGKILL mid-catch-up",
+    "  (test/integration/indexer.crash.test.ts). The rows above with INDEXER_DEFER_INDEXES_BLOCKS=0 are the same",
+    `  catchUp() maintaining every index, before and after the measured run: ${fmtSeconds(kept[0])} and ${fmtSeconds(kept[1])} s against ${fmtSeconds(total)} s,`,
+    `  of which ${fmtSeconds(t.indexes)} s to drop and build the indexes. The receivables' five indexes were most of the projection's`,
+    "  time (the projection row fell from 40 % to about 12 %); what remains in the write transaction is mostly the",
+    "  primary keys of the feed and party tables (transaction hash, log index: text keys) and the statements' own cost.",
+    "- SQLite pragmas (services/src/database/data-source.ts, every connection, no effect on durability):",
+    "  synchronous = NORMAL under WAL was already set (a process crash loses nothing; a power cut may lose the last",
+    "  commits, never consistency, and the indexer reads them again). New: cache_size 64 MiB (SQLITE_CACHE_MIB) instead",
+    "  of better-sqlite3's ~16 MB, which the feed's B-trees outgrow during a long catch-up, and temp_store = MEMORY.",
+    smallCache === null
+      ? "  (Not measured on PostgreSQL.)"
+      : `  The row with SQLITE_CACHE_MIB=0 is the measured run with better-sqlite3's own cache: ${fmtSeconds(smallCache)} s against ${fmtSeconds(total)} s.`,
     `- Projection and inserts: ${perEvent(t.dbWrite)} in the write transaction, of which the projection`,
     `  ${perEvent(t.project)}. A run of tokenisations (or registrations) is one multi-row upsert per table`,
     "  (ProjectionWriter) instead of one per event, and the event, party and projection rows are written as plain",
     "  multi-row statements (services/src/database/bulk.ts) instead of through TypeORM's query builder, which spent",
-    "  more CPU building each statement than SQLite spent running it. What remains is SQLite maintaining the",
-    "  feed's indexes (four on ledger_events, two on the party table) and the projection's.",
+    "  more CPU building each statement than SQLite spent running it.",
     `- eth_getLogs: ${perEvent(t.getLogs)} wall time inside the indexer; this overlaps the writes (the next range`,
     "  is fetched while one is written, on one JavaScript thread, so an answer waits for the write to finish).",
     `  Blocks: ${t.blockCalls} eth_getBlockByNumber calls with their transactions (for each event's sender), ${fmtSeconds(t.blockFetch)} s:`,
     "  a block of 200-invoice batches carries ~60 KB of calldata per transaction that the node must serialise.",
-    "  The receipts are no way out (table above): this node does not serve eth_getBlockReceipts, and where a node",
-    "  does, a block's receipts repeat its ~400 logs. What is left is CPU on one thread shared with the node: SQLite",
-    "  maintaining the feed's and the projection's indexes, and parsing the answers. Next: a write path that skips the",
-    "  projection's secondary indexes during a long catch-up (crash-safe only if rebuilt before the checkpoint moves).",
+    "  The other sources of a sender are measured in the table above: the receipts (not served by this node; where",
+    "  served they repeat every log) and eth_getTransactionByHash for just the transactions that emitted events, whose",
+    "  answer here is the same calldata, as every block of this chain holds one transaction and all of it is ledger",
+    "  events. Fetching senders per transaction would pay only on a chain whose blocks carry many transactions",
+    "  without ledger events; not done. Next: fewer JavaScript objects per event (one row object per event and per",
+    "  party, then the bound parameters), and the text primary keys of the feed.",
     `- Decoding: ${perEvent(t.decode)} (ABI decoding with address checksums, and the row objects).`,
     "- This run shared the 2 cores with other work (see the load note above); figures on an idle machine are higher.",
     `- Total: ${perEvent(total)}.`,
