@@ -250,7 +250,7 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
       "",
       `Where each event's sender (\`tx_from\`) can come from, for block ${formatInt(checkpoint)} (one 200-invoice \`tokeniseBatch\`),`,
       "the answer's size on this node (the indexer uses the first: the receipts repeat every log, which eth_getLogs",
-      "already returned, and a transaction's calldata is smaller than its 400 logs):",
+      "already returned; a transaction fetched by hash carries the same calldata as the block, which holds only it):",
       "",
       senders,
       "",
@@ -367,7 +367,7 @@ function findings(t: Timings, total: number, events: number, kept: [number, numb
     "  (test/integration/indexer.crash.test.ts). The rows above with INDEXER_DEFER_INDEXES_BLOCKS=0 are the same",
     `  catchUp() maintaining every index, before and after the measured run: ${fmtSeconds(kept[0])} and ${fmtSeconds(kept[1])} s against ${fmtSeconds(total)} s,`,
     `  of which ${fmtSeconds(t.indexes)} s to drop and build the indexes. The receivables' five indexes were most of the projection's`,
-    "  time (the projection row fell from 40 % to about 12 %); what remains in the write transaction is mostly the",
+    `  time (its share of catchUp() was 40 % in the run published before this change, ${((100 * t.project) / total).toFixed(0)} % here); what remains in the write transaction is mostly the`,
     "  primary keys of the feed and party tables (transaction hash, log index: text keys) and the statements' own cost.",
     "- SQLite pragmas (services/src/database/data-source.ts, every connection, no effect on durability):",
     "  synchronous = NORMAL under WAL was already set (a process crash loses nothing; a power cut may lose the last",
@@ -375,7 +375,8 @@ function findings(t: Timings, total: number, events: number, kept: [number, numb
     "  of better-sqlite3's ~16 MB, which the feed's B-trees outgrow during a long catch-up, and temp_store = MEMORY.",
     smallCache === null
       ? "  (Not measured on PostgreSQL.)"
-      : `  The row with SQLITE_CACHE_MIB=0 is the measured run with better-sqlite3's own cache: ${fmtSeconds(smallCache)} s against ${fmtSeconds(total)} s.`,
+      : `  The row with SQLITE_CACHE_MIB=0 is the measured run with better-sqlite3's own cache: ${fmtSeconds(smallCache)} s against ${fmtSeconds(total)} s`,
+    ...(smallCache === null ? [] : ["  (one run each on a shared machine, where runs of the same code differ by 10-20 %: a small gain at best)."]),
     `- Projection and inserts: ${perEvent(t.dbWrite)} in the write transaction, of which the projection`,
     `  ${perEvent(t.project)}. A run of tokenisations (or registrations) is one multi-row upsert per table`,
     "  (ProjectionWriter) instead of one per event, and the event, party and projection rows are written as plain",
