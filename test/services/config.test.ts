@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ConfigError, DEVELOPMENT_FINGERPRINT_SALT, EXAMPLE_KEYSTORE_PASSWORD, loadConfig } from "../../services/src/config/env";
-import { DataSource } from "typeorm";
 import { dataSourceOptions } from "../../services/src/database/data-source";
 
 describe("loadConfig", function () {
@@ -24,30 +23,6 @@ describe("loadConfig", function () {
     expect(c.database).to.deep.include({ poolMax: 4 });
     expect((dataSourceOptions(c.database) as { extra?: { max?: number } }).extra?.max).to.equal(4);
     expect(() => loadConfig({ DB_POOL_MAX: "0" })).to.throw(ConfigError, /DB_POOL_MAX/);
-  });
-
-  it("gives SQLite a 64 MiB page cache and in-memory sorts, SQLITE_CACHE_MIB another cache, 0 the driver's own", async function () {
-    const pragmas = async (env: Record<string, string>) => {
-      const ds = new DataSource(dataSourceOptions({ ...loadConfig(env).database, path: ":memory:" } as ReturnType<typeof loadConfig>["database"]));
-      await ds.initialize();
-      try {
-        const [cache] = (await ds.query("PRAGMA cache_size")) as Array<{ cache_size: number }>;
-        const [temp] = (await ds.query("PRAGMA temp_store")) as Array<{ temp_store: number }>;
-        return [cache.cache_size, temp.temp_store];
-      } finally {
-        await ds.destroy();
-      }
-    };
-    expect(await pragmas({})).to.deep.equal([-65536, 2]);
-    expect(await pragmas({ SQLITE_CACHE_MIB: "16" })).to.deep.equal([-16384, 2]);
-    // 0: the driver's own default (better-sqlite3 builds SQLite with about 16 MB).
-    const plain = new DataSource({ type: "better-sqlite3", database: ":memory:" });
-    await plain.initialize();
-    const [{ cache_size: own }] = (await plain.query("PRAGMA cache_size")) as Array<{ cache_size: number }>;
-    await plain.destroy();
-    expect(own).to.not.equal(-65536);
-    expect(await pragmas({ SQLITE_CACHE_MIB: "0" })).to.deep.equal([own, 2]);
-    expect(() => loadConfig({ SQLITE_CACHE_MIB: "-1" })).to.throw(ConfigError, /SQLITE_CACHE_MIB/);
   });
 
   it("names every invalid variable at once", function () {

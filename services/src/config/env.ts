@@ -55,8 +55,6 @@ const schema = z.object({
   // already indexed, writes without the feed's and the receivables' query indexes and builds them
   // once at its end (services/src/indexer/deferred-indexes.ts). 0: never.
   INDEXER_DEFER_INDEXES_BLOCKS: int(0, 100_000_000).default(100),
-  // SQLite only: the page cache of the service's connection, in MiB (0: better-sqlite3's own, about 16 MB). Unset: 64.
-  SQLITE_CACHE_MIB: int(0, 65_536).optional(),
 
   SENDER_ENABLED: bool.default("true"),
   // The sender is woken in-process when a transaction that added an outbox row commits; it polls
@@ -154,7 +152,7 @@ export type Env = z.infer<typeof schema>;
 
 export interface AppConfig extends Env {
   /** Resolved database settings. */
-  database: { kind: "postgres"; url: string; poolMax?: number } | { kind: "sqlite"; path: string; cacheMib?: number };
+  database: { kind: "postgres"; url: string; poolMax?: number } | { kind: "sqlite"; path: string };
   /** Absolute paths. */
   paths: { deployment: string; keystoreDir: string; documents: string; sanctions: string };
 }
@@ -181,11 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   const database: AppConfig["database"] = /^postgres(ql)?:\/\//.test(e.DATABASE_URL)
     ? { kind: "postgres", url: e.DATABASE_URL, poolMax: e.DB_POOL_MAX }
-    : {
-        kind: "sqlite",
-        path: e.DATABASE_URL === ":memory:" ? ":memory:" : abs(e.DATABASE_URL.slice("sqlite:".length)),
-        ...(e.SQLITE_CACHE_MIB !== undefined ? { cacheMib: e.SQLITE_CACHE_MIB } : {}),
-      };
+    : { kind: "sqlite", path: e.DATABASE_URL === ":memory:" ? ":memory:" : abs(e.DATABASE_URL.slice("sqlite:".length)) };
   const problems: string[] = [];
   if (e.SANCTIONS_REVIEW_THRESHOLD > e.SANCTIONS_MATCH_THRESHOLD) {
     problems.push("SANCTIONS_REVIEW_THRESHOLD: must not exceed SANCTIONS_MATCH_THRESHOLD");

@@ -63,12 +63,6 @@ export function dataSourceOptions(database: AppConfig["database"]): DataSourceOp
     prepareDatabase: (db: { pragma: (s: string) => unknown }) => {
       db.pragma("busy_timeout = 5000");
       db.pragma("synchronous = NORMAL");
-      // 64 MiB of page cache (SQLITE_CACHE_MIB) instead of better-sqlite3's ~16 MB: the feed's and
-      // the projections' B-trees outgrow that during a long catch-up, and inserts then re-read their
-      // pages from the OS. Sorts (an index built at the end of a catch-up) stay in memory.
-      const cacheMib = database.cacheMib ?? 64;
-      if (cacheMib > 0) db.pragma(`cache_size = -${cacheMib * 1024}`);
-      db.pragma("temp_store = MEMORY");
     },
   };
 }
