@@ -14,13 +14,15 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { runHttpLifecycle } from "../support/http-lifecycle";
 import { LedgerDriver, DAY } from "../support/ledger-driver";
-import { dataSourceOf, dumpIndex, expectProjectionsMatchChain, expectStoredHashesOnChain, freshIndexDump } from "../support/index-check";
+import { dataSourceOf, dumpIndex, eventFeed, expectProjectionsMatchChain, expectStoredHashesOnChain, freshIndexDump } from "../support/index-check";
+import { fetched, gateLogReads, recordCheckpoints, until as waitUntil } from "../support/indexer-probe";
 import { bearer, signIn } from "../support/auth";
 import type { LedgerInvoice } from "../support/acts";
 import { DbWriter } from "../../services/src/database/db-writer";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
+import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { TxSenderService, type EnqueueRequest } from "../../services/src/outbox/tx-sender.service";
 import { revertDataOf } from "../../services/src/chain/errors";
 import { parseLedgerError, revertToHttp } from "../../services/src/acts/revert-to-http";
@@ -246,6 +248,65 @@ describe("The service on anvil (a second node implementation)", function () {
       const verify = await request(s.url).get("/audit/verify").set(bearer(token)).expect(200);
       expect(verify.body.differences, JSON.stringify(verify.body.differences)).to.deep.equal([]);
       expect(verify.body.ok).to.equal(true);
+    });
+
+    it("anvil_reorg of a block inside a committed grouped write: rolls back to the fork point within the group and ends equal to a fresh index", async function () {
+      // One block per range; the first range is answered once the next two have been fetched, so one
+      // write groups blocks cp0+1 … cp0+3, and the reorg replaces cp0+3 only.
+      const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
+      const e = env!;
+      const d = await LedgerDriver.onboard(e);
+      const indexer = s.app.get(IndexerService);
+      const ds = dataSourceOf(s.app);
+      const { supplier, buyer } = d.p;
+      await indexer.catchUp();
+      const cp0 = (await indexer.checkpoint()).blockNumber;
+      const r0 = await d.tokenise(supplier, buyer);
+      await d.accept(buyer, r0);
+      const forkBase = await d.head();
+      expect(forkBase).to.equal(cp0 + 2);
+      await d.split(supplier, r0, [300_000_00n, 700_000_00n]);
+      const headA = await d.head();
+      const ungate = gateLogReads(indexer, (from) =>
+        from === cp0 + 1 ? waitUntil("ranges cp0+2 and cp0+3 fetched", () => fetched(indexer, cp0 + 2) && fetched(indexer, cp0 + 3)) : Promise.resolve(),
+      );
+      const rec = recordCheckpoints(s.app.get(DbWriter), indexer);
+      try {
+        expect(await indexer.catchUp()).to.equal(headA);
+      } finally {
+        ungate();
+        rec.restore();
+      }
+      expect(rec.after.map((c) => c.blockNumber), "one write over the fork point").to.include(headA).and.not.include(forkBase).and.not.include(cp0 + 1);
+      const kept = (await eventFeed(ds)).filter((x) => x.blockNumber <= forkBase);
+
+      // The split's block is replaced by a mint of the issuer.
+      const admin = chain.account(0);
+      const raw = await admin.signTransaction({
+        type: 0,
+        chainId: chain.chainId,
+        nonce: await chain.provider.getTransactionCount(admin.address, "latest"),
+        to: e.ledger.record.contracts.SettlementToken,
+        data: e.ledger.token.interface.encodeFunctionData("mint", [supplier.address, 789_00n]),
+        gasLimit: 200_000n,
+        gasPrice: BigInt(await chain.provider.send("eth_gasPrice", [])) * 2n,
+      });
+      await chain.provider.send("anvil_reorg", [1, [[raw, 0]]]);
+      expect(await d.head()).to.equal(headA);
+      expect((await chain.provider.getTransactionReceipt(Transaction.from(raw).hash!))?.blockNumber).to.equal(headA);
+
+      // One step: the checkpoint's block is gone; the rollback stops at the fork point, keeping the
+      // group's first two blocks.
+      expect(await indexer.step()).to.equal(true);
+      const cp = await indexer.checkpoint();
+      expect([cp.blockNumber, cp.blockHash]).to.deep.equal([forkBase, (await chain.provider.getBlock(forkBase))!.hash]);
+      expect(await eventFeed(ds)).to.deep.equal(kept);
+
+      expect(await indexer.catchUp()).to.equal(headA);
+      expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: receivableIdHex(r0) }), "children of the replaced split").to.equal(0);
+      await expectStoredHashesOnChain(ds, e);
+      await expectProjectionsMatchChain(ds, e, headA);
+      expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(e));
     });
 
     it("broadcasts again a relayed transaction that a reorg took off the chain before it was CONFIRMATIONS deep: it ends mined once", async function () {

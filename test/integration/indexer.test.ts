@@ -18,6 +18,8 @@ import {
   expectStoredHashesOnChain,
   freshIndexDump,
 } from "../support/index-check";
+import { dropDeferrableIndexes, presentIndexes, deferrableIndexes } from "../../services/src/indexer/deferred-indexes";
+import { fetched, gateLogReads, recordCheckpoints, until } from "../support/indexer-probe";
 import { receivableIdHex } from "../../shared/ids";
 import { ROLE_BITS } from "../../shared/roles";
 
@@ -315,6 +317,171 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
   });
 
+  it("a reorg inside a committed grouped write: rolls back to the fork point within the group, no further, and ends equal to the chain", async function () {
+    // One block per range: a write that groups several ranges spans several blocks.
+    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    const writer = s.app.get(DbWriter);
+    const ds = dataSourceOf(s.app);
+    await indexer.catchUp();
+    const cp0 = (await indexer.checkpoint()).blockNumber;
+
+    // Blocks cp0+1 and cp0+2 (forkBase) stay; the blocks after are replaced. The first write groups
+    // the ranges cp0+1 … cp0+3: blocks of both sides of the fork point.
+    const r0 = await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.accept(d.p.buyer, r0);
+    const forkBase = await d.head();
+    expect(forkBase).to.equal(cp0 + 2);
+    const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+    const [a1] = await d.split(d.p.supplier, r0, [400_000_00n, 600_000_00n]);
+    const lineA = await d.openLine(d.p.financier, d.p.buyer);
+    await d.request(d.p.supplier, a1, lineA);
+    await d.approve(d.p.financier, a1);
+    const headA = await d.head();
+
+    // The first range (cp0+1) is answered once the two after it have been: one write groups all three.
+    const ungate = gateLogReads(indexer, (from) =>
+      from === cp0 + 1 ? until("ranges cp0+2 and cp0+3 fetched", () => fetched(indexer, cp0 + 2) && fetched(indexer, cp0 + 3)) : Promise.resolve(),
+    );
+    const rec = recordCheckpoints(writer, indexer);
+    try {
+      expect(await indexer.catchUp()).to.equal(headA);
+    } finally {
+      ungate();
+      rec.restore();
+    }
+    // The premise: one transaction moved the checkpoint from cp0 to cp0+3, over the fork point.
+    expect(rec.after.map((c) => c.blockNumber), "checkpoint after each write").to.include(cp0 + 3).and.not.include(forkBase).and.not.include(cp0 + 1);
+    const forkA = (await eventFeed(ds)).filter((e) => e.blockNumber > forkBase);
+    expect(forkA.length).to.be.greaterThan(3);
+    const kept = (await eventFeed(ds)).filter((e) => e.blockNumber <= forkBase);
+
+    // Fork B: the same heights and more, with other acts.
+    expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+    await d.pay(d.p.buyer, r0, 100_000_00n);
+    const r1 = await d.tokenise(d.p.supplier2, d.p.buyer, 3_000_000_00n);
+    await d.accept(d.p.buyer, r1);
+    await d.openLine(d.p.financier, d.p.buyer, 7_000_000_00n);
+    await d.transfer(d.p.supplier2, d.p.supplier, r1);
+    const head = await d.head();
+    expect(head).to.be.at.least(headA);
+
+    // One step: the checkpoint's hash is gone from the chain; the rollback stops at the fork point,
+    // inside the grouped write, keeping the group's blocks up to it.
+    expect(await indexer.step()).to.equal(true);
+    const cp = await indexer.checkpoint();
+    expect(cp.blockNumber).to.equal(forkBase);
+    expect(cp.blockHash).to.equal((await chain.provider.getBlock(forkBase))!.hash);
+    expect(await eventFeed(ds)).to.deep.equal(kept);
+    expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: receivableIdHex(r0) }), "fork A's split children").to.equal(0);
+
+    expect(await indexer.catchUp()).to.equal(head);
+    const abandoned = new Set(forkA.map((e) => e.txHash));
+    expect((await eventFeed(ds)).filter((e) => abandoned.has(e.txHash)), "events of the abandoned fork").to.deep.equal([]);
+    await expectStoredHashesOnChain(ds, env);
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+  });
+
+  it("a reorg between the fetches of ranges grouped into one write: the group is refused whole (its ranges do not chain) and the new fork indexed", async function () {
+    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    const writer = s.app.get(DbWriter);
+    const ds = dataSourceOf(s.app);
+    await indexer.catchUp();
+    const cp0 = await indexer.checkpoint();
+
+    // Block cp0+1 stays; cp0+2 and cp0+3 are replaced while the indexer fetches them.
+    const r0 = await d.tokenise(d.p.supplier, d.p.buyer);
+    const forkBase = await d.head();
+    expect(forkBase).to.equal(cp0.blockNumber + 1);
+    const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+    await d.accept(d.p.buyer, r0); // cp0+2 on fork A
+    await d.split(d.p.supplier, r0, [400_000_00n, 600_000_00n]); // cp0+3 on fork A
+    const forkAHashes = new Set([(await chain.provider.getBlock(forkBase + 1))!.hash, (await chain.provider.getBlock(forkBase + 2))!.hash]);
+
+    // The range cp0+2 is read from fork A; the chain is switched to fork B before cp0+3 is read; the
+    // range cp0+1 is answered last, so the three are written, or refused, together.
+    let switched = false;
+    const switchFork = async () => {
+      expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+      await d.openLine(d.p.financier, d.p.buyer, 7_000_000_00n); // cp0+2 on fork B
+      await d.tokenise(d.p.supplier2, d.p.buyer); // cp0+3 on fork B
+      await d.cancel(d.p.supplier, r0); // cp0+4 (r0 was never accepted on fork B)
+      switched = true;
+    };
+    let switching: Promise<void> | null = null;
+    const ungate = gateLogReads(indexer, async (from) => {
+      if (from === cp0.blockNumber + 3 && !switched) {
+        await until("range cp0+2 fetched from fork A", () => fetched(indexer, cp0.blockNumber + 2));
+        await (switching ??= switchFork());
+      }
+      if (from === cp0.blockNumber + 1 && !switched) {
+        await until("ranges cp0+2 and cp0+3 fetched", () => fetched(indexer, cp0.blockNumber + 2) && fetched(indexer, cp0.blockNumber + 3));
+      }
+    });
+    const logger = (indexer as unknown as { logger: { warn: (msg: string) => void } }).logger;
+    const warn = logger.warn.bind(logger);
+    const warnings: string[] = [];
+    logger.warn = (msg: string) => {
+      warnings.push(msg);
+      warn(msg);
+    };
+    const rebuild = indexer.rebuildProjections.bind(indexer);
+    let rebuilt = 0;
+    indexer.rebuildProjections = async (m) => {
+      rebuilt++;
+      return rebuild(m);
+    };
+    const rec = recordCheckpoints(writer, indexer);
+    const head = cp0.blockNumber + 4;
+    try {
+      expect(await indexer.catchUp()).to.equal(head);
+    } finally {
+      ungate();
+      rec.restore();
+      logger.warn = warn;
+    }
+    expect(switched).to.equal(true);
+    expect(await d.head()).to.equal(head);
+    // The group cp0+1 … cp0+3 was refused at cp0+3, whose parent is not fork A's cp0+2; nothing of it
+    // was committed (no checkpoint ever on a block of fork A), so nothing had to be rolled back.
+    expect(warnings.filter((w) => w.includes(`block ${cp0.blockNumber + 3} no longer follows block ${cp0.blockNumber + 2}`)), warnings.join("\n")).to.have.length(1);
+    expect(rec.after.filter((c) => forkAHashes.has(c.blockHash)), "checkpoints on fork A").to.deep.equal([]);
+    expect(rebuilt, "rollbacks").to.equal(0);
+    expect((await eventFeed(ds)).filter((e) => forkAHashes.has(e.blockHash))).to.deep.equal([]);
+    await expectStoredHashesOnChain(ds, env);
+    await expectEventFeedMatchesChain(ds, env, head);
+    await expectProjectionsMatchChain(ds, env, head);
+    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+  });
+
+  it("builds query indexes a crashed catch-up left dropped, with the migrations' definitions, even with nothing new to index", async function () {
+    const s = await start();
+    const indexer = s.app.get(IndexerService);
+    const ds = dataSourceOf(s.app);
+    await LedgerDriver.onboard(env);
+    await indexer.catchUp();
+    const definitions = await indexDefinitions(ds);
+    const names = deferrableIndexes(ds.manager).map((x) => x.name);
+    expect(names).to.include.members(["ix_ledger_events_order", "ix_ledger_event_parties_address", "ix_receivables_debtor"]);
+    expect([...(await presentIndexes(ds.manager))].sort()).to.deep.equal([...names].sort());
+
+    // What a catch-up that died with its indexes dropped leaves: a new process on that database.
+    await s.app.get(DbWriter).write((m) => dropDeferrableIndexes(m));
+    expect((await presentIndexes(ds.manager)).size).to.equal(0);
+    await svc!.close();
+    svc = await startService(env);
+    const again = svc.app.get(IndexerService);
+    const ds2 = dataSourceOf(svc.app);
+    const head = await chain.provider.getBlockNumber();
+    expect(await again.catchUp()).to.equal(head);
+    expect(await indexDefinitions(ds2)).to.deep.equal(definitions);
+  });
+
   it("follows a reorg to a shorter chain", async function () {
     const s = await start();
     const d = await LedgerDriver.onboard(env);
@@ -374,3 +541,15 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     await expectProjectionsMatchChain(ds, env, head);
   });
 });
+
+/** The deferrable indexes as the database describes them (name → table and columns, in order). */
+async function indexDefinitions(ds: import("typeorm").DataSource): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const d of deferrableIndexes(ds.manager)) {
+    const rows = (usePostgres()
+      ? await ds.query("SELECT indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1", [d.name])
+      : await ds.query(`SELECT group_concat(name, ',') AS def FROM (SELECT name FROM pragma_index_info(?) ORDER BY seqno)`, [d.name])) as Array<{ def: string | null }>;
+    out[d.name] = `${d.table}: ${rows[0]?.def ?? "missing"}`;
+  }
+  return out;
+}

@@ -51,6 +51,10 @@ const schema = z.object({
   INDEXER_ENABLED: bool.default("true"),
   INDEXER_POLL_MS: int(10, 60_000).default(250),
   INDEXER_BATCH_BLOCKS: int(1, 100_000).default(2_000),
+  // A catch-up at least this many blocks behind, and behind by at least as many blocks as it has
+  // already indexed, writes without the feed's and the receivables' query indexes and builds them
+  // once at its end (services/src/indexer/deferred-indexes.ts). 0: never.
+  INDEXER_DEFER_INDEXES_BLOCKS: int(0, 100_000_000).default(100),
 
   SENDER_ENABLED: bool.default("true"),
   // The sender is woken in-process when a transaction that added an outbox row commits; it polls

@@ -11,6 +11,9 @@
  * same transaction (up to TX_EVENTS events), each range's first block checked against the
  * previous one's last: fewer, larger commits, as SQLite's commit (WAL append and checkpoint) was a
  * third of the write time.
+ * A catch-up far behind (INDEXER_DEFER_INDEXES_BLOCKS) drops the feed's and the receivables' query
+ * indexes first and builds them before catchUp() returns; after a crash the next catchUp() (or a
+ * rollback) builds what is missing (deferred-indexes.ts).
  * Reorgs are detected by comparing the checkpoint's hash (and the first new block's parent hash)
  * with the chain. The indexer then walks its recent block hashes back to the common ancestor,
  * deletes everything above it and rebuilds the projections from the remaining event feed. Only a
@@ -34,6 +37,7 @@ import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entitie
 import { PaymentEntity } from "../read-model/entities/projections.entity";
 import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
 import { PROJECTION_TABLES, project } from "../read-model/projector";
+import { dropDeferrableIndexes, restoreDeferrableIndexes } from "./deferred-indexes";
 
 export { ReorgDetected } from "./ledger-log";
 
@@ -81,6 +85,9 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly memberListeners: Array<(accounts: string[] | null) => void> = [];
   /** One indexing step at a time, whether from the loop or a caller of catchUp(). */
   private readonly stepLock = new Mutex();
+  /** Deferred indexes may be missing: this process dropped them, or has not looked since it started
+   * (a crash during a catch-up leaves them dropped). */
+  private indexesMaybeMissing = true;
 
   constructor(
     @InjectRepository(IndexerStateEntity) private readonly indexerState: Repository<IndexerStateEntity>,
@@ -114,7 +121,6 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     }, ms);
   }
 
-  /** Indexes until the confirmed head is reached. Returns the checkpoint block. */
   /**
    * `listener` hears of every committed membership change: the accounts of the registry events of
    * an indexed range, or null once a rollback has rebuilt every projection.
@@ -127,12 +133,53 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const l of this.memberListeners) l(accounts);
   }
 
+  /**
+   * Indexes until the confirmed head is reached. Returns the checkpoint block. Far behind (see
+   * deferIndexes), the feed's and the receivables' query indexes are dropped first and built again
+   * before this returns, or throws.
+   */
   async catchUp(): Promise<number> {
-    for (;;) {
-      if (this.stopped) return (await this.checkpoint()).blockNumber;
-      const progressed = await this.stepLock.runExclusive(() => this.stepUnlocked(true));
-      if (!progressed) return (await this.checkpoint()).blockNumber;
+    const deferred = await this.stepLock.runExclusive(() => this.deferIndexes());
+    try {
+      for (;;) {
+        if (this.stopped) return (await this.checkpoint()).blockNumber;
+        const progressed = await this.stepLock.runExclusive(() => this.stepUnlocked(true));
+        if (!progressed) return (await this.checkpoint()).blockNumber;
+      }
+    } finally {
+      if (deferred) await this.stepLock.runExclusive(() => this.restoreIndexes());
     }
+  }
+
+  /**
+   * Drops the deferrable indexes when the catch-up ahead is long: at least INDEXER_DEFER_INDEXES_BLOCKS
+   * blocks, and no fewer than the blocks already indexed (building an index sorts the whole table, so
+   * it pays only when the rows to come are a good part of it). Otherwise builds any that are missing
+   * (a crash during an earlier catch-up). True when they were dropped.
+   */
+  private async deferIndexes(): Promise<boolean> {
+    const threshold = this.config.INDEXER_DEFER_INDEXES_BLOCKS;
+    if (threshold > 0) {
+      const cp = await this.checkpoint();
+      const behind = (await this.chain.headNumber()) - this.config.CONFIRMATIONS - cp.blockNumber;
+      const indexed = cp.blockNumber - indexerStartBlock(this.chain.deployment.blockNumber);
+      if (behind >= threshold && behind >= indexed) {
+        this.indexesMaybeMissing = true;
+        const dropped = await this.db.write((m) => dropDeferrableIndexes(m));
+        this.logger.log(`catching up ${behind} blocks: ${dropped} query indexes dropped until the head is reached`);
+        return true;
+      }
+    }
+    await this.restoreIndexes();
+    return false;
+  }
+
+  /** Builds the deferrable indexes that are missing, if any may be. */
+  private async restoreIndexes(): Promise<void> {
+    if (!this.indexesMaybeMissing) return;
+    const created = await this.db.write((m) => restoreDeferrableIndexes(m));
+    this.indexesMaybeMissing = false;
+    if (created) this.logger.log(`${created} query indexes built`);
   }
 
   /** The last indexed block and how far behind the confirmed head it is. */
@@ -311,6 +358,8 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
       ancestor = { number: start, hash: (await this.rpcBlock(start, false)).hash };
     }
     this.logger.warn(`reorg: checkpoint ${cp.blockNumber} replaced; rolling back to block ${ancestor.number}`);
+    // The rebuild reads the feed in chain order: with its indexes, not by sorting it once per page.
+    await this.restoreIndexes();
     await this.db.write(async (m) => {
       await m.delete(LedgerEventPartyEntity, { blockNumber: MoreThan(ancestor.number) });
       await m.delete(LedgerEventEntity, { blockNumber: MoreThan(ancestor.number) });
