@@ -57,8 +57,10 @@ describe("Migrations on a fresh database", function () {
     const database = usePostgres() ? { kind: "postgres" as const, url: db.url } : { kind: "sqlite" as const, path: join(dir, "ledger.sqlite") };
     const ds = await openDatabase(database);
     opened.push(ds);
-    expect(MIGRATIONS[MIGRATIONS.length - 1].name).to.match(/^ActClaims/);
-    await ds.undoLastMigration();
+    // Back to the schema before ActClaims (undoing the migrations after it first).
+    const at = MIGRATIONS.findIndex((m) => /^ActClaims/.test(m.name));
+    expect(at, "ActClaims is among the migrations").to.be.at.least(0);
+    for (let i = MIGRATIONS.length - 1; i >= at; i--) await ds.undoLastMigration();
     const id = (n: number) => "0x" + n.toString(16).padStart(64, "0");
     const act = (n: number, kind: string, status: ActStatus, receivableId: string | null, result: Record<string, unknown> | null): ActEntity => ({
       id: `00000000-0000-4000-8000-00000000000${n}`,
