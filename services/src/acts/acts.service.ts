@@ -460,19 +460,28 @@ export class ActsService implements OnModuleInit {
    * confirmed one is on-chain, where the contract refuses it again, and soon in the projection).
    */
   private async onSettled(row: OutboxEntity, m: EntityManager): Promise<void> {
-    await m.delete(ActClaimEntity, { actId: row.referenceId! });
+    // Plain statements (no query builder): every relayed act settles through here, in the sender's
+    // settling transaction. Only an act whose kind has a confirmation hook reads its whole row.
+    const pg = this.db.isPostgres;
+    const id = row.referenceId!;
+    await m.query(pg ? "DELETE FROM act_claims WHERE act_id = $1" : "DELETE FROM act_claims WHERE act_id = ?", [id]);
     const derived = row.status === "mined" ? await this.confirmationFields(row, m) : {};
-    await m.update(
-      ActEntity,
-      { id: row.referenceId!, status: "pending" },
-      {
-        status: row.status === "mined" ? "confirmed" : "failed",
-        txHash: row.txHash,
-        blockNumber: row.blockNumber,
-        failureReason: row.status === "mined" ? null : row.failureReason,
-        updatedAt: Date.now(),
-        ...derived,
-      },
+    const fields = {
+      status: row.status === "mined" ? ("confirmed" as const) : ("failed" as const),
+      txHash: row.txHash,
+      blockNumber: row.blockNumber,
+      failureReason: row.status === "mined" ? null : row.failureReason,
+      updatedAt: Date.now(),
+    };
+    if (Object.keys(derived).length) {
+      await m.update(ActEntity, { id, status: "pending" }, { ...fields, ...derived });
+      return;
+    }
+    const p = pg ? ["$1", "$2", "$3", "$4", "$5", "$6"] : ["?", "?", "?", "?", "?", "?"];
+    await m.query(
+      `UPDATE acts SET status = ${p[0]}, tx_hash = ${p[1]}, block_number = ${p[2]}, failure_reason = ${p[3]}, updated_at = ${p[4]} ` +
+        `WHERE id = ${p[5]} AND status = 'pending'`,
+      [fields.status, fields.txHash, fields.blockNumber, fields.failureReason, fields.updatedAt, id],
     );
   }
 
@@ -484,6 +493,9 @@ export class ActsService implements OnModuleInit {
    * defect: the act is confirmed without the derived fields rather than left pending forever.
    */
   private async confirmationFields(row: OutboxEntity, m: EntityManager): Promise<QueryDeepPartialEntity<ActEntity>> {
+    const sql = this.db.isPostgres ? "SELECT kind FROM acts WHERE id = $1 AND status = 'pending'" : "SELECT kind FROM acts WHERE id = ? AND status = 'pending'";
+    const kind = ((await m.query(sql, [row.referenceId!])) as Array<{ kind: string }>)[0]?.kind;
+    if (kind === undefined || !this.confirmationHooks.has(kind)) return {};
     const act = await m.findOneBy(ActEntity, { id: row.referenceId!, status: "pending" });
     const hook = act ? this.confirmationHooks.get(act.kind) : undefined;
     if (!act || !hook) return {};
