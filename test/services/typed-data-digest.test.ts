@@ -99,4 +99,16 @@ describe("typedDataDigest", function () {
     expect(second).to.not.equal(first);
     expect(second).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: mutable, nonce: 1n, deadline: 2n }));
   });
+
+  it("refuses an address with a wrong EIP-55 checksum as ethers does, every time (the address memo keeps only accepted ones)", function () {
+    const d = { name: "SCF Receivables", version: "1", chainId: "31337", verifyingContract: Wallet.createRandom().address };
+    const good = Wallet.createRandom().address;
+    const flipped = good.slice(0, 2) + [...good.slice(2)].map((c) => (/[a-f]/.test(c) ? c.toUpperCase() : /[A-F]/.test(c) ? c.toLowerCase() : c)).join("");
+    const types = { Who: [{ name: "who", type: "address" }] };
+    expect(typedDataDigest(d, types, { who: good })).to.equal(TypedDataEncoder.hash(d, types, { who: good }));
+    for (let i = 0; i < 2; i++) {
+      expect(() => TypedDataEncoder.hash(d, types, { who: flipped })).to.throw();
+      expect(() => typedDataDigest(d, types, { who: flipped })).to.throw();
+    }
+  });
 });

@@ -76,7 +76,24 @@ class StructHasher {
       if (array[2] !== "" && items.length !== Number(array[2])) throw new Error(`array length mismatch; expected length ${array[2]}`);
       return keccak256(concat(items.map((v) => this.hashStruct(array[1], v))));
     }
+    if (type === "address" && typeof value === "string") return addressWord(this.encoder, value);
     // Atomic and dynamic types, and arrays of them: ethers' own encoder (it hashes string/bytes/arrays).
     return this.encoder.encodeData(type, value);
   }
+}
+
+/**
+ * Address words by the exact string given: ethers' address encoder checks the EIP-55 checksum (a
+ * keccak per call), and a batch names the same few debtors 200 times. Only what ethers accepted is
+ * kept (a refused string throws again every time); bounded, cleared when full.
+ */
+const addressWords = new Map<string, string>();
+function addressWord(encoder: TypedDataEncoder, value: string): string {
+  let w = addressWords.get(value);
+  if (w === undefined) {
+    w = encoder.encodeData("address", value);
+    if (addressWords.size >= 4_096) addressWords.clear();
+    addressWords.set(value, w);
+  }
+  return w;
 }
