@@ -5,9 +5,11 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { TypedDataEncoder, Wallet, hexlify } from "ethers";
-import { RECEIVABLES_TYPES } from "../../shared/eip712";
+import { SignTypedDataVersion, TypedDataUtils } from "@metamask/eth-sig-util";
+import { TypedDataEncoder, Wallet, hexlify, type TypedDataField } from "ethers";
+import { RECEIVABLES_TYPES, typesForClients } from "../../shared/eip712";
 import { typedDataDigest } from "../../services/src/acts/typed-data-digest";
+import { invoiceMessage, type Invoice } from "../../services/src/receivables/invoice-checks.service";
 
 const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => Wallet.createRandom().address.slice(0, 2) + hexlify(b).slice(2));
 const word = fc.uint8Array({ minLength: 32, maxLength: 32 }).map(hexlify);
@@ -42,5 +44,71 @@ describe("typedDataDigest", function () {
       ),
       { numRuns: 100 },
     );
+  });
+
+  /** @metamask/eth-sig-util's V4 digest (a second, independent EIP-712 implementation); uints as decimal strings. */
+  function metamaskDigest(d: Record<string, string>, types: Record<string, TypedDataField[]>, primaryType: string, message: Record<string, unknown>): string {
+    const plain = JSON.parse(JSON.stringify(message, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>;
+    return hexlify(TypedDataUtils.eip712Hash({ domain: d, types: typesForClients(d, types) as never, primaryType, message: plain }, SignTypedDataVersion.V4));
+  }
+
+  it("hashes the seller's batch and the attester's batch of the same frozen invoice objects as ethers and eth-sig-util do, in either order (property)", function () {
+    fc.assert(
+      fc.property(domain, address, fc.array(invoice, { minLength: 1, maxLength: 6 }), uint, uint, fc.boolean(), (d, seller, raw, nonce, deadline, attesterFirst) => {
+        // What a tokenising request does: one frozen message per invoice, contained in both digests' messages.
+        const invoices = raw.map((i) => invoiceMessage(Object.freeze({ ...i, id: i.fingerprint, sellerTaxId: "", buyerTaxId: "", issueDate: "" }) as Invoice));
+        const act = { seller, invoices, nonce, deadline };
+        const attestation = { seller, invoices, expiry: deadline };
+        const digests = () => [
+          typedDataDigest(d, RECEIVABLES_TYPES.TokeniseBatch, act),
+          typedDataDigest(d, RECEIVABLES_TYPES.InvoiceBatchAttestation, attestation),
+          typedDataDigest(d, RECEIVABLES_TYPES.Tokenise, { seller, invoice: invoices[0], nonce, deadline }),
+        ];
+        const got = attesterFirst ? [typedDataDigest(d, RECEIVABLES_TYPES.InvoiceBatchAttestation, attestation), ...digests()].slice(1) : digests();
+        expect(got).to.deep.equal(digests()); // hashed again from the memo
+        expect(got[0]).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.TokeniseBatch, act));
+        expect(got[1]).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.InvoiceBatchAttestation, attestation));
+        expect(got[0]).to.equal(metamaskDigest(d, RECEIVABLES_TYPES.TokeniseBatch, "TokeniseBatch", act));
+        expect(got[1]).to.equal(metamaskDigest(d, RECEIVABLES_TYPES.InvoiceBatchAttestation, "InvoiceBatchAttestation", attestation));
+        expect(got[2]).to.equal(metamaskDigest(d, RECEIVABLES_TYPES.Tokenise, "Tokenise", { seller, invoice: invoices[0], nonce, deadline }));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps one frozen message per frozen invoice, and a new one for an invoice that is not frozen", function () {
+    const inv = { id: "0x01", sellerTaxId: "", buyerTaxId: "", debtor: Wallet.createRandom().address, faceValue: 1n, issueDate: "", dueDate: 2n, documentHash: "0x" + "11".repeat(32), fingerprint: "0x" + "22".repeat(32) };
+    const frozen = Object.freeze({ ...inv });
+    expect(invoiceMessage(frozen)).to.equal(invoiceMessage(frozen));
+    expect(Object.isFrozen(invoiceMessage(frozen))).to.equal(true);
+    expect(invoiceMessage(inv)).to.not.equal(invoiceMessage(inv));
+  });
+
+  it("never reuses a struct hash across types of the same name with other fields, nor for a value that is not frozen", function () {
+    const d = { name: "SCF Receivables", version: "1", chainId: "31337", verifyingContract: Wallet.createRandom().address };
+    const other = { Tokenise: [{ name: "invoice", type: "Invoice" }], Invoice: [{ name: "debtor", type: "address" }] };
+    const value = Object.freeze({ debtor: Wallet.createRandom().address, faceValue: 5n, dueDate: 6n, documentHash: "0x" + "33".repeat(32), fingerprint: "0x" + "44".repeat(32) });
+    const real = typedDataDigest(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: value, nonce: 1n, deadline: 2n });
+    expect(real).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: value, nonce: 1n, deadline: 2n }));
+    expect(typedDataDigest(d, other, { invoice: value })).to.equal(TypedDataEncoder.hash(d, other, { invoice: value }));
+
+    const mutable: Record<string, unknown> = { ...value };
+    const first = typedDataDigest(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: mutable, nonce: 1n, deadline: 2n });
+    mutable.faceValue = 7n;
+    const second = typedDataDigest(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: mutable, nonce: 1n, deadline: 2n });
+    expect(second).to.not.equal(first);
+    expect(second).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: mutable, nonce: 1n, deadline: 2n }));
+  });
+
+  it("refuses an address with a wrong EIP-55 checksum as ethers does, every time (the address memo keeps only accepted ones)", function () {
+    const d = { name: "SCF Receivables", version: "1", chainId: "31337", verifyingContract: Wallet.createRandom().address };
+    const good = Wallet.createRandom().address;
+    const flipped = good.slice(0, 2) + [...good.slice(2)].map((c) => (/[a-f]/.test(c) ? c.toUpperCase() : /[A-F]/.test(c) ? c.toLowerCase() : c)).join("");
+    const types = { Who: [{ name: "who", type: "address" }] };
+    expect(typedDataDigest(d, types, { who: good })).to.equal(TypedDataEncoder.hash(d, types, { who: good }));
+    for (let i = 0; i < 2; i++) {
+      expect(() => TypedDataEncoder.hash(d, types, { who: flipped })).to.throw();
+      expect(() => typedDataDigest(d, types, { who: flipped })).to.throw();
+    }
   });
 });

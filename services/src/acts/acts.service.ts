@@ -24,7 +24,7 @@ import {
 } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { Interface, getAddress, type TransactionReceipt, type TypedDataField } from "ethers";
-import { In, type EntityManager, type Repository } from "typeorm";
+import { type EntityManager, type Repository } from "typeorm";
 import type { QueryDeepPartialEntity } from "typeorm/query-builder/QueryPartialEntity";
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
@@ -32,6 +32,7 @@ import { revertDataOf } from "../chain/errors";
 import { FINANCING_DOMAIN, FINANCING_TYPES, RECEIVABLES_DOMAIN, RECEIVABLES_STATEMENT_TYPES, RECEIVABLES_TYPES, typesForClients } from "../../../shared/eip712";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { insertRows } from "../database/bulk";
+import { inList } from "../database/raw-rows";
 import { DbWriter } from "../database/db-writer";
 import { IndexerService } from "../indexer/indexer.service";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
@@ -371,11 +372,16 @@ export class ActsService implements OnModuleInit {
     if (taken.length) throw new ClaimTakenError(taken);
   }
 
-  /** The first of `keys` a pending act holds, or null: one primary-key lookup per 500 keys. */
+  /**
+   * The first of `keys` a pending act holds, or null: one primary-key lookup per 500 keys, a plain
+   * statement (it runs on both posts of every tokenisation and almost always finds nothing).
+   */
   async heldClaim(keys: string[]): Promise<string | null> {
+    const m = this.claims.manager;
     for (let i = 0; i < keys.length; i += 500) {
-      const found = await this.claims.findOne({ select: { key: true }, where: { key: In(keys.slice(i, i + 500)) } });
-      if (found) return found.key;
+      const chunk = keys.slice(i, i + 500);
+      const rows = (await m.query(`SELECT claim_key FROM act_claims WHERE claim_key IN ${inList(m, chunk)} LIMIT 1`, chunk)) as Array<{ claim_key: string }>;
+      if (rows.length) return rows[0].claim_key;
     }
     return null;
   }
@@ -460,19 +466,28 @@ export class ActsService implements OnModuleInit {
    * confirmed one is on-chain, where the contract refuses it again, and soon in the projection).
    */
   private async onSettled(row: OutboxEntity, m: EntityManager): Promise<void> {
-    await m.delete(ActClaimEntity, { actId: row.referenceId! });
+    // Plain statements (no query builder): every relayed act settles through here, in the sender's
+    // settling transaction. Only an act whose kind has a confirmation hook reads its whole row.
+    const pg = this.db.isPostgres;
+    const id = row.referenceId!;
+    await m.query(pg ? "DELETE FROM act_claims WHERE act_id = $1" : "DELETE FROM act_claims WHERE act_id = ?", [id]);
     const derived = row.status === "mined" ? await this.confirmationFields(row, m) : {};
-    await m.update(
-      ActEntity,
-      { id: row.referenceId!, status: "pending" },
-      {
-        status: row.status === "mined" ? "confirmed" : "failed",
-        txHash: row.txHash,
-        blockNumber: row.blockNumber,
-        failureReason: row.status === "mined" ? null : row.failureReason,
-        updatedAt: Date.now(),
-        ...derived,
-      },
+    const fields = {
+      status: row.status === "mined" ? ("confirmed" as const) : ("failed" as const),
+      txHash: row.txHash,
+      blockNumber: row.blockNumber,
+      failureReason: row.status === "mined" ? null : row.failureReason,
+      updatedAt: Date.now(),
+    };
+    if (Object.keys(derived).length) {
+      await m.update(ActEntity, { id, status: "pending" }, { ...fields, ...derived });
+      return;
+    }
+    const p = pg ? ["$1", "$2", "$3", "$4", "$5", "$6"] : ["?", "?", "?", "?", "?", "?"];
+    await m.query(
+      `UPDATE acts SET status = ${p[0]}, tx_hash = ${p[1]}, block_number = ${p[2]}, failure_reason = ${p[3]}, updated_at = ${p[4]} ` +
+        `WHERE id = ${p[5]} AND status = 'pending'`,
+      [fields.status, fields.txHash, fields.blockNumber, fields.failureReason, fields.updatedAt, id],
     );
   }
 
@@ -484,6 +499,9 @@ export class ActsService implements OnModuleInit {
    * defect: the act is confirmed without the derived fields rather than left pending forever.
    */
   private async confirmationFields(row: OutboxEntity, m: EntityManager): Promise<QueryDeepPartialEntity<ActEntity>> {
+    const sql = this.db.isPostgres ? "SELECT kind FROM acts WHERE id = $1 AND status = 'pending'" : "SELECT kind FROM acts WHERE id = ? AND status = 'pending'";
+    const kind = ((await m.query(sql, [row.referenceId!])) as Array<{ kind: string }>)[0]?.kind;
+    if (kind === undefined || !this.confirmationHooks.has(kind)) return {};
     const act = await m.findOneBy(ActEntity, { id: row.referenceId!, status: "pending" });
     const hook = act ? this.confirmationHooks.get(act.kind) : undefined;
     if (!act || !hook) return {};

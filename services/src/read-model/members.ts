@@ -7,15 +7,24 @@ import { Injectable } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import type { Repository } from "typeorm";
 import { ROLE_BITS } from "../../../shared/roles";
+import { compiledRaw } from "../database/compiled-select";
+import { entitiesOf } from "../database/raw-rows";
 import { MemberEntity } from "./entities/projections.entity";
 
 @Injectable()
 export class Members {
   constructor(@InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>) {}
 
-  /** The member at `address` (EIP-55), or null if none is indexed. */
-  byAddress(address: string): Promise<MemberEntity | null> {
-    return this.members.findOneBy({ address });
+  /**
+   * The member at `address` (EIP-55), or null if none is indexed. A compiled statement (SQL built
+   * once, compiled-select.ts) hydrated with the driver's conversions (raw-rows.ts): the invoice
+   * checks read the seller and each debtor on both posts of every tokenisation.
+   */
+  async byAddress(address: string): Promise<MemberEntity | null> {
+    const raw = await compiledRaw(this.members, "members.byAddress", { address }, (p) =>
+      this.members.createQueryBuilder("m").where("m.address = :address", p).limit(1),
+    );
+    return (entitiesOf(this.members, raw, "m")[0] as MemberEntity | null | undefined) ?? null;
   }
 
   /** The member registered under the legal entity id hash `hash` (as hashed on-chain), or null. */

@@ -89,7 +89,9 @@ export class InvoiceChecksService {
         message: (index !== undefined ? `invoice ${index}: ` : "") + err.message,
       });
     }
-    return {
+    // Frozen: invoiceMessage keeps one (frozen) message per invoice, whose EIP-712 struct hash is then
+    // computed once for both digests of a request (typed-data-digest.ts).
+    return Object.freeze({
       id: receivableIdHex(receivableIdOf(fingerprint)),
       sellerTaxId,
       buyerTaxId,
@@ -99,7 +101,7 @@ export class InvoiceChecksService {
       dueDate: BigInt(due),
       documentHash: documentHash.toLowerCase(),
       fingerprint,
-    };
+    });
   }
 
   /**
@@ -297,14 +299,24 @@ function refuseRepeated(ids: string[]): void {
   }
 }
 
-export function invoiceMessage(inv: Invoice): Record<string, unknown> {
-  return {
+const messages = new WeakMap<Invoice, Readonly<Record<string, unknown>>>();
+
+/**
+ * The invoice as its EIP-712 `Invoice` struct. One frozen object per (frozen) invoice: the seller's
+ * typed data and the attester's contain the same object, so typedDataDigest hashes the struct once.
+ */
+export function invoiceMessage(inv: Invoice): Readonly<Record<string, unknown>> {
+  let m = messages.get(inv);
+  if (m) return m;
+  m = Object.freeze({
     debtor: inv.debtor,
     faceValue: inv.faceValue,
     dueDate: inv.dueDate,
     documentHash: inv.documentHash,
     fingerprint: inv.fingerprint,
-  };
+  });
+  if (Object.isFrozen(inv)) messages.set(inv, m);
+  return m;
 }
 
 export function invoiceTuple(inv: Invoice): IReceivables.InvoiceStruct {

@@ -18,6 +18,7 @@ import type {
   TokeniseReceivableDto,
 } from "./dto/receivable-write.dto";
 import { InvoiceChecksService, invoiceClaim, invoiceMessage, invoiceTuple, refuseRepeated, type Invoice } from "./invoice-checks.service";
+import { encodeTokeniseBatchBySig } from "./batch-calldata";
 import { IFACE } from "./receivable-lifecycle.service";
 import { ReceivableDocumentsService } from "./receivable-documents.service";
 
@@ -84,12 +85,7 @@ export class ReceivableTokeniseService implements OnModuleInit {
       return {
         message: { seller, invoices: invoices.map(invoiceMessage) },
         encode: (auth) =>
-          IFACE.encodeFunctionData("tokeniseBatchBySig", [
-            seller,
-            invoices.map(invoiceTuple),
-            this.checks.attestation(seller, invoices, auth.deadline, true),
-            auth,
-          ]),
+          encodeTokeniseBatchBySig(seller, invoices.map(invoiceTuple), this.checks.attestation(seller, invoices, auth.deadline, true), auth),
         receivableId: null,
         result: { receivableIds: ids },
         claims: ids.map(invoiceClaim),
