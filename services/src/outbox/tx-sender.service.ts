@@ -33,7 +33,7 @@ import { EventEmitter } from "node:events";
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from "@nestjs/common";
 import { InjectRepository } from "@nestjs/typeorm";
 import { Mutex } from "async-mutex";
-import { Transaction, type TransactionReceipt, type Wallet } from "ethers";
+import { Transaction, keccak256, type TransactionReceipt, type Wallet } from "ethers";
 import { In, type EntityManager, type Repository } from "typeorm";
 import { ChainService } from "../chain/chain.service";
 import { insertGenerated } from "../database/bulk";
@@ -384,7 +384,9 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
           value: 0n,
         });
         const raw = await wallet.signTransaction(tx);
-        const hash = Transaction.from(raw).hash!;
+        // A transaction's hash is the keccak of its signed encoding; parsing the raw bytes back (and
+        // encoding them again) only to ask for it cost ~1 ms per 200-invoice batch's 66 kB of calldata.
+        const hash = keccak256(raw);
         const claimed = await m
           .createQueryBuilder()
           .update(OutboxEntity)
