@@ -12,17 +12,23 @@ const memo = new Map<string, string | null>();
 
 /** `getAddress(value)`, or null where getAddress throws (not an address, or a wrong mixed-case checksum). */
 export function checksumOrNull(value: string): string | null {
+  // Only strings of an address's length are remembered: the DTO validator passes any string a
+  // client sends, and a bounded count of megabyte-long keys would still be a lot of memory.
+  if (value.length !== 42) return checksumUncached(value);
   const known = memo.get(value);
   if (known !== undefined) return known;
-  let out: string | null;
-  try {
-    out = getAddress(value);
-  } catch {
-    out = null;
-  }
+  const out = checksumUncached(value);
   if (memo.size >= MAX_ENTRIES) memo.clear();
   memo.set(value, out);
   return out;
+}
+
+function checksumUncached(value: string): string | null {
+  try {
+    return getAddress(value);
+  } catch {
+    return null;
+  }
 }
 
 /** `getAddress(value)`: the checksummed address; throws ethers' own error on anything else. */
