@@ -20,6 +20,7 @@ import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
 import { attestInvoices } from "../support/acts";
+import { LedgerEventDto } from "../../services/src/audit/dto/ledger-event.dto";
 import type { LedgerEvent } from "../../shared/api-types";
 
 const key = (e: { txHash: string; logIndex: number }) => `${e.txHash}:${e.logIndex}`;
@@ -84,6 +85,18 @@ describe("Audit: event feed, export and verification (hardhat node, real databas
       const block = await chain.provider.getBlock(first.blockNumber);
       expect(first.blockHash).to.equal(block!.hash);
       expect(first.time).to.equal(new Date(block!.timestamp * 1000).toISOString());
+    });
+
+    it("maps every feed row exactly as the entity mapping does (LedgerEventDto.fromRaw against from)", async function () {
+      // The feed and the histories turn raw rows into JSON without building entities; every field
+      // must be what the entity's column transformers and LedgerEventDto.from give, on either database.
+      const whole = await feed("auditor", {}, 500);
+      expect(whole).to.deep.equal(JSON.parse(JSON.stringify(events.map(LedgerEventDto.from))));
+      const history = await get("auditor", `/receivables/${s.ids.g1}/history`).expect(200);
+      expect(history.body.length).to.be.greaterThan(0);
+      for (const e of history.body as LedgerEvent[]) {
+        expect(e).to.deep.equal(JSON.parse(JSON.stringify(LedgerEventDto.from(events.find((x) => key(x) === key(e))!))));
+      }
     });
 
     it("gives a member only the events that name it, and refuses it another member's", async function () {

@@ -15,6 +15,7 @@ import { bearer, signIn } from "../support/auth";
 import { startChain, type TestChain } from "../support/chain";
 import { cleanupEnv, prepareEnv, startService, type RunningService, type TestEnv } from "../support/app";
 import { YUAN, buildLedgerScenario, type CallerName, type LedgerScenario } from "../support/ledger-scenario";
+import { ReceivableDto } from "../../services/src/receivables/dto/receivable-read.dto";
 import type { Receivable } from "../../shared/api-types";
 
 const SORTS = ["dueDate", "-dueDate", "amount", "-amount", "createdAt", "-createdAt"] as const;
@@ -91,6 +92,40 @@ describe("Receivable, credit-line and financing reads (hardhat node, real databa
       expect(issued.dueDate).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/);
       const block = await chain.provider.getBlock(issued.createdBlock);
       expect(issued.createdAt).to.equal(new Date(block!.timestamp * 1000).toISOString());
+    });
+
+    it("maps every listed row exactly as the entity mapping does (ReceivableDto.fromRaw against from)", async function () {
+      // The list turns raw rows into JSON without building entities; every field must be what the
+      // entity's column transformers and ReceivableDto.from give, on either database.
+      const createdAt = new Map<string, number>();
+      for (const r of rows) {
+        const [t] = (await ds.query(`SELECT MIN(timestamp) AS t FROM ledger_events WHERE tx_hash = ${ds.options.type === "postgres" ? "$1" : "?"}`, [r.createdTx])) as Array<{ t: string | number | null }>;
+        if (t.t !== null) createdAt.set(r.id, Number(t.t));
+      }
+      for (const sort of ["dueDate", "-amount", "createdAt"]) {
+        const res = await get("auditor", "/receivables").query({ sort, limit: "200" }).expect(200);
+        expect(res.body.items).to.have.length(rows.length);
+        for (const item of res.body.items as Receivable[]) {
+          const entity = rows.find((r) => r.id === item.id)!;
+          expect(item, item.id).to.deep.equal(JSON.parse(JSON.stringify(ReceivableDto.from(entity, createdAt.get(item.id) ?? null))));
+        }
+      }
+      // A member's page (the branch union) maps the same.
+      const mine = await get("supplierA", "/receivables").query({ limit: "200" }).expect(200);
+      expect(mine.body.items.length).to.be.greaterThan(0);
+      for (const item of mine.body.items as Receivable[]) {
+        expect(item).to.deep.equal(JSON.parse(JSON.stringify(ReceivableDto.from(rows.find((r) => r.id === item.id)!, createdAt.get(item.id) ?? null))));
+      }
+    });
+
+    it("lists a financier's financed receivables held by someone else (the financier branch), and none to a member who finances nothing", async function () {
+      const financed = rows.filter((r) => financierOf(r.id) === addr("financier") && r.holder !== addr("financier") && r.seller !== addr("financier") && r.debtor !== addr("financier"));
+      expect(financed.length, "the scenario has a financing whose receivable the financier does not hold").to.be.greaterThan(0);
+      const items = await allPages("financier", {}, 200);
+      expect(items.map((i) => i.id)).to.include.members(financed.map((r) => r.id));
+      const asRole = await allPages("financier", { role: "financier" }, 2);
+      expect(asRole.map((i) => i.id)).to.have.members(rows.filter((r) => financierOf(r.id) === addr("financier")).map((r) => r.id));
+      expect(await allPages("buyer2", { role: "financier" }, 200)).to.deep.equal([]);
     });
 
     it("gives the same set, in the same order, paged by keyset as unpaginated, for any filters and sort (fast-check)", async function () {

@@ -16,7 +16,6 @@ import type { Repository, SelectQueryBuilder } from "typeorm";
 import type { AuthUser } from "../auth/auth.decorators";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { compiledRaw } from "../database/compiled-select";
-import { entitiesOf } from "../database/raw-rows";
 import { IndexerService } from "../indexer/indexer.service";
 import { LedgerClock } from "../indexer/ledger-time";
 import { PaymentRecordDto } from "../payment-records/payment-record.dto";
@@ -24,7 +23,7 @@ import { PaymentRecordsService } from "../payment-records/payment-records.servic
 import { LedgerEventEntity } from "../read-model/entities/ledger-event.entity";
 import { FinancingEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import type { AuditEventFilterDto, ExportAuditEventsQueryDto, ListAuditEventsQueryDto } from "./dto/audit-query.dto";
-import { LedgerEventDto, type LedgerEventPageDto } from "./dto/ledger-event.dto";
+import { LedgerEventDto, type LedgerEventPageDto, type RawLedgerEventRow } from "./dto/ledger-event.dto";
 import { ReceivableDisputeEntity } from "../receivables/entities/receivable-dispute.entity";
 import { PAYMENT_RECORD_COLUMNS, paymentRecordRow, REVIEW_COLUMNS, registrationReviewRows, termReviewRows } from "./review-datasets";
 import {
@@ -131,7 +130,7 @@ export class AuditService {
       conds.push(after({ b, t, l }));
     }
     // The statement's shape is its conditions' text (values are parameters) and the page size.
-    const raw = await compiledRaw(
+    const raw = await compiledRaw<RawLedgerEventRow>(
       this.ledgerEvents,
       `audit.events:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`,
       Object.assign({}, ...conds.map(([, p]) => p)) as Record<string, unknown>,
@@ -141,12 +140,12 @@ export class AuditService {
         return inChainOrder(qb).limit(limit + 1);
       },
     );
-    const rows = entitiesOf(this.ledgerEvents, raw, "e") as LedgerEventEntity[];
-    const page = rows.slice(0, limit);
+    // Rows to JSON without an entity in between (LedgerEventDto.fromRaw).
+    const page = raw.slice(0, limit).map(LedgerEventDto.fromRaw);
     const last = page[page.length - 1];
     return {
-      items: page.map(LedgerEventDto.from),
-      nextCursor: rows.length > limit ? encodeCursor(fingerprint, [last.blockNumber, last.txIndex, last.logIndex]) : null,
+      items: page,
+      nextCursor: raw.length > limit ? encodeCursor(fingerprint, [last.blockNumber, last.txIndex, last.logIndex]) : null,
     };
   }
 

@@ -5,6 +5,7 @@
  * conversion turns any other text into `false`, so `?wait=maybe` would silently not wait.
  */
 import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from "@nestjs/common";
+import { cacheValidationMetadata } from "./validation-metadata";
 
 interface FieldError {
   field: string;
@@ -21,6 +22,8 @@ function fieldErrors(errors: ValidationError[], parent = ""): FieldError[] {
 
 export class ProblemValidationPipe extends ValidationPipe {
   constructor() {
+    // Each DTO class's rules are looked up once, not per request (validation-metadata.ts).
+    cacheValidationMetadata();
     super({
       whitelist: true,
       forbidNonWhitelisted: true,

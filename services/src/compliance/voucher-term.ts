@@ -40,13 +40,18 @@ export interface VoucherTerm {
   overSixMonths: boolean;
 }
 
+/** Whole UTC days from the day of `startSeconds` to the day of `dueSeconds` (the `termDays` of `voucherTerm`). */
+export function termDays(startSeconds: number, dueSeconds: number): number {
+  return Math.round((utcDay(dueSeconds * 1000) - utcDay(startSeconds * 1000)) / DAY_MS);
+}
+
 /** The term of a receivable tokenised at `startSeconds` and due at `dueSeconds` (unix seconds). */
 export function voucherTerm(startSeconds: number, dueSeconds: number): VoucherTerm {
   const start = utcDay(startSeconds * 1000);
   const due = utcDay(dueSeconds * 1000);
   const limit = addCalendarMonthsUtc(start, TERM_REVIEW_MONTHS);
   return {
-    termDays: Math.round((due - start) / DAY_MS),
+    termDays: termDays(startSeconds, dueSeconds),
     sixMonthsDay: new Date(limit).toISOString().slice(0, 10),
     overSixMonths: due > limit,
   };

@@ -90,6 +90,50 @@ export class LedgerEventDto implements LedgerEvent {
     d.importedFrom = IMPORT_EVENTS.has(e.eventName) ? 1 : null;
     return d;
   }
+
+  /**
+   * The same DTO straight from a raw row of `ledger_events` selected under alias `e` (`getRawMany`
+   * keys: `e_` + column name), without building an entity per row first: for the audit feed's and
+   * the histories' pages. Block numbers and times are bigint columns (text from pg, numbers from
+   * SQLite); `args` is the simple-json column's text. audit.test.ts checks it against `from`.
+   */
+  static fromRaw(x: RawLedgerEventRow): LedgerEventDto {
+    return {
+      txHash: x.e_tx_hash,
+      logIndex: Number(x.e_log_index),
+      blockNumber: Number(x.e_block_number),
+      blockHash: x.e_block_hash,
+      txIndex: Number(x.e_tx_index),
+      time: isoFromSeconds(Number(x.e_timestamp)),
+      contract: x.e_contract,
+      address: x.e_address,
+      event: x.e_event_name,
+      args: typeof x.e_args === "string" ? (JSON.parse(x.e_args) as Record<string, string | boolean>) : x.e_args,
+      txFrom: x.e_tx_from,
+      actor: x.e_actor,
+      receivableId: x.e_receivable_id,
+      lineId: x.e_line_id === null ? null : Number(x.e_line_id),
+      importedFrom: IMPORT_EVENTS.has(x.e_event_name) ? 1 : null,
+    };
+  }
+}
+
+/** A raw row of `ledger_events` under alias `e` as the drivers return it. */
+export interface RawLedgerEventRow {
+  e_tx_hash: string;
+  e_log_index: number | string;
+  e_block_number: number | string;
+  e_block_hash: string;
+  e_tx_index: number | string;
+  e_timestamp: number | string;
+  e_contract: string;
+  e_address: string;
+  e_event_name: string;
+  e_args: string | Record<string, string | boolean>;
+  e_tx_from: string;
+  e_actor: string | null;
+  e_receivable_id: string | null;
+  e_line_id: number | string | null;
 }
 
 export class LedgerEventPageDto {
