@@ -32,6 +32,7 @@ export const nativeKeccak256: ((data: Uint8Array) => Uint8Array) | null = (() =>
   } catch {
     return null;
   }
+  if (typeof state?.absorb !== "function" || typeof state.squeeze !== "function") return null;
   return (data: Uint8Array): Uint8Array => {
     state.initialize(1088, 512);
     state.absorb(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
@@ -50,9 +51,13 @@ export function useNativeKeccak(): boolean {
   if (registered) return true;
   const k = nativeKeccak256;
   if (!k) return false;
-  for (let n = 0; n <= 300; n += n < 130 || n > 280 ? 13 : 1) {
-    const v = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n * 7) & 0xff);
-    if (Buffer.compare(Buffer.from(k(v)), Buffer.from(javascriptKeccak256(v))) !== 0) return false;
+  try {
+    for (let n = 0; n <= 300; n += n < 130 || n > 280 ? 13 : 1) {
+      const v = Uint8Array.from({ length: n }, (_, i) => (i * 131 + n * 7) & 0xff);
+      if (Buffer.compare(Buffer.from(k(v)), Buffer.from(javascriptKeccak256(v))) !== 0) return false;
+    }
+  } catch {
+    return false; // the package's internals changed shape: keep ethers' own
   }
   keccak256.register(k);
   registered = true;
