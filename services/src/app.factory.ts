@@ -11,6 +11,7 @@ import { DocumentBuilder, SwaggerModule } from "@nestjs/swagger";
 import helmet from "helmet";
 import { Logger } from "nestjs-pino";
 import { AppModule } from "./app.module";
+import { useNativeKeccak } from "./common/native-keccak";
 import { PROBLEM_MODELS, problemResponse, withProblemSchemas } from "./common/problem-details";
 import { ProblemFilter } from "./common/problem.filter";
 import { ProblemValidationPipe } from "./common/validation.pipe";
@@ -87,6 +88,8 @@ export function closeOnSignals(app: INestApplication, config: AppConfig, after?:
 }
 
 export async function createApp(config: AppConfig): Promise<INestApplication> {
+  // ethers' keccak256 on the native binding (the same function, checked at registration).
+  useNativeKeccak();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,

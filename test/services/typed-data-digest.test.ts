@@ -100,6 +100,39 @@ describe("typedDataDigest", function () {
     expect(second).to.equal(TypedDataEncoder.hash(d, RECEIVABLES_TYPES.Tokenise, { seller: value.debtor, invoice: mutable, nonce: 1n, deadline: 2n }));
   });
 
+  it("writes uint256 and bytes32 words as ethers does for every form of value, and refuses what ethers refuses (property)", function () {
+    const d = { name: "SCF Receivables", version: "1", chainId: "31337", verifyingContract: Wallet.createRandom().address };
+    const types = { Words: [{ name: "amount", type: "uint256" }, { name: "hash", type: "bytes32" }] };
+    // Canonical forms (the fast path), other forms ethers accepts (decimal and hex strings, numbers,
+    // upper-case hex), and values ethers refuses (negative, 2^256, short or long words, not hex).
+    const amount = fc.oneof(
+      uint,
+      fc.constantFrom(0n, 1n, 2n ** 256n - 1n, 2n ** 256n, -1n),
+      uint.map((v) => v.toString()),
+      uint.map((v) => "0x" + v.toString(16)),
+      fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    );
+    const hash = fc.oneof(
+      word,
+      word.map((w) => "0x" + w.slice(2).toUpperCase()),
+      fc.uint8Array({ minLength: 31, maxLength: 33 }).map(hexlify),
+      fc.constantFrom("0x" + "zz".repeat(32), "0x" + "1".repeat(63), ("0x" + "ab".repeat(32)).replace("0x", "")),
+    );
+    fc.assert(
+      fc.property(amount, hash, (a, h) => {
+        let expected: string | Error;
+        try {
+          expected = TypedDataEncoder.hash(d, types, { amount: a, hash: h });
+        } catch (err) {
+          expected = err as Error;
+        }
+        if (expected instanceof Error) expect(() => typedDataDigest(d, types, { amount: a, hash: h })).to.throw();
+        else expect(typedDataDigest(d, types, { amount: a, hash: h })).to.equal(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("refuses an address with a wrong EIP-55 checksum as ethers does, every time (the address memo keeps only accepted ones)", function () {
     const d = { name: "SCF Receivables", version: "1", chainId: "31337", verifyingContract: Wallet.createRandom().address };
     const good = Wallet.createRandom().address;

@@ -51,3 +51,15 @@ export function signDigest(key: SigningKey, digest: string): string {
   const { signature, recid } = native.ecdsaSign(message, getBytes(key.privateKey));
   return hexlify(signature) + (27 + recid).toString(16);
 }
+
+/**
+ * The parts of the same signature for a raw private key and a 32-byte digest (the outbox's
+ * transactions, outbox/legacy-tx.ts), or null where the native binding is not loaded.
+ */
+export function signDigestParts(privateKey: Uint8Array, digest: string): { r: Uint8Array; s: Uint8Array; recid: number } | null {
+  if (!native) return null;
+  const message = getBytes(digest);
+  if (message.length !== 32) throw new Error("digest must be 32 bytes");
+  const { signature, recid } = native.ecdsaSign(message, privateKey);
+  return { r: signature.subarray(0, 32), s: signature.subarray(32, 64), recid };
+}

@@ -62,7 +62,7 @@ class StructHasher {
     }
     const words = [s.typeHash];
     for (const f of s.fields) words.push(this.encodeField(f.type, value[f.name]));
-    const hash = keccak256(concat(words));
+    const hash = keccak256(wordBytes(words));
     if (frozen) s.memo.set(value, hash);
     return hash;
   }
@@ -74,12 +74,25 @@ class StructHasher {
     if (array && this.structs.has(array[1])) {
       const items = value as Array<Record<string, unknown>>;
       if (array[2] !== "" && items.length !== Number(array[2])) throw new Error(`array length mismatch; expected length ${array[2]}`);
-      return keccak256(concat(items.map((v) => this.hashStruct(array[1], v))));
+      return keccak256(wordBytes(items.map((v) => this.hashStruct(array[1], v))));
     }
     if (type === "address" && typeof value === "string") return addressWord(this.encoder, value);
+    // The canonical forms of the two atomic types of the invoice struct, written directly (ethers
+    // converts each through byte arrays); every other form and every out-of-range value goes to
+    // ethers below, which accepts or refuses it as before.
+    if (type === "uint256" && typeof value === "bigint" && value >= 0n && value <= UINT256_MAX) return "0x" + value.toString(16).padStart(64, "0");
+    if (type === "bytes32" && typeof value === "string" && WORD.test(value)) return value.toLowerCase();
     // Atomic and dynamic types, and arrays of them: ethers' own encoder (it hashes string/bytes/arrays).
     return this.encoder.encodeData(type, value);
   }
+}
+
+const UINT256_MAX = (1n << 256n) - 1n;
+const WORD = /^0x[0-9a-fA-F]{64}$/;
+
+/** The bytes of 0x-prefixed 32-byte words laid end to end (ethers' `concat`, natively). */
+function wordBytes(words: readonly string[]): Buffer {
+  return Buffer.from(words.map((w) => w.slice(2)).join(""), "hex");
 }
 
 /**
