@@ -5,14 +5,15 @@
  * turning the ~66 kB of a 200-invoice batch's calldata from hex to bytes one byte at a time in
  * JavaScript, RLP-encoding it through intermediate arrays and back to hex, twice (the unsigned hash,
  * then the signed encoding). That was ~35-45 ms of the relayer's CPU per batch act; here the hex is
- * converted by Buffer (native), the RLP is two length prefixes around Buffers, and the digest is
- * signed by libsecp256k1 (acts/ecdsa.ts, RFC 6979, low s: the signature ethers would make).
+ * converted by Buffer (native), @ethereumjs/rlp encodes the list of byte strings (no hex round
+ * trips), and the digest is signed by libsecp256k1 (acts/ecdsa.ts, RFC 6979, low s: the signature ethers would make).
  *
  * Encoding (Ethereum yellow paper, appendix B; EIP-155):
  *   unsigned = rlp([nonce, gasPrice, gasLimit, to, value, data, chainId, 0, 0])
  *   raw      = rlp([nonce, gasPrice, gasLimit, to, value, data, v, r, s]), v = chainId * 2 + 35 + recid
  * Integers are big-endian without leading zeros (zero is the empty string); r and s likewise.
  */
+import { RLP } from "@ethereumjs/rlp";
 import { Transaction, getAddress, keccak256, type BaseWallet } from "ethers";
 import { signDigestParts } from "../acts/ecdsa";
 
@@ -52,23 +53,10 @@ function hexBytes(v: string, bytes: number | null, what: string): Buffer {
   return b;
 }
 
-function lengthPrefix(len: number, short: number, long: number): Buffer {
-  if (len <= 55) return Buffer.from([short + len]);
-  const l = uintBytes(len, "length");
-  return Buffer.concat([Buffer.from([long + l.length]), l]);
-}
-
-/** RLP of one byte string. */
-function rlpString(b: Buffer): Buffer {
-  if (b.length === 1 && b[0] < 0x80) return b;
-  return Buffer.concat([lengthPrefix(b.length, 0x80, 0xb7), b]);
-}
-
-/** RLP of a list of byte strings. */
-function rlpList(items: Buffer[]): Buffer {
-  const encoded = items.map(rlpString);
-  const payload = encoded.reduce((n, e) => n + e.length, 0);
-  return Buffer.concat([lengthPrefix(payload, 0xc0, 0xf7), ...encoded]);
+/** RLP of a list of byte strings (@ethereumjs/rlp). */
+function rlpList(items: Uint8Array[]): Buffer {
+  const out = RLP.encode(items);
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
 const privateKeys = new WeakMap<BaseWallet, Buffer>();
