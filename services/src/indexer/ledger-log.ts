@@ -19,6 +19,7 @@ import { receivableIdHex } from "../../../shared/ids";
 import { insertRows } from "../database/bulk";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** The chain moved under a reader (a block or a log is from another fork): retry later. */
 export class ReorgDetected extends Error {}
@@ -278,7 +279,8 @@ export function eventParties(e: LedgerEventEntity): LedgerEventPartyEntity[] {
   const parties: LedgerEventPartyEntity[] = [];
   const seen = new Set<string>();
   for (const v of Object.values(e.args)) {
-    if (typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) && !/^0x0{40}$/.test(v) && !seen.has(v)) {
+    // Length and the zero address first: most arguments are 66-character ids and hashes or numbers.
+    if (typeof v === "string" && v.length === 42 && v !== ZERO_ADDRESS && ADDRESS.test(v) && !seen.has(v)) {
       seen.add(v);
       parties.push({ txHash: e.txHash, logIndex: e.logIndex, address: v, blockNumber: e.blockNumber });
     }
