@@ -14,6 +14,8 @@ import {
   SettlementToken__factory,
 } from "../../typechain-types";
 import { LedgerLogDecoder, type ChainLog, type RpcBlock } from "../../services/src/indexer/ledger-log";
+import { RECEIVABLE_ARG } from "../../services/src/read-model/projector";
+import { receivableIdHex } from "../../shared/ids";
 
 const ADDR = {
   ParticipantRegistry: Wallet.createRandom().address,
@@ -85,6 +87,9 @@ describe("LedgerLogDecoder", function () {
             expect(row!.contract).to.equal(contract);
             expect(row!.address).to.equal(ADDR[contract]);
             expect(row!.txFrom).to.equal(ADDR.Receivables);
+            // The receivable id (read from its word where the fast path decoded it): the canonical form of the argument.
+            const key = contract === "SettlementToken" ? undefined : RECEIVABLE_ARG.find((k) => fragment.inputs.some((i) => i.name === k));
+            expect(row!.receivableId).to.equal(key && key in want ? receivableIdHex(want[key] as string) : null);
           }),
           { numRuns: 40 },
         );

@@ -17,18 +17,42 @@ interface Plan {
   columns: ColumnMetadata[];
   names: string[];
   postgres: boolean;
+  /** Per column: the property to read as it is, or null to go through getEntityValue and the
+   * driver's preparePersistentValue. */
+  plain: Array<string | null>;
 }
 
+/** Column types both drivers' preparePersistentValue pass through unchanged (no transformer). */
+const PASS_THROUGH = new Set<unknown>(["varchar", "character varying", "text", "integer", "int"]);
+
+/**
+ * A column whose value the drivers store as the entity holds it: a top-level property of a plain
+ * type, without transformer. Reading it directly skips two generic calls per value (1.4 million
+ * for 100,000 feed rows).
+ */
+function plainProperty(c: ColumnMetadata): string | null {
+  return !c.transformer && !c.embeddedMetadata && !c.relationMetadata && !c.isArray && PASS_THROUGH.has(c.type) ? c.propertyName : null;
+}
+
+const plans = new WeakMap<object, Map<EntityTarget<ObjectLiteral>, Plan>>();
+
 function plan(m: EntityManager, target: EntityTarget<ObjectLiteral>): Plan {
+  let byTarget = plans.get(m.connection);
+  if (!byTarget) plans.set(m.connection, (byTarget = new Map()));
+  let p = byTarget.get(target);
+  if (p) return p;
   const meta = m.connection.getMetadata(target);
   const driver = m.connection.driver;
   const columns = meta.columns.filter((c) => !c.isVirtual && !c.isGenerated);
-  return {
+  p = {
     table: driver.escape(meta.tableName),
     columns,
     names: columns.map((c) => driver.escape(c.databaseName)),
     postgres: m.connection.options.type === "postgres",
+    plain: columns.map(plainProperty),
   };
+  byTarget.set(target, p);
+  return p;
 }
 
 async function write(
@@ -44,16 +68,20 @@ async function write(
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / p.columns.length));
   for (let i = 0; i < rows.length; i += perStatement) {
     const params: unknown[] = [];
+    const sqliteTuple = `(${p.columns.map(() => "?").join(", ")})`;
     const tuples = rows.slice(i, i + perStatement).map((row) => {
-      const marks = p.columns.map((c) => {
-        const raw = c.getEntityValue(row);
+      for (let k = 0; k < p.columns.length; k++) {
+        const c = p.columns[k];
+        const prop = p.plain[k];
+        const raw: unknown = prop !== null ? row[prop] : c.getEntityValue(row);
         if (raw === undefined && !c.isNullable) {
           throw new Error(`bulk insert into ${p.table}: column ${c.propertyName} has no value`);
         }
-        params.push(raw === undefined ? null : (driver.preparePersistentValue(raw, c) ?? null));
-        return p.postgres ? `$${params.length}` : "?";
-      });
-      return `(${marks.join(", ")})`;
+        params.push(raw === undefined ? null : prop !== null ? raw : (driver.preparePersistentValue(raw, c) ?? null));
+      }
+      if (!p.postgres) return sqliteTuple;
+      const first = params.length - p.columns.length;
+      return `(${p.columns.map((_, k) => `$${first + k + 1}`).join(", ")})`;
     });
     const res: unknown = await m.query(`INSERT INTO ${p.table} (${p.names.join(", ")}) VALUES ${tuples.join(", ")}${tail(p)}`, params);
     if (Array.isArray(res)) out.push(...(res as unknown[]));

@@ -19,6 +19,7 @@ import { receivableIdHex } from "../../../shared/ids";
 import { insertRows } from "../database/bulk";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** The chain moved under a reader (a block or a log is from another fork): retry later. */
 export class ReorgDetected extends Error {}
@@ -59,6 +60,9 @@ interface EventDecoder {
    * each argument sits (topic index, or word index in the data) and how to read it. */
   fast: Array<{ topic: number | null; word: number; kind: "address" | "uint" | "int" | "bytes" | "bool"; bits: number }> | null;
   receivableArg: string | undefined;
+  /** Where the receivable id sits when it is a uint read by decodeStatic: its 64 hex digits are the id's
+   * canonical form already (no decimal round trip through BigInt). */
+  receivableWord: { topic: number | null; word: number } | null;
   actorArg: string | undefined;
 }
 
@@ -143,14 +147,18 @@ export class LedgerLogDecoder {
           const bits = kind === "int" ? Number(m[2] || 256) : kind === "bytes" ? Number(m[2]) : 0;
           fast.push(input.indexed ? { topic: topic++, word: 0, kind, bits } : { topic: null, word: word++, kind, bits });
         }
+        const receivableArg = contract === "SettlementToken" ? undefined : RECEIVABLE_ARG.find((k) => names.includes(k));
+        const fastComplete = fast.length === fragment.inputs.length;
+        const rw = fastComplete && receivableArg !== undefined ? fast[names.indexOf(receivableArg)] : undefined;
         byTopic.set(fragment.topicHash, {
           contract,
           address: getAddress(address),
           iface,
           fragment,
           names,
-          fast: fast.length === fragment.inputs.length ? fast : null,
-          receivableArg: contract === "SettlementToken" ? undefined : RECEIVABLE_ARG.find((k) => names.includes(k)),
+          fast: fastComplete ? fast : null,
+          receivableArg,
+          receivableWord: rw && rw.kind === "uint" && rw.bits === 0 ? { topic: rw.topic, word: rw.word } : null,
           actorArg: ACTOR_ARG[fragment.name],
         });
       });
@@ -169,6 +177,7 @@ export class LedgerLogDecoder {
     const d = log.topics.length ? this.decoders.get(log.address.toLowerCase())?.get(log.topics[0]) : undefined;
     if (!d) return null;
     let args: Record<string, string | boolean> | null = d.fast ? this.decodeStatic(d, log) : null;
+    const fastArgs = args !== null;
     if (!args) {
       let values;
       try {
@@ -208,7 +217,11 @@ export class LedgerLogDecoder {
     // A mint's "from" is the zero address, not a participant.
     const actor = d.actorArg ? args[d.actorArg] : undefined;
     e.actor = typeof actor === "string" && actor !== ZERO_ADDRESS ? actor : null;
-    e.receivableId = d.receivableArg && d.receivableArg in args ? receivableIdHex(args[d.receivableArg] as string) : null;
+    e.receivableId = !(d.receivableArg && d.receivableArg in args)
+      ? null
+      : fastArgs && d.receivableWord
+        ? "0x" + wordOf(log, d.receivableWord).toLowerCase()
+        : receivableIdHex(args[d.receivableArg] as string);
     e.lineId = "lineId" in args ? Number(args.lineId) : null;
     return e;
   }
@@ -273,12 +286,20 @@ export class LedgerLogDecoder {
   }
 }
 
+/** The 64 hex digits of a static argument: its topic, or its word of the data (decodeStatic checked the shape). */
+function wordOf(log: ChainLog, at: { topic: number | null; word: number }): string {
+  if (at.topic !== null) return log.topics[at.topic].slice(2);
+  const data = log.data.startsWith("0x") ? log.data.slice(2) : log.data;
+  return data.slice(at.word * 64, at.word * 64 + 64);
+}
+
 /** Every non-zero address among an event's arguments, once each: who the event concerns. */
 export function eventParties(e: LedgerEventEntity): LedgerEventPartyEntity[] {
   const parties: LedgerEventPartyEntity[] = [];
   const seen = new Set<string>();
   for (const v of Object.values(e.args)) {
-    if (typeof v === "string" && /^0x[0-9a-fA-F]{40}$/.test(v) && !/^0x0{40}$/.test(v) && !seen.has(v)) {
+    // Length and the zero address first: most arguments are 66-character ids and hashes or numbers.
+    if (typeof v === "string" && v.length === 42 && v !== ZERO_ADDRESS && ADDRESS.test(v) && !seen.has(v)) {
       seen.add(v);
       parties.push({ txHash: e.txHash, logIndex: e.logIndex, address: v, blockNumber: e.blockNumber });
     }
