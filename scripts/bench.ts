@@ -9,6 +9,7 @@
  *   npm run bench -- --only memory                        npm start's resident memory, idle and through the demo
  *   npm run bench -- --only sender-wake --txs 200         outbox reads/s idle and under load (PostgreSQL)
  *   npm run bench -- --only restart --invoices 10000,100000  durable chain restart time and memory, before vs after
+ *   npm run bench -- --only anvil-state --invoices 10000,100000  anvil state snapshots: dump, load, memory, tail hashes
  *   npm run bench -- --only replicas                      API replicas on PostgreSQL: wake latency, 1,000 tokenisations, reads 1 vs 2
  *   npm run bench -- --only service-memory                the service's RSS under a tokenisation load, and what it holds
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
@@ -23,6 +24,7 @@ import { benchUploads } from "./bench/uploads";
 import { benchMemory } from "./bench/memory";
 import { benchSenderWake } from "./bench/sender-wake";
 import { benchRestart } from "./bench/restart";
+import { benchAnvilState } from "./bench/anvil-state";
 import { benchReplicas } from "./bench/replicas";
 import { benchServiceMemory } from "./bench/service-memory";
 
@@ -35,6 +37,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   memory: benchMemory,
   "sender-wake": benchSenderWake,
   restart: benchRestart,
+  "anvil-state": benchAnvilState,
   replicas: benchReplicas,
   "service-memory": benchServiceMemory,
 };

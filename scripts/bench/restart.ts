@@ -76,7 +76,7 @@ interface Grower {
 const connect = (url: string) => new JsonRpcProvider(url, NETWORK, { staticNetwork: NETWORK, cacheTimeout: -1, pollingInterval: 20 });
 
 /** Deploys the ledger and registers the members on a running chain; returns what adds invoices. */
-async function ledgerOn(url: string): Promise<Grower> {
+export async function ledgerOn(url: string): Promise<Grower> {
   const provider = connect(url);
   const root = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(MNEMONIC), "m/44'/60'/0'/0");
   const acct = (i: number) => new Wallet(root.deriveChild(i).privateKey, provider);
