@@ -14,9 +14,9 @@ import {
   dumpIndex,
   eventFeed,
   expectEventFeedMatchesChain,
+  expectIndexEqualsChain,
   expectProjectionsMatchChain,
   expectStoredHashesOnChain,
-  freshIndexDump,
 } from "../support/index-check";
 import { dropDeferrableIndexes, presentIndexes, deferrableIndexes } from "../../services/src/indexer/deferred-indexes";
 import { fetched, gateLogReads, readerOf, recordCheckpoints, until } from "../support/indexer-probe";
@@ -159,21 +159,30 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     }
     await second.get(IndexerService).catchUp();
 
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
-  it("catching up writes ranges already fetched in one transaction: fewer commits than ranges, the same index", async function () {
-    // One block per range, so the lifecycle spans dozens of ranges fetched ahead of the writes.
+  /** A service indexing one block per range, onboarded members, and the index caught up with the chain. */
+  async function indexedInOneBlockRanges() {
+    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    await indexer.catchUp();
+    return { s, d, indexer, writer: s.app.get(DbWriter), ds: dataSourceOf(s.app), cp0: await indexer.checkpoint() };
+  }
+
+  /** A service indexing one block per range, and a full lifecycle on the chain that it has not indexed yet. */
+  async function lifecycleInOneBlockRanges() {
     const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
     const d = await LedgerDriver.onboard(env);
     await runFullLifecycle(d);
-    const head = await d.head();
     const indexer = s.app.get(IndexerService);
-    const ds = dataSourceOf(s.app);
-    const from = (await indexer.checkpoint()).blockNumber;
-    const writer = s.app.get(DbWriter);
+    return { head: await d.head(), indexer, ds: dataSourceOf(s.app), from: (await indexer.checkpoint()).blockNumber, writer: s.app.get(DbWriter) };
+  }
+
+  it("catching up writes ranges already fetched in one transaction: fewer commits than ranges, the same index", async function () {
+    // One block per range, so the lifecycle spans dozens of ranges fetched ahead of the writes.
+    const { head, indexer, ds, from, writer } = await lifecycleInOneBlockRanges();
     const write = writer.write.bind(writer);
     let commits = 0;
     writer.write = ((fn: Parameters<DbWriter["write"]>[0]) => {
@@ -186,20 +195,11 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
       writer.write = write;
     }
     expect(commits, `${head - from} one-block ranges`).to.be.greaterThan(0).and.lessThan(head - from);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("catching up with the next range already requested asks the node for the head and the checkpoint's block only when the pipeline runs dry: fewer head reads than writes, the same index", async function () {
-    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
-    const d = await LedgerDriver.onboard(env);
-    await runFullLifecycle(d);
-    const head = await d.head();
-    const indexer = s.app.get(IndexerService);
-    const ds = dataSourceOf(s.app);
-    const from = (await indexer.checkpoint()).blockNumber;
-    const writer = s.app.get(DbWriter);
+    const { head, indexer, ds, from, writer } = await lifecycleInOneBlockRanges();
     // One write per range: each range's read waits until the one before it is committed, so every
     // step after the first finds its range requested (in flight) and none is grouped.
     const rec = recordCheckpoints(writer, indexer);
@@ -222,19 +222,11 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(writes, "one write per range").to.equal(head - from);
     // Every step read the head before (a write and a final check each): head - from + 1 reads at least.
     expect(headReads, `${writes} writes`).to.be.greaterThan(0).and.lessThan(writes);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("a reorg while the next range is already requested (no head or checkpoint check before its write): refused by its parent hash, rolled back, ends equal to a fresh index", async function () {
-    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
-    const d = await LedgerDriver.onboard(env);
-    const indexer = s.app.get(IndexerService);
-    const writer = s.app.get(DbWriter);
-    const ds = dataSourceOf(s.app);
-    await indexer.catchUp();
-    const cp0 = await indexer.checkpoint();
+    const { d, indexer, writer, ds, cp0 } = await indexedInOneBlockRanges();
 
     const r0 = await d.tokenise(d.p.supplier, d.p.buyer); // cp0+1, on both forks
     const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
@@ -278,9 +270,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(warnings.some((w) => w.includes(`rolling back to block ${cp0.blockNumber + 1}`)), warnings.join("\n")).to.equal(true);
     expect((await eventFeed(ds)).filter((e) => e.blockHash === forkA)).to.deep.equal([]);
     await expectStoredHashesOnChain(ds, env);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("indexes a chain extended with hardhat_mine, whose reserved blocks report a zero parent hash, to its head", async function () {
@@ -306,9 +296,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     } finally {
       logger.warn = warn;
     }
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("rolls back a range whose projection fails: checkpoint, events and projections do not move; then recovers", async function () {
@@ -432,9 +420,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(feed.filter((e) => abandoned.has(e.txHash)), "events of the abandoned fork").to.deep.equal([]);
     expect(await ds.getRepository(ReceivableEntity).countBy({ parentId: receivableIdHex(r0) })).to.equal(0);
     await expectStoredHashesOnChain(ds, env);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("a reorg inside a committed grouped write: rolls back to the fork point within the group, no further, and ends equal to the chain", async function () {
@@ -500,19 +486,11 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     const abandoned = new Set(forkA.map((e) => e.txHash));
     expect((await eventFeed(ds)).filter((e) => abandoned.has(e.txHash)), "events of the abandoned fork").to.deep.equal([]);
     await expectStoredHashesOnChain(ds, env);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("a reorg between the fetches of ranges grouped into one write: the group is refused whole (its ranges do not chain) and the new fork indexed", async function () {
-    const s = await start({ INDEXER_BATCH_BLOCKS: "1" });
-    const d = await LedgerDriver.onboard(env);
-    const indexer = s.app.get(IndexerService);
-    const writer = s.app.get(DbWriter);
-    const ds = dataSourceOf(s.app);
-    await indexer.catchUp();
-    const cp0 = await indexer.checkpoint();
+    const { d, indexer, writer, ds, cp0 } = await indexedInOneBlockRanges();
 
     // Block cp0+1 stays; cp0+2 and cp0+3 are replaced while the indexer fetches them.
     const r0 = await d.tokenise(d.p.supplier, d.p.buyer);
@@ -574,9 +552,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(rebuilt, "rollbacks").to.equal(0);
     expect((await eventFeed(ds)).filter((e) => forkAHashes.has(e.blockHash))).to.deep.equal([]);
     await expectStoredHashesOnChain(ds, env);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("builds query indexes a crashed catch-up left dropped, with the migrations' definitions, even with nothing new to index", async function () {
@@ -621,9 +597,7 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(await indexer.catchUp()).to.equal(head);
     expect(await ds.getRepository(ReceivableEntity).count()).to.equal(1);
     await expectStoredHashesOnChain(ds, env);
-    await expectEventFeedMatchesChain(ds, env, head);
-    await expectProjectionsMatchChain(ds, env, head);
-    expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("with CONFIRMATIONS=2 indexes nothing from the last two blocks and reports its lag on /health", async function () {

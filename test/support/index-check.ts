@@ -394,6 +394,16 @@ export async function startOnFreshDatabase(env: TestEnv, overrides: Record<strin
   };
 }
 
+/**
+ * The index at `head` is the chain's: the event feed and every projection equal what the chain says,
+ * and the whole index equals a fresh index of the chain built on an empty database.
+ */
+export async function expectIndexEqualsChain(ds: DataSource, env: TestEnv, head: number): Promise<void> {
+  await expectEventFeedMatchesChain(ds, env, head);
+  await expectProjectionsMatchChain(ds, env, head);
+  expect(await dumpIndex(ds)).to.deep.equal(await freshIndexDump(env));
+}
+
 /** What a fresh index of the chain as it is now looks like. */
 export async function freshIndexDump(env: TestEnv, overrides: Record<string, string> = {}): Promise<IndexDump> {
   const fresh = await startOnFreshDatabase(env, { LOG_LEVEL: "error", ...overrides });
