@@ -18,6 +18,7 @@
 import { parseFlags } from "./bench/common";
 import { benchIndexer } from "./bench/indexer";
 import { benchE2e } from "./bench/e2e";
+import { benchActSql } from "./bench/act-sql";
 import { benchQuery } from "./bench/query";
 import { benchSanctions } from "./bench/sanctions";
 import { benchUploads } from "./bench/uploads";
@@ -31,6 +32,7 @@ import { benchServiceMemory } from "./bench/service-memory";
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
   e2e: benchE2e,
+  "act-sql": benchActSql,
   query: benchQuery,
   sanctions: benchSanctions,
   uploads: benchUploads,

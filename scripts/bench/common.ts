@@ -282,3 +282,41 @@ export function procMemory(pid: number): { hwm: number; rss: number } {
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { hwm: kb("VmHWM"), rss: kb("VmRSS") };
 }
+
+/**
+ * A preload (NODE_OPTIONS --require) that counts every SQLite statement the process runs through
+ * better-sqlite3 (TypeORM's driver): per statement text (multi-row VALUES lists folded to one
+ * tuple), the calls, the rows they bound as VALUES tuples, the rows read and the rows changed. On
+ * SIGUSR2 it writes the counts since the last dump to `<dir>/sql-<pid>-<n>.json` and starts again,
+ * so a harness can cut the counts at act boundaries. Counting only: statements run unchanged.
+ */
+export function sqlCounterPreload(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "preload-sql-counter.js");
+  writeFileSync(
+    file,
+    [
+      "const fs = require('node:fs');",
+      `const Database = require(${JSON.stringify(require.resolve("better-sqlite3"))});`,
+      "let counts = new Map(); let n = 0;",
+      "const norm = (sql) => sql.replace(/\\(\\s*(?:\\?|\\$\\d+)(?:\\s*,\\s*(?:\\?|\\$\\d+))*\\s*\\)(?:\\s*,\\s*\\(\\s*(?:\\?|\\$\\d+)(?:\\s*,\\s*(?:\\?|\\$\\d+))*\\s*\\))*/g, '(…)').replace(/\\s+/g, ' ').slice(0, 400);",
+      "const tuples = (sql) => { const m = sql.match(/VALUES\\s*(\\(.*)/is); return m ? (m[1].match(/\\)\\s*,\\s*\\(/g) || []).length + 1 : 0; };",
+      "const rec = (sql) => { const k = norm(sql); let c = counts.get(k); if (!c) counts.set(k, (c = { calls: 0, tuples: 0, read: 0, changed: 0, ms: 0, t: tuples(sql) })); c.calls++; c.tuples += c.t; return c; };",
+      "const prepare = Database.prototype.prepare;",
+      "Database.prototype.prepare = function (sql) {",
+      "  const st = prepare.call(this, sql);",
+      "  const run = st.run, all = st.all, get = st.get;",
+      "  const now = () => Number(process.hrtime.bigint()) / 1e6;",
+      "  st.run = function (...a) { const t = now(); const r = run.apply(this, a); const c = rec(sql); c.ms += now() - t; c.changed += r.changes; return r; };",
+      "  st.all = function (...a) { const t = now(); const r = all.apply(this, a); const c = rec(sql); c.ms += now() - t; c.read += r.length; return r; };",
+      "  st.get = function (...a) { const t = now(); const r = get.apply(this, a); const c = rec(sql); c.ms += now() - t; c.read += r ? 1 : 0; return r; };",
+      "  return st;",
+      "};",
+      "process.on('SIGUSR2', () => {",
+      `  fs.writeFileSync(${JSON.stringify(dir)} + '/sql-' + process.pid + '-' + (n++) + '.json', JSON.stringify(Object.fromEntries(counts)));`,
+      "  counts = new Map();",
+      "});",
+    ].join("\n"),
+  );
+  return file;
+}

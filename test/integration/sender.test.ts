@@ -253,6 +253,33 @@ describe("Transaction sender (outbox, hardhat node over JSON-RPC, real database)
     expect(Number((await env!.ledger.registry.member(member)).roles)).to.equal(3);
   });
 
+  it("reads the rows of the keys with rows in flight only: one outbox statement for an idle pass", async function () {
+    const s = await start();
+    const sender = s.app.get(TxSenderService);
+    const ds = dataSourceOf(s.app);
+    await sender.tick(); // the first pass also looks for relayer keys that left the pool
+    // Every statement of both drivers goes through the data source's logger.
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const logQuery = ds.logger.logQuery.bind(ds.logger);
+    ds.logger.logQuery = (sql, params, runner) => {
+      if (/\boutbox\b/i.test(sql)) seen.push({ sql, params: params ?? [] });
+      logQuery(sql, params, runner);
+    };
+    try {
+      await sender.tick();
+      expect(seen.map((q) => q.sql), "an idle pass").to.have.length(1);
+
+      seen.length = 0;
+      const ok = await enqueue(s, registerCall(Wallet.createRandom().address, await kycExpiry()));
+      await sender.tick();
+      expect((await row(ds, ok.id)).status).to.be.oneOf(["sent", "mined"]);
+      const signers = new Set(seen.flatMap((q) => q.params.filter((p) => ["operator", "compliance", "relayer", "issuer"].includes(p as string))));
+      expect([...signers], "keys whose rows the pass read").to.deep.equal(["operator"]);
+    } finally {
+      ds.logger.logQuery = logQuery;
+    }
+  });
+
   it("fails a transaction that reverts in estimation with the decoded custom error and spends no nonce", async function () {
     const s = await start();
     const sender = s.app.get(TxSenderService);

@@ -270,9 +270,14 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
 
   private async tickUnlocked(): Promise<void> {
     const signers: ServiceKey[] = this.chain.wallets.issuer ? [...SERVICE_KEYS, "issuer"] : [...SERVICE_KEYS];
+    const inFlight = await this.keysInFlight();
     for (const signer of signers) {
       for (const from of await this.keysOf(signer)) {
         if (this.stopped) return;
+        // A key without a queued, signed or sent row has nothing for the four steps to find: they
+        // read only such rows of their key. A row enqueued after the read above wakes the worker,
+        // which runs another pass (as for a row committed after any step's own read).
+        if (!inFlight.has(`${signer} ${from}`)) continue;
         const q = { signer, fromAddress: from };
         await this.settleSent(q);
         await this.broadcastSigned(q);
@@ -280,6 +285,19 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
         await this.broadcastSigned(q);
       }
     }
+  }
+
+  /**
+   * "<signer> <from address>" of every key with a row still to sign, broadcast or settle, in one
+   * statement on the pending index: the pass reads each such key's rows, and skips the others
+   * (the sender's idle keys cost a pass four statements each otherwise, every SENDER_POLL_MS
+   * while any row is in flight).
+   */
+  private async keysInFlight(): Promise<Set<string>> {
+    const rows = (await this.outbox.query(
+      "SELECT DISTINCT signer, from_address FROM outbox WHERE status IN ('queued', 'signed', 'sent')",
+    )) as Array<{ signer: string; from_address: string }>;
+    return new Set(rows.map((r) => `${r.signer} ${r.from_address}`));
   }
 
   /**
