@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BadRequestException } from "@nestjs/common";
 import { expect } from "chai";
+import fc from "fast-check";
 import { Wallet } from "ethers";
-import type { DataSource } from "typeorm";
+import { SelectQueryBuilder, type DataSource } from "typeorm";
 import { ComplianceRecords } from "../../services/src/compliance/compliance.records";
 import { ComplianceService, parseSubject } from "../../services/src/compliance/compliance.service";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
@@ -235,6 +236,69 @@ describe("compliance: ComplianceService on a real database", function () {
       await receivable(seller, debtor, CONCENTRATION_FLOOR_FEN, "accepted");
       const second = await svc.checkInvoice(null, invoice(seller, debtor, 1n));
       expect(second.outcomes.find((o) => o.code === "DEBTOR_CONCENTRATION_LIMIT")!.result).to.equal("review");
+    });
+  });
+
+  describe("ComplianceRecords.openBook()", function () {
+    const OPEN: ReceivableStatus[] = ["issued", "accepted", "financed"];
+    const CLOSED: ReceivableStatus[] = ["paid", "cancelled", "split", "defaulted"];
+
+    /** What openBook must answer: the bigint sums of the open rows, per debtor (lower case). */
+    function expected(rows: Array<{ debtor: string; amount: bigint; status: ReceivableStatus }>) {
+      const byDebtor = new Map<string, bigint>();
+      let total = 0n;
+      let receivables = 0;
+      for (const r of rows.filter((x) => OPEN.includes(x.status))) {
+        byDebtor.set(r.debtor.toLowerCase(), (byDebtor.get(r.debtor.toLowerCase()) ?? 0n) + r.amount);
+        total += r.amount;
+        receivables++;
+      }
+      return { total, byDebtor, receivables };
+    }
+
+    it("sums any book exactly per debtor, amounts up to 20 digits (property: equals the bigint sums)", async function () {
+      this.timeout(120_000);
+      const debtors = [Wallet.createRandom().address, Wallet.createRandom().address, Wallet.createRandom().address];
+      const amount = fc.oneof(fc.constantFrom(0n, 1n, 9_999_999_999n, 10_000_000_000n, 10n ** 20n - 1n), fc.bigInt({ min: 0n, max: 10n ** 20n - 1n }));
+      const row = fc.record({ debtor: fc.constantFrom(...debtors), amount, status: fc.constantFrom(...OPEN, ...CLOSED) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(row, { maxLength: 24 }), async (rows) => {
+          const seller = Wallet.createRandom().address;
+          for (const r of rows) await receivable(seller, r.debtor, r.amount, r.status);
+          expect(await records.openBook(ds.manager, seller)).to.deep.equal(expected(rows));
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it("reads one row per debtor from the database, not one per open receivable", async function () {
+      const seller = Wallet.createRandom().address;
+      const [a, b] = [Wallet.createRandom().address, Wallet.createRandom().address];
+      const rows = Array.from({ length: 40 }, (_, i) => ({ debtor: i % 2 ? a : b, amount: 10n ** 19n + BigInt(i), status: "accepted" as ReceivableStatus }));
+      for (const r of rows) await receivable(seller, r.debtor, r.amount, r.status);
+      const getRawMany = SelectQueryBuilder.prototype.getRawMany;
+      const returned: number[] = [];
+      SelectQueryBuilder.prototype.getRawMany = async function (this: SelectQueryBuilder<object>) {
+        const out = await getRawMany.call(this);
+        returned.push(out.length);
+        return out;
+      } as typeof getRawMany;
+      try {
+        expect(await records.openBook(ds.manager, seller)).to.deep.equal(expected(rows));
+      } finally {
+        SelectQueryBuilder.prototype.getRawMany = getRawMany;
+      }
+      expect(returned).to.deep.equal([2]);
+    });
+
+    it("still sums exactly when a stored amount is not 20 digits (read row by row)", async function () {
+      const seller = Wallet.createRandom().address;
+      const debtor = Wallet.createRandom().address;
+      await receivable(seller, debtor, 10n ** 19n, "issued");
+      const short = await receivable(seller, debtor, 5n, "issued");
+      // No code path writes an unpadded amount; a hand-edited row must not be misread as 5 × 10^10.
+      await ds.getRepository(ReceivableEntity).createQueryBuilder().update().set({ outstanding: () => "'5'" }).where("id = :id", { id: short }).execute();
+      expect((await records.openBook(ds.manager, seller)).total).to.equal(10n ** 19n + 5n);
     });
   });
 
