@@ -5,10 +5,12 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 
 describe("timeOrderedId (UUID v7 of compliance runs and rows)", () => {
   it("is a version-7, variant-1 UUID carrying the millisecond it was made in", () => {
-    const now = Date.UTC(2026, 11, 6, 1, 0, 0);
-    const id = timeOrderedId(now + 10_000);
+    // Ahead of every id this process made so far (ids never go back in time, so a fixed past instant
+    // would come back as the last id's millisecond).
+    const at = Date.now() + 10_000;
+    const id = timeOrderedId(at);
     expect(id).to.match(UUID_V7);
-    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).to.equal(now + 10_000);
+    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).to.equal(at);
   });
 
   it("sorts in creation order within one millisecond and is unique across many refills of its random pool", () => {
