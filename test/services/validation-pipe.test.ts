@@ -12,6 +12,7 @@ import { ProblemValidationPipe } from "../../services/src/common/validation.pipe
 import { cacheValidationMetadata } from "../../services/src/common/validation-metadata";
 import { ListReceivablesQueryDto } from "../../services/src/receivables/dto/receivable-read.dto";
 import { ListAuditEventsQueryDto } from "../../services/src/audit/dto/audit-query.dto";
+import { ApproveApplicationDto } from "../../services/src/onboarding/dto/application.dto";
 
 const query = (metatype: ArgumentMetadata["metatype"]): ArgumentMetadata => ({ type: "query", metatype, data: undefined });
 
@@ -89,5 +90,19 @@ describe("Validation pipe: query DTOs and cached class-validator rules", functio
     const a = storage.getTargetValidationMetadatas(Late, "", false, false);
     expect(storage.getTargetValidationMetadatas(Late, "", false, false)).to.equal(a);
     expect(storage.getTargetValidationMetadatas(Late, "", false, false, ["g"])).to.not.equal(a);
+  });
+  it("refuses a body value its conversion cannot read with a 400, not a 500 (the HTTP fuzzer's {toString: null})", async function () {
+    const pipe = new ProblemValidationPipe();
+    const body: ArgumentMetadata = { type: "body", metatype: ApproveApplicationDto, data: undefined };
+    let caught: unknown;
+    try {
+      await pipe.transform({ kycValidityDays: { toString: null } }, body);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.be.instanceOf(BadRequestException);
+    expect((caught as BadRequestException).getResponse()).to.deep.include({ error: "ValidationFailed" });
+    // A good body still converts.
+    expect(await pipe.transform({ kycValidityDays: "30" }, body)).to.deep.include({ kycValidityDays: 30 });
   });
 });
