@@ -239,11 +239,7 @@ export async function waitReceipts(chain: TestChain, hashes: string[], pollMs = 
  * profile to `dir` on SIGTERM; NODE_OPTIONS does not accept --cpu-prof itself.
  */
 export function profilerPreload(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "preload-profiler.js");
-  writeFileSync(
-    file,
-    [
+  return writePreload(dir, "preload-profiler.js", [
       "const inspector = require('node:inspector');",
       "const fs = require('node:fs');",
       "const session = new inspector.Session();",
@@ -255,8 +251,14 @@ export function profilerPreload(dir: string): string {
       "    process.exit(0);",
       "  });",
       "});",
-    ].join("\n"),
-  );
+  ]);
+}
+
+/** Writes `lines` as the preload script `name` in `dir` (created if missing); returns its path. */
+function writePreload(dir: string, name: string, lines: string[]): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, lines.join("\n"));
   return file;
 }
 
@@ -291,11 +293,7 @@ export function procMemory(pid: number): { hwm: number; rss: number } {
  * so a harness can cut the counts at act boundaries. Counting only: statements run unchanged.
  */
 export function sqlCounterPreload(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "preload-sql-counter.js");
-  writeFileSync(
-    file,
-    [
+  return writePreload(dir, "preload-sql-counter.js", [
       "const fs = require('node:fs');",
       `const Database = require(${JSON.stringify(require.resolve("better-sqlite3"))});`,
       "let counts = new Map(); let n = 0;",
@@ -316,7 +314,5 @@ export function sqlCounterPreload(dir: string): string {
       `  fs.writeFileSync(${JSON.stringify(dir)} + '/sql-' + process.pid + '-' + (n++) + '.json', JSON.stringify(Object.fromEntries(counts)));`,
       "  counts = new Map();",
       "});",
-    ].join("\n"),
-  );
-  return file;
+  ]);
 }
