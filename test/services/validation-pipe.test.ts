@@ -16,9 +16,14 @@ import { ApproveApplicationDto } from "../../services/src/onboarding/dto/applica
 
 const query = (metatype: ArgumentMetadata["metatype"]): ArgumentMetadata => ({ type: "query", metatype, data: undefined });
 
-async function refusal(pipe: ProblemValidationPipe, metatype: ArgumentMetadata["metatype"], value: Record<string, unknown>): Promise<unknown> {
+async function refusal(
+  pipe: ProblemValidationPipe,
+  metatype: ArgumentMetadata["metatype"],
+  value: Record<string, unknown>,
+  meta: ArgumentMetadata = query(metatype),
+): Promise<unknown> {
   try {
-    await pipe.transform({ ...value }, query(metatype));
+    await pipe.transform({ ...value }, meta);
   } catch (err) {
     expect(err).to.be.instanceOf(BadRequestException);
     return (err as BadRequestException).getResponse();
@@ -91,18 +96,19 @@ describe("Validation pipe: query DTOs and cached class-validator rules", functio
     expect(storage.getTargetValidationMetadatas(Late, "", false, false)).to.equal(a);
     expect(storage.getTargetValidationMetadatas(Late, "", false, false, ["g"])).to.not.equal(a);
   });
-  it("refuses a body value its conversion cannot read with a 400, not a 500 (the HTTP fuzzer's {toString: null})", async function () {
+  it("refuses a whole-number field that is not a plain decimal by name, and changes nothing (the HTTP fuzzer's {toString: null} was a 500)", async function () {
     const pipe = new ProblemValidationPipe();
     const body: ArgumentMetadata = { type: "body", metatype: ApproveApplicationDto, data: undefined };
-    let caught: unknown;
-    try {
-      await pipe.transform({ kycValidityDays: { toString: null } }, body);
-    } catch (err) {
-      caught = err;
+    // class-transformer's Number(value) took true as 1, [30] as 30, "" as 0 and "0x10" as 16, and threw on an object without toString.
+    for (const bad of [{ toString: null }, true, [30], "", "0x10", "1e3", " 30", "1,000"]) {
+      const refused = (await refusal(pipe, ApproveApplicationDto, { kycValidityDays: bad }, body)) as { error: string; errors: Array<{ field: string }> };
+      expect(refused.error, JSON.stringify(bad)).to.equal("ValidationFailed");
+      expect(refused.errors.map((e) => e.field), JSON.stringify(bad)).to.deep.equal(["kycValidityDays"]);
     }
-    expect(caught).to.be.instanceOf(BadRequestException);
-    expect((caught as BadRequestException).getResponse()).to.deep.include({ error: "ValidationFailed" });
-    // A good body still converts.
+    // Digits, as text or as a number, still convert; a fraction converts and is refused as one.
     expect(await pipe.transform({ kycValidityDays: "30" }, body)).to.deep.include({ kycValidityDays: 30 });
+    expect(await pipe.transform({ kycValidityDays: 30 }, body)).to.deep.include({ kycValidityDays: 30 });
+    const page = (await refusal(pipe, ListAuditEventsQueryDto, { limit: "true" })) as { errors: Array<{ field: string }> };
+    expect(page.errors.map((e) => e.field)).to.deep.equal(["limit"]);
   });
 });

@@ -4,7 +4,7 @@
  * A boolean query or path parameter (`?wait=`) is `true` or `false` and nothing else: Nest's own
  * conversion turns any other text into `false`, so `?wait=maybe` would silently not wait.
  */
-import { BadRequestException, HttpException, ValidationPipe, type ArgumentMetadata, type ValidationError } from "@nestjs/common";
+import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from "@nestjs/common";
 import { cacheValidationMetadata } from "./validation-metadata";
 
 interface FieldError {
@@ -38,23 +38,6 @@ export class ProblemValidationPipe extends ValidationPipe {
         });
       },
     });
-  }
-
-  /**
-   * A value the DTO's conversions cannot even read (e.g. `{"toString": null}` where `@Type(() => Number)`
-   * calls `Number(value)`) is the client's malformed input, not an internal error: 400, nothing done.
-   */
-  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    try {
-      return await super.transform(value, metadata);
-    } catch (err) {
-      if (err instanceof HttpException || !(err instanceof TypeError)) throw err;
-      throw new BadRequestException({
-        error: "ValidationFailed",
-        message: `The request's ${metadata.type === "body" ? "body" : metadata.data ?? metadata.type} holds a value that cannot be read as the field's type.`,
-        errors: [],
-      });
-    }
   }
 
   protected transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {

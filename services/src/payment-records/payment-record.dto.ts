@@ -1,6 +1,6 @@
 /** Shapes of the payment-record reads. Amounts are decimal strings in fen; days are whole UTC days. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Type } from "class-transformer";
+import { IntegerInput } from "../common/integer-input";
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from "class-validator";
 import { isoFromSeconds } from "../audit/read-scope";
 import type { PaymentRecord } from "./payment-record";
@@ -60,7 +60,7 @@ export class PaymentRecordDto implements PaymentRecordJson {
 export class ListPaymentRecordsQueryDto {
   @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(200)

@@ -1,7 +1,8 @@
 /** Queries of the audit feed and its export: one set of filters, plus paging for the feed and a
  * format for the export. Times are half-open ranges [from, to); blocks are inclusive. */
 import { ApiPropertyOptional } from "@nestjs/swagger";
-import { Transform, Type } from "class-transformer";
+import { Transform } from "class-transformer";
+import { IntegerInput } from "../../common/integer-input";
 import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { RECEIVABLE_ID_PATTERN } from "../../../../shared/ids";
@@ -50,14 +51,14 @@ export class AuditEventFilterDto {
 
   @ApiPropertyOptional({ description: "Events in this block or later" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(0)
   fromBlock?: number;
 
   @ApiPropertyOptional({ description: "Events in this block or earlier" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(0)
   toBlock?: number;
@@ -66,7 +67,7 @@ export class AuditEventFilterDto {
 export class ListAuditEventsQueryDto extends AuditEventFilterDto {
   @ApiPropertyOptional({ description: "Page size (default 100, at most 500)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(500)
@@ -116,14 +117,14 @@ export class ExportPackQueryDto {
 
   @ApiPropertyOptional({ description: "First block of the period, inclusive; with `toBlock`" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(0)
   fromBlock?: number;
 
   @ApiPropertyOptional({ description: "End block of the period, exclusive; with `fromBlock`" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(0)
   toBlock?: number;

@@ -1,7 +1,8 @@
 /** Response and query shapes of the credit-line and financing reads. Amounts are decimal strings
  * in fen; times ISO 8601; addresses EIP-55. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Transform, Type } from "class-transformer";
+import { Transform } from "class-transformer";
+import { IntegerInput } from "../../common/integer-input";
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from "class-validator";
 import { decodeBytes32String } from "ethers";
 import { commaList, isoFromSeconds } from "../../audit/read-scope";
@@ -171,7 +172,7 @@ export class FinancingDto implements Financing {
 class PageQueryDto {
   @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(200)
@@ -202,7 +203,7 @@ export class ListFinancingsQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: "Only financings drawing on this credit line" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   lineId?: number;

@@ -1,6 +1,7 @@
 /** Request and response shapes of the onboarding endpoints. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Transform, Type } from "class-transformer";
+import { Transform } from "class-transformer";
+import { IntegerInput } from "../../common/integer-input";
 import {
   ArrayNotEmpty,
   ArrayUnique,
@@ -62,7 +63,7 @@ export class CreateApplicationDto {
 export class ApproveApplicationDto {
   @ApiPropertyOptional({ description: "Days the KYC stays valid from now (default KYC_VALIDITY_DAYS)", minimum: 1, maximum: 3650 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(3650)
@@ -84,7 +85,7 @@ export class ListApplicationsQueryDto {
 
   @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(200)

@@ -1,6 +1,6 @@
 /** Request and response shapes of the participant endpoints. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Type } from "class-transformer";
+import { IntegerInput } from "../../common/integer-input";
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, MaxLength, Max, Min } from "class-validator";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import type { Page, Participant, ParticipantAction } from "../../../../shared/api-types";
@@ -36,7 +36,7 @@ export class ListParticipantsQueryDto {
 
   @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(200)

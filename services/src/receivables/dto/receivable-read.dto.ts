@@ -1,7 +1,8 @@
 /** Query and response shapes of the receivable reads. Amounts are decimal strings in fen, times
  * ISO 8601, addresses EIP-55, receivable ids 0x + 64 lower-case hex digits. */
 import { ApiProperty, ApiPropertyOptional } from "@nestjs/swagger";
-import { Transform, Type } from "class-transformer";
+import { Transform } from "class-transformer";
+import { IntegerInput } from "../../common/integer-input";
 import {
   ArrayMaxSize,
   IsArray,
@@ -111,7 +112,7 @@ export class ListReceivablesQueryDto {
 
   @ApiPropertyOptional({ description: "Page size (default 50, at most 200)" })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerInput()
   @IsInt()
   @Min(1)
   @Max(200)
