@@ -73,6 +73,16 @@ describe("service module footprint", function () {
     ]);
   });
 
+  it("loads one copy of the MIME database (express 5's packages and multer's type-is each had their own: package.json overrides)", () => {
+    const ours = packagesLoadedBy(`
+      require("./services/src/app.factory");
+      require("@nestjs/platform-express");
+      require("multer");
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/mime-db\\/db\\.json$/.test(k))));
+    `);
+    expect(ours).to.have.length(1);
+  });
+
   it("loads pg for a PostgreSQL database and the Redis store for REDIS_URL, when asked", () => {
     const loaded = packagesLoadedBy(`
       const { dataSourceOptions } = require("./services/src/database/data-source");
