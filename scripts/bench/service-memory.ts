@@ -12,7 +12,8 @@
  *   npm run bench -- --only service-memory [--invoices 200 --batch-invoices 2000 --clients 10 --runs 2]
  *     [--baseline-root DIR]   also run the service built in DIR (a checkout of another commit with its
  *                             own `npm run build`), as the "before" of a code change
- *     [--variants="OPTS,OPTS"] further runs of this build, each with node options and NAME=value variables
+ *     [--variants="OPTS,OPTS"] further runs of this build (and of the baseline, when given), each with node
+ *                             options and NAME=value variables
  *     [--heap-snapshots DIR]  write a V8 heap snapshot of the service after start and after the load
  *
  * Nothing asserts; the section `service-memory` of docs/BENCHMARKS.md is rewritten.
@@ -197,11 +198,13 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
   // --variants="--max-semi-space-size=4,MALLOC_ARENA_MAX=2 --max-semi-space-size=4" (with "=": a value
   // starting with "--" is otherwise read as a flag of its own): each entry is a
   // further run of this build with those node options and NAME=value environment variables.
+  // With a baseline, each entry runs for the baseline too (before and after under the same settings).
   for (const extra of (flags.get("variants") ?? "").split(",").filter(Boolean)) {
     const words = extra.trim().split(/\s+/);
     const env = Object.fromEntries(words.filter((w) => /^[A-Z_]+=/.test(w)).map((w) => w.split("=", 2) as [string, string]));
     const options = words.filter((w) => !/^[A-Z_]+=/.test(w));
-    variants.push({ label: `this build, ${extra.trim()}`, nodeOptions: [heap, ...options].join(" "), env });
+    if (baseline) variants.push({ label: `before (${flags.get("baseline-label") ?? baseline}), ${extra.trim()}`, root: baseline, nodeOptions: [heap, ...options].join(" "), env });
+    variants.push({ label: `${baseline ? "after" : "this build"}, ${extra.trim()}`, nodeOptions: [heap, ...options].join(" "), env });
   }
   const busy = await machineBusy();
   const started = new Date();

@@ -573,6 +573,23 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       signature: await sign(key, td),
     });
 
+    it("a recorded act's plan is forgotten at once (not kept to its TTL); a retried signed post rebuilds it and answers the same act", async function () {
+      const body = invoice(w.buyer);
+      const first = await post(who.supplier, "/receivables", body);
+      expect(first.status, JSON.stringify(first.body)).to.equal(200);
+      const size = plans().size;
+      const { hits, misses } = plans();
+      const signed = await signedFrom(w.supplier, body, first.body.typedData as TypedData);
+      const res = await post(who.supplier, "/receivables", signed);
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(plans().hits).to.equal(hits + 1);
+      expect(plans().size).to.equal(size - 1);
+      const again = await post(who.supplier, "/receivables", signed);
+      expect(again.status, JSON.stringify(again.body)).to.equal(202);
+      expect(again.body.id).to.equal(res.body.id);
+      expect(plans().misses).to.equal(misses + 1);
+    });
+
     it("a debtor suspended between the posts: the signed post is served the cached plan and still refused (403), nothing recorded", async function () {
       const debtor = Wallet.createRandom();
       await h.register(debtor, ROLE_BITS.buyer, (await h.chainNow()) + 365 * 86_400);

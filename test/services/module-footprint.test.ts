@@ -19,6 +19,14 @@ function packagesLoadedBy(script: string): string[] {
   return JSON.parse(out.trim().split("\n").pop()!) as string[];
 }
 
+/** Our own modules in the module cache, relative to the project (forward slashes, no extension). */
+const LIST_OURS = `
+  const root = ${JSON.stringify(PROJECT_ROOT + "/")};
+  console.log(JSON.stringify(Object.keys(require.cache)
+    .filter((k) => k.startsWith(root) && !k.includes("/node_modules/"))
+    .map((k) => k.slice(root.length).replace(/\\.(ts|js)$/, ""))));
+`;
+
 const LIST_PACKAGES = `
   const names = new Set();
   for (const k of Object.keys(require.cache)) {
@@ -46,6 +54,33 @@ describe("service module footprint", function () {
     expect(loaded).to.not.include("ioredis");
     expect(loaded).to.not.include("@nest-lab/throttler-storage-redis");
     expect(loaded).to.not.include("unicode-name");
+  });
+
+  it("loads the four ledger contracts' TypeChain factories alone, not the typechain-types index (every factory, test contracts' bytecode included)", () => {
+    const ours = packagesLoadedBy(`
+      require("./services/src/app.module");
+      const { connectLedger, RECEIVABLES_INTERFACE } = require("./services/src/chain/ledger-abi");
+      const c = connectLedger({ ParticipantRegistry: "0x${"1".repeat(40)}", SettlementToken: "0x${"2".repeat(40)}", Receivables: "0x${"3".repeat(40)}", Financing: "0x${"4".repeat(40)}" }, null);
+      if (c.receivables.interface !== RECEIVABLES_INTERFACE) throw new Error("a second Receivables interface");
+      ${LIST_OURS}
+    `);
+    const typechain = ours.filter((m) => m.startsWith("typechain-types/")).sort();
+    expect(typechain).to.deep.equal([
+      "typechain-types/factories/contracts/financing/Financing__factory",
+      "typechain-types/factories/contracts/receivables/Receivables__factory",
+      "typechain-types/factories/contracts/registry/ParticipantRegistry__factory",
+      "typechain-types/factories/contracts/settlement/SettlementToken__factory",
+    ]);
+  });
+
+  it("loads one copy of the MIME database (express 5's packages and multer's type-is each had their own: package.json overrides)", () => {
+    const ours = packagesLoadedBy(`
+      require("./services/src/app.factory");
+      require("@nestjs/platform-express");
+      require("multer");
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/mime-db\\/db\\.json$/.test(k))));
+    `);
+    expect(ours).to.have.length(1);
   });
 
   it("loads pg for a PostgreSQL database and the Redis store for REDIS_URL, when asked", () => {

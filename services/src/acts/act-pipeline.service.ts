@@ -113,6 +113,7 @@ export class ActPipeline implements OnApplicationBootstrap {
         return this.acts.submit(input.user.address, plan, sig);
       });
     }
+    if (spec.cachePlan) this.plans.forget(input);
     await spec.afterRecorded?.(input, act);
     if (input.wait) act = await this.acts.waitFor(act.id);
     return { status: 202, body: actView(act) };

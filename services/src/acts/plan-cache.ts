@@ -30,6 +30,8 @@ const SIGNATURE_FIELDS = new Set(["nonce", "deadline", "signature"]);
 
 export class PlanCache {
   private readonly entries: LRUCache<string, PlanFields>;
+  /** The key each request's plan was looked up under, for `forget` (no second hash of the body). */
+  private readonly keys = new WeakMap<ActInput, string>();
   /** Posts served from the cache, and posts of cached specs that built their plan. */
   hits = 0;
   misses = 0;
@@ -41,6 +43,7 @@ export class PlanCache {
   /** The plan built for this request's body before, or a new one from `build` (kept if it succeeds). */
   async get(name: string, input: ActInput, build: () => PlanFields | Promise<PlanFields>): Promise<PlanFields> {
     const key = planKey(name, input);
+    this.keys.set(input, key);
     const hit = this.entries.get(key);
     if (hit) {
       this.hits += 1;
@@ -50,6 +53,16 @@ export class PlanCache {
     const fields = await build();
     this.entries.set(key, fields);
     return fields;
+  }
+
+  /**
+   * The act of this request's plan is recorded (its signed post succeeded): the entry has served
+   * its purpose and goes now rather than at its TTL, so a batch's plan (~100 kB) is not kept two
+   * minutes after its act. A repeated signed post (a retry) misses and rebuilds the same plan.
+   */
+  forget(input: ActInput): void {
+    const key = this.keys.get(input);
+    if (key !== undefined) this.entries.delete(key);
   }
 
   get size(): number {

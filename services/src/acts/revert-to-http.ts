@@ -10,12 +10,8 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from "@nestjs/common";
-import { Interface, type ErrorDescription } from "ethers";
-import { Financing__factory, ParticipantRegistry__factory, Receivables__factory, SettlementToken__factory } from "../../../typechain-types";
-
-const IFACES = [Receivables__factory, Financing__factory, ParticipantRegistry__factory, SettlementToken__factory].map(
-  (f) => new Interface(f.abi),
-);
+import type { ErrorDescription } from "ethers";
+import { LEDGER_INTERFACES as IFACES } from "../chain/ledger-abi";
 
 const RECEIVABLE_STATUS = ["none", "issued", "accepted", "financed", "paid", "defaulted", "cancelled", "split"];
 const FINANCING_STATUS = ["none", "requested", "rejected", "active", "repaid", "written_off", "withdrawn"];

@@ -26,7 +26,8 @@ export interface CachedSession {
 /** The fields of a member row the guard uses; null: not a member. */
 export type CachedMember = Pick<MemberEntity, "roles" | "status" | "kycExpiry"> | null;
 
-const MAX_ENTRIES = 20_000;
+/** Sessions, and members, kept at most (each: the least recently used goes first). */
+export const CALLER_CACHE_ENTRIES = 20_000;
 
 @Injectable()
 export class CallerCache implements OnModuleInit {
@@ -41,9 +42,14 @@ export class CallerCache implements OnModuleInit {
     @Optional() private readonly indexer?: IndexerService,
   ) {
     this.enabled = config.CALLER_CACHE_MS > 0;
-    const opts = { max: MAX_ENTRIES, ttl: Math.max(1, config.CALLER_CACHE_MS) };
-    this.sessions = new LRUCache(opts);
-    this.members = new LRUCache(opts);
+    // Bounded by count through `maxSize` with every entry weighing 1, not through `max`: given
+    // `max`, lru-cache allocates its key, value, link and TTL arrays for all 20,000 entries at
+    // construction (about 0.7 MiB per cache, held for the life of the process) where the usual load
+    // is a few dozen callers; without it they grow with the entries. The bound and eviction order
+    // are the same.
+    const opts = { maxSize: CALLER_CACHE_ENTRIES, sizeCalculation: () => 1, ttl: Math.max(1, config.CALLER_CACHE_MS) };
+    this.sessions = new LRUCache<string, CachedSession>(opts);
+    this.members = new LRUCache<string, { member: CachedMember }>(opts);
   }
 
   onModuleInit(): void {

@@ -8,17 +8,12 @@ import http from "node:http";
 import https from "node:https";
 import { gunzipSync } from "node:zlib";
 import { assert, FetchRequest, getAddress, type Wallet, JsonRpcProvider, makeError, Network, type FetchCancelSignal, type GetUrlResponse } from "ethers";
-import {
-  Financing__factory,
-  ParticipantRegistry__factory,
-  Receivables__factory,
-  SettlementToken__factory,
-} from "../../../typechain-types";
 import type { Financing, ParticipantRegistry, Receivables, SettlementToken } from "../../../typechain-types";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { readDeployment, type DeploymentRecord } from "./deployment";
 import { isDroppedConnection } from "./errors";
 import { loadServiceWallets, type ServiceWallets } from "./keys";
+import { connectLedger } from "./ledger-abi";
 
 export interface LedgerContracts {
   registry: ParticipantRegistry;
@@ -91,12 +86,7 @@ export class ChainService implements OnApplicationShutdown {
         throw new Error(`No contract code for ${name} at ${address} on chain ${remote}: redeploy or fix DEPLOYMENT_FILE.`);
       }
     }
-    const contracts: LedgerContracts = {
-      registry: ParticipantRegistry__factory.connect(deployment.contracts.ParticipantRegistry, provider),
-      token: SettlementToken__factory.connect(deployment.contracts.SettlementToken, provider),
-      receivables: Receivables__factory.connect(deployment.contracts.Receivables, provider),
-      financing: Financing__factory.connect(deployment.contracts.Financing, provider),
-    };
+    const contracts: LedgerContracts = connectLedger(deployment.contracts, provider);
     const wallets = await loadServiceWallets({
       dir: config.paths.keystoreDir,
       password: config.KEYSTORE_PASSWORD,

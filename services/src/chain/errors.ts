@@ -6,20 +6,8 @@
  * error" and keeps the node's own words only in a nested object, so every test here reads the
  * nested messages too: the node's text is what tells "already known" from a real refusal.
  */
-import { Interface, isError } from "ethers";
-import {
-  Financing__factory,
-  ParticipantRegistry__factory,
-  Receivables__factory,
-  SettlementToken__factory,
-} from "../../../typechain-types";
-
-const INTERFACES = [
-  new Interface(Receivables__factory.abi),
-  new Interface(Financing__factory.abi),
-  new Interface(ParticipantRegistry__factory.abi),
-  new Interface(SettlementToken__factory.abi),
-];
+import { isError } from "ethers";
+import { LEDGER_INTERFACES as INTERFACES } from "./ledger-abi";
 
 /** Decodes revert data into `ErrorName(arg, …)` using the ledger's ABIs, or null. */
 export function decodeRevertData(data: string | null | undefined): string | null {

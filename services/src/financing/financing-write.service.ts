@@ -39,7 +39,7 @@ import {
 import { InjectRepository } from "@nestjs/typeorm";
 import { ZeroAddress, ZeroHash, encodeBytes32String, getAddress, type LogDescription, type TransactionReceipt } from "ethers";
 import type { EntityManager, Repository } from "typeorm";
-import { Financing__factory } from "../../../typechain-types";
+import { FINANCING_INTERFACE } from "../chain/ledger-abi";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput, type ActPlan } from "../acts/act-spec";
 import { ActsService } from "../acts/acts.service";
@@ -119,7 +119,7 @@ function receivableIdArg(raw: string): { value: bigint; hex: string } {
 
 @Injectable()
 export class FinancingWriteService implements OnModuleInit {
-  private readonly iface = Financing__factory.createInterface();
+  private readonly iface = FINANCING_INTERFACE;
 
   constructor(
     @InjectRepository(FinancingOfferEntity) private readonly offers: Repository<FinancingOfferEntity>,

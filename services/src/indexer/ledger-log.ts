@@ -6,12 +6,7 @@
  */
 import { Interface, getAddress, type EventFragment, type JsonRpcProvider } from "ethers";
 import type { EntityManager } from "typeorm";
-import {
-  Financing__factory,
-  ParticipantRegistry__factory,
-  Receivables__factory,
-  SettlementToken__factory,
-} from "../../../typechain-types";
+import { FINANCING_INTERFACE, RECEIVABLES_INTERFACE, REGISTRY_INTERFACE, TOKEN_INTERFACE } from "../chain/ledger-abi";
 import type { DeploymentRecord } from "../chain/deployment";
 import { LedgerEventEntity, LedgerEventPartyEntity } from "../read-model/entities/ledger-event.entity";
 import { ACTOR_ARG, ProjectionWriter, RECEIVABLE_ARG, resolveActor } from "../read-model/projector";
@@ -120,14 +115,13 @@ export class LedgerLogDecoder {
   private readonly blockTxs = new WeakMap<RpcBlock, Map<string, string>>();
 
   constructor(contracts: DeploymentRecord["contracts"]) {
-    const abis: Array<[string, string, ConstructorParameters<typeof Interface>[0]]> = [
-      ["ParticipantRegistry", contracts.ParticipantRegistry, ParticipantRegistry__factory.abi],
-      ["SettlementToken", contracts.SettlementToken, SettlementToken__factory.abi],
-      ["Receivables", contracts.Receivables, Receivables__factory.abi],
-      ["Financing", contracts.Financing, Financing__factory.abi],
+    const abis: Array<[string, string, Interface]> = [
+      ["ParticipantRegistry", contracts.ParticipantRegistry, REGISTRY_INTERFACE],
+      ["SettlementToken", contracts.SettlementToken, TOKEN_INTERFACE],
+      ["Receivables", contracts.Receivables, RECEIVABLES_INTERFACE],
+      ["Financing", contracts.Financing, FINANCING_INTERFACE],
     ];
-    for (const [contract, address, abi] of abis) {
-      const iface = new Interface(abi);
+    for (const [contract, address, iface] of abis) {
       const byTopic = new Map<string, EventDecoder>();
       iface.forEachEvent((fragment) => {
         if (fragment.anonymous) return;

@@ -8,7 +8,7 @@ import { BadRequestException, ConflictException, ForbiddenException, HttpExcepti
 import { InjectRepository } from "@nestjs/typeorm";
 import { getAddress } from "ethers";
 import type { Repository } from "typeorm";
-import { Receivables__factory } from "../../../typechain-types";
+import { RECEIVABLES_INTERFACE } from "../chain/ledger-abi";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct, type ActInput } from "../acts/act-spec";
 import { parseLedgerError, revertToHttp } from "../acts/revert-to-http";
@@ -22,7 +22,7 @@ import { ReceivableDocumentsService } from "./receivable-documents.service";
 import { RepayPermitService } from "./repay-permit.service";
 
 /** The Receivables contract's interface, to encode the `...BySig` calls the acts relay. */
-export const IFACE = Receivables__factory.createInterface();
+export const IFACE = RECEIVABLES_INTERFACE;
 
 @Injectable()
 export class ReceivableLifecycleService implements OnModuleInit {

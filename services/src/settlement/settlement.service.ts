@@ -27,7 +27,7 @@ import { Signature, TypedDataEncoder, getAddress, recoverAddress } from "ethers"
 import { PERMIT_TYPES, typesForClients } from "../../../shared/eip712";
 import { permitCallArgs, permitDomainOf, permitSignature, permitTypedData, type PermitDomain } from "../../../shared/permit";
 import type { Repository } from "typeorm";
-import { Receivables__factory } from "../../../typechain-types";
+import { RECEIVABLES_INTERFACE as RECEIVABLES } from "../chain/ledger-abi";
 import { ActPipeline } from "../acts/act-pipeline.service";
 import { defineAct } from "../acts/act-spec";
 import { ActsService, jsonSafe } from "../acts/acts.service";
@@ -60,9 +60,6 @@ const DEFAULT_DEADLINE_SECONDS = 3600;
 const MAX_DEADLINE_SECONDS = 30 * 86400;
 const WAIT_MS = 60_000;
 const UINT256_LIMIT = 2n ** 256n;
-
-
-const RECEIVABLES = Receivables__factory.createInterface();
 
 /** What POST /settlement/permits answers: the permit's typed data (200) or the relayed permit (202). */
 export type PermitAnswer = { status: 200; body: UnsignedPermitResponseDto } | { status: 202; body: SettlementOperationDto };
