@@ -180,7 +180,7 @@ describe("A financier's receivables list (hardhat node, real database)", functio
     expect(await allPages("buyer", { role: "financier" }, 200)).to.deep.equal([]);
   });
 
-  it("reads the financier branch as a limited range of ix_receivables_financier, never the caller's financings", async function () {
+  it("reads the financier branch, and role=financier, as a limited range of ix_receivables_financier, never the caller's financings", async function () {
     // The statements a financier's cursor page really sends.
     const sent: Array<{ sql: string; params: unknown[] }> = [];
     const query = ds.query.bind(ds);
@@ -191,11 +191,13 @@ describe("A financier's receivables list (hardhat node, real database)", functio
     try {
       const first = await list("financier", { sort: "dueDate", status: "accepted", limit: "2" });
       await list("financier", { sort: "dueDate", status: "accepted", limit: "2", cursor: first.body.nextCursor as string });
+      const own = await list("financier", { sort: "-dueDate", status: "accepted", role: "financier", limit: "2" });
+      await list("financier", { sort: "-dueDate", status: "accepted", role: "financier", limit: "2", cursor: own.body.nextCursor as string });
     } finally {
       ds.query = query;
     }
-    const lists = sent.filter((q) => /FROM receivables r WHERE/.test(q.sql));
-    expect(lists.length).to.equal(2);
+    const lists = sent.filter((q) => /FROM "receivables" "r"/.test(q.sql));
+    expect(lists.length).to.equal(4);
     for (const { sql, params } of lists) {
       if (ds.options.type === "postgres") {
         // PostgreSQL would scan tables this small whole: forbid that, so only a missing index shows.

@@ -143,7 +143,12 @@ export class ReceivablesReadService {
     // branches' first limit + 1 rows. The financier of its financing is the receivable's own
     // financier column (a copy the projector keeps), so that branch too is a range of one index,
     // whatever the size of the caller's book; it was a join over every financing of the caller.
-    const partyOf = !all ? user.address : party;
+    // A role of the caller's own (role=…, whose condition names the caller) already makes the caller
+    // party to every row it selects: that condition alone is the list, one index range, with no
+    // union. (In the union each branch would carry it too, and the planner may read a whole branch,
+    // e.g. a financier's holder branch by ix_receivables_financier, to filter it.)
+    const scope = !all ? user.address : party;
+    const partyOf = q.role && scope === user.address ? null : scope;
     const params: Record<string, unknown> = Object.assign(partyOf ? { partyOf } : {}, ...conds.map(([, p]) => p));
     // The statement's shape: the conditions' text (values are parameters), the branches, order and page size.
     const shape = `receivables.list:${!!partyOf}:${col}:${dir}:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`;
