@@ -334,11 +334,13 @@ export async function seedDatabase(
     const txOf = (kind: string, n = "x.n") => `(SELECT '0x' || md5('tx' || g) || md5('TX' || g) FROM acts WHERE n = ${n} AND kind = ${kind})`;
     const pad = (s: string) => `lpad((${s})::text, 20, '0')`;
     await step("receivables, financings, credit lines, payments", [
-      `INSERT INTO receivables (id, seller, debtor, holder, face_value, outstanding, due_date, status, financed, parent_id, document_hash, created_block, created_tx, updated_block)
+      // financier: its financing's (the row inserted into financings below), as the projector copies it.
+      `INSERT INTO receivables (id, seller, debtor, holder, face_value, outstanding, due_date, status, financed, parent_id, document_hash, created_block, created_tx, updated_block, financier)
        SELECT x.hex, x.sa, x.da,
               CASE WHEN x.status IN ('split', 'cancelled') THEN NULL WHEN x.financed THEN x.fa ELSE x.oa END,
               ${pad("x.face")}, ${pad("CASE WHEN x.status = 'paid' THEN 0 ELSE x.face END")}, x.due, x.status, x.financed, p.hex, x.doc,
-              cr.b, cr.tx, coalesce((SELECT ${FIRST_BLOCK} + max(g) / ${TX_PER_BLOCK} FROM acts WHERE n = x.n), cr.b)
+              cr.b, cr.tx, coalesce((SELECT ${FIRST_BLOCK} + max(g) / ${TX_PER_BLOCK} FROM acts WHERE n = x.n), cr.b),
+              CASE WHEN x.financed THEN x.fa END
          FROM nx x LEFT JOIN nx p ON p.n = x.parent_n
          CROSS JOIN LATERAL (SELECT ${FIRST_BLOCK} + g / ${TX_PER_BLOCK} AS b, '0x' || md5('tx' || g) || md5('TX' || g) AS tx
                                FROM acts WHERE n = coalesce(x.parent_n, x.n) AND kind = CASE WHEN x.parent_n IS NULL THEN 1 ELSE 8 END) cr`,

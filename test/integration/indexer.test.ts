@@ -607,6 +607,42 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     await expectIndexEqualsChain(ds, env, head);
   });
 
+  it("a reorg that drops a second financier's request rolls the receivable's financier back to the first's (the list's ix_receivables_financier column)", async function () {
+    const s = await start();
+    const d = await LedgerDriver.onboard(env);
+    const indexer = s.app.get(IndexerService);
+    const ds = dataSourceOf(s.app);
+    const financier2 = await chain.fundedWallet();
+    await d.register(financier2.address, ROLE_BITS.financier | ROLE_BITS.supplier, (await d.now()) + 365 * DAY);
+    const line1 = await d.openLine(d.p.financier, d.p.buyer);
+    const line2 = await d.openLine(financier2, d.p.buyer);
+    const r = await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.accept(d.p.buyer, r);
+    await d.request(d.p.supplier, r, line1);
+    await d.reject(d.p.financier, r);
+    await indexer.catchUp();
+    const financierOf = async () => (await ds.getRepository(ReceivableEntity).findOneByOrFail({ id: receivableIdHex(r) })).financier;
+    expect(await financierOf(), "a rejected financing keeps its financier").to.equal(d.p.financier.address);
+    const snapshot = (await chain.provider.send("evm_snapshot", [])) as string;
+
+    // Fork A: the supplier asks the second financier instead; indexed.
+    await d.request(d.p.supplier, r, line2);
+    await d.tokenise(d.p.supplier2, d.p.buyer);
+    await indexer.catchUp();
+    expect(await financierOf()).to.equal(financier2.address);
+
+    // Fork B: other acts at the same heights; the request to the second financier never happened.
+    expect(await chain.provider.send("evm_revert", [snapshot])).to.equal(true);
+    await d.tokenise(d.p.supplier2, d.p.buyer);
+    await d.tokenise(d.p.supplier, d.p.buyer);
+    await d.tokenise(d.p.supplier, d.p.buyer);
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    expect(await financierOf()).to.equal(d.p.financier.address);
+    await expectStoredHashesOnChain(ds, env);
+    await expectIndexEqualsChain(ds, env, head);
+  });
+
   it("with CONFIRMATIONS=2 indexes nothing from the last two blocks and reports its lag on /health", async function () {
     const s = await start({ CONFIRMATIONS: "2" });
     const d = await LedgerDriver.onboard(env);

@@ -99,4 +99,49 @@ describe("Migrations on a fresh database", function () {
       [`receivable:${id(22)}`, act(2, "", "pending", null, null).id, 1002],
     ]);
   });
+
+  it("ReceivableFinancier copies each financing's financier onto its receivable (any state; none without a financing), and undoes cleanly", async function () {
+    const database = usePostgres() ? { kind: "postgres" as const, url: db.url } : { kind: "sqlite" as const, path: join(dir, "ledger.sqlite") };
+    const ds = await openDatabase(database);
+    opened.push(ds);
+    const at = MIGRATIONS.findIndex((m) => /^ReceivableFinancier/.test(m.name));
+    expect(at, "ReceivableFinancier is among the migrations").to.be.at.least(0);
+    for (let i = MIGRATIONS.length - 1; i >= at; i--) await ds.undoLastMigration();
+    const hex = (n: number, len: number) => "0x" + n.toString(16).padStart(len, "0");
+    const p = (i: number) => (usePostgres() ? `$${i}` : "?");
+    for (let n = 1; n <= 5; n++) {
+      await ds.query(
+        `INSERT INTO receivables (id, seller, debtor, holder, face_value, outstanding, due_date, status, financed, created_block, created_tx, updated_block)
+         VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, '00000000000000000100', '00000000000000000100', 1000, 'accepted', ${usePostgres() ? "false" : "0"}, 1, ${p(5)}, 1)`,
+        [hex(n, 64), hex(0xa0 + n, 40), hex(0xb0, 40), hex(0xa0 + n, 40), hex(n, 64)],
+      );
+    }
+    // 1: active with financier F1; 2: rejected by F2 (kept); 3: a financing with no financier (its line unknown); 4, 5: none.
+    const financing = [
+      [1, hex(0xf1, 40), "active"],
+      [2, hex(0xf2, 40), "rejected"],
+      [3, null, "requested"],
+    ] as const;
+    for (const [n, financier, status] of financing) {
+      await ds.query(
+        `INSERT INTO financings (receivable_id, line_id, supplier, financier, status, principal, updated_block) VALUES (${p(1)}, 1, ${p(2)}, ${p(3)}, ${p(4)}, '0', 1)`,
+        [hex(n, 64), hex(0xa0 + n, 40), financier, status],
+      );
+    }
+    await ds.runMigrations();
+    const rows = (await ds.query("SELECT id, financier FROM receivables ORDER BY id")) as Array<{ id: string; financier: string | null }>;
+    expect(rows.map((r) => [r.id, r.financier])).to.deep.equal([
+      [hex(1, 64), hex(0xf1, 40)],
+      [hex(2, 64), hex(0xf2, 40)],
+      [hex(3, 64), null],
+      [hex(4, 64), null],
+      [hex(5, 64), null],
+    ]);
+    await ds.undoLastMigration();
+    const columns = usePostgres()
+      ? ((await ds.query("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'receivables'")) as Array<{ name: string }>)
+      : ((await ds.query("SELECT name FROM pragma_table_info('receivables')")) as Array<{ name: string }>);
+    expect(columns.map((c) => c.name)).not.to.include("financier");
+    await ds.runMigrations();
+  });
 });

@@ -83,10 +83,19 @@ export async function expectProjectionsMatchChain(ds: DataSource, env: TestEnv, 
   const ids = [...tokenised.map((l) => l.args.id), ...splits.map((l) => l.args.childId)].map(receivableIdHex).sort();
   const receivableRows = await ds.getRepository(ReceivableEntity).find();
   expect(receivableRows.map((r) => r.id).sort(), "projected receivables").to.deep.equal(ids);
+  // A receivable's financier is its financing record's line's financier (a line's never changes).
+  const lineFinancier = new Map<bigint, string>();
+  const financierOnChain = async (id: bigint): Promise<string | null> => {
+    const f = await financing.financing(id, at);
+    if (Number(f.status) === 0) return null;
+    if (!lineFinancier.has(f.lineId)) lineFinancier.set(f.lineId, (await financing.creditLine(f.lineId, at)).financier);
+    return lineFinancier.get(f.lineId)!;
+  };
   for (const row of receivableRows) {
     const v = await receivables.receivable(BigInt(row.id), at);
     expect(
       {
+        financier: row.financier,
         holder: row.holder,
         debtor: row.debtor,
         faceValue: row.faceValue,
@@ -98,6 +107,7 @@ export async function expectProjectionsMatchChain(ds: DataSource, env: TestEnv, 
       },
       `receivable ${row.id}`,
     ).to.deep.equal({
+      financier: await financierOnChain(BigInt(row.id)),
       holder: v.holder === ZERO ? null : v.holder,
       debtor: v.debtor,
       faceValue: v.faceValue,

@@ -55,6 +55,14 @@ async function recomputeUtilisation(m: EntityManager, lineId: number, block: num
   await m.update(CreditLineEntity, { id: lineId }, { utilised, updatedBlock: block });
 }
 
+/**
+ * The receivable's copy of its financing's financier (ReceivableEntity.financier): written with
+ * every write of financings.financier (a request, an import; an approval through ReceivableAssigned).
+ */
+async function setFinancier(m: EntityManager, receivableId: string, financier: string | null): Promise<void> {
+  await m.update(ReceivableEntity, { id: receivableId }, { financier });
+}
+
 /** A projection row to insert or replace. */
 interface PutRow {
   entity: EntityTarget<ObjectLiteral>;
@@ -248,7 +256,9 @@ const HANDLERS: Record<string, Handler> = {
     await m.update(
       ReceivableEntity,
       { id: receivableIdHex(str(e.args, "id")) },
-      { holder: str(e.args, "financier"), status: "financed", financed: true, updatedBlock: e.blockNumber },
+      // The financier is also its financing's (FinancingApproved, same transaction: the contract
+      // assigns only to the financing line's financier), copied here in the write this event makes anyway.
+      { holder: str(e.args, "financier"), financier: str(e.args, "financier"), status: "financed", financed: true, updatedBlock: e.blockNumber },
     );
   },
   "Receivables.ReceivablePaid": async (e, m) => {
@@ -312,8 +322,12 @@ const HANDLERS: Record<string, Handler> = {
   "Financing.FinancingRequested": async (e, m) => {
     const lineId = num(e.args, "lineId");
     const line = await m.findOneBy(CreditLineEntity, { id: lineId });
+    const receivableId = receivableIdHex(str(e.args, "receivableId"));
+    // A request replaces the receivable's financing (after a rejection, a withdrawal or a lapse),
+    // perhaps with another financier's line.
+    await setFinancier(m, receivableId, line?.financier ?? null);
     await put(m, FinancingEntity, {
-      receivableId: receivableIdHex(str(e.args, "receivableId")),
+      receivableId,
       lineId,
       supplier: str(e.args, "supplier"),
       financier: line?.financier ?? null,
@@ -470,8 +484,10 @@ const HANDLERS: Record<string, Handler> = {
     const lineId = num(a, "lineId");
     const status = FINANCING_STATUS[num(a, "status")];
     const line = await m.findOneBy(CreditLineEntity, { id: lineId });
+    const receivableId = receivableIdHex(str(a, "receivableId"));
+    await setFinancier(m, receivableId, line?.financier ?? null);
     await put(m, FinancingEntity, {
-      receivableId: receivableIdHex(str(a, "receivableId")),
+      receivableId,
       lineId,
       supplier: str(a, "supplier"),
       financier: line?.financier ?? null,

@@ -93,13 +93,8 @@ export class ReceivablesReadService {
       case "seller":
       case "debtor":
       case "holder":
+      case "financier": // r.financier: its financing's financier (ReceivableEntity.financier)
         conds.push([`r.${q.role} = :roleOf`, { roleOf: user.address }]);
-        break;
-      case "financier":
-        conds.push([
-          "EXISTS (SELECT 1 FROM financings fr WHERE fr.receivable_id = r.id AND fr.financier = :roleOf)",
-          { roleOf: user.address },
-        ]);
         break;
     }
     if (q.status?.length) conds.push(["r.status IN (:...statuses)", { statuses: q.status }]);
@@ -144,9 +139,16 @@ export class ReceivablesReadService {
     // A member lists what it is party to; a party filter (auditors) likewise. "Party to" is four
     // alternatives (seller, debtor, holder, financier of its financing): as one OR no index serves
     // it, so each alternative is its own branch, ordered and limited on its own index
-    // (ix_receivables_seller/debtor/holder, ix_financings_financier), and the page is taken from
-    // the union of the branches' first limit + 1 rows.
-    const partyOf = !all ? user.address : party;
+    // (ix_receivables_seller/debtor/holder/financier), and the page is taken from the union of the
+    // branches' first limit + 1 rows. The financier of its financing is the receivable's own
+    // financier column (a copy the projector keeps), so that branch too is a range of one index,
+    // whatever the size of the caller's book; it was a join over every financing of the caller.
+    // A role of the caller's own (role=…, whose condition names the caller) already makes the caller
+    // party to every row it selects: that condition alone is the list, one index range, with no
+    // union. (In the union each branch would carry it too, and the planner may read a whole branch,
+    // e.g. a financier's holder branch by ix_receivables_financier, to filter it.)
+    const scope = !all ? user.address : party;
+    const partyOf = q.role && scope === user.address ? null : scope;
     const params: Record<string, unknown> = Object.assign(partyOf ? { partyOf } : {}, ...conds.map(([, p]) => p));
     // The statement's shape: the conditions' text (values are parameters), the branches, order and page size.
     const shape = `receivables.list:${!!partyOf}:${col}:${dir}:${limit}:${conds.map(([sql]) => sql).join(" AND ")}`;
@@ -159,14 +161,7 @@ export class ReceivablesReadService {
           `SELECT b0.id FROM (SELECT r.id FROM receivables r WHERE r.seller = :partyOf${where}${tail}) b0`,
           `SELECT b1.id FROM (SELECT r.id FROM receivables r WHERE r.debtor = :partyOf${where}${tail}) b1`,
           `SELECT b2.id FROM (SELECT r.id FROM receivables r WHERE r.holder = :partyOf${where}${tail}) b2`,
-          // The financier branch runs only for an address that finances something: planned blind,
-          // it is costed for an average financier and PostgreSQL starts a parallel worker for it
-          // (ms each time). The EXISTS outside the branch's LIMIT is a one-time filter above it
-          // (one ix_financings_financier probe), so for everyone else the branch never starts;
-          // inside the LIMIT it would sit under the Gather and the worker would start anyway.
-          // (It was a statement of its own before: a round trip per page.)
-          `SELECT b3.id FROM (SELECT r.id FROM financings fp JOIN receivables r ON r.id = fp.receivable_id WHERE fp.financier = :partyOf${where}${tail}) b3 ` +
-            "WHERE EXISTS (SELECT 1 FROM financings fx WHERE fx.financier = :partyOf)",
+          `SELECT b3.id FROM (SELECT r.id FROM receivables r WHERE r.financier = :partyOf${where}${tail}) b3`,
         ];
         qb.where(`r.id IN (${branches.join(" UNION ")})`, p);
       } else {

@@ -14,6 +14,7 @@ import { FinancingOffers1796410475599 } from "./1796410475599-FinancingOffers";
 import { ReceivableDisputes1796425639036 } from "./1796425639036-ReceivableDisputes";
 import { ActClaims1796505649342 } from "./1796505649342-ActClaims";
 import { ReceivableDocumentHashIndex1796508979114 } from "./1796508979114-ReceivableDocumentHashIndex";
+import { ReceivableFinancier1796530826140 } from "./1796530826140-ReceivableFinancier";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -30,4 +31,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ReceivableDisputes1796425639036,
   ActClaims1796505649342,
   ReceivableDocumentHashIndex1796508979114,
+  ReceivableFinancier1796530826140,
 ];
