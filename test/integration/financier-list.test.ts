@@ -180,6 +180,19 @@ describe("A financier's receivables list (hardhat node, real database)", functio
     expect(await allPages("buyer", { role: "financier" }, 200)).to.deep.equal([]);
   });
 
+  it("finds a member's counterparties by address (GET /participants?address=) through the financier of a financing too, exactly as the financings table says", async function () {
+    // The model: everyone on a receivable the caller sells, owes, holds or whose financing names it.
+    const partiesOf = (r: ReceivableEntity) => [r.seller, r.debtor, r.holder, financingFinancier(r.id)].filter((a): a is string => !!a);
+    const everyone = [...new Set([...Object.values(wallets).map((w) => w.address), d.p.supplier2.address, ...rows.flatMap(partiesOf)])];
+    for (const who of Object.keys(wallets) as Who[]) {
+      const mine = new Set([addr(who), ...rows.filter((r) => partiesOf(r).includes(addr(who))).flatMap(partiesOf)]);
+      for (const a of everyone) {
+        const found = await request(svc.url).get("/participants").set(bearer(tokens[who])).query({ address: a }).expect(200);
+        expect((found.body.items as Array<{ address: string }>).map((i) => i.address), `${who} looks up ${a}`).to.deep.equal(mine.has(a) ? [a] : []);
+      }
+    }
+  });
+
   it("reads the financier branch, and role=financier, as a limited range of ix_receivables_financier, never the caller's financings", async function () {
     // The statements a financier's cursor page really sends.
     const sent: Array<{ sql: string; params: unknown[] }> = [];

@@ -27,7 +27,7 @@ import { maskToRoles } from "../../../shared/roles";
 import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
-import { FinancingEntity, MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
+import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
 import { ApprovedIdentities } from "../onboarding/approved-identities";
 import type { ApplicationEntity } from "../onboarding/entities/application.entity";
 import type { OutboxEntity } from "../outbox/entities/outbox.entity";
@@ -49,7 +49,6 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     @InjectRepository(MemberEntity) private readonly members: Repository<MemberEntity>,
     @InjectRepository(ParticipantActionEntity) private readonly participantActions: Repository<ParticipantActionEntity>,
     @InjectRepository(ReceivableEntity) private readonly receivables: Repository<ReceivableEntity>,
-    @InjectRepository(FinancingEntity) private readonly financings: Repository<FinancingEntity>,
     private readonly approved: ApprovedIdentities,
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
@@ -122,23 +121,15 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
 
   /** `me` and every member it shares a receivable with (seller, debtor, holder, or financier of its financing). */
   private async counterparties(me: string): Promise<string[]> {
-    const party = "(r.seller = :me OR r.debtor = :me OR r.holder = :me OR EXISTS (SELECT 1 FROM financings fm WHERE fm.receivable_id = r.id AND fm.financier = :me))";
-    const triples = await this.receivables
+    // r.financier is the financier of the receivable's financing (the projector's copy of financings.financier).
+    const rows = await this.receivables
       .createQueryBuilder("r")
-      .select(["r.seller AS seller", "r.debtor AS debtor", "r.holder AS holder"])
+      .select(["r.seller AS seller", "r.debtor AS debtor", "r.holder AS holder", "r.financier AS financier"])
       .distinct(true)
-      .where(party, { me })
-      .getRawMany<{ seller: string; debtor: string; holder: string | null }>();
-    const financiers = await this.financings
-      .createQueryBuilder("f")
-      .innerJoin(ReceivableEntity, "r", "r.id = f.receivable_id")
-      .select("f.financier AS financier")
-      .distinct(true)
-      .where(party, { me })
-      .getRawMany<{ financier: string | null }>();
+      .where("(r.seller = :me OR r.debtor = :me OR r.holder = :me OR r.financier = :me)", { me })
+      .getRawMany<{ seller: string; debtor: string; holder: string | null; financier: string | null }>();
     const out = new Set<string>([me]);
-    for (const t of triples) for (const a of [t.seller, t.debtor, t.holder]) if (a) out.add(a);
-    for (const f of financiers) if (f.financier) out.add(f.financier);
+    for (const t of rows) for (const a of [t.seller, t.debtor, t.holder, t.financier]) if (a) out.add(a);
     return [...out];
   }
 
