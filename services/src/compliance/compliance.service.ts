@@ -308,5 +308,14 @@ function toRow(o: RuleOutcome, runId: string, subjectType: string, subjectId: st
  * JSON.stringify of JSON.parse of a JSON.stringify output gives that output again.
  */
 export function detailsJson(details: Record<string, unknown>): string {
-  return JSON.stringify(details, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  // The rules give amounts as decimal strings already: most details hold no bigint, and
+  // JSON.stringify without a replacer (which calls back into JavaScript for every key) is ~2× faster.
+  // A bigint makes it throw (and nothing else does for these plain values); only then the replacer
+  // runs. The replacer changes nothing but bigints, so both give the same text.
+  try {
+    return JSON.stringify(details);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return JSON.stringify(details, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
