@@ -3,6 +3,7 @@
  * own section of docs/BENCHMARKS.md (the `gas` section belongs to scripts/bench-gas.ts):
  *   npm run bench -- --only indexer --events 100000      indexer catch-up vs raw eth_getLogs
  *   npm run bench -- --only e2e --invoices 500           HTTP tokenisation vs direct transactions
+ *   npm run bench -- --only compliance-batch --rounds 2  CPU of a batch act's compliance step (--roots A,B: builds in turn)
  *   npm run bench -- --only query --receivables 1000000  query latency on a seeded PostgreSQL
  *   npm run bench -- --only sanctions                    look-alike detection vs false positives
  *   npm run bench -- --only uploads --clients 6 --mb 100  service RSS under concurrent KYC uploads
@@ -19,6 +20,7 @@ import { parseFlags } from "./bench/common";
 import { benchIndexer } from "./bench/indexer";
 import { benchE2e } from "./bench/e2e";
 import { benchActSql } from "./bench/act-sql";
+import { benchComplianceBatch } from "./bench/compliance-batch";
 import { benchQuery } from "./bench/query";
 import { benchSanctions } from "./bench/sanctions";
 import { benchUploads } from "./bench/uploads";
@@ -33,6 +35,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
   e2e: benchE2e,
   "act-sql": benchActSql,
+  "compliance-batch": benchComplianceBatch,
   query: benchQuery,
   sanctions: benchSanctions,
   uploads: benchUploads,

@@ -13,8 +13,9 @@ import fc from "fast-check";
 import { Wallet } from "ethers";
 import { SelectQueryBuilder, type DataSource } from "typeorm";
 import { ComplianceRecords } from "../../services/src/compliance/compliance.records";
-import { ComplianceService, parseSubject } from "../../services/src/compliance/compliance.service";
+import { ComplianceService, detailsJson, parseSubject } from "../../services/src/compliance/compliance.service";
 import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
+import { insertRows } from "../../services/src/database/bulk";
 import { CONCENTRATION_FLOOR_FEN } from "../../services/src/compliance/rules/invoice.rules";
 import { APPLICATION_RULES } from "../../services/src/compliance/rules/party.rules";
 import { SanctionsScreener } from "../../services/src/compliance/sanctions/sanctions-screener";
@@ -416,6 +417,47 @@ describe("compliance: ComplianceService on a real database", function () {
 
     it("returns nothing for an unknown subject", async function () {
       expect(await svc.listChecks("invoice", "no-such-invoice")).to.deep.equal([]);
+    });
+  });
+
+  describe("stored details", function () {
+    // The rows of a run are written with their details serialised once (detailsJson, stored as is);
+    // they were converted to a JSON-safe value (stringify with bigints as decimal strings, then
+    // parse) and serialised again by the driver's simple-json (the same bulk insert, without
+    // `stored`). Both must store the same text.
+    const oldJsonSafe = (d: Record<string, unknown>) =>
+      JSON.parse(JSON.stringify(d, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>;
+
+    it("stores the text simple-json stored for the JSON-safe value, and reads back the same value (property)", async function () {
+      const repo = ds.getRepository(ComplianceCheckEntity);
+      let n = 0;
+      const row = (id: string) => ({ id, runId: "run-details", subjectType: "invoice", subjectId: "details", ruleCode: "R", result: "pass" as const, reason: "r", createdAt: 1 });
+      await fc.assert(
+        fc.asyncProperty(fc.object({ withBigInt: true, maxDepth: 3 }), fc.boolean(), async (details, empty) => {
+          const d = empty ? {} : details;
+          const [a, b] = [`dn-${++n}`, `do-${n}`];
+          await records.storeRun(ds.manager, [{ ...row(a), details: detailsJson(d) }]);
+          await insertRows(ds.manager, ComplianceCheckEntity, [Object.assign(new ComplianceCheckEntity(), row(b), { details: oldJsonSafe(d) })]);
+          const raw = (await repo
+            .createQueryBuilder("c")
+            .select("c.id", "id")
+            .addSelect("c.details", "details")
+            .where("c.id IN (:...ids)", { ids: [a, b] })
+            .getRawMany()) as Array<{ id: string; details: string }>;
+          const text = (id: string) => raw.find((r) => r.id === id)!.details;
+          expect(text(a)).to.be.a("string").and.equal(text(b));
+          const [na, nb] = [await repo.findOneByOrFail({ id: a }), await repo.findOneByOrFail({ id: b })];
+          expect(na.details).to.deep.equal(nb.details).and.deep.equal(oldJsonSafe(d));
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it("stores null details as NULL", async function () {
+      await records.storeRun(ds.manager, [
+        { id: "dnull-1", runId: "run-null", subjectType: "invoice", subjectId: "null", ruleCode: "R", result: "pass", reason: "r", details: null, createdAt: 1 },
+      ]);
+      expect((await ds.getRepository(ComplianceCheckEntity).findOneByOrFail({ id: "dnull-1" })).details).to.equal(null);
     });
   });
 

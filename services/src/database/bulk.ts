@@ -60,10 +60,11 @@ async function write(
   target: EntityTarget<ObjectLiteral>,
   rows: readonly ObjectLiteral[],
   tail: (p: Plan) => string,
+  stored: readonly string[] = [],
 ): Promise<unknown[]> {
   const out: unknown[] = [];
   if (rows.length === 0) return out;
-  const p = plan(m, target);
+  const p = storedAsIs(plan(m, target), stored);
   const driver = m.connection.driver;
   const perStatement = Math.max(1, Math.floor(MAX_PARAMS / p.columns.length));
   for (let i = 0; i < rows.length; i += perStatement) {
@@ -89,9 +90,31 @@ async function write(
   return out;
 }
 
-/** INSERT of every row (a conflict is an error, as with the builder's insert). */
-export async function insertRows(m: EntityManager, target: EntityTarget<ObjectLiteral>, rows: readonly ObjectLiteral[]): Promise<void> {
-  await write(m, target, rows, () => "");
+/**
+ * The plan with the properties in `stored` read as they are: their rows hold the column's stored
+ * form already (for a simple-json column the JSON text the driver would write), not the value the
+ * driver would convert.
+ */
+function storedAsIs(p: Plan, stored: readonly string[]): Plan {
+  if (stored.length === 0) return p;
+  const plain = p.columns.map((c, k) => (stored.includes(c.propertyName) ? c.propertyName : p.plain[k]));
+  for (const name of stored) {
+    if (!p.columns.some((c) => c.propertyName === name)) throw new Error(`bulk insert into ${p.table}: no column ${name}`);
+  }
+  return { ...p, plain };
+}
+
+/**
+ * INSERT of every row (a conflict is an error, as with the builder's insert). `stored` names
+ * properties whose values are the column's stored form already (see storedAsIs).
+ */
+export async function insertRows(
+  m: EntityManager,
+  target: EntityTarget<ObjectLiteral>,
+  rows: readonly ObjectLiteral[],
+  stored: readonly string[] = [],
+): Promise<void> {
+  await write(m, target, rows, () => "", stored);
 }
 
 /**
