@@ -13,6 +13,7 @@
  *   npm run bench -- --only anvil-state --invoices 10000,100000  anvil state snapshots: dump, load, memory, tail hashes
  *   npm run bench -- --only replicas                      API replicas on PostgreSQL: wake latency, 1,000 tokenisations, reads 1 vs 2
  *   npm run bench -- --only service-memory                the service's RSS under a tokenisation load, and what it holds
+ *   npm run bench -- --only node-rpc --reps 20            the chain node's CPU per JSON-RPC method a relayed batch act uses
  * Without --only every part runs in turn. TEST_DATABASE=postgres runs against PostgreSQL instead of
  * SQLite, as the integration tests do. These are scripts, never tests: nothing here asserts.
  */
@@ -30,6 +31,7 @@ import { benchRestart } from "./bench/restart";
 import { benchAnvilState } from "./bench/anvil-state";
 import { benchReplicas } from "./bench/replicas";
 import { benchServiceMemory } from "./bench/service-memory";
+import { benchNodeRpc } from "./bench/node-rpc";
 
 const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   indexer: benchIndexer,
@@ -45,6 +47,7 @@ const PARTS: Record<string, (flags: Map<string, string>) => Promise<void>> = {
   "anvil-state": benchAnvilState,
   replicas: benchReplicas,
   "service-memory": benchServiceMemory,
+  "node-rpc": benchNodeRpc,
 };
 
 async function main(): Promise<void> {

@@ -18,6 +18,8 @@ import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { OutboxEntity } from "../../services/src/outbox/entities/outbox.entity";
+import { gasLimitFor } from "../../services/src/outbox/tx-sender.service";
+import { ChainService } from "../../services/src/chain/chain.service";
 import { invoiceFingerprint, receivableIdOf } from "../../shared/fingerprint";
 import { receivableIdHex } from "../../shared/ids";
 import { bearer } from "../support/auth";
@@ -1145,6 +1147,63 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
       expect(signed.body.code).to.equal("ReceivableUnverifiedParty");
       expect(signed.body.message).to.equal(`${w.lapsingBuyer.address} is not a verified buyer on the ledger (active membership with valid KYC is required).`);
       expect(await counts()).to.deep.equal(before);
+    });
+  });
+
+  // After "expired KYC": the last case moves the chain's clock an hour on.
+  describe("the signed post's simulation of the relayed call", function () {
+    it("estimates the first act of a shape; later ones run once at that figure + 2 %, with room to spare; a revert is still the ledger's", async function () {
+      const provider = svc.app.get(ChainService).provider;
+      const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;
+      // A spy on the service's JSON-RPC calls carrying relayed batch calldata; the node answers them.
+      const seen: string[] = [];
+      let estimate = 0n;
+      const send = provider.send.bind(provider);
+      provider.send = async (method: string, params: unknown[] | Record<string, unknown>) => {
+        const tx = Array.isArray(params) ? (params[0] as { data?: unknown; gas?: string } | undefined) : undefined;
+        const relayed = typeof tx?.data === "string" && tx.data.startsWith(selector);
+        if (relayed) seen.push(tx!.gas ? `${method} gas=${BigInt(tx!.gas)}` : method);
+        const answer = (await send(method, params)) as unknown;
+        if (relayed && method === "eth_estimateGas") estimate = BigInt(answer as string);
+        return answer;
+      };
+      const invoices = () => Array.from({ length: 5 }, () => invoice(w.buyer));
+      const outboxOf = async (actId: string) =>
+        ds.getRepository(OutboxEntity).findOneByOrFail({ id: (await ds.getRepository(ActEntity).findOneByOrFail({ id: actId })).outboxId });
+      try {
+        const first = await signedAct(who.supplier, "/receivables/batch", { invoices: invoices() }, { wait: true });
+        expect(first.res.body.status, JSON.stringify(first.res.body)).to.equal("confirmed");
+        expect(seen).to.deep.equal(["eth_estimateGas"]);
+        expect((await outboxOf(first.res.body.id)).gasLimit).to.equal(gasLimitFor(estimate).toString());
+
+        seen.length = 0;
+        const second = await signedAct(who.supplier, "/receivables/batch", { invoices: invoices() }, { wait: true });
+        expect(second.res.body.status, JSON.stringify(second.res.body)).to.equal("confirmed");
+        const proven = estimate + estimate / 50n + 1_000n;
+        expect(seen).to.deep.equal([`eth_call gas=${proven}`]);
+        const row = await outboxOf(second.res.body.id);
+        expect(row.gasLimit).to.equal(gasLimitFor(proven).toString());
+        // At least the headroom an estimate of this very transaction would have been given.
+        expect(BigInt(row.gasLimit!) >= gasLimitFor(BigInt(row.gasUsed!))).to.equal(true);
+
+        // Signed, then the chain's clock passes the deadline: only the contract can refuse it now.
+        seen.length = 0;
+        const body = { invoices: invoices() };
+        const unsigned = await post(who.supplier, "/receivables/batch", body);
+        expect(unsigned.status, JSON.stringify(unsigned.body)).to.equal(200);
+        const td = unsigned.body.typedData as TypedData;
+        await chain.provider.send("evm_increaseTime", [3_700]);
+        await chain.provider.send("evm_mine", []);
+        const before = await counts();
+        const res = await post(who.supplier, "/receivables/batch", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier, td) });
+        expect(res.status, JSON.stringify(res.body)).to.equal(422);
+        expect(res.body.code).to.be.oneOf(["SignedActionExpired", "ReceivableAttestationExpired"]);
+        // The call at the known figure failed; the estimate (at the block's gas limit) gave the verdict.
+        expect(seen).to.deep.equal([`eth_call gas=${proven}`, "eth_estimateGas"]);
+        expect(await counts()).to.deep.equal(before);
+      } finally {
+        provider.send = send;
+      }
     });
   });
 });
