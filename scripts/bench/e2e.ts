@@ -41,6 +41,7 @@ import {
 } from "./common";
 import { ApiClient, signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
+import { describeCounts, startRpcProxy, type RpcProxy } from "./rpc-proxy";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
@@ -119,6 +120,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
   const chain = await startChain({ intervalMs: BLOCK_MS });
   let svc = null as ServiceProcess | null;
   const env = await prepareEnv(chain, { KYC_JOB_INTERVAL_MS: String(3_600_000), LOG_LEVEL: "error", RELAYER_KEYS: String(Math.max(...relayerKeys)) });
+  const proxy: RpcProxy | null = flags.has("rpc-count") ? await startRpcProxy(chain.url) : null;
   try {
     // Suppliers need gas for the raw runs; the buyer only has to be a registered debtor.
     const suppliers: Wallet[] = [];
@@ -136,8 +138,19 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     const heapMb = flags.get("service-heap-mb") === "0" ? 0 : intFlag(flags, "service-heap-mb", 384);
     const heap = heapMb > 0 ? `--max-old-space-size=${heapMb}` : "";
     const nodeOptions = [profDir ? `--require ${profilerPreload(profDir)}` : "", heap].filter(Boolean).join(" ");
+    // --rpc-count: the service reaches the node through a counting proxy (rpc-proxy.ts), and each HTTP
+    // run prints the JSON-RPC calls it made per method (with the untimed reads after the clock).
+    const counted = async <T extends ModeResult>(what: string, run: () => Promise<T>): Promise<T> => {
+      proxy?.reset();
+      const out = await run();
+      if (proxy) {
+        console.log(`e2e: ${what}: JSON-RPC calls of the service, node CPU ${((1000 * out.cpu!.node) / out.phases.acts).toFixed(0)} ms per act`);
+        for (const line of describeCounts(proxy.counts(), out.phases.acts)) console.log(`e2e:   ${line}`);
+      }
+      return out;
+    };
     const start = async (keys: number) => {
-      const e = { ...env.env, RELAYER_KEYS: String(keys) };
+      const e = { ...env.env, RELAYER_KEYS: String(keys), ...(proxy ? { RPC_URL: proxy.url } : {}) };
       svc = await spawnService(nodeOptions ? { ...e, NODE_OPTIONS: nodeOptions } : e);
       const clients: Client[] = [];
       for (const key of suppliers) clients.push({ key, token: await signInWhenIndexed(svc.url, key) });
@@ -157,11 +170,15 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       const s = await start(keys);
       const memAfterStart = procMemory(s.pid);
       console.log(`e2e: single mode over HTTP, ${keys} relayer key(s) …`);
-      const single = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nSingle, 1, nextInvoice, fingerprint, chain, s.relayers, s.pid));
+      const single = await counted(`single, ${keys} key(s)`, () =>
+        withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nSingle, 1, nextInvoice, fingerprint, chain, s.relayers, s.pid)),
+      );
       console.log(`e2e:   ${fmtRate(single.invoices / single.seconds)} invoices/s`);
       const memAfterSingle = procMemory(s.pid);
       console.log(`e2e: batch mode over HTTP, ${keys} relayer key(s) …`);
-      const batch = await withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nBatch, BATCH, nextInvoice, fingerprint, chain, s.relayers, s.pid));
+      const batch = await counted(`batch, ${keys} key(s)`, () =>
+        withCpu(nodePid, s.pid, () => httpRun(s.svc.url, s.clients, nBatch, BATCH, nextInvoice, fingerprint, chain, s.relayers, s.pid)),
+      );
       console.log(`e2e:   ${fmtRate(batch.invoices / batch.seconds)} invoices/s`);
       const memAfterBatch = procMemory(s.pid);
       http.push({ keys, single, batch, memAfterStart, memAfterSingle, memAfterBatch });
@@ -178,6 +195,7 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
     writeReport({ http, rawSingle, rawBatch, nClients, nSingle, nBatch, heapMb, loadAtStart, started, relayerKeys });
   } finally {
     await svc?.kill("SIGTERM");
+    await proxy?.stop();
     await cleanupEnv(env).catch(() => undefined);
     await chain.stop();
   }

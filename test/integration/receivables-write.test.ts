@@ -1152,7 +1152,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
 
   // After "expired KYC": the last case moves the chain's clock an hour on.
   describe("the signed post's simulation of the relayed call", function () {
-    it("estimates the first act of a shape; later ones run once at that figure + 2 %, with room to spare; a revert is still the ledger's", async function () {
+    it("estimates the first act of a shape (once for acts arriving together); later ones run once at that figure + 2 %, with room to spare; a revert is still the ledger's", async function () {
       const provider = svc.app.get(ChainService).provider;
       const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;
       // A spy on the service's JSON-RPC calls carrying relayed batch calldata; the node answers them.
@@ -1185,6 +1185,15 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         expect(row.gasLimit).to.equal(gasLimitFor(proven).toString());
         // At least the headroom an estimate of this very transaction would have been given.
         expect(BigInt(row.gasLimit!) >= gasLimitFor(BigInt(row.gasUsed!))).to.equal(true);
+
+        // Three acts of a new shape at once: one estimate, which the other two wait for.
+        seen.length = 0;
+        const together = await Promise.all(
+          [0, 1, 2].map(() => signedAct(who.supplier, "/receivables/batch", { invoices: [...invoices(), invoice(w.buyer)] }, { wait: true })),
+        );
+        for (const t of together) expect(t.res.body.status, JSON.stringify(t.res.body)).to.equal("confirmed");
+        const six = estimate + estimate / 50n + 1_000n;
+        expect(seen).to.deep.equal(["eth_estimateGas", `eth_call gas=${six}`, `eth_call gas=${six}`]);
 
         // Signed, then the chain's clock passes the deadline: only the contract can refuse it now.
         seen.length = 0;

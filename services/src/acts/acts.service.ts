@@ -129,6 +129,8 @@ export class ActsService implements OnModuleInit {
   private readonly confirmationHooks = new Map<string, ConfirmationHook>();
   /** The last eth_estimateGas answer per relayed call shape (simulateRelayed). */
   private readonly estimates = new Map<string, bigint>();
+  /** The eth_estimateGas in flight per shape, settling to its figure or undefined if it failed. */
+  private readonly estimating = new Map<string, Promise<bigint | undefined>>();
 
   constructor(
     @InjectRepository(ActEntity) private readonly acts: Repository<ActEntity>,
@@ -353,7 +355,9 @@ export class ActsService implements OnModuleInit {
    */
   private async simulateRelayed(from: string, to: string, data: string): Promise<bigint> {
     const shape = `${to}:${data.slice(0, 10)}:${data.length}`;
-    const known = this.estimates.get(shape);
+    // Acts of a new shape arriving together (clients starting at once) wait for the first one's
+    // estimate rather than each running their own.
+    const known = this.estimates.get(shape) ?? (await this.estimating.get(shape));
     if (known !== undefined) {
       const gas = known + known / 50n + 1_000n;
       try {
@@ -364,10 +368,20 @@ export class ActsService implements OnModuleInit {
       }
     }
     let estimate: bigint;
+    // (ethers' estimateGas drops the block tag, hence the raw call.)
+    const run = this.chain.provider
+      .send("eth_estimateGas", [this.chain.provider.getRpcTransaction({ from, to, data }), "latest"])
+      .then((v: string) => BigInt(v));
+    if (!this.estimating.has(shape)) {
+      const settled = run.then(
+        (e) => e,
+        () => undefined, // a refused act tells nothing of the shape's gas: the waiters estimate themselves
+      );
+      this.estimating.set(shape, settled);
+      void settled.then(() => this.estimating.get(shape) === settled && this.estimating.delete(shape));
+    }
     try {
-      // (ethers' estimateGas drops the block tag, hence the raw call.)
-      const tx = this.chain.provider.getRpcTransaction({ from, to, data });
-      estimate = BigInt(await this.chain.provider.send("eth_estimateGas", [tx, "latest"]));
+      estimate = await run;
     } catch (err) {
       const revert = revertDataOf(err);
       if (revert === null) throw err;
