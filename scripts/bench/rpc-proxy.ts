@@ -29,7 +29,14 @@ const readBody = (m: IncomingMessage): Promise<Buffer> =>
     m.on("error", reject);
   });
 
-type RpcEntry = { method?: string };
+type RpcEntry = { method?: string; params?: unknown };
+
+/** The method, with the called function's selector for calls and estimates ("eth_call 0x1234abcd"). */
+function methodOf(e: RpcEntry): string {
+  const tx = Array.isArray(e.params) ? (e.params[0] as { data?: unknown; input?: unknown } | undefined) : undefined;
+  const data = tx && typeof tx === "object" ? (tx.data ?? tx.input) : undefined;
+  return (e.method ?? "?") + ((e.method === "eth_call" || e.method === "eth_estimateGas") && typeof data === "string" ? ` ${data.slice(0, 10)}` : "");
+}
 
 export async function startRpcProxy(target: string): Promise<RpcProxy> {
   const to = new URL(target);
@@ -61,7 +68,7 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
         const a = JSON.parse(answer.toString("utf8")) as unknown;
         const qs = Array.isArray(q) ? q : [q];
         const as = Array.isArray(a) ? a : [a];
-        qs.forEach((e, i) => add(e.method ?? "?", Buffer.byteLength(JSON.stringify(e)), Buffer.byteLength(JSON.stringify(as[i] ?? null))));
+        qs.forEach((e, i) => add(methodOf(e), Buffer.byteLength(JSON.stringify(e)), Buffer.byteLength(JSON.stringify(as[i] ?? null))));
       } catch {
         add("(unparsed)", body.length, answer.length);
       }
@@ -92,7 +99,7 @@ export function describeCounts(counts: Map<string, MethodCount>, acts: number): 
     .sort((a, b) => b[1].calls - a[1].calls)
     .map(
       ([m, c]) =>
-        `${m.padEnd(28)} ${String(c.calls).padStart(6)} calls, ${(c.calls / acts).toFixed(1).padStart(6)} per act, ` +
+        `${m.padEnd(30)} ${String(c.calls).padStart(6)} calls, ${(c.calls / acts).toFixed(1).padStart(6)} per act, ` +
         `request ${(c.requestBytes / c.calls / 1000).toFixed(1)} kB, answer ${(c.answerBytes / c.calls / 1000).toFixed(1)} kB per call`,
     );
 }
