@@ -205,6 +205,30 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     await expectIndexEqualsChain(ds, env, head);
   });
 
+  it("reads each range's logs once, while catching up and while following the head one block at a time", async function () {
+    const { head, indexer, ds } = await lifecycleInOneBlockRanges();
+    const reader = readerOf(indexer);
+    const send = reader.send.bind(reader);
+    const asked: number[] = [];
+    reader.send = (method: string, params: unknown[]) => {
+      if (method === "eth_getLogs") asked.push(Number((params[0] as { fromBlock: string }).fromBlock));
+      return send(method, params);
+    };
+    try {
+      expect(await indexer.catchUp()).to.equal(head);
+      const d = await LedgerDriver.onboard(env); // more blocks, each indexed as the head reaches it
+      for (let n = 0; n < 3; n++) {
+        await chain.provider.send("evm_mine", []);
+        expect(await indexer.catchUp()).to.equal(await d.head());
+      }
+    } finally {
+      reader.send = send;
+    }
+    const twice = asked.filter((n, i) => asked.indexOf(n) !== i);
+    expect(twice, `eth_getLogs from blocks ${asked.join(", ")}`).to.deep.equal([]);
+    await expectIndexEqualsChain(ds, env, await chain.provider.getBlockNumber());
+  });
+
   it("catching up with the next range already requested asks the node for the head and the checkpoint's block only when the pipeline runs dry: fewer head reads than writes, the same index", async function () {
     const { head, indexer, ds, from, writer } = await lifecycleInOneBlockRanges();
     // One write per range: each range's read waits until the one before it is committed, so every
