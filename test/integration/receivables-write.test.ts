@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import fc from "fast-check";
-import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes } from "ethers";
+import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes, toQuantity } from "ethers";
 import request from "supertest";
 import { DataSource, In } from "typeorm";
 import { ActPipeline } from "../../services/src/acts/act-pipeline.service";
@@ -1152,6 +1152,69 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
 
   // After "expired KYC": the last case moves the chain's clock an hour on.
   describe("the signed post's simulation of the relayed call", function () {
+    it("never signs a gas limit above the block gas limit, and refuses an act no block can hold with nothing recorded", async function () {
+      const chainService = svc.app.get(ChainService);
+      const provider = chainService.provider;
+      const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;
+      const seen: string[] = [];
+      let estimate = 0n;
+      const send = provider.send.bind(provider);
+      provider.send = async (method: string, params: unknown[] | Record<string, unknown>) => {
+        const tx = Array.isArray(params) ? (params[0] as { data?: unknown; gas?: string } | undefined) : undefined;
+        const relayed = typeof tx?.data === "string" && tx.data.startsWith(selector);
+        if (relayed) seen.push(tx!.gas ? `${method} gas=${BigInt(tx!.gas)}` : method);
+        const answer = (await send(method, params)) as unknown;
+        if (relayed && method === "eth_estimateGas" && !tx!.gas) estimate = BigInt(answer as string);
+        return answer;
+      };
+      // The node's limit applies from the next block; mine one so "latest" carries it, then read it afresh.
+      const setBlockGas = async (limit: bigint) => {
+        await chain.provider.send("evm_setBlockGasLimit", [toQuantity(limit)]);
+        await chain.provider.send("evm_mine", []);
+        expect(await chainService.blockGasLimit(0)).to.equal(limit);
+      };
+      const seven = () => ({ invoices: Array.from({ length: 7 }, () => invoice(w.buyer)) }); // a shape no other case uses
+      const outboxOf = async (actId: string) =>
+        ds.getRepository(OutboxEntity).findOneByOrFail({ id: (await ds.getRepository(ActEntity).findOneByOrFail({ id: actId })).outboxId });
+      const original = await chainService.blockGasLimit(0);
+      try {
+        const first = await signedAct(who.supplier, "/receivables/batch", seven(), { wait: true });
+        expect(first.res.body.status, JSON.stringify(first.res.body)).to.equal("confirmed");
+        expect(seen).to.deep.equal(["eth_estimateGas"]);
+
+        // A block that holds the act but not the usual headroom (+2 % for the check, +20 % to sign):
+        // the check runs at the block's limit and the transaction is signed with exactly that.
+        const cap = estimate + 1_000n;
+        expect(gasLimitFor(estimate + estimate / 50n + 1_000n) > cap).to.equal(true);
+        await setBlockGas(cap);
+        seen.length = 0;
+        const second = await signedAct(who.supplier, "/receivables/batch", seven(), { wait: true });
+        expect(second.res.body.status, JSON.stringify(second.res.body)).to.equal("confirmed");
+        expect(seen).to.deep.equal([`eth_call gas=${cap}`]);
+        const row = await outboxOf(second.res.body.id);
+        expect(row.gasLimit).to.equal(cap.toString());
+        expect(BigInt(row.gasUsed!) <= cap).to.equal(true);
+
+        // A block that cannot hold the act at all: a clear 422 before anything is recorded or signed.
+        await setBlockGas(estimate / 3n);
+        const before = await counts();
+        const body = seven();
+        const unsigned = await post(who.supplier, "/receivables/batch", body);
+        expect(unsigned.status, JSON.stringify(unsigned.body)).to.equal(200);
+        const td = unsigned.body.typedData as TypedData;
+        const res = await post(who.supplier, "/receivables/batch", { ...body, nonce: td.message.nonce, deadline: td.message.deadline, signature: await sign(w.supplier, td) });
+        expect(res.status, JSON.stringify(res.body)).to.equal(422);
+        expect(res.body.code, JSON.stringify(res.body)).to.equal("ActExceedsBlockGasLimit");
+        expect(res.body.message).to.match(new RegExp(`^This act needs about \\d+ gas, more than one block of this chain holds \\(${estimate / 3n}\\)`));
+        const needed = BigInt(/needs about (\d+) gas/.exec(res.body.message as string)![1]);
+        expect(needed > estimate / 3n && needed <= estimate + estimate / 10n).to.equal(true);
+        expect(await counts()).to.deep.equal(before);
+      } finally {
+        provider.send = send;
+        await setBlockGas(original);
+      }
+    });
+
     it("estimates the first act of a shape (once for acts arriving together); later ones run once at that figure + 2 %, with room to spare; a revert is still the ledger's", async function () {
       const provider = svc.app.get(ChainService).provider;
       const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;

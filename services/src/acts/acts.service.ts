@@ -355,11 +355,14 @@ export class ActsService implements OnModuleInit {
    */
   private async simulateRelayed(from: string, to: string, data: string): Promise<bigint> {
     const shape = `${to}:${data.slice(0, 10)}:${data.length}`;
+    const blockGas = await this.chain.blockGasLimit();
     // Acts of a new shape arriving together (clients starting at once) wait for the first one's
     // estimate rather than each running their own.
     const known = this.estimates.get(shape) ?? (await this.estimating.get(shape));
     if (known !== undefined) {
-      const gas = known + known / 50n + 1_000n;
+      // Never above what a block holds: a figure that fits is a figure a block can mine.
+      const proven = known + known / 50n + 1_000n;
+      const gas = proven > blockGas ? blockGas : proven;
       try {
         await this.chain.provider.send("eth_call", [this.chain.provider.getRpcTransaction({ from, to, data, gasLimit: gas }), "latest"]);
         return gas;
@@ -384,9 +387,20 @@ export class ActsService implements OnModuleInit {
       estimate = await run;
     } catch (err) {
       const revert = revertDataOf(err);
+      if (revert === null || revert === "0x") {
+        // No reason given: perhaps the call needs more gas than a block holds, the estimate's
+        // default bound (EDR: an empty revert, "requires at least N gas"; geth: "gas required
+        // exceeds allowance"). One estimate with a higher bound tells, and gives the figure;
+        // otherwise the refusal is reported as it was.
+        const needed = await this.chain.provider
+          .send("eth_estimateGas", [this.chain.provider.getRpcTransaction({ from, to, data, gasLimit: blockGas * 4n }), "latest"])
+          .then((v: string) => BigInt(v), () => null);
+        if (needed !== null && needed > blockGas) throw exceedsBlockGas(needed, blockGas);
+      }
       if (revert === null) throw err;
       throw revertToHttp(parseLedgerError(revert), revert.slice(0, 10));
     }
+    if (estimate > blockGas) throw exceedsBlockGas(estimate, blockGas);
     if (this.estimates.size >= 256) this.estimates.clear(); // a handful of shapes in practice; never let it grow
     this.estimates.set(shape, estimate);
     return estimate;
@@ -578,4 +592,14 @@ export function jsonSafe(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(jsonSafe);
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, jsonSafe(x)]));
   return v;
+}
+
+/** A relayed call that needs more gas than a block of this chain holds: no node would ever mine it. */
+function exceedsBlockGas(needed: bigint, blockGas: bigint): UnprocessableEntityException {
+  return new UnprocessableEntityException({
+    error: "ActExceedsBlockGasLimit",
+    message:
+      `This act needs about ${needed} gas, more than one block of this chain holds (${blockGas}), so it could never be mined. ` +
+      "Split it into smaller acts (fewer invoices per batch).",
+  });
 }

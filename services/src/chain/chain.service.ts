@@ -122,6 +122,21 @@ export class ChainService implements OnApplicationShutdown {
     return this.reader.getBlockNumber();
   }
 
+  private blockGas?: { value: bigint; at: number };
+
+  /**
+   * The latest block's gas limit: a transaction whose gas limit is higher can never be mined (nodes
+   * refuse it outright). Read at most every `maxAgeMs`: it changes only by the network's
+   * configuration (a Besu genesis transition, `evm_setBlockGasLimit` on a test node).
+   */
+  async blockGasLimit(maxAgeMs = 30_000): Promise<bigint> {
+    if (!this.blockGas || Date.now() - this.blockGas.at > maxAgeMs) {
+      const block = (await this.provider.send("eth_getBlockByNumber", ["latest", false])) as { gasLimit: string };
+      this.blockGas = { value: BigInt(block.gasLimit), at: Date.now() };
+    }
+    return this.blockGas.value;
+  }
+
   onApplicationShutdown(): void {
     this.logger.log("closing chain provider");
     this.provider.destroy();

@@ -82,9 +82,14 @@ const FINAL = ["mined", "failed"] as const;
 const BATCH = 50;
 const REBROADCAST_AFTER_MS = 15_000;
 
-/** The gas limit signed for an estimate: 20 % headroom plus 10k, for state that moved meanwhile. */
-export function gasLimitFor(estimate: bigint): bigint {
-  return (estimate * 12n) / 10n + 10_000n;
+/**
+ * The gas limit signed for an estimate: 20 % headroom plus 10k, for state that moved meanwhile, but
+ * never above the block gas limit `cap` when given (no node mines such a transaction; the headroom
+ * is a margin, the estimate itself is what must fit).
+ */
+export function gasLimitFor(estimate: bigint, cap?: bigint): bigint {
+  const limit = (estimate * 12n) / 10n + 10_000n;
+  return cap !== undefined && limit > cap ? cap : limit;
 }
 
 function backoff(attempts: number): number {
@@ -342,9 +347,10 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
     if (rows.length > 0) this.seen = true;
     if (rows.length === 0 || rows[0].nextAttemptAt > Date.now()) return;
     let gasPrice: bigint;
+    let blockGas: bigint;
     try {
       await this.ensureNonceRow(wallet.address);
-      gasPrice = await this.currentGasPrice();
+      [gasPrice, blockGas] = await Promise.all([this.currentGasPrice(), this.chain.blockGasLimit()]);
     } catch (err) {
       if (!isRetryable(err)) throw err;
       await this.defer(rows[0], describeError(err)); // the node is unwell: say so on the head row
@@ -356,10 +362,11 @@ export class TxSenderService implements OnApplicationBootstrap, OnModuleDestroy 
       rows.map((row) =>
         // A limit measured when the request was accepted (enqueue's gasEstimate) saves a second
         // estimate: for a batch of 200 invoices each estimate re-executes the whole batch.
+        // Either way the limit signed is at most the block gas limit.
         row.gasLimit !== null
-          ? { gas: BigInt(row.gasLimit), err: null as unknown }
+          ? { gas: BigInt(row.gasLimit) > blockGas ? blockGas : BigInt(row.gasLimit), err: null as unknown }
           : this.chain.provider.estimateGas({ from: wallet.address, to: row.toAddress, data: row.data }).then(
-              (gas) => ({ gas: gasLimitFor(gas), err: null as unknown }),
+              (gas) => ({ gas: gasLimitFor(gas, blockGas), err: null as unknown }),
               (err: unknown) => ({ gas: 0n, err }),
             ),
       ),
