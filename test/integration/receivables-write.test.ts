@@ -1152,21 +1152,30 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
 
   // After "expired KYC": the last case moves the chain's clock an hour on.
   describe("the signed post's simulation of the relayed call", function () {
-    it("never signs a gas limit above the block gas limit, and refuses an act no block can hold with nothing recorded", async function () {
-      const chainService = svc.app.get(ChainService);
-      const provider = chainService.provider;
+    /**
+     * A spy on the service's JSON-RPC calls carrying relayed batch calldata (`method` or `method gas=N`);
+     * the node answers them. `estimate` is the last eth_estimateGas answer without a gas bound.
+     */
+    function spyRelayedBatchCalls() {
+      const provider = svc.app.get(ChainService).provider;
       const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;
-      const seen: string[] = [];
-      let estimate = 0n;
+      const spy = { seen: [] as string[], estimate: 0n, restore: () => void (provider.send = send) };
       const send = provider.send.bind(provider);
       provider.send = async (method: string, params: unknown[] | Record<string, unknown>) => {
         const tx = Array.isArray(params) ? (params[0] as { data?: unknown; gas?: string } | undefined) : undefined;
         const relayed = typeof tx?.data === "string" && tx.data.startsWith(selector);
-        if (relayed) seen.push(tx!.gas ? `${method} gas=${BigInt(tx!.gas)}` : method);
+        if (relayed) spy.seen.push(tx!.gas ? `${method} gas=${BigInt(tx!.gas)}` : method);
         const answer = (await send(method, params)) as unknown;
-        if (relayed && method === "eth_estimateGas" && !tx!.gas) estimate = BigInt(answer as string);
+        if (relayed && method === "eth_estimateGas" && !tx!.gas) spy.estimate = BigInt(answer as string);
         return answer;
       };
+      return spy;
+    }
+
+    it("never signs a gas limit above the block gas limit, and refuses an act no block can hold with nothing recorded", async function () {
+      const chainService = svc.app.get(ChainService);
+      const spy = spyRelayedBatchCalls();
+      const { seen } = spy;
       // The node's limit applies from the next block; mine one so "latest" carries it, then read it afresh.
       const setBlockGas = async (limit: bigint) => {
         await chain.provider.send("evm_setBlockGasLimit", [toQuantity(limit)]);
@@ -1181,6 +1190,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         const first = await signedAct(who.supplier, "/receivables/batch", seven(), { wait: true });
         expect(first.res.body.status, JSON.stringify(first.res.body)).to.equal("confirmed");
         expect(seen).to.deep.equal(["eth_estimateGas"]);
+        const estimate = spy.estimate;
 
         // A block that holds the act but not the usual headroom (+2 % for the check, +20 % to sign):
         // the check runs at the block's limit and the transaction is signed with exactly that.
@@ -1210,26 +1220,14 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         expect(needed > estimate / 3n && needed <= estimate + estimate / 10n).to.equal(true);
         expect(await counts()).to.deep.equal(before);
       } finally {
-        provider.send = send;
+        spy.restore();
         await setBlockGas(original);
       }
     });
 
     it("estimates the first act of a shape (once for acts arriving together); later ones run once at that figure + 2 %, with room to spare; a revert is still the ledger's", async function () {
-      const provider = svc.app.get(ChainService).provider;
-      const selector = env.ledger.receivables.interface.getFunction("tokeniseBatchBySig")!.selector;
-      // A spy on the service's JSON-RPC calls carrying relayed batch calldata; the node answers them.
-      const seen: string[] = [];
-      let estimate = 0n;
-      const send = provider.send.bind(provider);
-      provider.send = async (method: string, params: unknown[] | Record<string, unknown>) => {
-        const tx = Array.isArray(params) ? (params[0] as { data?: unknown; gas?: string } | undefined) : undefined;
-        const relayed = typeof tx?.data === "string" && tx.data.startsWith(selector);
-        if (relayed) seen.push(tx!.gas ? `${method} gas=${BigInt(tx!.gas)}` : method);
-        const answer = (await send(method, params)) as unknown;
-        if (relayed && method === "eth_estimateGas") estimate = BigInt(answer as string);
-        return answer;
-      };
+      const spy = spyRelayedBatchCalls();
+      const { seen } = spy;
       const invoices = () => Array.from({ length: 5 }, () => invoice(w.buyer));
       const outboxOf = async (actId: string) =>
         ds.getRepository(OutboxEntity).findOneByOrFail({ id: (await ds.getRepository(ActEntity).findOneByOrFail({ id: actId })).outboxId });
@@ -1237,12 +1235,12 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         const first = await signedAct(who.supplier, "/receivables/batch", { invoices: invoices() }, { wait: true });
         expect(first.res.body.status, JSON.stringify(first.res.body)).to.equal("confirmed");
         expect(seen).to.deep.equal(["eth_estimateGas"]);
-        expect((await outboxOf(first.res.body.id)).gasLimit).to.equal(gasLimitFor(estimate).toString());
+        expect((await outboxOf(first.res.body.id)).gasLimit).to.equal(gasLimitFor(spy.estimate).toString());
 
         seen.length = 0;
         const second = await signedAct(who.supplier, "/receivables/batch", { invoices: invoices() }, { wait: true });
         expect(second.res.body.status, JSON.stringify(second.res.body)).to.equal("confirmed");
-        const proven = estimate + estimate / 50n + 1_000n;
+        const proven = spy.estimate + spy.estimate / 50n + 1_000n;
         expect(seen).to.deep.equal([`eth_call gas=${proven}`]);
         const row = await outboxOf(second.res.body.id);
         expect(row.gasLimit).to.equal(gasLimitFor(proven).toString());
@@ -1255,7 +1253,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
           [0, 1, 2].map(() => signedAct(who.supplier, "/receivables/batch", { invoices: [...invoices(), invoice(w.buyer)] }, { wait: true })),
         );
         for (const t of together) expect(t.res.body.status, JSON.stringify(t.res.body)).to.equal("confirmed");
-        const six = estimate + estimate / 50n + 1_000n;
+        const six = spy.estimate + spy.estimate / 50n + 1_000n;
         expect(seen).to.deep.equal(["eth_estimateGas", `eth_call gas=${six}`, `eth_call gas=${six}`]);
 
         // Signed, then the chain's clock passes the deadline: only the contract can refuse it now.
@@ -1274,7 +1272,7 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         expect(seen).to.deep.equal([`eth_call gas=${proven}`, "eth_estimateGas"]);
         expect(await counts()).to.deep.equal(before);
       } finally {
-        provider.send = send;
+        spy.restore();
       }
     });
   });
