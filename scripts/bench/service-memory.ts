@@ -31,7 +31,7 @@ import { receivableIdHex } from "../../shared/ids";
 import { ApiClient, signTypedData, type ActTypedData } from "../../shared/client";
 import { ROLE_BITS } from "../../shared/roles";
 import { machineDescription, markdownTable, writeBenchmarkSection } from "../lib/bench-doc";
-import { benchTaxId, commandLine, httpInvoice, intFlag, loadNote, machineBusy, mib, procMemory, registerMembers } from "./common";
+import { benchTaxId, commandLine, httpInvoice, intFlag, loadNote, machineBusy, mib, procMemory, processCpuMs, registerMembers } from "./common";
 
 const BATCH = 200;
 const BLOCK_MS = 200;
@@ -97,6 +97,8 @@ interface Variant {
 interface Reading {
   hwm: number;
   rss: number;
+  /** CPU (user + system) the service has used so far, ms. */
+  cpuMs: number;
   report: Report;
 }
 
@@ -105,6 +107,9 @@ interface Sample {
   single: Reading;
   batch: Reading;
   seconds: number;
+  /** Acts of each phase (for CPU per act). */
+  singleActs: number;
+  batchActs: number;
 }
 
 async function measure(v: Variant, o: { invoices: number; batchInvoices: number; clients: number; snapshots?: string }): Promise<Sample> {
@@ -134,7 +139,7 @@ async function measure(v: Variant, o: { invoices: number; batchInvoices: number;
         }
       }
     }
-    const read = async (n: number): Promise<Reading> => ({ ...procMemory(pid), report: await report(dir, pid, n, svc!) });
+    const read = async (n: number): Promise<Reading> => ({ ...procMemory(pid), cpuMs: processCpuMs(pid), report: await report(dir, pid, n, svc!) });
     const start = await read(1);
     const api = new ApiClient(svc.url);
     let seq = 0;
@@ -171,7 +176,7 @@ async function measure(v: Variant, o: { invoices: number; batchInvoices: number;
     const single = await read(2);
     await run(o.batchInvoices, BATCH);
     const batch = await read(3);
-    return { start, single, batch, seconds: (Date.now() - t0) / 1000 };
+    return { start, single, batch, seconds: (Date.now() - t0) / 1000, singleActs: o.invoices, batchActs: Math.ceil(o.batchInvoices / BATCH) };
   } finally {
     await svc?.kill("SIGTERM");
     await cleanupEnv(env).catch(() => undefined);
@@ -179,6 +184,10 @@ async function measure(v: Variant, o: { invoices: number; batchInvoices: number;
     rmSync(diag, { recursive: true, force: true });
   }
 }
+
+/** Service CPU per act of a phase, ms (the first phase from the reading after start, which includes sign-in). */
+const cpuPerAct = (s: Sample, phase: "single" | "batch") =>
+  phase === "single" ? (s.single.cpuMs - s.start.cpuMs) / s.singleActs : (s.batch.cpuMs - s.single.cpuMs) / s.batchActs;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -215,6 +224,7 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
       const s = await measure(v, o);
       console.log(
         `service-memory:   start ${mib(s.start.rss)} (${s.start.report.modules} modules), after single ${mib(s.single.rss)}, after batch ${mib(s.batch.rss)}, peak ${mib(s.batch.hwm)}; ` +
+          `CPU per single act ${cpuPerAct(s, "single").toFixed(1)} ms, per batch act ${cpuPerAct(s, "batch").toFixed(0)} ms; ` +
           `heap used ${mib(s.batch.report.memory.heapUsed)} of ${mib(s.batch.report.memory.heapTotal)}, external ${mib(s.batch.report.memory.external)}, array buffers ${mib(s.batch.report.memory.arrayBuffers)}`,
       );
       samples[i].push(s);
@@ -233,6 +243,9 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
       m((s) => s.batch.report.memory.heapUsed),
       m((s) => s.batch.report.memory.external),
       `**${m((s) => s.batch.hwm)}**`,
+      ss.map((s) => mib(s.batch.hwm).replace(" MiB", "")).join(" / "),
+      `${median(ss.map((s) => cpuPerAct(s, "single"))).toFixed(1)} ms`,
+      `${median(ss.map((s) => cpuPerAct(s, "batch"))).toFixed(0)} ms`,
     ];
   });
   const last = samples[samples.length - 1][0].start.report.packages;
@@ -253,12 +266,14 @@ export async function benchServiceMemory(flags: Map<string, string>): Promise<vo
     `\`${heap}\`, \`hardhat node\` mining every ${BLOCK_MS} ms, indexer and sender on); ${o.clients} registered suppliers tokenise`,
     `${o.invoices} invoices one per act, then ${o.batchInvoices} in acts of ${BATCH}, through the HTTP API (unsigned POST, signTypedData, signed POST, GET until`,
     `visible). Variants alternate, ${runs} run(s) each, every figure the median. RSS from /proc/<pid>/status; heap and external from`,
-    "process.memoryUsage() inside the service (a preload answering SIGUSR2); modules: entries in require.cache after start.",
+    "process.memoryUsage() inside the service (a preload answering SIGUSR2); modules: entries in require.cache after start;",
+    "CPU per act: the service's user + system time (/proc/<pid>/stat) over a phase divided by its acts (a single act: two POSTs and",
+    "the GETs until visible; a batch act the same for 200 invoices), on a machine shared with other work.",
     "",
     markdownTable(
-      ["service", "modules", "RSS after start", "heap used", "RSS after single", "RSS after batch", "heap used", "external", "peak (VmHWM)"],
+      ["service", "modules", "RSS after start", "heap used", "RSS after single", "RSS after batch", "heap used", "external", "peak (VmHWM)", "peak of each run (MiB)", "CPU / single act", "CPU / batch act"],
       rows,
-      ["l", "r", "r", "r", "r", "r", "r", "r", "r"],
+      ["l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"],
     ),
     "",
     `Modules loaded after start by package (the last variant, first run): ${top}.`,
