@@ -38,6 +38,14 @@ function resilientPgModule(): typeof pg {
 
 let resilientPg: typeof pg | undefined;
 
+/**
+ * SQLite's page cache per connection, in KiB. better-sqlite3 is built with a 16 MiB default
+ * (SQLITE_DEFAULT_CACHE_SIZE=-16000), filled from the process's malloc heap as the database grows
+ * and kept for the connection's life; SQLite's own default is 2 MiB. Pages past the cache are read
+ * again from the file, which the operating system's page cache holds.
+ */
+export const SQLITE_CACHE_KIB = 2_000;
+
 export function dataSourceOptions(database: AppConfig["database"]): DataSourceOptions {
   if (database.kind === "postgres") {
     return {
@@ -63,6 +71,7 @@ export function dataSourceOptions(database: AppConfig["database"]): DataSourceOp
     prepareDatabase: (db: { pragma: (s: string) => unknown }) => {
       db.pragma("busy_timeout = 5000");
       db.pragma("synchronous = NORMAL");
+      db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     },
   };
 }
