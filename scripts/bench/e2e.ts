@@ -149,9 +149,13 @@ export async function benchE2e(flags: Map<string, string>): Promise<void> {
       }
       return out;
     };
+    // --service-root DIR: the service is another worktree's build (DIR/dist), driven by this script's
+    // clients on the same chain: an A/B of the service alone, under the same bench.
+    const serviceRoot = flags.get("service-root");
+    if (serviceRoot) console.log(`e2e: the service from ${serviceRoot}/dist`);
     const start = async (keys: number) => {
       const e = { ...env.env, RELAYER_KEYS: String(keys), ...(proxy ? { RPC_URL: proxy.url } : {}) };
-      svc = await spawnService(nodeOptions ? { ...e, NODE_OPTIONS: nodeOptions } : e);
+      svc = await spawnService(nodeOptions ? { ...e, NODE_OPTIONS: nodeOptions } : e, undefined, serviceRoot);
       const clients: Client[] = [];
       for (const key of suppliers) clients.push({ key, token: await signInWhenIndexed(svc.url, key) });
       return { svc, clients, pid: svc.child.pid!, relayers: env.keys.relayers.slice(0, keys).map((w) => w.address) };
