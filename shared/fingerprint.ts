@@ -33,7 +33,7 @@
  * Changing any of this (or the salt) changes every fingerprint: invoices tokenised before the
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
-import { AbiCoder, concat, getBytes, id as keccakText, keccak256 } from "ethers";
+import { AbiCoder, getBytes, id as keccakText, keccak256 } from "ethers";
 import { isMixedScript, skeleton } from "./unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
@@ -43,6 +43,7 @@ const TAX_ID = /^[0-9A-Z]+$/;
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const ROOT_ID_TAG = keccakText("SCF.receivable.root");
 const CHILD_ID_TAG = keccakText("SCF.receivable.child");
+const ROOT_ID_TAG_BYTES = Buffer.from(ROOT_ID_TAG.slice(2), "hex");
 const abi = AbiCoder.defaultAbiCoder();
 
 /** The seller and number that make an invoice itself. */
@@ -149,7 +150,9 @@ export function receivableIdOf(fingerprint: string): bigint {
   const known = ROOT_IDS.get(fingerprint);
   if (known !== undefined) return known;
   if (!/^0x[0-9a-fA-F]{64}$/.test(fingerprint)) throw new Error("fingerprint must be 32 bytes as 0x-prefixed hex");
-  const id = BigInt(keccak256(concat([ROOT_ID_TAG, fingerprint])));
+  // As bytes: ethers' concat and keccak256 would parse both hex strings again, byte by byte in
+  // JavaScript (more CPU than the native hash of 64 bytes, for the 200 new ids of every batch).
+  const id = BigInt(keccak256(Buffer.concat([ROOT_ID_TAG_BYTES, Buffer.from(fingerprint.slice(2), "hex")])));
   if (ROOT_IDS.size >= 10_000) ROOT_IDS.clear();
   ROOT_IDS.set(fingerprint, id);
   return id;

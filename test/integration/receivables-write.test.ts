@@ -13,6 +13,8 @@ import fc from "fast-check";
 import { Signature, TypedDataEncoder, Wallet, hexlify, id as keccakId, randomBytes, toQuantity } from "ethers";
 import request from "supertest";
 import { DataSource, In } from "typeorm";
+import type { ApplicationConfig } from "@nestjs/core";
+import { ProblemValidationPipe } from "../../services/src/common/validation.pipe";
 import { ActPipeline } from "../../services/src/acts/act-pipeline.service";
 import { ActEntity } from "../../services/src/acts/entities/act.entity";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
@@ -663,6 +665,36 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         await chain.provider.send("evm_setAutomine", [true]);
         await chain.provider.send("evm_mine", []);
       }
+    });
+
+    it("a signed batch validated only in its signature fields still refuses a body that differs in one nested field (400, as a first post), nothing recorded", async function () {
+      const invoices = [invoice(w.buyer), invoice(w.buyer), invoice(w.buyer)];
+      const first = await post(who.supplier, "/receivables/batch", { invoices });
+      expect(first.status, JSON.stringify(first.body)).to.equal(200);
+      const signed = await signedFrom(w.supplier, { invoices }, first.body.typedData as TypedData);
+      const before = await counts();
+      // The global pipe's memo (Nest keeps global pipes in its private ApplicationConfig).
+      const pipe = (svc.app as unknown as { config: ApplicationConfig }).config.getGlobalPipes().find((p) => p instanceof ProblemValidationPipe) as ProblemValidationPipe;
+      const { hits } = pipe.signedBodies;
+      const bad: Array<[string, Body]> = [
+        ["invoices.1.amount", { ...signed, invoices: invoices.map((b, i) => (i === 1 ? { ...b, amount: "12.5" } : b)) }],
+        ["invoices.2.note", { ...signed, invoices: invoices.map((b, i) => (i === 2 ? { ...b, note: "x" } : b)) }],
+        ["nonce", { ...signed, nonce: "0x01" }],
+      ];
+      for (const [field, body] of bad) {
+        const res = await post(who.supplier, "/receivables/batch", body);
+        expect(res.status, `${field}: ${JSON.stringify(res.body)}`).to.equal(400);
+        expect(res.body.error ?? res.body.code, field).to.equal("ValidationFailed");
+        expect((res.body.errors as Array<{ field: string }>).map((e) => e.field), field).to.deep.equal([field]);
+        // The same refusal a post of that body with no unsigned post before it gets (another signer's session).
+        const fresh = await post(who.supplier2, "/receivables/batch", body);
+        expect({ ...fresh.body, instance: undefined }, field).to.deep.equal({ ...res.body, instance: undefined });
+      }
+      expect(await counts()).to.deep.equal(before);
+      const res = await post(who.supplier, "/receivables/batch", signed);
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      // Served without validating the invoices again: the bad nonce (twice: both sessions) and the good post.
+      expect(pipe.signedBodies.hits).to.equal(hits + 3);
     });
 
     it("a signed body that differs from the unsigned one in any field is planned afresh, never served the cached plan", async function () {

@@ -3,8 +3,13 @@
  * differences. A refusal is a `ValidationFailed` problem whose `errors` name every invalid field.
  * A boolean query or path parameter (`?wait=`) is `true` or `false` and nothing else: Nest's own
  * conversion turns any other text into `false`, so `?wait=maybe` would silently not wait.
+ * A signed post of a registered act body (signed-body-memo.ts: the batch tokenisation) whose body
+ * minus nonce, deadline and signature was validated without an error before (its unsigned post) has
+ * only those three fields validated again.
  */
 import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from "@nestjs/common";
+import type { ValidatorOptions } from "class-validator";
+import { SignedBodyMemo } from "./signed-body-memo";
 import { cacheValidationMetadata } from "./validation-metadata";
 
 interface FieldError {
@@ -21,6 +26,8 @@ function fieldErrors(errors: ValidationError[], parent = ""): FieldError[] {
 }
 
 export class ProblemValidationPipe extends ValidationPipe {
+  readonly signedBodies = new SignedBodyMemo();
+
   constructor() {
     // Each DTO class's rules are looked up once, not per request (validation-metadata.ts).
     cacheValidationMetadata();
@@ -38,6 +45,10 @@ export class ProblemValidationPipe extends ValidationPipe {
         });
       },
     });
+  }
+
+  protected validate(object: object, validatorOptions?: ValidatorOptions): Promise<ValidationError[]> {
+    return this.signedBodies.validate(object, (o) => super.validate(o, validatorOptions));
   }
 
   protected transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {

@@ -24,6 +24,7 @@ import {
   type ValidationOptions,
 } from "class-validator";
 import { SignatureFieldsDto } from "../../acts/dto/act.dto";
+import { validateSignedBodyOnce } from "../../common/signed-body-memo";
 import { DISPUTE_REASONS, MAX_DISPUTE_TEXT, type DisputeReason } from "../entities/receivable-dispute.entity";
 import { IsEvmAddress } from "../../auth/dto/is-evm-address";
 import { isIsoDay, normaliseInvoiceKey } from "../../../../shared/fingerprint";
@@ -188,6 +189,9 @@ export class TokeniseBatchDto extends SignatureFieldsDto {
   @Type(() => BatchInvoiceDto)
   invoices!: BatchInvoiceDto[];
 }
+// Its 200 nested invoices are validated on the unsigned post; the signed post of the same body
+// validates its signature fields (common/signed-body-memo.ts).
+validateSignedBodyOnce(TokeniseBatchDto);
 
 /** POST /receivables/attestations: invoices a supplier will tokenise by calling the contract itself. */
 export class AttestInvoicesDto {
