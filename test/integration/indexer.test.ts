@@ -609,6 +609,29 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     expect(await indexDefinitions(ds2)).to.deep.equal(definitions);
   });
 
+  it("a long catch-up on SQLite copies its WAL into the database file on a worker thread, then gives the connection its automatic checkpoint back; the same index", async function () {
+    const s = await start({ INDEXER_DEFER_INDEXES_BLOCKS: "1", INDEXER_BATCH_BLOCKS: "1" });
+    const indexer = s.app.get(IndexerService);
+    const ds = dataSourceOf(s.app);
+    const d = await LedgerDriver.onboard(env);
+    await runFullLifecycle(d);
+    const autocheckpoint = async () => Number(((await ds.query("PRAGMA wal_autocheckpoint")) as Array<{ wal_autocheckpoint: number }>)[0]?.wal_autocheckpoint);
+    const before = usePostgres() ? null : await autocheckpoint();
+    const head = await d.head();
+    expect(await indexer.catchUp()).to.equal(head);
+    if (usePostgres()) {
+      expect(indexer.walFramesCheckpointedAside).to.equal(0);
+    } else {
+      // Every transaction's pages, plus the index builds', went through the worker's checkpoints.
+      expect(indexer.walFramesCheckpointedAside).to.be.above(0);
+      expect(await autocheckpoint()).to.equal(before);
+      const [wal] = (await ds.query("PRAGMA wal_checkpoint(PASSIVE)")) as Array<{ busy: number; log: number; checkpointed: number }>;
+      expect(wal.busy).to.equal(0);
+      expect(wal.checkpointed).to.equal(wal.log);
+    }
+    await expectIndexEqualsChain(ds, env, head);
+  });
+
   it("follows a reorg to a shorter chain", async function () {
     const s = await start();
     const d = await LedgerDriver.onboard(env);

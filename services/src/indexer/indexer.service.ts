@@ -40,6 +40,7 @@ import { PaymentEntity } from "../read-model/entities/projections.entity";
 import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
 import { PROJECTION_TABLES, project } from "../read-model/projector";
 import { dropDeferrableIndexes, restoreDeferrableIndexes } from "./deferred-indexes";
+import { WalCheckpointer } from "../database/wal-checkpointer";
 
 export { ReorgDetected } from "./ledger-log";
 
@@ -104,6 +105,8 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Deferred indexes may be missing: this process dropped them, or has not looked since it started
    * (a crash during a catch-up leaves them dropped). */
   private indexesMaybeMissing = true;
+  /** WAL pages the last long catch-up's worker thread copied into the SQLite file (0: none ran). */
+  walFramesCheckpointedAside = 0;
 
   constructor(
     @InjectRepository(IndexerStateEntity) private readonly indexerState: Repository<IndexerStateEntity>,
@@ -156,6 +159,9 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async catchUp(): Promise<number> {
     const deferred = await this.stepLock.runExclusive(() => this.deferIndexes());
+    // The same long catch-up on SQLite: its big transactions' WAL is copied into the database file
+    // on a worker thread instead of by each commit on this one (wal-checkpointer.ts).
+    const checkpointer = deferred ? WalCheckpointer.start(this.db.manager.connection) : null;
     try {
       for (;;) {
         if (this.stopped) return (await this.checkpoint()).blockNumber;
@@ -163,7 +169,14 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
         if (!progressed) return (await this.checkpoint()).blockNumber;
       }
     } finally {
-      if (deferred) await this.stepLock.runExclusive(() => this.restoreIndexes());
+      try {
+        if (deferred) await this.stepLock.runExclusive(() => this.restoreIndexes());
+      } finally {
+        if (checkpointer) {
+          this.walFramesCheckpointedAside = await checkpointer.stop();
+          this.logger.debug(`catch-up: ${this.walFramesCheckpointedAside} WAL pages checkpointed on a worker thread`);
+        }
+      }
     }
   }
 
