@@ -129,6 +129,7 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     const idxCpu = cpuSeconds(process.cpuUsage(idxCpu0));
     const idxMainCpu = mainThreadCpuSeconds() - idxMain0;
     const idxNodeCpu = nodeCpuSeconds(chain.process.pid) - idxNode0;
+    const walAside = indexer.walFramesCheckpointedAside;
     // The timers are wrapped around shared prototypes and module exports: keep what this run added
     // (the runs with indexes kept, below, go through them too).
     const tc: Timings = { ...t };
@@ -238,6 +239,7 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
       `- ${loadNote(loadAtStart)}`,
       `- Chain generation (not part of the figures): ${fmtSeconds(genSeconds)} s for ${txCount} pre-signed transactions.`,
       `- Benchmark process RSS: ${mib(rssBefore)} before catchUp(), peak ${mib(peakRss)} during it.`,
+      `- WAL pages copied into the database file by catchUp()'s checkpointing worker thread: ${formatInt(walAside)} (${mib(walAside * 4096)}).`,
       "",
       table,
       "",
