@@ -3,6 +3,7 @@ import request from "supertest";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
 import { DbWriter } from "../../services/src/database/db-writer";
+import { WalCheckpointer } from "../../services/src/database/wal-checkpointer";
 import { LedgerEventEntity } from "../../services/src/read-model/entities/ledger-event.entity";
 import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { createApp } from "../../services/src/app.factory";
@@ -628,6 +629,13 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
       const [wal] = (await ds.query("PRAGMA wal_checkpoint(PASSIVE)")) as Array<{ busy: number; log: number; checkpointed: number }>;
       expect(wal.busy).to.equal(0);
       expect(wal.checkpointed).to.equal(wal.log);
+      // Two overlapping (two catch-ups at once): the connection gets its own setting back, not the other's safety net.
+      const a = WalCheckpointer.start(ds)!;
+      const b = WalCheckpointer.start(ds)!;
+      expect(await autocheckpoint()).to.be.above(before!);
+      await a.stop();
+      await b.stop();
+      expect(await autocheckpoint()).to.equal(before);
     }
     await expectIndexEqualsChain(ds, env, head);
   });

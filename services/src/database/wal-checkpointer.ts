@@ -68,13 +68,21 @@ interface RawSqlite {
   pragma(source: string, options?: { simple?: boolean }): unknown;
 }
 
+/** Per connection: the checkpointers running on it and the automatic checkpoint it had before the
+ * first (two overlapping catch-ups must not leave the safety net behind as the setting). */
+const running = new WeakMap<RawSqlite, { count: number; restore: number }>();
+
 export class WalCheckpointer {
+  private exited = false;
+  private released = false;
+
   private constructor(
     private readonly main: RawSqlite,
     private readonly worker: Worker,
-    private readonly restore: number,
     private failed: Error | null,
-  ) {}
+  ) {
+    worker.once("exit", () => (this.exited = true));
+  }
 
   /**
    * Starts checkpointing `ds`'s WAL on a worker thread, or returns null where there is nothing to
@@ -86,16 +94,28 @@ export class WalCheckpointer {
     const main = (ds.driver as unknown as { databaseConnection?: RawSqlite }).databaseConnection;
     if (!main || typeof path !== "string" || path === ":memory:" || path === "") return null;
     if (String(main.pragma("journal_mode", { simple: true })).toLowerCase() !== "wal") return null;
-    const restore = Number(main.pragma("wal_autocheckpoint", { simple: true }));
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: require.resolve("better-sqlite3") } });
-    const self = new WalCheckpointer(main, worker, restore, null);
+    const self = new WalCheckpointer(main, worker, null);
+    const state = running.get(main);
+    if (state) state.count++;
+    else running.set(main, { count: 1, restore: Number(main.pragma("wal_autocheckpoint", { simple: true })) });
     main.pragma(`wal_autocheckpoint = ${NET_PAGES}`);
     // A worker that fails leaves the checkpoints to the main connection, as before.
     worker.once("error", (err) => {
       self.failed = err;
-      main.pragma(`wal_autocheckpoint = ${restore}`);
+      self.release();
     });
     return self;
+  }
+
+  /** This checkpointer no longer stands in for the connection's own: the last one gives it back. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    const state = running.get(this.main);
+    if (!state || --state.count > 0) return;
+    running.delete(this.main);
+    this.main.pragma(`wal_autocheckpoint = ${state.restore}`);
   }
 
   /**
@@ -104,7 +124,7 @@ export class WalCheckpointer {
    */
   async stop(): Promise<number> {
     try {
-      if (this.failed) return 0;
+      if (this.failed || this.exited) return 0;
       const done = new Promise<number>((resolve, reject) => {
         this.worker.once("message", (m: { copied: number }) => resolve(m.copied));
         this.worker.once("error", reject);
@@ -113,7 +133,7 @@ export class WalCheckpointer {
       this.worker.postMessage("stop");
       return await done;
     } finally {
-      this.main.pragma(`wal_autocheckpoint = ${this.restore}`);
+      this.release();
       await this.worker.terminate();
     }
   }
