@@ -13,7 +13,8 @@
  * third of the write time.
  * A catch-up far behind (INDEXER_DEFER_INDEXES_BLOCKS) drops the feed's and the receivables' query
  * indexes first and builds them before catchUp() returns; after a crash the next catchUp() (or a
- * rollback) builds what is missing (deferred-indexes.ts).
+ * rollback) builds what is missing (deferred-indexes.ts). On SQLite the same long catch-up has its WAL
+ * checkpointed by a worker thread, not by each commit on this one (database/wal-checkpointer.ts).
  * Reorgs are detected by comparing the checkpoint's hash (and the first new block's parent hash)
  * with the chain. The indexer then walks its recent block hashes back to the common ancestor,
  * deletes everything above it and rebuilds the projections from the remaining event feed. Only a
