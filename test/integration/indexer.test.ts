@@ -3,7 +3,6 @@ import request from "supertest";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { IndexerStateEntity } from "../../services/src/indexer/entities/indexer-state.entity";
 import { DbWriter } from "../../services/src/database/db-writer";
-import { WalCheckpointer } from "../../services/src/database/wal-checkpointer";
 import { LedgerEventEntity } from "../../services/src/read-model/entities/ledger-event.entity";
 import { ReceivableEntity } from "../../services/src/read-model/entities/projections.entity";
 import { createApp } from "../../services/src/app.factory";
@@ -608,36 +607,6 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     const head = await chain.provider.getBlockNumber();
     expect(await again.catchUp()).to.equal(head);
     expect(await indexDefinitions(ds2)).to.deep.equal(definitions);
-  });
-
-  it("a long catch-up on SQLite copies its WAL into the database file on a worker thread, then gives the connection its automatic checkpoint back; the same index", async function () {
-    const s = await start({ INDEXER_DEFER_INDEXES_BLOCKS: "1", INDEXER_BATCH_BLOCKS: "1" });
-    const indexer = s.app.get(IndexerService);
-    const ds = dataSourceOf(s.app);
-    const d = await LedgerDriver.onboard(env);
-    await runFullLifecycle(d);
-    const autocheckpoint = async () => Number(((await ds.query("PRAGMA wal_autocheckpoint")) as Array<{ wal_autocheckpoint: number }>)[0]?.wal_autocheckpoint);
-    const before = usePostgres() ? null : await autocheckpoint();
-    const head = await d.head();
-    expect(await indexer.catchUp()).to.equal(head);
-    if (usePostgres()) {
-      expect(indexer.walFramesCheckpointedAside).to.equal(0);
-    } else {
-      // Every transaction's pages, plus the index builds', went through the worker's checkpoints.
-      expect(indexer.walFramesCheckpointedAside).to.be.above(0);
-      expect(await autocheckpoint()).to.equal(before);
-      const [wal] = (await ds.query("PRAGMA wal_checkpoint(PASSIVE)")) as Array<{ busy: number; log: number; checkpointed: number }>;
-      expect(wal.busy).to.equal(0);
-      expect(wal.checkpointed).to.equal(wal.log);
-      // Two overlapping (two catch-ups at once): the connection gets its own setting back, not the other's safety net.
-      const a = WalCheckpointer.start(ds)!;
-      const b = WalCheckpointer.start(ds)!;
-      expect(await autocheckpoint()).to.be.above(before!);
-      await a.stop();
-      await b.stop();
-      expect(await autocheckpoint()).to.equal(before);
-    }
-    await expectIndexEqualsChain(ds, env, head);
   });
 
   it("follows a reorg to a shorter chain", async function () {

@@ -13,8 +13,7 @@
  * third of the write time.
  * A catch-up far behind (INDEXER_DEFER_INDEXES_BLOCKS) drops the feed's and the receivables' query
  * indexes first and builds them before catchUp() returns; after a crash the next catchUp() (or a
- * rollback) builds what is missing (deferred-indexes.ts). On SQLite the same long catch-up has its WAL
- * checkpointed by a worker thread, not by each commit on this one (database/wal-checkpointer.ts).
+ * rollback) builds what is missing (deferred-indexes.ts).
  * Reorgs are detected by comparing the checkpoint's hash (and the first new block's parent hash)
  * with the chain. The indexer then walks its recent block hashes back to the common ancestor,
  * deletes everything above it and rebuilds the projections from the remaining event feed. Only a
@@ -41,7 +40,6 @@ import { PaymentEntity } from "../read-model/entities/projections.entity";
 import { LedgerLogDecoder, ReorgDetected, appendAndProject, indexerStartBlock, readLogs, readRpcBlock, type RpcBlock } from "./ledger-log";
 import { PROJECTION_TABLES, project } from "../read-model/projector";
 import { dropDeferrableIndexes, restoreDeferrableIndexes } from "./deferred-indexes";
-import { WalCheckpointer } from "../database/wal-checkpointer";
 
 export { ReorgDetected } from "./ledger-log";
 
@@ -106,8 +104,6 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   /** Deferred indexes may be missing: this process dropped them, or has not looked since it started
    * (a crash during a catch-up leaves them dropped). */
   private indexesMaybeMissing = true;
-  /** WAL pages the last long catch-up's worker thread copied into the SQLite file (0: none ran). */
-  walFramesCheckpointedAside = 0;
 
   constructor(
     @InjectRepository(IndexerStateEntity) private readonly indexerState: Repository<IndexerStateEntity>,
@@ -160,9 +156,6 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async catchUp(): Promise<number> {
     const deferred = await this.stepLock.runExclusive(() => this.deferIndexes());
-    // The same long catch-up on SQLite: its big transactions' WAL is copied into the database file
-    // on a worker thread instead of by each commit on this one (wal-checkpointer.ts).
-    const checkpointer = deferred ? WalCheckpointer.start(this.db.manager.connection) : null;
     try {
       for (;;) {
         if (this.stopped) return (await this.checkpoint()).blockNumber;
@@ -170,14 +163,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
         if (!progressed) return (await this.checkpoint()).blockNumber;
       }
     } finally {
-      try {
-        if (deferred) await this.stepLock.runExclusive(() => this.restoreIndexes());
-      } finally {
-        if (checkpointer) {
-          this.walFramesCheckpointedAside = await checkpointer.stop();
-          this.logger.debug(`catch-up: ${this.walFramesCheckpointedAside} WAL pages checkpointed on a worker thread`);
-        }
-      }
+      if (deferred) await this.stepLock.runExclusive(() => this.restoreIndexes());
     }
   }
 
