@@ -717,4 +717,10 @@ const HISTORY = [
   "  0.82 / 1.14 s of 3.8 s (21 / 30 %: acceptance ran at 4,000 / 3.01 = 1,329 and 4,000 / 2.66 = 1,504 invoices/s). So quiet,",
   "  the 4,000-invoice figure understates the steady rate by up to about a quarter; a quiet `--batch-invoices 12000` run should",
   "  settle it.",
+  "- 2026-12-06 08:56-09:00, after the s24 merges (also the SQLite page cache cut to 2 MiB and the gas-limit cap), on this",
+  "  session's machine, which is about half as fast as the one of the 05:xx/06:28 runs (chain generation of the indexer",
+  "  bench 67.5 vs 33.4 s): the command above with `--relayer-keys 1`, base 7739c63 (its own build) and this build alternated,",
+  "  load 1.4-1.9: batch over HTTP base 499 / 579, this build 612 / 511 invoices/s (direct 1,313 / 1,181 and 1,491 / 1,281);",
+  "  service CPU per batch act base 277, this build 269 ms (one pair read). Not resolvable in two pairs; figures not",
+  "  comparable with the rows above from the faster machine.",
 ];
