@@ -14,14 +14,15 @@ let counter = 0;
 const POOL = Buffer.alloc(4096);
 let poolAt = POOL.length;
 
-function random16(): Buffer {
+/** Offset in POOL of 16 fresh random bytes, which the caller may overwrite (they are never handed out again). */
+function random16(): number {
   if (poolAt + 16 > POOL.length) {
     randomFillSync(POOL);
     poolAt = 0;
   }
-  const b = Buffer.from(POOL.subarray(poolAt, poolAt + 16));
+  const at = poolAt;
   poolAt += 16;
-  return b;
+  return at;
 }
 
 export function timeOrderedId(now = Date.now()): string {
@@ -37,11 +38,13 @@ export function timeOrderedId(now = Date.now()): string {
     counter = 0;
   }
   lastMs = ms;
-  const b = random16();
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (counter >> 8);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | (b[8] & 0x3f);
-  const h = b.toString("hex");
+  // Written in place in the pool and read from there: no Buffer per id (a compliance run of a
+  // 200-invoice act makes ~1,800 ids; the copies were ~6 % of the bytes a batch act allocates).
+  const at = random16();
+  POOL.writeUIntBE(ms, at, 6);
+  POOL[at + 6] = 0x70 | (counter >> 8);
+  POOL[at + 7] = counter & 0xff;
+  POOL[at + 8] = 0x80 | (POOL[at + 8] & 0x3f);
+  const h = POOL.toString("hex", at, at + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

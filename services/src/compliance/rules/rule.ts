@@ -34,13 +34,19 @@ export const pass = (reason: string, details?: Record<string, unknown>): Verdict
 export const fail = (reason: string, details?: Record<string, unknown>): Verdict => ({ result: "fail", reason, details });
 export const review = (reason: string, details?: Record<string, unknown>): Verdict => ({ result: "review", reason, details });
 
-/** Evaluates every rule in order; see the file comment on rules that throw. */
+/**
+ * Evaluates every rule in order; see the file comment on rules that throw. A verdict given
+ * synchronously is taken as it is, without an `await` (most rules are synchronous, and a 200-invoice
+ * act evaluates 1,800 of them on each POST: each await cost a promise and a turn of the microtask
+ * queue); a promise is awaited, and a rejection is treated as a throw, as before.
+ */
 export async function evaluateRules<C>(rules: readonly Rule<C>[], ctx: C): Promise<RuleOutcome[]> {
   const outcomes: RuleOutcome[] = [];
   for (const rule of rules) {
     let v: Verdict;
     try {
-      v = await rule.evaluate(ctx);
+      const given = rule.evaluate(ctx);
+      v = isPromiseLike(given) ? await given : given;
     } catch (err) {
       v = review(`The rule could not be evaluated (${(err as Error).message}); a compliance officer must check it by hand.`, {
         error: (err as Error).name,
@@ -58,4 +64,8 @@ export function overallOf(outcomes: readonly { result: CheckResult }[]): CheckRe
   if (outcomes.some((o) => o.result === "fail")) return "fail";
   if (outcomes.some((o) => o.result === "review")) return "review";
   return "pass";
+}
+
+function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
 }
