@@ -3,8 +3,9 @@
  * over JSON-RPC exactly as the service would speak to Besu.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider, Network, Wallet, HDNodeWallet, Mnemonic, parseEther, type Signer } from "ethers";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type Ledger } from "../../scripts/lib/deploy-ledger";
@@ -13,7 +14,47 @@ import { PROJECT_ROOT } from "../../platform/project-root";
 const ROOT = PROJECT_ROOT;
 export const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
 
+/** Ports handed out by freePort in the last RESERVED_MS, by any test process on this machine. */
+const RESERVED_DIR = join(tmpdir(), "scf-test-ports");
+const RESERVED_MS = 60_000;
+
+/**
+ * A loopback port nothing listens on, for a child (node, service) that will listen on it. `npm test`
+ * runs several suites side by side, and between the kernel naming a free port here and the child
+ * binding it another suite could be given the same one, then start its node there or, worse, talk
+ * to ours. So each port handed out is reserved for a minute in a file created exclusively, shared
+ * by every test process; once bound, the kernel itself keeps the port from others.
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await kernelFreePort();
+    if (reservePort(port)) return port;
+  }
+  throw new Error(`no free port: 50 ports offered by the kernel were all reserved in ${RESERVED_DIR} in the last minute`);
+}
+
+/** Reserves `port` for a minute unless some test process (this one included) did within the last minute. */
+export function reservePort(port: number, dir = RESERVED_DIR): boolean {
+  mkdirSync(dir, { recursive: true });
+  const mark = join(dir, String(port));
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(mark, String(process.pid), { flag: "wx" });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      try {
+        if (Date.now() - statSync(mark).mtimeMs <= RESERVED_MS) return false;
+        rmSync(mark, { force: true }); // an old reservation: the port was bound and freed since, or never used
+      } catch {
+        /* removed meanwhile by another process: try again */
+      }
+    }
+  }
+  return false;
+}
+
+function kernelFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
