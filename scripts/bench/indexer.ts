@@ -8,8 +8,19 @@
  * service code is not changed: the breakdown comes from wrapping, in this process only, the
  * provider's getLogs/send, the DbWriter and the projector's exported functions.
  * Targets: >= 5,000 events/s and >= half the raw fetch rate.
+ *
+ * To judge a change: `--baseline-root DIR [--rounds N] [--this-env K=V,…] [--cpu-prof FILE]` builds
+ * the chain once and times catchUp() of the build in DIR (a copy of the base commit: `git archive
+ * BASE | tar -x -C DIR`, node_modules/artifacts/cache/typechain-types linked, `npx tsc -p
+ * tsconfig.build.json` there) and of this build, alternating, each run followed by its own raw
+ * eth_getLogs row; it prints every run and the medians and leaves docs/BENCHMARKS.md alone.
+ * --this-env applies settings to this build's runs only; --cpu-prof writes a V8 profile of this
+ * build's first catchUp(); --sql-times prints its time per SQL statement.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
 import { DataSource } from "typeorm";
 import { getDataSourceToken } from "@nestjs/typeorm";
 import { machineDescription, markdownTable, writeBenchmarkSection, formatInt } from "../lib/bench-doc";
@@ -101,6 +112,14 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     const head = await waitReceipts(chain, hashes);
     const genSeconds = nowSeconds() - genStart;
     console.log(`indexer: chain built: ${txCount} txs, head block ${head}, ${fmtSeconds(genSeconds)} s (signing ${fmtSeconds(signed - genStart)} s)`);
+
+    const baselineRoot = flags.get("baseline-root");
+    if (baselineRoot) {
+      // --baseline-root DIR: this build against another build's catchUp() on this same chain,
+      // alternating, and nothing written to the docs.
+      await compareWithBaseline(env, chain, baselineRoot, intFlag(flags, "rounds", 3), flags.get("cpu-prof"), flags.get("this-env"), flags.has("sql-times"));
+      return;
+    }
 
     // --- catchUp() keeping every index while it writes (INDEXER_DEFER_INDEXES_BLOCKS=0), on an empty
     // database: before and after the real run, so that neither order nor a change of machine load
@@ -283,6 +302,123 @@ export async function benchIndexer(flags: Map<string, string>): Promise<void> {
     await cleanupEnv(env).catch(() => undefined);
     await chain.stop();
   }
+}
+
+/**
+ * `--baseline-root DIR [--rounds N] [--this-env K=V,…] [--cpu-prof FILE] [--sql-times]`: catchUp() (default settings, empty database) of
+ * the build in DIR (a copy of the base commit with its own dist/, node_modules linked) and of this
+ * build, alternating (baseline first), on the one chain built above, each followed by the raw
+ * eth_getLogs over the same ranges, so that every run has its own ratio under the load of its moment.
+ * Prints one line per run (wall, events/s, ratio, main-thread and process CPU, load average) and the
+ * medians. With --cpu-prof, this build's first run is profiled (V8 sampling profile, catchUp() alone).
+ */
+async function compareWithBaseline(
+  env: Parameters<typeof startOnFreshDatabase>[0],
+  chain: Awaited<ReturnType<typeof startChain>>,
+  root: string,
+  rounds: number,
+  profile: string | undefined,
+  thisEnvFlag: string | undefined,
+  sqlTimesFlag: boolean,
+): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const base = require(join(resolve(root), "dist", "test", "support", "index-check.js")) as { startOnFreshDatabase: typeof startOnFreshDatabase };
+  const builds: Array<[string, typeof startOnFreshDatabase]> = [
+    ["baseline", base.startOnFreshDatabase],
+    ["this build", startOnFreshDatabase],
+  ];
+  const addresses = Object.values(env.ledger.record.contracts);
+  // --this-env KEY=V,KEY=V: settings for this build's runs only (a configuration lever against the baseline).
+  const thisEnv = Object.fromEntries((thisEnvFlag ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+  const rows: Array<{ build: string; seconds: number; events: number; rate: number; raw: number; main: number; cpu: number; load: number }> = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const [build, start] of builds) {
+      const svc = await start(env, { LOG_LEVEL: "error", ...(build === "this build" ? thisEnv : {}) });
+      try {
+        const session = profile && build === "this build" && r === 0 ? new Session() : null;
+        if (session) {
+          session.connect();
+          await session.post("Profiler.enable");
+          await session.post("Profiler.setSamplingInterval", { interval: 200 });
+          await session.post("Profiler.start");
+        }
+        const sqlTimes = sqlTimesFlag && build === "this build" && r === 0 ? wrapSqlTimes() : null;
+        const load = loadavg()[0];
+        const cpu0 = process.cpuUsage();
+        const main0 = mainThreadCpuSeconds();
+        const s0 = nowSeconds();
+        const checkpoint = await svc.indexer.catchUp();
+        const seconds = nowSeconds() - s0;
+        const main = mainThreadCpuSeconds() - main0;
+        const cpu = cpuSeconds(process.cpuUsage(cpu0));
+        if (session) {
+          const { profile: p } = await session.post("Profiler.stop");
+          writeFileSync(profile!, JSON.stringify(p));
+          session.disconnect();
+        }
+        if (sqlTimes) sqlTimes();
+        const counted = (await svc.ds.query("SELECT COUNT(*) AS n FROM ledger_events")) as Array<{ n: number | string }>;
+        const events = Number(counted[0].n);
+        const batchBlocks = env.config.INDEXER_BATCH_BLOCKS;
+        const first = indexerStartBlock(env.ledger.record.blockNumber) + 1;
+        const r0 = nowSeconds();
+        let rawLogs = 0;
+        for (let from = first; from <= checkpoint; from += batchBlocks) {
+          rawLogs += (await rawGetLogs(chain.url, addresses, from, Math.min(checkpoint, from + batchBlocks - 1))).length;
+        }
+        const raw = rawLogs / (nowSeconds() - r0);
+        const row = { build, seconds, events, rate: events / seconds, raw, main, cpu, load };
+        rows.push(row);
+        console.log(
+          `indexer compare: round ${r + 1} ${build}: ${formatInt(events)} events in ${fmtSeconds(seconds)} s = ${fmtRate(row.rate)} events/s, ` +
+            `raw ${fmtRate(raw)}, ratio ${(row.rate / raw).toFixed(3)}, main-thread CPU ${fmtSeconds(main)} s, process CPU ${fmtSeconds(cpu)} s, load ${load.toFixed(2)}`,
+        );
+      } finally {
+        await svc.close();
+      }
+    }
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  for (const [build] of builds) {
+    const mine = rows.filter((x) => x.build === build);
+    console.log(
+      `indexer compare: ${build} medians: ${fmtSeconds(median(mine.map((x) => x.seconds)))} s, ${fmtRate(median(mine.map((x) => x.rate)))} events/s, ` +
+        `ratio ${median(mine.map((x) => x.rate / x.raw)).toFixed(3)}, main-thread CPU ${fmtSeconds(median(mine.map((x) => x.main)))} s, process CPU ${fmtSeconds(median(mine.map((x) => x.cpu)))} s`,
+    );
+  }
+}
+
+/**
+ * `--sql-times`: wall and main-thread CPU per statement (by its first 40 characters) of this build's
+ * first run, for statements that go through TypeORM's better-sqlite3 query runner (bulk.ts runs its
+ * single-row inserts on the connection directly: they are not counted). Returns the printer.
+ */
+function wrapSqlTimes(): () => void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { BetterSqlite3QueryRunner } = require("typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner") as { BetterSqlite3QueryRunner: { prototype: { query: (...a: unknown[]) => Promise<unknown> } } };
+  const orig = BetterSqlite3QueryRunner.prototype.query;
+  const times = new Map<string, [number, number, number]>();
+  BetterSqlite3QueryRunner.prototype.query = async function (this: unknown, ...a: unknown[]) {
+    const key = String(a[0]).slice(0, 40);
+    const s = nowSeconds();
+    const c = mainThreadCpuSeconds();
+    try {
+      return await orig.apply(this, a);
+    } finally {
+      const t = times.get(key) ?? [0, 0, 0];
+      t[0] += nowSeconds() - s;
+      t[1] += mainThreadCpuSeconds() - c;
+      t[2]++;
+      times.set(key, t);
+    }
+  };
+  return () => {
+    BetterSqlite3QueryRunner.prototype.query = orig;
+    for (const [k, [w, c, n]] of [...times].sort((x, y) => y[1][0] - x[1][0]).slice(0, 15)) console.log(`sql ${w.toFixed(3)} s wall ${c.toFixed(2)} s cpu ${n} x ${k}`);
+  };
 }
 
 function cpuSeconds(u: NodeJS.CpuUsage): number {
