@@ -4,7 +4,9 @@
  * it (parameter naming and escaping, per value) than SQLite spends running it: indexing 100,000
  * events was 60 % builder. Values still pass through the driver's own preparePersistentValue
  * (column transformers, simple-json, booleans), so rows are stored exactly as the builder stores
- * them. Column and table names come from the entity metadata.
+ * them. Column and table names come from the entity metadata. On PostgreSQL a chunk is one
+ * multi-row statement (one round trip); on SQLite, in process, each row runs one single-row
+ * statement prepared once (writeSqliteRows).
  */
 import { QueryFailedError, type EntityManager, type EntityTarget, type ObjectLiteral } from "typeorm";
 import type { ColumnMetadata } from "typeorm/metadata/ColumnMetadata";
