@@ -205,6 +205,35 @@ describe("Indexer (hardhat node over JSON-RPC, real database)", function () {
     await expectIndexEqualsChain(ds, env, head);
   });
 
+  it("catching up, a range whose logs are in and only its blocks on their way joins the write being gathered instead of waiting for a commit of its own", async function () {
+    const { head, indexer, ds, from, writer } = await lifecycleInOneBlockRanges();
+    // Range from+1 is answered (its block) only once range from+2's logs are in, and range from+2's
+    // block only after that: when the first write is gathered, from+2 is fetched but for its block.
+    const reader = readerOf(indexer);
+    const send = reader.send.bind(reader);
+    let secondLogs = false;
+    let firstBlock = false;
+    reader.send = async (method: string, params: unknown[]) => {
+      const block = method === "eth_getBlockByNumber" ? Number(params[0]) : null;
+      if (block === from + 1) await until("range from+2's logs answered", () => secondLogs);
+      if (block === from + 2) await until("block from+1 answered", () => firstBlock);
+      const res = await send(method, params);
+      if (method === "eth_getLogs" && Number((params[0] as { fromBlock: string }).fromBlock) === from + 2) secondLogs = true;
+      if (block === from + 1) firstBlock = true;
+      return res;
+    };
+    const rec = recordCheckpoints(writer, indexer);
+    try {
+      expect(await indexer.catchUp()).to.equal(head);
+    } finally {
+      reader.send = send;
+      rec.restore();
+    }
+    const firstWrite = rec.after.find((c) => c.blockNumber > from);
+    expect(firstWrite?.blockNumber, "the first write's last block").to.be.at.least(from + 2);
+    await expectIndexEqualsChain(ds, env, head);
+  });
+
   it("reads each range's logs once, while catching up and while following the head one block at a time", async function () {
     const { head, indexer, ds } = await lifecycleInOneBlockRanges();
     const reader = readerOf(indexer);

@@ -82,6 +82,8 @@ interface PendingRange {
   to: number;
   data: Promise<FetchedRange>;
   settled: FetchedRange | Error | null;
+  /** Its logs have come back (its blocks may still be on their way). */
+  logsRead: boolean;
 }
 
 @Injectable()
@@ -260,8 +262,14 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
       ranges.push({ from: first.from, to: first.to, data: await first.data });
       let events = ranges[0].data.events.length;
       for (const next of this.pipeline) {
+        if (!grouped) break;
+        // A range whose logs are in and only its blocks are on their way (a few milliseconds) is
+        // waited for: otherwise, as the node answers about as fast as a range is written, nearly
+        // every range found its successor unfinished and was committed alone (52 commits for 54
+        // ranges). Never for a range whose logs are still awaited: that wait has no bound.
+        if (next.settled === null && next.logsRead) await next.data.catch(() => undefined);
         const data = next.settled;
-        if (!grouped || !data || data instanceof Error || events + data.events.length > TX_EVENTS) break;
+        if (!data || data instanceof Error || events + data.events.length > TX_EVENTS) break;
         ranges.push({ from: next.from, to: next.to, data });
         events += data.events.length;
       }
@@ -300,7 +308,9 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
       // Ranges as big as a transaction (wide ranges, busy chain): one ahead, as much as is written.
       const maxInFlight = 2 * this.lastRangeEvents >= TX_EVENTS ? 1 : PIPELINE_IN_FLIGHT;
       if (next > target || this.pipeline.length >= PIPELINE_RANGES || inFlight >= maxInFlight || waiting >= TX_EVENTS) return;
-      const range: PendingRange = { from: next, to: Math.min(target, next + size - 1), data: this.fetchRange(next, Math.min(target, next + size - 1)), settled: null };
+      const to = Math.min(target, next + size - 1);
+      const state = { logsRead: false };
+      const range: PendingRange = Object.assign(state, { from: next, to, data: this.fetchRange(next, to, () => (state.logsRead = true)), settled: null });
       // An error surfaces when (if) the range is used.
       range.data.then(
         (d) => {
@@ -314,8 +324,9 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** The range's logs, decoded, with the blocks they need; consistent with itself or ReorgDetected. */
-  private async fetchRange(from: number, to: number): Promise<FetchedRange> {
+  private async fetchRange(from: number, to: number, logsRead: () => void = () => undefined): Promise<FetchedRange> {
     const logs = await readLogs(this.chain.reader, this.decoder.addresses, from, to);
+    logsRead();
     const withLogs = new Set<number>(logs.map((l) => l.blockNumber));
     const sorted = [...new Set([...withLogs, from, to])].sort((a, b) => a - b);
     const fetched = await Promise.all(sorted.map((n) => this.rpcBlock(n, withLogs.has(n))));
