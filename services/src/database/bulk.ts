@@ -66,6 +66,12 @@ interface SqliteStatement {
 }
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
+  /** better-sqlite3: a transaction is open on the connection. */
+  readonly inTransaction: boolean;
+}
+
+function sqliteConnection(m: EntityManager): SqliteConnection {
+  return (m.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
 }
 
 /** Per better-sqlite3 connection, its single-row statements by SQL text, prepared once. */
@@ -81,7 +87,7 @@ const sqliteStatements = new WeakMap<object, Map<string, SqliteStatement>>();
  * better-sqlite3 driver has only that connection); errors are TypeORM's QueryFailedError as before.
  */
 function writeSqliteRows(m: EntityManager, p: Plan, rows: readonly ObjectLiteral[], tail: string): void {
-  const db = (m.connection.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
+  const db = sqliteConnection(m);
   let cache = sqliteStatements.get(db);
   if (!cache) sqliteStatements.set(db, (cache = new Map()));
   const sql = `INSERT INTO ${p.table} (${p.names.join(", ")}) VALUES (${p.columns.map(() => "?").join(", ")})${tail}`;
@@ -130,7 +136,9 @@ async function write(
   const out: unknown[] = [];
   if (rows.length === 0) return out;
   const p = storedAsIs(plan(m, target), stored);
-  if (p.sqlite && !returning) {
+  // Row by row only inside a transaction: outside one, each row would commit alone and a failing row
+  // would leave the rows before it stored, where one multi-row statement stores all or none.
+  if (p.sqlite && !returning && (rows.length === 1 || sqliteConnection(m).inTransaction)) {
     writeSqliteRows(m, p, rows, tail(p));
     return out;
   }
