@@ -765,4 +765,10 @@ const HISTORY = [
   "  SQLite's writes are mostly the compliance rows (3,600 per act with the preview's review runs, ~550 B each with their",
   "  three index entries), which policy keeps; JIT is warm-up. Not tried: --max-semi-space-size above the default (memory",
   "  policy, docs/DEPLOYMENT.md recommends 1 MB), skipping class-transformer on the signed POST (the DTO the handler gets).",
+  "  2026-12-06 13:04-13:06 (after merging s25-batch and s25-indexer, whose SQLite row-by-row bulk inserts also carry",
+  "  the act's compliance rows), quiet machine (load < 2), about 1.35 × slower per core than the 06:28 one (the node's CPU",
+  "  for the same batch run 3.1 vs 2.2 s): `--invoices 10 --batch-invoices 4000 --relayer-keys 1`, base c877b0e's service",
+  "  (`--service-root`) and this build alternated: service CPU per batch act 183 / 165 ms before, 180 / 167 ms after;",
+  "  invoices/s 718 / 821 before, 685 / 789 after: no change end to end. The full run above (12:57) is this machine's:",
+  "  HTTP / direct 0.42-0.435 in batches against 0.495 on the faster machine, where the service's CPU share weighed less.",
 ];
