@@ -34,7 +34,7 @@ import { relayerKeystoreFile, writeKeystore } from "../services/src/chain/keys";
 import { ConfigError, loadConfig, type AppConfig } from "../services/src/config/env";
 import { DEFAULT_PARAMS, deployLedger, describeDeployment, type DeploymentRecord, type LedgerRoles } from "../scripts/lib/deploy-ledger";
 import { ParticipantRegistry__factory } from "../typechain-types";
-import { startDurableChain, type DurableChain } from "./chain/durable-chain";
+import { alwaysShown, startDurableChain, type DurableChain } from "./chain/durable-chain";
 import { PROJECT_ROOT as ROOT } from "./project-root";
 
 const HARDHAT_MNEMONIC = "test test test test test test test test test test test junk";
@@ -92,8 +92,8 @@ function startEmbeddedChain(dataDir: string, host: string, port: number): Promis
     host,
     port,
     log: (line) => {
-      // Warnings (a torn journal line cut off, a version change) and a halt always show.
-      if (process.env.CHAIN_LOG === "true" || /WARNING|FATAL/.test(line)) log(`[chain] ${line}`);
+      // Warnings, a halt and a replay's progress always show (alwaysShown).
+      if (process.env.CHAIN_LOG === "true" || alwaysShown(line)) log(`[chain] ${line}`);
     },
   });
 }

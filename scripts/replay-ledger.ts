@@ -125,8 +125,8 @@ async function main(): Promise<void> {
     }
     mkdirSync(dataDir, { recursive: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startDurableChain } = require("../platform/chain/durable-chain") as typeof import("../platform/chain/durable-chain");
-    const chain = await startDurableChain({ dataDir, port: Number(process.env.REPLAY_CHAIN_PORT || 0), log: (l) => /WARNING|FATAL/.test(l) && log(`[chain] ${l}`) });
+    const { alwaysShown, startDurableChain } = require("../platform/chain/durable-chain") as typeof import("../platform/chain/durable-chain");
+    const chain = await startDurableChain({ dataDir, port: Number(process.env.REPLAY_CHAIN_PORT || 0), log: (l) => alwaysShown(l) && log(`[chain] ${l}`) });
     url = chain.url;
     stopChain = () => chain.stop();
     provider = new JsonRpcProvider(url, undefined, { cacheTimeout: -1, pollingInterval: 50 });

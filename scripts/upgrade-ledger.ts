@@ -253,8 +253,8 @@ async function main(): Promise<void> {
   let url = opt.rpcUrl;
   if (!url) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { startDurableChain } = require("../platform/chain/durable-chain") as typeof import("../platform/chain/durable-chain");
-    const chain = await startDurableChain({ dataDir: opt.dataDir!, port: opt.chainPort, log: (l) => /WARNING|FATAL/.test(l) && log(`[chain] ${l}`) }).catch(
+    const { alwaysShown, startDurableChain } = require("../platform/chain/durable-chain") as typeof import("../platform/chain/durable-chain");
+    const chain = await startDurableChain({ dataDir: opt.dataDir!, port: opt.chainPort, log: (l) => alwaysShown(l) && log(`[chain] ${l}`) }).catch(
       (err: Error) => {
         throw new UpgradeError(`${err.message}${/in use by process/.test(err.message) ? " — stop `npm start` on this data directory first." : ""}`);
       },

@@ -18,16 +18,25 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadGenesis, pinGenesis } from "./genesis";
 import { createNetwork } from "./hardhat-network";
-import { JournalWriter, journalEntries } from "./journal";
+import { JournalWriter, journalEntries, type JournalPosition } from "./journal";
 import { acquireLock } from "./lock";
 import { durableProvider } from "./durable-provider";
-import { replay } from "./replay";
+import { REPLAY_PROGRESS_MS, replay } from "./replay";
 import type { RpcBlock } from "./rpc";
 import { serveJsonRpc } from "./rpc-server";
 
 export type { GenesisConfig } from "./genesis";
 export { journalEntries, readJournal, rawTransaction, type JournalEntry } from "./journal";
 export { refusalReason } from "./method-policy";
+
+/**
+ * Whether a chain log line is one its operator must see even when the chain's log is otherwise quiet:
+ * a warning (a torn journal line cut off, a version change), a halt, or a replay's progress (a long
+ * replay would otherwise look like a hung start).
+ */
+export function alwaysShown(line: string): boolean {
+  return /WARNING|FATAL|replaying the journal/.test(line);
+}
 
 export interface DurableChainOptions {
   dataDir: string;
@@ -38,6 +47,8 @@ export interface DurableChainOptions {
   log?: (line: string) => void;
   /** Blocks between two hash checks of the replay (default REPLAY_CHECK_EVERY); the last block is always checked. */
   replayCheckEvery?: number;
+  /** Time between two progress lines of a replay (default REPLAY_PROGRESS_MS, 10 s). */
+  replayProgressMs?: number;
 }
 
 export interface DurableChain {
@@ -65,7 +76,19 @@ export async function startDurableChain(opts: DurableChainOptions): Promise<Dura
     const genesisBlock = (await rpc("eth_getBlockByNumber", ["0x0", false])) as RpcBlock;
     pinGenesis(chainDir, journalFile, genesis, firstStart, genesisBlock.hash, log);
 
-    const replayed = await replay(rpc, journalEntries(journalFile, log), log, opts.replayCheckEvery);
+    const position: JournalPosition = { size: 0, offset: 0 };
+    const journalBytes = fs.existsSync(journalFile) ? fs.statSync(journalFile).size : 0;
+    if (journalBytes > 0) {
+      log(
+        `durable chain: replaying the journal (${(journalBytes / 1024 / 1024).toFixed(1)} MiB) into a fresh network; ` +
+          `the chain serves once it is done (progress every ${Math.round((opts.replayProgressMs ?? REPLAY_PROGRESS_MS) / 1000)} s)`,
+      );
+    }
+    const replayed = await replay(rpc, journalEntries(journalFile, log, undefined, position), log, {
+      checkEvery: opts.replayCheckEvery,
+      position,
+      progressEveryMs: opts.replayProgressMs,
+    });
     if (replayed.blocks > 0) log(`durable chain: memory after the replay: ${memoryLine()}`);
     const lastTs = replayed.lastTs ?? Number(genesisBlock.timestamp);
     // The network's clock offset is where the last replayed block (or the pinned genesis) left it,

@@ -16,6 +16,12 @@ export interface JournalEntry {
   txs: string[];
 }
 
+/** How far a stream of the journal has got: bytes up to the end of the last entry yielded, of the file's size. */
+export interface JournalPosition {
+  size: number;
+  offset: number;
+}
+
 /** Bytes read from the journal at a time: lines are parsed one by one, never the whole file at once. */
 export const JOURNAL_CHUNK_BYTES = 1 << 20;
 
@@ -30,13 +36,20 @@ function isEntry(e: unknown): e is JournalEntry {
  * Streams the journal, one entry at a time, reading it in chunks of `chunkBytes` (the caller keeps
  * what it needs: a restart holds one block's line, not the whole file). A torn last line (a write
  * cut short by a crash: no newline, or not JSON) is cut off with a warning once reached; any other
- * damage is an error naming the line. Entries must be numbered 1, 2, 3, … in order.
+ * damage is an error naming the line. Entries must be numbered 1, 2, 3, … in order. `position`, if
+ * given, is kept up to date: the file's size, and the offset just past each entry when it is yielded.
  */
-export function* journalEntries(file: string, log: (l: string) => void, chunkBytes = JOURNAL_CHUNK_BYTES): Generator<JournalEntry> {
+export function* journalEntries(
+  file: string,
+  log: (l: string) => void,
+  chunkBytes = JOURNAL_CHUNK_BYTES,
+  position?: JournalPosition,
+): Generator<JournalEntry> {
   if (!fs.existsSync(file)) return;
   const fd = fs.openSync(file, "r");
   try {
     const size = fs.fstatSync(fd).size;
+    if (position) position.size = size;
     const chunk = Buffer.alloc(chunkBytes);
     let pending: Buffer[] = []; // the start of a line that runs on past the chunks read so far
     let lineStart = 0; // file offset of the line being assembled
@@ -72,6 +85,7 @@ export function* journalEntries(file: string, log: (l: string) => void, chunkByt
           throw new Error(`durable chain: journal ${file} line ${lineNo} holds block ${entry.n}, expected block ${lineNo}`);
         }
         lineStart = lineEnd;
+        if (position) position.offset = lineEnd;
         yield entry;
       }
       // The chunk is reused by the next read: keep a copy of the unfinished line.

@@ -21,7 +21,7 @@ import {
 } from "ethers";
 import { DEFAULT_PARAMS, deployLedger, type Ledger } from "../../scripts/lib/deploy-ledger";
 import { npmScriptArgs } from "../support/process";
-import { startDurableChain, type JournalEntry } from "../../platform/chain/durable-chain";
+import { alwaysShown, startDurableChain, type JournalEntry } from "../../platform/chain/durable-chain";
 
 const ROOT = path.join(__dirname, "..", "..");
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -273,6 +273,33 @@ describe("durable embedded chain", function () {
       expect(chain.blocksReplayed).to.equal(blocks);
       expect(lines.join("\n")).to.match(/WARNING: the last journal line .* is torn/);
       expect(fs.statSync(journal).size).to.equal(size);
+    } finally {
+      await chain.stop();
+    }
+  });
+
+  it("says it is replaying, and how far it has got, while a restart replays the journal", async () => {
+    const dir = path.join(tmp, "progress");
+    fs.cpSync(dataDir, dir, { recursive: true });
+    fs.rmSync(path.join(dir, "chain", "LOCK"), { force: true });
+    const blocks = readEntries(dir).length;
+    const mib = (fs.statSync(path.join(dir, "chain", "journal.ndjson")).size / 1024 / 1024).toFixed(1);
+    const lines: string[] = [];
+    // A progress line after every block (the default is every 10 s).
+    const chain = await startDurableChain({ dataDir: dir, port: 0, log: (l) => lines.push(l), replayProgressMs: 0 });
+    try {
+      expect(chain.blocksReplayed).to.equal(blocks);
+      expect(lines[0]).to.equal(
+        `durable chain: replaying the journal (${mib} MiB) into a fresh network; the chain serves once it is done (progress every 0 s)`,
+      );
+      const progress = lines.filter((l) => l.startsWith("durable chain: replaying the journal: "));
+      expect(progress).to.have.length(blocks);
+      const shares = progress.map((l) => Number(/, (\d+) % of /.exec(l)![1]));
+      expect(shares).to.deep.equal([...shares].sort((a, b) => a - b));
+      expect(progress.at(-1)).to.match(new RegExp(`^durable chain: replaying the journal: block ${blocks.toLocaleString("en-US")}, 100 % of ${mib} MiB read, [\\d,]+ blocks/s, nearly done$`));
+      // npm start and the ledger tools show these lines although they hide the chain's other lines.
+      expect(lines.filter(alwaysShown)).to.include.members([lines[0], ...progress]);
+      expect(alwaysShown(lines.find((l) => l.startsWith("durable chain: serving"))!)).to.equal(false);
     } finally {
       await chain.stop();
     }

@@ -6,7 +6,8 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { journalEntries, readJournal, type JournalEntry } from "../../platform/chain/journal";
+import { journalEntries, readJournal, type JournalEntry, type JournalPosition } from "../../platform/chain/journal";
+import { progressLine } from "../../platform/chain/replay";
 
 const entry = (n: number, txs: number): JournalEntry => ({
   n,
@@ -32,6 +33,30 @@ describe("durable chain journal, streamed", () => {
       expect(logs).to.deep.equal([]);
     }
     expect(fs.readFileSync(file, "utf8")).to.equal(whole);
+  });
+
+  it("keeps the stream's position: the file's size, and the offset just past each entry yielded", () => {
+    fs.writeFileSync(file, whole);
+    for (const chunk of [7, 333, 1 << 20]) {
+      const position: JournalPosition = { size: 0, offset: 0 };
+      let expected = 0;
+      for (const e of journalEntries(file, () => {}, chunk, position)) {
+        expected += Buffer.byteLength(line(e));
+        expect(position, `chunk ${chunk}, block ${e.n}`).to.deep.equal({ size: Buffer.byteLength(whole), offset: expected });
+      }
+      expect(position.offset).to.equal(Buffer.byteLength(whole));
+    }
+  });
+
+  it("words a replay's progress line: blocks, share of the journal read, rate and time left", () => {
+    const position = { size: 48 * 1024 * 1024, offset: 12 * 1024 * 1024 };
+    // A quarter in 10 s: three quarters left at that pace is 30 s.
+    expect(progressLine(4000, position, 10_000)).to.equal(
+      "durable chain: replaying the journal: block 4,000, 25 % of 48.0 MiB read, 400 blocks/s, about 30 s left",
+    );
+    expect(progressLine(12_345, { size: 100, offset: 10 }, 60_000)).to.match(/block 12,345, 10 % of .* 206 blocks\/s, about 9 min left$/);
+    expect(progressLine(500, { size: 1000, offset: 10 }, 72_000)).to.match(/about 2\.0 h left$/);
+    expect(progressLine(0, { size: 1000, offset: 0 }, 10_000)).to.match(/about an unknown time left$/);
   });
 
   it("reads nothing from a missing or empty journal", () => {
