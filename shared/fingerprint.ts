@@ -29,12 +29,16 @@
  *     skeleton (unicode.ts, Unicode's own confusables data) with combining marks removed, so
  *     "INV-001", an all-Cyrillic look-alike, "INV-0O1" and "INV-001" with an accent on a digit are
  *     one identity. The skeleton is for comparison only, never shown.
+ *   - `checkInvoiceNumberSpelling` (new tokenisations only): refuses a number holding a character
+ *     that reads as another than the key takes it for, since the key folds case before the
+ *     skeleton ("INV-00l", a lower-case L, beside "INV-001"), or a Latin letter outside A-Z
+ *     (small capitals, "ɑ", "ß"), so no two numbers a reader cannot tell apart get two identities.
  *
  * Changing any of this (or the salt) changes every fingerprint: invoices tokenised before the
  * change could then be tokenised again. Treat it as part of the ledger's rules.
  */
 import { AbiCoder, getBytes, id as keccakText, keccak256 } from "ethers";
-import { isMixedScript, skeleton } from "./unicode";
+import { isMixedScript, lookAlikesOf, skeleton } from "./unicode";
 
 // Whitespace, format characters, the dash family and the separators, removed after NFKC + upper case.
 const STRIP = /[\s\p{Cf}\u002D\u2010-\u2015\u2212\uFE58\uFE63\uFF0D./_]/gu;
@@ -100,6 +104,74 @@ export function invoiceNumberKey(value: string): string {
   }
   return skeleton(key).replace(MARKS, "").normalize("NFC");
 }
+
+/**
+ * Refuses an invoice number, presented for tokenisation, that holds a character reading as another
+ * than the one it is keyed as:
+ * - a character that looks like one of 0-9 or A-Z (Unicode's confusables data) but keys otherwise:
+ *   invoiceNumberKey folds case before taking the skeleton, so a look-alike that exists only in lower
+ *   case keeps an identity of its own ("INV-00l", a lower-case L, beside "INV-001"); in practice the
+ *   lower-case L and its compatibility forms, and a few letters of other scripts (Cyrillic "б" for 6);
+ * - a Latin letter outside A-Z once accents are removed (small capitals "ɪɴᴠ", "ᴏ", the Latin alpha
+ *   "ɑ", "ß"), which reads as a letter of A-Z and is mostly absent from the confusables data.
+ * Refused, never folded: folding would change the key, so the fingerprint, of invoices already on the
+ * ledger under it. Only a new tokenisation is checked; look-ups and reservations of identities that
+ * exist key their numbers as before (invoiceNumberKey).
+ */
+export function checkInvoiceNumberSpelling(value: string): void {
+  for (const ch of value.normalize("NFKC")) {
+    const readsAs = misleadingCharacters().get(ch);
+    if (readsAs) {
+      const capital = ch.toUpperCase() !== ch ? ` (a letter is written as a capital: "${ch.toUpperCase()}")` : "";
+      throw new InvoiceIdentityError(
+        "invoiceNumber",
+        `invoiceNumber "${value}" holds ${describeChar(ch)}, which reads as ${readsAs.map((t) => `"${t}"`).join(" or ")} ` +
+          `but is another character once case is ignored; type the character printed on the invoice${capital}.`,
+      );
+    }
+    if (LETTER.test(ch) && LATIN.test(ch) && !PLAIN_LATIN.test(ch.normalize("NFD").replace(MARKS, ""))) {
+      throw new InvoiceIdentityError(
+        "invoiceNumber",
+        `invoiceNumber "${value}" holds ${describeChar(ch)}, a Latin letter outside A-Z that reads as another letter; ` +
+          "type the number with the letters A-Z as printed on the invoice.",
+      );
+    }
+  }
+}
+
+const LETTER = /\p{L}/u;
+const LATIN = /\p{Script=Latin}/u;
+const PLAIN_LATIN = /^[A-Za-z]$/;
+
+function describeChar(ch: string): string {
+  return `"${ch}" (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")})`;
+}
+
+/** Each character (NFKC) that looks like one of 0-9 or A-Z but keys otherwise, with what it reads as. */
+function misleadingCharacters(): Map<string, string[]> {
+  if (misleading) return misleading;
+  const found = new Map<string, string[]>();
+  for (const target of "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+    const targetKey = invoiceNumberKey(target);
+    for (const alike of lookAlikesOf(target)) {
+      const ch = alike.normalize("NFKC");
+      if ([...ch].length !== 1) continue;
+      let key: string;
+      try {
+        key = invoiceNumberKey(ch);
+      } catch {
+        continue; // a separator or an invisible character: removed from the key, not a look-alike
+      }
+      if (key === targetKey) continue;
+      const list = found.get(ch);
+      if (!list) found.set(ch, [target]);
+      else if (!list.includes(target)) list.push(target);
+    }
+  }
+  misleading = found;
+  return found;
+}
+let misleading: Map<string, string[]> | null = null;
 
 /** True for a real calendar day written as YYYY-MM-DD. */
 export function isIsoDay(value: string): boolean {

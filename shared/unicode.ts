@@ -14,6 +14,7 @@
  *   Anything else (Latin with Cyrillic or Greek letters, say) is mixed.
  */
 import unhomoglyph from "unhomoglyph";
+import confusables from "unhomoglyph/data.json";
 
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
 
@@ -26,6 +27,29 @@ export function stripInvisible(value: string): string {
 export function skeleton(value: string): string {
   return unhomoglyph(stripInvisible(value.normalize("NFD"))).normalize("NFD");
 }
+
+/**
+ * The single characters whose skeleton is `proto`'s skeleton: the inverse of the confusables table,
+ * e.g. for "1": "l", "I", "|", "ℓ", "𝟏", … (and "1" itself). Built on the first call; a few thousand entries.
+ */
+export function lookAlikesOf(proto: string): string[] {
+  if (!inverseConfusables) {
+    inverseConfusables = new Map();
+    for (const [ch, target] of Object.entries(confusables as Record<string, string>)) {
+      if ([...ch].length !== 1) continue;
+      const key = skeleton(target);
+      const list = inverseConfusables.get(key);
+      if (list) list.push(ch);
+      else inverseConfusables.set(key, [ch]);
+    }
+  }
+  const key = skeleton(proto);
+  const found = new Set(inverseConfusables.get(key) ?? []);
+  if ([...key].length === 1) found.add(key);
+  found.add(proto);
+  return [...found];
+}
+let inverseConfusables: Map<string, string[]> | null = null;
 
 // Scripts checked by name; a letter in none of them counts as "Other". Common and Inherited
 // (digits, punctuation, combining marks) belong to no script and never make a string mixed.

@@ -323,6 +323,19 @@ describe("Receivables writes over HTTP (participant-signed acts, hardhat node, r
         expect(res.body, n).to.include({ code: "InvalidInvoiceIdentity", field: "invoiceNumber" });
         expect(res.body.message, n).to.match(/mixes writing systems/);
       }
+      // Spellings that read as the number but would key as another (review of 2026-12-06): a lower-case
+      // l for the digit 1, small capitals, a small capital O for 0. Without the refusal each would be a
+      // new invoice beside INV-7300-0001.
+      for (const [n, why] of [
+        ["INV-7300-000l", /"l" \(U\+006C\), which reads as "1" or "I"/],
+        ["\u026A\u0274\u1D20-7300-0001", /a Latin letter outside A-Z/],
+        ["INV-73\u1D0F\u1D0F-0001", /a Latin letter outside A-Z/],
+      ] as const) {
+        const res = await post(who.supplier, "/receivables", { ...body, invoiceNumber: n, documentHash: sha256(Buffer.from(`copy ${n}`)) });
+        expect(res.status, n).to.equal(422);
+        expect(res.body, n).to.include({ code: "InvalidInvoiceIdentity", field: "invoiceNumber" });
+        expect(res.body.message, n).to.match(why);
+      }
       expect(await counts()).to.deep.equal(before);
     });
 

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { AbiCoder, hexlify, keccak256, toBeHex, toUtf8Bytes } from "ethers";
-import { childIdOf, invoiceFingerprint, type InvoiceIdentity, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, receivableIdOf, taxIdKey } from "../../shared/fingerprint";
+import { checkInvoiceNumberSpelling, childIdOf, invoiceFingerprint, type InvoiceIdentity, InvoiceIdentityError, invoiceNumberKey, isIsoDay, normaliseInvoiceKey, receivableIdOf, taxIdKey } from "../../shared/fingerprint";
 import { receivableIdHex } from "../../shared/ids";
 import { isFen, parseIsoInstant } from "../../services/src/receivables/dto/receivable-write.dto";
 
@@ -120,6 +120,39 @@ describe("invoice identity and fingerprint", function () {
         });
       }
     }
+
+    // Found by the review of 2026-12-06: the key folds case before taking the skeleton, so a look-alike
+    // that exists only in lower case, or a Latin letter outside A-Z, got a fingerprint of its own and
+    // could be tokenised beside the number it imitates. Such spellings are refused when tokenised
+    // (checkInvoiceNumberSpelling, called by the service before the fingerprint); never folded, which
+    // would change the key of numbers already on the ledger.
+    const SAME_LOOKING: ReadonlyArray<[what: string, presented: string, imitated: string, message: RegExp]> = [
+      ["a lower-case l for the digit 1", "INV-00l", "INV-001", /"l" \(U\+006C\), which reads as "1" or "I" .*a capital: "L"/],
+      ["a script small l (NFKC: l)", "INV-00\u2113", "INV-001", /"l" \(U\+006C\)/],
+      ["small capitals", "\u026A\u0274\u1D20-001", "INV-001", /"\u026A" \(U\+026A\), a Latin letter outside A-Z/],
+      ["a small capital O for 0", "INV-\u1D0F\u1D0F1", "INV-001", /"\u1D0F" \(U\+1D0F\), a Latin letter outside A-Z/],
+      ["a Latin alpha", "INV-\u025101", "INV-a01", /"\u0251" \(U\+0251\), a Latin letter outside A-Z/],
+      ["a Cyrillic be for 6 among digits", "00\u0431", "006", /"\u0431" \(U\+0431\), which reads as "6"/],
+    ];
+    for (const [what, presented, imitated, message] of SAME_LOOKING) {
+      it(`refuses ${what} (${JSON.stringify(presented)}), which reads as ${JSON.stringify(imitated)} yet keys otherwise`, function () {
+        // The attack: without the refusal it is another invoice than the one it imitates.
+        expect(fp({ invoiceNumber: presented })).to.not.equal(fp({ invoiceNumber: imitated }));
+        expect(() => checkInvoiceNumberSpelling(presented))
+          .to.throw(InvoiceIdentityError, message)
+          .with.property("field", "invoiceNumber");
+        expect(() => checkInvoiceNumberSpelling(imitated)).to.not.throw();
+      });
+    }
+
+    it("lets every plain letter and digit through except the lower-case l, and accented letters, Han and full width", function () {
+      const plain = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+      for (const ch of plain) expect(() => checkInvoiceNumberSpelling(`INV-${ch}01`), ch).to.not.throw();
+      for (const n of ["INV-2026-0001", "inv-001", "INV-L01", "\u53D1\u7968INV-1", "FACTURE-\u00C9T\u00C9-7", "ＩＮＶ－００１", "2402 3300 0000 1234 5678"]) {
+        expect(() => checkInvoiceNumberSpelling(n), n).to.not.throw();
+      }
+      expect(() => checkInvoiceNumberSpelling("INV-l01")).to.throw(InvoiceIdentityError);
+    });
 
     it("accepts Latin with Han (a Chinese prefix) as one script set", function () {
       expect(fp({ invoiceNumber: "\u53D1\u7968INV-1" })).to.match(/^0x[0-9a-f]{64}$/);

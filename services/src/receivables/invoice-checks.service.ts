@@ -4,8 +4,9 @@
  * `tokenise` itself. Kept here, before the contract's own:
  * - an invoice's identity is its seller tax id and number (fingerprint.ts): the fingerprint and the
  *   receivable id are computed here, never taken from the client; a mixed-script number or a tax id
- *   outside ASCII letters and digits is refused (422), and so is a tax id that is not exactly the
- *   seller's or the debtor's registered entity id (422, naming which);
+ *   outside ASCII letters and digits is refused (422), and so are a number holding a character that
+ *   reads as another than it is keyed as (checkInvoiceNumberSpelling: "INV-00l" beside "INV-001")
+ *   and a tax id that is not exactly the seller's or the debtor's registered entity id (422, naming which);
  * - the same identity presented again is refused (409, saying whether the content differs: a red
  *   flag), and so is a document already tokenised (409);
  * - compliance runs first and any failing rule refuses the act (a duplicate fingerprint: 409;
@@ -39,7 +40,7 @@ import { ReceivableEntity } from "../read-model/entities/projections.entity";
 import { Members } from "../read-model/members";
 import { entityIdHash } from "../onboarding/onboarding.service";
 import { parseIsoInstant, type BatchInvoiceDto, type TokeniseReceivableDto } from "./dto/receivable-write.dto";
-import { invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
+import { checkInvoiceNumberSpelling, invoiceFingerprint, InvoiceIdentityError, receivableIdOf, taxIdKey } from "../../../shared/fingerprint";
 import { receivableIdHex } from "../../../shared/ids";
 
 const DUPLICATE_RULE = "INVOICE_DUPLICATE_FINGERPRINT";
@@ -77,6 +78,7 @@ export class InvoiceChecksService {
     let sellerTaxId: string;
     let buyerTaxId: string;
     try {
+      checkInvoiceNumberSpelling(dto.invoiceNumber);
       fingerprint = invoiceFingerprint(this.config.FINGERPRINT_SALT, { sellerTaxId: dto.sellerTaxId, invoiceNumber: dto.invoiceNumber }).toLowerCase();
       sellerTaxId = taxIdKey(dto.sellerTaxId, "sellerTaxId");
       buyerTaxId = taxIdKey(dto.buyerTaxId, "buyerTaxId");
