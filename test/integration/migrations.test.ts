@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { expect } from "chai";
 import type { DataSource } from "typeorm";
 import { ActClaimEntity, ActEntity, type ActStatus } from "../../services/src/acts/entities/act.entity";
+import { ComplianceRecords } from "../../services/src/compliance/compliance.records";
+import { ComplianceCheckEntity } from "../../services/src/compliance/entities/compliance-check.entity";
 import { openDatabase } from "../../services/src/database/data-source";
 import { MIGRATIONS } from "../../services/src/database/migrations";
 import { createTestDatabase, usePostgres, type TestDatabase } from "../support/app";
@@ -137,11 +139,55 @@ describe("Migrations on a fresh database", function () {
       [hex(4, 64), null],
       [hex(5, 64), null],
     ]);
-    await ds.undoLastMigration();
+    for (let i = MIGRATIONS.length - 1; i >= at; i--) await ds.undoLastMigration();
     const columns = usePostgres()
       ? ((await ds.query("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'receivables'")) as Array<{ name: string }>)
       : ((await ds.query("SELECT name FROM pragma_table_info('receivables')")) as Array<{ name: string }>);
     expect(columns.map((c) => c.name)).not.to.include("financier");
+    await ds.runMigrations();
+  });
+
+  it("ComplianceRuns gives every stored run its row, so each subject still lists all its checks, and undoes cleanly", async function () {
+    const database = usePostgres() ? { kind: "postgres" as const, url: db.url } : { kind: "sqlite" as const, path: join(dir, "ledger.sqlite") };
+    const ds = await openDatabase(database);
+    opened.push(ds);
+    const at = MIGRATIONS.findIndex((m) => /^ComplianceRuns/.test(m.name));
+    expect(at, "ComplianceRuns is among the migrations").to.be.at.least(0);
+    for (let i = MIGRATIONS.length - 1; i >= at; i--) await ds.undoLastMigration();
+    const p = (i: number) => (usePostgres() ? `$${i}` : "?");
+    // Two runs of invoice:A (three and one check), one of invoice:B, and a one-check run of a member.
+    const checks: Array<[string, string, string, string, number]> = [
+      ["c1", "run-a1", "invoice", "A", 100],
+      ["c2", "run-a1", "invoice", "A", 100],
+      ["c3", "run-a1", "invoice", "A", 100],
+      ["c4", "run-a2", "invoice", "A", 200],
+      ["c5", "run-b1", "invoice", "B", 150],
+      ["c6", "kyc-warning-0xabc", "member", "0xabc", 300],
+    ];
+    for (const [id, runId, type, subject, at] of checks) {
+      await ds.query(
+        `INSERT INTO compliance_checks (id, run_id, subject_type, subject_id, rule_code, result, reason, details, created_at)
+         VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 'R', 'pass', 'r', NULL, ${p(5)})`,
+        [id, runId, type, subject, at],
+      );
+    }
+    await ds.runMigrations();
+    const runs = (await ds.query("SELECT run_id, subject_type, subject_id, created_at FROM compliance_runs ORDER BY run_id")) as Array<Record<string, unknown>>;
+    expect(runs.map((r) => [r.run_id, r.subject_type, r.subject_id, Number(r.created_at)])).to.deep.equal([
+      ["kyc-warning-0xabc", "member", "0xabc", 300],
+      ["run-a1", "invoice", "A", 100],
+      ["run-a2", "invoice", "A", 200],
+      ["run-b1", "invoice", "B", 150],
+    ]);
+    const records = new ComplianceRecords(ds.getRepository(ComplianceCheckEntity));
+    expect((await records.checksFor("invoice", "A")).map((c) => c.id)).to.deep.equal(["c4", "c1", "c2", "c3"]);
+    expect((await records.latestRunChecks("invoice", "A")).map((c) => c.id)).to.deep.equal(["c4"]);
+    expect((await records.checksFor("member", "0xabc")).map((c) => c.id)).to.deep.equal(["c6"]);
+    for (let i = MIGRATIONS.length - 1; i >= at; i--) await ds.undoLastMigration();
+    const tables = usePostgres()
+      ? ((await ds.query("SELECT table_name AS name FROM information_schema.tables WHERE table_name = 'compliance_runs'")) as unknown[])
+      : ((await ds.query("SELECT name FROM sqlite_master WHERE name = 'compliance_runs'")) as unknown[]);
+    expect(tables).to.have.length(0);
     await ds.runMigrations();
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { expect } from "chai";
 import { Wallet, id as keccakId } from "ethers";
 import request from "supertest";
+import { ComplianceService } from "../../services/src/compliance/compliance.service";
 import { IndexerService } from "../../services/src/indexer/indexer.service";
 import { ParticipantsService } from "../../services/src/participants/participants.service";
 import { TxSenderService } from "../../services/src/outbox/tx-sender.service";
@@ -259,6 +260,9 @@ describe("Onboarding and participants over HTTP", function () {
       const warnedOnly = await svcP.kycSweep(new Date(Date.now() + 3600_000));
       expect(warnedOnly.suspended).to.deep.equal([]);
       expect(warnedOnly.warned).to.include(m.wallet.address);
+      // The warning is listed under the member (through its run's row, compliance_runs).
+      const listed = await svc.app.get(ComplianceService).listChecks("member", m.wallet.address);
+      expect(listed.map((c) => c.ruleCode)).to.include("KYC_EXPIRY_WARNING");
       const swept = await svcP.kycSweep(new Date(Date.now() + 2 * 86400_000));
       expect(swept.suspended).to.include(m.wallet.address);
       for (let i = 0; i < 100 && (await env.ledger.registry.member(m.wallet.address)).status !== 2n; i++) await new Promise((r) => setTimeout(r, 50));

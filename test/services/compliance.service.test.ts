@@ -431,7 +431,7 @@ describe("compliance: ComplianceService on a real database", function () {
     it("stores the text simple-json stored for the JSON-safe value, and reads back the same value (property)", async function () {
       const repo = ds.getRepository(ComplianceCheckEntity);
       let n = 0;
-      const row = (id: string) => ({ id, runId: "run-details", subjectType: "invoice", subjectId: "details", ruleCode: "R", result: "pass" as const, reason: "r", createdAt: 1 });
+      const row = (id: string) => ({ id, runId: `run-${id}`, subjectType: "invoice", subjectId: "details", ruleCode: "R", result: "pass" as const, reason: "r", createdAt: 1 });
       await fc.assert(
         fc.asyncProperty(fc.object({ withBigInt: true, maxDepth: 3 }), fc.boolean(), async (details, empty) => {
           const d = empty ? {} : details;

@@ -11,7 +11,7 @@ import type { EntityManager, Repository } from "typeorm";
 import { CreditLineEntity, ReceivableEntity, type ReceivableStatus } from "../read-model/entities/projections.entity";
 import { insertRows } from "../database/bulk";
 import { inList } from "../database/raw-rows";
-import { ComplianceCheckEntity } from "./entities/compliance-check.entity";
+import { ComplianceCheckEntity, ComplianceRunEntity } from "./entities/compliance-check.entity";
 import type { LineFacts, ReceivableFacts } from "./rules/financing.rules";
 
 /**
@@ -137,25 +137,39 @@ export class ComplianceRecords {
   async storeRun(m: EntityManager, rows: StoredCheck[]): Promise<void> {
     // Plain multi-row INSERTs (bulk.ts, chunked under the bound-parameter limits): a batch's runs
     // are ~1,800 rows, and the query builder spent more CPU naming their parameters than the
-    // database spent storing them. `details` is written as the JSON text it already is.
+    // database spent storing them. `details` is written as the JSON text it already is. One run
+    // row per run (a run's checks are consecutive): the index a subject's checks are listed by.
+    const runs: ComplianceRunEntity[] = [];
+    for (const r of rows) {
+      const last = runs[runs.length - 1];
+      if (!last || last.runId !== r.runId || last.subjectType !== r.subjectType || last.subjectId !== r.subjectId) {
+        runs.push({ runId: r.runId, subjectType: r.subjectType, subjectId: r.subjectId, createdAt: r.createdAt });
+      }
+    }
+    await insertRows(m, ComplianceRunEntity, runs);
     await insertRows(m, ComplianceCheckEntity, rows, ["details"]);
   }
 
   /**
-   * The checks of a subject's latest run (the newest stored check's run), in the order the database
-   * returns them by creation time; onboarding shows an application's screening this way.
+   * The checks of a subject's latest run (the newest run, the later run id on a tie of times), in
+   * the order they were made (their ids are time-ordered); onboarding shows an application's
+   * screening this way.
    */
   async latestRunChecks(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
-    const checks = await this.complianceChecks.find({ where: { subjectType, subjectId }, order: { createdAt: "DESC" } });
-    const lastRun = checks[0]?.runId;
-    return checks.filter((c) => c.runId === lastRun);
+    const last = await this.complianceChecks.manager.findOne(ComplianceRunEntity, {
+      where: { subjectType, subjectId },
+      order: { createdAt: "DESC", runId: "DESC" },
+    });
+    if (!last) return [];
+    return this.complianceChecks.find({ where: { runId: last.runId, subjectType, subjectId }, order: { id: "ASC" } });
   }
 
   /** A subject's checks, newest run first, each run's rules in evaluation order. */
   checksFor(subjectType: string, subjectId: string): Promise<ComplianceCheckEntity[]> {
     return this.complianceChecks
       .createQueryBuilder("c")
-      .where("c.subjectType = :subjectType AND c.subjectId = :subjectId", { subjectType, subjectId })
+      .innerJoin(ComplianceRunEntity, "r", "r.runId = c.runId AND r.subjectType = c.subjectType AND r.subjectId = c.subjectId")
+      .where("r.subjectType = :subjectType AND r.subjectId = :subjectId", { subjectType, subjectId })
       .orderBy("c.createdAt", "DESC")
       .addOrderBy("c.runId", "DESC")
       .addOrderBy("c.id", "ASC")

@@ -24,7 +24,7 @@ import { In, LessThanOrEqual, type EntityManager, type Repository } from "typeor
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { maskToRoles } from "../../../shared/roles";
-import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
+import { ComplianceCheckEntity, ComplianceRunEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
 import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -191,6 +191,9 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
       await this.db.write(async (em) => {
         const already = await em.findOneBy(ComplianceCheckEntity, { subjectType: "member", subjectId: m.address, runId });
         if (already) return;
+        const createdAt = Date.now();
+        // The run's row is what lists the check under its member (ComplianceRunEntity).
+        await em.insert(ComplianceRunEntity, { runId, subjectType: "member", subjectId: m.address, createdAt });
         await em.insert(ComplianceCheckEntity, {
           id: randomUUID(),
           runId,
@@ -200,7 +203,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
           result: "review",
           reason: `KYC expires on ${new Date(m.kycExpiry * 1000).toISOString()}; renew it before then or the member is suspended.`,
           details: { kycExpiry: m.kycExpiry },
-          createdAt: Date.now(),
+          createdAt,
         });
         warned.push(m.address);
       });

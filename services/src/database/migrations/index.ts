@@ -15,6 +15,7 @@ import { ReceivableDisputes1796425639036 } from "./1796425639036-ReceivableDispu
 import { ActClaims1796505649342 } from "./1796505649342-ActClaims";
 import { ReceivableDocumentHashIndex1796508979114 } from "./1796508979114-ReceivableDocumentHashIndex";
 import { ReceivableFinancier1796530826140 } from "./1796530826140-ReceivableFinancier";
+import { ComplianceRuns1796568286233 } from "./1796568286233-ComplianceRuns";
 
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
   InitialSchema1795725091214,
@@ -32,4 +33,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ActClaims1796505649342,
   ReceivableDocumentHashIndex1796508979114,
   ReceivableFinancier1796530826140,
+  ComplianceRuns1796568286233,
 ];
