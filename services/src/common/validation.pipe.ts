@@ -4,12 +4,11 @@
  * A boolean query or path parameter (`?wait=`) is `true` or `false` and nothing else: Nest's own
  * conversion turns any other text into `false`, so `?wait=maybe` would silently not wait.
  * A signed post of a registered act body (signed-body-memo.ts: the batch tokenisation) whose body
- * minus nonce, deadline and signature was transformed and validated without an error before (its
- * unsigned post) has only those three fields transformed and validated; the rest of its DTO is the
- * one built then.
+ * minus nonce, deadline and signature was validated without an error before (its unsigned post) has
+ * only those three fields validated again.
  */
 import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from "@nestjs/common";
-import { SignatureFieldsDto } from "../acts/dto/act.dto";
+import type { ValidatorOptions } from "class-validator";
 import { SignedBodyMemo } from "./signed-body-memo";
 import { cacheValidationMetadata } from "./validation-metadata";
 
@@ -48,13 +47,8 @@ export class ProblemValidationPipe extends ValidationPipe {
     });
   }
 
-  transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    return this.signedBodies.transform(
-      value,
-      metadata.metatype,
-      (v) => super.transform(v, metadata) as Promise<unknown>,
-      (fields) => super.transform(fields, { ...metadata, metatype: SignatureFieldsDto }) as Promise<SignatureFieldsDto>,
-    );
+  protected validate(object: object, validatorOptions?: ValidatorOptions): Promise<ValidationError[]> {
+    return this.signedBodies.validate(object, (o) => super.validate(o, validatorOptions));
   }
 
   protected transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
