@@ -270,5 +270,21 @@ describe("Onboarding and participants over HTTP", function () {
       const again = await svcP.kycSweep(new Date(Date.now() + 2 * 86400_000));
       expect(again.suspended).to.deep.equal([]);
     });
+
+    it("warns a member whose KYC is about to expire once a day, not once ever", async function () {
+      const m = await member();
+      const svcP = svc.app.get(ParticipantsService);
+      const expiry = Number((await env.ledger.registry.member(m.wallet.address)).kycExpiry) * 1000;
+      // Two moments before the expiry on two calendar days (UTC): the hour before the expiry day
+      // starts, and half way from its midnight to the expiry.
+      const midnight = Math.floor((expiry - 1) / 86400_000) * 86400_000;
+      const dayBefore = new Date(midnight - 3600_000);
+      const sameDay = new Date(midnight + Math.floor((expiry - midnight) / 2));
+      expect((await svcP.kycSweep(dayBefore)).warned).to.include(m.wallet.address);
+      expect((await svcP.kycSweep(dayBefore)).warned, "twice the same day").to.not.include(m.wallet.address);
+      expect((await svcP.kycSweep(sameDay)).warned, "the next day").to.include(m.wallet.address);
+      const listed = await svc.app.get(ComplianceService).listChecks("member", m.wallet.address);
+      expect(listed.filter((c) => c.ruleCode === "KYC_EXPIRY_WARNING")).to.have.length(2);
+    });
   });
 });

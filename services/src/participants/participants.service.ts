@@ -187,7 +187,9 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     const warned: string[] = [];
     const day = new Date(now).toISOString().slice(0, 10);
     for (const m of soon.filter((x) => x.kycExpiry > nowSec)) {
-      const runId = `kyc-warning-${m.address}-${day}`.slice(0, 36);
+      // One warning per member and day: the run id (36 characters at most) names both. It was
+      // `kyc-warning-<address>-<day>` cut to 36, which dropped the day, so a member was warned once ever.
+      const runId = `kyc-${day}-${m.address.slice(2, 22).toLowerCase()}`;
       await this.db.write(async (em) => {
         const already = await em.findOneBy(ComplianceCheckEntity, { subjectType: "member", subjectId: m.address, runId });
         if (already) return;
