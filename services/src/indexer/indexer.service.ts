@@ -62,6 +62,8 @@ const KEEP_BLOCK_HASHES = 512;
 /** Ranges requested ahead of the one being written, all at once (the node serves them side by side;
  * their answers wait in memory). */
 const PIPELINE_RANGES = 8;
+/** Ranges in flight at once before the size of any range is known (the first ranges after a start). */
+const PIPELINE_FIRST_IN_FLIGHT = 3;
 /** Events per write transaction when several fetched ranges are written together (and the most
  * that may wait, fetched, in the pipeline before more is requested). */
 const TX_EVENTS = 10_000;
@@ -97,7 +99,7 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
    * blocks are then requested together with its logs (fetchRange). */
   private denseRanges = false;
   /** Events in the range fetched last: with big ranges, fewer are requested ahead. */
-  private lastRangeEvents = 0;
+  private lastRangeEvents: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -298,9 +300,10 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Requests the ranges after the pipeline's last (from `from` if it is empty) up to `target`, while
-   * fewer than PIPELINE_RANGES wait and the fetched ones hold fewer than TX_EVENTS events; only one
-   * in flight once a range holds half a transaction's events, so wide ranges on a busy chain keep no
-   * more in memory than one range written and one fetched.
+   * fewer than PIPELINE_RANGES wait and the fetched ones hold fewer than TX_EVENTS events, all of them
+   * in flight at once once a range's size is known (PIPELINE_FIRST_IN_FLIGHT before); only one in
+   * flight once a range holds half a transaction's events, so wide ranges on a busy chain keep no more
+   * in memory than one range written and one fetched.
    */
   private fillPipeline(from: number, target: number): void {
     const size = this.config.INDEXER_BATCH_BLOCKS;
@@ -308,9 +311,13 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
       const last = this.pipeline.at(-1);
       const next = last ? last.to + 1 : from;
       const waiting = this.pipeline.reduce((n, r) => n + (r.settled && !(r.settled instanceof Error) ? r.settled.events.length : 0), 0);
-      // Ranges as big as a transaction (wide ranges, busy chain): one ahead, as much as is written.
-      const wide = 2 * this.lastRangeEvents >= TX_EVENTS && this.pipeline.some((r) => r.settled === null);
-      if (next > target || this.pipeline.length >= PIPELINE_RANGES || wide || waiting >= TX_EVENTS) return;
+      // Until a range's size is known (the first ranges after a start), 3 in flight, as many as before
+      // all 8 were requested at once: 8 default ranges of 2,000 blocks of a busy chain would be 16,000
+      // blocks' logs in memory at once. Ranges as big as a transaction (wide ranges, busy chain): one
+      // ahead, as much as is written.
+      const inFlight = this.pipeline.filter((r) => r.settled === null).length;
+      const maxInFlight = this.lastRangeEvents === null ? PIPELINE_FIRST_IN_FLIGHT : 2 * this.lastRangeEvents >= TX_EVENTS ? 1 : PIPELINE_RANGES;
+      if (next > target || this.pipeline.length >= PIPELINE_RANGES || inFlight >= maxInFlight || waiting >= TX_EVENTS) return;
       const to = Math.min(target, next + size - 1);
       const state = { logsRead: false };
       const range: PendingRange = Object.assign(state, { from: next, to, data: this.fetchRange(next, to, () => (state.logsRead = true)), settled: null });
