@@ -44,6 +44,21 @@ export function gateLogReads(indexer: IndexerService, before: (from: number) => 
   return () => (reader.send = send);
 }
 
+/**
+ * Runs `before(n)` ahead of each eth_getBlockByNumber of block `n` the indexer sends: on a chain dense
+ * with ledger events it asks for a range's blocks together with its logs, so a test that switches
+ * forks while a range's logs are held holds its blocks too, to read both from the same fork.
+ */
+export function gateBlockReads(indexer: IndexerService, before: (n: number) => Promise<void>): () => void {
+  const reader = readerOf(indexer);
+  const send = reader.send.bind(reader);
+  reader.send = async (method: string, params: unknown[]) => {
+    if (method === "eth_getBlockByNumber") await before(Number(params[0]));
+    return send(method, params);
+  };
+  return () => (reader.send = send);
+}
+
 /** Records the checkpoint (number, hash) after every database write. */
 export function recordCheckpoints(writer: DbWriter, indexer: IndexerService): { after: Array<{ blockNumber: number; blockHash: string }>; restore: () => void } {
   const write = writer.write.bind(writer);

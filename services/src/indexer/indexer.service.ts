@@ -2,7 +2,9 @@
  * Follows the chain and projects the ledger's events into the database.
  *
  * Each pass takes the next range of blocks up to (head - CONFIRMATIONS), fetches the four
- * contracts' logs with eth_getLogs and the headers (with senders) of the blocks that have logs,
+ * contracts' logs with eth_getLogs and the headers (with senders) of the blocks that have logs (on
+ * a chain dense with ledger events, of every block of the range, requested with the logs, so that
+ * the node never waits for the JavaScript thread to finish a write before it can serve them),
  * checks that every log belongs to the header fetched for its block, and then, in ONE database
  * transaction, appends the events, applies them to the projections and moves the checkpoint. A
  * crash therefore leaves either the whole range or none of it: restart resumes with no gap and no
@@ -57,10 +59,11 @@ export async function readCheckpoint(repo: Repository<IndexerStateEntity>, id = 
 }
 const ZERO_HASH = "0x" + "0".repeat(64);
 const KEEP_BLOCK_HASHES = 512;
-/** Ranges requested ahead of the one being written (their answers wait in memory). */
+/** Ranges requested ahead of the one being written, all at once (the node serves them side by side;
+ * their answers wait in memory). */
 const PIPELINE_RANGES = 8;
-/** Ranges whose fetch may be in flight at once (the node serves them side by side). */
-const PIPELINE_IN_FLIGHT = 3;
+/** Ranges in flight at once before the size of any range is known (the first ranges after a start). */
+const PIPELINE_FIRST_IN_FLIGHT = 3;
 /** Events per write transaction when several fetched ranges are written together (and the most
  * that may wait, fetched, in the pipeline before more is requested). */
 const TX_EVENTS = 10_000;
@@ -92,8 +95,11 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly decoder: LedgerLogDecoder;
   /** Consecutive ranges after the checkpoint, requested ahead, oldest first. */
   private pipeline: PendingRange[] = [];
+  /** At least half the blocks of the range whose logs came in last have ledger events: a range's
+   * blocks are then requested together with its logs (fetchRange). */
+  private denseRanges = false;
   /** Events in the range fetched last: with big ranges, fewer are requested ahead. */
-  private lastRangeEvents = 0;
+  private lastRangeEvents: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
   private stopped = false;
@@ -294,19 +300,23 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Requests the ranges after the pipeline's last (from `from` if it is empty) up to `target`, while
-   * fewer than PIPELINE_RANGES wait, PIPELINE_IN_FLIGHT are in flight and the fetched ones hold fewer
-   * than TX_EVENTS events; only one in flight once a range holds half a transaction's events, so
-   * wide ranges on a busy chain keep no more in memory than one range written and one fetched.
+   * fewer than PIPELINE_RANGES wait and the fetched ones hold fewer than TX_EVENTS events, all of them
+   * in flight at once once a range's size is known (PIPELINE_FIRST_IN_FLIGHT before); only one in
+   * flight once a range holds half a transaction's events, so wide ranges on a busy chain keep no more
+   * in memory than one range written and one fetched.
    */
   private fillPipeline(from: number, target: number): void {
     const size = this.config.INDEXER_BATCH_BLOCKS;
     for (;;) {
       const last = this.pipeline.at(-1);
       const next = last ? last.to + 1 : from;
-      const inFlight = this.pipeline.filter((r) => r.settled === null).length;
       const waiting = this.pipeline.reduce((n, r) => n + (r.settled && !(r.settled instanceof Error) ? r.settled.events.length : 0), 0);
-      // Ranges as big as a transaction (wide ranges, busy chain): one ahead, as much as is written.
-      const maxInFlight = 2 * this.lastRangeEvents >= TX_EVENTS ? 1 : PIPELINE_IN_FLIGHT;
+      // Until a range's size is known (the first ranges after a start), 3 in flight, as many as before
+      // all 8 were requested at once: 8 default ranges of 2,000 blocks of a busy chain would be 16,000
+      // blocks' logs in memory at once. Ranges as big as a transaction (wide ranges, busy chain): one
+      // ahead, as much as is written.
+      const inFlight = this.pipeline.filter((r) => r.settled === null).length;
+      const maxInFlight = this.lastRangeEvents === null ? PIPELINE_FIRST_IN_FLIGHT : 2 * this.lastRangeEvents >= TX_EVENTS ? 1 : PIPELINE_RANGES;
       if (next > target || this.pipeline.length >= PIPELINE_RANGES || inFlight >= maxInFlight || waiting >= TX_EVENTS) return;
       const to = Math.min(target, next + size - 1);
       const state = { logsRead: false };
@@ -325,11 +335,19 @@ export class IndexerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The range's logs, decoded, with the blocks they need; consistent with itself or ReorgDetected. */
   private async fetchRange(from: number, to: number, logsRead: () => void = () => undefined): Promise<FetchedRange> {
+    // On a chain dense with ledger events, every block of the range is requested (with its senders)
+    // together with the logs: asked for only once the logs had been read, the blocks waited for the
+    // JavaScript thread, which a write (synchronous) holds for hundreds of milliseconds, while the node
+    // idled. On a sparse chain the blocks without ledger events would cost their calldata for nothing.
+    const early = this.denseRanges ? Array.from({ length: to - from + 1 }, (_, i) => this.rpcBlock(from + i, true)) : [];
+    // Awaited below; a failure while the logs are awaited must not surface as an unhandled rejection.
+    for (const b of early) b.catch(() => undefined);
     const logs = await readLogs(this.chain.reader, this.decoder.addresses, from, to);
     logsRead();
     const withLogs = new Set<number>(logs.map((l) => l.blockNumber));
+    this.denseRanges = 2 * withLogs.size >= to - from + 1;
     const sorted = [...new Set([...withLogs, from, to])].sort((a, b) => a - b);
-    const fetched = await Promise.all(sorted.map((n) => this.rpcBlock(n, withLogs.has(n))));
+    const fetched = await Promise.all(sorted.map((n) => early[n - from] ?? this.rpcBlock(n, withLogs.has(n))));
     const blocks = new Map<number, RpcBlock>();
     sorted.forEach((n, i) => blocks.set(n, fetched[i]));
     for (const log of logs) {
