@@ -160,6 +160,15 @@ export class ComplianceService {
     return this.records.latestRunChecks(subjectType, subjectId);
   }
 
+  /**
+   * Stores one check made outside the rules (the KYC sweep's expiry warning) as a run of its own, the
+   * way every run is stored (its run row included, so it is listed under its subject), inside the
+   * caller's transaction.
+   */
+  recordCheck(em: EntityManager, runId: string, subjectType: SubjectType, subjectId: string, outcome: RuleOutcome): Promise<void> {
+    return this.records.storeRun(em, [toRow(outcome, runId, subjectType, subjectId, Date.now())]);
+  }
+
   private async run<C>(
     m: EntityManager | null,
     subjectType: SubjectType,

@@ -4,6 +4,7 @@
  */
 import { Module } from "@nestjs/common";
 import { TypeOrmModule } from "@nestjs/typeorm";
+import { ComplianceModule } from "../compliance/compliance.module";
 import { OutboxModule } from "../outbox/outbox.module";
 import { OnboardingModule } from "../onboarding/onboarding.module";
 import { ReadModelModule } from "../read-model/read-model.module";
@@ -12,7 +13,7 @@ import { ParticipantsController } from "./participants.controller";
 import { ParticipantsService } from "./participants.service";
 
 @Module({
-  imports: [TypeOrmModule.forFeature(PARTICIPANTS_ENTITIES), ReadModelModule, OutboxModule, OnboardingModule],
+  imports: [TypeOrmModule.forFeature(PARTICIPANTS_ENTITIES), ReadModelModule, OutboxModule, OnboardingModule, ComplianceModule],
   controllers: [ParticipantsController],
   providers: [ParticipantsService],
   exports: [ParticipantsService],

@@ -24,7 +24,9 @@ import { In, LessThanOrEqual, type EntityManager, type Repository } from "typeor
 import type { AuthUser } from "../auth/auth.decorators";
 import { ChainService } from "../chain/chain.service";
 import { maskToRoles } from "../../../shared/roles";
-import { ComplianceCheckEntity, ComplianceRunEntity } from "../compliance/entities/compliance-check.entity";
+import { ComplianceService } from "../compliance/compliance.service";
+import { review } from "../compliance/rules/rule";
+import { ComplianceCheckEntity } from "../compliance/entities/compliance-check.entity";
 import { APP_CONFIG, type AppConfig } from "../config/env";
 import { DbWriter } from "../database/db-writer";
 import { MemberEntity, ReceivableEntity } from "../read-model/entities/projections.entity";
@@ -53,6 +55,7 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
     private readonly db: DbWriter,
     private readonly sender: TxSenderService,
     private readonly chain: ChainService,
+    private readonly compliance: ComplianceService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -193,20 +196,8 @@ export class ParticipantsService implements OnModuleInit, OnApplicationBootstrap
       await this.db.write(async (em) => {
         const already = await em.findOneBy(ComplianceCheckEntity, { subjectType: "member", subjectId: m.address, runId });
         if (already) return;
-        const createdAt = Date.now();
-        // The run's row is what lists the check under its member (ComplianceRunEntity).
-        await em.insert(ComplianceRunEntity, { runId, subjectType: "member", subjectId: m.address, createdAt });
-        await em.insert(ComplianceCheckEntity, {
-          id: randomUUID(),
-          runId,
-          subjectType: "member",
-          subjectId: m.address,
-          ruleCode: "KYC_EXPIRY_WARNING",
-          result: "review",
-          reason: `KYC expires on ${new Date(m.kycExpiry * 1000).toISOString()}; renew it before then or the member is suspended.`,
-          details: { kycExpiry: m.kycExpiry },
-          createdAt,
-        });
+        const reason = `KYC expires on ${new Date(m.kycExpiry * 1000).toISOString()}; renew it before then or the member is suspended.`;
+        await this.compliance.recordCheck(em, runId, "member", m.address, { code: "KYC_EXPIRY_WARNING", ...review(reason, { kycExpiry: m.kycExpiry }) });
         warned.push(m.address);
       });
     }
