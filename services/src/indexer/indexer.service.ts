@@ -59,8 +59,8 @@ export async function readCheckpoint(repo: Repository<IndexerStateEntity>, id = 
 }
 const ZERO_HASH = "0x" + "0".repeat(64);
 const KEEP_BLOCK_HASHES = 512;
-/** Ranges requested ahead of the one being written, all at once (the node serves them side by side;
- * their answers wait in memory). */
+/** Ranges requested ahead of the one being written, all in flight at once once a range's size is known
+ * (the node serves them side by side; their answers wait in memory). */
 const PIPELINE_RANGES = 8;
 /** Ranges in flight at once before the size of any range is known (the first ranges after a start). */
 const PIPELINE_FIRST_IN_FLIGHT = 3;
